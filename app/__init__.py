@@ -1,0 +1,103 @@
+"""Customs Single Window. ``create_app`` wires settings, database, intake and blueprints."""
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+
+from flask import Flask, Response, g, request
+from werkzeug.exceptions import HTTPException
+
+from app.config import Settings
+from app.db.session import make_engine, make_session_factory
+from app.domain.problems import Rejection
+from app.intake.service import Intake
+from app.logs import configure_logging
+from app.web.context import Services, close_session
+from app.web.envelope import error_response
+from app.web.metrics import DECLARATION_OUTCOMES, LATENCY, REQUESTS
+
+log = logging.getLogger("csw.web")
+
+_HTTP_CODES = {
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    413: "BODY_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+}
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or Settings.from_env()
+    configure_logging(settings.log_level)
+    app = Flask(__name__, template_folder="web/templates")
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=settings.max_body_bytes,
+        CSW_SETTINGS=settings,
+    )
+    engine = make_engine(settings.database_url)
+    app.extensions["csw"] = Services(
+        settings=settings,
+        engine=engine,
+        sessions=make_session_factory(engine),
+        intake=Intake(settings.schema_dir, settings.max_error_count),
+    )
+
+    from app.web import api, site
+
+    app.register_blueprint(site.bp)
+    app.register_blueprint(api.bp)
+    app.teardown_appcontext(close_session)
+    _install_request_hooks(app)
+    _install_error_handlers(app)
+    return app
+
+
+def _install_request_hooks(app: Flask) -> None:
+    @app.before_request
+    def assign_conversation() -> None:
+        """Every request gets its conversation id before any check, so even a refusal has one."""
+        g.conversation_id = str(uuid.uuid4())
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def finish(response: Response) -> Response:
+        conversation_id = g.get("conversation_id")
+        if conversation_id:
+            response.headers["X-Conversation-ID"] = conversation_id
+        route = request.url_rule.rule if request.url_rule is not None else "unmatched"
+        elapsed = time.perf_counter() - g.get("started", time.perf_counter())
+        REQUESTS.labels(route, request.method, str(response.status_code)).inc()
+        LATENCY.labels(route).observe(elapsed)
+        log.info("request", extra={"fields": {
+            "method": request.method, "path": request.path, "status": response.status_code,
+            "duration_ms": round(elapsed * 1000, 2), "actor": g.get("actor"),
+        }})
+        return response
+
+
+def _install_error_handlers(app: Flask) -> None:
+    @app.errorhandler(Rejection)
+    def rejected(rejection: Rejection) -> Response:
+        if request.path.startswith("/api/") and request.method == "POST":
+            DECLARATION_OUTCOMES.labels(f"rejected:{rejection.code}").inc()
+        headers = {"WWW-Authenticate": 'Bearer realm="csw"'} if rejection.code == "UNAUTHORIZED" else None
+        return error_response(rejection, g.get("conversation_id"), headers)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Response:
+        code = _HTTP_CODES.get(exc.code or 400, "BAD_REQUEST")
+        message = exc.description or exc.name
+        if exc.code == 413:
+            limit = app.config["MAX_CONTENT_LENGTH"]
+            message = f"the request body exceeds the limit of {limit} bytes"
+        return error_response(Rejection(code, message), g.get("conversation_id"))
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception) -> Response:
+        log.exception("unhandled error")
+        return error_response(
+            Rejection("INTERNAL_ERROR", "an internal error occurred; quote the conversation id to support"),
+            g.get("conversation_id"),
+        )

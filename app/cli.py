@@ -1,0 +1,147 @@
+"""The ``csw`` command: database, seed data, server, offline validation, API clients."""
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import click
+from sqlalchemy import select
+
+from app.config import Settings
+from app.db import migrate, models
+from app.db.session import make_engine, make_session_factory
+from app.domain.problems import Rejection
+from app.intake.service import Intake
+from app.services.clients import create_client, ensure_party, hash_key, revoke_client
+
+DEMO_PARTIES = [
+    ("12345678", "Demo Trading Company Limited"),
+    ("87654321", "Harbour Logistics Limited"),
+]
+DEMO_CLIENTS = [
+    ("demo-trading-tms", "12345678", "csw_demo_trading_0000000000000000"),
+    ("demo-harbour-tms", "87654321", "csw_demo_harbour_000000000000000"),
+]
+
+
+def _sessions(settings: Settings):  # type: ignore[no-untyped-def]
+    return make_session_factory(make_engine(settings.database_url))
+
+
+@click.group()
+def main() -> None:
+    """Customs Single Window."""
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Apply the Alembic migrations."""
+    settings = Settings.from_env()
+    migrate.upgrade(settings.database_url, revision)
+    click.echo(f"database at {revision}: {settings.database_url.split('@')[-1]}")
+
+
+@main.command()
+def seed() -> None:
+    """Load reference data and demo accounts (idempotent)."""
+    settings = Settings.from_env()
+    with _sessions(settings)() as session, session.begin():
+        parties = {identifier: ensure_party(session, identifier, name) for identifier, name in DEMO_PARTIES}
+        for name, party_identifier, key in DEMO_CLIENTS:
+            exists = session.scalar(select(models.ApiClient).where(models.ApiClient.key_hash == hash_key(key)))
+            if exists is None:
+                create_client(session, name, parties[party_identifier], key=key)
+            click.echo(f"demo API client {name} (party {party_identifier}): {key}")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int)
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the application with gunicorn."""
+    settings = Settings.from_env()
+    metrics_dir = Path(os.environ.get("PROMETHEUS_MULTIPROC_DIR", settings.instance_dir / "prometheus"))
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    metrics_dir.mkdir(parents=True, exist_ok=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    args = [str(gunicorn), "--bind", f"{host}:{port}", "--workers", str(workers),
+            "--access-logfile", "-", "--timeout", "30", "app.wsgi:app"]
+    os.execv(args[0], args)
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print error reports as JSON instead of XML.")
+def validate(files: tuple[Path, ...], as_json: bool) -> None:
+    """Check declaration files against the schemas offline, with the API's error report."""
+    import json
+
+    from app.web.envelope import error_payload, to_xml
+
+    settings = Settings.from_env()
+    intake = Intake(settings.schema_dir, settings.max_error_count)
+    failed = 0
+    for path in files:
+        try:
+            intake.receive_declaration(path.read_bytes())
+        except Rejection as rejection:
+            failed += 1
+            payload = error_payload(rejection, None)
+            click.echo(f"{path}: INVALID")
+            if as_json:
+                click.echo(json.dumps(payload, indent=2, default=str))
+            else:
+                click.echo(to_xml("ErrorResponse", payload).decode())
+        else:
+            click.echo(f"{path}: valid")
+    sys.exit(1 if failed else 0)
+
+
+@main.group()
+def clients() -> None:
+    """API clients (logistics systems) and their keys."""
+
+
+@clients.command("create")
+@click.option("--name", required=True)
+@click.option("--party", "party_identifier", required=True, help="HK BR number of the party it lodges for")
+@click.option("--party-name", default=None, help="Name for the party if it is new")
+def clients_create(name: str, party_identifier: str, party_name: str | None) -> None:
+    """Create a client; its key is printed once, alone on the last line."""
+    settings = Settings.from_env()
+    with _sessions(settings)() as session, session.begin():
+        party = ensure_party(session, party_identifier, party_name or party_identifier)
+        client, key = create_client(session, name, party)
+        client_id = client.id
+    click.echo(f"client {client_id} '{name}' for party {party_identifier}; the key is shown once:")
+    click.echo(key)
+
+
+@clients.command("list")
+def clients_list() -> None:
+    settings = Settings.from_env()
+    with _sessions(settings)() as session:
+        for client in session.scalars(select(models.ApiClient).order_by(models.ApiClient.id)):
+            state = f"revoked {client.revoked_at:%Y-%m-%d}" if client.revoked_at else "active"
+            click.echo(f"{client.id}\t{client.name}\t{client.party.identifier}\t{client.key_prefix}...\t{state}")
+
+
+@clients.command("revoke")
+@click.argument("client_id", type=int)
+def clients_revoke(client_id: int) -> None:
+    settings = Settings.from_env()
+    with _sessions(settings)() as session, session.begin():
+        client = revoke_client(session, client_id)
+        if client is None:
+            raise click.ClickException(f"no client {client_id}")
+    click.echo(f"client {client_id} revoked")

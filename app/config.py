@@ -1,0 +1,46 @@
+"""Settings from the environment (CSW_*), with safe defaults for the embedded mode."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    return int(raw) if raw else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the service reads from its environment, in one place."""
+
+    database_url: str
+    secret_key: str
+    instance_dir: Path
+    schema_dir: Path = PROJECT_ROOT / "schemas"
+    max_body_bytes: int = 5 * 1024 * 1024
+    max_error_count: int = 25
+    page_size: int = 50
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> "Settings":
+        instance_dir = Path(os.environ.get("CSW_INSTANCE_DIR", PROJECT_ROOT / "instance"))
+        values: dict[str, object] = {
+            "database_url": os.environ.get(
+                "CSW_DATABASE_URL", f"sqlite:///{instance_dir / 'csw.db'}"
+            ),
+            "secret_key": os.environ.get("CSW_SECRET_KEY", "dev-only-change-me"),
+            "instance_dir": instance_dir,
+            "max_body_bytes": _int("CSW_MAX_BODY_BYTES", 5 * 1024 * 1024),
+            "max_error_count": _int("CSW_MAX_ERRORS", 25),
+            "page_size": _int("CSW_PAGE_SIZE", 50),
+            "log_level": os.environ.get("CSW_LOG_LEVEL", "INFO").upper(),
+        }
+        if os.environ.get("CSW_SCHEMA_DIR"):
+            values["schema_dir"] = Path(os.environ["CSW_SCHEMA_DIR"])
+        values.update(overrides)
+        return cls(**values)  # type: ignore[arg-type]

@@ -1,0 +1,200 @@
+"""SQLAlchemy 2.x typed models. Alembic migrations in ``migrations/`` must match these
+(``tests/integration/test_migrations.py`` runs ``alembic check``)."""
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+Money = Numeric(18, 2)
+Measure = Numeric(24, 6)
+UtcDateTime = DateTime(timezone=True)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Party(Base):
+    """A trader known to the service: a HK company (BR number) or a foreign AEO."""
+
+    __tablename__ = "parties"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    identifier: Mapped[str] = mapped_column(String(35), unique=True)
+    name: Mapped[str] = mapped_column(String(140))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ApiClient(Base):
+    """A logistics system allowed to post declarations on behalf of one party."""
+
+    __tablename__ = "api_clients"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    party_id: Mapped[int] = mapped_column(ForeignKey("parties.id"), index=True)
+    key_prefix: Mapped[str] = mapped_column(String(12))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    party: Mapped[Party] = relationship(lazy="joined")
+
+
+class Declaration(Base):
+    __tablename__ = "declarations"
+    __table_args__ = (
+        UniqueConstraint("declarant_party_id", "lrn", name="uq_declarations_declarant_lrn"),
+        Index("ix_declarations_declarant_updated", "declarant_party_id", "updated_at"),
+        Index("ix_declarations_declarant_status_updated", "declarant_party_id", "status", "updated_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    declarant_party_id: Mapped[int] = mapped_column(ForeignKey("parties.id"))
+    lrn: Mapped[str] = mapped_column(String(35))
+    ucr: Mapped[str | None] = mapped_column(String(35))
+    type_code: Mapped[str] = mapped_column(String(2))
+    form_code: Mapped[str | None] = mapped_column(String(2))
+    status: Mapped[str] = mapped_column(String(20))
+    lane: Mapped[str | None] = mapped_column(String(10))
+    version: Mapped[int] = mapped_column(Integer)
+    schema_namespace: Mapped[str] = mapped_column(String(100))
+    issued_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    transport_mode: Mapped[str] = mapped_column(String(1))
+    conveyance_id: Mapped[str | None] = mapped_column(String(35))
+    control_point: Mapped[str | None] = mapped_column(String(5))
+    departure_location: Mapped[str | None] = mapped_column(String(5))
+    destination_location: Mapped[str | None] = mapped_column(String(5))
+    goods_item_count: Mapped[int] = mapped_column(Integer)
+    original_sha256: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    conversation_id: Mapped[str] = mapped_column(String(36))
+
+    declarant: Mapped[Party] = relationship()
+    parties: Mapped[list[DeclarationParty]] = relationship(
+        cascade="all, delete-orphan", order_by="DeclarationParty.id"
+    )
+    goods_items: Mapped[list[GoodsItem]] = relationship(
+        cascade="all, delete-orphan", order_by="GoodsItem.sequence"
+    )
+    equipment: Mapped[list[TransportEquipment]] = relationship(
+        cascade="all, delete-orphan", order_by="TransportEquipment.sequence"
+    )
+    events: Mapped[list[DeclarationEvent]] = relationship(order_by="DeclarationEvent.id")
+
+
+class DeclarationDocument(Base):
+    """Every document received for a declaration, verbatim, with its SHA-256 (legal record)."""
+
+    __tablename__ = "declaration_documents"
+    __table_args__ = (UniqueConstraint("declaration_id", "version", name="uq_declaration_documents_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    declaration_id: Mapped[str] = mapped_column(ForeignKey("declarations.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    function_code: Mapped[str] = mapped_column(String(2))
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    sha256: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    conversation_id: Mapped[str] = mapped_column(String(36))
+
+
+class DeclarationParty(Base):
+    """A party as named in the declaration (declarant, importer, exporter, carrier)."""
+
+    __tablename__ = "declaration_parties"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    declaration_id: Mapped[str] = mapped_column(ForeignKey("declarations.id"), index=True)
+    role: Mapped[str] = mapped_column(String(10))
+    identifier: Mapped[str] = mapped_column(String(35), index=True)
+    name: Mapped[str] = mapped_column(String(140))
+    address_line: Mapped[str | None] = mapped_column(String(140))
+    city: Mapped[str | None] = mapped_column(String(140))
+    country: Mapped[str | None] = mapped_column(String(2))
+
+
+class GoodsItem(Base):
+    __tablename__ = "goods_items"
+    __table_args__ = (UniqueConstraint("declaration_id", "sequence", name="uq_goods_items_sequence"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    declaration_id: Mapped[str] = mapped_column(ForeignKey("declarations.id"))
+    sequence: Mapped[int] = mapped_column(Integer)
+    description: Mapped[str] = mapped_column(String(512))
+    hs_code: Mapped[str] = mapped_column(String(8), index=True)
+    origin_country: Mapped[str] = mapped_column(String(2))
+    quantity: Mapped[Decimal] = mapped_column(Measure)
+    quantity_unit: Mapped[str] = mapped_column(String(3))
+    net_mass_kg: Mapped[Decimal] = mapped_column(Measure)
+    gross_mass_kg: Mapped[Decimal] = mapped_column(Measure)
+    value: Mapped[Decimal] = mapped_column(Money)
+    currency: Mapped[str] = mapped_column(String(3))
+    alcohol_strength: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
+    volume_litres: Mapped[Decimal | None] = mapped_column(Measure)
+    stick_count: Mapped[int | None] = mapped_column(Integer)
+    documents: Mapped[list[dict[str, str]] | None] = mapped_column(JSON(none_as_null=True))
+
+
+class TransportEquipment(Base):
+    """A container with its seals and, for transhipment, its e-lock."""
+
+    __tablename__ = "transport_equipment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    declaration_id: Mapped[str] = mapped_column(ForeignKey("declarations.id"), index=True)
+    sequence: Mapped[int] = mapped_column(Integer)
+    container_id: Mapped[str] = mapped_column(String(11), index=True)
+    elock_id: Mapped[str | None] = mapped_column(String(35), index=True)
+
+    seals: Mapped[list[Seal]] = relationship(cascade="all, delete-orphan", order_by="Seal.id")
+
+
+class Seal(Base):
+    __tablename__ = "seals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    equipment_id: Mapped[int] = mapped_column(ForeignKey("transport_equipment.id"), index=True)
+    seal_id: Mapped[str] = mapped_column(String(35))
+
+
+class DeclarationEvent(Base):
+    """One state change of a declaration: what, who, when; written with the change itself."""
+
+    __tablename__ = "declaration_events"
+    __table_args__ = (Index("ix_declaration_events_declaration", "declaration_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    declaration_id: Mapped[str] = mapped_column(ForeignKey("declarations.id"))
+    kind: Mapped[str] = mapped_column(String(30))
+    status_from: Mapped[str | None] = mapped_column(String(20))
+    status_to: Mapped[str] = mapped_column(String(20))
+    version: Mapped[int] = mapped_column(Integer)
+    actor: Mapped[str] = mapped_column(String(120))
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    conversation_id: Mapped[str | None] = mapped_column(String(36))
+    note: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,138 @@
+"""The trade declaration as plain data, and the rules of its lifecycle.
+
+Built from a schema-valid document by ``app.intake.mapping``; nothing here knows about
+XML, HTTP or the database.
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+
+class DeclarationType(str, enum.Enum):
+    IMPORT = "IM"
+    EXPORT = "EX"
+    TRANSHIPMENT = "TS"
+
+
+class FunctionCode(str, enum.Enum):
+    ORIGINAL = "9"
+    AMENDMENT = "13"
+
+
+class DeclarationStatus(str, enum.Enum):
+    """Where a declaration stands. ``accepted``: received, valid and stored, awaiting
+    assessment; the later states are set by assessment, officers or the trader."""
+
+    ACCEPTED = "accepted"
+    UNDER_REVIEW = "under_review"
+    RELEASED = "released"
+    REFUSED = "refused"
+    CANCELLED = "cancelled"
+
+
+FINAL_STATUSES = frozenset(
+    {DeclarationStatus.RELEASED, DeclarationStatus.REFUSED, DeclarationStatus.CANCELLED}
+)
+
+
+class PartyRole(str, enum.Enum):
+    DECLARANT = "declarant"
+    IMPORTER = "importer"
+    EXPORTER = "exporter"
+    CARRIER = "carrier"
+
+
+@dataclass(frozen=True, slots=True)
+class Party:
+    role: PartyRole
+    identifier: str
+    name: str
+    address_line: str | None = None
+    city: str | None = None
+    country: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TransportEquipment:
+    sequence: int
+    container_id: str
+    seal_ids: tuple[str, ...] = ()
+    elock_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AdditionalDocument:
+    type_code: str
+    identifier: str
+
+
+@dataclass(frozen=True, slots=True)
+class GoodsItem:
+    sequence: int
+    description: str
+    hs_code: str
+    origin_country: str
+    quantity: Decimal
+    quantity_unit: str
+    net_mass: Decimal
+    gross_mass: Decimal
+    mass_unit: str
+    value: Decimal
+    currency: str
+    alcohol_strength: Decimal | None = None
+    volume_litres: Decimal | None = None
+    stick_count: int | None = None
+    documents: tuple[AdditionalDocument, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Declaration:
+    """One declaration as the trader stated it."""
+
+    function_code: FunctionCode
+    lrn: str
+    type: DeclarationType
+    issued_at: datetime
+    parties: tuple[Party, ...]
+    transport_mode: str
+    goods_items: tuple[GoodsItem, ...]
+    form_code: str | None = None
+    ucr: str | None = None
+    conveyance_id: str | None = None
+    control_point: str | None = None
+    departure_location: str | None = None
+    destination_location: str | None = None
+    equipment: tuple[TransportEquipment, ...] = field(default=())
+
+    @property
+    def declarant(self) -> Party:
+        return next(p for p in self.parties if p.role is PartyRole.DECLARANT)
+
+
+class LifecycleError(Exception):
+    """A change the declaration's current status does not allow."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def check_amendable(status: DeclarationStatus) -> None:
+    """Amendments replace the whole document; not once the declaration is final."""
+    if status in FINAL_STATUSES:
+        raise LifecycleError(
+            "AMENDMENT_NOT_ALLOWED",
+            f"the declaration is {status.value}; a {status.value} declaration cannot be amended",
+        )
+
+
+def check_cancellable(status: DeclarationStatus) -> None:
+    if status in FINAL_STATUSES:
+        raise LifecycleError(
+            "CANCELLATION_NOT_ALLOWED",
+            f"the declaration is {status.value}; a {status.value} declaration cannot be cancelled",
+        )

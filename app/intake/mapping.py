@@ -1,0 +1,155 @@
+"""Schema-valid XML -> ``app.domain.declaration.Declaration``.
+
+Only ever called after the schema check, so required elements are present and
+well-typed; this module only reads, it does not validate.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+
+from lxml import etree
+
+from app.domain.declaration import (
+    AdditionalDocument,
+    Declaration,
+    DeclarationType,
+    FunctionCode,
+    GoodsItem,
+    Party,
+    PartyRole,
+    TransportEquipment,
+)
+from app.domain.problems import Problem, Rejection
+
+NS_V1 = "urn:csw:declaration:v1"
+HONG_KONG = timezone(timedelta(hours=8), "HKT")
+_Q = "{" + NS_V1 + "}"
+
+
+def _q(path: str) -> str:
+    return "/".join(_Q + step for step in path.split("/"))
+
+
+def _text(element: etree._Element, path: str) -> str | None:
+    value = element.findtext(_q(path))
+    return value.strip() if value is not None else None
+
+
+def _required(element: etree._Element, path: str) -> str:
+    value = _text(element, path)
+    if value is None:
+        raise KeyError(f"schema-valid document lacks {path}")
+    return value
+
+
+def _decimal(element: etree._Element, path: str) -> Decimal | None:
+    value = _text(element, path)
+    return Decimal(value) if value else None
+
+
+_MASS_TO_KG = {"KGM": Decimal(1), "GRM": Decimal("0.001"), "TNE": Decimal(1000)}
+_VOLUME_TO_LITRE = {"LTR": Decimal(1), "MLT": Decimal("0.001")}
+
+
+def _party(element: etree._Element | None, role: PartyRole) -> Party | None:
+    if element is None:
+        return None
+    return Party(
+        role=role,
+        identifier=_required(element, "ID"),
+        name=_required(element, "Name"),
+        address_line=_text(element, "Address/Line"),
+        city=_text(element, "Address/CityName"),
+        country=_text(element, "Address/CountryCode"),
+    )
+
+
+def _goods_item(item: etree._Element) -> GoodsItem:
+    measure = item.find(_q("GoodsMeasure"))
+    quantity = measure.find(_q("TariffQuantity"))
+    net = measure.find(_q("NetMassMeasure"))
+    gross = measure.find(_q("GrossMassMeasure"))
+    value = item.find(_q("CustomsValueAmount"))
+    volume = item.find(_q("Commodity/DutiableDetails/VolumeMeasure"))
+    sticks = _text(item, "Commodity/DutiableDetails/StickQuantity")
+    return GoodsItem(
+        sequence=int(_required(item, "SequenceNumeric")),
+        description=_required(item, "Commodity/Description"),
+        hs_code=_required(item, "Commodity/Classification/ID"),
+        origin_country=_required(item, "Origin/CountryCode"),
+        quantity=Decimal(quantity.text.strip()),
+        quantity_unit=quantity.get("unitCode"),
+        net_mass=Decimal(net.text.strip()) * _MASS_TO_KG[net.get("unitCode")],
+        gross_mass=Decimal(gross.text.strip()) * _MASS_TO_KG[gross.get("unitCode")],
+        mass_unit="KGM",
+        value=Decimal(value.text.strip()),
+        currency=value.get("currencyID"),
+        alcohol_strength=_decimal(item, "Commodity/DutiableDetails/AlcoholStrengthPercent"),
+        volume_litres=(
+            Decimal(volume.text.strip()) * _VOLUME_TO_LITRE[volume.get("unitCode")]
+            if volume is not None else None
+        ),
+        stick_count=int(sticks) if sticks else None,
+        documents=tuple(
+            AdditionalDocument(type_code=_required(doc, "TypeCode"), identifier=_required(doc, "ID"))
+            for doc in item.iterfind(_q("AdditionalDocument"))
+        ),
+    )
+
+
+def _equipment(element: etree._Element) -> TransportEquipment:
+    return TransportEquipment(
+        sequence=int(_required(element, "SequenceNumeric")),
+        container_id=_required(element, "ID"),
+        seal_ids=tuple(seal.text.strip() for seal in element.iterfind(_q("Seal/ID"))),
+        elock_id=_text(element, "ELockID"),
+    )
+
+
+def _declaration_v1(tree: etree._ElementTree) -> Declaration:
+    root = tree.getroot()
+    roles = (
+        ("Declarant", PartyRole.DECLARANT),
+        ("Importer", PartyRole.IMPORTER),
+        ("Exporter", PartyRole.EXPORTER),
+        ("Carrier", PartyRole.CARRIER),
+    )
+    parties = tuple(
+        party for tag, role in roles if (party := _party(root.find(_q(tag)), role)) is not None
+    )
+    shipment = root.find(_q("GoodsShipment"))
+    consignment = shipment.find(_q("Consignment"))
+    issued_text = _required(root, "IssueDateTime")
+    try:
+        issued = datetime.fromisoformat(issued_text)
+    except ValueError:
+        raise Rejection(
+            "VALUE_OUT_OF_RANGE",
+            "IssueDateTime is a valid xs:dateTime but not a date this service can record",
+            [Problem(message=f"{issued_text!r} is outside years 1-9999 or uses hour 24",
+                     path="/Declaration/IssueDateTime", rule="date-range",
+                     line=root.find(_q("IssueDateTime")).sourceline)],
+        ) from None
+    if issued.tzinfo is None:
+        issued = issued.replace(tzinfo=HONG_KONG)
+    return Declaration(
+        function_code=FunctionCode(_required(root, "FunctionCode")),
+        lrn=_required(root, "FunctionalReferenceID"),
+        type=DeclarationType(_required(root, "TypeCode")),
+        form_code=_text(root, "FormCode"),
+        issued_at=issued,
+        ucr=_text(root, "UCRID"),
+        parties=parties,
+        transport_mode=_required(consignment, "TransportModeCode"),
+        conveyance_id=_text(consignment, "ConveyanceID"),
+        control_point=_text(consignment, "ControlPointID"),
+        departure_location=_text(consignment, "DepartureLocationID"),
+        destination_location=_text(consignment, "DestinationLocationID"),
+        equipment=tuple(_equipment(e) for e in consignment.iterfind(_q("TransportEquipment"))),
+        goods_items=tuple(_goods_item(i) for i in shipment.iterfind(_q("GovernmentAgencyGoodsItem"))),
+    )
+
+
+MAPPERS: dict[str, Callable[[etree._ElementTree], Declaration]] = {NS_V1: _declaration_v1}

@@ -1,0 +1,63 @@
+"""Intake: raw request bytes -> a schema-valid, mapped declaration (or a precise rejection).
+
+The same function serves the XML API, the browser upload, the trader form (which builds
+the same XML) and ``csw validate``: one code path.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from lxml import etree
+
+from app.domain.declaration import Declaration
+from app.domain.problems import Problem, Rejection
+from app.intake.mapping import MAPPERS
+from app.intake.parser import parse_untrusted
+from app.intake.schemas import SchemaRegistry
+
+
+@dataclass(frozen=True, slots=True)
+class ReceivedDeclaration:
+    body: bytes
+    sha256: str
+    namespace: str
+    declaration: Declaration
+
+
+class Intake:
+    def __init__(self, schema_dir: Path, max_problems: int = 25) -> None:
+        self.registry = SchemaRegistry(schema_dir)
+        self.max_problems = max_problems
+
+    def check(self, body: bytes, kind: str) -> etree._ElementTree:
+        """Parse and schema-validate a document of ``kind`` (declaration, cancellation, ...)."""
+        tree = parse_untrusted(body)
+        self.registry.validate(tree, kind, self.max_problems)
+        return tree
+
+    def receive_declaration(self, body: bytes) -> ReceivedDeclaration:
+        tree = self.check(body, "declaration")
+        namespace = etree.QName(tree.getroot()).namespace or ""
+        return ReceivedDeclaration(
+            body=body,
+            sha256=hashlib.sha256(body).hexdigest(),
+            namespace=namespace,
+            declaration=MAPPERS[namespace](tree),
+        )
+
+    def receive_cancellation_reason(self, body: bytes) -> str:
+        tree = self.check(body, "cancellation")
+        return (tree.getroot().findtext("{urn:csw:cancellation:v1}Reason") or "").strip()
+
+
+def require_text_reason(reason: object) -> str:
+    """Reasons given as JSON or form fields follow the cancellation schema's limits."""
+    if not isinstance(reason, str) or not (3 <= len(reason.strip()) <= 500):
+        raise Rejection(
+            "REASON_REQUIRED",
+            "a cancellation needs a reason of 3 to 500 characters",
+            [Problem(message="give a reason of 3 to 500 characters", path="reason", rule="reason-length")],
+        )
+    return reason.strip()

@@ -1,0 +1,211 @@
+"""The system-to-system API: ``/api/v1/declarations`` (XML in, XML or JSON out).
+
+Thin: read the request, call intake and the declaration services, commit, render.
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from flask import Blueprint, Response, current_app, g, request, url_for
+
+from sqlalchemy import select
+
+from app.db import models
+from app.domain.declaration import DeclarationStatus
+from app.domain.problems import Problem, Rejection
+from app.intake.service import Intake, require_text_reason
+from app.services import declarations as service
+from app.services.clients import authenticate
+from app.web.context import db, services
+from app.web.envelope import respond
+from app.web.metrics import DECLARATION_OUTCOMES
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+XML_TYPES = {"application/xml", "text/xml"}
+
+
+def _caller() -> service.Caller:
+    header = request.headers.get("Authorization", "")
+    scheme, _, key = header.partition(" ")
+    caller = authenticate(db(), key.strip()) if scheme.lower() == "bearer" and key.strip() else None
+    if caller is None:
+        raise Rejection(
+            "UNAUTHORIZED",
+            "send a valid API key as 'Authorization: Bearer <key>' (create one with 'csw clients create')",
+        )
+    g.actor = caller.actor
+    return caller
+
+
+def _xml_body() -> bytes:
+    mimetype = request.mimetype
+    if mimetype not in XML_TYPES and not mimetype.endswith("+xml"):
+        raise Rejection(
+            "UNSUPPORTED_MEDIA_TYPE",
+            f"send the declaration as Content-Type: application/xml (got {mimetype or 'none'})",
+        )
+    return request.get_data(cache=False)
+
+
+def _intake() -> Intake:
+    return services().intake
+
+
+def _acknowledgement(outcome: service.Outcome, status: int) -> Response:
+    row = outcome.declaration
+    DECLARATION_OUTCOMES.labels("replayed" if outcome.replay else "accepted").inc()
+    payload = {
+        "conversation_id": g.conversation_id,
+        "declaration_id": row.id,
+        "lrn": row.lrn,
+        "status": row.status,
+        "version": row.version,
+        "received_datetime": row.received_at,
+        "replay": outcome.replay,
+    }
+    location = url_for("api.get_declaration", reference=row.id)
+    return respond("Acknowledgement", payload, status, {"Location": location})
+
+
+@bp.post("/declarations")
+def submit_declaration() -> Response:
+    caller = _caller()
+    received = _intake().receive_declaration(_xml_body())
+    outcome = service.submit(db(), received, caller, g.conversation_id)
+    db().commit()
+    return _acknowledgement(outcome, 202)
+
+
+@bp.post("/declarations/<reference>/amendments")
+def amend_declaration(reference: str) -> Response:
+    caller = _caller()
+    received = _intake().receive_declaration(_xml_body())
+    outcome = service.amend(db(), reference, received, caller, g.conversation_id)
+    db().commit()
+    return _acknowledgement(outcome, 202)
+
+
+@bp.post("/declarations/<reference>/cancellation")
+def cancel_declaration(reference: str) -> Response:
+    caller = _caller()
+    if request.mimetype == "application/json":
+        try:
+            body = json.loads(request.get_data(cache=False) or b"null")
+        except ValueError:
+            raise Rejection("INVALID_PARAMETER", "the body is not valid JSON",
+                            [Problem(message="expected {\"reason\": \"...\"}", path="$", rule="json")]) from None
+        reason = require_text_reason(body.get("reason") if isinstance(body, dict) else None)
+    else:
+        reason = _intake().receive_cancellation_reason(_xml_body())
+    outcome = service.cancel(db(), reference, reason, caller, g.conversation_id)
+    db().commit()
+    DECLARATION_OUTCOMES.labels("cancelled").inc()
+    return respond("StatusNotification", _status_payload(outcome.declaration), 200)
+
+
+def _summary(row: models.Declaration) -> dict[str, Any]:
+    return {
+        "declaration_id": row.id,
+        "lrn": row.lrn,
+        "ucr": row.ucr,
+        "type_code": row.type_code,
+        "status": row.status,
+        "lane": row.lane,
+        "version": row.version,
+        "goods_item_count": row.goods_item_count,
+        "received_datetime": row.received_at,
+        "updated_datetime": row.updated_at,
+    }
+
+
+def _status_payload(row: models.Declaration) -> dict[str, Any]:
+    payload = _summary(row)
+    payload["conversation_id"] = g.conversation_id
+    payload["history"] = [
+        {
+            "kind": event.kind,
+            "status": event.status_to,
+            "version": event.version,
+            "occurred_datetime": event.occurred_at,
+            "actor": event.actor,
+            "note": event.note,
+        }
+        for event in row.events
+    ]
+    return payload
+
+
+@bp.get("/declarations/<reference>")
+def get_declaration(reference: str) -> Response:
+    caller = _caller()
+    row = service.get_declaration(db(), reference, caller.party_id, with_history=True)
+    return respond("StatusNotification", _status_payload(row))
+
+
+@bp.get("/declarations/<reference>/documents/<int:version>")
+def get_document(reference: str, version: int) -> Response:
+    """The document exactly as received for ``version`` (the legal record)."""
+    caller = _caller()
+    row = service.get_declaration(db(), reference, caller.party_id)
+    found = db().execute(
+        select(models.DeclarationDocument.body, models.DeclarationDocument.sha256).where(
+            models.DeclarationDocument.declaration_id == row.id,
+            models.DeclarationDocument.version == version,
+        )
+    ).first()
+    if found is None:
+        raise Rejection("NOT_FOUND", f"declaration {reference} has no version {version}")
+    return Response(found.body, mimetype="application/xml", headers={"Digest": f"sha-256={found.sha256}"})
+
+
+def _int_parameter(name: str, default: int, maximum: int) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
+        raise Rejection("INVALID_PARAMETER", f"{name} must be a whole number from 1 to {maximum}",
+                        [Problem(message=f"got {raw[:20]!r}", path=name, rule="range")])
+    return int(raw)
+
+
+def _since() -> datetime | None:
+    raw = request.args.get("since")
+    if not raw:
+        return None
+    try:
+        moment = datetime.fromisoformat(raw.replace(" ", "+"))
+    except ValueError:
+        raise Rejection("INVALID_PARAMETER", "since must be an ISO 8601 date-time, e.g. 2026-11-21T08:00:00Z",
+                        [Problem(message=f"got {raw[:40]!r}", path="since", rule="iso8601")]) from None
+    if moment.tzinfo is None:
+        raise Rejection("INVALID_PARAMETER", "since needs a time zone (Z or +08:00)",
+                        [Problem(message=f"got {raw[:40]!r}", path="since", rule="iso8601")])
+    return moment
+
+
+STATUSES = {status.value for status in DeclarationStatus}
+
+
+@bp.get("/declarations")
+def list_declarations() -> Response:
+    caller = _caller()
+    status = request.args.get("status") or None
+    if status is not None and status not in STATUSES:
+        raise Rejection("INVALID_PARAMETER", f"status must be one of {', '.join(sorted(STATUSES))}",
+                        [Problem(message=f"got {status[:30]!r}", path="status", rule="enumeration")])
+    page_size = current_app.config["CSW_SETTINGS"].page_size
+    result = service.list_declarations(
+        db(), caller.party_id, status, _since(),
+        _int_parameter("page", 1, 1_000_000), _int_parameter("per_page", page_size, 200),
+    )
+    payload = {
+        "conversation_id": g.conversation_id,
+        "page": result.page,
+        "per_page": result.per_page,
+        "total": result.total,
+        "declarations": [_summary(row) for row in result.items],
+    }
+    return respond("DeclarationList", payload)

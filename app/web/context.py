@@ -1,0 +1,38 @@
+"""Per-application services and the per-request database session."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app, g
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.config import Settings
+from app.intake.service import Intake
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    intake: Intake
+
+
+def services() -> Services:
+    return current_app.extensions["csw"]
+
+
+def db() -> Session:
+    """The request's session, opened on first use and closed (rolled back if uncommitted)
+    at teardown."""
+    session = g.get("db_session")
+    if session is None:
+        session = g.db_session = services().sessions()
+    return session
+
+
+def close_session(_exc: BaseException | None = None) -> None:
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.close()

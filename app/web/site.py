@@ -1,0 +1,38 @@
+"""Landing page, health check and metrics."""
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify, render_template
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.web.context import db, services
+from app.web.metrics import metrics_response
+
+bp = Blueprint("site", __name__)
+
+
+@bp.get("/")
+def index() -> str:
+    return render_template("index.html", schemas=services().intake.registry.supported("declaration"))
+
+
+@bp.get("/healthz")
+def healthz() -> tuple[Response, int]:
+    try:
+        revision = db().scalar(text("SELECT version_num FROM alembic_version"))
+        database = "ok"
+    except SQLAlchemyError as exc:
+        revision, database = None, f"unavailable: {type(exc).__name__}"
+    healthy = database == "ok" and revision is not None
+    body = {
+        "status": "ok" if healthy else "unavailable",
+        "database": database,
+        "schema_version": revision,
+        "declaration_schemas": services().intake.registry.supported("declaration"),
+    }
+    return jsonify(body), 200 if healthy else 503
+
+
+@bp.get("/metrics")
+def metrics() -> Response:
+    return metrics_response()

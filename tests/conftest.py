@@ -1,0 +1,124 @@
+"""Shared fixtures.
+
+Integration tests run once per database backend: SQLite always, PostgreSQL when it
+answers at ``CSW_TEST_POSTGRES_URL`` (default 127.0.0.1:5432/test). With
+``CSW_REQUIRE_SERVICES=1`` (set by ``.ci/run``) an unreachable PostgreSQL fails the run
+instead of skipping.
+"""
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+
+from app import create_app
+from app.config import PROJECT_ROOT, Settings
+from app.db import migrate
+from app.db.models import Base
+from app.db.session import normalise_url
+from app.services.clients import create_client, ensure_party
+
+SAMPLES = PROJECT_ROOT / "samples"
+POSTGRES_URL = os.environ.get("CSW_TEST_POSTGRES_URL", "postgresql+psycopg://127.0.0.1:5432/test")
+REQUIRE_SERVICES = os.environ.get("CSW_REQUIRE_SERVICES") == "1"
+
+TRADER_KEY = "csw_test_trader_key_0000000000000"
+OTHER_KEY = "csw_test_other_key_00000000000000"
+TRADER_BRN = "12345678"
+OTHER_BRN = "87654321"
+
+
+def postgres_available(url: str) -> str | None:
+    """None when reachable, else the reason."""
+    try:
+        engine = create_engine(normalise_url(url), connect_args={"connect_timeout": 3})
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        engine.dispose()
+        return None
+    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
+        return f"{type(exc).__name__}: {exc}".splitlines()[0]
+
+
+def _reset_postgres(url: str) -> None:
+    engine = create_engine(normalise_url(url))
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A migrated, empty database of each backend."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'csw.db'}"
+    else:
+        reason = postgres_available(POSTGRES_URL)
+        if reason is not None:
+            if REQUIRE_SERVICES:
+                pytest.fail(f"PostgreSQL required (CSW_REQUIRE_SERVICES=1) but unreachable: {reason}")
+            pytest.skip(f"PostgreSQL not reachable: {reason}")
+        url = POSTGRES_URL
+        _reset_postgres(url)
+    migrate.upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Flask:
+    settings = Settings.from_env(
+        database_url=database_url,
+        instance_dir=tmp_path_factory.mktemp("instance"),
+        secret_key="test",
+        log_level="WARNING",
+    )
+    return create_app(settings)
+
+
+@pytest.fixture()
+def clean_app(app: Flask) -> Iterator[Flask]:
+    """The app with an empty database holding two parties, each with one API client."""
+    sessions = app.extensions["csw"].sessions
+    with sessions() as session, session.begin():
+        for table in reversed(Base.metadata.sorted_tables):
+            session.execute(table.delete())
+        trader = ensure_party(session, TRADER_BRN, "Demo Trading Company Limited")
+        other = ensure_party(session, OTHER_BRN, "Harbour Logistics Limited")
+        create_client(session, "trader-tms", trader, key=TRADER_KEY)
+        create_client(session, "harbour-tms", other, key=OTHER_KEY)
+    yield app
+
+
+@pytest.fixture()
+def client(clean_app: Flask) -> FlaskClient:
+    return clean_app.test_client()
+
+
+def auth(key: str = TRADER_KEY, accept: str = "application/xml") -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}", "Content-Type": "application/xml", "Accept": accept}
+
+
+def sample(name: str) -> bytes:
+    return (SAMPLES / name).read_bytes()
+
+
+def expected_outcomes() -> dict[str, dict[str, object]]:
+    return json.loads((SAMPLES / "expected.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def response_schema():  # type: ignore[no-untyped-def]
+    from lxml import etree
+
+    return etree.XMLSchema(etree.parse(str(PROJECT_ROOT / "schemas/response/v1/response.xsd")))
+
+
+def sample_path(name: str) -> Path:
+    return SAMPLES / name

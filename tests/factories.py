@@ -1,0 +1,47 @@
+"""Builders for declaration documents in tests (valid unless told otherwise)."""
+from __future__ import annotations
+
+from xml.sax.saxutils import escape
+
+
+def goods_item_xml(sequence: int, hs_code: str = "85171300", value: str = "1200.00") -> str:
+    return f"""
+    <GovernmentAgencyGoodsItem>
+      <SequenceNumeric>{sequence}</SequenceNumeric>
+      <Commodity>
+        <Description>{escape(f"Smartphones, model {sequence}")}</Description>
+        <Classification><ID>{hs_code}</ID></Classification>
+      </Commodity>
+      <Origin><CountryCode>CN</CountryCode></Origin>
+      <GoodsMeasure>
+        <TariffQuantity unitCode="PCE">10</TariffQuantity>
+        <NetMassMeasure unitCode="KGM">2.5</NetMassMeasure>
+        <GrossMassMeasure unitCode="KGM">3</GrossMassMeasure>
+      </GoodsMeasure>
+      <CustomsValueAmount currencyID="HKD">{value}</CustomsValueAmount>
+    </GovernmentAgencyGoodsItem>"""
+
+
+def declaration_xml(
+    lrn: str = "LRN-TEST-0001",
+    items: int = 1,
+    declarant: str = "12345678",
+    type_code: str = "IM",
+    function_code: str = "9",
+    hs_code: str = "85171300",
+    namespace: str = "urn:csw:declaration:v1",
+    value: str = "1200.00",
+) -> bytes:
+    goods = "".join(goods_item_xml(i, hs_code, value) for i in range(1, items + 1))
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<Declaration xmlns="{namespace}">
+  <FunctionCode>{function_code}</FunctionCode>
+  <FunctionalReferenceID>{lrn}</FunctionalReferenceID>
+  <TypeCode>{type_code}</TypeCode>
+  <IssueDateTime>2026-11-20T09:30:00+08:00</IssueDateTime>
+  <Declarant><Name>Demo Trading Company Limited</Name><ID>{declarant}</ID></Declarant>
+  <GoodsShipment>
+    <Consignment><TransportModeCode>3</TransportModeCode><ControlPointID>HKLMC</ControlPointID></Consignment>{goods}
+  </GoodsShipment>
+</Declaration>
+""".encode()

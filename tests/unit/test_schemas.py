@@ -1,0 +1,119 @@
+"""Schema registry: namespaces as versions, fast validation, precise explanations."""
+from decimal import Decimal
+
+import pytest
+
+from app.config import PROJECT_ROOT
+from app.domain.declaration import DeclarationType, PartyRole
+from app.domain.problems import Rejection
+from app.intake.parser import parse_untrusted
+from app.intake.schemas import SchemaRegistry
+from app.intake.service import Intake
+from tests.factories import declaration_xml
+
+SCHEMAS = PROJECT_ROOT / "schemas"
+
+
+@pytest.fixture(scope="module")
+def intake() -> Intake:
+    return Intake(SCHEMAS, max_problems=25)
+
+
+def test_registry_knows_every_schema_by_namespace() -> None:
+    registry = SchemaRegistry(SCHEMAS)
+    assert registry.supported("declaration") == ["urn:csw:declaration:v1"]
+    assert "urn:csw:response:v1" in registry.entries
+    assert "urn:csw:cancellation:v1" in registry.entries
+
+
+def test_unknown_version_lists_supported_namespaces(intake: Intake) -> None:
+    with pytest.raises(Rejection) as caught:
+        intake.receive_declaration(declaration_xml(namespace="urn:csw:declaration:v9"))
+    assert caught.value.code == "UNKNOWN_SCHEMA"
+    assert "urn:csw:declaration:v9" in caught.value.message
+    assert "urn:csw:declaration:v1" in caught.value.message
+
+
+def test_response_document_is_not_a_declaration(intake: Intake) -> None:
+    with pytest.raises(Rejection) as caught:
+        intake.receive_declaration(b'<Acknowledgement xmlns="urn:csw:response:v1"/>')
+    assert caught.value.code == "UNKNOWN_SCHEMA"
+
+
+def test_invalid_document_names_path_line_rule_and_value(intake: Intake) -> None:
+    body = declaration_xml(items=3).replace(b"<ID>85171300</ID>", b"<ID>8517130</ID>", 2)
+    with pytest.raises(Rejection) as caught:
+        intake.receive_declaration(body)
+    rejection = caught.value
+    assert rejection.code == "SCHEMA_INVALID"
+    paths = [p.path for p in rejection.problems]
+    assert paths == [
+        "/Declaration/GoodsShipment/GovernmentAgencyGoodsItem[1]/Commodity/Classification/ID",
+        "/Declaration/GoodsShipment/GovernmentAgencyGoodsItem[2]/Commodity/Classification/ID",
+    ]
+    first = rejection.problems[0]
+    assert first.rule == "xsd:pattern"
+    assert "8517130" in first.message
+    lines = body.decode().splitlines()
+    assert "8517130" in lines[first.line - 1]
+
+
+def test_problems_are_capped(intake: Intake) -> None:
+    body = declaration_xml(items=60, hs_code="123")
+    with pytest.raises(Rejection) as caught:
+        intake.receive_declaration(body)
+    assert len(caught.value.problems) == 25
+
+
+def test_missing_attribute_and_enumeration_rules(intake: Intake) -> None:
+    body = declaration_xml(type_code="XX").replace(b' currencyID="HKD"', b"")
+    with pytest.raises(Rejection) as caught:
+        intake.receive_declaration(body)
+    rules = {(p.path, p.rule) for p in caught.value.problems}
+    assert ("/Declaration/TypeCode", "xsd:enumeration") in rules
+    assert ("/Declaration/GoodsShipment/GovernmentAgencyGoodsItem/CustomsValueAmount", "xsd:attribute") in rules
+
+
+def test_duplicate_goods_item_sequence_is_refused(intake: Intake) -> None:
+    body = declaration_xml(items=2).replace(b"<SequenceNumeric>2</SequenceNumeric>", b"<SequenceNumeric>1</SequenceNumeric>")
+    with pytest.raises(Rejection) as caught:
+        intake.receive_declaration(body)
+    assert caught.value.code == "SCHEMA_INVALID"
+    assert any(p.rule == "xsd:unique" for p in caught.value.problems)
+
+
+def test_valid_document_maps_to_domain(intake: Intake) -> None:
+    received = intake.receive_declaration(declaration_xml(lrn="LRN-MAP-1", items=2))
+    declaration = received.declaration
+    assert declaration.lrn == "LRN-MAP-1"
+    assert declaration.type is DeclarationType.IMPORT
+    assert declaration.declarant.role is PartyRole.DECLARANT
+    assert declaration.declarant.identifier == "12345678"
+    assert [g.sequence for g in declaration.goods_items] == [1, 2]
+    assert declaration.goods_items[0].value == Decimal("1200.00")
+    assert declaration.control_point == "HKLMC"
+    assert len(received.sha256) == 64
+
+
+def test_grams_are_recorded_as_kilograms(intake: Intake) -> None:
+    body = declaration_xml().replace(b'<NetMassMeasure unitCode="KGM">2.5', b'<NetMassMeasure unitCode="GRM">2500')
+    item = intake.receive_declaration(body).declaration.goods_items[0]
+    assert item.net_mass == Decimal("2.5")
+
+
+def test_out_of_range_issue_date_is_a_clear_rejection(intake: Intake) -> None:
+    body = declaration_xml().replace(b"2026-11-20T09:30:00+08:00", b"2026-11-20T24:00:00+08:00")
+    with pytest.raises(Rejection) as caught:
+        intake.receive_declaration(body)
+    assert caught.value.code in {"VALUE_OUT_OF_RANGE", "SCHEMA_INVALID"}
+    assert caught.value.problems[0].path == "/Declaration/IssueDateTime"
+
+
+def test_element_paths_are_positional_only_for_repeats() -> None:
+    from app.intake.schemas import element_path
+
+    tree = parse_untrusted(declaration_xml(items=2))
+    ns = "{urn:csw:declaration:v1}"
+    items = tree.getroot().findall(f"{ns}GoodsShipment/{ns}GovernmentAgencyGoodsItem")
+    assert element_path(items[1].find(f"{ns}Origin")) == "/Declaration/GoodsShipment/GovernmentAgencyGoodsItem[2]/Origin"
+    assert element_path(tree.getroot().find(f"{ns}TypeCode")) == "/Declaration/TypeCode"
