@@ -1,0 +1,68 @@
+"""The csw command: migrations, seed, API clients, offline validation."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from app import create_app
+from app.cli import main
+from app.config import Settings
+from tests.factories import declaration_xml
+
+
+@pytest.fixture()
+def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("CSW_DATABASE_URL", url)
+    monkeypatch.setenv("CSW_INSTANCE_DIR", str(tmp_path))
+    return url
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+def test_upgrade_seed_and_a_new_clients_key_works(cli_env: str) -> None:
+    assert run("db", "upgrade")[0] == 0
+    first = run("seed")
+    again = run("seed")
+    assert first == again and first[0] == 0
+    assert "csw_demo_trading_0000000000000000" in first[1]
+    code, output = run("clients", "create", "--name", "acme-tms", "--party", "12345678")
+    assert code == 0
+    key = output.strip().splitlines()[-1]
+    assert key.startswith("csw_") and " " not in key
+    app = create_app(Settings.from_env(database_url=cli_env, log_level="WARNING"))
+    response = app.test_client().post(
+        "/api/v1/declarations", data=declaration_xml(),
+        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/xml"},
+    )
+    assert response.status_code == 202
+    code, listing = run("clients", "list")
+    assert "acme-tms" in listing and key not in listing
+    client_id = [line.split("\t")[0] for line in listing.splitlines() if "acme-tms" in line][0]
+    assert run("clients", "revoke", client_id)[0] == 0
+    response = app.test_client().post(
+        "/api/v1/declarations", data=declaration_xml(lrn="LRN-2"),
+        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/xml"},
+    )
+    assert response.status_code == 401
+
+
+def test_validate_reports_like_the_api(cli_env: str, tmp_path: Path) -> None:
+    good = tmp_path / "good.xml"
+    good.write_bytes(declaration_xml())
+    bad = tmp_path / "bad.xml"
+    bad.write_bytes(declaration_xml(items=2, hs_code="12"))
+    code, output = run("validate", str(good))
+    assert code == 0 and "good.xml: valid" in output
+    code, output = run("validate", str(good), str(bad))
+    assert code == 1
+    assert "bad.xml: INVALID" in output
+    assert "<Code>SCHEMA_INVALID</Code>" in output
+    assert "GovernmentAgencyGoodsItem[2]/Commodity/Classification/ID" in output
+    code, output = run("validate", "--json", str(bad))
+    assert code == 1 and '"rule": "xsd:pattern"' in output

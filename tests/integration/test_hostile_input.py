@@ -1,0 +1,94 @@
+"""Hostile and broken input gets a specific 4xx within a second, the service stays up,
+and nothing stored is touched."""
+from __future__ import annotations
+
+import time
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from app.db import models
+from tests.conftest import TRADER_KEY, auth
+from tests.factories import declaration_xml
+
+API = "/api/v1/declarations"
+
+XXE_FILE = b"""<?xml version="1.0"?>
+<!DOCTYPE Declaration [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
+<Declaration xmlns="urn:csw:declaration:v1"><FunctionCode>9</FunctionCode>
+<FunctionalReferenceID>&xxe;</FunctionalReferenceID></Declaration>"""
+
+XXE_URL = b"""<?xml version="1.0"?>
+<!DOCTYPE Declaration [<!ENTITY xxe SYSTEM "http://127.0.0.1:9/secret">]>
+<Declaration xmlns="urn:csw:declaration:v1">&xxe;</Declaration>"""
+
+BILLION_LAUGHS = (
+    '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+    + "".join(f'<!ENTITY lol{i} "{("&lol%s;" % (i - 1 if i > 1 else "")) * 10}">' for i in range(1, 10))
+    + ']><Declaration xmlns="urn:csw:declaration:v1">&lol9;</Declaration>'
+).encode()
+
+EXTERNAL_DTD = b'<?xml version="1.0"?><!DOCTYPE Declaration SYSTEM "http://127.0.0.1:9/x.dtd"><Declaration xmlns="urn:csw:declaration:v1"/>'
+
+DEEP = b"<Declaration xmlns='urn:csw:declaration:v1'>" + b"<a>" * 10_000 + b"</a>" * 10_000 + b"</Declaration>"
+
+NON_UTF8 = declaration_xml().replace(b"Smartphones", "Téléphones".encode("latin-1"))
+
+
+@pytest.mark.parametrize(("name", "body", "status", "code"), [
+    ("xxe-file", XXE_FILE, 400, "XML_FORBIDDEN"),
+    ("xxe-url", XXE_URL, 400, "XML_FORBIDDEN"),
+    ("billion-laughs", BILLION_LAUGHS, 400, "XML_FORBIDDEN"),
+    ("external-dtd", EXTERNAL_DTD, 400, "XML_FORBIDDEN"),
+    ("deep-nesting", DEEP, 400, "XML_FORBIDDEN"),
+    ("non-utf8", NON_UTF8, 400, "ENCODING_INVALID"),
+    ("empty", b"", 400, "EMPTY_BODY"),
+    ("not-xml", b"hello, customs", 400, "XML_MALFORMED"),
+    ("truncated", declaration_xml()[:200], 400, "XML_MALFORMED"),
+    ("xinclude", b'<Declaration xmlns="urn:csw:declaration:v1" xmlns:xi="http://www.w3.org/2001/XInclude">'
+                 b'<xi:include href="file:///etc/passwd" parse="text"/></Declaration>', 422, "SCHEMA_INVALID"),
+])
+def test_hostile_documents_are_refused_quickly(client: FlaskClient, clean_app: Flask, name: str, body: bytes,
+                                               status: int, code: str) -> None:
+    existing = client.post(API, data=declaration_xml(lrn="LRN-KEEP"), headers=auth(accept="application/json"))
+    assert existing.status_code == 202
+    started = time.perf_counter()
+    response = client.post(API, data=body, headers=auth(accept="application/json"))
+    assert time.perf_counter() - started < 1.0, name
+    assert response.status_code == status, response.get_json()
+    answer = response.get_json()
+    assert answer["code"] == code
+    assert answer["message"]
+    assert "root:x:0:0" not in response.get_data(as_text=True)
+    assert response.headers["X-Conversation-ID"]
+    with clean_app.extensions["csw"].sessions() as session:
+        assert session.scalar(select(func.count()).select_from(models.Declaration)) == 1
+    assert client.post(API, data=declaration_xml(lrn="LRN-AFTER"), headers=auth()).status_code == 202
+
+
+def test_oversized_body_is_refused_with_413(client: FlaskClient) -> None:
+    body = declaration_xml().replace(b"</Declaration>", b"<!--" + b"x" * (20 * 1024 * 1024) + b"--></Declaration>")
+    started = time.perf_counter()
+    response = client.post(API, data=body, headers=auth(accept="application/json"))
+    assert time.perf_counter() - started < 1.0
+    assert response.status_code == 413
+    assert response.get_json()["code"] == "BODY_TOO_LARGE"
+    assert "5242880" in response.get_json()["message"]
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "text/plain", "application/x-www-form-urlencoded", ""])
+def test_wrong_content_type_is_415(client: FlaskClient, content_type: str) -> None:
+    headers = {"Authorization": f"Bearer {TRADER_KEY}", "Accept": "application/json"}
+    if content_type:
+        headers["Content-Type"] = content_type
+    response = client.post(API, data=declaration_xml(), headers=headers)
+    assert response.status_code == 415
+    assert response.get_json()["code"] == "UNSUPPORTED_MEDIA_TYPE"
+    assert "application/xml" in response.get_json()["message"]
+
+
+def test_xml_with_structured_suffix_type_is_accepted(client: FlaskClient) -> None:
+    headers = {**auth(), "Content-Type": "application/vnd.csw.declaration+xml; charset=utf-8"}
+    assert client.post(API, data=declaration_xml(), headers=headers).status_code == 202
