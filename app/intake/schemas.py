@@ -54,6 +54,14 @@ def element_path(element: etree._Element) -> str:
     return "/" + "/".join(reversed(steps))
 
 
+_QUALIFIED_NAME = re.compile(r"'(?:\{[^}]*\}|[A-Za-z_][\w.-]*:)(?=[A-Za-z_])")
+
+
+def _plain_names(message: str) -> str:
+    """``'{urn:csw:declaration:v1}TypeCode'`` and ``'d:TypeCode'`` read as ``'TypeCode'``."""
+    return _QUALIFIED_NAME.sub("'", message)
+
+
 _RULE_BY_VALIDATOR = {
     "XsdPatternFacets": "xsd:pattern",
     "XsdEnumerationFacets": "xsd:enumeration",
@@ -138,9 +146,9 @@ class SchemaRegistry:
         for error in entry.detailed.iter_errors(tree):
             element = error.elem if isinstance(error.elem, etree._Element) else None
             path = element_path(element) if element is not None else error.path
-            message = error.reason or str(error.message)
+            message = _plain_names(error.reason or str(error.message))
             value = element.text.strip() if element is not None and element.text else None
-            if value and len(element) == 0 and "value" in message:
+            if value and len(element) == 0 and "value" in message and "attribute" not in message:
                 message = f"{message} (found {value[:60]!r})"
             key = (path, message)
             if key in seen:

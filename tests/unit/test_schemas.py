@@ -117,3 +117,15 @@ def test_element_paths_are_positional_only_for_repeats() -> None:
     items = tree.getroot().findall(f"{ns}GoodsShipment/{ns}GovernmentAgencyGoodsItem")
     assert element_path(items[1].find(f"{ns}Origin")) == "/Declaration/GoodsShipment/GovernmentAgencyGoodsItem[2]/Origin"
     assert element_path(tree.getroot().find(f"{ns}TypeCode")) == "/Declaration/TypeCode"
+
+
+def test_messages_use_plain_element_names_and_attribute_values(intake: Intake) -> None:
+    body = declaration_xml().replace(b"<FunctionalReferenceID>LRN-TEST-0001</FunctionalReferenceID>", b"")
+    body = body.replace(b'<NetMassMeasure unitCode="KGM">', b'<NetMassMeasure unitCode="LBR">')
+    with pytest.raises(Rejection) as caught:
+        intake.receive_declaration(body)
+    messages = " ".join(p.message for p in caught.value.problems)
+    assert "'FunctionalReferenceID' expected" in messages
+    assert "{urn:" not in messages and "'d:" not in messages
+    unit = next(p for p in caught.value.problems if "unitCode" in p.message)
+    assert "LBR" in unit.message and "found '2.5'" not in unit.message

@@ -1,0 +1,36 @@
+"""Every sample in samples/ is posted and gets the outcome samples/expected.json states."""
+from __future__ import annotations
+
+import pytest
+from flask.testing import FlaskClient
+
+from tests.conftest import SAMPLES, auth, expected_outcomes, sample
+
+OUTCOMES = expected_outcomes()
+API = "/api/v1/declarations"
+
+
+def test_every_sample_file_has_an_expected_outcome() -> None:
+    files = {str(p.relative_to(SAMPLES)) for p in SAMPLES.rglob("*.xml")}
+    assert files == set(OUTCOMES)
+    assert sum(1 for name in files if name.startswith("valid/")) >= 8
+    assert sum(1 for name in files if name.startswith("invalid/")) >= 12
+
+
+@pytest.mark.parametrize("name", sorted(OUTCOMES))
+def test_sample_outcome(client: FlaskClient, name: str) -> None:
+    expected = OUTCOMES[name]
+    url = API
+    if expected.get("endpoint") == "amendment":
+        original = client.post(API, data=sample(str(expected["of"])), headers=auth(accept="application/json"))
+        assert original.status_code == 202
+        url = f"{API}/{original.get_json()['declaration_id']}/amendments"
+    response = client.post(url, data=sample(name), headers=auth(accept="application/json"))
+    body = response.get_json()
+    assert response.status_code == expected["status"], body
+    if response.status_code == 202:
+        assert body["status"] == "accepted"
+        return
+    assert body["code"] == expected["code"]
+    if "path" in expected:
+        assert any(expected["path"] in (error.get("path") or "") for error in body["errors"]), body["errors"]
