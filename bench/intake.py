@@ -47,6 +47,7 @@ STARTUP_TIMEOUT_S = 60.0
 SETUP_TIMEOUT_S = 180.0
 STOP_TIMEOUT_S = 20.0
 WRK_GRACE_S = 60.0
+POSTGRES_BUSY_WAIT_S = 120.0
 
 
 class BenchError(RuntimeError):
@@ -201,12 +202,28 @@ def _engine(url: str):  # type: ignore[no-untyped-def]
 
 
 def reset_postgres(url: str) -> None:
-    """Scratch database: drop everything in schema public."""
+    """Scratch database: drop everything in schema public.
+
+    The test suite uses the same scratch database, so wait (bounded) until no other
+    session is connected to it rather than pulling the schema from under a test run."""
     from sqlalchemy import text
     from sqlalchemy.exc import OperationalError
 
+    others = text("SELECT count(*) FROM pg_stat_activity "
+                  "WHERE datname = current_database() AND pid <> pg_backend_pid()")
     engine = _engine(url)
     try:
+        deadline = time.monotonic() + POSTGRES_BUSY_WAIT_S
+        while True:
+            with engine.connect() as connection:
+                busy = int(connection.execute(others).scalar_one())
+            if busy == 0:
+                break
+            if time.monotonic() >= deadline:
+                raise BenchError(f"{busy} other session(s) still use {url} after "
+                                 f"{POSTGRES_BUSY_WAIT_S:.0f}s (a test run?); not resetting it. "
+                                 "Retry later or pass --postgres-url for another scratch database.")
+            time.sleep(2)
         with engine.begin() as connection:
             connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
             connection.execute(text("CREATE SCHEMA public"))

@@ -8,7 +8,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, Response, current_app, g, request, url_for
+from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
 
 from sqlalchemy import select
 
@@ -21,6 +21,7 @@ from app.services.clients import authenticate
 from app.web.context import db, services
 from app.web.envelope import respond
 from app.web.metrics import DECLARATION_OUTCOMES
+from app.web.openapi import openapi_document
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -209,3 +210,8 @@ def list_declarations() -> Response:
         "declarations": [_summary(row) for row in result.items],
     }
     return respond("DeclarationList", payload)
+
+
+@bp.get("/openapi.json")
+def openapi() -> Response:
+    return jsonify(openapi_document())

@@ -1,0 +1,122 @@
+"""The OpenAPI 3 description of ``/api/v1``, served at ``/api/v1/openapi.json``.
+
+Kept beside the routes it describes; ``tests/integration/test_openapi.py`` fails when a
+route of the API blueprint is missing here.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from app.domain.declaration import DeclarationStatus
+
+_XML_AND_JSON = {"application/xml": {}, "application/json": {}}
+
+
+def _answer(description: str, root: str) -> dict[str, Any]:
+    return {"description": f"{description} (XML root `{root}` in urn:csw:response:v1, or JSON)",
+            "content": _XML_AND_JSON}
+
+
+def _errors(*statuses: int) -> dict[str, Any]:
+    return {str(status): _answer("refusal in the error envelope", "ErrorResponse") for status in statuses}
+
+
+_REFERENCE = {
+    "name": "reference", "in": "path", "required": True,
+    "description": "declaration reference: HK + yy + D + 10 of 0-9A-Z + ISO 7064 MOD 37,36 check character",
+    "schema": {"type": "string", "pattern": "^HK[0-9]{2}D[0-9A-Z]{11}$"},
+}
+_DECLARATION_BODY = {
+    "required": True,
+    "description": "a declaration in a supported namespace (urn:csw:declaration:v1); at most 5 MB",
+    "content": {"application/xml": {"schema": {"type": "string"}}},
+}
+
+
+def openapi_document() -> dict[str, Any]:
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "Customs Single Window API",
+            "version": "1",
+            "description": "Trade declaration intake. Every answer carries X-Conversation-ID. "
+                           "Answers are XML unless Accept prefers application/json.",
+        },
+        "components": {"securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer"}}},
+        "security": [{"apiKey": []}],
+        "paths": {
+            "/api/v1/declarations": {
+                "post": {
+                    "summary": "Submit a declaration (FunctionCode 9)",
+                    "operationId": "submitDeclaration",
+                    "requestBody": _DECLARATION_BODY,
+                    "responses": {
+                        "202": _answer("stored; identical re-sends replay the original answer", "Acknowledgement"),
+                        **_errors(400, 401, 409, 413, 415, 422),
+                    },
+                },
+                "get": {
+                    "summary": "The caller's own declarations, most recently changed first",
+                    "operationId": "listDeclarations",
+                    "parameters": [
+                        {"name": "status", "in": "query", "schema": {
+                            "type": "string",
+                            "enum": [status.value for status in DeclarationStatus]}},
+                        {"name": "since", "in": "query", "schema": {"type": "string", "format": "date-time"}},
+                        {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+                        {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
+                    ],
+                    "responses": {"200": _answer("a page", "DeclarationList"), **_errors(400, 401)},
+                },
+            },
+            "/api/v1/declarations/{reference}": {
+                "get": {
+                    "summary": "Status, lane and history of one declaration",
+                    "operationId": "getDeclaration",
+                    "parameters": [_REFERENCE],
+                    "responses": {"200": _answer("status", "StatusNotification"), **_errors(400, 401, 404)},
+                },
+            },
+            "/api/v1/declarations/{reference}/amendments": {
+                "post": {
+                    "summary": "Amend with a full replacement document (FunctionCode 13, same LRN)",
+                    "operationId": "amendDeclaration",
+                    "parameters": [_REFERENCE],
+                    "requestBody": _DECLARATION_BODY,
+                    "responses": {"202": _answer("new version stored", "Acknowledgement"),
+                                  **_errors(400, 401, 404, 409, 413, 415, 422)},
+                },
+            },
+            "/api/v1/declarations/{reference}/cancellation": {
+                "post": {
+                    "summary": "Cancel with a reason",
+                    "operationId": "cancelDeclaration",
+                    "parameters": [_REFERENCE],
+                    "requestBody": {"required": True, "content": {
+                        "application/json": {"schema": {"type": "object", "required": ["reason"], "properties": {
+                            "reason": {"type": "string", "minLength": 3, "maxLength": 500}}}},
+                        "application/xml": {"schema": {"type": "string"},
+                                            "example": '<Cancellation xmlns="urn:csw:cancellation:v1">'
+                                                       "<Reason>order withdrawn</Reason></Cancellation>"},
+                    }},
+                    "responses": {"200": _answer("cancelled", "StatusNotification"),
+                                  **_errors(400, 401, 404, 409, 415, 422)},
+                },
+            },
+            "/api/v1/declarations/{reference}/documents/{version}": {
+                "get": {
+                    "summary": "A version of the declaration exactly as received",
+                    "operationId": "getDeclarationDocument",
+                    "parameters": [_REFERENCE, {"name": "version", "in": "path", "required": True,
+                                                "schema": {"type": "integer", "minimum": 1}}],
+                    "responses": {"200": {"description": "the document; header Digest: sha-256=<hex>",
+                                          "content": {"application/xml": {}}},
+                                  **_errors(400, 401, 404)},
+                },
+            },
+            "/api/v1/openapi.json": {
+                "get": {"summary": "This document", "operationId": "openapi", "security": [],
+                        "responses": {"200": {"description": "OpenAPI 3", "content": {"application/json": {}}}}},
+            },
+        },
+    }
