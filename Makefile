@@ -32,7 +32,9 @@ test: install
 	$(BIN)/python -m pytest
 
 bench: install
-	$(BIN)/python bench/intake.py
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk) || \
+		{ echo "bench needs wrk: apt-get install wrk" >&2; exit 1; }
+	$(BIN)/python bench/intake.py --backend both --write-results
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

@@ -6,12 +6,14 @@ import time
 import uuid
 
 from flask import Flask, Response, g, request
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from app.config import Settings
-from app.db.session import make_engine, make_session_factory
+from app.db.session import make_engine, make_session_factory, write_gate
 from app.domain.problems import Rejection
 from app.intake.service import Intake
+from app.services.clients import ApiKeyCache
 from app.logs import configure_logging
 from app.web.context import Services, close_session
 from app.web.envelope import error_response
@@ -42,6 +44,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         engine=engine,
         sessions=make_session_factory(engine),
         intake=Intake(settings.schema_dir, settings.max_error_count),
+        api_keys=ApiKeyCache(settings.api_key_cache_seconds),
+        write_gate=write_gate(settings.database_url),
     )
 
     from app.web import api, site
@@ -93,6 +97,15 @@ def _install_error_handlers(app: Flask) -> None:
             limit = app.config["MAX_CONTENT_LENGTH"]
             message = f"the request body exceeds the limit of {limit} bytes"
         return error_response(Rejection(code, message), g.get("conversation_id"))
+
+    @app.errorhandler(OperationalError)
+    def database_unavailable(exc: OperationalError) -> Response:
+        """Lost connection, database restarting, or SQLite busy past its timeout: retryable."""
+        log.error("database unavailable: %s", str(exc.orig).splitlines()[0] if exc.orig else exc)
+        return error_response(
+            Rejection("DATABASE_UNAVAILABLE", "the database is unavailable; nothing was stored, retry shortly"),
+            g.get("conversation_id"), {"Retry-After": "5"},
+        )
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> Response:

@@ -32,6 +32,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from types import FrameType
 
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.exc import OperationalError
+
+from app.db.session import normalise_url
+from app.domain.problems import Rejection
+from app.intake.service import Intake
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = PROJECT_ROOT / "bench"
 BIN = Path(sys.executable).parent
@@ -114,6 +121,7 @@ class Machine:
     date: str
     revision: str
     temp_fs: str
+    load_average: str
 
     @classmethod
     def describe(cls) -> Machine:
@@ -132,6 +140,7 @@ class Machine:
             date=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             revision=_git_revision(),
             temp_fs=_filesystem_of(Path(tempfile.gettempdir())),
+            load_average=" ".join(f"{load:.2f}" for load in os.getloadavg()),
         )
 
 
@@ -175,9 +184,10 @@ def declaration_body() -> bytes:
         from tests.factories import declaration_xml
 
         body = declaration_xml(lrn="BENCH-LRN", items=5)
-    from app.intake.service import Intake
-
-    Intake(PROJECT_ROOT / "schemas").receive_declaration(body)  # raises Rejection if not
+    try:
+        Intake(PROJECT_ROOT / "schemas").receive_declaration(body)
+    except Rejection as rejection:
+        raise BenchError(f"the body template is not a valid declaration: {rejection.message}") from None
     if body.count(b"<FunctionalReferenceID>") != 1:
         raise BenchError("the body template needs exactly one <FunctionalReferenceID>")
     return body
@@ -191,11 +201,7 @@ def free_port() -> int:
 
 # --- databases -------------------------------------------------------------------------
 
-def _engine(url: str):  # type: ignore[no-untyped-def]
-    from sqlalchemy import create_engine
-
-    from app.db.session import normalise_url
-
+def _engine(url: str) -> Engine:
     url = normalise_url(url)
     connect_args = {"connect_timeout": 5} if url.startswith("postgresql") else {"timeout": 30}
     return create_engine(url, connect_args=connect_args)
@@ -206,9 +212,6 @@ def reset_postgres(url: str) -> None:
 
     The test suite uses the same scratch database, so wait (bounded) until no other
     session is connected to it rather than pulling the schema from under a test run."""
-    from sqlalchemy import text
-    from sqlalchemy.exc import OperationalError
-
     others = text("SELECT count(*) FROM pg_stat_activity "
                   "WHERE datname = current_database() AND pid <> pg_backend_pid()")
     engine = _engine(url)
@@ -234,8 +237,6 @@ def reset_postgres(url: str) -> None:
 
 
 def count_declarations(url: str) -> int:
-    from sqlalchemy import text
-
     engine = _engine(url)
     try:
         with engine.connect() as connection:
@@ -385,7 +386,7 @@ def bench_full(backend: str, load: Load, workers: int, work_dir: Path, postgres_
 def bench_bare(load: Load, workers: int, work_dir: Path) -> RunResult:
     instance = work_dir / "bare"
     instance.mkdir()
-    env = service_env("sqlite://", instance)
+    env = service_env("sqlite://", instance)  # the bare app opens no database
     with gunicorn("bench.bare_app:app", workers, env, instance / "gunicorn.log") as base:
         print(f"[bare] gunicorn bench.bare_app:app, {workers} workers at {base}", flush=True)
         warm_accepted, result = load.measure(base, "bare")
@@ -397,7 +398,7 @@ def bench_bare(load: Load, workers: int, work_dir: Path) -> RunResult:
 def table(results: list[RunResult], bare: RunResult) -> list[str]:
     ceiling = bare.wrk.accepted_per_s
     lines = [
-        "| configuration | accepted/s | p50 ms | p95 ms | p99 ms | 202s | non-2xx | socket errors "
+        "| configuration | accepted/s | p50 ms | p95 ms | p99 ms | 202s | non-2xx | socket errors/timeouts "
         "| rows stored | full/bare |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
@@ -432,7 +433,8 @@ def verdicts(results: list[RunResult], bare: RunResult) -> list[str]:
 def header(machine: Machine, args: argparse.Namespace, workers: int) -> list[str]:
     return [
         f"- machine: {machine.cpus} CPUs, {machine.cpu_model}; Python {machine.python}; "
-        f"temp files on {machine.temp_fs}",
+        f"temp files on {machine.temp_fs}; load average before the run {machine.load_average} "
+        "(other work on the machine skews the figures)",
         f"- date: {machine.date}",
         f"- revision: {machine.revision}",
         f"- load: wrk, {args.connections} connections, {args.threads} thread(s), "

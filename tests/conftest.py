@@ -86,6 +86,7 @@ def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Flask:
 def clean_app(app: Flask) -> Iterator[Flask]:
     """The app with an empty database holding two parties, each with one API client."""
     sessions = app.extensions["csw"].sessions
+    app.extensions["csw"].api_keys.clear()
     with sessions() as session, session.begin():
         for table in reversed(Base.metadata.sorted_tables):
             session.execute(table.delete())

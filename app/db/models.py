@@ -94,17 +94,12 @@ class Declaration(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
     conversation_id: Mapped[str] = mapped_column(String(36))
 
-    declarant: Mapped[Party] = relationship()
-    parties: Mapped[list[DeclarationParty]] = relationship(
-        cascade="all, delete-orphan", order_by="DeclarationParty.id"
-    )
-    goods_items: Mapped[list[GoodsItem]] = relationship(
-        cascade="all, delete-orphan", order_by="GoodsItem.sequence"
-    )
-    equipment: Mapped[list[TransportEquipment]] = relationship(
-        cascade="all, delete-orphan", order_by="TransportEquipment.sequence"
-    )
-    events: Mapped[list[DeclarationEvent]] = relationship(order_by="DeclarationEvent.id")
+    # Read-only views: content is written in bulk by app.services.declarations.
+    declarant: Mapped[Party] = relationship(viewonly=True)
+    parties: Mapped[list[DeclarationParty]] = relationship(viewonly=True, order_by="DeclarationParty.id")
+    goods_items: Mapped[list[GoodsItem]] = relationship(viewonly=True, order_by="GoodsItem.sequence")
+    equipment: Mapped[list[TransportEquipment]] = relationship(viewonly=True, order_by="TransportEquipment.sequence")
+    events: Mapped[list[DeclarationEvent]] = relationship(viewonly=True, order_by="DeclarationEvent.id")
 
 
 class DeclarationDocument(Base):
@@ -171,7 +166,7 @@ class TransportEquipment(Base):
     container_id: Mapped[str] = mapped_column(String(11), index=True)
     elock_id: Mapped[str | None] = mapped_column(String(35), index=True)
 
-    seals: Mapped[list[Seal]] = relationship(cascade="all, delete-orphan", order_by="Seal.id")
+    seals: Mapped[list[Seal]] = relationship(viewonly=True, order_by="Seal.id")
 
 
 class Seal(Base):

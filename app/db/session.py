@@ -6,6 +6,10 @@ queue for the write lock instead of failing with "database is locked" on upgrade
 """
 from __future__ import annotations
 
+import fcntl
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
@@ -42,8 +46,40 @@ def make_engine(url: str) -> Engine:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    # No pre-ping (a round trip per request): a connection lost to a database restart
+    # fails one request with 503 (app/__init__.py) and the pool then reconnects.
+    return create_engine(url, pool_size=5, max_overflow=5, pool_recycle=1800)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+class SqliteWriteGate:
+    """Queues writers of one SQLite file on an OS lock (flock) across gunicorn workers.
+
+    SQLite lets one writer in at a time and makes the others sleep and retry with growing
+    back-off (up to 100 ms a nap), which wastes the lock's idle time and gives a long tail;
+    writers blocked on flock are woken as soon as it is released."""
+
+    def __init__(self, database: Path) -> None:
+        self._path = database.with_name(database.name + ".write-lock")
+        self._threads = threading.Lock()
+
+    @contextmanager
+    def __call__(self) -> Iterator[None]:
+        with self._threads, open(self._path, "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def write_gate(url: str) -> "SqliteWriteGate | type[nullcontext[None]]":
+    """The gate a write transaction passes: an flock for file SQLite, nothing for servers."""
+    url = normalise_url(url)
+    database = url.split("///", 1)[-1] if url.startswith("sqlite") else ""
+    if database and database != ":memory:":
+        return SqliteWriteGate(Path(database))
+    return nullcontext

@@ -6,6 +6,7 @@ well-typed; this module only reads, it does not validate.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -28,7 +29,9 @@ HONG_KONG = timezone(timedelta(hours=8), "HKT")
 _Q = "{" + NS_V1 + "}"
 
 
+@cache
 def _q(path: str) -> str:
+    """``Commodity/Description`` -> Clark-notation path in the v1 namespace (computed once)."""
     return "/".join(_Q + step for step in path.split("/"))
 
 

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
+import time
+from collections.abc import Callable
 from datetime import datetime, timezone
 
 from sqlalchemy import select
@@ -45,16 +48,55 @@ def create_client(session: Session, name: str, party: models.Party, key: str | N
     return client, key
 
 
-def authenticate(session: Session, key: str) -> Caller | None:
+class ApiKeyCache:
+    """Valid keys seen recently, per process, for ``ttl`` seconds.
+
+    Intake is the hot path: a cached key costs no query. The price is that a revoked key
+    keeps working in a worker that has cached it for at most ``ttl`` seconds."""
+
+    def __init__(self, ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl = ttl
+        self._clock = clock
+        self._entries: dict[str, tuple[Caller, float]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key_hash: str) -> Caller | None:
+        entry = self._entries.get(key_hash)
+        if entry is None or entry[1] <= self._clock():
+            return None
+        return entry[0]
+
+    def put(self, key_hash: str, caller: Caller) -> None:
+        if self.ttl > 0:
+            with self._lock:
+                self._entries[key_hash] = (caller, self._clock() + self.ttl)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+def authenticate(session: Session, key: str, cache: ApiKeyCache | None = None) -> Caller | None:
+    """The caller a key belongs to, or None for an unknown or revoked key.
+
+    A look-up runs in its own short transaction, ended here, so that on SQLite the write
+    lock of the request's later transaction is not held while its document is parsed."""
+    key_hash = hash_key(key)
+    if cache is not None and (cached := cache.get(key_hash)) is not None:
+        return cached
     client = session.scalar(
         select(models.ApiClient).where(
-            models.ApiClient.key_hash == hash_key(key), models.ApiClient.revoked_at.is_(None)
+            models.ApiClient.key_hash == key_hash, models.ApiClient.revoked_at.is_(None)
         )
     )
-    if client is None:
-        return None
-    return Caller(actor=f"client:{client.id}:{client.name}", party_id=client.party_id,
-                  party_identifier=client.party.identifier)
+    caller = None if client is None else Caller(
+        actor=f"client:{client.id}:{client.name}", party_id=client.party_id,
+        party_identifier=client.party.identifier,
+    )
+    session.rollback()
+    if caller is not None and cache is not None:
+        cache.put(key_hash, caller)
+    return caller
 
 
 def revoke_client(session: Session, client_id: int) -> models.ApiClient | None:

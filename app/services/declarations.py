@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -36,8 +36,23 @@ class Caller:
 
 
 @dataclass(frozen=True, slots=True)
+class Receipt:
+    """What an acknowledgement says about the declaration."""
+
+    id: str
+    lrn: str
+    status: str
+    version: int
+    received_at: datetime
+
+    @classmethod
+    def of(cls, row: models.Declaration) -> "Receipt":
+        return cls(row.id, row.lrn, row.status, row.version, row.received_at)
+
+
+@dataclass(frozen=True, slots=True)
 class Outcome:
-    declaration: models.Declaration
+    receipt: Receipt
     replay: bool = False
 
 
@@ -45,76 +60,82 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _record_event(
-    session: Session,
-    declaration: models.Declaration,
-    kind: str,
-    status_from: str | None,
-    caller: Caller,
-    now: datetime,
-    conversation_id: str | None,
-    note: str | None = None,
-) -> None:
-    session.add(models.DeclarationEvent(
-        declaration_id=declaration.id,
-        kind=kind,
-        status_from=status_from,
-        status_to=declaration.status,
-        version=declaration.version,
-        actor=caller.actor,
-        occurred_at=now,
-        conversation_id=conversation_id,
-        note=note,
-    ))
+def _event_values(declaration_id: str, kind: str, status_from: str | None, status_to: str, version: int,
+                  caller: Caller, now: datetime, conversation_id: str | None,
+                  note: str | None = None) -> dict[str, object]:
+    return {
+        "declaration_id": declaration_id, "kind": kind, "status_from": status_from,
+        "status_to": status_to, "version": version, "actor": caller.actor, "occurred_at": now,
+        "conversation_id": conversation_id, "note": note,
+    }
 
 
-def _fill_details(row: models.Declaration, declaration: Declaration) -> None:
-    """Copy the declared content onto the row, replacing what an earlier version said."""
-    row.lrn = declaration.lrn
-    row.ucr = declaration.ucr
-    row.type_code = declaration.type.value
-    row.form_code = declaration.form_code
-    row.issued_at = declaration.issued_at.astimezone(timezone.utc)
-    row.transport_mode = declaration.transport_mode
-    row.conveyance_id = declaration.conveyance_id
-    row.control_point = declaration.control_point
-    row.departure_location = declaration.departure_location
-    row.destination_location = declaration.destination_location
-    row.goods_item_count = len(declaration.goods_items)
-    row.parties = [
-        models.DeclarationParty(
-            role=p.role.value, identifier=p.identifier, name=p.name,
-            address_line=p.address_line, city=p.city, country=p.country,
-        )
+def _header_values(declaration: Declaration) -> dict[str, object]:
+    """The declaration row's columns that come from the document."""
+    return {
+        "lrn": declaration.lrn,
+        "ucr": declaration.ucr,
+        "type_code": declaration.type.value,
+        "form_code": declaration.form_code,
+        "issued_at": declaration.issued_at.astimezone(timezone.utc),
+        "transport_mode": declaration.transport_mode,
+        "conveyance_id": declaration.conveyance_id,
+        "control_point": declaration.control_point,
+        "departure_location": declaration.departure_location,
+        "destination_location": declaration.destination_location,
+        "goods_item_count": len(declaration.goods_items),
+    }
+
+
+def _insert(session: Session, model: type[models.Base], rows: list[dict[str, object]]) -> None:
+    """Core executemany on the session's connection: intake's hot path, where the ORM's
+    per-row bookkeeping (identity map, bulk persistence) would cost more than the I/O."""
+    if rows:
+        session.connection().execute(model.__table__.insert(), rows)
+
+
+def _insert_content(session: Session, declaration_id: str, declaration: Declaration) -> None:
+    """Parties, goods items, equipment and seals: one executemany per table."""
+    _insert(session, models.DeclarationParty, [
+        {"declaration_id": declaration_id, "role": p.role.value, "identifier": p.identifier, "name": p.name,
+         "address_line": p.address_line, "city": p.city, "country": p.country}
         for p in declaration.parties
-    ]
-    row.goods_items = [
-        models.GoodsItem(
-            sequence=g.sequence, description=g.description, hs_code=g.hs_code,
-            origin_country=g.origin_country, quantity=g.quantity, quantity_unit=g.quantity_unit,
-            net_mass_kg=g.net_mass, gross_mass_kg=g.gross_mass, value=g.value, currency=g.currency,
-            alcohol_strength=g.alcohol_strength, volume_litres=g.volume_litres,
-            stick_count=g.stick_count,
-            documents=[{"type_code": d.type_code, "id": d.identifier} for d in g.documents] or None,
-        )
+    ])
+    _insert(session, models.GoodsItem, [
+        {"declaration_id": declaration_id, "sequence": g.sequence, "description": g.description,
+         "hs_code": g.hs_code, "origin_country": g.origin_country, "quantity": g.quantity,
+         "quantity_unit": g.quantity_unit, "net_mass_kg": g.net_mass, "gross_mass_kg": g.gross_mass,
+         "value": g.value, "currency": g.currency, "alcohol_strength": g.alcohol_strength,
+         "volume_litres": g.volume_litres, "stick_count": g.stick_count,
+         "documents": [{"type_code": d.type_code, "id": d.identifier} for d in g.documents] or None}
         for g in declaration.goods_items
-    ]
-    row.equipment = [
-        models.TransportEquipment(
-            sequence=e.sequence, container_id=e.container_id, elock_id=e.elock_id,
-            seals=[models.Seal(seal_id=s) for s in e.seal_ids],
-        )
-        for e in declaration.equipment
-    ]
+    ])
+    for equipment in declaration.equipment:
+        equipment_id = session.connection().execute(
+            models.TransportEquipment.__table__.insert().returning(models.TransportEquipment.id),
+            {"declaration_id": declaration_id, "sequence": equipment.sequence,
+             "container_id": equipment.container_id, "elock_id": equipment.elock_id},
+        ).scalar_one()
+        _insert(session, models.Seal, [
+            {"equipment_id": equipment_id, "seal_id": seal_id} for seal_id in equipment.seal_ids
+        ])
 
 
-def _document(row: models.Declaration, received: ReceivedDeclaration, now: datetime,
-              conversation_id: str) -> models.DeclarationDocument:
-    return models.DeclarationDocument(
-        declaration_id=row.id, version=row.version,
-        function_code=received.declaration.function_code.value, body=received.body,
-        sha256=received.sha256, received_at=now, conversation_id=conversation_id,
-    )
+def _delete_content(session: Session, declaration_id: str) -> None:
+    equipment_ids = select(models.TransportEquipment.id).where(
+        models.TransportEquipment.declaration_id == declaration_id)
+    session.execute(delete(models.Seal).where(models.Seal.equipment_id.in_(equipment_ids)))
+    for model in (models.TransportEquipment, models.GoodsItem, models.DeclarationParty):
+        session.execute(delete(model).where(model.declaration_id == declaration_id))
+
+
+def _document_values(declaration_id: str, version: int, received: ReceivedDeclaration, now: datetime,
+                     conversation_id: str) -> dict[str, object]:
+    return {
+        "declaration_id": declaration_id, "version": version,
+        "function_code": received.declaration.function_code.value, "body": received.body,
+        "sha256": received.sha256, "received_at": now, "conversation_id": conversation_id,
+    }
 
 
 def _require_declarant(received: ReceivedDeclaration, caller: Caller) -> None:
@@ -138,7 +159,7 @@ def _find_by_lrn(session: Session, party_id: int, lrn: str) -> models.Declaratio
 
 def _replay_or_conflict(existing: models.Declaration, received: ReceivedDeclaration) -> Outcome:
     if existing.original_sha256 == received.sha256:
-        return Outcome(existing, replay=True)
+        return Outcome(Receipt.of(existing), replay=True)
     raise Rejection(
         "DUPLICATE_LRN",
         f"local reference {existing.lrn} was already used for declaration {existing.id} "
@@ -151,7 +172,11 @@ def _replay_or_conflict(existing: models.Declaration, received: ReceivedDeclarat
 
 def submit(session: Session, received: ReceivedDeclaration, caller: Caller, conversation_id: str,
            now: datetime | None = None) -> Outcome:
-    """Store a new declaration, or replay the original answer for an identical re-send."""
+    """Store a new declaration, or replay the original answer for an identical re-send.
+
+    Inserts first and lets the (declarant, LRN) unique constraint find re-sends: new
+    declarations, the common case, cost no look-up. On a conflict the transaction is
+    rolled back (nothing of this request was stored) and the existing one is examined."""
     assert caller.party_id is not None
     now = now or utcnow()
     declaration = received.declaration
@@ -162,32 +187,26 @@ def submit(session: Session, received: ReceivedDeclaration, caller: Caller, conv
             [Problem(message="expected 9 (original)", path="/Declaration/FunctionCode", rule="function-code")],
         )
     _require_declarant(received, caller)
-    existing = _find_by_lrn(session, caller.party_id, declaration.lrn)
-    if existing is not None:
-        return _replay_or_conflict(existing, received)
-    row = models.Declaration(
-        id=new_declaration_reference(now),
-        declarant_party_id=caller.party_id,
-        status=DeclarationStatus.ACCEPTED.value,
-        version=1,
-        schema_namespace=received.namespace,
-        original_sha256=received.sha256,
-        received_at=now,
-        updated_at=now,
-        conversation_id=conversation_id,
-    )
-    _fill_details(row, declaration)
+    reference = new_declaration_reference(now)
+    status = DeclarationStatus.ACCEPTED.value
     try:
-        with session.begin_nested():
-            session.add(row)
-            session.add(_document(row, received, now, conversation_id))
-            _record_event(session, row, "submitted", None, caller, now, conversation_id)
+        _insert(session, models.Declaration, [{
+            "id": reference, "declarant_party_id": caller.party_id, "status": status, "version": 1,
+            "schema_namespace": received.namespace, "original_sha256": received.sha256,
+            "received_at": now, "updated_at": now, "conversation_id": conversation_id,
+            **_header_values(declaration),
+        }])
     except IntegrityError:
+        session.rollback()
         existing = _find_by_lrn(session, caller.party_id, declaration.lrn)
         if existing is None:
             raise
         return _replay_or_conflict(existing, received)
-    return Outcome(row)
+    _insert(session, models.DeclarationDocument, [_document_values(reference, 1, received, now, conversation_id)])
+    _insert_content(session, reference, declaration)
+    _insert(session, models.DeclarationEvent, [
+        _event_values(reference, "submitted", None, status, 1, caller, now, conversation_id)])
+    return Outcome(Receipt(id=reference, lrn=declaration.lrn, status=status, version=1, received_at=now))
 
 
 def get_declaration(session: Session, reference: str, party_id: int | None,
@@ -240,7 +259,7 @@ def amend(session: Session, reference: str, received: ReceivedDeclaration, calle
         )
     )
     if latest == received.sha256:
-        return Outcome(row, replay=True)
+        return Outcome(Receipt.of(row), replay=True)
     try:
         check_amendable(DeclarationStatus(row.status))
     except LifecycleError as exc:
@@ -248,14 +267,16 @@ def amend(session: Session, reference: str, received: ReceivedDeclaration, calle
     row.version += 1
     row.updated_at = now
     row.schema_namespace = received.namespace
-    row.goods_items.clear()
-    row.parties.clear()
-    row.equipment.clear()
+    for column, value in _header_values(declaration).items():
+        setattr(row, column, value)
     session.flush()
-    _fill_details(row, declaration)
-    session.add(_document(row, received, now, conversation_id))
-    _record_event(session, row, "amended", row.status, caller, now, conversation_id)
-    return Outcome(row)
+    _delete_content(session, row.id)
+    _insert_content(session, row.id, declaration)
+    _insert(session, models.DeclarationDocument, [
+        _document_values(row.id, row.version, received, now, conversation_id)])
+    _insert(session, models.DeclarationEvent, [
+        _event_values(row.id, "amended", row.status, row.status, row.version, caller, now, conversation_id)])
+    return Outcome(Receipt.of(row))
 
 
 def change_status(session: Session, row: models.Declaration, status: DeclarationStatus, kind: str,
@@ -266,7 +287,8 @@ def change_status(session: Session, row: models.Declaration, status: Declaration
     before = row.status
     row.status = status.value
     row.updated_at = now
-    _record_event(session, row, kind, before, caller, now, conversation_id, note)
+    _insert(session, models.DeclarationEvent, [
+        _event_values(row.id, kind, before, row.status, row.version, caller, now, conversation_id, note)])
 
 
 def cancel(session: Session, reference: str, reason: str, caller: Caller, conversation_id: str,
@@ -278,7 +300,7 @@ def cancel(session: Session, reference: str, reason: str, caller: Caller, conver
         raise Rejection(exc.code, exc.message) from None
     change_status(session, row, DeclarationStatus.CANCELLED, "cancelled", caller, conversation_id,
                   note=reason, now=now)
-    return Outcome(row)
+    return Outcome(Receipt.of(row))
 
 
 @dataclass(frozen=True, slots=True)

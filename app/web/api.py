@@ -31,7 +31,8 @@ XML_TYPES = {"application/xml", "text/xml"}
 def _caller() -> service.Caller:
     header = request.headers.get("Authorization", "")
     scheme, _, key = header.partition(" ")
-    caller = authenticate(db(), key.strip()) if scheme.lower() == "bearer" and key.strip() else None
+    key = key.strip()
+    caller = authenticate(db(), key, services().api_keys) if scheme.lower() == "bearer" and key else None
     if caller is None:
         raise Rejection(
             "UNAUTHORIZED",
@@ -56,18 +57,18 @@ def _intake() -> Intake:
 
 
 def _acknowledgement(outcome: service.Outcome, status: int) -> Response:
-    row = outcome.declaration
+    receipt = outcome.receipt
     DECLARATION_OUTCOMES.labels("replayed" if outcome.replay else "accepted").inc()
     payload = {
         "conversation_id": g.conversation_id,
-        "declaration_id": row.id,
-        "lrn": row.lrn,
-        "status": row.status,
-        "version": row.version,
-        "received_datetime": row.received_at,
+        "declaration_id": receipt.id,
+        "lrn": receipt.lrn,
+        "status": receipt.status,
+        "version": receipt.version,
+        "received_datetime": receipt.received_at,
         "replay": outcome.replay,
     }
-    location = url_for("api.get_declaration", reference=row.id)
+    location = url_for("api.get_declaration", reference=receipt.id)
     return respond("Acknowledgement", payload, status, {"Location": location})
 
 
@@ -75,8 +76,9 @@ def _acknowledgement(outcome: service.Outcome, status: int) -> Response:
 def submit_declaration() -> Response:
     caller = _caller()
     received = _intake().receive_declaration(_xml_body())
-    outcome = service.submit(db(), received, caller, g.conversation_id)
-    db().commit()
+    with services().write_gate():
+        outcome = service.submit(db(), received, caller, g.conversation_id)
+        db().commit()
     return _acknowledgement(outcome, 202)
 
 
@@ -101,10 +103,11 @@ def cancel_declaration(reference: str) -> Response:
         reason = require_text_reason(body.get("reason") if isinstance(body, dict) else None)
     else:
         reason = _intake().receive_cancellation_reason(_xml_body())
-    outcome = service.cancel(db(), reference, reason, caller, g.conversation_id)
+    service.cancel(db(), reference, reason, caller, g.conversation_id)
     db().commit()
     DECLARATION_OUTCOMES.labels("cancelled").inc()
-    return respond("StatusNotification", _status_payload(outcome.declaration), 200)
+    row = service.get_declaration(db(), reference, caller.party_id, with_history=True)
+    return respond("StatusNotification", _status_payload(row), 200)
 
 
 def _summary(row: models.Declaration) -> dict[str, Any]:

@@ -1,6 +1,8 @@
 """Per-application services and the per-request database session."""
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 from flask import current_app, g
@@ -9,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
 from app.intake.service import Intake
+from app.services.clients import ApiKeyCache
 
 
 @dataclass
@@ -17,6 +20,8 @@ class Services:
     engine: Engine
     sessions: sessionmaker[Session]
     intake: Intake
+    api_keys: ApiKeyCache
+    write_gate: Callable[[], AbstractContextManager[None]]
 
 
 def services() -> Services:

@@ -43,6 +43,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "LRN_MISMATCH": 422,
     "WRONG_FUNCTION_CODE": 422,
     "INTERNAL_ERROR": 500,
+    "DATABASE_UNAVAILABLE": 503,
 }
 
 _WORDS = {"id": "ID", "lrn": "LRN", "ucr": "UCR", "datetime": "DateTime", "sha256": "SHA256"}

