@@ -85,7 +85,20 @@ class GoodsItem:
     alcohol_strength: Decimal | None = None
     volume_litres: Decimal | None = None
     stick_count: int | None = None
+    length_mm: Decimal | None = None
+    package_type: str | None = None
+    package_count: int | None = None
     documents: tuple[AdditionalDocument, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    """The trader's own totals, checked against the items by the rules."""
+
+    goods_item_count: int
+    gross_mass: Decimal
+    value: Decimal
+    currency: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +118,9 @@ class Declaration:
     control_point: str | None = None
     departure_location: str | None = None
     destination_location: str | None = None
+    movement_at: datetime | None = None
     equipment: tuple[TransportEquipment, ...] = field(default=())
+    totals: Totals | None = None
 
     @property
     def declarant(self) -> Party:

@@ -20,6 +20,7 @@ from app.domain.declaration import (
     GoodsItem,
     Party,
     PartyRole,
+    Totals,
     TransportEquipment,
 )
 from app.domain.problems import Problem, Rejection
@@ -56,6 +57,27 @@ _MASS_TO_KG = {"KGM": Decimal(1), "GRM": Decimal("0.001"), "TNE": Decimal(1000)}
 _VOLUME_TO_LITRE = {"LTR": Decimal(1), "MLT": Decimal("0.001")}
 
 
+def _mass(element: etree._Element) -> Decimal:
+    return Decimal(element.text.strip()) * _MASS_TO_KG[element.get("unitCode")]
+
+
+def _datetime(parent: etree._Element, name: str, path: str) -> datetime | None:
+    """An xs:dateTime as an aware datetime (Hong Kong time when no zone is given)."""
+    text = _text(parent, name)
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise Rejection(
+            "VALUE_OUT_OF_RANGE",
+            f"{name} is a valid xs:dateTime but not a date this service can record",
+            [Problem(message=f"{text!r} is outside years 1-9999 or uses hour 24", path=path,
+                     rule="date-range", line=parent.find(_q(name)).sourceline)],
+        ) from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=HONG_KONG)
+
+
 def _party(element: etree._Element | None, role: PartyRole) -> Party | None:
     if element is None:
         return None
@@ -84,8 +106,8 @@ def _goods_item(item: etree._Element) -> GoodsItem:
         origin_country=_required(item, "Origin/CountryCode"),
         quantity=Decimal(quantity.text.strip()),
         quantity_unit=quantity.get("unitCode"),
-        net_mass=Decimal(net.text.strip()) * _MASS_TO_KG[net.get("unitCode")],
-        gross_mass=Decimal(gross.text.strip()) * _MASS_TO_KG[gross.get("unitCode")],
+        net_mass=_mass(net),
+        gross_mass=_mass(gross),
         mass_unit="KGM",
         value=Decimal(value.text.strip()),
         currency=value.get("currencyID"),
@@ -95,6 +117,9 @@ def _goods_item(item: etree._Element) -> GoodsItem:
             if volume is not None else None
         ),
         stick_count=int(sticks) if sticks else None,
+        length_mm=_decimal(item, "Commodity/DutiableDetails/LengthMeasure"),
+        package_type=_text(item, "Packaging/TypeCode"),
+        package_count=int(packages) if (packages := _text(item, "Packaging/QuantityQuantity")) else None,
         documents=tuple(
             AdditionalDocument(type_code=_required(doc, "TypeCode"), identifier=_required(doc, "ID"))
             for doc in item.iterfind(_q("AdditionalDocument"))
@@ -124,19 +149,10 @@ def _declaration_v1(tree: etree._ElementTree) -> Declaration:
     )
     shipment = root.find(_q("GoodsShipment"))
     consignment = shipment.find(_q("Consignment"))
-    issued_text = _required(root, "IssueDateTime")
-    try:
-        issued = datetime.fromisoformat(issued_text)
-    except ValueError:
-        raise Rejection(
-            "VALUE_OUT_OF_RANGE",
-            "IssueDateTime is a valid xs:dateTime but not a date this service can record",
-            [Problem(message=f"{issued_text!r} is outside years 1-9999 or uses hour 24",
-                     path="/Declaration/IssueDateTime", rule="date-range",
-                     line=root.find(_q("IssueDateTime")).sourceline)],
-        ) from None
-    if issued.tzinfo is None:
-        issued = issued.replace(tzinfo=HONG_KONG)
+    issued = _datetime(root, "IssueDateTime", "/Declaration/IssueDateTime")
+    if issued is None:
+        raise KeyError("schema-valid document lacks IssueDateTime")
+    totals = root.find(_q("Totals"))
     return Declaration(
         function_code=FunctionCode(_required(root, "FunctionCode")),
         lrn=_required(root, "FunctionalReferenceID"),
@@ -150,8 +166,16 @@ def _declaration_v1(tree: etree._ElementTree) -> Declaration:
         control_point=_text(consignment, "ControlPointID"),
         departure_location=_text(consignment, "DepartureLocationID"),
         destination_location=_text(consignment, "DestinationLocationID"),
+        movement_at=_datetime(consignment, "MovementDateTime",
+                              "/Declaration/GoodsShipment/Consignment/MovementDateTime"),
         equipment=tuple(_equipment(e) for e in consignment.iterfind(_q("TransportEquipment"))),
         goods_items=tuple(_goods_item(i) for i in shipment.iterfind(_q("GovernmentAgencyGoodsItem"))),
+        totals=None if totals is None else Totals(
+            goods_item_count=int(_required(totals, "GoodsItemQuantity")),
+            gross_mass=_mass(totals.find(_q("GrossMassMeasure"))),
+            value=Decimal(_required(totals, "CustomsValueAmount")),
+            currency=totals.find(_q("CustomsValueAmount")).get("currencyID"),
+        ),
     )
 
 
