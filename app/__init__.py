@@ -13,6 +13,7 @@ from app.config import Settings
 from app.db.session import make_engine, make_session_factory, write_gate
 from app.domain.problems import Rejection
 from app.intake.service import Intake
+from app.rules.assessment import RuleSet
 from app.services.clients import ApiKeyCache
 from app.logs import configure_logging
 from app.web.context import Services, close_session
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         engine=engine,
         sessions=make_session_factory(engine),
         intake=Intake(settings.schema_dir, settings.max_error_count),
+        rule_set=RuleSet.load(settings.rules_dir),
         api_keys=ApiKeyCache(settings.api_key_cache_seconds),
         write_gate=write_gate(settings.database_url),
     )

@@ -145,3 +145,58 @@ def clients_revoke(client_id: int) -> None:
         if client is None:
             raise click.ClickException(f"no client {client_id}")
     click.echo(f"client {client_id} revoked")
+
+
+@main.group()
+def rules() -> None:
+    """Business rules (rules/packs), code lists and rate tables."""
+
+
+def _rule_set(settings: Settings):  # type: ignore[no-untyped-def]
+    from app.rules.assessment import RuleSet
+
+    return RuleSet.load(settings.rules_dir)
+
+
+@rules.command("list")
+def rules_list() -> None:
+    """Every rule with its severity, declaration types and dates."""
+    rule_set = _rule_set(Settings.from_env())
+    click.echo(f"rules version {rule_set.version}")
+    for rule in rule_set.rules:
+        until = rule.effective_until.isoformat() if rule.effective_until else "open"
+        click.echo(f"{rule.code}\t{rule.severity.value:6}\t{' '.join(sorted(rule.applies_to)):8}\t"
+                   f"{rule.effective_from}..{until}\t{rule.title_en} / {rule.title_zh}")
+
+
+@rules.command("check")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def rules_check(files: tuple[Path, ...]) -> None:
+    """Schema + business rules + charges offline; exit 1 if any file is refused."""
+    from datetime import datetime, timezone
+
+    from app.rules.assessment import assess
+
+    settings = Settings.from_env()
+    intake = Intake(settings.schema_dir, settings.max_error_count)
+    rule_set = _rule_set(settings)
+    refused = 0
+    for path in files:
+        try:
+            received = intake.receive_declaration(path.read_bytes())
+        except Rejection as rejection:
+            refused += 1
+            click.echo(f"{path}: {rejection.code}: {rejection.message}")
+            for problem in rejection.problems:
+                click.echo(f"  line {problem.line or '-'} {problem.path or ''}: {problem.message}")
+            continue
+        assessed = assess(rule_set, received.declaration, datetime.now(timezone.utc))
+        refused += assessed.rejected
+        click.echo(f"{path}: {'REFUSED' if assessed.rejected else 'accepted'} "
+                   f"({len(assessed.findings)} finding(s), rules {rule_set.version[:12]})")
+        for finding in assessed.findings:
+            click.echo(f"  {finding.code} {finding.severity.value:6} {finding.path or '-'}: {finding.message_en}")
+        charges = assessed.charges
+        click.echo(f"  charges: HK${charges.total:.2f} (declaration charge {charges.declaration_charge:.2f}, "
+                   f"levy {charges.clothing_levy:.2f}, duty {charges.duty_total:.2f})")
+    sys.exit(1 if refused else 0)

@@ -21,6 +21,7 @@ class Settings:
     secret_key: str
     instance_dir: Path
     schema_dir: Path = PROJECT_ROOT / "schemas"
+    rules_dir: Path = PROJECT_ROOT / "rules"
     max_body_bytes: int = 5 * 1024 * 1024
     max_error_count: int = 25
     page_size: int = 50
@@ -44,5 +45,7 @@ class Settings:
         }
         if os.environ.get("CSW_SCHEMA_DIR"):
             values["schema_dir"] = Path(os.environ["CSW_SCHEMA_DIR"])
+        if os.environ.get("CSW_RULES_DIR"):
+            values["rules_dir"] = Path(os.environ["CSW_RULES_DIR"])
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

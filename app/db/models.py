@@ -88,7 +88,10 @@ class Declaration(Base):
     control_point: Mapped[str | None] = mapped_column(String(5))
     departure_location: Mapped[str | None] = mapped_column(String(5))
     destination_location: Mapped[str | None] = mapped_column(String(5))
+    movement_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     goods_item_count: Mapped[int] = mapped_column(Integer)
+    rules_version: Mapped[str | None] = mapped_column(String(64))
+    charges: Mapped[dict[str, object] | None] = mapped_column(JSON(none_as_null=True))
     original_sha256: Mapped[str] = mapped_column(String(64))
     received_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
@@ -100,6 +103,7 @@ class Declaration(Base):
     goods_items: Mapped[list[GoodsItem]] = relationship(viewonly=True, order_by="GoodsItem.sequence")
     equipment: Mapped[list[TransportEquipment]] = relationship(viewonly=True, order_by="TransportEquipment.sequence")
     events: Mapped[list[DeclarationEvent]] = relationship(viewonly=True, order_by="DeclarationEvent.id")
+    findings: Mapped[list[DeclarationFinding]] = relationship(viewonly=True, order_by="DeclarationFinding.id")
 
 
 class DeclarationDocument(Base):
@@ -152,6 +156,9 @@ class GoodsItem(Base):
     alcohol_strength: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
     volume_litres: Mapped[Decimal | None] = mapped_column(Measure)
     stick_count: Mapped[int | None] = mapped_column(Integer)
+    length_mm: Mapped[Decimal | None] = mapped_column(Numeric(8, 2))
+    package_type: Mapped[str | None] = mapped_column(String(2))
+    package_count: Mapped[int | None] = mapped_column(Integer)
     documents: Mapped[list[dict[str, str]] | None] = mapped_column(JSON(none_as_null=True))
 
 
@@ -193,3 +200,19 @@ class DeclarationEvent(Base):
     occurred_at: Mapped[datetime] = mapped_column(UtcDateTime)
     conversation_id: Mapped[str | None] = mapped_column(String(36))
     note: Mapped[str | None] = mapped_column(Text)
+
+
+class DeclarationFinding(Base):
+    """A business-rule finding on one version of a declaration (kept for every version)."""
+
+    __tablename__ = "declaration_findings"
+    __table_args__ = (Index("ix_declaration_findings_declaration", "declaration_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    declaration_id: Mapped[str] = mapped_column(ForeignKey("declarations.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    code: Mapped[str] = mapped_column(String(8))
+    severity: Mapped[str] = mapped_column(String(8))
+    path: Mapped[str | None] = mapped_column(String(300))
+    message_en: Mapped[str] = mapped_column(Text)
+    message_zh: Mapped[str] = mapped_column(Text)

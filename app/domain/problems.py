@@ -13,6 +13,8 @@ class Problem:
     rule: str | None = None
     line: int | None = None
     column: int | None = None
+    severity: str | None = None
+    message_zh: str | None = None
 
 
 @dataclass(slots=True)

@@ -24,6 +24,7 @@ from app.domain.declaration import (
 from app.domain.problems import Problem, Rejection
 from app.domain.reference import is_valid_declaration_reference, new_declaration_reference
 from app.intake.service import ReceivedDeclaration
+from app.rules.assessment import Assessed, charges_record
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,9 +71,12 @@ def _event_values(declaration_id: str, kind: str, status_from: str | None, statu
     }
 
 
-def _header_values(declaration: Declaration) -> dict[str, object]:
-    """The declaration row's columns that come from the document."""
+def _header_values(declaration: Declaration, assessed: Assessed) -> dict[str, object]:
+    """The declaration row's columns that come from the document and its assessment."""
     return {
+        "movement_at": declaration.movement_at.astimezone(timezone.utc) if declaration.movement_at else None,
+        "rules_version": assessed.rules_version,
+        "charges": charges_record(assessed.charges),
         "lrn": declaration.lrn,
         "ucr": declaration.ucr,
         "type_code": declaration.type.value,
@@ -106,7 +110,8 @@ def _insert_content(session: Session, declaration_id: str, declaration: Declarat
          "hs_code": g.hs_code, "origin_country": g.origin_country, "quantity": g.quantity,
          "quantity_unit": g.quantity_unit, "net_mass_kg": g.net_mass, "gross_mass_kg": g.gross_mass,
          "value": g.value, "currency": g.currency, "alcohol_strength": g.alcohol_strength,
-         "volume_litres": g.volume_litres, "stick_count": g.stick_count,
+         "volume_litres": g.volume_litres, "stick_count": g.stick_count, "length_mm": g.length_mm,
+         "package_type": g.package_type, "package_count": g.package_count,
          "documents": [{"type_code": d.type_code, "id": d.identifier} for d in g.documents] or None}
         for g in declaration.goods_items
     ])
@@ -119,6 +124,14 @@ def _insert_content(session: Session, declaration_id: str, declaration: Declarat
         _insert(session, models.Seal, [
             {"equipment_id": equipment_id, "seal_id": seal_id} for seal_id in equipment.seal_ids
         ])
+
+
+def _insert_findings(session: Session, declaration_id: str, version: int, assessed: Assessed) -> None:
+    _insert(session, models.DeclarationFinding, [
+        {"declaration_id": declaration_id, "version": version, "code": f.code, "severity": f.severity.value,
+         "path": f.path, "message_en": f.message_en, "message_zh": f.message_zh}
+        for f in assessed.findings
+    ])
 
 
 def _delete_content(session: Session, declaration_id: str) -> None:
@@ -170,8 +183,8 @@ def _replay_or_conflict(existing: models.Declaration, received: ReceivedDeclarat
     )
 
 
-def submit(session: Session, received: ReceivedDeclaration, caller: Caller, conversation_id: str,
-           now: datetime | None = None) -> Outcome:
+def submit(session: Session, received: ReceivedDeclaration, assessed: Assessed, caller: Caller,
+           conversation_id: str, now: datetime | None = None) -> Outcome:
     """Store a new declaration, or replay the original answer for an identical re-send.
 
     Inserts first and lets the (declarant, LRN) unique constraint find re-sends: new
@@ -194,7 +207,7 @@ def submit(session: Session, received: ReceivedDeclaration, caller: Caller, conv
             "id": reference, "declarant_party_id": caller.party_id, "status": status, "version": 1,
             "schema_namespace": received.namespace, "original_sha256": received.sha256,
             "received_at": now, "updated_at": now, "conversation_id": conversation_id,
-            **_header_values(declaration),
+            **_header_values(declaration, assessed),
         }])
     except IntegrityError:
         session.rollback()
@@ -204,6 +217,7 @@ def submit(session: Session, received: ReceivedDeclaration, caller: Caller, conv
         return _replay_or_conflict(existing, received)
     _insert(session, models.DeclarationDocument, [_document_values(reference, 1, received, now, conversation_id)])
     _insert_content(session, reference, declaration)
+    _insert_findings(session, reference, 1, assessed)
     _insert(session, models.DeclarationEvent, [
         _event_values(reference, "submitted", None, status, 1, caller, now, conversation_id)])
     return Outcome(Receipt(id=reference, lrn=declaration.lrn, status=status, version=1, received_at=now))
@@ -225,14 +239,15 @@ def get_declaration(session: Session, reference: str, party_id: int | None,
     if party_id is not None:
         query = query.where(models.Declaration.declarant_party_id == party_id)
     if with_history:
-        query = query.options(selectinload(models.Declaration.events))
+        query = query.options(selectinload(models.Declaration.events),
+                              selectinload(models.Declaration.findings))
     row = session.scalar(query)
     if row is None:
         raise Rejection("NOT_FOUND", f"no declaration {reference}")
     return row
 
 
-def amend(session: Session, reference: str, received: ReceivedDeclaration, caller: Caller,
+def amend(session: Session, reference: str, received: ReceivedDeclaration, assessed: Assessed, caller: Caller,
           conversation_id: str, now: datetime | None = None) -> Outcome:
     """Replace the declaration's content with a full amendment document (FunctionCode 13)."""
     now = now or utcnow()
@@ -267,11 +282,12 @@ def amend(session: Session, reference: str, received: ReceivedDeclaration, calle
     row.version += 1
     row.updated_at = now
     row.schema_namespace = received.namespace
-    for column, value in _header_values(declaration).items():
+    for column, value in _header_values(declaration, assessed).items():
         setattr(row, column, value)
     session.flush()
     _delete_content(session, row.id)
     _insert_content(session, row.id, declaration)
+    _insert_findings(session, row.id, row.version, assessed)
     _insert(session, models.DeclarationDocument, [
         _document_values(row.id, row.version, received, now, conversation_id)])
     _insert(session, models.DeclarationEvent, [

@@ -15,7 +15,10 @@ from sqlalchemy import select
 from app.db import models
 from app.domain.declaration import DeclarationStatus
 from app.domain.problems import Problem, Rejection
-from app.intake.service import Intake, require_text_reason
+from app.domain.findings import Finding, Severity
+from app.intake.service import Intake, ReceivedDeclaration, require_text_reason
+from app.rules.assessment import Assessed, assess, refuse_if_rejected
+from app.rules.engine import HONG_KONG
 from app.services import declarations as service
 from app.services.clients import authenticate
 from app.web.context import db, services
@@ -56,7 +59,27 @@ def _intake() -> Intake:
     return services().intake
 
 
-def _acknowledgement(outcome: service.Outcome, status: int) -> Response:
+def _receive_and_assess() -> tuple[ReceivedDeclaration, Assessed, datetime]:
+    """Schema check, then the business rules and charges; a ``reject`` finding refuses."""
+    now = service.utcnow()
+    received = _intake().receive_declaration(_xml_body())
+    assessed = assess(services().rule_set, received.declaration, now)
+    refuse_if_rejected(assessed)
+    return received, assessed, now
+
+
+def finding_payload(finding: Finding | models.DeclarationFinding) -> dict[str, Any]:
+    severity = finding.severity
+    return {
+        "code": finding.code,
+        "severity": severity.value if isinstance(severity, Severity) else severity,
+        "path": finding.path,
+        "message": finding.message_en,
+        "message_zh": finding.message_zh,
+    }
+
+
+def _acknowledgement(outcome: service.Outcome, status: int, assessed: Assessed) -> Response:
     receipt = outcome.receipt
     DECLARATION_OUTCOMES.labels("replayed" if outcome.replay else "accepted").inc()
     payload = {
@@ -67,6 +90,7 @@ def _acknowledgement(outcome: service.Outcome, status: int) -> Response:
         "version": receipt.version,
         "received_datetime": receipt.received_at,
         "replay": outcome.replay,
+        "findings": [finding_payload(f) for f in assessed.findings],
     }
     location = url_for("api.get_declaration", reference=receipt.id)
     return respond("Acknowledgement", payload, status, {"Location": location})
@@ -75,20 +99,21 @@ def _acknowledgement(outcome: service.Outcome, status: int) -> Response:
 @bp.post("/declarations")
 def submit_declaration() -> Response:
     caller = _caller()
-    received = _intake().receive_declaration(_xml_body())
+    received, assessed, now = _receive_and_assess()
     with services().write_gate():
-        outcome = service.submit(db(), received, caller, g.conversation_id)
+        outcome = service.submit(db(), received, assessed, caller, g.conversation_id, now)
         db().commit()
-    return _acknowledgement(outcome, 202)
+    return _acknowledgement(outcome, 202, assessed)
 
 
 @bp.post("/declarations/<reference>/amendments")
 def amend_declaration(reference: str) -> Response:
     caller = _caller()
-    received = _intake().receive_declaration(_xml_body())
-    outcome = service.amend(db(), reference, received, caller, g.conversation_id)
-    db().commit()
-    return _acknowledgement(outcome, 202)
+    received, assessed, now = _receive_and_assess()
+    with services().write_gate():
+        outcome = service.amend(db(), reference, received, assessed, caller, g.conversation_id, now)
+        db().commit()
+    return _acknowledgement(outcome, 202, assessed)
 
 
 @bp.post("/declarations/<reference>/cancellation")
@@ -125,9 +150,29 @@ def _summary(row: models.Declaration) -> dict[str, Any]:
     }
 
 
+def charges_payload(record: dict[str, Any]) -> dict[str, Any]:
+    """The stored assessment (``charges_record``) in the response's element order."""
+    return {
+        "currency": record["currency"],
+        "declaration_charge": record["declaration_charge"],
+        "clothing_levy": record["clothing_levy"],
+        "duty_total": record["duty_total"],
+        "total": record["total"],
+        "value_hkd": record.get("value_hkd"),
+        "lines": [
+            {key: line.get(key) for key in ("kind", "goods_item_sequence", "commodity", "base", "rate", "amount")}
+            for line in record["lines"]
+        ],
+        "notes": list(record.get("notes", [])),
+    }
+
+
 def _status_payload(row: models.Declaration) -> dict[str, Any]:
     payload = _summary(row)
     payload["conversation_id"] = g.conversation_id
+    payload["rules_version"] = row.rules_version
+    payload["findings"] = [finding_payload(f) for f in row.findings if f.version == row.version]
+    payload["charges"] = charges_payload(row.charges) if row.charges else None
     payload["history"] = [
         {
             "kind": event.kind,
@@ -218,3 +263,22 @@ def list_declarations() -> Response:
 @bp.get("/openapi.json")
 def openapi() -> Response:
     return jsonify(openapi_document())
+
+
+@bp.get("/rules")
+def list_rules() -> Response:
+    """The business rules in force today: public, so traders can see what they are held to."""
+    rule_set = services().rule_set
+    today = service.utcnow().astimezone(HONG_KONG).date()
+    payload = {
+        "rules_version": rule_set.version,
+        "rules": [
+            {"code": rule.code, "title": rule.title_en, "title_zh": rule.title_zh,
+             "severity": rule.severity.value, "applies_to": " ".join(sorted(rule.applies_to)),
+             "effective_from": rule.effective_from.isoformat(),
+             "effective_until": rule.effective_until.isoformat() if rule.effective_until else None,
+             "check": rule.check}
+            for rule in rule_set.rules if rule.in_force(today)
+        ],
+    }
+    return respond("RuleList", payload)

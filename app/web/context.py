@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
 from app.intake.service import Intake
+from app.rules.assessment import RuleSet
 from app.services.clients import ApiKeyCache
 
 
@@ -20,6 +21,7 @@ class Services:
     engine: Engine
     sessions: sessionmaker[Session]
     intake: Intake
+    rule_set: RuleSet
     api_keys: ApiKeyCache
     write_gate: Callable[[], AbstractContextManager[None]]
 

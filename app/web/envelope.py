@@ -40,18 +40,24 @@ STATUS_BY_CODE: dict[str, int] = {
     "SCHEMA_INVALID": 422,
     "VALUE_OUT_OF_RANGE": 422,
     "DECLARANT_MISMATCH": 422,
+    "RULES_REJECTED": 422,
     "LRN_MISMATCH": 422,
     "WRONG_FUNCTION_CODE": 422,
     "INTERNAL_ERROR": 500,
     "DATABASE_UNAVAILABLE": 503,
 }
 
-_WORDS = {"id": "ID", "lrn": "LRN", "ucr": "UCR", "datetime": "DateTime", "sha256": "SHA256"}
+_WORDS = {"id": "ID", "lrn": "LRN", "ucr": "UCR", "datetime": "DateTime", "sha256": "SHA256", "zh": "ZH",
+          "hkd": "HKD", "en": "EN"}
 _ITEM_NAMES = {
     "errors": "Error",
     "history": "Event",
     "declarations": "Declaration",
     "supported_namespaces": "Namespace",
+    "findings": "Finding",
+    "lines": "Line",
+    "rules": "Rule",
+    "notes": "Note",
 }
 
 
@@ -139,7 +145,8 @@ def error_payload(rejection: Rejection, conversation_id: str | None) -> dict[str
         "message": rejection.message,
         "conversation_id": conversation_id,
         "errors": [
-            {"message": p.message, "path": p.path, "rule": p.rule,
+            {"message": p.message, "message_zh": p.message_zh, "path": p.path, "rule": p.rule,
+             "severity": p.severity,
              "line": p.line if p.line and p.line > 0 else None,
              "column": p.column if p.column and p.column > 0 else None}
             for p in rejection.problems

@@ -114,6 +114,11 @@ def openapi_document() -> dict[str, Any]:
                                   **_errors(400, 401, 404)},
                 },
             },
+            "/api/v1/rules": {
+                "get": {"summary": "The business rules in force today (code, titles, severity, dates)",
+                        "operationId": "listRules", "security": [],
+                        "responses": {"200": _answer("the rules and the rule set's version", "RuleList")}},
+            },
             "/api/v1/openapi.json": {
                 "get": {"summary": "This document", "operationId": "openapi", "security": [],
                         "responses": {"200": {"description": "OpenAPI 3", "content": {"application/json": {}}}}},

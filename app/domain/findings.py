@@ -1,0 +1,23 @@
+"""Findings: what the business rules say about a declaration."""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class Severity(str, enum.Enum):
+    """``reject``: the declaration is refused; ``hold``: an officer must look;
+    ``warn``: recorded and shown to the trader."""
+
+    REJECT = "reject"
+    HOLD = "hold"
+    WARN = "warn"
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    code: str
+    severity: Severity
+    path: str | None
+    message_en: str
+    message_zh: str

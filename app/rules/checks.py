@@ -1,0 +1,336 @@
+"""The checks behind the rules: small functions that yield hits and never raise.
+
+A rule in ``rules/packs/*.toml`` names a check and gives its parameters; the engine turns
+each ``Hit`` into a finding with the rule's code, severity and messages. Every check
+declares the parameters it takes and the message fields it provides, so a pack that
+names an unknown check, lacks a parameter or uses an unknown ``{field}`` in a message is
+refused when it is loaded, not when a declaration arrives.
+"""
+from __future__ import annotations
+
+import calendar
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+
+from stdnum import iso6346
+
+from app.domain.declaration import Declaration, DeclarationType, PartyRole
+from app.rules import paths
+from app.rules.codelists import CodeLists
+
+_HKT = timezone(timedelta(hours=8), "HKT")
+
+
+@dataclass(frozen=True, slots=True)
+class CheckContext:
+    """What a check may know besides the declaration."""
+
+    code_lists: CodeLists
+    received_at: datetime
+    value_hkd: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    path: str | None
+    values: Mapping[str, object] = field(default_factory=dict)
+
+
+CheckFunction = Callable[[Declaration, Mapping[str, Any], CheckContext], Iterator[Hit]]
+
+
+@dataclass(frozen=True, slots=True)
+class CheckSpec:
+    function: CheckFunction
+    params: Mapping[str, type]
+    fields: frozenset[str]
+    choices: Mapping[str, frozenset[str]] = field(default_factory=dict)
+
+
+CHECKS: dict[str, CheckSpec] = {}
+
+
+def check(name: str, params: Mapping[str, type] | None = None, fields: tuple[str, ...] = (),
+          choices: Mapping[str, frozenset[str]] | None = None) -> Callable[[CheckFunction], CheckFunction]:
+    def register(function: CheckFunction) -> CheckFunction:
+        CHECKS[name] = CheckSpec(function, dict(params or {}), frozenset(fields), dict(choices or {}))
+        return function
+    return register
+
+
+# --- code lists -------------------------------------------------------------------------
+
+def _goods_values(attribute: str, tail: str) -> Callable[[Declaration], Iterator[tuple[str, str | None]]]:
+    def extract(declaration: Declaration) -> Iterator[tuple[str, str | None]]:
+        for index, item in enumerate(declaration.goods_items):
+            yield paths.goods_item(declaration, index, tail), getattr(item, attribute)
+    return extract
+
+
+def _consignment_value(attribute: str, tail: str) -> Callable[[Declaration], Iterator[tuple[str, str | None]]]:
+    def extract(declaration: Declaration) -> Iterator[tuple[str, str | None]]:
+        yield f"{paths.CONSIGNMENT}/{tail}", getattr(declaration, attribute)
+    return extract
+
+
+def _party_countries(declaration: Declaration) -> Iterator[tuple[str, str | None]]:
+    for party in declaration.parties:
+        yield f"/Declaration/{party.role.value.capitalize()}/Address/CountryCode", party.country
+
+
+CodeField = tuple[Callable[[Declaration], Iterator[tuple[str, str | None]]], Callable[[CodeLists, str], bool]]
+
+CODE_FIELDS: dict[str, CodeField] = {
+    "hs_code": (_goods_values("hs_code", "Commodity/Classification/ID"),
+                lambda lists, code: lists.hs_code_known(code)),
+    "origin_country": (_goods_values("origin_country", "Origin/CountryCode"),
+                       lambda lists, code: code in lists.countries),
+    "currency": (_goods_values("currency", "CustomsValueAmount"),
+                 lambda lists, code: code in lists.currencies),
+    "quantity_unit": (_goods_values("quantity_unit", "GoodsMeasure/TariffQuantity"),
+                      lambda lists, code: code in lists.units),
+    "package_type": (_goods_values("package_type", "Packaging/TypeCode"),
+                     lambda lists, code: code in lists.package_types),
+    "control_point": (_consignment_value("control_point", "ControlPointID"),
+                      lambda lists, code: code in lists.control_points),
+    "departure_location": (_consignment_value("departure_location", "DepartureLocationID"),
+                           lambda lists, code: code in lists.locations),
+    "destination_location": (_consignment_value("destination_location", "DestinationLocationID"),
+                             lambda lists, code: code in lists.locations),
+    "party_country": (_party_countries, lambda lists, code: code in lists.countries),
+}
+
+
+@check("known_code", params={"field": str}, fields=("value",), choices={"field": frozenset(CODE_FIELDS)})
+def known_code(declaration: Declaration, params: Mapping[str, Any], context: CheckContext) -> Iterator[Hit]:
+    """A coded value must be on its code list (HS codes, countries, currencies, units ...)."""
+    extract, known = CODE_FIELDS[params["field"]]
+    for path, value in extract(declaration):
+        if value is not None and not known(context.code_lists, value):
+            yield Hit(path, {"value": value})
+
+
+# --- identifiers ------------------------------------------------------------------------
+
+@check("container_check_digit", fields=("container", "expected"))
+def container_check_digit(declaration: Declaration, params: Mapping[str, Any], context: CheckContext) -> Iterator[Hit]:
+    """ISO 6346: the 11th character of a container number is a check digit."""
+    for index, equipment in enumerate(declaration.equipment):
+        if not iso6346.is_valid(equipment.container_id):
+            try:
+                expected = iso6346.calc_check_digit(equipment.container_id[:10])
+            except Exception:  # noqa: BLE001 - a malformed owner code has no check digit
+                expected = "?"
+            yield Hit(paths.equipment(declaration, index, "ID"),
+                      {"container": equipment.container_id, "expected": expected})
+
+
+BR_NUMBER = re.compile(r"\d{8}")
+ROLE_ZH = {"declarant": "報關人", "importer": "進口商", "exporter": "出口商", "carrier": "承運人"}
+
+
+@check("party_identifier", fields=("identifier", "role", "role_zh"))
+def party_identifier(declaration: Declaration, params: Mapping[str, Any], context: CheckContext) -> Iterator[Hit]:
+    """A party is a HK company (8-digit BR number) or a foreign AEO whose id starts with
+    the ISO code of a country other than Hong Kong."""
+    for party in declaration.parties:
+        identifier = party.identifier
+        if BR_NUMBER.fullmatch(identifier):
+            continue
+        country = identifier[:2]
+        if country == "HK" or country not in context.code_lists.countries:
+            yield Hit(f"/Declaration/{party.role.value.capitalize()}/ID",
+                      {"identifier": identifier, "role": party.role.value, "role_zh": ROLE_ZH[party.role.value]})
+
+
+# --- arithmetic -------------------------------------------------------------------------
+
+@check("totals_match", params={"mass_tolerance_kg": float, "value_tolerance": float},
+       fields=("what", "what_zh", "declared", "computed"))
+def totals_match(declaration: Declaration, params: Mapping[str, Any], context: CheckContext) -> Iterator[Hit]:
+    """Declared totals must equal the sum of the goods items."""
+    totals = declaration.totals
+    if totals is None:
+        return
+    items = declaration.goods_items
+    if totals.goods_item_count != len(items):
+        yield Hit("/Declaration/Totals/GoodsItemQuantity",
+                  {"what": "goods item count", "what_zh": "貨品項目數目", "declared": totals.goods_item_count,
+                   "computed": len(items)})
+    gross = sum((item.gross_mass for item in items), Decimal(0))
+    if abs(gross - totals.gross_mass) > Decimal(str(params["mass_tolerance_kg"])):
+        yield Hit("/Declaration/Totals/GrossMassMeasure",
+                  {"what": "gross mass (kg)", "what_zh": "毛重（公斤）", "declared": _plain(totals.gross_mass),
+                   "computed": _plain(gross)})
+    if all(item.currency == totals.currency for item in items):
+        value = sum((item.value for item in items), Decimal(0))
+        if abs(value - totals.value) > Decimal(str(params["value_tolerance"])):
+            yield Hit("/Declaration/Totals/CustomsValueAmount",
+                      {"what": f"value ({totals.currency})", "what_zh": f"價值（{totals.currency}）",
+                       "declared": _plain(totals.value),
+                       "computed": _plain(value)})
+
+
+def _plain(number: Decimal) -> str:
+    return format(number.normalize(), "f")
+
+
+@check("gross_not_below_net", fields=("sequence", "net", "gross"))
+def gross_not_below_net(declaration: Declaration, params: Mapping[str, Any], context: CheckContext) -> Iterator[Hit]:
+    for index, item in enumerate(declaration.goods_items):
+        if item.gross_mass < item.net_mass:
+            yield Hit(paths.goods_item(declaration, index, "GoodsMeasure/GrossMassMeasure"),
+                      {"sequence": item.sequence, "net": _plain(item.net_mass), "gross": _plain(item.gross_mass)})
+
+
+@check("duplicate_goods_items", fields=("sequence", "first"))
+def duplicate_goods_items(declaration: Declaration, params: Mapping[str, Any], context: CheckContext) -> Iterator[Hit]:
+    """Two goods items alike in every declared fact are usually a keying error."""
+    seen: dict[tuple[object, ...], int] = {}
+    for index, item in enumerate(declaration.goods_items):
+        key = (item.hs_code, item.description.casefold(), item.origin_country, item.quantity,
+               item.quantity_unit, item.net_mass, item.value, item.currency)
+        if key in seen:
+            yield Hit(paths.goods_item(declaration, index), {"sequence": item.sequence, "first": seen[key]})
+        else:
+            seen[key] = item.sequence
+
+
+# --- dates ------------------------------------------------------------------------------
+
+@check("issue_date_not_future", params={"tolerance_minutes": int}, fields=("issued", "received"))
+def issue_date_not_future(declaration: Declaration, params: Mapping[str, Any], context: CheckContext) -> Iterator[Hit]:
+    if declaration.issued_at > context.received_at + timedelta(minutes=params["tolerance_minutes"]):
+        yield Hit("/Declaration/IssueDateTime",
+                  {"issued": declaration.issued_at.isoformat(), "received": context.received_at.isoformat()})
+
+
+def add_months(day: date, months: int) -> date:
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+@check("lodged_within", params={"days": int, "value_threshold": int, "penalties_up_to_threshold": list,
+                                "penalties_above_threshold": list},
+       fields=("movement", "lodged", "days_late", "penalty"))
+def lodged_within(declaration: Declaration, params: Mapping[str, Any], context: CheckContext) -> Iterator[Hit]:
+    """Import/export declarations are due within ``days`` of the movement; later ones carry
+    a penalty by value band and lateness (within 1 month + 14 days, 2 months + 14 days, later)."""
+    if declaration.movement_at is None:
+        return
+    movement = _hk_date(declaration.movement_at)
+    lodged = _hk_date(context.received_at)
+    due = movement + timedelta(days=params["days"])
+    if lodged <= due:
+        return
+    value = context.value_hkd if context.value_hkd is not None else Decimal(0)
+    bands = (params["penalties_up_to_threshold"] if value <= params["value_threshold"]
+             else params["penalties_above_threshold"])
+    if lodged <= add_months(due, 1):
+        penalty = bands[0]
+    elif lodged <= add_months(due, 2):
+        penalty = bands[1]
+    else:
+        penalty = bands[2]
+    yield Hit(f"{paths.CONSIGNMENT}/MovementDateTime", {
+        "movement": movement.isoformat(), "lodged": lodged.isoformat(),
+        "days_late": (lodged - due).days, "penalty": f"{Decimal(penalty):.2f}",
+    })
+
+
+def _hk_date(moment: datetime) -> date:
+    """The calendar day in Hong Kong, where lodgement periods are counted."""
+    return (moment.astimezone(_HKT)).date()
+
+
+# --- licences ---------------------------------------------------------------------------
+
+@check("licence_required", fields=("sequence", "hs_code", "category", "licence_type", "authority_en",
+                                   "authority_zh"))
+def licence_required(declaration: Declaration, params: Mapping[str, Any], context: CheckContext) -> Iterator[Hit]:
+    """Controlled goods need a licence of the right type (its form: ``licence_reference_format``).
+    An ``indicative`` control (the HS code only suggests the goods may be controlled, e.g.
+    8517.62 covers both encryption appliances and smart watches) does not demand one."""
+    for index, item in enumerate(declaration.goods_items):
+        for control in context.code_lists.controls_for(item.hs_code, declaration.type.value):
+            if not control.mandatory:
+                continue
+            if not any(document.type_code == control.licence_type for document in item.documents):
+                yield Hit(paths.goods_item(declaration, index), {
+                    "sequence": item.sequence, "hs_code": item.hs_code,
+                    "category": control.category.replace("_", " "),
+                    "licence_type": control.licence_type, "authority_en": control.authority_en,
+                    "authority_zh": control.authority_zh})
+
+
+@check("licence_reference_format", fields=("sequence", "licence_type", "licence_id"))
+def licence_reference_format(declaration: Declaration, params: Mapping[str, Any],
+                             context: CheckContext) -> Iterator[Hit]:
+    """A licence reference must have the form its issuing authority uses."""
+    for index, item in enumerate(declaration.goods_items):
+        controls = {c.licence_type: c for c in context.code_lists.controls_for(item.hs_code, declaration.type.value)}
+        for document in item.documents:
+            control = controls.get(document.type_code)
+            if control is not None and not control.licence_id_pattern.fullmatch(document.identifier):
+                yield Hit(paths.goods_item(declaration, index, "AdditionalDocument"),
+                          {"sequence": item.sequence, "licence_type": document.type_code,
+                           "licence_id": document.identifier})
+
+
+# --- dutiable goods and transhipment ----------------------------------------------------
+
+DUTIABLE_DETAILS = {
+    "alcohol_strength": ("the alcoholic strength (AlcoholStrengthPercent)", "酒精濃度（AlcoholStrengthPercent）"),
+    "volume_litres": ("the volume (VolumeMeasure)", "容量（VolumeMeasure）"),
+    "stick_count": ("the number of sticks (StickQuantity)", "支數（StickQuantity）"),
+}
+
+
+@check("dutiable_details_present", params={"hs_prefixes": list, "require": list},
+       fields=("sequence", "hs_code", "missing", "missing_zh"),
+       choices={"require": frozenset({"alcohol_strength", "volume_litres", "stick_count"})})
+def dutiable_details_present(declaration: Declaration, params: Mapping[str, Any],
+                             context: CheckContext) -> Iterator[Hit]:
+    """Duty cannot be computed without the strength, volume or stick count."""
+    prefixes = tuple(params["hs_prefixes"])
+    for index, item in enumerate(declaration.goods_items):
+        if item.hs_code.startswith(prefixes):
+            missing = [name for name in params["require"] if getattr(item, name) is None]
+            if missing:
+                yield Hit(paths.goods_item(declaration, index, "Commodity"), {
+                    "sequence": item.sequence, "hs_code": item.hs_code,
+                    "missing": ", ".join(DUTIABLE_DETAILS[name][0] for name in missing),
+                    "missing_zh": "、".join(DUTIABLE_DETAILS[name][1] for name in missing)})
+
+
+@check("transhipment_under_elock", fields=("missing", "missing_zh"))
+def transhipment_under_elock(declaration: Declaration, params: Mapping[str, Any],
+                             context: CheckContext) -> Iterator[Hit]:
+    """A transhipment moves sealed with an e-lock along a route between two clearance points."""
+    if declaration.type is not DeclarationType.TRANSHIPMENT:
+        return
+    if not any(e.elock_id for e in declaration.equipment):
+        yield Hit(f"{paths.CONSIGNMENT}/TransportEquipment",
+                  {"missing": "an e-lock id (ELockID)", "missing_zh": "電子鎖編號（ELockID）"})
+    if declaration.departure_location is None:
+        yield Hit(f"{paths.CONSIGNMENT}/DepartureLocationID",
+                  {"missing": "the origin clearance point", "missing_zh": "起運清關點"})
+    if declaration.destination_location is None:
+        yield Hit(f"{paths.CONSIGNMENT}/DestinationLocationID",
+                  {"missing": "the destination clearance point", "missing_zh": "目的地清關點"})
+    elif declaration.destination_location == declaration.departure_location:
+        yield Hit(f"{paths.CONSIGNMENT}/DestinationLocationID",
+                  {"missing": "a destination different from the origin", "missing_zh": "有別於起運地的目的地"})
+
+
+@check("party_present", params={"role": str}, fields=("role", "role_zh"),
+       choices={"role": frozenset(role.value for role in PartyRole)})
+def party_present(declaration: Declaration, params: Mapping[str, Any], context: CheckContext) -> Iterator[Hit]:
+    """E.g. an import names its importer, an export its exporter."""
+    if not any(party.role.value == params["role"] for party in declaration.parties):
+        yield Hit("/Declaration", {"role": params["role"], "role_zh": ROLE_ZH[params["role"]]})

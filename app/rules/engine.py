@@ -1,0 +1,209 @@
+"""Rule packs (``rules/packs/*.toml``): loading, validation and evaluation.
+
+A pack is refused as a whole when any rule in it is wrong, with the file, line and
+reason, so a bad edit stops start-up instead of misjudging declarations.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import string
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from app.domain.declaration import Declaration, DeclarationType
+from app.domain.findings import Finding, Severity
+from app.rules.checks import CHECKS, CheckContext
+
+log = logging.getLogger("csw.rules")
+
+HONG_KONG = timezone(timedelta(hours=8), "HKT")
+RULE_CODE = re.compile(r"R\d{3}")
+DECLARATION_TYPES = frozenset(t.value for t in DeclarationType)
+_RULE_KEYS = {"code", "check", "severity", "applies_to", "effective_from", "effective_until", "title",
+              "message", "params"}
+
+
+class RulePackError(Exception):
+    """A rule pack that cannot be used; ``str()`` is ``file:line: reason``."""
+
+    def __init__(self, path: Path, line: int | None, reason: str) -> None:
+        super().__init__(f"{path}:{line or 1}: {reason}")
+        self.path, self.line, self.reason = path, line, reason
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    code: str
+    check: str
+    severity: Severity
+    applies_to: frozenset[str]
+    effective_from: date
+    effective_until: date | None
+    title_en: str
+    title_zh: str
+    message_en: str
+    message_zh: str
+    params: Mapping[str, Any]
+    source: str
+
+    def in_force(self, day: date) -> bool:
+        return self.effective_from <= day and (self.effective_until is None or day < self.effective_until)
+
+
+def _line_of(text: str, code: str | None, index: int) -> int:
+    """The line of a rule's ``code = "Rnnn"`` (or of its ``[[rule]]`` header)."""
+    lines = text.splitlines()
+    if code:
+        pattern = re.compile(r'^\s*code\s*=\s*["\']%s["\']' % re.escape(code))
+        for number, line in enumerate(lines, 1):
+            if pattern.match(line):
+                return number
+    headers = [n for n, line in enumerate(lines, 1) if line.strip() == "[[rule]]"]
+    return headers[index] if index < len(headers) else 1
+
+
+def _bilingual(raw: dict[str, Any], key: str) -> tuple[str, str]:
+    value = raw.get(key)
+    if not isinstance(value, dict) or not all(isinstance(value.get(lang), str) and value[lang].strip()
+                                              for lang in ("en", "zh")):
+        raise ValueError(f"{key} needs non-empty 'en' and 'zh' texts")
+    return value["en"], value["zh"]
+
+
+def _params(check: str, raw: object) -> dict[str, Any]:
+    spec = CHECKS[check]
+    params = raw if raw is not None else {}
+    if not isinstance(params, dict):
+        raise ValueError("params must be a table")
+    missing = sorted(set(spec.params) - set(params))
+    unknown = sorted(set(params) - set(spec.params))
+    if missing:
+        raise ValueError(f"check {check} needs params: {', '.join(missing)}")
+    if unknown:
+        raise ValueError(f"check {check} takes no params: {', '.join(unknown)}")
+    for name, kind in spec.params.items():
+        value = params[name]
+        accepted = (int, float) if kind is float else (kind,)
+        if isinstance(value, bool) or not isinstance(value, accepted):
+            raise ValueError(f"param {name} must be {kind.__name__}, got {type(value).__name__}")
+        allowed = spec.choices.get(name)
+        if allowed is not None:
+            chosen = value if isinstance(value, list) else [value]
+            wrong = [v for v in chosen if v not in allowed]
+            if wrong:
+                raise ValueError(f"param {name}: {wrong[0]!r} is not one of {', '.join(sorted(allowed))}")
+    return dict(params)
+
+
+def _template_fields(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+def _rule(raw: dict[str, Any], source: str) -> Rule:
+    unknown = sorted(set(raw) - _RULE_KEYS)
+    if unknown:
+        raise ValueError(f"unknown keys: {', '.join(unknown)}")
+    code = raw.get("code")
+    if not isinstance(code, str) or not RULE_CODE.fullmatch(code):
+        raise ValueError("code must look like R101")
+    check = raw.get("check")
+    if check not in CHECKS:
+        raise ValueError(f"unknown check {check!r}; known: {', '.join(sorted(CHECKS))}")
+    try:
+        severity = Severity(raw.get("severity"))
+    except ValueError:
+        raise ValueError("severity must be reject, hold or warn") from None
+    applies_to = raw.get("applies_to")
+    if (not isinstance(applies_to, list) or not applies_to
+            or not set(applies_to) <= DECLARATION_TYPES):
+        raise ValueError(f"applies_to must be a non-empty list of {', '.join(sorted(DECLARATION_TYPES))}")
+    start, until = raw.get("effective_from"), raw.get("effective_until")
+    if not isinstance(start, date) or isinstance(start, datetime):
+        raise ValueError("effective_from must be a date (YYYY-MM-DD)")
+    if until is not None and (not isinstance(until, date) or isinstance(until, datetime) or until <= start):
+        raise ValueError("effective_until must be a date after effective_from")
+    title_en, title_zh = _bilingual(raw, "title")
+    message_en, message_zh = _bilingual(raw, "message")
+    for template in (message_en, message_zh):
+        unknown_fields = _template_fields(template) - CHECKS[check].fields
+        if unknown_fields:
+            raise ValueError(f"message uses {{{sorted(unknown_fields)[0]}}}, which check {check} does not "
+                             f"provide (it provides: {', '.join(sorted(CHECKS[check].fields)) or 'nothing'})")
+    return Rule(code=code, check=check, severity=severity, applies_to=frozenset(applies_to),
+                effective_from=start, effective_until=until, title_en=title_en, title_zh=title_zh,
+                message_en=message_en, message_zh=message_zh, params=_params(check, raw.get("params")),
+                source=source)
+
+
+def load_pack(path: Path) -> list[Rule]:
+    text = path.read_text(encoding="utf-8")
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"line (\d+)", str(exc))
+        raise RulePackError(path, int(match.group(1)) if match else None, f"not valid TOML: {exc}") from None
+    unknown = sorted(set(document) - {"pack", "rule"})
+    if unknown:
+        raise RulePackError(path, None, f"unknown top-level keys: {', '.join(unknown)}")
+    raw_rules = document.get("rule", [])
+    if not isinstance(raw_rules, list):
+        raise RulePackError(path, None, "rules are written as [[rule]] tables")
+    rules = []
+    for index, raw in enumerate(raw_rules):
+        code = raw.get("code") if isinstance(raw.get("code"), str) else None
+        line = _line_of(text, code, index)
+        try:
+            rules.append(_rule(raw, f"{path.name}:{line}"))
+        except ValueError as exc:
+            raise RulePackError(path, line, f"rule {code or '#' + str(index + 1)}: {exc}") from None
+    return rules
+
+
+def load_rules(pack_dir: Path) -> tuple[Rule, ...]:
+    """Every ``*.toml`` pack in ``pack_dir``; rule codes are unique across packs."""
+    rules: list[Rule] = []
+    seen: dict[str, str] = {}
+    for path in sorted(pack_dir.glob("*.toml")):
+        for rule in load_pack(path):
+            if rule.code in seen:
+                line = int(rule.source.rsplit(":", 1)[1])
+                raise RulePackError(path, line, f"rule {rule.code} is already defined at {seen[rule.code]}")
+            seen[rule.code] = rule.source
+            rules.append(rule)
+    if not rules:
+        raise RulePackError(pack_dir, None, "no rules found (expected rules/packs/*.toml)")
+    return tuple(rules)
+
+
+def evaluate(rules: Sequence[Rule], declaration: Declaration, context: CheckContext) -> list[Finding]:
+    """Every finding of every rule in force for this declaration's type and day.
+
+    Checks never raise; should one fail all the same, the declaration is held for an
+    officer with a finding saying which rule could not be evaluated, rather than refused
+    or waved through."""
+    day = context.received_at.astimezone(HONG_KONG).date()
+    kind = declaration.type.value
+    findings: list[Finding] = []
+    for rule in rules:
+        if kind not in rule.applies_to or not rule.in_force(day):
+            continue
+        try:
+            hits = list(CHECKS[rule.check].function(declaration, rule.params, context))
+        except Exception:  # noqa: BLE001 - a broken check must not break intake
+            log.exception("rule %s (%s) failed", rule.code, rule.check)
+            findings.append(Finding(
+                rule.code, Severity.HOLD, None,
+                f"rule {rule.code} could not be evaluated; an officer will check this declaration",
+                f"規則 {rule.code} 無法評估；將由關員人手審核此報關單",
+            ))
+            continue
+        for hit in hits:
+            values = {k: str(v) for k, v in hit.values.items()}
+            findings.append(Finding(rule.code, rule.severity, hit.path,
+                                    rule.message_en.format_map(values), rule.message_zh.format_map(values)))
+    return findings
