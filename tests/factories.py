@@ -31,8 +31,12 @@ def declaration_xml(
     hs_code: str = "85171300",
     namespace: str = "urn:csw:declaration:v1",
     value: str = "1200.00",
+    goods: str | None = None,
+    consignment_extra: str = "",
 ) -> bytes:
-    goods = "".join(goods_item_xml(i, hs_code, value) for i in range(1, items + 1))
+    """``goods`` replaces the generated goods items with raw XML; ``consignment_extra`` is
+    inserted after the control point (e.g. departure/destination, movement date)."""
+    goods = goods if goods is not None else "".join(goods_item_xml(i, hs_code, value) for i in range(1, items + 1))
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <Declaration xmlns="{namespace}">
   <FunctionCode>{function_code}</FunctionCode>
@@ -41,7 +45,7 @@ def declaration_xml(
   <IssueDateTime>2026-11-20T09:30:00+08:00</IssueDateTime>
   <Declarant><Name>Demo Trading Company Limited</Name><ID>{declarant}</ID></Declarant>
   <GoodsShipment>
-    <Consignment><TransportModeCode>3</TransportModeCode><ControlPointID>HKLMC</ControlPointID></Consignment>{goods}
+    <Consignment><TransportModeCode>3</TransportModeCode><ControlPointID>HKLMC</ControlPointID>{consignment_extra}</Consignment>{goods}
   </GoodsShipment>
 </Declaration>
 """.encode()

@@ -34,3 +34,5 @@ def test_sample_outcome(client: FlaskClient, name: str) -> None:
     assert body["code"] == expected["code"]
     if "path" in expected:
         assert any(expected["path"] in (error.get("path") or "") for error in body["errors"]), body["errors"]
+    if "rule" in expected:
+        assert [error["rule"] for error in body["errors"]] == [expected["rule"]], body["errors"]
