@@ -34,7 +34,8 @@ test: install
 bench: install
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk) || \
 		{ echo "bench needs wrk: apt-get install wrk" >&2; exit 1; }
-	$(BIN)/python bench/intake.py --backend both --write-results
+	$(BIN)/python -m bench.rules --write-results
+	$(BIN)/python -m bench.intake --backend both --write-results
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

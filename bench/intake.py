@@ -7,7 +7,7 @@ unique LRN per request (so every 202 is a real insert, not an idempotent replay)
 fresh database per backend, and afterwards a durability sanity check (rows stored >=
 202s reported).
 
-    .venv/bin/python bench/intake.py [--duration 15] [--connections 16] [--workers N]
+    .venv/bin/python -m bench.intake [--duration 15] [--connections 16] [--workers N]
                                      [--backend sqlite|postgresql|both] [--write-results]
 """
 from __future__ import annotations
@@ -38,12 +38,12 @@ from sqlalchemy.exc import OperationalError
 from app.db.session import normalise_url
 from app.domain.problems import Rejection
 from app.intake.service import Intake
+from bench.results import RESULTS, write_section
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = PROJECT_ROOT / "bench"
 BIN = Path(sys.executable).parent
 LUA_SCRIPT = BENCH_DIR / "wrk_post.lua"
-RESULTS = BENCH_DIR / "RESULTS.md"
 SAMPLE = PROJECT_ROOT / "samples" / "valid" / "import-5-items.xml"
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://127.0.0.1:5432/test"
 API_KEY = "csw_demo_trading_0000000000000000"
@@ -447,13 +447,12 @@ def header(machine: Machine, args: argparse.Namespace, workers: int) -> list[str
 
 
 def write_results(lines: list[str]) -> None:
-    RESULTS.write_text(
-        "# Declaration intake benchmark\n\n"
-        "Written by `bench/intake.py --write-results`; rerun it rather than editing by hand.\n"
+    write_section("intake", (
+        "## Declaration intake (`bench/intake.py`)\n\n"
         f"Target: the full intake reaches at least {TARGET_RATIO:.0%} of the bare ceiling "
         "(parse with `parse_untrusted` + libxml2 schema check, `bench/bare_app.py`).\n\n"
         + "\n".join(lines) + "\n"
-    )
+    ))
 
 
 # --- main --------------------------------------------------------------------------------
