@@ -45,19 +45,25 @@ CheckFunction = Callable[[Declaration, Mapping[str, Any], CheckContext], Iterato
 
 @dataclass(frozen=True, slots=True)
 class CheckSpec:
+    """A check and what a rule must give it: ``params`` maps names to types (``list[str]``
+    for lists), ``choices`` limits values, ``validate`` says what else is wrong (or None)."""
+
     function: CheckFunction
-    params: Mapping[str, type]
+    params: Mapping[str, Any]
     fields: frozenset[str]
     choices: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    validate: Callable[[Mapping[str, Any]], str | None] | None = None
 
 
 CHECKS: dict[str, CheckSpec] = {}
 
 
-def check(name: str, params: Mapping[str, type] | None = None, fields: tuple[str, ...] = (),
-          choices: Mapping[str, frozenset[str]] | None = None) -> Callable[[CheckFunction], CheckFunction]:
+def check(name: str, params: Mapping[str, Any] | None = None, fields: tuple[str, ...] = (),
+          choices: Mapping[str, frozenset[str]] | None = None,
+          validate: Callable[[Mapping[str, Any]], str | None] | None = None,
+          ) -> Callable[[CheckFunction], CheckFunction]:
     def register(function: CheckFunction) -> CheckFunction:
-        CHECKS[name] = CheckSpec(function, dict(params or {}), frozenset(fields), dict(choices or {}))
+        CHECKS[name] = CheckSpec(function, dict(params or {}), frozenset(fields), dict(choices or {}), validate)
         return function
     return register
 
@@ -215,9 +221,16 @@ def add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
-@check("lodged_within", params={"days": int, "value_threshold": int, "penalties_up_to_threshold": list,
-                                "penalties_above_threshold": list},
-       fields=("movement", "lodged", "days_late", "penalty"))
+def _three_penalty_bands(params: Mapping[str, Any]) -> str | None:
+    for name in ("penalties_up_to_threshold", "penalties_above_threshold"):
+        if len(params[name]) != 3:
+            return f"param {name} needs 3 amounts (within 1 month, within 2 months, later)"
+    return None
+
+
+@check("lodged_within", params={"days": int, "value_threshold": float, "penalties_up_to_threshold": list[float],
+                                "penalties_above_threshold": list[float]},
+       fields=("movement", "lodged", "days_late", "penalty"), validate=_three_penalty_bands)
 def lodged_within(declaration: Declaration, params: Mapping[str, Any], context: CheckContext) -> Iterator[Hit]:
     """Import/export declarations are due within ``days`` of the movement; later ones carry
     a penalty by value band and lateness (within 1 month + 14 days, 2 months + 14 days, later)."""
@@ -225,21 +238,22 @@ def lodged_within(declaration: Declaration, params: Mapping[str, Any], context: 
         return
     movement = _hk_date(declaration.movement_at)
     lodged = _hk_date(context.received_at)
-    due = movement + timedelta(days=params["days"])
+    period = timedelta(days=params["days"])
+    due = movement + period
     if lodged <= due:
         return
     value = context.value_hkd if context.value_hkd is not None else Decimal(0)
     bands = (params["penalties_up_to_threshold"] if value <= params["value_threshold"]
              else params["penalties_above_threshold"])
-    if lodged <= add_months(due, 1):
+    if lodged <= add_months(movement, 1) + period:
         penalty = bands[0]
-    elif lodged <= add_months(due, 2):
+    elif lodged <= add_months(movement, 2) + period:
         penalty = bands[1]
     else:
         penalty = bands[2]
     yield Hit(f"{paths.CONSIGNMENT}/MovementDateTime", {
         "movement": movement.isoformat(), "lodged": lodged.isoformat(),
-        "days_late": (lodged - due).days, "penalty": f"{Decimal(penalty):.2f}",
+        "days_late": (lodged - due).days, "penalty": f"{Decimal(str(penalty)):.2f}",
     })
 
 
@@ -274,10 +288,11 @@ def licence_reference_format(declaration: Declaration, params: Mapping[str, Any]
     """A licence reference must have the form its issuing authority uses."""
     for index, item in enumerate(declaration.goods_items):
         controls = {c.licence_type: c for c in context.code_lists.controls_for(item.hs_code, declaration.type.value)}
-        for document in item.documents:
+        for position, document in enumerate(item.documents, 1):
             control = controls.get(document.type_code)
             if control is not None and not control.licence_id_pattern.fullmatch(document.identifier):
-                yield Hit(paths.goods_item(declaration, index, "AdditionalDocument"),
+                tail = f"AdditionalDocument[{position}]" if len(item.documents) > 1 else "AdditionalDocument"
+                yield Hit(paths.goods_item(declaration, index, tail),
                           {"sequence": item.sequence, "licence_type": document.type_code,
                            "licence_id": document.identifier})
 
@@ -291,7 +306,7 @@ DUTIABLE_DETAILS = {
 }
 
 
-@check("dutiable_details_present", params={"hs_prefixes": list, "require": list},
+@check("dutiable_details_present", params={"hs_prefixes": list[str], "require": list[str]},
        fields=("sequence", "hs_code", "missing", "missing_zh"),
        choices={"require": frozenset({"alcohol_strength", "volume_litres", "stick_count"})})
 def dutiable_details_present(declaration: Declaration, params: Mapping[str, Any],

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args, get_origin
 
 from app.domain.declaration import Declaration, DeclarationType
 from app.domain.findings import Finding, Severity
@@ -55,14 +55,15 @@ class Rule:
         return self.effective_from <= day and (self.effective_until is None or day < self.effective_until)
 
 
-def _line_of(text: str, code: str | None, index: int) -> int:
-    """The line of a rule's ``code = "Rnnn"`` (or of its ``[[rule]]`` header)."""
+def _line_of(text: str, code: str | None, index: int, occurrence: int = 0) -> int:
+    """The line of a rule's ``code = "Rnnn"`` (its ``occurrence``-th, counting from 0, when a
+    pack repeats a code), or else of its ``[[rule]]`` header."""
     lines = text.splitlines()
     if code:
         pattern = re.compile(r'^\s*code\s*=\s*["\']%s["\']' % re.escape(code))
-        for number, line in enumerate(lines, 1):
-            if pattern.match(line):
-                return number
+        matches = [number for number, line in enumerate(lines, 1) if pattern.match(line)]
+        if occurrence < len(matches):
+            return matches[occurrence]
     headers = [n for n, line in enumerate(lines, 1) if line.strip() == "[[rule]]"]
     return headers[index] if index < len(headers) else 1
 
@@ -73,6 +74,12 @@ def _bilingual(raw: dict[str, Any], key: str) -> tuple[str, str]:
                                               for lang in ("en", "zh")):
         raise ValueError(f"{key} needs non-empty 'en' and 'zh' texts")
     return value["en"], value["zh"]
+
+
+def _is_a(value: object, kind: type) -> bool:
+    """TOML-typed value check: booleans are not numbers; an int is an acceptable float."""
+    accepted = (int, float) if kind is float else (kind,)
+    return not isinstance(value, bool) and isinstance(value, accepted)
 
 
 def _params(check: str, raw: object) -> dict[str, Any]:
@@ -88,8 +95,11 @@ def _params(check: str, raw: object) -> dict[str, Any]:
         raise ValueError(f"check {check} takes no params: {', '.join(unknown)}")
     for name, kind in spec.params.items():
         value = params[name]
-        accepted = (int, float) if kind is float else (kind,)
-        if isinstance(value, bool) or not isinstance(value, accepted):
+        element = get_args(kind)[0] if get_origin(kind) is list else None
+        if element is not None:
+            if not isinstance(value, list) or not all(_is_a(v, element) for v in value):
+                raise ValueError(f"param {name} must be a list of {element.__name__}")
+        elif not _is_a(value, kind):
             raise ValueError(f"param {name} must be {kind.__name__}, got {type(value).__name__}")
         allowed = spec.choices.get(name)
         if allowed is not None:
@@ -97,6 +107,8 @@ def _params(check: str, raw: object) -> dict[str, Any]:
             wrong = [v for v in chosen if v not in allowed]
             if wrong:
                 raise ValueError(f"param {name}: {wrong[0]!r} is not one of {', '.join(sorted(allowed))}")
+    if spec.validate is not None and (problem := spec.validate(params)):
+        raise ValueError(problem)
     return dict(params)
 
 
@@ -134,6 +146,10 @@ def _rule(raw: dict[str, Any], source: str) -> Rule:
         if unknown_fields:
             raise ValueError(f"message uses {{{sorted(unknown_fields)[0]}}}, which check {check} does not "
                              f"provide (it provides: {', '.join(sorted(CHECKS[check].fields)) or 'nothing'})")
+        try:
+            template.format_map({name: "x" for name in CHECKS[check].fields})
+        except (ValueError, IndexError, KeyError) as exc:
+            raise ValueError(f"message {template!r} cannot be filled in: {exc}") from None
     return Rule(code=code, check=check, severity=severity, applies_to=frozenset(applies_to),
                 effective_from=start, effective_until=until, title_en=title_en, title_zh=title_zh,
                 message_en=message_en, message_zh=message_zh, params=_params(check, raw.get("params")),
@@ -154,9 +170,14 @@ def load_pack(path: Path) -> list[Rule]:
     if not isinstance(raw_rules, list):
         raise RulePackError(path, None, "rules are written as [[rule]] tables")
     rules = []
+    occurrences: dict[str, int] = {}
     for index, raw in enumerate(raw_rules):
+        if not isinstance(raw, dict):
+            raise RulePackError(path, _line_of(text, None, index), "rules are written as [[rule]] tables")
         code = raw.get("code") if isinstance(raw.get("code"), str) else None
-        line = _line_of(text, code, index)
+        line = _line_of(text, code, index, occurrences.get(code or "", 0))
+        if code:
+            occurrences[code] = occurrences.get(code, 0) + 1
         try:
             rules.append(_rule(raw, f"{path.name}:{line}"))
         except ValueError as exc:
@@ -193,7 +214,7 @@ def evaluate(rules: Sequence[Rule], declaration: Declaration, context: CheckCont
         if kind not in rule.applies_to or not rule.in_force(day):
             continue
         try:
-            hits = list(CHECKS[rule.check].function(declaration, rule.params, context))
+            findings.extend(_findings(rule, declaration, context))
         except Exception:  # noqa: BLE001 - a broken check must not break intake
             log.exception("rule %s (%s) failed", rule.code, rule.check)
             findings.append(Finding(
@@ -201,9 +222,13 @@ def evaluate(rules: Sequence[Rule], declaration: Declaration, context: CheckCont
                 f"rule {rule.code} could not be evaluated; an officer will check this declaration",
                 f"規則 {rule.code} 無法評估；將由關員人手審核此報關單",
             ))
-            continue
-        for hit in hits:
-            values = {k: str(v) for k, v in hit.values.items()}
-            findings.append(Finding(rule.code, rule.severity, hit.path,
-                                    rule.message_en.format_map(values), rule.message_zh.format_map(values)))
     return findings
+
+
+def _findings(rule: Rule, declaration: Declaration, context: CheckContext) -> list[Finding]:
+    found = []
+    for hit in CHECKS[rule.check].function(declaration, rule.params, context):
+        values = {k: str(v) for k, v in hit.values.items()}
+        found.append(Finding(rule.code, rule.severity, hit.path,
+                             rule.message_en.format_map(values), rule.message_zh.format_map(values)))
+    return found

@@ -253,8 +253,10 @@ class TestCodeLists:
         ("R106", lambda d: replace(d, control_point="HKXXX"), f"{CONSIGNMENT}/ControlPointID", "HKXXX"),
         ("R107", lambda d: replace(d, departure_location="ZZABC"), f"{CONSIGNMENT}/DepartureLocationID", "ZZABC"),
         ("R108", lambda d: replace(d, destination_location="ZZABC"), f"{CONSIGNMENT}/DestinationLocationID", "ZZABC"),
-        ("R109", lambda d: with_party(d, PartyRole.DECLARANT, country="QQ"), "/Declaration/Declarant/Address/CountryCode", "QQ"),
-        ("R109", lambda d: with_party(d, PartyRole.CARRIER, country="QQ"), "/Declaration/Carrier/Address/CountryCode", "QQ"),
+        ("R109", lambda d: with_party(d, PartyRole.DECLARANT, country="QQ"),
+         "/Declaration/Declarant/Address/CountryCode", "QQ"),
+        ("R109", lambda d: with_party(d, PartyRole.CARRIER, country="QQ"),
+         "/Declaration/Carrier/Address/CountryCode", "QQ"),
     ], ids=["hs", "origin", "currency", "unit", "package", "control-point", "departure", "destination",
             "declarant-country", "carrier-country"])
     def test_a_value_missing_from_its_code_list_is_rejected_at_its_path(
@@ -514,7 +516,7 @@ class TestLateLodgement:
         (date(2026, 3, 20), date(2026, 5, 4), "20.00"),   # 2026-03-20 + 1 month + 14 days = 2026-05-04
         (date(2026, 1, 20), date(2026, 3, 5), "20.00"),   # 2026-01-20 + 1 month + 14 days = 2026-03-06
         (date(2026, 6, 20), date(2026, 9, 4), "100.00"),  # 2026-06-20 + 2 months + 14 days = 2026-09-03
-    ])
+    ], ids=["2026-03-20-lodged-05-04", "2026-01-20-lodged-03-05", "2026-06-20-lodged-09-04"])
     def test_bands_count_months_and_days_from_the_movement(self, rule_set: RuleSet, clean: dict, movement: date,
                                                            lodged: date, penalty: str) -> None:
         """"Within 1 month and 14 days after the importation": the months are added to the
