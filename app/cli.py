@@ -14,6 +14,8 @@ from app.db import migrate, models
 from app.db.session import make_engine, make_session_factory
 from app.domain.problems import Rejection
 from app.intake.service import Intake
+from app.rules.assessment import RuleSet, assess
+from app.rules.errors import RulesDataError
 from app.services.clients import create_client, ensure_party, hash_key, revoke_client
 
 DEMO_PARTIES = [
@@ -67,8 +69,10 @@ def seed() -> None:
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=2, show_default=True, type=int)
 def serve(host: str, port: int, workers: int) -> None:
-    """Serve the application with gunicorn."""
+    """Serve the application with gunicorn (after checking rules/, so a bad edit is reported
+    plainly instead of as a worker that fails to boot)."""
     settings = Settings.from_env()
+    _rule_set(settings)
     metrics_dir = Path(os.environ.get("PROMETHEUS_MULTIPROC_DIR", settings.instance_dir / "prometheus"))
     shutil.rmtree(metrics_dir, ignore_errors=True)
     metrics_dir.mkdir(parents=True, exist_ok=True)
@@ -152,10 +156,12 @@ def rules() -> None:
     """Business rules (rules/packs), code lists and rate tables."""
 
 
-def _rule_set(settings: Settings):  # type: ignore[no-untyped-def]
-    from app.rules.assessment import RuleSet
-
-    return RuleSet.load(settings.rules_dir)
+def _rule_set(settings: Settings) -> "RuleSet":
+    """The rules/ folder, or a one-line error naming the file, line and reason."""
+    try:
+        return RuleSet.load(settings.rules_dir)
+    except RulesDataError as exc:
+        raise click.ClickException(f"the rules in {settings.rules_dir} cannot be used: {exc}") from None
 
 
 @rules.command("list")
@@ -174,8 +180,6 @@ def rules_list() -> None:
 def rules_check(files: tuple[Path, ...]) -> None:
     """Schema + business rules + charges offline; exit 1 if any file is refused."""
     from datetime import datetime, timezone
-
-    from app.rules.assessment import assess
 
     settings = Settings.from_env()
     intake = Intake(settings.schema_dir, settings.max_error_count)

@@ -19,6 +19,8 @@ from types import MappingProxyType
 
 import pycountry
 
+from app.rules.errors import RulesDataError
+
 DEFAULT_DIRECTORY = Path(__file__).resolve().parents[2] / "rules" / "codelists"
 
 HS_CODES_FILE = "hs_codes.csv"
@@ -48,18 +50,9 @@ _LICENCE_TYPE = re.compile(r"[0-9A-Z]{1,10}")  # the schema's DocumentTypeCodeTy
 _CATEGORY = re.compile(r"[a-z][a-z0-9_]*")
 
 
-class CodeListError(Exception):
+class CodeListError(RulesDataError):
     """A code list file that cannot be used. ``line`` is 1-based (the header is line 1);
     0 means the file as a whole (for example, it does not exist)."""
-
-    def __init__(self, file: str | Path, line: int, reason: str) -> None:
-        self.file = str(file)
-        self.line = line
-        self.reason = reason
-        super().__init__(f"{self.file}:{line}: {reason}")
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.reason}"
 
 
 @dataclass(frozen=True, slots=True)

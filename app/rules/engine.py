@@ -18,6 +18,7 @@ from typing import Any, get_args, get_origin
 from app.domain.declaration import Declaration, DeclarationType
 from app.domain.findings import Finding, Severity
 from app.rules.checks import CHECKS, CheckContext
+from app.rules.errors import RulesDataError
 
 log = logging.getLogger("csw.rules")
 
@@ -28,12 +29,8 @@ _RULE_KEYS = {"code", "check", "severity", "applies_to", "effective_from", "effe
               "message", "params"}
 
 
-class RulePackError(Exception):
-    """A rule pack that cannot be used; ``str()`` is ``file:line: reason``."""
-
-    def __init__(self, path: Path, line: int | None, reason: str) -> None:
-        super().__init__(f"{path}:{line or 1}: {reason}")
-        self.path, self.line, self.reason = path, line, reason
+class RulePackError(RulesDataError):
+    """A rule pack that cannot be used."""
 
 
 @dataclass(frozen=True, slots=True)

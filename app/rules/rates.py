@@ -23,6 +23,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Generic, Literal, TypeVar
 
+from app.rules.errors import RulesDataError
+
 DEFAULT_RATES_DIR = Path(__file__).resolve().parents[2] / "rules" / "rates"
 
 DUTY_METHODS = frozenset({"liquor", "tobacco", "hydrocarbon_oil", "methyl_alcohol"})
@@ -32,14 +34,8 @@ LEVY_PART_RULES = frozenset({"whole", "pro_rata"})
 KeyPath = tuple[str | int, ...]
 
 
-class RateTableError(Exception):
-    """A rate file that cannot be used; ``str()`` is ``file:line: reason``."""
-
-    def __init__(self, path: Path | str, line: int, reason: str) -> None:
-        super().__init__(f"{path}:{line}: {reason}")
-        self.path = str(path)
-        self.line = line
-        self.reason = reason
+class RateTableError(RulesDataError):
+    """A rate file that cannot be used."""
 
 
 # ----------------------------------------------------------------------------- rows

@@ -172,3 +172,15 @@ def test_cli_lists_and_checks_rules() -> None:
     assert good.exit_code == 0 and "accepted" in good.output and "duty" in good.output
     bad = runner.invoke(main, ["rules", "check", str(PROJECT_ROOT / "samples/invalid/rule-container-check-digit.xml")])
     assert bad.exit_code == 1 and "R201 reject" in bad.output
+
+
+def test_cli_reports_a_broken_rules_folder_in_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    rules_dir = _rules_copy(tmp_path)
+    units = rules_dir / "codelists" / "units.csv"
+    units.write_text(units.read_text(encoding="utf-8") + "kg!,bad,壞,mass\n", encoding="utf-8")
+    monkeypatch.setenv("CSW_RULES_DIR", str(rules_dir))
+    for command in (["rules", "list"], ["serve", "--port", "1"]):
+        result = CliRunner().invoke(main, command)
+        assert result.exit_code == 1
+        line = len(units.read_text(encoding="utf-8").splitlines())
+        assert f"{units}:{line}:" in result.output and "Traceback" not in result.output

@@ -262,7 +262,7 @@ def test_minimal_lists_load(tmp_path: Path) -> None:
 def test_error_str_is_file_line_reason() -> None:
     error = CodeListError("rules/codelists/units.csv", 7, "bad")
     assert str(error) == "rules/codelists/units.csv:7: bad"
-    assert (error.file, error.line, error.reason) == ("rules/codelists/units.csv", 7, "bad")
+    assert (error.path, error.line, error.reason) == (Path("rules/codelists/units.csv"), 7, "bad")
 
 
 H = MINIMAL["hs_codes.csv"]
@@ -350,10 +350,10 @@ CG_HEADER = CG.splitlines()[0]
 )
 def test_broken_list_names_file_and_line(tmp_path, file, text, line, reason) -> None:
     error = _error(tmp_path, **{file: text})
-    assert Path(error.file).name == f"{file}.csv"
+    assert Path(error.path).name == f"{file}.csv"
     assert error.line == line, str(error)
     assert reason in error.reason, str(error)
-    assert str(error).startswith(f"{error.file}:{line}: ")
+    assert str(error).startswith(f"{error.path}:{line}: ")
 
 
 def test_missing_file_is_reported(tmp_path: Path) -> None:
@@ -361,7 +361,7 @@ def test_missing_file_is_reported(tmp_path: Path) -> None:
     (tmp_path / "units.csv").unlink()
     with pytest.raises(CodeListError) as caught:
         load_code_lists(tmp_path)
-    assert Path(caught.value.file).name == "units.csv"
+    assert Path(caught.value.path).name == "units.csv"
     assert caught.value.line == 0
     assert caught.value.reason == "file not found"
 
@@ -384,5 +384,5 @@ def test_every_shipped_file_is_checked(tmp_path: Path, name: str) -> None:
         f.write("!,!,!\n")
     with pytest.raises(CodeListError) as caught:
         load_code_lists(directory)
-    assert Path(caught.value.file).name == name
+    assert Path(caught.value.path).name == name
     assert caught.value.line == len((directory / name).read_text(encoding="utf-8").splitlines())

@@ -246,7 +246,7 @@ def test_bad_file_names_file_and_line(tmp_path: Path, text: str, line: int, reas
     error = caught.value
     assert str(error).startswith(f"{path}:{line}: "), str(error)
     assert reason in error.reason, str(error)
-    assert (error.path, error.line) == (str(path), line)
+    assert (error.path, error.line) == (path, line)
 
 
 def test_a_section_in_two_files_is_refused_at_the_second(tmp_path: Path) -> None:
