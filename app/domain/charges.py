@@ -13,7 +13,7 @@ left out, so an officer sees exactly what is missing instead of a wrong figure.
 from __future__ import annotations
 
 import decimal
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import partial
@@ -402,14 +402,22 @@ def _litres(item: GoodsItem) -> Decimal | None:
     return None
 
 
+def _rate_in_force(schedules: Mapping[str, Any], commodity: str, on: date, label: str,
+                   notes: list[str]) -> Any:
+    """The commodity's rate on ``on``, or None with a note saying duty was not assessed."""
+    schedule = schedules.get(commodity)
+    rate = schedule.rate_for(on) if schedule is not None else None
+    if rate is None:
+        notes.append(f"{label}: no {commodity} duty rate in force on {on}; duty not assessed")
+    return rate
+
+
 def _tobacco(item: GoodsItem, commodity: str, value: _Value, rates: RateTables, on: date,
              notes: list[str]) -> ChargeLine | None:
     """Specific duty per 1,000 sticks (long sticks count more) or per kg."""
     label = f"goods item {item.sequence} ({commodity})"
-    schedule = rates.tobacco.get(commodity)
-    rate = schedule.rate_for(on) if schedule is not None else None
+    rate = _rate_in_force(rates.tobacco, commodity, on, label, notes)
     if rate is None:
-        notes.append(f"{label}: no {commodity} duty rate in force on {on}; duty not assessed")
         return None
     if rate.per == "kg":
         kg = _number(item.net_mass)
@@ -449,10 +457,8 @@ def _sticks(item: GoodsItem) -> tuple[Decimal | None, str]:
 def _hydrocarbon_oil(item: GoodsItem, commodity: str, value: _Value, rates: RateTables, on: date,
                      notes: list[str]) -> ChargeLine | None:
     label = f"goods item {item.sequence} ({commodity})"
-    schedule = rates.hydrocarbon_oil.get(commodity)
-    rate = schedule.rate_for(on) if schedule is not None else None
+    rate = _rate_in_force(rates.hydrocarbon_oil, commodity, on, label, notes)
     if rate is None:
-        notes.append(f"{label}: no {commodity} duty rate in force on {on}; duty not assessed")
         return None
     litres = _litres(item)
     if litres is None:

@@ -151,6 +151,13 @@ def _document_values(declaration_id: str, version: int, received: ReceivedDeclar
     }
 
 
+def _require_function_code(declaration: Declaration, expected: FunctionCode, message: str) -> None:
+    if declaration.function_code is not expected:
+        raise Rejection("WRONG_FUNCTION_CODE", message, [
+            Problem(message=f"expected {expected.value} ({expected.name.lower()})", path="/Declaration/FunctionCode",
+                    rule="function-code")])
+
+
 def _require_declarant(received: ReceivedDeclaration, caller: Caller) -> None:
     declarant = received.declaration.declarant.identifier
     if declarant != caller.party_identifier:
@@ -193,12 +200,8 @@ def submit(session: Session, received: ReceivedDeclaration, assessed: Assessed, 
     assert caller.party_id is not None
     now = now or utcnow()
     declaration = received.declaration
-    if declaration.function_code is not FunctionCode.ORIGINAL:
-        raise Rejection(
-            "WRONG_FUNCTION_CODE",
-            "FunctionCode 13 (amendment) must be sent to POST /api/v1/declarations/{id}/amendments",
-            [Problem(message="expected 9 (original)", path="/Declaration/FunctionCode", rule="function-code")],
-        )
+    _require_function_code(declaration, FunctionCode.ORIGINAL,
+                           "FunctionCode 13 (amendment) must be sent to POST /api/v1/declarations/{id}/amendments")
     _require_declarant(received, caller)
     reference = new_declaration_reference(now)
     status = DeclarationStatus.ACCEPTED.value
@@ -253,12 +256,8 @@ def amend(session: Session, reference: str, received: ReceivedDeclaration, asses
     now = now or utcnow()
     row = get_declaration(session, reference, caller.party_id)
     declaration = received.declaration
-    if declaration.function_code is not FunctionCode.AMENDMENT:
-        raise Rejection(
-            "WRONG_FUNCTION_CODE",
-            "an amendment carries FunctionCode 13 and the full replacement document",
-            [Problem(message="expected 13 (amendment)", path="/Declaration/FunctionCode", rule="function-code")],
-        )
+    _require_function_code(declaration, FunctionCode.AMENDMENT,
+                           "an amendment carries FunctionCode 13 and the full replacement document")
     _require_declarant(received, caller)
     if declaration.lrn != row.lrn:
         raise Rejection(
