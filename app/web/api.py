@@ -9,13 +9,12 @@ from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
-
 from sqlalchemy import select
 
 from app.db import models
 from app.domain.declaration import DeclarationStatus
-from app.domain.problems import Problem, Rejection
 from app.domain.findings import Finding, Severity
+from app.domain.problems import Problem, Rejection
 from app.intake.service import Intake, ReceivedDeclaration, require_text_reason
 from app.rules.assessment import Assessed, assess, refuse_if_rejected
 from app.rules.engine import HONG_KONG
@@ -128,8 +127,9 @@ def cancel_declaration(reference: str) -> Response:
         reason = require_text_reason(body.get("reason") if isinstance(body, dict) else None)
     else:
         reason = _intake().receive_cancellation_reason(_xml_body())
-    service.cancel(db(), reference, reason, caller, g.conversation_id)
-    db().commit()
+    with services().write_gate():
+        service.cancel(db(), reference, reason, caller, g.conversation_id)
+        db().commit()
     DECLARATION_OUTCOMES.labels("cancelled").inc()
     row = service.get_declaration(db(), reference, caller.party_id, with_history=True)
     return respond("StatusNotification", _status_payload(row), 200)
