@@ -16,7 +16,7 @@ from app.domain.problems import Rejection
 from app.intake.service import Intake
 from app.rules.assessment import RuleSet, assess
 from app.rules.errors import RulesDataError
-from app.services.clients import create_client, ensure_party, hash_key, revoke_client
+from app.services.clients import ROLES, create_client, ensure_party, hash_key, revoke_client
 
 DEMO_PARTIES = [
     ("12345678", "Demo Trading Company Limited"),
@@ -120,14 +120,16 @@ def clients() -> None:
 @click.option("--name", required=True)
 @click.option("--party", "party_identifier", required=True, help="HK BR number of the party it lodges for")
 @click.option("--party-name", default=None, help="Name for the party if it is new")
-def clients_create(name: str, party_identifier: str, party_name: str | None) -> None:
+@click.option("--role", type=click.Choice(ROLES), default="trader", show_default=True,
+              help="trader: lodges for its party; partner: looks up AEO status; admin: also changes it")
+def clients_create(name: str, party_identifier: str, party_name: str | None, role: str) -> None:
     """Create a client; its key is printed once, alone on the last line."""
     settings = Settings.from_env()
     with _sessions(settings)() as session, session.begin():
         party = ensure_party(session, party_identifier, party_name or party_identifier)
-        client, key = create_client(session, name, party)
+        client, key = create_client(session, name, party, role=role)
         client_id = client.id
-    click.echo(f"client {client_id} '{name}' for party {party_identifier}; the key is shown once:")
+    click.echo(f"{role} client {client_id} '{name}' for party {party_identifier}; the key is shown once:")
     click.echo(key)
 
 
@@ -137,7 +139,8 @@ def clients_list() -> None:
     with _sessions(settings)() as session:
         for client in session.scalars(select(models.ApiClient).order_by(models.ApiClient.id)):
             state = f"revoked {client.revoked_at:%Y-%m-%d}" if client.revoked_at else "active"
-            click.echo(f"{client.id}\t{client.name}\t{client.party.identifier}\t{client.key_prefix}...\t{state}")
+            click.echo(f"{client.id}\t{client.name}\t{client.role}\t{client.party.identifier}\t"
+                       f"{client.key_prefix}...\t{state}")
 
 
 @clients.command("revoke")

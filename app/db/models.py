@@ -2,11 +2,12 @@
 (``tests/integration/test_migrations.py`` runs ``alembic check``)."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
     JSON,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -49,12 +50,14 @@ class Party(Base):
 
 
 class ApiClient(Base):
-    """A logistics system allowed to post declarations on behalf of one party."""
+    """A system allowed to use the API: a trader's system (lodges for one party), a partner
+    customs system (looks up AEO status) or an administrator's tool."""
 
     __tablename__ = "api_clients"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(10), server_default="trader")
     party_id: Mapped[int] = mapped_column(ForeignKey("parties.id"), index=True)
     key_prefix: Mapped[str] = mapped_column(String(12))
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
@@ -132,6 +135,7 @@ class DeclarationParty(Base):
     role: Mapped[str] = mapped_column(String(10))
     identifier: Mapped[str] = mapped_column(String(35), index=True)
     name: Mapped[str] = mapped_column(String(140))
+    aeo_id: Mapped[str | None] = mapped_column(String(35))
     address_line: Mapped[str | None] = mapped_column(String(140))
     city: Mapped[str | None] = mapped_column(String(140))
     country: Mapped[str | None] = mapped_column(String(2))
@@ -216,3 +220,50 @@ class DeclarationFinding(Base):
     path: Mapped[str | None] = mapped_column(String(300))
     message_en: Mapped[str] = mapped_column(Text)
     message_zh: Mapped[str] = mapped_column(Text)
+
+
+class AeoOperator(Base):
+    """An Authorized Economic Operator: a HK AEO (BR number) or a partner's AEO under an MRA."""
+
+    __tablename__ = "aeo_operators"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    operator_id: Mapped[str] = mapped_column(String(35), unique=True)
+    country: Mapped[str] = mapped_column(String(2))
+    name: Mapped[str] = mapped_column(String(140))
+    tier: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(10), index=True)
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_until: Mapped[date] = mapped_column(Date, index=True)
+    revoked_on: Mapped[date | None] = mapped_column(Date)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    history: Mapped[list[AeoStatusEvent]] = relationship(viewonly=True, order_by="AeoStatusEvent.id")
+
+
+class AeoStatusEvent(Base):
+    """Every change of an operator's registration: what, why, who, when."""
+
+    __tablename__ = "aeo_status_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    operator_pk: Mapped[int] = mapped_column(ForeignKey("aeo_operators.id"), index=True)
+    status_from: Mapped[str | None] = mapped_column(String(10))
+    status_to: Mapped[str] = mapped_column(String(10))
+    reason: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(120))
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class JobRun(Base):
+    """One run of a scheduled job, with what it did (kept as an audit trail)."""
+
+    __tablename__ = "job_runs"
+    __table_args__ = (Index("ix_job_runs_job_started", "job", "started_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job: Mapped[str] = mapped_column(String(50))
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    outcome: Mapped[str] = mapped_column(String(10))
+    detail: Mapped[dict[str, object] | None] = mapped_column(JSON(none_as_null=True))

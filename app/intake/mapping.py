@@ -85,6 +85,7 @@ def _party(element: etree._Element | None, role: PartyRole) -> Party | None:
         role=role,
         identifier=_required(element, "ID"),
         name=_required(element, "Name"),
+        aeo_id=_text(element, "AEOCertificateID"),
         address_line=_text(element, "Address/Line"),
         city=_text(element, "Address/CityName"),
         country=_text(element, "Address/CountryCode"),

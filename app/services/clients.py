@@ -20,6 +20,7 @@ from app.db import models
 from app.services.declarations import Caller
 
 KEY_PREFIX = "csw_"
+ROLES = ("trader", "partner", "admin")
 
 
 def hash_key(key: str) -> str:
@@ -35,12 +36,17 @@ def ensure_party(session: Session, identifier: str, name: str) -> models.Party:
     return party
 
 
-def create_client(session: Session, name: str, party: models.Party, key: str | None = None
-                  ) -> tuple[models.ApiClient, str]:
-    """Register a client for ``party``; returns the client and its key (shown once)."""
+def create_client(session: Session, name: str, party: models.Party, key: str | None = None,
+                  role: str = "trader") -> tuple[models.ApiClient, str]:
+    """Register a client for ``party``; returns the client and its key (shown once).
+
+    ``trader``: lodges and reads its party's declarations; ``partner``: a partner customs
+    system that looks up AEO status; ``admin``: also changes AEO registrations."""
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}")
     key = key or KEY_PREFIX + secrets.token_urlsafe(32)
     client = models.ApiClient(
-        name=name, party=party, key_prefix=key[:12], key_hash=hash_key(key),
+        name=name, party=party, key_prefix=key[:12], key_hash=hash_key(key), role=role,
         created_at=datetime.now(timezone.utc),
     )
     session.add(client)
@@ -91,7 +97,7 @@ def authenticate(session: Session, key: str, cache: ApiKeyCache | None = None) -
     )
     caller = None if client is None else Caller(
         actor=f"client:{client.id}:{client.name}", party_id=client.party_id,
-        party_identifier=client.party.identifier,
+        party_identifier=client.party.identifier, role=client.role,
     )
     session.rollback()
     if caller is not None and cache is not None:

@@ -34,6 +34,7 @@ class Caller:
     actor: str
     party_id: int | None = None
     party_identifier: str | None = None
+    role: str = "trader"
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +103,7 @@ def _insert_content(session: Session, declaration_id: str, declaration: Declarat
     """Parties, goods items, equipment and seals: one executemany per table."""
     _insert(session, models.DeclarationParty, [
         {"declaration_id": declaration_id, "role": p.role.value, "identifier": p.identifier, "name": p.name,
-         "address_line": p.address_line, "city": p.city, "country": p.country}
+         "aeo_id": p.aeo_id, "address_line": p.address_line, "city": p.city, "country": p.country}
         for p in declaration.parties
     ])
     _insert(session, models.GoodsItem, [
