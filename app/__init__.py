@@ -50,10 +50,11 @@ def create_app(settings: Settings | None = None) -> Flask:
         write_gate=write_gate(settings.database_url),
     )
 
-    from app.web import api, site
+    from app.web import aeo_api, api, site
 
     app.register_blueprint(site.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(aeo_api.bp)
     app.teardown_appcontext(close_session)
     _install_request_hooks(app)
     _install_error_handlers(app)
@@ -86,7 +87,7 @@ def _install_request_hooks(app: Flask) -> None:
 def _install_error_handlers(app: Flask) -> None:
     @app.errorhandler(Rejection)
     def rejected(rejection: Rejection) -> Response:
-        if request.path.startswith("/api/") and request.method == "POST":
+        if request.path.startswith("/api/v1/declarations") and request.method == "POST":
             DECLARATION_OUTCOMES.labels(f"rejected:{rejection.code}").inc()
         headers = {"WWW-Authenticate": 'Bearer realm="csw"'} if rejection.code == "UNAUTHORIZED" else None
         return error_response(rejection, g.get("conversation_id"), headers)

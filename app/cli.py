@@ -1,31 +1,41 @@
 """The ``csw`` command: database, seed data, server, offline validation, API clients."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 import click
 from sqlalchemy import select
 
-from app.config import Settings
+from app.aeo.cli import aeo
+from app.aeo.service import import_operators, read_csv_rows
+from app.config import PROJECT_ROOT, Settings
 from app.db import migrate, models
 from app.db.session import make_engine, make_session_factory
 from app.domain.problems import Rejection
 from app.intake.service import Intake
+from app.jobs import JOBS, run_job
 from app.rules.assessment import RuleSet, assess
+from app.rules.engine import HONG_KONG
 from app.rules.errors import RulesDataError
 from app.services.clients import ROLES, create_client, ensure_party, hash_key, revoke_client
 
 DEMO_PARTIES = [
     ("12345678", "Demo Trading Company Limited"),
     ("87654321", "Harbour Logistics Limited"),
+    ("HKCED0001", "Customs and Excise Department"),
 ]
 DEMO_CLIENTS = [
-    ("demo-trading-tms", "12345678", "csw_demo_trading_0000000000000000"),
-    ("demo-harbour-tms", "87654321", "csw_demo_harbour_000000000000000"),
+    ("demo-trading-tms", "12345678", "trader", "csw_demo_trading_0000000000000000"),
+    ("demo-harbour-tms", "87654321", "trader", "csw_demo_harbour_000000000000000"),
+    ("demo-partner-customs", "HKCED0001", "partner", "csw_demo_partner_000000000000000"),
+    ("demo-customs-admin", "HKCED0001", "admin", "csw_demo_admin_00000000000000000"),
 ]
+DEMO_AEO_REGISTRY = PROJECT_ROOT / "samples" / "aeo" / "operators.csv"
 
 
 def _sessions(settings: Settings):  # type: ignore[no-untyped-def]
@@ -53,15 +63,22 @@ def db_upgrade(revision: str) -> None:
 
 @main.command()
 def seed() -> None:
-    """Load reference data and demo accounts (idempotent)."""
+    """Load reference data and demo accounts (idempotent): demo parties and API clients, and
+    the demo AEO registry (samples/aeo/operators.csv)."""
     settings = Settings.from_env()
+    rule_set = _rule_set(settings)
+    today = datetime.now(timezone.utc).astimezone(HONG_KONG).date()
     with _sessions(settings)() as session, session.begin():
         parties = {identifier: ensure_party(session, identifier, name) for identifier, name in DEMO_PARTIES}
-        for name, party_identifier, key in DEMO_CLIENTS:
+        for name, party_identifier, role, key in DEMO_CLIENTS:
             exists = session.scalar(select(models.ApiClient).where(models.ApiClient.key_hash == hash_key(key)))
             if exists is None:
-                create_client(session, name, parties[party_identifier], key=key)
-            click.echo(f"demo API client {name} (party {party_identifier}): {key}")
+                create_client(session, name, parties[party_identifier], key=key, role=role)
+            click.echo(f"demo {role} API client {name} (party {party_identifier}): {key}")
+        rows = read_csv_rows(DEMO_AEO_REGISTRY.read_text(encoding="utf-8").splitlines(keepends=True))
+        report = import_operators(session, rows, "seed", today, rule_set.mra)
+        click.echo(f"demo AEO registry: {len(report.created)} created, {len(report.updated)} updated, "
+                   f"{len(report.unchanged)} unchanged, {len(report.rejected)} rejected")
 
 
 @main.command()
@@ -79,7 +96,7 @@ def serve(host: str, port: int, workers: int) -> None:
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     gunicorn = Path(sys.executable).with_name("gunicorn")
     args = [str(gunicorn), "--bind", f"{host}:{port}", "--workers", str(workers),
-            "--access-logfile", "-", "--timeout", "30", "app.wsgi:app"]
+            "--access-logfile", "-", "--timeout", "30", "--config", "python:app.gunicorn_conf", "app.wsgi:app"]
     os.execv(args[0], args)
 
 
@@ -88,8 +105,6 @@ def serve(host: str, port: int, workers: int) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print error reports as JSON instead of XML.")
 def validate(files: tuple[Path, ...], as_json: bool) -> None:
     """Check declaration files against the schemas offline, with the API's error report."""
-    import json
-
     from app.web.envelope import error_payload, to_xml
 
     settings = Settings.from_env()
@@ -182,8 +197,6 @@ def rules_list() -> None:
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def rules_check(files: tuple[Path, ...]) -> None:
     """Schema + business rules + charges offline; exit 1 if any file is refused."""
-    from datetime import datetime, timezone
-
     settings = Settings.from_env()
     intake = Intake(settings.schema_dir, settings.max_error_count)
     rule_set = _rule_set(settings)
@@ -207,3 +220,25 @@ def rules_check(files: tuple[Path, ...]) -> None:
         click.echo(f"  charges: HK${charges.total:.2f} (declaration charge {charges.declaration_charge:.2f}, "
                    f"levy {charges.clothing_levy:.2f}, duty {charges.duty_total:.2f})")
     sys.exit(1 if refused else 0)
+
+
+@main.group()
+def jobs() -> None:
+    """Scheduled jobs (they also run daily under csw serve)."""
+
+
+@jobs.command("run")
+@click.argument("job", type=click.Choice(sorted(JOBS)))
+@click.option("--day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Run as of this day (Hong Kong date); default today")
+def jobs_run(job: str, day: datetime | None) -> None:
+    """Run a job now and print what it did."""
+    run = run_job(_sessions(Settings.from_env()), job, JOBS[job], day.date() if day else None)
+    if run is None:
+        raise click.ClickException(f"{job} is running elsewhere")
+    click.echo(f"{job}: {run.outcome} {json.dumps(run.detail, ensure_ascii=False)}")
+    if run.outcome != "ok":
+        sys.exit(1)
+
+
+main.add_command(aeo)

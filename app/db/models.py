@@ -95,6 +95,7 @@ class Declaration(Base):
     goods_item_count: Mapped[int] = mapped_column(Integer)
     rules_version: Mapped[str | None] = mapped_column(String(64))
     charges: Mapped[dict[str, object] | None] = mapped_column(JSON(none_as_null=True))
+    aeo: Mapped[dict[str, object] | None] = mapped_column(JSON(none_as_null=True))
     original_sha256: Mapped[str] = mapped_column(String(64))
     received_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)

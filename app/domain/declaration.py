@@ -50,10 +50,10 @@ class Party:
     role: PartyRole
     identifier: str
     name: str
-    aeo_id: str | None = None
     address_line: str | None = None
     city: str | None = None
     country: str | None = None
+    aeo_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

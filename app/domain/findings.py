@@ -7,11 +7,13 @@ from dataclasses import dataclass
 
 class Severity(str, enum.Enum):
     """``reject``: the declaration is refused; ``hold``: an officer must look;
-    ``warn``: recorded and shown to the trader."""
+    ``warn``: recorded and shown to the trader; ``info``: a fact the decision used (e.g. a
+    recognised AEO), recorded so the decision can be explained."""
 
     REJECT = "reject"
     HOLD = "hold"
     WARN = "warn"
+    INFO = "info"
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,11 +13,13 @@ from typing import Any
 from datetime import datetime
 from pathlib import Path
 
+from app.aeo.effects import AeoBenefits, load_benefits, summarise
+from app.aeo.mra import MraPartners, load_mra_partners
 from app.domain.charges import Assessment, assess as assess_charges
 from app.domain.declaration import Declaration
 from app.domain.findings import Finding, Severity
 from app.domain.problems import Problem, Rejection
-from app.rules.checks import CheckContext
+from app.rules.checks import AeoStandingView, CheckContext
 from app.rules.codelists import CodeLists, load_code_lists
 from app.rules.engine import HONG_KONG, Rule, evaluate, load_rules
 from app.rules.rates import RateTables, load_rate_tables
@@ -36,6 +38,8 @@ class RuleSet:
     rules: tuple[Rule, ...]
     code_lists: CodeLists
     rates: RateTables
+    aeo_benefits: AeoBenefits
+    mra: MraPartners
     version: str
 
     @classmethod
@@ -45,6 +49,8 @@ class RuleSet:
             rules=load_rules(directory / "packs"),
             code_lists=load_code_lists(directory / "codelists"),
             rates=load_rate_tables(directory / "rates"),
+            aeo_benefits=load_benefits(directory / "aeo" / "benefits.toml"),
+            mra=load_mra_partners(directory / "aeo" / "mra_partners.toml"),
             version=content_version(directory),
         )
 
@@ -54,18 +60,24 @@ class Assessed:
     findings: tuple[Finding, ...]
     charges: Assessment
     rules_version: str
+    aeo: dict[str, Any]
 
     @property
     def rejected(self) -> bool:
         return any(finding.severity is Severity.REJECT for finding in self.findings)
 
 
-def assess(rule_set: RuleSet, declaration: Declaration, received_at: datetime) -> Assessed:
+def assess(rule_set: RuleSet, declaration: Declaration, received_at: datetime,
+           aeo: Mapping[str, AeoStandingView] | None = None) -> Assessed:
+    """Charges, every rule in force, and the AEO benefits; ``aeo`` is the registry's
+    standing of the ids the declaration names (``app.aeo.effects.party_ids``)."""
+    aeo = aeo or {}
     charges = assess_charges(declaration, rule_set.rates, received_at.astimezone(HONG_KONG).date())
     context = CheckContext(code_lists=rule_set.code_lists, received_at=received_at,
-                           value_hkd=charges.value_hkd)
+                           value_hkd=charges.value_hkd, aeo=aeo)
     findings = evaluate(rule_set.rules, declaration, context)
-    return Assessed(tuple(findings), charges, rule_set.version)
+    return Assessed(tuple(findings), charges, rule_set.version,
+                    summarise(declaration, aeo, findings, rule_set.aeo_benefits))
 
 
 def refuse_if_rejected(assessed: Assessed) -> None:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from stdnum import iso6346
 
@@ -25,13 +25,25 @@ from app.rules.codelists import CodeLists
 _HKT = timezone(timedelta(hours=8), "HKT")
 
 
+class AeoStandingView(Protocol):
+    """What the checks read of a party's AEO registration (``app.aeo.service.AeoStanding``)."""
+
+    operator_id: str
+    tier: int
+    status: str
+    recognised: bool
+    reason: str
+
+
 @dataclass(frozen=True, slots=True)
 class CheckContext:
-    """What a check may know besides the declaration."""
+    """What a check may know besides the declaration: code lists, when it arrived, its value
+    in HKD, and the AEO registry's standing of each party id it names."""
 
     code_lists: CodeLists
     received_at: datetime
     value_hkd: Decimal | None = None
+    aeo: Mapping[str, AeoStandingView] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -349,3 +361,56 @@ def party_present(declaration: Declaration, params: Mapping[str, Any], context: 
     """E.g. an import names its importer, an export its exporter."""
     if not any(party.role.value == params["role"] for party in declaration.parties):
         yield Hit("/Declaration", {"role": params["role"], "role_zh": ROLE_ZH[params["role"]]})
+
+
+# --- Authorized Economic Operators -------------------------------------------------------
+
+def _aeo_claims(declaration: Declaration) -> Iterator[tuple[Any, str, str]]:
+    """(party, claimed or registered id, path) for every party that is or claims to be an AEO."""
+    for party in declaration.parties:
+        role = party.role.value.capitalize()
+        if party.aeo_id is not None:
+            yield party, party.aeo_id, f"/Declaration/{role}/AEOCertificateID"
+        else:
+            yield party, party.identifier, f"/Declaration/{role}/ID"
+
+
+AEO_STATUS_WORDS = {
+    "suspended": ("suspended", "已暫停"),
+    "revoked": ("revoked", "已撤銷"),
+    "expired": ("expired", "已過期"),
+    "withdrawn": ("withdrawn", "已撤回"),
+}
+
+
+def _unrecognised_reason(standing: AeoStandingView | None) -> tuple[str, str]:
+    if standing is None:
+        return "not in the AEO registry", "不在認可經濟營運商名冊內"
+    if standing.status in AEO_STATUS_WORDS:
+        return AEO_STATUS_WORDS[standing.status]
+    return standing.reason, "未獲認可：有效期已過或其經濟體並無生效的互認安排"
+
+
+@check("aeo_claim_valid", fields=("role", "role_zh", "aeo_id", "reason", "reason_zh"))
+def aeo_claim_valid(declaration: Declaration, params: Mapping[str, Any], context: CheckContext) -> Iterator[Hit]:
+    """An AEO certificate claimed in the declaration must be in force in the registry
+    (and, for a partner's AEO, under an MRA in force); otherwise no benefit and a hold."""
+    for party in declaration.parties:
+        if party.aeo_id is None:
+            continue
+        standing = context.aeo.get(party.aeo_id)
+        if standing is None or not standing.recognised:
+            reason, reason_zh = _unrecognised_reason(standing)
+            yield Hit(f"/Declaration/{party.role.value.capitalize()}/AEOCertificateID", {
+                "role": party.role.value, "role_zh": ROLE_ZH[party.role.value], "aeo_id": party.aeo_id,
+                "reason": reason, "reason_zh": reason_zh})
+
+
+@check("aeo_recognised", fields=("role", "role_zh", "aeo_id", "tier"))
+def aeo_recognised(declaration: Declaration, params: Mapping[str, Any], context: CheckContext) -> Iterator[Hit]:
+    """Records each party the registry recognises as an AEO, and at which tier."""
+    for party, aeo_id, path in _aeo_claims(declaration):
+        standing = context.aeo.get(aeo_id)
+        if standing is not None and standing.recognised:
+            yield Hit(path, {"role": party.role.value, "role_zh": ROLE_ZH[party.role.value], "aeo_id": aeo_id,
+                             "tier": standing.tier})

@@ -126,7 +126,7 @@ def _rule(raw: dict[str, Any], source: str) -> Rule:
     try:
         severity = Severity(raw.get("severity"))
     except ValueError:
-        raise ValueError("severity must be reject, hold or warn") from None
+        raise ValueError("severity must be reject, hold, warn or info") from None
     applies_to = raw.get("applies_to")
     if (not isinstance(applies_to, list) or not applies_to
             or not set(applies_to) <= DECLARATION_TYPES):

@@ -78,6 +78,7 @@ def _header_values(declaration: Declaration, assessed: Assessed) -> dict[str, ob
         "movement_at": declaration.movement_at.astimezone(timezone.utc) if declaration.movement_at else None,
         "rules_version": assessed.rules_version,
         "charges": charges_record(assessed.charges),
+        "aeo": assessed.aeo,
         "lrn": declaration.lrn,
         "ucr": declaration.ucr,
         "type_code": declaration.type.value,

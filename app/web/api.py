@@ -5,14 +5,17 @@ Thin: read the request, call intake and the declaration services, commit, render
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
 from sqlalchemy import select
 
+from app.aeo import service as aeo_service
+from app.aeo.effects import party_ids
 from app.db import models
-from app.domain.declaration import DeclarationStatus
+from app.domain.declaration import Declaration, DeclarationStatus
 from app.domain.findings import Finding, Severity
 from app.domain.problems import Problem, Rejection
 from app.intake.service import Intake, ReceivedDeclaration, require_text_reason
@@ -58,13 +61,26 @@ def _intake() -> Intake:
     return services().intake
 
 
-def _receive_and_assess() -> tuple[ReceivedDeclaration, Assessed, datetime]:
-    """Schema check, then the business rules and charges; a ``reject`` finding refuses."""
-    now = service.utcnow()
-    received = _intake().receive_declaration(_xml_body())
-    assessed = assess(services().rule_set, received.declaration, now)
+def _assess(declaration: Declaration, now: datetime) -> Assessed:
+    """Business rules, charges and AEO benefits, with the parties' standing in the AEO
+    registry read in the same transaction; a ``reject`` finding refuses."""
+    rule_set = services().rule_set
+    standings = aeo_service.standings_for(db(), party_ids(declaration), now.astimezone(HONG_KONG).date(),
+                                          rule_set.mra)
+    assessed = assess(rule_set, declaration, now, standings)
     refuse_if_rejected(assessed)
-    return received, assessed, now
+    return assessed
+
+
+def _lodge(apply: Callable[[ReceivedDeclaration, Assessed, datetime], service.Outcome]) -> Response:
+    """Schema check outside the write lock; assessment, storage and commit inside it."""
+    received = _intake().receive_declaration(_xml_body())
+    now = service.utcnow()
+    with services().write_gate():
+        assessed = _assess(received.declaration, now)
+        outcome = apply(received, assessed, now)
+        db().commit()
+    return _acknowledgement(outcome, 202, assessed)
 
 
 def finding_payload(finding: Finding | models.DeclarationFinding) -> dict[str, Any]:
@@ -98,21 +114,15 @@ def _acknowledgement(outcome: service.Outcome, status: int, assessed: Assessed) 
 @bp.post("/declarations")
 def submit_declaration() -> Response:
     caller = _caller()
-    received, assessed, now = _receive_and_assess()
-    with services().write_gate():
-        outcome = service.submit(db(), received, assessed, caller, g.conversation_id, now)
-        db().commit()
-    return _acknowledgement(outcome, 202, assessed)
+    return _lodge(lambda received, assessed, now: service.submit(
+        db(), received, assessed, caller, g.conversation_id, now))
 
 
 @bp.post("/declarations/<reference>/amendments")
 def amend_declaration(reference: str) -> Response:
     caller = _caller()
-    received, assessed, now = _receive_and_assess()
-    with services().write_gate():
-        outcome = service.amend(db(), reference, received, assessed, caller, g.conversation_id, now)
-        db().commit()
-    return _acknowledgement(outcome, 202, assessed)
+    return _lodge(lambda received, assessed, now: service.amend(
+        db(), reference, received, assessed, caller, g.conversation_id, now))
 
 
 @bp.post("/declarations/<reference>/cancellation")
@@ -173,6 +183,7 @@ def _status_payload(row: models.Declaration) -> dict[str, Any]:
     payload["rules_version"] = row.rules_version
     payload["findings"] = [finding_payload(f) for f in row.findings if f.version == row.version]
     payload["charges"] = charges_payload(row.charges) if row.charges else None
+    payload["aeo"] = row.aeo
     payload["history"] = [
         {
             "kind": event.kind,

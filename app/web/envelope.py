@@ -34,6 +34,8 @@ STATUS_BY_CODE: dict[str, int] = {
     "DUPLICATE_LRN": 409,
     "AMENDMENT_NOT_ALLOWED": 409,
     "CANCELLATION_NOT_ALLOWED": 409,
+    "AEO_TRANSITION_NOT_ALLOWED": 409,
+    "AEO_READMISSION_BARRED": 409,
     "BODY_TOO_LARGE": 413,
     "UNSUPPORTED_MEDIA_TYPE": 415,
     "UNKNOWN_SCHEMA": 422,
@@ -48,7 +50,7 @@ STATUS_BY_CODE: dict[str, int] = {
 }
 
 _WORDS = {"id": "ID", "lrn": "LRN", "ucr": "UCR", "datetime": "DateTime", "sha256": "SHA256", "zh": "ZH",
-          "hkd": "HKD", "en": "EN"}
+          "hkd": "HKD", "aeo": "AEO"}
 _ITEM_NAMES = {
     "errors": "Error",
     "history": "Event",
@@ -58,6 +60,8 @@ _ITEM_NAMES = {
     "lines": "Line",
     "rules": "Rule",
     "notes": "Note",
+    "parties": "Party",
+    "reasons": "Reason",
 }
 
 

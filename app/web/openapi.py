@@ -26,6 +26,11 @@ _REFERENCE = {
     "description": "declaration reference: HK + yy + D + 10 of 0-9A-Z + ISO 7064 MOD 37,36 check character",
     "schema": {"type": "string", "pattern": "^HK[0-9]{2}D[0-9A-Z]{11}$"},
 }
+_OPERATOR = {
+    "name": "operator_id", "in": "path", "required": True,
+    "description": "HK BR number (8 digits) or a partner AEO id prefixed with its ISO country code",
+    "schema": {"type": "string", "pattern": "^([0-9]{8}|[A-Z]{2}[A-Z0-9]{4,33})$"},
+}
 _DECLARATION_BODY = {
     "required": True,
     "description": "a declaration in a supported namespace (urn:csw:declaration:v1); at most 5 MB",
@@ -112,6 +117,29 @@ def openapi_document() -> dict[str, Any]:
                     "responses": {"200": {"description": "the document; header Digest: sha-256=<hex>",
                                           "content": {"application/xml": {}}},
                                   **_errors(400, 401, 404)},
+                },
+            },
+            "/api/v1/aeo/operators/{operator_id}": {
+                "get": {
+                    "summary": "An operator's AEO registration: status, tier, validity, recognition, renewal "
+                               "(history for administrators)",
+                    "operationId": "getAeoOperator",
+                    "parameters": [_OPERATOR],
+                    "responses": {"200": _answer("the registration", "AeoOperator"), **_errors(401, 404)},
+                },
+            },
+            "/api/v1/aeo/operators/{operator_id}/status": {
+                "post": {
+                    "summary": "Suspend, reinstate, revoke, withdraw or renew a registration (administrators)",
+                    "operationId": "changeAeoStatus",
+                    "parameters": [_OPERATOR],
+                    "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                        "type": "object", "required": ["action", "reason"], "properties": {
+                            "action": {"type": "string",
+                                       "enum": ["suspend", "reinstate", "revoke", "withdraw", "renew"]},
+                            "reason": {"type": "string", "minLength": 3, "maxLength": 500}}}}}},
+                    "responses": {"200": _answer("the changed registration", "AeoOperator"),
+                                  **_errors(400, 401, 403, 404, 409, 415, 422)},
                 },
             },
             "/api/v1/rules": {

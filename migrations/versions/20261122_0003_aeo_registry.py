@@ -2,7 +2,7 @@
 
 Revision ID: 0003
 Revises: 0002
-Create Date: 2026-11-22 00:58:26.962114
+Create Date: 2026-11-22 01:01:14.243581
 """
 from __future__ import annotations
 
@@ -69,9 +69,15 @@ def upgrade() -> None:
     with op.batch_alter_table('declaration_parties', schema=None) as batch_op:
         batch_op.add_column(sa.Column('aeo_id', sa.String(length=35), nullable=True))
 
+    with op.batch_alter_table('declarations', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('aeo', sa.JSON(none_as_null=True), nullable=True))
+
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('declarations', schema=None) as batch_op:
+        batch_op.drop_column('aeo')
+
     with op.batch_alter_table('declaration_parties', schema=None) as batch_op:
         batch_op.drop_column('aeo_id')
 

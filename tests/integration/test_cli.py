@@ -29,8 +29,12 @@ def test_upgrade_seed_and_a_new_clients_key_works(cli_env: str) -> None:
     assert run("db", "upgrade")[0] == 0
     first = run("seed")
     again = run("seed")
-    assert first == again and first[0] == 0
+    assert first[0] == again[0] == 0
     assert "csw_demo_trading_0000000000000000" in first[1]
+    assert "demo AEO registry: 15 created, 0 updated, 0 unchanged, 0 rejected" in first[1]
+    assert "demo AEO registry: 0 created, 0 updated, 15 unchanged, 0 rejected" in again[1]
+    clients = [line for line in first[1].splitlines() if "API client" in line]
+    assert len(clients) == 4 and clients == [line for line in again[1].splitlines() if "API client" in line]
     code, output = run("clients", "create", "--name", "acme-tms", "--party", "12345678")
     assert code == 0
     key = output.strip().splitlines()[-1]

@@ -94,9 +94,20 @@ def clean(mapped: Declaration) -> dict[DeclarationType, Declaration]:
 
 # --- helpers ---------------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class Standing:
+    """The registry's view of one AEO id, as ``app.aeo.service.standings_for`` gives it."""
+
+    operator_id: str
+    tier: int
+    status: str
+    recognised: bool
+    reason: str = ""
+
+
 def found(rule_set: RuleSet, declaration: Declaration, code: str | None = None,
-          received_at: datetime = RECEIVED) -> list[Finding]:
-    findings = assess(rule_set, declaration, received_at).findings
+          received_at: datetime = RECEIVED, aeo: dict[str, Standing] | None = None) -> list[Finding]:
+    findings = assess(rule_set, declaration, received_at, aeo).findings
     return [f for f in findings if code is None or f.code == code]
 
 
@@ -149,9 +160,10 @@ class Case:
     craft: Callable[[Declaration], Declaration]
     severity: Severity
     expected: tuple[Expected, ...]
+    aeo: dict[str, Standing] | None = None
 
 
-REJECT, HOLD, WARN = Severity.REJECT, Severity.HOLD, Severity.WARN
+REJECT, HOLD, WARN, INFO = Severity.REJECT, Severity.HOLD, Severity.WARN, Severity.INFO
 
 CASES: dict[str, Case] = {
     "R101": Case(IM, lambda d: with_item(d, 1, hs_code="85171399"), REJECT, (
@@ -205,6 +217,13 @@ CASES: dict[str, Case] = {
         Expected("/Declaration", ("does not name the importer",), ("進口商",)),)),
     "R603": Case(EX, lambda d: without_party(d, PartyRole.EXPORTER), WARN, (
         Expected("/Declaration", ("does not name the exporter",), ("出口商",)),)),
+    "R701": Case(IM, lambda d: with_party(d, PartyRole.IMPORTER, aeo_id="87654321"), HOLD, (
+        Expected("/Declaration/Importer/AEOCertificateID", ("87654321", "suspended", "no AEO benefit"),
+                 ("87654321", "已暫停")),),
+        aeo={"87654321": Standing("87654321", 1, "suspended", False, "suspended")}),
+    "R702": Case(IM, lambda d: d, INFO, (
+        Expected("/Declaration/Importer/ID", ("importer (87654321)", "Tier 2 AEO"), ("進口商", "第2級")),),
+        aeo={"87654321": Standing("87654321", 2, "active", True)}),
 }
 
 
@@ -230,7 +249,7 @@ def test_clean_declarations_of_every_applicable_type_pass_the_rule(
 def test_the_crafted_declaration_breaks_the_rule_exactly_as_expected(
         code: str, rule_set: RuleSet, clean: dict[DeclarationType, Declaration]) -> None:
     case = CASES[code]
-    findings = found(rule_set, case.craft(clean[case.kind]), code)
+    findings = found(rule_set, case.craft(clean[case.kind]), code, aeo=case.aeo)
     assert [f.path for f in findings] == [e.path for e in case.expected], findings
     for finding, expected in zip(findings, case.expected):
         assert finding.severity is case.severity

@@ -1,0 +1,22 @@
+"""gunicorn settings used by ``csw serve``: the scheduler runs in the master process, so
+there is one per host however many workers serve requests."""
+from __future__ import annotations
+
+from typing import Any
+
+_scheduler: Any = None
+
+
+def when_ready(server: Any) -> None:
+    global _scheduler
+    from app.config import Settings
+    from app.db.session import make_engine, make_session_factory
+    from app.jobs import start_scheduler
+
+    _scheduler = start_scheduler(make_session_factory(make_engine(Settings.from_env().database_url)))
+    server.log.info("scheduler started: %s", ", ".join(job.id for job in _scheduler.get_jobs()))
+
+
+def on_exit(server: Any) -> None:
+    if _scheduler is not None:
+        _scheduler.shutdown(wait=False)
