@@ -134,7 +134,7 @@ def _compact(value: Any) -> Any:
 def respond(root: str, payload: dict[str, Any], status: int = 200,
             headers: dict[str, str] | None = None) -> Response:
     if wants_json():
-        body = json.dumps(_compact(payload), default=_json_default)
+        body = json.dumps(_compact(payload), default=_json_default, ensure_ascii=False)
         response = Response(body, status=status, mimetype="application/json")
     else:
         response = Response(to_xml(root, payload), status=status, mimetype="application/xml")
