@@ -14,7 +14,7 @@ from app.db.session import make_engine, make_session_factory, write_gate
 from app.domain.problems import Rejection
 from app.intake.service import Intake
 from app.rules.assessment import RuleSet
-from app.services.clients import ApiKeyCache
+from app.services.cache import TtlCache
 from app.logs import configure_logging
 from app.web.context import Services, close_session
 from app.web.envelope import error_response
@@ -46,7 +46,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         sessions=make_session_factory(engine),
         intake=Intake(settings.schema_dir, settings.max_error_count),
         rule_set=RuleSet.load(settings.rules_dir),
-        api_keys=ApiKeyCache(settings.api_key_cache_seconds),
+        api_keys=TtlCache(settings.api_key_cache_seconds),
+        aeo_standings=TtlCache(settings.aeo_cache_seconds),
         write_gate=write_gate(settings.database_url),
     )
 

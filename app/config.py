@@ -26,6 +26,7 @@ class Settings:
     max_error_count: int = 25
     page_size: int = 50
     api_key_cache_seconds: int = 10
+    aeo_cache_seconds: int = 10
     log_level: str = "INFO"
 
     @classmethod
@@ -41,6 +42,7 @@ class Settings:
             "max_error_count": _int("CSW_MAX_ERRORS", 25),
             "page_size": _int("CSW_PAGE_SIZE", 50),
             "api_key_cache_seconds": _int("CSW_API_KEY_CACHE_SECONDS", 10),
+            "aeo_cache_seconds": _int("CSW_AEO_CACHE_SECONDS", 10),
             "log_level": os.environ.get("CSW_LOG_LEVEL", "INFO").upper(),
         }
         if os.environ.get("CSW_SCHEMA_DIR"):

@@ -87,6 +87,7 @@ def clean_app(app: Flask) -> Iterator[Flask]:
     """The app with an empty database holding two parties, each with one API client."""
     sessions = app.extensions["csw"].sessions
     app.extensions["csw"].api_keys.clear()
+    app.extensions["csw"].aeo_standings.clear()
     with sessions() as session, session.begin():
         for table in reversed(Base.metadata.sorted_tables):
             session.execute(table.delete())

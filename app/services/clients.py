@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import threading
-import time
-from collections.abc import Callable
 from datetime import datetime, timezone
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db import models
+from app.services.cache import TtlCache
 from app.services.declarations import Caller
 
 KEY_PREFIX = "csw_"
@@ -54,42 +52,16 @@ def create_client(session: Session, name: str, party: models.Party, key: str | N
     return client, key
 
 
-class ApiKeyCache:
-    """Valid keys seen recently, per process, for ``ttl`` seconds.
-
-    Intake is the hot path: a cached key costs no query. The price is that a revoked key
-    keeps working in a worker that has cached it for at most ``ttl`` seconds."""
-
-    def __init__(self, ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self.ttl = ttl
-        self._clock = clock
-        self._entries: dict[str, tuple[Caller, float]] = {}
-        self._lock = threading.Lock()
-
-    def get(self, key_hash: str) -> Caller | None:
-        entry = self._entries.get(key_hash)
-        if entry is None or entry[1] <= self._clock():
-            return None
-        return entry[0]
-
-    def put(self, key_hash: str, caller: Caller) -> None:
-        if self.ttl > 0:
-            with self._lock:
-                self._entries[key_hash] = (caller, self._clock() + self.ttl)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-
-
-def authenticate(session: Session, key: str, cache: ApiKeyCache | None = None) -> Caller | None:
+def authenticate(session: Session, key: str, cache: TtlCache[str, Caller] | None = None) -> Caller | None:
     """The caller a key belongs to, or None for an unknown or revoked key.
 
     A look-up runs in its own short transaction, ended here, so that on SQLite the write
     lock of the request's later transaction is not held while its document is parsed."""
     key_hash = hash_key(key)
-    if cache is not None and (cached := cache.get(key_hash)) is not None:
-        return cached
+    if cache is not None:
+        hit, cached = cache.get(key_hash)
+        if hit and cached is not None:
+            return cached
     client = session.scalar(
         select(models.ApiClient).where(
             models.ApiClient.key_hash == key_hash, models.ApiClient.revoked_at.is_(None)

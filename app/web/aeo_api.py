@@ -143,6 +143,7 @@ def change_status(operator_id: str) -> Response:
             db().rollback()
             raise _rejection(error) from None
         db().commit()
+    services().aeo_standings.clear()
     operator = service.lookup(db(), operator_id)
     if operator is None:  # deleted in between: not possible through this service
         raise _not_found(operator_id)

@@ -4,15 +4,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from datetime import date
 
 from flask import current_app, g
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
+from app.aeo.service import AeoStanding
 from app.intake.service import Intake
 from app.rules.assessment import RuleSet
-from app.services.clients import ApiKeyCache
+from app.services.cache import TtlCache
+from app.services.declarations import Caller
 
 
 @dataclass
@@ -22,7 +25,8 @@ class Services:
     sessions: sessionmaker[Session]
     intake: Intake
     rule_set: RuleSet
-    api_keys: ApiKeyCache
+    api_keys: TtlCache[str, Caller]
+    aeo_standings: TtlCache[tuple[str, date], AeoStanding]
     write_gate: Callable[[], AbstractContextManager[None]]
 
 

@@ -104,3 +104,23 @@ def test_the_daily_job_expires_registrations_and_then_claims_are_held(client: Fl
     status = lodge(client, with_importer("12345678"))
     assert "R701" in {f["code"] for f in status["findings"]}
     assert "expired" in next(f["message"] for f in status["findings"] if f["code"] == "R701")
+
+
+def test_a_suspension_through_the_api_takes_effect_on_the_next_declaration(client: FlaskClient, clean_app: Flask) -> None:
+    from app.services.clients import create_client, ensure_party
+
+    register(clean_app, operator("12345678"))
+    with clean_app.extensions["csw"].sessions() as session, session.begin():
+        create_client(session, "admin", ensure_party(session, "HKCED0001", "Customs and Excise Department"),
+                      key="csw_test_admin_effects_000000000", role="admin")
+    assert lodge(client, with_importer("12345678"))["aeo"]["tier"] == 2
+    changed = client.post("/api/v1/aeo/operators/12345678/status", json={"action": "suspend", "reason": "audit"},
+                          headers={"Authorization": "Bearer csw_test_admin_effects_000000000",
+                                   "Accept": "application/json"})
+    assert changed.status_code == 200
+    body = declaration_xml(lrn="LRN-AEO-AFTER").replace(
+        b"<GoodsShipment>", b"<Importer><Name>I</Name><ID>12345678</ID><AEOCertificateID>12345678</AEOCertificateID>"
+                            b"</Importer><GoodsShipment>", 1)
+    status = lodge(client, body)
+    assert "R701" in {f["code"] for f in status["findings"]}
+    assert "risk_reduction_percent" in status["aeo"] and status["aeo"]["risk_reduction_percent"] == 0
