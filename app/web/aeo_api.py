@@ -23,7 +23,7 @@ from app.db import models
 from app.domain.problems import Problem, Rejection
 from app.rules.engine import HONG_KONG
 from app.services.declarations import utcnow
-from app.web.api import _caller
+from app.web.api import authenticated_caller
 from app.web.context import db, services
 from app.web.envelope import respond
 
@@ -102,7 +102,7 @@ def operator_payload(operator: models.AeoOperator, today: date, mra: MraPartners
 
 @bp.get("/operators/<operator_id>")
 def get_operator(operator_id: str) -> Response:
-    caller = _caller()
+    caller = authenticated_caller()
     operator = service.lookup(db(), operator_id)
     if operator is None:
         raise _not_found(operator_id)
@@ -127,7 +127,7 @@ def _json_body() -> dict[str, Any]:
 
 @bp.post("/operators/<operator_id>/status")
 def change_status(operator_id: str) -> Response:
-    caller = _caller()
+    caller = authenticated_caller()
     if caller.role != ADMIN:
         raise Rejection("FORBIDDEN", "only an admin client may change an AEO registration")
     body = _json_body()

@@ -34,7 +34,8 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 XML_TYPES = {"application/xml", "text/xml"}
 
 
-def _caller() -> service.Caller:
+def authenticated_caller() -> service.Caller:
+    """The API client behind the request's bearer key (any role), or 401 UNAUTHORIZED."""
     header = request.headers.get("Authorization", "")
     scheme, _, key = header.partition(" ")
     key = key.strip()
@@ -132,21 +133,21 @@ def _acknowledgement(outcome: service.Outcome, status: int, assessed: Assessed) 
 
 @bp.post("/declarations")
 def submit_declaration() -> Response:
-    caller = _caller()
+    caller = authenticated_caller()
     return _lodge(lambda received, assessed, now: service.submit(
         db(), received, assessed, caller, g.conversation_id, now))
 
 
 @bp.post("/declarations/<reference>/amendments")
 def amend_declaration(reference: str) -> Response:
-    caller = _caller()
+    caller = authenticated_caller()
     return _lodge(lambda received, assessed, now: service.amend(
         db(), reference, received, assessed, caller, g.conversation_id, now))
 
 
 @bp.post("/declarations/<reference>/cancellation")
 def cancel_declaration(reference: str) -> Response:
-    caller = _caller()
+    caller = authenticated_caller()
     if request.mimetype == "application/json":
         try:
             body = json.loads(request.get_data(cache=False) or b"null")
@@ -219,7 +220,7 @@ def _status_payload(row: models.Declaration) -> dict[str, Any]:
 
 @bp.get("/declarations/<reference>")
 def get_declaration(reference: str) -> Response:
-    caller = _caller()
+    caller = authenticated_caller()
     row = service.get_declaration(db(), reference, caller.party_id, with_history=True)
     return respond("StatusNotification", _status_payload(row))
 
@@ -227,7 +228,7 @@ def get_declaration(reference: str) -> Response:
 @bp.get("/declarations/<reference>/documents/<int:version>")
 def get_document(reference: str, version: int) -> Response:
     """The document exactly as received for ``version`` (the legal record)."""
-    caller = _caller()
+    caller = authenticated_caller()
     row = service.get_declaration(db(), reference, caller.party_id)
     found = db().execute(
         select(models.DeclarationDocument.body, models.DeclarationDocument.sha256).where(
@@ -270,7 +271,7 @@ STATUSES = {status.value for status in DeclarationStatus}
 
 @bp.get("/declarations")
 def list_declarations() -> Response:
-    caller = _caller()
+    caller = authenticated_caller()
     status = request.args.get("status") or None
     if status is not None and status not in STATUSES:
         raise Rejection("INVALID_PARAMETER", f"status must be one of {', '.join(sorted(STATUSES))}",
