@@ -229,11 +229,12 @@ def submit(session: Session, received: ReceivedDeclaration, assessed: Assessed, 
 
 
 def get_declaration(session: Session, reference: str, party_id: int | None,
-                    with_history: bool = False) -> models.Declaration:
+                    with_history: bool = False, for_update: bool = False) -> models.Declaration:
     """The declaration, if ``party_id`` (None = any) may see it; otherwise NOT_FOUND.
 
     Another party's declaration answers exactly as a missing one does, so references
-    reveal nothing."""
+    reveal nothing. ``for_update`` locks the row (PostgreSQL) so that two changes racing on
+    one declaration run one after the other and the second sees the first's outcome."""
     if not is_valid_declaration_reference(reference):
         raise Rejection(
             "INVALID_REFERENCE",
@@ -246,6 +247,8 @@ def get_declaration(session: Session, reference: str, party_id: int | None,
     if with_history:
         query = query.options(selectinload(models.Declaration.events),
                               selectinload(models.Declaration.findings))
+    if for_update:
+        query = query.with_for_update()
     row = session.scalar(query)
     if row is None:
         raise Rejection("NOT_FOUND", f"no declaration {reference}")
@@ -256,7 +259,7 @@ def amend(session: Session, reference: str, received: ReceivedDeclaration, asses
           conversation_id: str, now: datetime | None = None) -> Outcome:
     """Replace the declaration's content with a full amendment document (FunctionCode 13)."""
     now = now or utcnow()
-    row = get_declaration(session, reference, caller.party_id)
+    row = get_declaration(session, reference, caller.party_id, for_update=True)
     declaration = received.declaration
     _require_function_code(declaration, FunctionCode.AMENDMENT,
                            "an amendment carries FunctionCode 13 and the full replacement document")
@@ -310,7 +313,7 @@ def change_status(session: Session, row: models.Declaration, status: Declaration
 
 def cancel(session: Session, reference: str, reason: str, caller: Caller, conversation_id: str,
            now: datetime | None = None) -> Outcome:
-    row = get_declaration(session, reference, caller.party_id)
+    row = get_declaration(session, reference, caller.party_id, for_update=True)
     try:
         check_cancellable(DeclarationStatus(row.status))
     except LifecycleError as exc:
