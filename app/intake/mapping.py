@@ -68,14 +68,17 @@ def _datetime(parent: etree._Element, name: str, path: str) -> datetime | None:
         return None
     try:
         moment = datetime.fromisoformat(text)
-    except ValueError:
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=HONG_KONG)
+        moment.astimezone(timezone.utc)
+    except (ValueError, OverflowError):
         raise Rejection(
             "VALUE_OUT_OF_RANGE",
             f"{name} is a valid xs:dateTime but not a date this service can record",
-            [Problem(message=f"{text!r} is outside years 1-9999 or uses hour 24", path=path,
+            [Problem(message=f"{text!r} is outside years 1-9999 (in UTC) or uses hour 24", path=path,
                      rule="date-range", line=parent.find(_q(name)).sourceline)],
         ) from None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=HONG_KONG)
+    return moment
 
 
 def _party(element: etree._Element | None, role: PartyRole) -> Party | None:

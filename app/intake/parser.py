@@ -2,7 +2,9 @@
 
 No DTDs (so no entity expansion, no external entities, no billion laughs), no network,
 libxml2's own depth and size limits (``huge_tree`` off: 256 levels, 10 MB text nodes),
-UTF-8 only. Every failure is a ``Rejection`` with line and column where libxml2 knows them.
+UTF-8 only. Comments and processing instructions are dropped from the tree (the stored
+document keeps them), so a value split by a comment reads as the validator saw it. Every
+failure is a ``Rejection`` with line and column where libxml2 knows them.
 """
 from __future__ import annotations
 
@@ -29,13 +31,23 @@ def _parser() -> etree.XMLParser:
             dtd_validation=False,
             huge_tree=False,
             collect_ids=False,
+            remove_comments=True,
+            remove_pis=True,
         )
         _local.parser = parser
     return parser
 
 
 def check_encoding(body: bytes) -> None:
-    """Refuse anything that is not UTF-8, naming the first bad byte."""
+    """Refuse anything that is not UTF-8, naming the first bad byte. NUL bytes are valid
+    UTF-8 but never valid XML: they mean UTF-16/32 (which would slip past the DTD scan)."""
+    nul = body.find(b"\x00")
+    if nul >= 0:
+        raise Rejection(
+            "ENCODING_INVALID",
+            f"the document contains a NUL byte at offset {nul}; send UTF-8 (UTF-16 and UTF-32 are not accepted)",
+            [Problem(message="NUL byte", line=body.count(b"\n", 0, nul) + 1, rule="encoding")],
+        )
     match = _ENCODING_DECL.match(body.removeprefix(_UTF8_BOM))
     if match and match.group(1).lower() not in (b"utf-8", b"utf8"):
         raise Rejection(

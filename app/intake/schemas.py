@@ -131,8 +131,11 @@ class SchemaRegistry:
     def validate(self, tree: etree._ElementTree, kind: str, max_problems: int = 25) -> SchemaEntry:
         """Fast libxml2 check; on failure a SCHEMA_INVALID rejection with detailed problems."""
         entry = self.entry_for(tree, kind)
-        if entry.fast.validate(tree):
-            return entry
+        try:
+            if entry.fast.validate(tree):
+                return entry
+        except etree.XMLSchemaError:
+            pass  # libxml2 gave up (e.g. an xsi:type it cannot resolve): the document is not valid
         raise Rejection(
             "SCHEMA_INVALID",
             f"the document does not conform to {entry.namespace}",
@@ -142,6 +145,21 @@ class SchemaRegistry:
     def explain(self, entry: SchemaEntry, tree: etree._ElementTree, limit: int) -> list[Problem]:
         """Each schema problem once, with line, path, rule and message; at most ``limit``."""
         problems: list[Problem] = []
+        try:
+            self._detailed_problems(entry, tree, limit, problems)
+        except Exception as exc:  # noqa: BLE001 - explaining must never turn a 4xx into a 500
+            problems.append(Problem(message=f"the document cannot be validated: {type(exc).__name__}",
+                                    rule="xsd:schema"))
+        if not problems:
+            for entry_log in entry.fast.error_log:
+                problems.append(Problem(message=entry_log.message, line=entry_log.line,
+                                        rule="xsd:schema"))
+                if len(problems) >= limit:
+                    break
+        return problems
+
+    def _detailed_problems(self, entry: SchemaEntry, tree: etree._ElementTree, limit: int,
+                           problems: list[Problem]) -> None:
         seen: set[tuple[str | None, str]] = set()
         for error in entry.detailed.iter_errors(tree):
             element = error.elem if isinstance(error.elem, etree._Element) else None
@@ -162,10 +180,3 @@ class SchemaRegistry:
             ))
             if len(problems) >= limit:
                 break
-        if not problems:
-            for entry_log in entry.fast.error_log:
-                problems.append(Problem(message=entry_log.message, line=entry_log.line,
-                                        rule="xsd:schema"))
-                if len(problems) >= limit:
-                    break
-        return problems

@@ -205,6 +205,20 @@ def gross_not_below_net(declaration: Declaration, params: Mapping[str, Any], con
                       {"sequence": item.sequence, "net": _plain(item.net_mass), "gross": _plain(item.gross_mass)})
 
 
+@check("mass_plausible", params={"max_kg": float}, fields=("sequence", "which", "which_zh", "mass", "max_kg"))
+def mass_plausible(declaration: Declaration, params: Mapping[str, Any], context: CheckContext) -> Iterator[Hit]:
+    """No goods item weighs more than the largest ship carries: such a mass is a keying error
+    (often tonnes for kilograms), and stays within what every store holds exactly."""
+    limit = Decimal(str(params["max_kg"]))
+    for index, item in enumerate(declaration.goods_items):
+        for which, which_zh, mass, tail in (("net", "淨重", item.net_mass, "GoodsMeasure/NetMassMeasure"),
+                                            ("gross", "毛重", item.gross_mass, "GoodsMeasure/GrossMassMeasure")):
+            if mass > limit:
+                yield Hit(paths.goods_item(declaration, index, tail), {
+                    "sequence": item.sequence, "which": which, "which_zh": which_zh, "mass": _plain(mass),
+                    "max_kg": _plain(limit)})
+
+
 @check("duplicate_goods_items", fields=("sequence", "first"))
 def duplicate_goods_items(declaration: Declaration, params: Mapping[str, Any], context: CheckContext) -> Iterator[Hit]:
     """Two goods items alike in every declared fact are usually a keying error."""
@@ -250,28 +264,39 @@ def lodged_within(declaration: Declaration, params: Mapping[str, Any], context: 
         return
     movement = _hk_date(declaration.movement_at)
     lodged = _hk_date(context.received_at)
-    period = timedelta(days=params["days"])
-    due = movement + period
-    if lodged <= due:
+    days_late = (lodged - movement).days - params["days"]
+    if days_late <= 0:
         return
+    period = timedelta(days=params["days"])
+
+    def lodged_within_months(months: int) -> bool:
+        try:
+            return lodged <= add_months(movement, months) + period
+        except (OverflowError, ValueError):
+            return True  # the band ends past the last date a calendar holds: not later than that
+
     value = context.value_hkd if context.value_hkd is not None else Decimal(0)
     bands = (params["penalties_up_to_threshold"] if value <= params["value_threshold"]
              else params["penalties_above_threshold"])
-    if lodged <= add_months(movement, 1) + period:
+    if lodged_within_months(1):
         penalty = bands[0]
-    elif lodged <= add_months(movement, 2) + period:
+    elif lodged_within_months(2):
         penalty = bands[1]
     else:
         penalty = bands[2]
     yield Hit(f"{paths.CONSIGNMENT}/MovementDateTime", {
         "movement": movement.isoformat(), "lodged": lodged.isoformat(),
-        "days_late": (lodged - due).days, "penalty": f"{Decimal(str(penalty)):.2f}",
+        "days_late": days_late, "penalty": f"{Decimal(str(penalty)):.2f}",
     })
 
 
 def _hk_date(moment: datetime) -> date:
-    """The calendar day in Hong Kong, where lodgement periods are counted."""
-    return (moment.astimezone(_HKT)).date()
+    """The calendar day in Hong Kong, where lodgement periods are counted (at the edges of
+    the calendar, where conversion overflows, the day as written)."""
+    try:
+        return moment.astimezone(_HKT).date()
+    except OverflowError:
+        return moment.date()
 
 
 # --- licences ---------------------------------------------------------------------------

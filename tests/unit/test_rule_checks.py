@@ -194,6 +194,10 @@ CASES: dict[str, Case] = {
     "R203": Case(IM, lambda d: with_item(d, 1, gross_mass=Decimal("8")), REJECT, (
         Expected(f"{ITEM}[2]/GoodsMeasure/GrossMassMeasure",
                  ("Goods item 2", "gross mass 8 kg", "net mass 8.4 kg"), ("8.4",)),)),
+    "R205": Case(IM, lambda d: with_item(d, 0, net_mass=Decimal("2000000000"), gross_mass=Decimal("2000000001")),
+                 REJECT, (
+        Expected(f"{ITEM}[1]/GoodsMeasure/NetMassMeasure", ("net mass 2000000000 kg", "1000000000 kg"), ("淨重",)),
+        Expected(f"{ITEM}[1]/GoodsMeasure/GrossMassMeasure", ("gross mass 2000000001 kg",), ("毛重",)))),
     "R204": Case(IM, lambda d: with_items(d, d.goods_items[0], replace(d.goods_items[0], sequence=2)), HOLD, (
         Expected(f"{ITEM}[2]", ("Goods item 2 repeats goods item 1",), ("2", "1")),)),
     "R301": Case(IM, lambda d: replace(d, issued_at=RECEIVED + timedelta(minutes=11)), REJECT, (
