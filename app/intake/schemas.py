@@ -54,6 +54,7 @@ def element_path(element: etree._Element) -> str:
     return "/" + "/".join(reversed(steps))
 
 
+MESSAGE_LIMIT = 300  # an error names the offending value; it does not echo megabytes of it
 _QUALIFIED_NAME = re.compile(r"'(?:\{[^}]*\}|[A-Za-z_][\w.-]*:)(?=[A-Za-z_])")
 
 
@@ -165,6 +166,8 @@ class SchemaRegistry:
             element = error.elem if isinstance(error.elem, etree._Element) else None
             path = element_path(element) if element is not None else error.path
             message = _plain_names(error.reason or str(error.message))
+            if len(message) > MESSAGE_LIMIT:
+                message = message[:MESSAGE_LIMIT] + f"… ({len(message) - MESSAGE_LIMIT} more characters)"
             value = element.text.strip() if element is not None and element.text else None
             if value and len(element) == 0 and "value" in message and "attribute" not in message:
                 message = f"{message} (found {value[:60]!r})"

@@ -129,3 +129,11 @@ def test_messages_use_plain_element_names_and_attribute_values(intake: Intake) -
     assert "{urn:" not in messages and "'d:" not in messages
     unit = next(p for p in caught.value.problems if "unitCode" in p.message)
     assert "LBR" in unit.message and "found '2.5'" not in unit.message
+
+
+def test_a_huge_offending_value_is_not_echoed_back_whole(intake: Intake) -> None:
+    body = declaration_xml().replace(b'currencyID="HKD"', b'currencyID="' + b"X" * 1_000_000 + b'"')
+    with pytest.raises(Rejection) as caught:
+        intake.receive_declaration(body)
+    assert all(len(problem.message) < 400 for problem in caught.value.problems)
+    assert any("more characters" in problem.message for problem in caught.value.problems)
