@@ -20,7 +20,7 @@ from app.domain.problems import Rejection
 from app.intake.service import Intake
 from app.jobs import JOBS, run_job
 from app.rules.assessment import RuleSet, assess
-from app.rules.engine import HONG_KONG
+from app.domain.time import hong_kong_date
 from app.rules.errors import RulesDataError
 from app.services.clients import ROLES, create_client, ensure_party, hash_key, revoke_client
 
@@ -67,7 +67,7 @@ def seed() -> None:
     the demo AEO registry (samples/aeo/operators.csv)."""
     settings = Settings.from_env()
     rule_set = _rule_set(settings)
-    today = datetime.now(timezone.utc).astimezone(HONG_KONG).date()
+    today = hong_kong_date(datetime.now(timezone.utc))
     with _sessions(settings)() as session, session.begin():
         parties = {identifier: ensure_party(session, identifier, name) for identifier, name in DEMO_PARTIES}
         for name, party_identifier, role, key in DEMO_CLIENTS:

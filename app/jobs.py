@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.aeo.service import expire_registrations
 from app.db import models
-from app.rules.engine import HONG_KONG
+from app.domain.time import HONG_KONG, hong_kong_date
 
 log = logging.getLogger("csw.jobs")
 
@@ -36,7 +36,7 @@ def run_job(sessions: sessionmaker[Session], job: str, work: Callable[[Session, 
             today: date | None = None) -> models.JobRun | None:
     """Run ``work`` in one transaction and record the run (with its outcome) either way."""
     started = datetime.now(timezone.utc)
-    today = today or started.astimezone(HONG_KONG).date()
+    today = today or hong_kong_date(started)
     with sessions() as session:
         try:
             with session.begin():

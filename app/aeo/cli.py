@@ -17,7 +17,7 @@ from app.aeo.mra import MraDataError, MraPartners, load_mra_partners
 from app.aeo.registry import RENEWAL_NOTICE_MONTHS, RegistryError, renewal_due_from
 from app.config import Settings
 from app.db.session import make_engine, make_session_factory
-from app.rules.engine import HONG_KONG
+from app.domain.time import HONG_KONG
 
 _today_option = click.option(
     "--today", "on", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,

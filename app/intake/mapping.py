@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cache
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from decimal import Decimal
 
 from lxml import etree
@@ -24,9 +24,9 @@ from app.domain.declaration import (
     TransportEquipment,
 )
 from app.domain.problems import Problem, Rejection
+from app.domain.time import HONG_KONG
 
 NS_V1 = "urn:csw:declaration:v1"
-HONG_KONG = timezone(timedelta(hours=8), "HKT")
 _Q = "{" + NS_V1 + "}"
 
 

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any
 from datetime import datetime
+from collections.abc import Mapping
 from pathlib import Path
 
 from app.aeo.effects import AeoBenefits, load_benefits, summarise
@@ -19,9 +20,10 @@ from app.domain.charges import Assessment, assess as assess_charges
 from app.domain.declaration import Declaration
 from app.domain.findings import Finding, Severity
 from app.domain.problems import Problem, Rejection
+from app.domain.time import hong_kong_date
 from app.rules.checks import AeoStandingView, CheckContext
 from app.rules.codelists import CodeLists, load_code_lists
-from app.rules.engine import HONG_KONG, Rule, evaluate, load_rules
+from app.rules.engine import Rule, evaluate, load_rules
 from app.rules.rates import RateTables, load_rate_tables
 
 
@@ -72,7 +74,7 @@ def assess(rule_set: RuleSet, declaration: Declaration, received_at: datetime,
     """Charges, every rule in force, and the AEO benefits; ``aeo`` is the registry's
     standing of the ids the declaration names (``app.aeo.effects.party_ids``)."""
     aeo = aeo or {}
-    charges = assess_charges(declaration, rule_set.rates, received_at.astimezone(HONG_KONG).date())
+    charges = assess_charges(declaration, rule_set.rates, hong_kong_date(received_at))
     context = CheckContext(code_lists=rule_set.code_lists, received_at=received_at,
                            value_hkd=charges.value_hkd, aeo=aeo)
     findings = evaluate(rule_set.rules, declaration, context)

@@ -12,17 +12,17 @@ import calendar
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
 from stdnum import iso6346
 
 from app.domain.declaration import Declaration, DeclarationType, PartyRole
+from app.domain.time import hong_kong_date
 from app.rules import paths
 from app.rules.codelists import CodeLists
 
-_HKT = timezone(timedelta(hours=8), "HKT")
 
 
 class AeoStandingView(Protocol):
@@ -262,8 +262,8 @@ def lodged_within(declaration: Declaration, params: Mapping[str, Any], context: 
     a penalty by value band and lateness (within 1 month + 14 days, 2 months + 14 days, later)."""
     if declaration.movement_at is None:
         return
-    movement = _hk_date(declaration.movement_at)
-    lodged = _hk_date(context.received_at)
+    movement = hong_kong_date(declaration.movement_at)
+    lodged = hong_kong_date(context.received_at)
     days_late = (lodged - movement).days - params["days"]
     if days_late <= 0:
         return
@@ -289,14 +289,6 @@ def lodged_within(declaration: Declaration, params: Mapping[str, Any], context: 
         "days_late": days_late, "penalty": f"{Decimal(str(penalty)):.2f}",
     })
 
-
-def _hk_date(moment: datetime) -> date:
-    """The calendar day in Hong Kong, where lodgement periods are counted (at the edges of
-    the calendar, where conversion overflows, the day as written)."""
-    try:
-        return moment.astimezone(_HKT).date()
-    except OverflowError:
-        return moment.date()
 
 
 # --- licences ---------------------------------------------------------------------------

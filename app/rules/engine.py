@@ -11,18 +11,18 @@ import string
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, get_args, get_origin
 
 from app.domain.declaration import Declaration, DeclarationType
 from app.domain.findings import Finding, Severity
+from app.domain.time import hong_kong_date
 from app.rules.checks import CHECKS, CheckContext
 from app.rules.errors import RulesDataError
 
 log = logging.getLogger("csw.rules")
 
-HONG_KONG = timezone(timedelta(hours=8), "HKT")
 RULE_CODE = re.compile(r"R\d{3}")
 DECLARATION_TYPES = frozenset(t.value for t in DeclarationType)
 _RULE_KEYS = {"code", "check", "severity", "applies_to", "effective_from", "effective_until", "title",
@@ -204,7 +204,7 @@ def evaluate(rules: Sequence[Rule], declaration: Declaration, context: CheckCont
     Checks never raise; should one fail all the same, the declaration is held for an
     officer with a finding saying which rule could not be evaluated, rather than refused
     or waved through."""
-    day = context.received_at.astimezone(HONG_KONG).date()
+    day = hong_kong_date(context.received_at)
     kind = declaration.type.value
     findings: list[Finding] = []
     for rule in rules:

@@ -21,7 +21,7 @@ from app.aeo.mra import MraPartners
 from app.aeo.registry import RegistryError, renewal_due_from
 from app.db import models
 from app.domain.problems import Problem, Rejection
-from app.rules.engine import HONG_KONG
+from app.domain.time import hong_kong_date
 from app.services.declarations import utcnow
 from app.web.api import authenticated_caller
 from app.web.context import db, services
@@ -45,7 +45,7 @@ _PATHS = {"UNKNOWN_ACTION": "action", "REASON_REQUIRED": "reason", "NOT_FOUND": 
 
 
 def _today() -> date:
-    return utcnow().astimezone(HONG_KONG).date()
+    return hong_kong_date(utcnow())
 
 
 def _mra() -> MraPartners:

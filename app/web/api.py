@@ -21,7 +21,7 @@ from app.domain.findings import Finding, Severity
 from app.domain.problems import Problem, Rejection
 from app.intake.service import Intake, ReceivedDeclaration, require_text_reason
 from app.rules.assessment import Assessed, assess, refuse_if_rejected
-from app.rules.engine import HONG_KONG
+from app.domain.time import hong_kong_date
 from app.services import declarations as service
 from app.services.clients import authenticate
 from app.web.context import db, services
@@ -86,7 +86,7 @@ def _aeo_standings(declaration: Declaration, day: date) -> dict[str, AeoStanding
 
 def _assess(declaration: Declaration, now: datetime) -> Assessed:
     """Business rules, charges and AEO benefits; a ``reject`` finding refuses."""
-    standings = _aeo_standings(declaration, now.astimezone(HONG_KONG).date())
+    standings = _aeo_standings(declaration, hong_kong_date(now))
     assessed = assess(services().rule_set, declaration, now, standings)
     refuse_if_rejected(assessed)
     return assessed
@@ -300,7 +300,7 @@ def openapi() -> Response:
 def list_rules() -> Response:
     """The business rules in force today: public, so traders can see what they are held to."""
     rule_set = services().rule_set
-    today = service.utcnow().astimezone(HONG_KONG).date()
+    today = hong_kong_date(service.utcnow())
     payload = {
         "rules_version": rule_set.version,
         "rules": [

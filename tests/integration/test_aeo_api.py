@@ -18,9 +18,8 @@ from app.aeo.mra import load_mra_partners
 from app.aeo.registry import RegistryError, readmission_bar_ends
 from app.config import Settings
 from app.db import models
-from app.rules.engine import HONG_KONG
+from app.domain.time import HONG_KONG
 from app.services.clients import create_client, ensure_party
-from app.web import aeo_api
 from tests.conftest import OTHER_KEY, TRADER_KEY
 
 NS = {"r": "urn:csw:response:v1"}

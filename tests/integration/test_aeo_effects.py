@@ -10,7 +10,7 @@ from lxml import etree
 from app.aeo import service as aeo_service
 from app.jobs import JOBS, run_job
 from app.services.declarations import utcnow
-from app.rules.engine import HONG_KONG
+from app.domain.time import HONG_KONG
 from tests.conftest import auth
 from tests.factories import declaration_xml
 
