@@ -55,6 +55,8 @@ def element_path(element: etree._Element) -> str:
 
 
 MESSAGE_LIMIT = 300  # an error names the offending value; it does not echo megabytes of it
+DETAILED_ELEMENT_LIMIT = 5000  # above this, xmlschema's detailed pass costs too much: use libxml2's log
+_LIBXML2_FACET = re.compile(r"\[facet '(\w+)'\]")
 _QUALIFIED_NAME = re.compile(r"'(?:\{[^}]*\}|[A-Za-z_][\w.-]*:)(?=[A-Za-z_])")
 
 
@@ -146,17 +148,44 @@ class SchemaRegistry:
     def explain(self, entry: SchemaEntry, tree: etree._ElementTree, limit: int) -> list[Problem]:
         """Each schema problem once, with line, path, rule and message; at most ``limit``."""
         problems: list[Problem] = []
-        try:
-            self._detailed_problems(entry, tree, limit, problems)
-        except Exception as exc:  # noqa: BLE001 - explaining must never turn a 4xx into a 500
-            problems.append(Problem(message=f"the document cannot be validated: {type(exc).__name__}",
-                                    rule="xsd:schema"))
-        if not problems:
-            for entry_log in entry.fast.error_log:
-                problems.append(Problem(message=entry_log.message, line=entry_log.line,
+        if sum(1 for _ in tree.iter()) <= DETAILED_ELEMENT_LIMIT:
+            try:
+                self._detailed_problems(entry, tree, limit, problems)
+            except Exception as exc:  # noqa: BLE001 - explaining must never turn a 4xx into a 500
+                problems.append(Problem(message=f"the document cannot be validated: {type(exc).__name__}",
                                         rule="xsd:schema"))
-                if len(problems) >= limit:
-                    break
+        if not problems:
+            problems = self._libxml2_problems(entry, tree, limit)
+        return problems
+
+    @staticmethod
+    def _libxml2_problems(entry: SchemaEntry, tree: etree._ElementTree, limit: int) -> list[Problem]:
+        """The fast validator's own log, with its paths made readable: used for large
+        documents, where re-validating with xmlschema would take most of a second."""
+        problems: list[Problem] = []
+        seen: set[tuple[str | None, str]] = set()
+        for log_entry in entry.fast.error_log:
+            found = tree.xpath(log_entry.path) if log_entry.path else []
+            element = found[0] if found and isinstance(found[0], etree._Element) else None
+            message = _plain_names(log_entry.message.replace("Element '", "'", 1)).rstrip(".")
+            if len(message) > MESSAGE_LIMIT:
+                message = message[:MESSAGE_LIMIT] + f"… ({len(message) - MESSAGE_LIMIT} more characters)"
+            path = element_path(element) if element is not None else None
+            if (path, message) in seen:
+                continue
+            seen.add((path, message))
+            facet = _LIBXML2_FACET.search(log_entry.message)
+            if facet:
+                rule = f"xsd:{facet.group(1)}"
+            elif "Duplicate key-sequence" in log_entry.message:
+                rule = "xsd:unique"
+            elif "not expected" in log_entry.message or "Missing child" in log_entry.message:
+                rule = "xsd:content"
+            else:
+                rule = "xsd:schema"
+            problems.append(Problem(message=message, path=path, rule=rule, line=log_entry.line or None))
+            if len(problems) >= limit:
+                break
         return problems
 
     def _detailed_problems(self, entry: SchemaEntry, tree: etree._ElementTree, limit: int,

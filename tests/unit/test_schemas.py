@@ -137,3 +137,22 @@ def test_a_huge_offending_value_is_not_echoed_back_whole(intake: Intake) -> None
         intake.receive_declaration(body)
     assert all(len(problem.message) < 400 for problem in caught.value.problems)
     assert any("more characters" in problem.message for problem in caught.value.problems)
+
+
+def test_a_large_invalid_document_is_explained_quickly_with_precise_paths(intake: Intake) -> None:
+    import time
+
+    too_many = declaration_xml(items=1000)
+    started = time.perf_counter()
+    with pytest.raises(Rejection) as caught:
+        intake.receive_declaration(too_many)
+    assert time.perf_counter() - started < 0.3
+    problem = caught.value.problems[0]
+    assert problem.path == "/Declaration/GoodsShipment/GovernmentAgencyGoodsItem[1000]"
+    assert problem.rule == "xsd:content" and problem.line is not None
+    with pytest.raises(Rejection) as caught:
+        intake.receive_declaration(declaration_xml(items=600, hs_code="123"))
+    problems = caught.value.problems
+    assert len(problems) == 25
+    assert problems[1].path == "/Declaration/GoodsShipment/GovernmentAgencyGoodsItem[2]/Commodity/Classification/ID"
+    assert problems[1].rule == "xsd:pattern" and "'123'" in problems[1].message and "{urn:" not in problems[1].message
