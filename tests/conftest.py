@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -121,6 +120,3 @@ def response_schema():  # type: ignore[no-untyped-def]
 
     return etree.XMLSchema(etree.parse(str(PROJECT_ROOT / "schemas/response/v1/response.xsd")))
 
-
-def sample_path(name: str) -> Path:
-    return SAMPLES / name

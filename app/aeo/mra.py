@@ -23,7 +23,7 @@ from typing import Any
 
 import pycountry
 
-from app.aeo.registry import FOREIGN_OPERATOR_ID, HONG_KONG
+from app.aeo.registry import FOREIGN_OPERATOR_ID, HK_COUNTRY
 from app.rules.errors import RulesDataError
 
 DEFAULT_MRA_PATH = Path(__file__).resolve().parents[2] / "rules" / "aeo" / "mra_partners.toml"
@@ -159,7 +159,7 @@ def _partner(path: Path, text: str, index: int, table: dict[str, Any]) -> MraPar
     economy = table["economy"]
     if not isinstance(economy, str) or not re.fullmatch(r"[A-Z]{2}", economy):
         raise fail("economy", f"economy must be an ISO 3166 alpha-2 code in capitals, got {economy!r}")
-    if economy == HONG_KONG:
+    if economy == HK_COUNTRY:
         raise fail("economy", "Hong Kong is not its own MRA partner")
     if pycountry.countries.get(alpha_2=economy) is None:
         raise fail("economy", f"{economy} is not an ISO 3166 alpha-2 code")

@@ -22,7 +22,7 @@ VALIDITY_YEARS = 3
 RENEWAL_NOTICE_MONTHS = 6
 REVOCATION_BAR_YEARS = 2
 
-HONG_KONG = "HK"
+HK_COUNTRY = "HK"
 HK_OPERATOR_ID = re.compile(r"[0-9]{8}")
 """A HK AEO is identified by its 8-digit Business Registration number."""
 FOREIGN_OPERATOR_ID = re.compile(r"[A-Z]{2}[A-Z0-9]{4,33}")
@@ -124,10 +124,10 @@ def operator_country(operator_id: str) -> str:
     Raises ``RegistryError(INVALID_OPERATOR_ID)`` for anything else, and for a foreign-form
     id with the ``HK`` prefix (HK operators are known by their BR number alone)."""
     if HK_OPERATOR_ID.fullmatch(operator_id):
-        return HONG_KONG
+        return HK_COUNTRY
     if FOREIGN_OPERATOR_ID.fullmatch(operator_id):
         country = operator_id[:2]
-        if country == HONG_KONG:
+        if country == HK_COUNTRY:
             raise RegistryError("INVALID_OPERATOR_ID",
                                 f"{operator_id!r}: a Hong Kong AEO is identified by its 8-digit BR number")
         return country

@@ -140,7 +140,7 @@ def _parse(row: Mapping[str, str | None], line: int, today: date, mra: MraPartne
         country = registry.operator_country(operator_id)
     except RegistryError as exc:
         raise _RowError(exc.message) from None
-    if country != registry.HONG_KONG:
+    if country != registry.HK_COUNTRY:
         partner = mra.get(country)
         if partner is None:
             raise _RowError(f"{country} is not an MRA partner: only HK AEOs and partners' AEOs under a "
@@ -362,7 +362,7 @@ def standing_of(operator: models.AeoOperator, on: date, mra: MraPartners) -> Aeo
         reason = f"the AEO registration expired: it was valid until {operator.valid_until.isoformat()}"
     elif on < operator.valid_from:
         reason = f"the AEO registration is valid only from {operator.valid_from.isoformat()}"
-    elif operator.country != registry.HONG_KONG:
+    elif operator.country != registry.HK_COUNTRY:
         reason = mra.refusal(operator.country, operator.operator_id, on)
     else:
         reason = None
