@@ -268,3 +268,8 @@ class JobRun(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     outcome: Mapped[str] = mapped_column(String(10))
     detail: Mapped[dict[str, object] | None] = mapped_column(JSON(none_as_null=True))
+
+
+# Each capability keeps its tables in its own module; importing them here puts every table
+# in ``Base.metadata`` (what Alembic and the tests compare against the migrations).
+from app.db import case_models, risk_models, routing_models, transit_models  # noqa: E402,F401

@@ -1,0 +1,4 @@
+"""Tables of the risk capability (typed SQLAlchemy models on the shared ``Base``)."""
+from __future__ import annotations
+
+from app.db.models import Base  # noqa: F401

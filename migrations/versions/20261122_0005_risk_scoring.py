@@ -1,0 +1,26 @@
+"""risk scoring: risk assessments, models, inspection outcomes
+
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-11-22 02:30:00
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+
+revision: str = '0005'
+down_revision: str | None = '0004'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
