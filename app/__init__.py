@@ -18,6 +18,7 @@ from app.services.cache import TtlCache
 from app.logs import configure_logging
 from app.web.context import Services, close_session
 from app.web.envelope import error_response
+from app.web.security import init_security
 from app.web.metrics import DECLARATION_OUTCOMES, LATENCY, REQUESTS
 
 log = logging.getLogger("csw.web")
@@ -27,6 +28,7 @@ _HTTP_CODES = {
     405: "METHOD_NOT_ALLOWED",
     413: "BODY_TOO_LARGE",
     415: "UNSUPPORTED_MEDIA_TYPE",
+    429: "RATE_LIMITED",
 }
 
 
@@ -59,6 +61,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.teardown_appcontext(close_session)
     _install_request_hooks(app)
     _install_error_handlers(app)
+    app.extensions["csw_limiter"] = init_security(app, settings)
     return app
 
 
@@ -100,7 +103,11 @@ def _install_error_handlers(app: Flask) -> None:
         if exc.code == 413:
             limit = app.config["MAX_CONTENT_LENGTH"]
             message = f"the request body exceeds the limit of {limit} bytes"
-        return error_response(Rejection(code, message), g.get("conversation_id"))
+        headers = None
+        if exc.code == 429:
+            message = f"too many requests: this client's limit is {exc.description}; retry later"
+            headers = {"Retry-After": exc.response.headers.get("Retry-After", "1")} if exc.response else None
+        return error_response(Rejection(code, message), g.get("conversation_id"), headers)
 
     @app.errorhandler(OperationalError)
     def database_unavailable(exc: OperationalError) -> Response:

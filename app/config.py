@@ -28,6 +28,10 @@ class Settings:
     api_key_cache_seconds: int = 10
     aeo_cache_seconds: int = 10
     log_level: str = "INFO"
+    api_rate_limit: str = "100 per second"
+    rate_limit_storage: str = "memory://"
+    secure_cookies: bool = False
+    trusted_proxies: int = 0
 
     @classmethod
     def from_env(cls, **overrides: object) -> "Settings":
@@ -44,6 +48,10 @@ class Settings:
             "api_key_cache_seconds": _int("CSW_API_KEY_CACHE_SECONDS", 10),
             "aeo_cache_seconds": _int("CSW_AEO_CACHE_SECONDS", 10),
             "log_level": os.environ.get("CSW_LOG_LEVEL", "INFO").upper(),
+            "api_rate_limit": os.environ.get("CSW_API_RATE_LIMIT", "100 per second"),
+            "rate_limit_storage": os.environ.get("CSW_RATE_LIMIT_STORAGE", "memory://"),
+            "secure_cookies": os.environ.get("CSW_SECURE_COOKIES", "0") == "1",
+            "trusted_proxies": _int("CSW_TRUSTED_PROXIES", 0),
         }
         if os.environ.get("CSW_SCHEMA_DIR"):
             values["schema_dir"] = Path(os.environ["CSW_SCHEMA_DIR"])

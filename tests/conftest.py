@@ -77,6 +77,7 @@ def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Flask:
         instance_dir=tmp_path_factory.mktemp("instance"),
         secret_key="test",
         log_level="WARNING",
+        api_rate_limit="100000 per second",
     )
     return create_app(settings)
 

@@ -1,0 +1,80 @@
+"""Web security that applies to every route: response headers, session cookies and rate limits.
+
+Installed last in ``create_app`` so it covers every blueprint, including ones added later:
+the API rate limit keys on the caller's API key (hashed) for any ``/api/`` path, the pages
+get a strict Content-Security-Policy (no inline script), and HSTS is sent only when the
+request arrived over TLS (directly or via a proxy that says so in X-Forwarded-Proto).
+"""
+from __future__ import annotations
+
+import hashlib
+
+from flask import Flask, Response, request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from app.config import Settings
+
+CONTENT_SECURITY_POLICY = "; ".join([
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+])
+HSTS = "max-age=31536000; includeSubDomains"
+
+
+def rate_limit_key() -> str:
+    """The API key's hash when the request carries one (so every worker and host counts one
+    client together, and keys never reach the limiter's storage in clear), else the address."""
+    scheme, _, key = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and key.strip():
+        return "key:" + hashlib.sha256(key.strip().encode()).hexdigest()
+    return "addr:" + get_remote_address()
+
+
+def _not_api() -> bool:
+    return not request.path.startswith("/api/")
+
+
+def init_security(app: Flask, settings: Settings) -> Limiter:
+    """Headers, cookie flags and the limiter; returns the limiter for per-view limits (login)."""
+    if settings.trusted_proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies,  # type: ignore[method-assign]
+                                x_proto=settings.trusted_proxies)
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.secure_cookies,
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SECURE=settings.secure_cookies,
+    )
+    limiter = Limiter(
+        key_func=rate_limit_key,
+        app=app,
+        storage_uri=settings.rate_limit_storage,
+        default_limits=[settings.api_rate_limit],
+        default_limits_exempt_when=_not_api,
+        headers_enabled=True,
+        strategy="moving-window",
+        swallow_errors=True,
+    )
+
+    @app.after_request
+    def security_headers(response: Response) -> Response:
+        headers = response.headers
+        headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("Referrer-Policy", "same-origin")
+        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        if request.is_secure:
+            headers.setdefault("Strict-Transport-Security", HSTS)
+        return response
+
+    return limiter

@@ -1,0 +1,47 @@
+"""Security headers, cookie flags and per-client API rate limits, as a client sees them."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from app import create_app
+from app.config import Settings
+from tests.conftest import OTHER_KEY, TRADER_KEY, auth
+
+
+def test_pages_and_api_answers_carry_the_security_headers(client) -> None:  # type: ignore[no-untyped-def]
+    for response in (client.get("/"), client.get("/api/v1/declarations", headers=auth())):
+        csp = response.headers["Content-Security-Policy"]
+        assert "script-src 'self'" in csp and "'unsafe-inline'" not in csp
+        assert "frame-ancestors 'none'" in csp
+        assert response.headers["X-Frame-Options"] == "DENY"
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert "Strict-Transport-Security" not in response.headers
+
+
+def test_hsts_only_over_tls(client) -> None:  # type: ignore[no-untyped-def]
+    response = client.get("/", base_url="https://csw.example")
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=31536000")
+
+
+@pytest.fixture()
+def limited_app(database_url: str, tmp_path: Path) -> Flask:
+    settings = Settings.from_env(database_url=database_url, instance_dir=tmp_path, secret_key="test",
+                                 log_level="WARNING", api_rate_limit="3 per minute", )
+    return create_app(settings)
+
+
+def test_api_clients_over_their_rate_get_429_with_retry_after(clean_app: Flask, limited_app: Flask) -> None:
+    client = limited_app.test_client()
+    answers = [client.get("/api/v1/declarations", headers=auth(TRADER_KEY, "application/json")) for _ in range(4)]
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    refused = answers[-1]
+    assert refused.get_json()["code"] == "RATE_LIMITED"
+    assert "3 per 1 minute" in refused.get_json()["message"]
+    assert int(refused.headers["Retry-After"]) > 0
+    other = client.get("/api/v1/declarations", headers=auth(OTHER_KEY, "application/json"))
+    assert other.status_code == 200, "each client has its own allowance"
+    assert client.get("/healthz").status_code == 200, "pages and probes are not API-limited"
+
