@@ -1,0 +1,155 @@
+"""A 202 means committed: kill -9 the whole server (master and workers) at random moments
+under concurrent submissions, restart it, and check that every acknowledged declaration
+is stored intact (document hash, goods items, submission event) and that nothing stored
+is half-written. Runs on SQLite and on PostgreSQL (a database of its own, created here).
+
+Bounded for CI (a few rounds of about a second each); ``make soak`` runs more rounds.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import signal
+import subprocess
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from tests.conftest import POSTGRES_URL, REQUIRE_SERVICES, postgres_available
+from tests.factories import declaration_xml
+from tests.integration.test_served import CSW, DEMO_KEY, free_port
+
+pytestmark = pytest.mark.slow
+
+ROUNDS = int(os.environ.get("CSW_CRASH_ROUNDS", "3"))
+CLIENTS = 6
+ITEMS = 3
+
+
+@dataclass
+class Acknowledged:
+    """What the clients were told: declaration id → SHA-256 of the body that got the 202."""
+
+    by_id: dict[str, str] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, declaration_id: str, sha256: str) -> None:
+        with self.lock:
+            self.by_id[declaration_id] = sha256
+
+
+def _postgres_crash_url() -> str:
+    """A database beside the test database, recreated empty, so the session's one is untouched."""
+    reason = postgres_available(POSTGRES_URL)
+    if reason is not None:
+        if REQUIRE_SERVICES:
+            pytest.fail(f"PostgreSQL required (CSW_REQUIRE_SERVICES=1) but unreachable: {reason}")
+        pytest.skip(f"PostgreSQL not reachable: {reason}")
+    url = make_url(POSTGRES_URL)
+    name = f"{url.database}_crash"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def crash_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
+    url = f"sqlite:///{tmp_path / 'csw.db'}" if request.param == "sqlite" else _postgres_crash_url()
+    env = {**os.environ, "CSW_INSTANCE_DIR": str(tmp_path), "CSW_DATABASE_URL": url, "CSW_LOG_LEVEL": "WARNING"}
+    subprocess.run([CSW, "db", "upgrade"], env=env, check=True, capture_output=True)
+    subprocess.run([CSW, "seed"], env=env, check=True, capture_output=True)
+    yield url, env
+
+
+def _start(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    process = subprocess.Popen([CSW, "serve", "--port", str(port), "--workers", "2"], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(f"{base}/healthz", timeout=1)
+            return process, base
+        except OSError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                os.killpg(process.pid, signal.SIGKILL)
+                pytest.fail("csw serve did not come up after a crash")
+            time.sleep(0.1)
+
+
+def _submit_until_stopped(base: str, client: int, round_: int, stop: threading.Event,
+                          acknowledged: Acknowledged) -> None:
+    sequence = 0
+    while not stop.is_set():
+        sequence += 1
+        body = declaration_xml(lrn=f"CRASH-{round_}-{client}-{sequence}", items=ITEMS)
+        request = urllib.request.Request(f"{base}/api/v1/declarations", data=body, method="POST", headers={
+            "Authorization": f"Bearer {DEMO_KEY}", "Content-Type": "application/xml",
+            "Accept": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=5) as response:
+                if response.status == 202:
+                    answer = json.loads(response.read())
+                    acknowledged.add(answer["declaration_id"], hashlib.sha256(body).hexdigest())
+        except (OSError, urllib.error.HTTPError):
+            continue
+
+
+def _crash_rounds(env: dict[str, str], acknowledged: Acknowledged) -> None:
+    rng = random.Random(20261122)
+    for round_ in range(ROUNDS):
+        process, base = _start(env)
+        stop = threading.Event()
+        clients = [threading.Thread(target=_submit_until_stopped, args=(base, c, round_, stop, acknowledged))
+                   for c in range(CLIENTS)]
+        for thread in clients:
+            thread.start()
+        time.sleep(rng.uniform(0.6, 1.6))
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+        stop.set()
+        for thread in clients:
+            thread.join(timeout=10)
+
+
+def test_every_acknowledged_declaration_survives_kill_9(crash_database: tuple[str, dict[str, str]]) -> None:
+    url, env = crash_database
+    acknowledged = Acknowledged()
+    _crash_rounds(env, acknowledged)
+    assert len(acknowledged.by_id) >= ROUNDS, "the server acknowledged too few declarations to test anything"
+
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        if engine.dialect.name == "sqlite":
+            assert connection.execute(text("PRAGMA integrity_check")).scalar_one() == "ok"
+        stored = {row.id: row for row in connection.execute(text(
+            "SELECT d.id, d.status, d.goods_item_count, doc.sha256, "
+            " (SELECT count(*) FROM goods_items g WHERE g.declaration_id = d.id) AS items, "
+            " (SELECT count(*) FROM declaration_events e WHERE e.declaration_id = d.id "
+            "  AND e.kind = 'submitted') AS submitted "
+            "FROM declarations d LEFT JOIN declaration_documents doc "
+            " ON doc.declaration_id = d.id AND doc.version = 1"))}
+    engine.dispose()
+
+    lost = sorted(set(acknowledged.by_id) - set(stored))
+    assert not lost, f"{len(lost)} acknowledged declarations are missing after kill -9: {lost[:5]}"
+    for declaration_id, sha256 in acknowledged.by_id.items():
+        assert stored[declaration_id].sha256 == sha256, f"{declaration_id}: stored document differs"
+    for row in stored.values():
+        assert row.sha256 is not None, f"{row.id}: stored without its document"
+        assert row.items == row.goods_item_count == ITEMS, f"{row.id}: goods items half-written"
+        assert row.submitted == 1, f"{row.id}: no submission event"
