@@ -12,12 +12,10 @@ import json
 import os
 import random
 import signal
-import subprocess
 import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,7 +25,7 @@ from sqlalchemy.engine import make_url
 
 from tests.conftest import POSTGRES_URL, REQUIRE_SERVICES, postgres_available
 from tests.factories import declaration_xml
-from tests.integration.test_served import CSW, DEMO_KEY, free_port
+from tests.served import DEMO_KEY, prepared_env, start, stop
 
 pytestmark = pytest.mark.slow
 
@@ -66,29 +64,9 @@ def _postgres_crash_url() -> str:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def crash_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
+def crash_database(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, dict[str, str]]:
     url = f"sqlite:///{tmp_path / 'csw.db'}" if request.param == "sqlite" else _postgres_crash_url()
-    env = {**os.environ, "CSW_INSTANCE_DIR": str(tmp_path), "CSW_DATABASE_URL": url, "CSW_LOG_LEVEL": "WARNING"}
-    subprocess.run([CSW, "db", "upgrade"], env=env, check=True, capture_output=True)
-    subprocess.run([CSW, "seed"], env=env, check=True, capture_output=True)
-    yield url, env
-
-
-def _start(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    process = subprocess.Popen([CSW, "serve", "--port", str(port), "--workers", "2"], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(f"{base}/healthz", timeout=1)
-            return process, base
-        except OSError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                os.killpg(process.pid, signal.SIGKILL)
-                pytest.fail("csw serve did not come up after a crash")
-            time.sleep(0.1)
+    return url, prepared_env(tmp_path, url)
 
 
 def _submit_until_stopped(base: str, client: int, round_: int, stop: threading.Event,
@@ -112,16 +90,15 @@ def _submit_until_stopped(base: str, client: int, round_: int, stop: threading.E
 def _crash_rounds(env: dict[str, str], acknowledged: Acknowledged) -> None:
     rng = random.Random(20261122)
     for round_ in range(ROUNDS):
-        process, base = _start(env)
-        stop = threading.Event()
-        clients = [threading.Thread(target=_submit_until_stopped, args=(base, c, round_, stop, acknowledged))
+        process, base = start(env)
+        done = threading.Event()
+        clients = [threading.Thread(target=_submit_until_stopped, args=(base, c, round_, done, acknowledged))
                    for c in range(CLIENTS)]
         for thread in clients:
             thread.start()
         time.sleep(rng.uniform(0.6, 1.6))
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
-        stop.set()
+        stop(process, signal.SIGKILL)
+        done.set()
         for thread in clients:
             thread.join(timeout=10)
 

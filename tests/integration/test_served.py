@@ -2,55 +2,24 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
 import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from tests.factories import declaration_xml
-
-CSW = str(Path(sys.executable).with_name("csw"))
-DEMO_KEY = "csw_demo_trading_0000000000000000"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.served import DEMO_KEY, prepared_env, start, stop
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    instance = tmp_path_factory.mktemp("served")
-    env = {**os.environ, "CSW_INSTANCE_DIR": str(instance), "CSW_DATABASE_URL": f"sqlite:///{instance / 'csw.db'}"}
-    subprocess.run([CSW, "db", "upgrade"], env=env, check=True, capture_output=True)
-    subprocess.run([CSW, "seed"], env=env, check=True, capture_output=True)
-    port = free_port()
-    process = subprocess.Popen([CSW, "serve", "--port", str(port), "--workers", "2"], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
+    process, base = start(prepared_env(tmp_path_factory.mktemp("served")))
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/healthz", timeout=1)
-                break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    pytest.fail("csw serve did not come up")
-                time.sleep(0.2)
         yield base
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=10)
+        stop(process)
 
 
 def post(url: str, body: bytes) -> tuple[int, dict[str, object], dict[str, str]]:
