@@ -7,7 +7,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 WORKERS ?= 2
 
-.PHONY: install migrate seed serve test bench clean
+.PHONY: install migrate seed serve test soak bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ serve: seed
 
 test: install
 	$(BIN)/python -m pytest
+
+# Longer runs of the bounded CI tests: 30 kill -9 rounds per backend, 50x the fuzz examples.
+soak: install
+	CSW_CRASH_ROUNDS=30 CSW_FUZZ_SCALE=50 $(BIN)/python -m pytest -q \
+		tests/integration/test_crash_durability.py tests/unit/test_fuzz_intake.py tests/unit/test_fuzz_rules.py
 
 bench: install
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk) || \

@@ -21,7 +21,7 @@ import time
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from lxml import etree
 
@@ -32,6 +32,7 @@ from app.intake.service import Intake, ReceivedDeclaration
 from app.rules.assessment import RuleSet, assess
 from app.web.envelope import STATUS_BY_CODE
 from tests.factories import declaration_xml
+from tests.fuzzing import fuzz_settings
 
 INTAKE = Intake(PROJECT_ROOT / "schemas")
 RULES = RuleSet.load(PROJECT_ROOT / "rules")
@@ -42,7 +43,7 @@ Q = "{" + NS + "}"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
 MASS_TO_KG = {"KGM": Decimal(1), "GRM": Decimal("0.001"), "TNE": Decimal(1000)}
 
-FUZZ = settings(max_examples=200, deadline=None, derandomize=True, database=None, report_multiple_bugs=False)
+FUZZ = fuzz_settings()
 
 # a richer valid document than the factory's default: every optional part the mapping reads
 RICH_GOODS = """

@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal, localcontext
 
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from app.config import PROJECT_ROOT
@@ -45,6 +45,7 @@ from app.domain.declaration import (
 )
 from app.domain.findings import Severity
 from app.rules.assessment import Assessed, RuleSet, assess, charges_record
+from tests.fuzzing import fuzz_settings
 
 RULES = RuleSet.load(PROJECT_ROOT / "rules")
 RULE_CODES = frozenset(rule.code for rule in RULES.rules)
@@ -52,7 +53,7 @@ HKT = timezone(timedelta(hours=8), "HKT")
 PLACEHOLDER = re.compile(r"\{[^{}]*\}")
 NOT_EVALUATED = "could not be evaluated"
 
-FUZZ = settings(max_examples=200, deadline=None, derandomize=True, database=None, report_multiple_bugs=False)
+FUZZ = fuzz_settings()
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,7 +235,7 @@ def check_charges(assessed: Assessed) -> None:
     charges_record(charges)
 
 
-@settings(FUZZ, max_examples=150)
+@fuzz_settings(150)
 @given(cases())
 def test_assess_never_raises_and_answers_in_shape(case: tuple[Declaration, datetime, dict[str, Standing]]) -> None:
     declaration, received_at, standings = case
@@ -254,7 +255,7 @@ VALID = Declaration(
     control_point="HKLMC")
 
 
-@settings(FUZZ, max_examples=150)
+@fuzz_settings(150)
 @given(issued_at=DATES, movement_at=st.none() | DATES, received_at=RECEIVED, value=AMOUNTS,
        totals=st.none() | st.builds(Totals, st.integers(0, 1000), AMOUNTS, AMOUNTS, CURRENCIES))
 def test_no_check_fails_to_evaluate_on_any_date_or_amount(issued_at: datetime, movement_at: datetime | None,
