@@ -18,7 +18,7 @@ from app.services.cache import TtlCache
 from app.logs import configure_logging
 from app.web.context import Services, close_session
 from app.web.envelope import error_response
-from app.web.security import init_security
+from app.web.security import init_security, retry_after_seconds
 from app.web.metrics import DECLARATION_OUTCOMES, LATENCY, REQUESTS
 
 log = logging.getLogger("csw.web")
@@ -106,7 +106,7 @@ def _install_error_handlers(app: Flask) -> None:
         headers = None
         if exc.code == 429:
             message = f"too many requests: this client's limit is {exc.description}; retry later"
-            headers = {"Retry-After": exc.response.headers.get("Retry-After", "1")} if exc.response else None
+            headers = {"Retry-After": str(retry_after_seconds(app.extensions["csw_limiter"]))}
         return error_response(Rejection(code, message), g.get("conversation_id"), headers)
 
     @app.errorhandler(OperationalError)

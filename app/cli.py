@@ -12,6 +12,7 @@ import click
 from sqlalchemy import select
 
 from app.aeo.cli import aeo
+from app.audit.cli import audit
 from app.aeo.service import import_operators, read_csv_rows
 from app.config import PROJECT_ROOT, Settings
 from app.db import migrate, models
@@ -242,3 +243,4 @@ def jobs_run(job: str, day: datetime | None) -> None:
 
 
 main.add_command(aeo)
+main.add_command(audit)

@@ -13,14 +13,18 @@ from datetime import date, datetime, timezone
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.aeo.service import expire_registrations
+from app.audit.service import seal
 from app.db import models
 from app.domain.time import HONG_KONG, hong_kong_date
 
 log = logging.getLogger("csw.jobs")
+
+AUDIT_SEAL_SECONDS = 30
 
 
 def _advisory_lock(session: Session, job: str) -> bool:
@@ -63,13 +67,22 @@ def aeo_expiry(session: Session, today: date) -> dict[str, object]:
     return {"expired": list(report.expired), "renewals_due": list(report.renewals_due), "day": today.isoformat()}
 
 
-JOBS: dict[str, Callable[[Session, date], dict[str, object]]] = {"aeo-expiry": aeo_expiry}
+def audit_seal(session: Session, today: date) -> dict[str, object]:
+    """Link the event rows written since the last run onto the tamper-evident audit chain."""
+    report = seal(session, datetime.now(timezone.utc))
+    return {"sealed": report.sealed, "head_sequence": report.head_sequence, "head_hash": report.head_hash}
+
+
+JOBS: dict[str, Callable[[Session, date], dict[str, object]]] = {"aeo-expiry": aeo_expiry, "audit-seal": audit_seal}
 
 
 def start_scheduler(sessions: sessionmaker[Session]) -> BackgroundScheduler:
-    """Daily at 00:05 Hong Kong time; a missed run (host down) runs once when it is back."""
+    """AEO expiry daily at 00:05 Hong Kong time (a missed run, host down, runs once when it is
+    back); audit sealing every ``AUDIT_SEAL_SECONDS``."""
     scheduler = BackgroundScheduler(timezone=HONG_KONG)
     scheduler.add_job(run_job, CronTrigger(hour=0, minute=5, timezone=HONG_KONG), args=(sessions, "aeo-expiry",
                       aeo_expiry), id="aeo-expiry", coalesce=True, max_instances=1, misfire_grace_time=6 * 3600)
+    scheduler.add_job(run_job, IntervalTrigger(seconds=AUDIT_SEAL_SECONDS), args=(sessions, "audit-seal", audit_seal),
+                      id="audit-seal", coalesce=True, max_instances=1)
     scheduler.start()
     return scheduler

@@ -272,4 +272,4 @@ class JobRun(Base):
 
 # Each capability keeps its tables in its own module; importing them here puts every table
 # in ``Base.metadata`` (what Alembic and the tests compare against the migrations).
-from app.db import case_models, risk_models, routing_models, transit_models  # noqa: E402,F401
+from app.db import audit_models, case_models, risk_models, routing_models, transit_models  # noqa: E402,F401

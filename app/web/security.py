@@ -8,6 +8,7 @@ request arrived over TLS (directly or via a proxy that says so in X-Forwarded-Pr
 from __future__ import annotations
 
 import hashlib
+import time
 
 from flask import Flask, Response, request
 from flask_limiter import Limiter
@@ -38,6 +39,12 @@ def rate_limit_key() -> str:
     return "addr:" + get_remote_address()
 
 
+def retry_after_seconds(limiter: Limiter) -> int:
+    """Seconds until the breached limit's window lets this client in again (at least 1)."""
+    limit = limiter.current_limit
+    return max(1, limit.reset_at - int(time.time())) if limit is not None else 1
+
+
 def _not_api() -> bool:
     return not request.path.startswith("/api/")
 
@@ -60,7 +67,7 @@ def init_security(app: Flask, settings: Settings) -> Limiter:
         storage_uri=settings.rate_limit_storage,
         default_limits=[settings.api_rate_limit],
         default_limits_exempt_when=_not_api,
-        headers_enabled=True,
+        headers_enabled=False,
         strategy="moving-window",
         swallow_errors=True,
     )

@@ -1,0 +1,1 @@
+"""Tamper-evident audit log: a hash chain over every event table (see ``service``)."""

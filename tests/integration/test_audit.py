@@ -1,0 +1,130 @@
+"""The tamper-evident audit log: events lodged through the API are sealed onto the chain, and
+``csw audit verify`` names every edited or deleted event row and every altered chain link."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+from click.testing import CliRunner
+from flask import Flask
+from sqlalchemy import delete, select, text, update
+
+from app.audit import service
+from app.cli import main
+from app.db import models
+from app.db.audit_models import AuditLink
+from tests.conftest import auth
+from tests.factories import declaration_xml
+
+LATER = datetime.now(timezone.utc) + timedelta(hours=1)
+
+
+def _lodge_three(app: Flask) -> list[str]:
+    client = app.test_client()
+    references = []
+    for n in range(3):
+        answer = client.post("/api/v1/declarations", data=declaration_xml(lrn=f"AUDIT-{n}"),
+                             headers=auth(accept="application/json"))
+        assert answer.status_code == 202
+        references.append(answer.get_json()["declaration_id"])
+    cancelled = client.post(f"/api/v1/declarations/{references[0]}/cancellation",
+                            data=json.dumps({"reason": "duplicate shipment"}),
+                            headers={**auth(accept="application/json"), "Content-Type": "application/json"})
+    assert cancelled.status_code == 200, cancelled.get_data(as_text=True)
+    return references
+
+
+def _seal_and_verify(app: Flask) -> service.VerifyReport:
+    sessions = app.extensions["csw"].sessions
+    with sessions() as session, session.begin():
+        service.seal(session, datetime.now(timezone.utc))
+    with sessions() as session:
+        return service.verify(session, LATER)
+
+
+def test_sealed_events_verify_intact_and_sealing_again_adds_nothing(clean_app: Flask) -> None:
+    _lodge_three(clean_app)
+    report = _seal_and_verify(clean_app)
+    assert report.intact, report.problems
+    assert report.links == report.rows == 4
+    sessions = clean_app.extensions["csw"].sessions
+    with sessions() as session, session.begin():
+        assert service.seal(session, datetime.now(timezone.utc)).sealed == 0
+
+
+def test_an_edited_event_is_named(clean_app: Flask) -> None:
+    _lodge_three(clean_app)
+    _seal_and_verify(clean_app)
+    with clean_app.extensions["csw"].sessions() as session, session.begin():
+        event_id = session.scalar(select(models.DeclarationEvent.id).where(models.DeclarationEvent.kind == "cancelled"))
+        session.execute(update(models.DeclarationEvent).where(models.DeclarationEvent.id == event_id)
+                        .values(actor="someone-else"))
+    report = _seal_and_verify(clean_app)
+    assert [(p.kind, p.table, p.row_id) for p in report.problems] == [("edited", "declaration_events", event_id)]
+
+
+def test_a_deleted_event_and_an_altered_link_are_named(clean_app: Flask) -> None:
+    _lodge_three(clean_app)
+    _seal_and_verify(clean_app)
+    with clean_app.extensions["csw"].sessions() as session, session.begin():
+        event_id = session.scalar(select(func_min_id()))
+        session.execute(delete(models.DeclarationEvent).where(models.DeclarationEvent.id == event_id))
+        session.execute(update(AuditLink).where(AuditLink.sequence == 3).values(row_digest="0" * 64))
+    kinds = {(p.kind, p.row_id if p.kind == "deleted" else p.sequence) for p in _seal_and_verify(clean_app).problems}
+    assert ("deleted", event_id) in kinds
+    assert ("link-edited", 3) in kinds
+
+
+def func_min_id():  # type: ignore[no-untyped-def]
+    from sqlalchemy import func
+
+    return func.min(models.DeclarationEvent.id)
+
+
+def test_deleting_links_is_found_by_the_gap_or_by_the_anchor(clean_app: Flask) -> None:
+    _lodge_three(clean_app)
+    _seal_and_verify(clean_app)
+    sessions = clean_app.extensions["csw"].sessions
+    with sessions() as session:
+        anchor = service.head(session)
+    with sessions() as session, session.begin():
+        session.execute(delete(AuditLink).where(AuditLink.sequence == 2))
+    with sessions() as session:
+        problems = service.verify(session, LATER).problems
+    assert ("link-missing", 2) in {(p.kind, p.sequence) for p in problems}
+    with sessions() as session, session.begin():
+        session.execute(delete(AuditLink).where(AuditLink.sequence == anchor[0]))
+        session.execute(delete(models.DeclarationEvent).where(models.DeclarationEvent.kind == "cancelled"))
+    with sessions() as session:
+        problems = service.verify(session, LATER, anchor=anchor).problems
+    assert ("link-missing", anchor[0]) in {(p.kind, p.sequence) for p in problems}
+
+
+def test_an_event_slipped_in_behind_the_sealer_is_reported_once_old(clean_app: Flask) -> None:
+    references = _lodge_three(clean_app)
+    _seal_and_verify(clean_app)
+    with clean_app.extensions["csw"].sessions() as session, session.begin():
+        session.execute(models.DeclarationEvent.__table__.insert(), [{
+            "declaration_id": references[1], "kind": "released", "status_from": "accepted",
+            "status_to": "released", "version": 1, "actor": "intruder",
+            "occurred_at": datetime.now(timezone.utc) - timedelta(hours=2)}])
+    with clean_app.extensions["csw"].sessions() as session:
+        problems = service.verify(session, datetime.now(timezone.utc)).problems
+    assert [p.kind for p in problems] == ["unsealed"]
+
+
+def test_csw_audit_verify_exits_1_and_names_the_row(clean_app: Flask, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    _lodge_three(clean_app)
+    settings = clean_app.extensions["csw"].settings
+    monkeypatch.setenv("CSW_DATABASE_URL", settings.database_url)
+    runner = CliRunner()
+    sealed = runner.invoke(main, ["audit", "seal"])
+    assert sealed.exit_code == 0 and json.loads(sealed.output)["sealed"] == 4
+    assert runner.invoke(main, ["audit", "verify"]).exit_code == 0
+    with clean_app.extensions["csw"].sessions() as session, session.begin():
+        session.execute(text("UPDATE declaration_events SET note = 'rewritten' WHERE kind = 'submitted'"))
+    result = runner.invoke(main, ["audit", "verify", "--json"])
+    assert result.exit_code == 1
+    report = json.loads(result.output)
+    assert not report["intact"] and {p["kind"] for p in report["problems"]} == {"edited"}
+    assert len(report["problems"]) == 3
