@@ -23,6 +23,7 @@ from app.jobs import JOBS, run_job
 from app.rules.assessment import RuleSet, assess
 from app.domain.time import hong_kong_date
 from app.rules.errors import RulesDataError
+from app.rules.versions import history, record_activation
 from app.services.clients import ROLES, create_client, ensure_party, hash_key, revoke_client
 
 DEMO_PARTIES = [
@@ -90,7 +91,7 @@ def serve(host: str, port: int, workers: int) -> None:
     """Serve the application with gunicorn (after checking rules/, so a bad edit is reported
     plainly instead of as a worker that fails to boot)."""
     settings = Settings.from_env()
-    _rule_set(settings)
+    _record_rules_in_force(settings, "csw serve")
     metrics_dir = Path(os.environ.get("PROMETHEUS_MULTIPROC_DIR", settings.instance_dir / "prometheus"))
     shutil.rmtree(metrics_dir, ignore_errors=True)
     metrics_dir.mkdir(parents=True, exist_ok=True)
@@ -181,6 +182,24 @@ def _rule_set(settings: Settings) -> "RuleSet":
         return RuleSet.load(settings.rules_dir)
     except RulesDataError as exc:
         raise click.ClickException(f"the rules in {settings.rules_dir} cannot be used: {exc}") from None
+
+
+def _record_rules_in_force(settings: Settings, actor: str) -> None:
+    """A server starting on changed rules leaves an event saying so (audited like any event)."""
+    rule_set = _rule_set(settings)
+    with _sessions(settings)() as session, session.begin():
+        event = record_activation(session, rule_set, actor, datetime.now(timezone.utc))
+    if event is not None:
+        click.echo(f"rules version {rule_set.version} now in force (was {event.previous_version or 'none'})")
+
+
+@rules.command("history")
+def rules_history() -> None:
+    """When each rules version came into force, and who started it."""
+    settings = Settings.from_env()
+    with _sessions(settings)() as session:
+        for event in history(session):
+            click.echo(f"{event.occurred_at.isoformat()}\t{event.version}\t{event.rule_count} rules\t{event.actor}")
 
 
 @rules.command("list")

@@ -29,6 +29,7 @@ BATCH = 5000
 AUDITED_TABLES: tuple[str, ...] = (
     "declaration_events",
     "aeo_status_events",
+    "rules_version_events",
 )
 
 

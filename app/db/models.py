@@ -270,6 +270,20 @@ class JobRun(Base):
     detail: Mapped[dict[str, object] | None] = mapped_column(JSON(none_as_null=True))
 
 
+class RulesVersionEvent(Base):
+    """A change of the rules in force (content hash of ``rules/``), recorded when a server starts
+    on rules different from the last ones recorded: which rules judged a declaration, and since when."""
+
+    __tablename__ = "rules_version_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[str] = mapped_column(String(64))
+    previous_version: Mapped[str | None] = mapped_column(String(64))
+    rule_count: Mapped[int] = mapped_column(Integer)
+    actor: Mapped[str] = mapped_column(String(100))
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
 # Each capability keeps its tables in its own module; importing them here puts every table
 # in ``Base.metadata`` (what Alembic and the tests compare against the migrations).
 from app.db import audit_models, case_models, risk_models, routing_models, transit_models  # noqa: E402,F401
