@@ -92,14 +92,21 @@ def _assess(declaration: Declaration, now: datetime) -> Assessed:
     return assessed
 
 
-def _lodge(apply: Callable[[ReceivedDeclaration, Assessed, datetime], service.Outcome]) -> Response:
-    """Schema check and assessment outside the write lock; only storage and commit inside it."""
-    received = _intake().receive_declaration(_xml_body())
+def lodge(body: bytes, apply: Callable[[ReceivedDeclaration, Assessed, datetime], service.Outcome]
+          ) -> tuple[service.Outcome, Assessed]:
+    """The one intake pipeline, for a posted document and for the traders' web form alike:
+    schema check and assessment outside the write lock; only storage and commit inside it."""
+    received = _intake().receive_declaration(body)
     now = service.utcnow()
     assessed = _assess(received.declaration, now)
     with services().write_gate():
         outcome = apply(received, assessed, now)
         db().commit()
+    return outcome, assessed
+
+
+def _lodge(apply: Callable[[ReceivedDeclaration, Assessed, datetime], service.Outcome]) -> Response:
+    outcome, assessed = lodge(_xml_body(), apply)
     return _acknowledgement(outcome, 202, assessed)
 
 
