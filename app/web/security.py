@@ -68,7 +68,7 @@ def init_security(app: Flask, settings: Settings) -> Limiter:
         default_limits=[settings.api_rate_limit],
         default_limits_exempt_when=_not_api,
         headers_enabled=False,
-        strategy="moving-window",
+        strategy="fixed-window",
         swallow_errors=True,
     )
 
