@@ -2,7 +2,6 @@
 and nothing stored is touched."""
 from __future__ import annotations
 
-import time
 
 import pytest
 from flask import Flask
@@ -12,6 +11,7 @@ from sqlalchemy import func, select
 from app.db import models
 from tests.conftest import TRADER_KEY, auth
 from tests.factories import declaration_xml
+from tests.timing import timed
 
 API = "/api/v1/declarations"
 
@@ -54,9 +54,8 @@ def test_hostile_documents_are_refused_quickly(client: FlaskClient, clean_app: F
                                                status: int, code: str) -> None:
     existing = client.post(API, data=declaration_xml(lrn="LRN-KEEP"), headers=auth(accept="application/json"))
     assert existing.status_code == 202
-    started = time.perf_counter()
-    response = client.post(API, data=body, headers=auth(accept="application/json"))
-    assert time.perf_counter() - started < 1.0, name
+    response, cpu_seconds = timed(lambda: client.post(API, data=body, headers=auth(accept="application/json")))
+    assert cpu_seconds < 1.0, name
     assert response.status_code == status, response.get_json()
     answer = response.get_json()
     assert answer["code"] == code
@@ -70,9 +69,8 @@ def test_hostile_documents_are_refused_quickly(client: FlaskClient, clean_app: F
 
 def test_oversized_body_is_refused_with_413(client: FlaskClient) -> None:
     body = declaration_xml().replace(b"</Declaration>", b"<!--" + b"x" * (20 * 1024 * 1024) + b"--></Declaration>")
-    started = time.perf_counter()
-    response = client.post(API, data=body, headers=auth(accept="application/json"))
-    assert time.perf_counter() - started < 1.0
+    response, cpu_seconds = timed(lambda: client.post(API, data=body, headers=auth(accept="application/json")))
+    assert cpu_seconds < 1.0
     assert response.status_code == 413
     assert response.get_json()["code"] == "BODY_TOO_LARGE"
     assert "5242880" in response.get_json()["message"]
