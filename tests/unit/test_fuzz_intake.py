@@ -111,7 +111,7 @@ def test_the_bases_are_valid() -> None:
 
 def receive(body: bytes) -> ReceivedDeclaration | None:
     """The declaration, or None for a well-formed ``Rejection``; anything else propagates."""
-    started = time.perf_counter()
+    started = time.thread_time()  # CPU of this thread: immune to a loaded machine
     try:
         return INTAKE.receive_declaration(body)
     except Rejection as rejection:
@@ -121,8 +121,8 @@ def receive(body: bytes) -> ReceivedDeclaration | None:
         assert all(isinstance(p, Problem) and p.message for p in rejection.problems), rejection.problems
         return None
     finally:
-        elapsed = time.perf_counter() - started
-        assert elapsed < 1.0, f"receive_declaration took {elapsed:.2f} s on {body[:200]!r}"
+        elapsed = time.thread_time() - started
+        assert elapsed < 1.0, f"receive_declaration took {elapsed:.2f} s of CPU on {body[:200]!r}"
 
 
 # --- (a) arbitrary bytes -----------------------------------------------------------------

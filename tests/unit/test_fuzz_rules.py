@@ -46,6 +46,7 @@ from app.domain.declaration import (
 from app.domain.findings import Severity
 from app.rules.assessment import Assessed, RuleSet, assess, charges_record
 from tests.fuzzing import fuzz_settings
+from tests.timing import timed
 
 RULES = RuleSet.load(PROJECT_ROOT / "rules")
 RULE_CODES = frozenset(rule.code for rule in RULES.rules)
@@ -281,8 +282,7 @@ def test_assess_of_999_items_is_fast() -> None:
                               (Party(PartyRole.DECLARANT, "12345678", "Demo"),), "3",
                               tuple(GoodsItem(**{**{f: getattr(item, f) for f in item.__slots__}, "sequence": n,
                                                  "description": f"Smartphones {n}"}) for n in range(1, 1000)))
-    started = time.perf_counter()
-    assessed = assess(RULES, declaration, datetime(2026, 11, 21, 10, 0, tzinfo=HKT))
-    assert time.perf_counter() - started < 1.0
+    assessed, cpu_seconds = timed(lambda: assess(RULES, declaration, datetime(2026, 11, 21, 10, 0, tzinfo=HKT)))
+    assert cpu_seconds < 1.0
     check_findings(assessed)
     check_charges(assessed)

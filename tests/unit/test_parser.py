@@ -9,10 +9,10 @@ from tests.factories import declaration_xml
 
 
 def refusal(body: bytes) -> Rejection:
-    started = time.perf_counter()
+    started = time.thread_time()  # CPU of this thread: immune to a loaded machine
     with pytest.raises(Rejection) as caught:
         parse_untrusted(body)
-    assert time.perf_counter() - started < 1.0
+    assert time.thread_time() - started < 1.0
     return caught.value
 
 
