@@ -1,0 +1,1 @@
+"""Single e-lock journeys: route network, telemetry intake, journey rules, alerts (issue 5)."""

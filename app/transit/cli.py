@@ -1,0 +1,161 @@
+"""``csw transit``: register companies, vehicles and e-locks; list journeys and alerts;
+check the route network; post a telemetry file. Registered on the main group with
+``main.add_command(transit)`` (app/cli.py). Each command commits its one transaction."""
+from __future__ import annotations
+
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+import click
+
+from app.config import Settings
+from app.db.session import make_engine, make_session_factory
+from app.domain.problems import Rejection
+from app.intake.service import Intake
+from app.rules.errors import RulesDataError
+from app.services.declarations import Caller
+from app.transit import service, telemetry
+from app.transit.network import load_network, network_for
+
+
+def _sessions(settings: Settings):  # type: ignore[no-untyped-def]
+    return make_session_factory(make_engine(settings.database_url))
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _fail(rejection: Rejection) -> None:
+    click.echo(f"refused: {rejection.message}", err=True)
+    for problem in rejection.problems:
+        click.echo(f"  {problem.path or '-'}: {problem.message} [{problem.rule}]", err=True)
+    sys.exit(1)
+
+
+@click.group()
+def transit() -> None:
+    """Single E-lock Scheme: registrations, journeys, routes."""
+
+
+@transit.command("register-company")
+@click.option("--br", "br_number", required=True, help="8-digit BR number (as in ROCARS)")
+@click.option("--name", required=True)
+@click.option("--mode", type=click.Choice(service.MODES), required=True)
+def register_company(br_number: str, name: str, mode: str) -> None:
+    settings = Settings.from_env()
+    with _sessions(settings)() as session, session.begin():
+        try:
+            company = service.register_company(session, br_number, name, mode, _now())
+        except Rejection as rejection:
+            _fail(rejection)
+        click.echo(f"company {company.br_number} {company.name} ({company.mode})")
+
+
+@transit.command("register-vehicle")
+@click.option("--mark", required=True, help="HK registration mark, e.g. XY1234")
+@click.option("--company", "company_br", required=True, help="BR number of the registered company")
+def register_vehicle(mark: str, company_br: str) -> None:
+    settings = Settings.from_env()
+    with _sessions(settings)() as session, session.begin():
+        try:
+            vehicle = service.register_vehicle(session, mark, company_br, _now())
+        except Rejection as rejection:
+            _fail(rejection)
+        click.echo(f"vehicle {vehicle.registration_mark} for company {company_br}")
+
+
+@transit.command("register-elock")
+@click.argument("elock_id")
+@click.option("--supplier", required=True, help="an accredited supplier (rules/transit/routes.toml)")
+def register_elock(elock_id: str, supplier: str) -> None:
+    settings = Settings.from_env()
+    network = network_for(settings.rules_dir)
+    with _sessions(settings)() as session, session.begin():
+        try:
+            lock = service.register_elock(session, elock_id, supplier, _now(), network)
+        except Rejection as rejection:
+            _fail(rejection)
+        click.echo(f"e-lock {lock.elock_id} ({lock.supplier}): {lock.status}")
+
+
+@transit.command("elock-status")
+@click.argument("elock_id")
+@click.argument("status", type=click.Choice(["available", "faulty", "retired"]))
+def elock_status(elock_id: str, status: str) -> None:
+    settings = Settings.from_env()
+    with _sessions(settings)() as session, session.begin():
+        try:
+            lock = service.set_elock_status(session, elock_id, status, _now())
+        except Rejection as rejection:
+            _fail(rejection)
+        click.echo(f"e-lock {lock.elock_id}: {lock.status}")
+
+
+@transit.command("journeys")
+@click.option("--state", default=None, help="registered, sealed, in_transit, arrived, released, exception, cancelled")
+@click.option("--alert", default=None, help="an alert kind, 'any' or 'none'")
+@click.option("--limit", default=50, show_default=True, type=int)
+def journeys(state: str | None, alert: str | None, limit: int) -> None:
+    """Journeys, most recently changed first: id, state, declaration, e-lock, route, alerts."""
+    settings = Settings.from_env()
+    with _sessions(settings)() as session:
+        page = service.list_journeys(session, state, alert, None, 1, max(1, min(limit, 1000)))
+        for journey in page.items:
+            click.echo(f"{journey.id}\t{journey.state}\t{journey.declaration_id}\t{journey.elock_id}\t"
+                       f"{journey.route_code}\talerts={journey.alert_count}")
+        click.echo(f"{page.total} journeys")
+
+
+@transit.command("alerts")
+@click.option("--kind", default=None)
+@click.option("--limit", default=50, show_default=True, type=int)
+def alerts(kind: str | None, limit: int) -> None:
+    settings = Settings.from_env()
+    with _sessions(settings)() as session:
+        items, total = service.list_alerts(session, kind, 1, max(1, min(limit, 1000)))
+        for alert in items:
+            click.echo(f"{alert.id}\t{alert.kind}\t{alert.journey_id}\t{alert.declaration_id}\t{alert.message}")
+        click.echo(f"{total} alerts")
+
+
+@transit.command("routes")
+@click.option("--dir", "directory", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="a rules/transit folder to check (default: the configured one)")
+def routes(directory: Path | None) -> None:
+    """Load and check the route network; print each route (exit 1 with file:line if wrong)."""
+    settings = Settings.from_env()
+    try:
+        network = load_network(directory or settings.rules_dir / "transit")
+    except RulesDataError as error:
+        click.echo(str(error), err=True)
+        sys.exit(1)
+    for route in network.routes.values():
+        click.echo(f"{route.code}\t{route.origin} -> {route.control_point} -> {route.destination}\t"
+                   f"buffer {route.buffer_m:g} m, max journey {route.max_journey}, max stop {route.max_stop}")
+    click.echo(f"{len(network.points)} clearance points, {len(network.routes)} routes, "
+               f"silence threshold {network.silence}")
+
+
+@transit.command("ingest")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def ingest(file: Path) -> None:
+    """Post a telemetry batch file (XML or JSON) as the gateway would (for replays and demos)."""
+    settings = Settings.from_env()
+    body = file.read_bytes()
+    try:
+        events = (telemetry.read_json(body) if body.lstrip()[:1] in (b"{", b"[")
+                  else telemetry.read_xml(Intake(settings.schema_dir), body))
+    except Rejection as rejection:
+        _fail(rejection)
+    network = network_for(settings.rules_dir)
+    with _sessions(settings)() as session, session.begin():
+        report = service.ingest(session, events, Caller(actor="cli:transit-ingest", role="gateway"), _now(), network)
+        for result in report.results:
+            if result.status != "accepted":
+                click.echo(f"{result.event_id}\t{result.status}\t{result.reason or ''}\t{result.message or ''}")
+        for alert in report.alerts:
+            click.echo(f"alert {alert.kind} on journey {alert.journey_id}: {alert.message}")
+        click.echo(f"{report.count('accepted')} accepted, {report.count('duplicate')} duplicate, "
+                   f"{report.count('rejected')} rejected, {len(report.alerts)} alerts")

@@ -1,0 +1,98 @@
+"""OpenAPI paths of the Single E-lock Scheme API (``/api/v1/elock/...``, ``/api/v1/journeys``),
+merged into the document by ``app/web/openapi.py``."""
+from __future__ import annotations
+
+from typing import Any
+
+from app.domain.transit import AlertKind, JourneyState
+
+_XML_AND_JSON = {"application/xml": {}, "application/json": {}}
+_JSON = {"application/json": {}}
+_JOURNEY = {"name": "journey_id", "in": "path", "required": True,
+            "description": "journey id: TJ + yy + 10 hexadecimal digits",
+            "schema": {"type": "string", "pattern": "^TJ[0-9]{2}[0-9A-F]{10}$"}}
+_ELOCK = {"name": "elock_id", "in": "path", "required": True,
+          "schema": {"type": "string", "pattern": "^[0-9A-Z][0-9A-Z-]{0,34}$"}}
+_PAGING = [{"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+           {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}}]
+_EVENT = {"type": "object", "required": ["event_id", "elock_id", "type", "occurred_at", "latitude", "longitude"],
+          "additionalProperties": False, "properties": {
+              "event_id": {"type": "string", "pattern": "^[0-9A-Za-z][0-9A-Za-z._:-]{0,63}$"},
+              "elock_id": {"type": "string", "pattern": "^[0-9A-Z][0-9A-Z-]{0,34}$"},
+              "type": {"type": "string", "enum": ["seal", "position", "open", "tamper", "low_battery", "unseal"]},
+              "occurred_at": {"type": "string", "format": "date-time"},
+              "latitude": {"type": "number", "minimum": -90, "maximum": 90},
+              "longitude": {"type": "number", "minimum": -180, "maximum": 180}}}
+
+
+def _errors(*statuses: int) -> dict[str, Any]:
+    return {str(status): {"description": "refusal in the error envelope (ErrorResponse, urn:csw:response:v1)",
+                          "content": _XML_AND_JSON} for status in statuses}
+
+
+def _json_body(properties: dict[str, Any]) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": {
+        "type": "object", "required": sorted(properties), "properties": properties}}}}
+
+
+def _admin(summary: str, operation: str, properties: dict[str, Any], status: str = "201",
+           parameters: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    return {"post": {"summary": summary, "operationId": operation, "parameters": parameters or [],
+                     "requestBody": _json_body(properties),
+                     "responses": {status: {"description": "the registration (JSON)", "content": _JSON},
+                                   **_errors(400, 401, 403, 404, 409, 415)}}}
+
+
+def transit_paths() -> dict[str, Any]:
+    return {
+        "/api/v1/elock/events": {"post": {
+            "summary": "A batch of e-lock/GPS gateway events (gateway or admin clients); idempotent by event id",
+            "operationId": "postElockEvents",
+            "requestBody": {"required": True, "description": "urn:csw:elock-events:v1 (schemas/elock/v1) or JSON; "
+                                                              "at most 1000 events",
+                            "content": {"application/xml": {"schema": {"type": "string"}},
+                                        "application/json": {"schema": {
+                                            "type": "object", "required": ["events"], "properties": {
+                                                "events": {"type": "array", "minItems": 1, "maxItems": 1000,
+                                                           "items": _EVENT}}}}}},
+            "responses": {"200": {"description": "each event's outcome (accepted, duplicate, rejected with the "
+                                                 "reason) and the alerts raised (XML root `ELockEventReceipt` in "
+                                                 "urn:csw:response:v1, or JSON)", "content": _XML_AND_JSON},
+                          **_errors(400, 401, 403, 413, 415, 422)}}},
+        "/api/v1/journeys": {"get": {
+            "summary": "E-lock journeys, most recently changed first (traders: their own declarations')",
+            "operationId": "listJourneys",
+            "parameters": [
+                {"name": "state", "in": "query", "schema": {"type": "string", "enum": [s.value for s in JourneyState]}},
+                {"name": "alert", "in": "query", "description": "an alert kind, any or none",
+                 "schema": {"type": "string", "enum": ["any", "none", *[k.value for k in AlertKind]]}},
+                {"name": "declaration_id", "in": "query", "schema": {"type": "string"}}, *_PAGING],
+            "responses": {"200": {"description": "a page of journeys (JSON)", "content": _JSON},
+                          **_errors(400, 401, 403)}}},
+        "/api/v1/journeys/{journey_id}": {"get": {
+            "summary": "A journey: state, timeline (every transition with time and source), alerts with evidence, "
+                       "and its track and corridor as a GeoJSON FeatureCollection",
+            "operationId": "getJourney", "parameters": [_JOURNEY],
+            "responses": {"200": {"description": "the journey (JSON)", "content": _JSON},
+                          **_errors(401, 403, 404)}}},
+        "/api/v1/elock/alerts": {"get": {
+            "summary": "Alerts raised on journeys, newest first (admin and partner clients)",
+            "operationId": "listElockAlerts",
+            "parameters": [{"name": "kind", "in": "query",
+                            "schema": {"type": "string", "enum": [k.value for k in AlertKind]}}, *_PAGING],
+            "responses": {"200": {"description": "a page of alerts (JSON)", "content": _JSON},
+                          **_errors(400, 401, 403)}}},
+        "/api/v1/elock/companies": _admin(
+            "Register a participating company (admin)", "registerElockCompany",
+            {"br_number": {"type": "string", "pattern": "^[0-9]{8}$"}, "name": {"type": "string"},
+             "mode": {"type": "string", "enum": ["air-land", "sea-land"]}}),
+        "/api/v1/elock/vehicles": _admin(
+            "Register a vehicle of a registered company (admin)", "registerElockVehicle",
+            {"registration_mark": {"type": "string"}, "company": {"type": "string", "pattern": "^[0-9]{8}$"}}),
+        "/api/v1/elock/elocks": _admin(
+            "Register an e-lock of an accredited supplier (admin)", "registerElock",
+            {"elock_id": {"type": "string"}, "supplier": {"type": "string"}}),
+        "/api/v1/elock/elocks/{elock_id}/status": _admin(
+            "Mark an e-lock available, faulty or retired (admin)", "changeElockStatus",
+            {"status": {"type": "string", "enum": ["available", "faulty", "retired"]}}, "200", [_ELOCK]),
+    }
