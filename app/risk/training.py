@@ -1,0 +1,122 @@
+"""Training and evaluation from CSV files, and the retrain/promote decision of the feedback loop."""
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.db import models
+from app.db.risk_models import InspectionOutcome, RiskModelPromotion
+from app.domain.risk import InspectionResult, RiskRecord
+from app.risk.baselines import hs6_rate_baseline, logistic_baseline
+from app.risk.importer import ColumnMapping, file_sha256, mapping_path, read_records
+from app.risk.model import RiskModel, evaluate, time_split, train
+from app.risk.records import stored_records
+from app.risk.scoring import CURRENT_POINTER
+
+
+def train_from_csv(csv_path: Path, mapping_name: str, rules_dir: Path, out: Path, holdout_days: int = 90,
+                   limit: int | None = None, with_baselines: bool = True) -> RiskModel:
+    """Read, time-split, train, evaluate (and the baselines on the same held-out period), save."""
+    mapping = ColumnMapping.load(mapping_path(rules_dir, mapping_name))
+    records = list(read_records(csv_path, mapping, limit))
+    baselines = None
+    if with_baselines:
+        train_records, held_out, _cut = time_split(records, holdout_days)
+        baselines = {"hs6_rate": hs6_rate_baseline(train_records, held_out),
+                     "logistic_regression": logistic_baseline(train_records, held_out, list(mapping.extras))}
+    model, _held = train(records, data_sha256=file_sha256(csv_path), source=csv_path.name, mapping=mapping.name,
+                         extras=list(mapping.extras), holdout_days=holdout_days, baselines=baselines)
+    model.manifest["currency"] = mapping.currency
+    model.save(out)
+    return model
+
+
+def evaluate_csv(model_dir: Path, csv_path: Path, mapping_name: str | None, rules_dir: Path) -> dict[str, object]:
+    model = RiskModel.load(model_dir)
+    mapping = ColumnMapping.load(mapping_path(rules_dir, mapping_name or model.manifest["training_data"]["mapping"]))
+    return evaluate(model, list(read_records(csv_path, mapping)))
+
+
+def outcome_records(session: Session, since: datetime | None = None) -> list[RiskRecord]:
+    """Inspection outcomes joined to what was declared: the feedback loop's training rows
+    (one per goods item; revenue at stake = the item's value when fraud was found)."""
+    query = select(InspectionOutcome)
+    if since is not None:
+        query = query.where(InspectionOutcome.occurred_at >= since)
+    records: list[RiskRecord] = []
+    for outcome in session.scalars(query.order_by(InspectionOutcome.id)).all():
+        row = session.get(models.Declaration, outcome.declaration_id)
+        if row is None:
+            continue
+        fraud = InspectionResult(outcome.result).is_fraud
+        records += [replace(record, declared_on=outcome.occurred_at.date()) for record in stored_records(row, fraud)]
+    return records
+
+
+@dataclass(frozen=True)
+class PromotionDecision:
+    promoted: bool
+    reason: str
+    candidate: dict[str, object]
+    current: dict[str, object] | None
+
+
+def compare(candidate: dict[str, object], current: dict[str, object] | None) -> PromotionDecision:
+    """Promote when the candidate is at least as good as the model in force on the same held-out
+    period: precision@5 of the fraud ranking and revenue@5 of the revenue ranking, both."""
+    if current is None:
+        return PromotionDecision(True, "no model in force", candidate, None)
+    cand_p = candidate["fraud"]["precision@5"]  # type: ignore[index]
+    cand_r = candidate["revenue"]["revenue@5"]  # type: ignore[index]
+    cur_p = current["fraud"]["precision@5"]  # type: ignore[index]
+    cur_r = current["revenue"]["revenue@5"]  # type: ignore[index]
+    if cand_p >= cur_p and cand_r >= cur_r:
+        return PromotionDecision(True, f"precision@5 {cand_p} >= {cur_p} and revenue@5 {cand_r} >= {cur_r}",
+                                 candidate, current)
+    return PromotionDecision(False, f"not as good: precision@5 {cand_p} vs {cur_p}, revenue@5 {cand_r} vs {cur_r}",
+                             candidate, current)
+
+
+def retrain_and_promote(session: Session, *, history: list[RiskRecord], current_dir: Path | None,
+                        models_dir: Path, instance_dir: Path, actor: str, now: datetime,
+                        holdout_days: int = 30, min_rows: int = 200,
+                        value_per_hkd: float = 1.0, currency: str = "HKD") -> dict[str, object]:
+    """Retrain on historical records plus inspection outcomes; promote the candidate only when it is
+    at least as good as the current model on the latest held-out period; record the decision.
+
+    ``value_per_hkd`` puts the outcomes' HKD values in the history's currency (the model's)."""
+    outcomes = [replace(r, value=r.value * value_per_hkd, revenue=(r.revenue or 0.0) * value_per_hkd)
+                for r in outcome_records(session)]
+    records = sorted(history + outcomes, key=lambda r: (r.declared_on or date.min))
+    if len(records) < min_rows:
+        return {"skipped": f"only {len(records)} labelled records (need {min_rows})"}
+    digest = json.dumps([(r.declaration_id, r.item_sequence, r.fraud) for r in records]).encode()
+    data_sha256 = hashlib.sha256(digest).hexdigest()
+    candidate, held_out = train(records, data_sha256=data_sha256, source="history+inspection_outcomes",
+                                mapping="csw", extras=(), holdout_days=holdout_days)
+    candidate.manifest["currency"] = currency
+    current = RiskModel.load(current_dir) if current_dir is not None else None
+    decision = compare(candidate.manifest["metrics"], evaluate(current, held_out) if current else None)
+    target = models_dir / candidate.version
+    if target.exists():
+        shutil.rmtree(target)
+    candidate.save(target)
+    if decision.promoted:
+        pointer = instance_dir / "risk" / CURRENT_POINTER
+        pointer.parent.mkdir(parents=True, exist_ok=True)
+        pointer.write_text(str(target.resolve()) + "\n", encoding="utf-8")
+    session.add(RiskModelPromotion(
+        candidate_version=candidate.version, current_version=current.version if current else None,
+        promoted=decision.promoted, reason=decision.reason, candidate_metrics=decision.candidate,
+        current_metrics=decision.current, artefact_path=str(target), actor=actor,
+        occurred_at=now.astimezone(timezone.utc)))
+    session.flush()
+    return {"candidate": candidate.version, "current": current.version if current else None,
+            "promoted": decision.promoted, "reason": decision.reason, "records": len(records)}
