@@ -1,0 +1,1 @@
+"""Routing of notices and conveyance manifests: outbox, rules, dispatcher, transports."""

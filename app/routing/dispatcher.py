@@ -1,0 +1,248 @@
+"""The outbox dispatcher: claims a subscriber, delivers its due messages in order, records
+the outcome. Runs as an APScheduler job (``app/jobs.py``) and as ``csw dispatch``.
+
+Safety when several dispatchers run (PostgreSQL): a dispatcher claims one subscriber at a
+time with ``SELECT ... FOR UPDATE SKIP LOCKED`` and a lease (owner + expiry) written in a
+short transaction, so no two deliver to the same subscriber at once and messages reach each
+subscriber in outbox order. Network I/O happens outside any transaction (on SQLite a
+transaction holds the write lock). Outcomes are recorded every ``chunk_size`` messages; a
+dispatcher that dies mid-batch leaves its lease to expire and the unrecorded messages are
+delivered again (at least once: receivers de-duplicate by Idempotency-Key).
+
+Ordering: per subscriber, messages go in id order; a message waiting for a retry holds back
+the later messages about the same subject (declaration or trip), not the others. A receiver
+that is down (5xx, 408/429, timeout, refused connection) is ``blocked``: nothing is sent to
+it until ``next_probe_at``, then one message (the probe); if that succeeds the rest follow.
+"""
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.db.routing_models import OutboxMessage, Subscriber
+from app.domain.routing import DeliveryResult, backoff_seconds
+from app.routing import metrics
+from app.routing.settings import DispatchSettings
+from app.routing.transports import AmqpTransport, Attempt, Outgoing, Target, Transport, WebhookTransport
+
+log = logging.getLogger("csw.routing")
+
+PUSH_TRANSPORTS = ("webhook", "amqp")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+@dataclass
+class DispatchReport:
+    delivered: int = 0
+    refused: int = 0
+    dead: int = 0
+    unavailable: int = 0
+    subscribers: set[int] = field(default_factory=set)
+
+    def as_dict(self) -> dict[str, object]:
+        return {"delivered": self.delivered, "refused": self.refused, "dead": self.dead,
+                "unavailable": self.unavailable, "subscribers": len(self.subscribers)}
+
+
+@dataclass(frozen=True)
+class Claim:
+    target: Target
+    transport: str
+    probing: bool
+
+
+class Dispatcher:
+    def __init__(self, sessions: sessionmaker[Session], settings: DispatchSettings | None = None,
+                 transports: dict[str, Transport] | None = None) -> None:
+        self.sessions = sessions
+        self.settings = settings or DispatchSettings.from_env()
+        self.owner = str(uuid.uuid4())
+        self.transports: dict[str, Transport] = transports or {
+            "webhook": WebhookTransport(self.settings.timeout_seconds),
+            "amqp": AmqpTransport(self.settings.amqp_url, self.settings.amqp_exchange),
+        }
+
+    def close(self) -> None:
+        for transport in self.transports.values():
+            transport.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Session]:
+        with self.sessions() as session, session.begin():
+            yield session
+
+    def claim(self, now: datetime, skip: set[int]) -> Claim | None:
+        """Lease one subscriber with due messages (none other dispatcher holds)."""
+        due = select(OutboxMessage.id).where(
+            OutboxMessage.subscriber_id == Subscriber.id, OutboxMessage.status == "pending",
+            OutboxMessage.next_attempt_at <= now).exists()
+        query = (select(Subscriber)
+                 .where(Subscriber.transport.in_(PUSH_TRANSPORTS), Subscriber.state != "paused",
+                        (Subscriber.lease_until.is_(None)) | (Subscriber.lease_until < now),
+                        (Subscriber.state == "active") | (Subscriber.next_probe_at <= now), due)
+                 .order_by(Subscriber.last_delivered_at.asc().nulls_first(), Subscriber.id).limit(1))
+        if skip:
+            query = query.where(Subscriber.id.not_in(skip))
+        with self._transaction() as session:
+            if session.get_bind().dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            subscriber = session.scalar(query)
+            if subscriber is None:
+                return None
+            subscriber.lease_owner = self.owner
+            subscriber.lease_until = now + timedelta(seconds=self.settings.lease_seconds)
+            return Claim(Target(subscriber.id, subscriber.name, subscriber.url, subscriber.exchange, subscriber.secret),
+                         subscriber.transport, probing=subscriber.state == "blocked")
+
+    def _due_messages(self, subscriber_id: int, now: datetime, probing: bool) -> list[Outgoing]:
+        """The subscriber's due messages in id order, leaving out those behind a message of the
+        same subject that waits for a retry; only the first when probing."""
+        with self._transaction() as session:
+            rows = session.execute(
+                select(OutboxMessage.id, OutboxMessage.idempotency_key, OutboxMessage.message_type,
+                       OutboxMessage.subject, OutboxMessage.routing_key, OutboxMessage.content_type,
+                       OutboxMessage.body, OutboxMessage.attempts, OutboxMessage.created_at,
+                       OutboxMessage.next_attempt_at)
+                .where(OutboxMessage.subscriber_id == subscriber_id, OutboxMessage.status == "pending")
+                .order_by(OutboxMessage.id).limit(self.settings.batch_size)).all()
+        held: set[str] = set()
+        due: list[Outgoing] = []
+        for row in rows:
+            if row.subject in held:
+                continue
+            if _aware(row.next_attempt_at) > now:  # type: ignore[operator]
+                held.add(row.subject)
+                continue
+            due.append(Outgoing(*row[:9]))
+            if probing:
+                break
+        return due
+
+    def _record(self, claim: Claim, messages: dict[int, Outgoing], attempts: Sequence[Attempt],
+                now: datetime, report: DispatchReport, renew: bool) -> None:
+        """Write the outcomes; renew (or release) the lease."""
+        retry, probe = self.settings.retry, self.settings.probe
+        delivered = [a.message_id for a in attempts if a.result is DeliveryResult.DELIVERED]
+        with self._transaction() as session:
+            if delivered:
+                session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(delivered)).values(
+                    status="delivered", delivered_at=now, attempts=OutboxMessage.attempts + 1, last_error=None))
+                for message_id in delivered:
+                    created = _aware(messages[message_id].created_at)  # type: ignore[arg-type]
+                    metrics.LATENCY.observe(max(0.0, (now - created).total_seconds()))
+            subscriber = session.get(Subscriber, claim.target.id)
+            assert subscriber is not None
+            for attempt in attempts:
+                message = messages[attempt.message_id]
+                if attempt.result is DeliveryResult.REFUSED:
+                    tries = message.attempts + 1
+                    dead = tries >= retry.max_attempts
+                    session.execute(update(OutboxMessage).where(OutboxMessage.id == message.id).values(
+                        attempts=tries, last_error=attempt.detail, status="dead" if dead else "pending",
+                        next_attempt_at=now + timedelta(seconds=0 if dead else backoff_seconds(tries, retry))))
+                    report.refused += 1
+                    if dead:
+                        report.dead += 1
+                        metrics.DEAD_LETTERS.inc()
+                        log.warning("dead letter %s for %s: %s", message.idempotency_key, claim.target.name,
+                                    attempt.detail)
+                elif attempt.result is DeliveryResult.UNAVAILABLE:
+                    session.execute(update(OutboxMessage).where(OutboxMessage.id == message.id).values(
+                        last_error=attempt.detail))
+                    subscriber.consecutive_failures += 1
+                    subscriber.state = "blocked"
+                    subscriber.next_probe_at = now + timedelta(
+                        seconds=backoff_seconds(subscriber.consecutive_failures, probe))
+                    subscriber.last_error = attempt.detail
+                    report.unavailable += 1
+                    log.warning("subscriber %s unavailable (%s); probing again at %s", claim.target.name,
+                                attempt.detail, subscriber.next_probe_at.isoformat())
+                metrics.DELIVERIES.labels(claim.transport, attempt.result.value).inc()
+            if delivered:
+                report.delivered += len(delivered)
+                subscriber.last_delivered_at = now
+            if subscriber.state == "blocked" and attempts and not any(
+                    a.result is DeliveryResult.UNAVAILABLE for a in attempts):
+                log.info("subscriber %s answered the probe; resuming", claim.target.name)
+                subscriber.state = "active"
+                subscriber.consecutive_failures = 0
+                subscriber.next_probe_at = None
+                subscriber.last_error = None
+            if subscriber.lease_owner == self.owner:
+                if renew:
+                    subscriber.lease_until = utcnow() + timedelta(seconds=self.settings.lease_seconds)
+                else:
+                    subscriber.lease_owner = None
+                    subscriber.lease_until = None
+
+    def _serve(self, claim: Claim, report: DispatchReport) -> None:
+        transport = self.transports[claim.transport]
+        now = utcnow()
+        due = self._due_messages(claim.target.id, now, claim.probing)
+        chunks = [due[i:i + self.settings.chunk_size] for i in range(0, len(due), self.settings.chunk_size)] or [[]]
+        for number, chunk in enumerate(chunks):
+            attempts = transport.deliver(claim.target, chunk) if chunk else []
+            last = number == len(chunks) - 1
+            stopped = any(a.result is DeliveryResult.UNAVAILABLE for a in attempts)
+            self._record(claim, {m.id: m for m in chunk}, attempts, utcnow(), report, renew=not (last or stopped))
+            if stopped:
+                break
+
+    def run_once(self, max_claims: int = 1000) -> DispatchReport:
+        """Serve every subscriber with due messages once (or until ``max_claims``)."""
+        report = DispatchReport()
+        served: set[int] = set()
+        for _ in range(max_claims):
+            claim = self.claim(utcnow(), served)
+            if claim is None:
+                break
+            served.add(claim.target.id)
+            report.subscribers.add(claim.target.id)
+            try:
+                self._serve(claim, report)
+            except Exception:
+                log.exception("dispatch to %s failed; its lease will expire", claim.target.name)
+        return report
+
+    def drain(self, max_rounds: int = 10_000) -> DispatchReport:
+        """Run until nothing is due (tests, benchmarks, ``csw dispatch --drain``)."""
+        total = DispatchReport()
+        for _ in range(max_rounds):
+            report = self.run_once()
+            total.delivered += report.delivered
+            total.refused += report.refused
+            total.dead += report.dead
+            total.unavailable += report.unavailable
+            total.subscribers |= report.subscribers
+            if not report.subscribers:
+                break
+        return total
+
+
+def backlog(session: Session) -> dict[int, int]:
+    """Pending messages per subscriber id."""
+    rows = session.execute(select(OutboxMessage.subscriber_id, func.count())
+                           .where(OutboxMessage.status == "pending").group_by(OutboxMessage.subscriber_id)).all()
+    return {subscriber_id: count for subscriber_id, count in rows}
+
+
+def update_backlog_gauge(session: Session) -> None:
+    counts = backlog(session)
+    for subscriber_id, name in session.execute(select(Subscriber.id, Subscriber.name)).all():
+        metrics.BACKLOG.labels(name).set(counts.get(subscriber_id, 0))

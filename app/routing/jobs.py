@@ -1,0 +1,49 @@
+"""Scheduled routing work: the dispatcher (every few seconds, its own SKIP LOCKED claim per
+subscriber, so several hosts never deliver to one subscriber at once) and the daily purge
+of delivered messages past their retention (domain brief §8: kept 14 days)."""
+from __future__ import annotations
+
+import os
+from datetime import date, datetime, timedelta, timezone
+
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import delete
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.db.routing_models import OutboxMessage
+from app.domain.time import HONG_KONG
+from app.routing.dispatcher import Dispatcher, update_backlog_gauge
+from app.routing.settings import DispatchSettings
+
+RETENTION_DAYS = int(os.environ.get("CSW_OUTBOX_RETENTION_DAYS", "14"))
+
+
+def outbox_purge(session: Session, today: date) -> dict[str, object]:
+    """Delete delivered messages older than the retention period (dead letters are kept)."""
+    cutoff = datetime.now(timezone.utc) - timedelta(days=RETENTION_DAYS)
+    removed = session.execute(delete(OutboxMessage).where(
+        OutboxMessage.status == "delivered", OutboxMessage.delivered_at < cutoff)).rowcount
+    return {"purged": removed, "before": cutoff.isoformat(), "day": today.isoformat()}
+
+
+def dispatch_tick(dispatcher: Dispatcher) -> dict[str, object]:
+    report = dispatcher.run_once()
+    with dispatcher.sessions() as session:
+        update_backlog_gauge(session)
+    return report.as_dict()
+
+
+def schedule_routing(scheduler: BaseScheduler, sessions: sessionmaker[Session]) -> Dispatcher:
+    """Add the dispatcher and the purge to ``scheduler``; returns the dispatcher."""
+    from app.jobs import run_job
+
+    settings = DispatchSettings.from_env()
+    dispatcher = Dispatcher(sessions, settings)
+    scheduler.add_job(dispatch_tick, IntervalTrigger(seconds=settings.interval_seconds), args=(dispatcher,),
+                      id="outbox-dispatch", coalesce=True, max_instances=1)
+    scheduler.add_job(run_job, CronTrigger(hour=3, minute=15, timezone=HONG_KONG),
+                      args=(sessions, "outbox-purge", outbox_purge), id="outbox-purge", coalesce=True,
+                      max_instances=1, misfire_grace_time=6 * 3600)
+    return dispatcher

@@ -1,0 +1,82 @@
+"""OpenAPI paths of ``/api/v1/trips`` and ``/api/v1/notifications`` (merged into the
+document by ``app/web/openapi.py``)."""
+from __future__ import annotations
+
+from typing import Any
+
+_XML_AND_JSON = {"application/xml": {}, "application/json": {}}
+_TRIP = {"name": "trip_id", "in": "path", "required": True,
+         "description": "trip reference: HK + yy + T + 10 of 0-9A-Z + ISO 7064 MOD 37,36 check character",
+         "schema": {"type": "string", "pattern": "^HK[0-9]{2}T[0-9A-Z]{11}$"}}
+_REFERENCE = {"name": "reference", "in": "path", "required": True,
+              "description": "the consignment's declaration reference",
+              "schema": {"type": "string", "pattern": "^HK[0-9]{2}D[0-9A-Z]{11}$"}}
+_REFERENCES = {"type": "array", "maxItems": 200,
+               "items": {"type": "string", "pattern": "^HK[0-9]{2}D[0-9A-Z]{11}$"}}
+
+
+def _answer(description: str, root: str) -> dict[str, Any]:
+    return {"description": f"{description} (XML root `{root}` in urn:csw:routing:v1, or JSON)",
+            "content": _XML_AND_JSON}
+
+
+def _errors(*statuses: int) -> dict[str, Any]:
+    return {str(status): {"description": "refusal in the error envelope (ErrorResponse, urn:csw:response:v1)",
+                          "content": _XML_AND_JSON} for status in statuses}
+
+
+def _json(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+def routing_paths() -> dict[str, Any]:
+    return {
+        "/api/v1/trips": {"post": {
+            "summary": "Open a conveyance trip (vehicle, land control point, expected crossing), optionally "
+                       "linking consignments",
+            "operationId": "openTrip",
+            "requestBody": _json({"type": "object",
+                                  "required": ["vehicle_registration_id", "control_point_id",
+                                               "expected_crossing_datetime"],
+                                  "properties": {"vehicle_registration_id": {"type": "string", "example": "XY1234"},
+                                                 "control_point_id": {"type": "string", "example": "HKLMC"},
+                                                 "expected_crossing_datetime": {"type": "string",
+                                                                                "format": "date-time"},
+                                                 "consignments": _REFERENCES}}),
+            "responses": {"201": _answer("the trip", "Trip"), **_errors(400, 401, 404, 409, 415, 422)}}},
+        "/api/v1/trips/{trip_id}": {"get": {
+            "summary": "The conveyance manifest: the trip, its consignments, decision and history",
+            "operationId": "getTrip", "parameters": [_TRIP],
+            "responses": {"200": _answer("the trip", "Trip"), **_errors(400, 401, 404)}}},
+        "/api/v1/trips/{trip_id}/consignments": {"post": {
+            "summary": "Link consignments (declaration references) to the trip, at least 30 minutes before crossing",
+            "operationId": "linkConsignments", "parameters": [_TRIP],
+            "requestBody": _json({"type": "object", "required": ["consignments"],
+                                  "properties": {"consignments": _REFERENCES}}),
+            "responses": {"200": _answer("the trip", "Trip"), **_errors(400, 401, 404, 409, 415)}}},
+        "/api/v1/trips/{trip_id}/consignments/{reference}": {"delete": {
+            "summary": "Unlink a consignment (same cut-off as linking)",
+            "operationId": "unlinkConsignment", "parameters": [_TRIP, _REFERENCE],
+            "responses": {"200": _answer("the trip", "Trip"), **_errors(400, 401, 404, 409)}}},
+        "/api/v1/trips/{trip_id}/decision": {"get": {
+            "summary": "Kiosk decision: cleared (proceed), inspection (names the consignments) or pending; "
+                       "ETag per state version, If-None-Match answers 304",
+            "operationId": "getKioskDecision", "parameters": [_TRIP],
+            "responses": {"200": _answer("the decision", "KioskDecision"),
+                          "304": {"description": "unchanged since the ETag sent"},
+                          **_errors(400, 401, 404)}}},
+        "/api/v1/notifications": {"get": {
+            "summary": "Pull queue of the caller's party: routed messages not yet acknowledged, oldest first",
+            "operationId": "listNotifications",
+            "parameters": [{"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1,
+                                                                       "maximum": 500}}],
+            "responses": {"200": _answer("the messages", "NotificationList"), **_errors(400, 401)}}},
+        "/api/v1/notifications/acknowledgements": {"post": {
+            "summary": "Acknowledge processed messages (they leave the pull queue)",
+            "operationId": "acknowledgeNotifications",
+            "requestBody": _json({"type": "object", "required": ["message_ids"],
+                                  "properties": {"message_ids": {"type": "array", "maxItems": 500,
+                                                                 "items": {"type": "integer"}}}}),
+            "responses": {"200": _answer("how many were acknowledged", "Acknowledged"),
+                          **_errors(400, 401, 415)}}},
+    }

@@ -1,0 +1,47 @@
+"""The administrators' page for routing: subscribers, their health, backlog and dead letters,
+with pause / resume / replay. Guarded by ``role_required("admin")`` (officers' accounts)."""
+from __future__ import annotations
+
+from flask import Blueprint, Flask, flash, redirect, render_template, url_for
+from markupsafe import escape
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
+
+from app.routing import subscribers as service
+from app.web.auth import role_required
+from app.web.context import db
+
+bp = Blueprint("admin_routing", __name__, url_prefix="/admin/routing")
+
+
+@bp.get("/subscribers")
+@role_required("admin")
+def subscribers() -> str:
+    return render_template("admin/subscribers.html", items=service.health(db()),
+                           dead=service.dead_letters(db(), limit=50))
+
+
+@bp.post("/subscribers/<int:subscriber_id>/<any(pause, resume, replay):action>")
+@role_required("admin")
+def change(subscriber_id: int, action: str) -> Response:
+    """Pause, resume, or queue the subscriber's dead letters again."""
+    name = str(subscriber_id)
+    if action == "pause":
+        message = f"paused {service.pause(db(), name).name}"
+    elif action == "resume":
+        message = f"resumed {service.resume(db(), name).name}"
+    else:
+        message = f"replayed {service.replay(db(), name)} dead letter(s)"
+    db().commit()
+    flash(message)
+    return redirect(url_for("admin_routing.subscribers"))
+
+
+@bp.errorhandler(403)
+def forbidden(exc: HTTPException) -> tuple[str, int]:
+    """A signed-in user without the admin role: 403 (the API's error envelope is for /api/)."""
+    return escape(exc.description or "forbidden"), 403
+
+
+def install(app: Flask) -> None:
+    app.register_blueprint(bp)

@@ -1,0 +1,204 @@
+"""``/api/v1/trips`` (conveyance trips, consignments, the kiosk decision) and
+``/api/v1/notifications`` (the pull queue). Thin: parse, call the service, commit, render.
+
+Bodies are JSON; answers are XML in ``urn:csw:routing:v1`` (schemas/routing/v1) or JSON
+when Accept prefers it; refusals use the common error envelope.
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from flask import Blueprint, Flask, Response, request, url_for
+from lxml import etree
+
+from app.db.routing_models import OutboxMessage, Trip
+from app.domain.problems import Problem, Rejection
+from app.routing import subscribers as pull
+from app.routing.messages import JSON_CONTENT_TYPE, iso, to_json, to_xml
+from app.services import trips as service
+from app.web.api import authenticated_caller
+from app.web.context import db, services
+from app.web.envelope import wants_json
+
+bp = Blueprint("trips_api", __name__, url_prefix="/api/v1")
+
+MAX_CONSIGNMENTS = 200
+MAX_PULL = 500
+
+
+def _render(root: str, payload: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    if wants_json():
+        response = Response(to_json(None, payload), status=status, mimetype="application/json")
+    else:
+        response = Response(to_xml(root, payload), status=status, mimetype="application/xml")
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def _json_body() -> dict[str, Any]:
+    if request.mimetype != "application/json":
+        raise Rejection("UNSUPPORTED_MEDIA_TYPE",
+                        f"send a JSON object as Content-Type: application/json (got {request.mimetype or 'none'})")
+    try:
+        body = json.loads(request.get_data(cache=False) or b"null")
+    except ValueError:
+        raise Rejection("INVALID_PARAMETER", "the body is not valid JSON",
+                        [Problem(message="not JSON", path="$", rule="json")]) from None
+    if not isinstance(body, dict):
+        raise Rejection("INVALID_PARAMETER", "the body must be a JSON object",
+                        [Problem(message=f"got {type(body).__name__}", path="$", rule="json-object")])
+    return body
+
+
+def _references(body: dict[str, Any], required: bool) -> list[str]:
+    refs = body.get("consignments", [] if not required else None)
+    if not isinstance(refs, list) or not all(isinstance(r, str) for r in refs) or (required and not refs):
+        raise Rejection("INVALID_PARAMETER", "consignments must be a list of declaration references",
+                        [Problem(message="expected [\"HK26D...\", ...]", path="consignments", rule="list-of-references")])
+    if len(refs) > MAX_CONSIGNMENTS:
+        raise Rejection("INVALID_PARAMETER", f"at most {MAX_CONSIGNMENTS} consignments at once",
+                        [Problem(message=f"got {len(refs)}", path="consignments", rule="max-items")])
+    return [r.strip().upper() for r in refs]
+
+
+def _moment(body: dict[str, Any], field: str) -> datetime:
+    raw = body.get(field)
+    try:
+        if not isinstance(raw, str):
+            raise ValueError
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        raise Rejection("INVALID_PARAMETER", f"{field} must be an ISO 8601 date-time with a time zone",
+                        [Problem(message=f"got {str(raw)[:40]!r}", path=field, rule="iso8601")]) from None
+    return moment
+
+
+def _text(body: dict[str, Any], field: str) -> str:
+    value = body.get(field)
+    if not isinstance(value, str) or not value.strip() or len(value) > 40:
+        raise Rejection("INVALID_PARAMETER", f"{field} is required (text, at most 40 characters)",
+                        [Problem(message=f"got {str(value)[:40]!r}", path=field, rule="required")])
+    return value.strip()
+
+
+def _trip_payload(trip: Trip) -> dict[str, Any]:
+    items = service.consignments(db(), trip.id)
+    selected = set(trip.selected or ())
+    return {
+        "trip_id": trip.id,
+        "state_version": trip.state_version,
+        "vehicle_registration_id": trip.vehicle_mark,
+        "control_point_id": trip.control_point,
+        "expected_crossing_datetime": trip.expected_crossing_at,
+        "link_deadline_datetime": service.link_deadline(trip),
+        "decision": trip.decision,
+        "consignments": [{"declaration_id": c.declaration_id, "ucr": c.ucr, "status": c.status,
+                          "selected": c.declaration_id in selected} for c in items],
+        "history": [{"kind": e.kind, "decision": e.decision, "declaration_id": e.declaration_id,
+                     "occurred_datetime": e.occurred_at, "actor": e.actor}
+                    for e in service.history(db(), trip.id)],
+    }
+
+
+@bp.post("/trips")
+def open_trip() -> Response:
+    caller = authenticated_caller()
+    body = _json_body()
+    references = _references(body, required=False)
+    vehicle, control_point = _text(body, "vehicle_registration_id"), _text(body, "control_point_id")
+    crossing = _moment(body, "expected_crossing_datetime")
+    with services().write_gate():
+        trip = service.open_trip(db(), caller, vehicle, control_point, crossing)
+        if references:
+            service.link(db(), trip.id, references, caller)
+        db().commit()
+    return _render("Trip", _trip_payload(trip), 201,
+                   {"Location": url_for("trips_api.get_trip", trip_id=trip.id)})
+
+
+@bp.get("/trips/<trip_id>")
+def get_trip(trip_id: str) -> Response:
+    caller = authenticated_caller()
+    return _render("Trip", _trip_payload(service.get_trip(db(), trip_id, caller)))
+
+
+@bp.post("/trips/<trip_id>/consignments")
+def link_consignments(trip_id: str) -> Response:
+    caller = authenticated_caller()
+    references = _references(_json_body(), required=True)
+    with services().write_gate():
+        trip = service.link(db(), trip_id, references, caller)
+        db().commit()
+    return _render("Trip", _trip_payload(trip))
+
+
+@bp.delete("/trips/<trip_id>/consignments/<reference>")
+def unlink_consignment(trip_id: str, reference: str) -> Response:
+    caller = authenticated_caller()
+    with services().write_gate():
+        trip = service.unlink(db(), trip_id, reference, caller)
+        db().commit()
+    return _render("Trip", _trip_payload(trip))
+
+
+@bp.get("/trips/<trip_id>/decision")
+def kiosk_decision(trip_id: str) -> Response:
+    """The control-point kiosk's question: one primary-key read; revalidated with ETag."""
+    caller = authenticated_caller()
+    trip = service.get_trip(db(), trip_id, caller)
+    db().rollback()
+    etag = f"{trip.id}-{trip.state_version}"
+    headers = {"ETag": f'"{etag}"', "Cache-Control": "private, no-cache", "Vary": "Accept, Authorization"}
+    if etag in request.if_none_match:
+        return Response(status=304, headers=headers)
+    return _render("KioskDecision", service.kiosk_payload(trip), 200, headers)
+
+
+def _notification(message: OutboxMessage, as_json: bool) -> dict[str, Any]:
+    if message.content_type == JSON_CONTENT_TYPE:
+        content: Any = json.loads(message.body) if as_json else message.body.decode()
+    else:
+        content = message.body.decode() if as_json else etree.fromstring(message.body)
+    return {"message_id": message.id, "idempotency_key": message.idempotency_key,
+            "message_type": message.message_type, "subject": message.subject,
+            "created_datetime": iso(message.created_at), "content": content}
+
+
+@bp.get("/notifications")
+def notifications() -> Response:
+    """The caller's party's pull queue: oldest first, until acknowledged."""
+    caller = authenticated_caller()
+    assert caller.party_id is not None
+    raw = request.args.get("limit", "100")
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PULL:
+        raise Rejection("INVALID_PARAMETER", f"limit must be a whole number from 1 to {MAX_PULL}",
+                        [Problem(message=f"got {raw[:20]!r}", path="limit", rule="range")])
+    messages = pull.pull_queue(db(), caller.party_id, int(raw))
+    as_json = wants_json()
+    return _render("NotificationList", {"notifications": [_notification(m, as_json) for m in messages]})
+
+
+@bp.post("/notifications/acknowledgements")
+def acknowledge() -> Response:
+    caller = authenticated_caller()
+    assert caller.party_id is not None
+    ids = _json_body().get("message_ids")
+    if not isinstance(ids, list) or not ids or len(ids) > MAX_PULL or not all(
+            isinstance(i, int) and not isinstance(i, bool) and 0 < i < 2**63 for i in ids):
+        raise Rejection("INVALID_PARAMETER", f"message_ids must be a list of 1 to {MAX_PULL} message ids",
+                        [Problem(message="expected [1, 2, ...]", path="message_ids", rule="list-of-ids")])
+    with services().write_gate():
+        count = pull.acknowledge(db(), caller.party_id, ids)
+        db().commit()
+    return _render("Acknowledged", {"count": count})
+
+
+def init_app(app: Flask) -> None:
+    """Load the routing rules at start-up (a wrong file stops the service) and register."""
+    from app.routing.rules import configure
+
+    configure(app.config["CSW_SETTINGS"].rules_dir)
+    app.register_blueprint(bp)

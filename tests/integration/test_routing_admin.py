@@ -1,0 +1,134 @@
+"""Administration of routing: ``csw subscribers``, ``csw dispatch --once``, the admin page."""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+
+import pytest
+from click.testing import CliRunner
+from flask import Flask
+from flask.testing import FlaskClient
+
+from app.cli import main as csw
+from app.db.case_models import User
+from app.domain.routing import MessageType
+from app.routing import outbox
+from app.routing.subscribers import find_subscriber
+from app.users.service import hash_password
+from tests.conftest import TRADER_BRN
+
+PASSWORD = "routing-admin-password"
+
+
+def run(database_url: str, *args: str):  # type: ignore[no-untyped-def]
+    return CliRunner().invoke(csw, list(args), env={"CSW_DATABASE_URL": database_url})
+
+
+def test_subscribers_add_list_pause_resume(clean_app: Flask, database_url: str) -> None:
+    added = run(database_url, "subscribers", "add", "--name", "lmc-kiosk", "--role", "control_point",
+                "--code", "HKLMC", "--url", "https://kiosk.example/hook")
+    assert added.exit_code == 0, added.output
+    secret = added.output.strip().splitlines()[-1]
+    assert re.fullmatch(r"[0-9a-f]{64}", secret)
+    pulled = run(database_url, "subscribers", "add", "--name", "trader-pull", "--role", "party",
+                 "--transport", "pull", "--party", TRADER_BRN, "--format", "json")
+    assert pulled.exit_code == 0, pulled.output
+    refused = run(database_url, "subscribers", "add", "--name", "broken", "--role", "control_point",
+                  "--url", "ftp://x")
+    assert refused.exit_code != 0
+    assert "url: a webhook needs an http:// or https:// URL" in refused.output and "code:" in refused.output
+    assert run(database_url, "subscribers", "pause", "lmc-kiosk").output.strip() == "paused lmc-kiosk"
+    listed = run(database_url, "subscribers", "list").output
+    assert re.search(r"lmc-kiosk\s+control_point\s+HKLMC\s+webhook\s+paused", listed)
+    assert "trader-pull" in listed
+    assert run(database_url, "subscribers", "resume", "lmc-kiosk").output.strip() == "resumed lmc-kiosk"
+    assert run(database_url, "subscribers", "pause", "nobody").exit_code != 0
+
+
+def test_dispatch_once_skips_paused_subscribers(clean_app: Flask, database_url: str) -> None:
+    run(database_url, "subscribers", "add", "--name", "down", "--role", "control_point", "--code", "HKLMC",
+        "--url", "http://127.0.0.1:9/hook")
+    run(database_url, "subscribers", "pause", "down")
+    with clean_app.extensions["csw"].sessions() as session, session.begin():
+        outbox.enqueue(session, [find_subscriber(session, "down")], MessageType.RELEASE_NOTICE, "declaration:X",
+                       {"declaration_id": "HK26D00000000001"}, "HKLMC", datetime.now(timezone.utc))
+    result = run(database_url, "dispatch", "--once")
+    assert result.exit_code == 0 and '"subscribers": 0' in result.output
+
+
+@pytest.fixture()
+def admin_browser(clean_app: Flask) -> FlaskClient:
+    with clean_app.extensions["csw"].sessions() as session, session.begin():
+        for name, role in (("routing-admin", "admin"), ("routing-officer", "officer")):
+            session.add(User(username=name, display_name=name, role=role, password_hash=hash_password(PASSWORD),
+                             locale="en", active=True, created_at=datetime.now(timezone.utc)))
+    return clean_app.test_client()
+
+
+def sign_in(client: FlaskClient, username: str) -> None:
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', client.get("/login").text).group(1)  # type: ignore[union-attr]
+    response = client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token})
+    assert response.status_code == 302
+
+
+def test_admin_page_shows_health_and_pauses_for_admins_only(
+        admin_browser: FlaskClient, clean_app: Flask, database_url: str) -> None:
+    run(database_url, "subscribers", "add", "--name", "lmc-kiosk", "--role", "control_point", "--code", "HKLMC",
+        "--url", "https://kiosk.example/hook")
+    with clean_app.extensions["csw"].sessions() as session, session.begin():
+        outbox.enqueue(session, [find_subscriber(session, "lmc-kiosk")], MessageType.RELEASE_NOTICE,
+                       "declaration:X", {"declaration_id": "HK26D00000000001"}, "HKLMC", datetime.now(timezone.utc))
+    page = "/admin/routing/subscribers"
+    assert admin_browser.get(page).status_code == 302  # signed out: to the login page
+    sign_in(admin_browser, "routing-officer")
+    assert admin_browser.get(page).status_code == 403
+    admin_browser.post("/logout", data={"csrf_token": re.search(
+        r'name="csrf_token"[^>]*value="([^"]+)"', admin_browser.get("/login").text).group(1)})  # type: ignore[union-attr]
+    admin = clean_app.test_client()
+    sign_in(admin, "routing-admin")
+    html = admin.get(page).text
+    row = re.search(r'<tr data-subscriber="lmc-kiosk" data-state="active">.*?</tr>', html, re.S)
+    assert row and '<td class="num backlog">1</td>' in row.group(0)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)  # type: ignore[union-attr]
+    with clean_app.extensions["csw"].sessions() as session:
+        subscriber_id = find_subscriber(session, "lmc-kiosk").id
+    action = f"/admin/routing/subscribers/{subscriber_id}/pause"
+    assert admin.post(action).status_code == 400  # no CSRF token
+    assert admin.post(action, data={"csrf_token": token}).status_code == 302
+    assert 'data-subscriber="lmc-kiosk" data-state="paused"' in admin.get(page).text
+
+
+def test_the_scheduler_runs_the_dispatcher_and_the_purge(clean_app: Flask) -> None:
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from app.routing.jobs import schedule_routing
+
+    scheduler = BackgroundScheduler()
+    dispatcher = schedule_routing(scheduler, clean_app.extensions["csw"].sessions)
+    assert {job.id for job in scheduler.get_jobs()} == {"outbox-dispatch", "outbox-purge"}
+    dispatcher.close()
+
+
+def test_purge_removes_only_delivered_messages_past_retention(clean_app: Flask, database_url: str) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import select, update
+
+    from app.db.routing_models import OutboxMessage
+
+    run(database_url, "subscribers", "add", "--name", "lmc", "--role", "control_point", "--code", "HKLMC",
+        "--url", "https://kiosk.example/hook")
+    now = datetime.now(timezone.utc)
+    with clean_app.extensions["csw"].sessions() as session, session.begin():
+        for _ in range(3):
+            outbox.enqueue(session, [find_subscriber(session, "lmc")], MessageType.RELEASE_NOTICE, "declaration:X",
+                           {"declaration_id": "HK26D00000000001"}, "HKLMC", now)
+        ids = list(session.scalars(select(OutboxMessage.id).order_by(OutboxMessage.id)))
+        for message_id, status, age in zip(ids, ("delivered", "delivered", "dead"), (15, 1, 30)):
+            session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id).values(
+                status=status, delivered_at=now - timedelta(days=age) if status == "delivered" else None,
+                created_at=now - timedelta(days=age)))
+    result = run(database_url, "jobs", "run", "outbox-purge")
+    assert result.exit_code == 0, result.output
+    with clean_app.extensions["csw"].sessions() as session:
+        assert list(session.scalars(select(OutboxMessage.id).order_by(OutboxMessage.id))) == ids[1:]
