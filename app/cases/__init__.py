@@ -1,0 +1,1 @@
+"""The officers case queue capability."""

@@ -1,0 +1,612 @@
+"""The officers' case queue: opening cases, the queue itself, claiming, decisions, inspection
+outcomes, notes and escalation. Every change writes a ``CaseEvent`` in the caller's
+transaction; nothing here commits.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import Select, func, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from app.db import models
+from app.db.case_models import Case, CaseEvent, DocumentRequest, User
+from app.db.portal_models import DocumentRequestAnswer
+from app.db.transit_models import Journey
+from app.domain.cases import (
+    ACTIVE_STATES,
+    CaseRuleError,
+    CaseState,
+    Decision,
+    InspectionResult,
+    PriorityInputs,
+    can_record_inspection,
+    check_decision,
+    escalation_due,
+    priority,
+)
+from app.domain.declaration import FINAL_STATUSES, DeclarationStatus
+from app.risk.feedback import record_outcome
+from app.risk.service import latest_assessment
+from app.services.declarations import Caller, change_status
+from app.transit import service as transit
+
+CASE_LANES = ("yellow", "red")
+ALERT_DEADLINE = timedelta(minutes=30)
+MAX_NOTE = 4000
+_ACTIVE = [state.value for state in ACTIVE_STATES]
+
+
+class CaseNotFound(LookupError):
+    pass
+
+
+class AlreadyClaimed(CaseRuleError):
+    """Somebody else holds the case; ``holder`` says who."""
+
+    def __init__(self, holder: str) -> None:
+        super().__init__("ALREADY_CLAIMED", f"this case is already claimed by {holder}", "case")
+        self.holder = holder
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _event(session: Session, case: Case, kind: str, actor: str, now: datetime,
+           detail: dict[str, object] | None = None, note: str | None = None) -> None:
+    session.add(CaseEvent(case_id=case.id, kind=kind, actor=actor, occurred_at=now, detail=detail, note=note))
+
+
+def _reprioritise(case: Case, now: datetime) -> None:
+    case.priority = priority(PriorityInputs(case.risk_score or 0, Decimal(case.revenue_at_stake or 0),
+                                            case.aeo_priority or 0, _aware_or_none(case.deadline_at),
+                                            case.escalation_level or 0), now)
+
+
+# --- opening cases ------------------------------------------------------------------------
+
+def declaration_reasons(session: Session, row: models.Declaration) -> list[dict[str, str]]:
+    """Why a declaration needs an officer: its lane, hold findings (AEO claim problems among
+    them) of its current version."""
+    reasons: list[dict[str, str]] = []
+    if row.lane in CASE_LANES:
+        reasons.append({"source": "lane", "code": row.lane, "message": f"assigned to the {row.lane} lane"})
+    holds = session.scalars(select(models.DeclarationFinding).where(
+        models.DeclarationFinding.declaration_id == row.id, models.DeclarationFinding.version == row.version,
+        models.DeclarationFinding.severity == "hold").order_by(models.DeclarationFinding.id)).all()
+    for finding in holds:
+        source = "aeo" if finding.code == "R701" else "hold"
+        reasons.append({"source": source, "code": finding.code, "message": finding.message_en,
+                        "message_zh": finding.message_zh})
+    return reasons
+
+
+def _aeo_priority(row: models.Declaration) -> int:
+    aeo = row.aeo or {}
+    value = aeo.get("queue_priority", 0)
+    return int(value) if isinstance(value, int | float) else 0
+
+
+def _revenue(row: models.Declaration) -> Decimal:
+    if row.revenue_at_stake is not None:
+        return Decimal(row.revenue_at_stake)
+    charges = row.charges or {}
+    try:
+        return Decimal(str(charges.get("total", "0")))
+    except InvalidOperation:
+        return Decimal(0)
+
+
+def _selection(session: Session, row: models.Declaration) -> str:
+    """``random`` when the risk module sent the declaration to its lane as a random sample
+    (kept apart so the dashboard can compare hit rates of targeted and random inspections)."""
+    assessment = latest_assessment(session, row.id)
+    return "random" if assessment is not None and assessment.random_sample else "targeted"
+
+
+def open_cases_for_declaration(session: Session, declaration_id: str, *, now: datetime | None = None,
+                               actor: str = "system") -> Case | None:
+    """Open (or update) the one active case of a declaration that needs an officer.
+
+    Called at the end of submit/amend, in the same transaction. A declaration in a yellow or
+    red lane, or with a hold finding, gets a case; an existing active case gains the new
+    reasons and fresh priority inputs. A declaration that needs nobody gets no case."""
+    now = now or utcnow()
+    row = session.get(models.Declaration, declaration_id)
+    if row is None or DeclarationStatus(row.status) in FINAL_STATUSES:
+        return None
+    reasons = declaration_reasons(session, row)
+    case = session.scalar(select(Case).where(Case.declaration_id == declaration_id, Case.active.is_(True))
+                          .order_by(Case.id.desc()).limit(1))
+    if not reasons and case is None:
+        return None
+    inputs = {
+        "lane": row.lane if row.lane in ("green", *CASE_LANES) else None,
+        "control_point": row.control_point, "type_code": row.type_code,
+        "risk_score": int(row.risk_score or 0), "revenue_at_stake": _revenue(row),
+        "aeo_priority": _aeo_priority(row), "deadline_at": row.movement_at, "selection": _selection(session, row),
+    }
+    if case is None:
+        case = Case(declaration_id=declaration_id, state=CaseState.OPEN.value, source="declaration",
+                    reasons=reasons, opened_at=now, updated_at=now, escalation_level=0, **inputs)
+        _reprioritise(case, now)
+        session.add(case)
+        session.flush()
+        _event(session, case, "opened", actor, now, {"reasons": [r["code"] for r in reasons],
+                                                     "version": row.version})
+        return case
+    known = {(r["source"], r["code"]) for r in case.reasons}
+    added = [r for r in reasons if (r["source"], r["code"]) not in known]
+    for column, value in inputs.items():
+        setattr(case, column, value)
+    case.reasons = [*case.reasons, *added]
+    case.updated_at = now
+    detail: dict[str, object] = {"version": row.version, "added": [r["code"] for r in added]}
+    if case.state == CaseState.AWAITING_DOCUMENTS.value:
+        case.state = (CaseState.CLAIMED if case.assigned_to_id else CaseState.OPEN).value
+        for request in session.scalars(select(DocumentRequest).where(
+                DocumentRequest.case_id == case.id, DocumentRequest.answered_at.is_(None))):
+            request.answered_at = now
+        detail["documents_answered"] = True
+    _reprioritise(case, now)
+    _event(session, case, "updated", actor, now, detail)
+    return case
+
+
+def close_cases_for_declaration(session: Session, declaration_id: str, *, reason: str, actor: str,
+                                now: datetime | None = None) -> list[int]:
+    """The trader cancelled the declaration: its active case leaves the queue, saying why."""
+    now = now or utcnow()
+    closed = []
+    for case in session.scalars(select(Case).where(Case.declaration_id == declaration_id, Case.active.is_(True))):
+        _close(session, case, "declaration_cancelled", now)
+        _event(session, case, "closed", actor, now, {"declaration_status": "cancelled"}, note=reason[:MAX_NOTE] or None)
+        closed.append(case.id)
+    return closed
+
+
+def open_case_for_alert(session: Session, *, alert_id: int, journey_id: str | int, declaration_id: str | None,
+                        kind: str, occurred_at: datetime, evidence: dict[str, Any], actor: str) -> Case:
+    """A transit alert (e-lock tampering, route deviation, overdue arrival) needs an officer at
+    once: its deadline is 30 minutes after the alert. When the declaration already has an
+    active case the alert joins it (one case per declaration); otherwise a new case opens.
+    The same alert never counts twice."""
+    existing = session.scalar(select(Case).where(Case.alert_id == alert_id))
+    if existing is not None:
+        return existing
+    now = utcnow()
+    deadline = occurred_at + ALERT_DEADLINE
+    reason = {"source": "alert", "code": kind, "alert_id": str(alert_id),
+              "message": f"transit alert {kind} on journey {journey_id}"}
+    detail = {"alert_id": alert_id, "kind": kind, "journey_id": str(journey_id),
+              "occurred_at": occurred_at.isoformat(), "evidence": _json_safe(evidence)}
+    declaration = session.get(models.Declaration, declaration_id) if declaration_id else None
+    if declaration is not None:
+        case = session.scalar(select(Case).where(Case.declaration_id == declaration.id, Case.active.is_(True))
+                              .order_by(Case.id.desc()).limit(1))
+        if case is not None:
+            if any(r.get("alert_id") == str(alert_id) for r in case.reasons):
+                return case
+            case.reasons = [*case.reasons, reason]
+            case.alert_kind, case.journey_id, case.updated_at = kind[:40], str(journey_id)[:40], now
+            case.deadline_at = min(filter(None, (_aware_or_none(case.deadline_at), deadline)))
+            _reprioritise(case, now)
+            _event(session, case, "alert", actor, now, detail)
+            return case
+    case = Case(
+        declaration_id=declaration.id if declaration else None, journey_id=str(journey_id)[:40], alert_id=alert_id,
+        state=CaseState.OPEN.value, source="alert", alert_kind=kind[:40],
+        lane=declaration.lane if declaration else None,
+        control_point=declaration.control_point if declaration else None,
+        type_code=declaration.type_code if declaration else None,
+        risk_score=int(declaration.risk_score or 0) if declaration else 0,
+        revenue_at_stake=_revenue(declaration) if declaration else Decimal(0),
+        aeo_priority=_aeo_priority(declaration) if declaration else 0,
+        deadline_at=deadline, reasons=[reason], opened_at=now, updated_at=now, escalation_level=0,
+        selection="targeted",
+    )
+    _reprioritise(case, now)
+    session.add(case)
+    session.flush()
+    _event(session, case, "opened", actor, now, detail)
+    return case
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands back naive UTC times; make them comparable with aware ones."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+
+
+def _aware_or_none(moment: datetime | None) -> datetime | None:
+    return None if moment is None else _aware(moment)
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)
+
+
+# --- the queue ----------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class QueueFilter:
+    lane: str | None = None
+    control_point: str | None = None
+    type_code: str | None = None
+    alert_kind: str | None = None
+    assigned_to_id: int | None = None
+    state: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class QueuePage:
+    cases: list[Case]
+    page: int
+    per_page: int
+    has_next: bool
+    filters: QueueFilter = field(default_factory=QueueFilter)
+
+
+def _queue_query(filters: QueueFilter) -> Select[tuple[Case]]:
+    query = select(Case).where(Case.active.is_(True))
+    if filters.assigned_to_id is not None:
+        query = query.where(Case.assigned_to_id == filters.assigned_to_id)
+    for column, value in ((Case.state, filters.state if filters.state in _ACTIVE else None),
+                          (Case.lane, filters.lane), (Case.control_point, filters.control_point),
+                          (Case.type_code, filters.type_code), (Case.alert_kind, filters.alert_kind)):
+        if value:
+            query = query.where(column == value)
+    return query.order_by(Case.priority.desc(), Case.opened_at, Case.id)
+
+
+def queue_page(session: Session, filters: QueueFilter, page: int = 1, per_page: int = 50) -> QueuePage:
+    """One page of active cases, highest priority first, oldest first among equals. Fetches
+    one extra row to know whether a next page exists (no COUNT over 100,000 rows)."""
+    page = max(1, page)
+    rows = list(session.scalars(_queue_query(filters).offset((page - 1) * per_page).limit(per_page + 1)))
+    return QueuePage(rows[:per_page], page, per_page, len(rows) > per_page, filters)
+
+
+COUNT_CAP = 1000
+
+
+def queue_counts(session: Session, cap: int = COUNT_CAP) -> dict[str, int]:
+    """Active cases per state (the queue's header), each counted up to ``cap`` (shown as
+    "1000+"): exact totals of a 100,000-case backlog would cost more than the page itself."""
+    counts: dict[str, int] = {}
+    for state in _ACTIVE:
+        capped = select(Case.id).where(Case.state == state).limit(cap).subquery()
+        counts[state] = session.scalar(select(func.count()).select_from(capped)) or 0
+    return counts
+
+
+def get_case(session: Session, case_id: int) -> Case:
+    case = session.get(Case, case_id)
+    if case is None:
+        raise CaseNotFound(f"no case {case_id}")
+    return case
+
+
+# --- claiming -----------------------------------------------------------------------------
+
+def _actor(user: User) -> str:
+    return f"officer:{user.username}"
+
+
+def claim(session: Session, case_id: int, user: User, now: datetime | None = None) -> Case:
+    """Take an open case. One conditional UPDATE: of two officers racing, exactly one gets
+    it; the other is told who has it."""
+    now = now or utcnow()
+    result = session.execute(
+        update(Case).where(Case.id == case_id, Case.state == CaseState.OPEN.value, Case.assigned_to_id.is_(None))
+        .values(state=CaseState.CLAIMED.value, assigned_to_id=user.id, claimed_at=now, updated_at=now)
+        .execution_options(synchronize_session=False))
+    case = get_case(session, case_id)
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        session.refresh(case)
+        if case.assigned_to_id == user.id:
+            return case
+        if case.assignee is not None:
+            raise AlreadyClaimed(f"{case.assignee.display_name} ({case.assignee.username})")
+        raise CaseRuleError("NOT_CLAIMABLE", f"the case is {case.state} and cannot be claimed", "case")
+    session.refresh(case)
+    _event(session, case, "claimed", _actor(user), now, {"user": user.username})
+    return case
+
+
+def _held_by(case: Case, user: User) -> None:
+    if case.assigned_to_id != user.id:
+        holder = case.assignee.username if case.assignee else "nobody"
+        raise CaseRuleError("NOT_YOUR_CASE", f"claim the case first (held by {holder})", "case")
+
+
+def unclaim(session: Session, case_id: int, user: User, now: datetime | None = None) -> Case:
+    """Give a claimed case back to the queue."""
+    now = now or utcnow()
+    case = get_case(session, case_id)
+    _held_by(case, user)
+    if case.state != CaseState.CLAIMED.value:
+        raise CaseRuleError("NOT_RELEASABLE", f"a case that is {case.state} stays with its officer", "case")
+    case.state, case.assigned_to_id, case.claimed_at, case.updated_at = CaseState.OPEN.value, None, None, now
+    _event(session, case, "unclaimed", _actor(user), now)
+    return case
+
+
+def reassign(session: Session, case_id: int, to_username: str, by: User, reason: str,
+             now: datetime | None = None) -> Case:
+    """A supervisor hands an active case to another officer (or back to the queue with '')."""
+    now = now or utcnow()
+    case = get_case(session, case_id)
+    if not case.active:
+        raise CaseRuleError("CASE_CLOSED", "a closed case cannot be reassigned", "case")
+    if not reason.strip():
+        raise CaseRuleError("REASON_REQUIRED", "reassignment needs a reason", "reason")
+    before = case.assignee.username if case.assignee else None
+    if to_username:
+        target = session.scalar(select(User).where(User.username == to_username, User.active.is_(True)))
+        if target is None or target.role not in ("officer", "supervisor"):
+            raise CaseRuleError("UNKNOWN_OFFICER", f"no active officer {to_username}", "assignee")
+        case.assigned_to_id, case.claimed_at = target.id, now
+        if case.state == CaseState.OPEN.value:
+            case.state = CaseState.CLAIMED.value
+    else:
+        if case.state != CaseState.CLAIMED.value and case.state != CaseState.OPEN.value:
+            raise CaseRuleError("NOT_RELEASABLE", f"a case that is {case.state} needs an officer", "assignee")
+        case.assigned_to_id, case.claimed_at, case.state = None, None, CaseState.OPEN.value
+    case.updated_at = now
+    session.flush()
+    session.refresh(case)
+    _event(session, case, "reassigned", _actor(by), now, {"from": before, "to": to_username or None},
+           note=reason.strip()[:MAX_NOTE])
+    return case
+
+
+# --- decisions ----------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class DecisionRequest:
+    decision: Decision
+    reason: str = ""
+    lane: str | None = None
+    documents: str = ""
+
+
+def _declaration_for_update(session: Session, case: Case) -> models.Declaration | None:
+    if case.declaration_id is None:
+        return None
+    return session.scalar(select(models.Declaration).where(models.Declaration.id == case.declaration_id)
+                          .with_for_update())
+
+
+def _close(session: Session, case: Case, decision: str, now: datetime) -> None:
+    case.state, case.decision, case.closed_at, case.updated_at = CaseState.CLOSED.value, decision, now, now
+
+
+def decide(session: Session, case_id: int, user: User, request: DecisionRequest, conversation_id: str | None,
+           now: datetime | None = None) -> Case:
+    """Apply an officer's decision to the case and its declaration (one transaction)."""
+    now = now or utcnow()
+    case = get_case(session, case_id)
+    _held_by(case, user)
+    reason = request.reason.strip()[:MAX_NOTE]
+    check_decision(CaseState(case.state), request.decision, case.declaration_id is not None, reason,
+                   request.lane, case.lane)
+    row = _declaration_for_update(session, case)
+    if row is not None and DeclarationStatus(row.status) in FINAL_STATUSES:
+        # The trader cancelled (or another path finished) the declaration meanwhile: nothing
+        # is left to decide, so the case closes and says why.
+        _close(session, case, f"declaration_{row.status}", now)
+        _event(session, case, "closed", _actor(user), now, {"declaration_status": row.status}, note=reason or None)
+        return case
+    caller = Caller(actor=_actor(user), role="officer")
+    detail: dict[str, object] = {"decision": request.decision.value}
+    match request.decision:
+        case Decision.RELEASE:
+            if row is not None:
+                change_status(session, row, DeclarationStatus.RELEASED, "released", caller, conversation_id,
+                              note=reason or None, now=now)
+            _close(session, case, "released", now)
+        case Decision.REFUSE:
+            assert row is not None
+            change_status(session, row, DeclarationStatus.REFUSED, "refused", caller, conversation_id,
+                          note=reason, now=now)
+            _close(session, case, "refused", now)
+        case Decision.INSPECT:
+            if row is not None:
+                change_status(session, row, DeclarationStatus.UNDER_REVIEW, "inspection_ordered", caller,
+                              conversation_id, note=reason or "physical inspection ordered", now=now)
+            case.state, case.decision, case.updated_at = CaseState.INSPECTION.value, "inspect", now
+        case Decision.REQUEST_DOCUMENTS:
+            assert row is not None
+            documents = request.documents.strip()[:MAX_NOTE] or reason
+            change_status(session, row, DeclarationStatus.UNDER_REVIEW, "documents_requested", caller,
+                          conversation_id, note=f"documents requested: {documents} ({reason})", now=now)
+            session.add(DocumentRequest(case_id=case.id, declaration_id=row.id, documents=documents, message=reason,
+                                        requested_by=_actor(user), requested_at=now))
+            case.state, case.decision, case.updated_at = CaseState.AWAITING_DOCUMENTS.value, "request_documents", now
+            detail["documents"] = documents
+        case Decision.REROUTE:
+            assert row is not None and request.lane is not None
+            detail.update({"from": case.lane, "to": request.lane})
+            change_status(session, row, DeclarationStatus(row.status), "lane_changed", caller, conversation_id,
+                          note=f"lane {case.lane or 'none'} -> {request.lane}: {reason}", now=now)
+            row.lane, case.lane, case.updated_at = request.lane, request.lane, now
+            if request.lane == "green":
+                change_status(session, row, DeclarationStatus.RELEASED, "released", caller, conversation_id,
+                              note=f"re-routed to the green lane: {reason}", now=now)
+                _close(session, case, "rerouted_green", now)
+    _event(session, case, f"decision:{request.decision.value}", _actor(user), now, detail, note=reason or None)
+    return case
+
+
+def record_inspection(session: Session, case_id: int, user: User, result: InspectionResult,
+                      revenue_recovered: Decimal, notes: str, now: datetime | None = None) -> Case:
+    """Record what the physical inspection found; the outcome also feeds the risk module's
+    training data. The case returns to its officer for the final decision."""
+    now = now or utcnow()
+    case = get_case(session, case_id)
+    _held_by(case, user)
+    if not can_record_inspection(CaseState(case.state)):
+        raise CaseRuleError("NO_INSPECTION", "order a physical inspection before recording its outcome", "result")
+    if revenue_recovered < 0 or revenue_recovered >= Decimal("1e15"):
+        raise CaseRuleError("AMOUNT_INVALID", "revenue recovered must be between 0 and 10^15", "revenue_recovered")
+    if result is InspectionResult.NO_DISCREPANCY and revenue_recovered > 0:
+        raise CaseRuleError("AMOUNT_INVALID", "no discrepancy means no revenue recovered", "revenue_recovered")
+    notes = notes.strip()[:MAX_NOTE]
+    case.state, case.inspection_result = CaseState.CLAIMED.value, result.value
+    case.revenue_recovered, case.updated_at = revenue_recovered.quantize(Decimal("0.01")), now
+    if case.declaration_id is not None:
+        record_outcome(session, declaration_id=case.declaration_id, result=result.value,
+                       revenue_recovered=case.revenue_recovered, actor=_actor(user), occurred_at=now,
+                       note=notes or None, random_sample=case.selection == "random")
+    _event(session, case, "inspection_recorded", _actor(user), now,
+           {"result": result.value, "revenue_recovered": str(case.revenue_recovered),
+            "selection": case.selection}, note=notes or None)
+    return case
+
+
+def add_note(session: Session, case_id: int, user: User, text: str, now: datetime | None = None) -> Case:
+    now = now or utcnow()
+    case = get_case(session, case_id)
+    text = text.strip()
+    if not text:
+        raise CaseRuleError("NOTE_EMPTY", "write a note first", "note")
+    if len(text) > MAX_NOTE:
+        raise CaseRuleError("NOTE_TOO_LONG", f"a note has at most {MAX_NOTE} characters", "note")
+    _event(session, case, "note", _actor(user), now, note=text)
+    return case
+
+
+# --- escalation ---------------------------------------------------------------------------
+
+def escalate_unclaimed(session: Session, now: datetime, after: timedelta, actor: str = "job:case-escalation",
+                       limit: int = 5000) -> list[int]:
+    """Raise the priority of cases left unclaimed too long (once per ``after`` waited, up to
+    three times), and recompute deadline urgency of open cases. Returns the escalated ids."""
+    candidates = session.scalars(
+        select(Case).where(Case.state == CaseState.OPEN.value, Case.escalation_level < 3,
+                           Case.opened_at <= now - after)
+        .order_by(Case.opened_at).limit(limit)).all()
+    escalated: list[int] = []
+    for case in candidates:
+        if not escalation_due(CaseState(case.state), _aware(case.opened_at), case.escalation_level, now, after):
+            continue
+        case.escalation_level += 1
+        case.updated_at = now
+        _reprioritise(case, now)
+        _event(session, case, "escalated", actor, now, {"level": case.escalation_level})
+        escalated.append(case.id)
+    due_soon = session.scalars(select(Case).where(
+        Case.active.is_(True), Case.deadline_at.is_not(None), Case.deadline_at <= now + timedelta(hours=12),
+        Case.deadline_at >= now - timedelta(days=1)).limit(limit)).all()
+    for case in due_soon:
+        _reprioritise(case, now)
+    return escalated
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentThread:
+    """An officer's document request with the trader's answers (from the traders' portal)."""
+
+    request: DocumentRequest
+    answers: list[DocumentRequestAnswer]
+
+
+def document_threads(session: Session, declaration_id: str) -> list[DocumentThread]:
+    """Every document request on the declaration, oldest first, each with its answers."""
+    requests = session.scalars(select(DocumentRequest).where(DocumentRequest.declaration_id == declaration_id)
+                               .order_by(DocumentRequest.id)).all()
+    if not requests:
+        return []
+    answers = session.scalars(select(DocumentRequestAnswer).where(
+        DocumentRequestAnswer.declaration_id == declaration_id).order_by(DocumentRequestAnswer.id)).all()
+    return [DocumentThread(r, [a for a in answers if a.request_id == r.id]) for r in requests]
+
+
+def answer_attachment(session: Session, case_id: int, answer_id: int) -> DocumentRequestAnswer:
+    """A trader's attachment, only through the case of its declaration."""
+    case = get_case(session, case_id)
+    answer = session.get(DocumentRequestAnswer, answer_id)
+    if answer is None or answer.content is None or answer.declaration_id != case.declaration_id:
+        raise CaseNotFound(f"no attachment {answer_id} on case {case_id}")
+    return answer
+
+
+def documents_answered(session: Session, *, request_id: int, actor: str, now: datetime | None = None) -> Case | None:
+    """The trader answered a document request (traders' portal): the request is answered and
+    a case waiting for documents goes back to its officer (or to the queue)."""
+    now = now or utcnow()
+    request = session.get(DocumentRequest, request_id)
+    if request is None:
+        return None
+    request.answered_at = request.answered_at or now
+    case = session.get(Case, request.case_id)
+    if case is None or not case.active:
+        return case
+    if case.state == CaseState.AWAITING_DOCUMENTS.value:
+        case.state = (CaseState.CLAIMED if case.assigned_to_id else CaseState.OPEN).value
+    case.updated_at = now
+    _event(session, case, "documents_answered", actor, now, {"request_id": request_id})
+    return case
+
+
+def get_declaration_view(session: Session, declaration_id: str) -> models.Declaration | None:
+    """The declaration with everything the case view shows, loaded in a few queries."""
+    return session.scalar(select(models.Declaration).where(models.Declaration.id == declaration_id).options(
+        selectinload(models.Declaration.parties), selectinload(models.Declaration.goods_items),
+        selectinload(models.Declaration.equipment).selectinload(models.TransportEquipment.seals),
+        selectinload(models.Declaration.events), selectinload(models.Declaration.findings),
+        selectinload(models.Declaration.declarant)))
+
+
+@dataclass(frozen=True, slots=True)
+class JourneyView:
+    """An e-lock journey as the case view shows it: state, timeline, alerts and track."""
+
+    id: str
+    state: str
+    route: str
+    elock_id: str
+    timeline: list[dict[str, object]]
+    alerts: list[dict[str, object]]
+    track: list[tuple[float, float]]
+
+
+def journey_for_case(session: Session, case: Case) -> JourneyView | None:
+    """The transit capability's journey behind the case (by alert, else by declaration)."""
+    journey = session.get(Journey, case.journey_id) if case.journey_id else None
+    if journey is None and case.declaration_id:
+        journey = session.scalar(select(Journey).where(Journey.declaration_id == case.declaration_id)
+                                 .order_by(Journey.opened_at.desc()).limit(1))
+    if journey is None:
+        return None
+    return JourneyView(
+        id=journey.id, state=journey.state, elock_id=journey.elock_id,
+        route=f"{journey.origin} → {journey.control_point} → {journey.destination} ({journey.route_code})",
+        timeline=[{"at": e.occurred_at, "kind": e.kind, "state": e.state_to, "actor": e.actor, "note": e.note}
+                  for e in journey.timeline],
+        alerts=[{"at": a.occurred_at, "kind": a.kind, "message": a.message} for a in journey.alerts],
+        track=[(t.longitude, t.latitude) for t in transit.track(session, journey)],
+    )
+
+
+def case_for_declaration(session: Session, declaration_id: str) -> Case | None:
+    return session.scalar(select(Case).where(Case.declaration_id == declaration_id)
+                          .order_by(Case.id.desc()).limit(1))
+
+
+__all__ = [
+    "AlreadyClaimed", "CaseNotFound", "DecisionRequest", "QueueFilter", "QueuePage", "add_note", "claim",
+    "decide", "documents_answered", "escalate_unclaimed", "get_case", "open_case_for_alert",
+    "open_cases_for_declaration",
+    "queue_page", "reassign", "record_inspection", "unclaim",
+]

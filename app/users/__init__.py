@@ -1,0 +1,1 @@
+"""Officers' accounts: roles, password hashing (argon2) and sign-in checks."""

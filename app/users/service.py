@@ -1,0 +1,113 @@
+"""Accounts of the officers' web application.
+
+Passwords are hashed with Argon2id (argon2-cffi), the OWASP-recommended password hash; a
+hash made with older parameters is upgraded at the next successful sign-in.
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.db.case_models import User
+
+ROLES = ("officer", "supervisor", "admin", "trader")
+# Trader users act for one party (HK BR number) in the traders' portal; the others are officers.
+PARTY_ROLES = ("trader",)
+LOCALES = ("en", "zh_Hant")
+MIN_PASSWORD_LENGTH = 10
+_USERNAME = re.compile(r"^[a-z][a-z0-9._-]{1,59}$")
+
+_hasher = PasswordHasher()
+# A hash that no password matches: verifying against it when the user is unknown keeps the
+# response time of a wrong username the same as a wrong password.
+_DUMMY_HASH = _hasher.hash("not-a-real-password-for-timing")
+
+
+class AccountError(ValueError):
+    """An account cannot be created or changed as asked; ``field`` names the culprit."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def create_user(session: Session, username: str, role: str, password: str, display_name: str | None = None,
+                locale: str = "en", control_point: str | None = None, party_id: int | None = None,
+                password_hash: str | None = None) -> User:
+    """Add an account; refuses unknown roles, malformed or taken usernames and short passwords,
+    a trader without a party and an officer with one. ``password_hash``: the password already
+    hashed by a caller that hashes (slowly, on purpose) before taking the write lock."""
+    username = username.strip().lower()
+    if not _USERNAME.match(username):
+        raise AccountError("username", "username: 2-60 characters, lower-case letters, digits, . _ -, "
+                                       "starting with a letter")
+    if role not in ROLES:
+        raise AccountError("role", f"role must be one of {', '.join(ROLES)}")
+    if (role in PARTY_ROLES) != (party_id is not None):
+        raise AccountError("party", "a trader account needs its party (BR number); other roles have none")
+    if locale not in LOCALES:
+        raise AccountError("locale", f"locale must be one of {', '.join(LOCALES)}")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError("password", f"password must have at least {MIN_PASSWORD_LENGTH} characters")
+    if session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise AccountError("username", f"username {username} is taken")
+    user = User(username=username, display_name=display_name or username, role=role,
+                password_hash=password_hash or hash_password(password), locale=locale, control_point=control_point,
+                party_id=party_id, active=True, created_at=datetime.now(timezone.utc))
+    session.add(user)
+    session.flush()
+    return user
+
+
+def find_user(session: Session, username: str) -> User | None:
+    return session.scalar(select(User).where(User.username == username.strip().lower()))
+
+
+def check_password(user: User | None, password: str) -> bool:
+    """True for an active user and the right password. Costs the same for an unknown user
+    (a dummy hash is verified), so response times do not reveal which usernames exist.
+    Needs no database: the caller may end its transaction before this deliberately slow step."""
+    if user is None or not user.active:
+        _verify(_DUMMY_HASH, password)
+        return False
+    return _verify(user.password_hash, password)
+
+
+def record_sign_in(user: User, password: str, now: datetime | None = None) -> None:
+    """Note the sign-in; a hash made with older Argon2 parameters is upgraded now."""
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_login_at = now or datetime.now(timezone.utc)
+
+
+def authenticate(session: Session, username: str, password: str, now: datetime | None = None) -> User | None:
+    """The active user with this username and password (sign-in recorded), or None."""
+    user = find_user(session, username)
+    if not check_password(user, password):
+        return None
+    assert user is not None
+    record_sign_in(user, password, now)
+    return user
+
+
+def set_locale(user: User, locale: str) -> None:
+    if locale not in LOCALES:
+        raise AccountError("locale", f"locale must be one of {', '.join(LOCALES)}")
+    user.locale = locale
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False

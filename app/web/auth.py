@@ -1,0 +1,108 @@
+"""Officers' sign-in: Flask-Login sessions, the login/logout pages, and ``role_required``.
+
+Every page of the officers' application is guarded by ``role_required(*roles)``: anonymous
+visitors are sent to the login page, signed-in users without the role get 403.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import ParamSpec, TypeVar
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import LoginManager, current_user, login_user, logout_user
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+from wtforms import PasswordField, StringField
+from wtforms.validators import DataRequired, Length
+
+from app.db.case_models import User
+from app.users import service as users
+from app.web.context import db, services
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+bp = Blueprint("auth", __name__)
+login_manager = LoginManager()
+login_manager.login_view = "auth.login"
+login_manager.session_protection = "strong"
+login_manager.login_message = _l("Please sign in to open this page.")
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    """The signed-in user for this request; None (signed out) when deactivated or deleted."""
+    if not user_id.isdigit():
+        return None
+    session = db()
+    user = session.get(User, int(user_id))
+    # End the look-up's transaction at once: on SQLite a transaction holds the write lock,
+    # and a page that writes must take the write gate before its own transaction begins.
+    session.commit()
+    return user if user is not None and user.active else None
+
+
+def install(app: Flask) -> None:
+    """Attach the login manager and the sign-in pages to the application."""
+    login_manager.init_app(app)
+    app.register_blueprint(bp)
+
+
+def role_required(*roles: str) -> Callable[[Callable[P, R]], Callable[P, R | Response]]:
+    """Guard a view: sign-in required, and the user's role must be one of ``roles``."""
+    def decorate(view: Callable[P, R]) -> Callable[P, R | Response]:
+        @wraps(view)
+        def guarded(*args: P.args, **kwargs: P.kwargs) -> R | Response:
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if roles and current_user.role not in roles:
+                abort(403, description=f"this page needs the role {' or '.join(roles)}")
+            return view(*args, **kwargs)
+        return guarded
+    return decorate
+
+
+class LoginForm(FlaskForm):
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=60)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
+
+
+def _safe_next(target: str | None) -> str:
+    """Only local paths: an attacker's link must not bounce a user off to another site."""
+    if target:
+        parts = urlsplit(target)
+        if (not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//")
+                and "\\" not in target):
+            return target
+    return url_for("officer.queue")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> str | Response | tuple[str, int]:
+    form = LoginForm()
+    if form.validate_on_submit():
+        session = db()
+        user = users.find_user(session, form.username.data or "")
+        session.commit()  # the slow password check runs outside any transaction
+        if users.check_password(user, form.password.data or ""):
+            assert user is not None
+            with services().write_gate():
+                users.record_sign_in(user, form.password.data or "")
+                session.commit()
+            login_user(user)
+            return redirect(_safe_next(request.args.get("next")))
+        form.password.errors = [*form.password.errors, _("unknown username or wrong password")]
+        return render_template("auth/login.html", form=form), 401
+    status = 400 if form.errors else 200
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.post("/logout")
+def logout() -> Response:
+    logout_user()
+    flash(_("Signed out."))
+    return redirect(url_for("auth.login"))

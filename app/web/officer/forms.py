@@ -1,0 +1,63 @@
+"""Forms of the officers' pages (Flask-WTF: each carries its CSRF token)."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DecimalField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice as Choice
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from app.domain.cases import LANES, Decision, InspectionResult
+
+
+class ActionForm(FlaskForm):
+    """A button that only needs the CSRF token (claim, unclaim, sign out)."""
+
+
+class DecisionForm(FlaskForm):
+    decision = SelectField(_l("Decision"), choices=[
+        Choice(Decision.RELEASE.value, _l("Release")),
+        Choice(Decision.REQUEST_DOCUMENTS.value, _l("Request documents")),
+        Choice(Decision.INSPECT.value, _l("Physical inspection")),
+        Choice(Decision.REFUSE.value, _l("Refuse")),
+        Choice(Decision.REROUTE.value, _l("Re-route lane")),
+    ], validators=[InputRequired()])
+    lane = SelectField(_l("New lane (re-route only)"),
+                       choices=[Choice("", "—"), *[Choice(lane, lane) for lane in LANES]],
+                       validators=[Optional()])
+    documents = StringField(_l("Documents requested"), validators=[Optional(), Length(max=500)])
+    reason = TextAreaField(_l("Reason"), validators=[Optional(), Length(max=4000)])
+
+
+class InspectionForm(FlaskForm):
+    result = SelectField(_l("Result"), choices=[
+        Choice(InspectionResult.NO_DISCREPANCY.value, _l("No discrepancy")),
+        Choice(InspectionResult.DISCREPANCY.value, _l("Discrepancy")),
+        Choice(InspectionResult.SEIZURE.value, _l("Seizure")),
+    ], validators=[InputRequired()])
+    revenue_recovered = DecimalField(_l("Revenue recovered (HKD)"), places=2, default=0,
+                                     validators=[InputRequired(), NumberRange(min=0, max=10**14)])
+    notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=4000)])
+
+
+class NoteForm(FlaskForm):
+    note = TextAreaField(_l("Note"), validators=[DataRequired(), Length(max=4000)])
+
+
+class ReassignForm(FlaskForm):
+    assignee = SelectField(_l("Assign to"), choices=[], validate_choice=False)
+    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
+
+
+class LocaleForm(FlaskForm):
+    locale = SelectField(_l("Language"), choices=[Choice("en", "English"), Choice("zh_Hant", "繁體中文")],
+                         validators=[InputRequired()])
+    next = HiddenField()
+
+
+class UserForm(FlaskForm):
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=60)])
+    display_name = StringField(_l("Name"), validators=[Optional(), Length(max=140)])
+    role = SelectField(_l("Role"), choices=[Choice("officer", "officer"), Choice("supervisor", "supervisor"),
+                                            Choice("admin", "admin")])
+    password = StringField(_l("Initial password"), validators=[DataRequired(), Length(min=10, max=200)])

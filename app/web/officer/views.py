@@ -1,0 +1,387 @@
+"""Officers' pages: parse the form, call ``app.cases.service``, render or redirect.
+
+Every page works without JavaScript: forms post, the server answers with a redirect (done)
+or the page again with the problem named and a 4xx status (not done)."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
+from wtforms.fields.choices import SelectChoice as Choice
+
+from app.cases import dashboard as dashboard_figures
+from app.cases import service as cases
+from app.cases.service import CaseNotFound, DecisionRequest, QueueFilter
+from app.db import models
+from app.db.case_models import Case, User
+from app.domain.cases import CaseRuleError, CaseState, Decision, InspectionResult, allowed_decisions
+from app.risk.service import RiskView, latest_assessment
+from app.users import service as users
+from app.web.auth import role_required
+from app.web.context import db, services
+from app.web.officer import charts
+from app.web.officer.forms import (
+    ActionForm,
+    DecisionForm,
+    InspectionForm,
+    LocaleForm,
+    NoteForm,
+    ReassignForm,
+    UserForm,
+)
+
+bp = Blueprint("officer", __name__, url_prefix="/officer", static_folder="../static", static_url_path="/static")
+
+EVERYONE = ("officer", "supervisor", "admin")
+CASE_WORKERS = ("officer", "supervisor")
+SUPERVISORS = ("supervisor", "admin")
+_UNPROCESSABLE = {"REASON_REQUIRED", "LANE_INVALID", "LANE_UNCHANGED", "AMOUNT_INVALID", "NOTE_EMPTY",
+                  "NOTE_TOO_LONG", "UNKNOWN_OFFICER", "FORM_INVALID"}
+
+
+@bp.app_template_filter("money")
+def money(value: object) -> str:
+    if value is None or value == "":
+        return "—"
+    try:
+        return f"HK${Decimal(str(value)):,.2f}"
+    except ArithmeticError:
+        return str(value)
+
+
+@bp.errorhandler(403)
+@bp.errorhandler(404)
+@bp.errorhandler(CSRFError)
+def page_error(exc: HTTPException) -> tuple[str, int]:
+    """Errors of the officers' pages as pages (the API keeps its XML/JSON envelope)."""
+    code = {403: "FORBIDDEN", 404: "NOT_FOUND"}.get(exc.code or 400, "CSRF_INVALID")
+    return render_template("officer/error.html", code=code, message=exc.description,
+                           conversation_id=g.get("conversation_id")), exc.code or 400
+
+
+def _case_or_404(case_id: int) -> Case:
+    try:
+        return cases.get_case(db(), case_id)
+    except CaseNotFound:
+        abort(404, description=_("No case %(id)s", id=case_id))
+
+
+# --- queue --------------------------------------------------------------------------------
+
+def _filters() -> QueueFilter:
+    args = request.args
+
+    def text(name: str, limit: int) -> str | None:
+        value = args.get(name, "").strip()
+        return value[:limit] or None
+
+    mine = args.get("mine") == "1"
+    return QueueFilter(lane=text("lane", 10), control_point=text("control_point", 5), type_code=text("type", 2),
+                       alert_kind=text("alert_kind", 30), state=text("state", 20),
+                       assigned_to_id=current_user.id if mine else None)
+
+
+def _page_number() -> int:
+    raw = request.args.get("page", "1")
+    if not raw.isdigit() or not 1 <= int(raw) <= 10_000:
+        abort(404, description=_("page must be a number from 1 to 10000"))
+    return int(raw)
+
+
+@bp.get("/")
+@role_required(*EVERYONE)
+def queue() -> str:
+    filters = _filters()
+    page = cases.queue_page(db(), filters, _page_number(), services().settings.page_size)
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    return render_template("officer/queue.html", page=page, filters=filters, args=args,
+                           mine=request.args.get("mine") == "1", counts=cases.queue_counts(db()),
+                           count_cap=cases.COUNT_CAP,
+                           now=datetime.now(timezone.utc), action=ActionForm())
+
+
+# --- case view ----------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    occurred_at: datetime
+    source: str
+    kind: str
+    actor: str
+    note: str | None
+    detail: dict[str, Any] | None
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def _history(case: Case, declaration: models.Declaration | None) -> list[HistoryEntry]:
+    entries = [HistoryEntry(_aware(e.occurred_at), "case", e.kind, e.actor, e.note, e.detail) for e in case.events]
+    if declaration is not None:
+        entries += [HistoryEntry(_aware(e.occurred_at), "declaration", e.kind, e.actor, e.note,
+                                 {"status": f"{e.status_from or '—'} → {e.status_to}", "version": e.version})
+                    for e in declaration.events]
+    return sorted(entries, key=lambda entry: entry.occurred_at, reverse=True)
+
+
+def _risk(declaration: models.Declaration) -> RiskView | None:
+    """The risk module's latest assessment (score, reasons with points, lane reason)."""
+    return latest_assessment(db(), declaration.id)
+
+
+def _journey(case: Case) -> dict[str, Any] | None:
+    """The e-lock journey (timeline, alerts and track) when the case has one."""
+    journey = cases.journey_for_case(db(), case)
+    if journey is None:
+        return None
+    return {"view": journey, "track_svg": charts.track(journey.track, _("E-lock track"))}
+
+
+def _officers() -> list[User]:
+    return list(db().scalars(select(User).where(User.active.is_(True), User.role.in_(CASE_WORKERS))
+                             .order_by(User.username)))
+
+
+def _render_case(case: Case, status: int = 200, error: CaseRuleError | None = None,
+                 decision_form: DecisionForm | None = None, inspection_form: InspectionForm | None = None,
+                 note_form: NoteForm | None = None, reassign_form: ReassignForm | None = None) -> tuple[str, int]:
+    declaration = None
+    if case.declaration_id:
+        declaration = cases.get_declaration_view(db(), case.declaration_id)
+    reassign_form = reassign_form or ReassignForm()
+    reassign_form.assignee.choices = [Choice("", _("— back to the queue —"))] + [
+        Choice(u.username, f"{u.display_name} ({u.username})") for u in _officers()]
+    findings = [f for f in declaration.findings if f.version == declaration.version] if declaration else []
+    mine = case.assigned_to_id == current_user.id
+    return render_template(
+        "officer/case.html", case=case, declaration=declaration, findings=findings,
+        risk=_risk(declaration) if declaration else None, journey=_journey(case),
+        history=_history(case, declaration), error=error, mine=mine,
+        can_work=current_user.role in CASE_WORKERS, supervisor=current_user.role == "supervisor",
+        decisions=[d.value for d in allowed_decisions(CaseState(case.state), case.declaration_id is not None)]
+        if mine else [],
+        inspection_due=mine and case.state == CaseState.INSPECTION.value,
+        document_threads=cases.document_threads(db(), case.declaration_id) if case.declaration_id else [],
+        action=ActionForm(), decision_form=decision_form or DecisionForm(),
+        inspection_form=inspection_form or InspectionForm(), note_form=note_form or NoteForm(),
+        reassign_form=reassign_form, now=datetime.now(timezone.utc),
+    ), status
+
+
+def _refused(case_id: int, error: CaseRuleError, **forms: Any) -> tuple[str, int]:
+    db().rollback()
+    case = _case_or_404(case_id)
+    status = 422 if error.code in _UNPROCESSABLE else 409
+    return _render_case(case, status, error, **forms)
+
+
+def _form_error(form: Any) -> CaseRuleError:
+    field, messages = next(iter(form.errors.items()))
+    return CaseRuleError("FORM_INVALID", f"{field}: {'; '.join(str(m) for m in messages)}", field)
+
+
+@bp.get("/cases/<int:case_id>")
+@role_required(*EVERYONE)
+def case_view(case_id: int) -> tuple[str, int]:
+    return _render_case(_case_or_404(case_id))
+
+
+def _change(case_id: int, action: Callable[[Session, User], Case], **forms: Any) -> Case | tuple[str, int]:
+    """Run one change of a case behind the write gate (one writer at a time on SQLite) and
+    commit it; a refusal rolls back and shows the case again with the problem named."""
+    user = current_user._get_current_object()
+    with services().write_gate():
+        _case_or_404(case_id)
+        try:
+            case = action(db(), user)
+        except CaseRuleError as exc:
+            return _refused(case_id, exc, **forms)
+        db().commit()
+    return case
+
+
+@bp.get("/cases/<int:case_id>/answers/<int:answer_id>/attachment")
+@role_required(*EVERYONE)
+def attachment(case_id: int, answer_id: int) -> Response:
+    """A document the trader attached to an answer, downloaded (never shown inline)."""
+    try:
+        answer = cases.answer_attachment(db(), case_id, answer_id)
+    except CaseNotFound:
+        abort(404, description=_("No attachment %(id)s", id=answer_id))
+    assert answer.content is not None
+    return Response(answer.content, mimetype=answer.content_type or "application/octet-stream", headers={
+        "Content-Disposition": f'attachment; filename="{_safe_filename(answer.filename)}"',
+        "Cache-Control": "private, no-store"})
+
+
+def _safe_filename(name: str | None) -> str:
+    cleaned = "".join(ch for ch in (name or "attachment") if ch.isalnum() or ch in "._-")
+    return cleaned[-100:] or "attachment"
+
+
+@bp.post("/cases/<int:case_id>/claim")
+@role_required(*CASE_WORKERS)
+def claim(case_id: int) -> Response | tuple[str, int]:
+    done = _change(case_id, lambda session, user: cases.claim(session, case_id, user))
+    if not isinstance(done, Case):
+        return done
+    flash(_("Case claimed: it is yours until you decide or release it."))
+    return redirect(url_for("officer.case_view", case_id=case_id))
+
+
+@bp.post("/cases/<int:case_id>/unclaim")
+@role_required(*CASE_WORKERS)
+def unclaim(case_id: int) -> Response | tuple[str, int]:
+    done = _change(case_id, lambda session, user: cases.unclaim(session, case_id, user))
+    if not isinstance(done, Case):
+        return done
+    flash(_("Case returned to the queue."))
+    return redirect(url_for("officer.queue"))
+
+
+@bp.post("/cases/<int:case_id>/reassign")
+@role_required("supervisor")
+def reassign(case_id: int) -> Response | tuple[str, int]:
+    form = ReassignForm()
+    if not form.validate():
+        return _refused(case_id, _form_error(form), reassign_form=form)
+    done = _change(case_id, lambda session, user: cases.reassign(
+        session, case_id, form.assignee.data or "", user, form.reason.data or ""), reassign_form=form)
+    if not isinstance(done, Case):
+        return done
+    flash(_("Case reassigned."))
+    return redirect(url_for("officer.case_view", case_id=case_id))
+
+
+@bp.post("/cases/<int:case_id>/decision")
+@role_required(*CASE_WORKERS)
+def decide(case_id: int) -> Response | tuple[str, int]:
+    form = DecisionForm()
+    if not form.validate():
+        return _refused(case_id, _form_error(form), decision_form=form)
+    decision = DecisionRequest(Decision(form.decision.data), reason=form.reason.data or "",
+                               lane=form.lane.data or None, documents=form.documents.data or "")
+    case = _change(case_id, lambda session, user: cases.decide(
+        session, case_id, user, decision, g.get("conversation_id")), decision_form=form)
+    if not isinstance(case, Case):
+        return case
+    if case.decision and case.decision.startswith("declaration_"):
+        flash(_("The declaration was already %(status)s: the case is closed.", status=_(case.decision[12:])))
+    else:
+        flash(_("Decision recorded: %(decision)s.", decision=_(form.decision.data or "")))
+    if case.state == CaseState.CLOSED.value:
+        return redirect(url_for("officer.queue"))
+    return redirect(url_for("officer.case_view", case_id=case_id))
+
+
+@bp.post("/cases/<int:case_id>/inspection")
+@role_required(*CASE_WORKERS)
+def inspection(case_id: int) -> Response | tuple[str, int]:
+    form = InspectionForm()
+    if not form.validate():
+        return _refused(case_id, _form_error(form), inspection_form=form)
+    done = _change(case_id, lambda session, user: cases.record_inspection(
+        session, case_id, user, InspectionResult(form.result.data), Decimal(form.revenue_recovered.data or 0),
+        form.notes.data or ""), inspection_form=form)
+    if not isinstance(done, Case):
+        return done
+    flash(_("Inspection outcome recorded."))
+    return redirect(url_for("officer.case_view", case_id=case_id))
+
+
+@bp.post("/cases/<int:case_id>/notes")
+@role_required(*CASE_WORKERS)
+def note(case_id: int) -> Response | tuple[str, int]:
+    form = NoteForm()
+    if not form.validate():
+        return _refused(case_id, _form_error(form), note_form=form)
+    done = _change(case_id, lambda session, user: cases.add_note(session, case_id, user, form.note.data or ""),
+                   note_form=form)
+    if not isinstance(done, Case):
+        return done
+    flash(_("Note added."))
+    return redirect(url_for("officer.case_view", case_id=case_id))
+
+
+# --- supervisor dashboard -----------------------------------------------------------------
+
+@bp.get("/dashboard")
+@role_required(*SUPERVISORS)
+def dashboard() -> str:
+    figures = dashboard_figures.figures(db())
+    volume_labels = [d.strftime("%m-%d") for d in figures.days]
+    lanes = ["green", "yellow", "red", "none"]
+    lane_values = [figures.lane_mix.get(lane, 0) for lane in lanes]
+    hit_values = [round(100 * (r.rate or 0), 1) for r in figures.hit_rates]
+    return render_template(
+        "officer/dashboard.html", figures=figures,
+        declarations_chart=charts.bar_chart(volume_labels, figures.declarations_per_day,
+                                            _("Declarations per day")),
+        cases_chart=charts.bar_chart(volume_labels, figures.cases_per_day, _("Cases opened per day")),
+        lane_chart=charts.bar_chart([_(lane) for lane in lanes], lane_values, _("Lane mix"),
+                                    colours=("#2e7d32", "#c77c02", "#b3261e", "#546e7a")),
+        hit_chart=charts.bar_chart([_("targeted"), _("random")], hit_values, _("Inspection hit rate (per cent)"),
+                                   value_format="{:g}%"),
+        age_chart=charts.bar_chart([label for label, _count in figures.open_by_age],
+                                   [count for _label, count in figures.open_by_age], _("Open cases by age")),
+    )
+
+
+# --- accounts -----------------------------------------------------------------------------
+
+@bp.route("/users", methods=["GET", "POST"])
+@role_required("admin")
+def user_admin() -> str | Response | tuple[str, int]:
+    form = UserForm()
+    status = 200
+    if request.method == "POST":
+        if form.validate():
+            hashed = users.hash_password(form.password.data or "")  # slow on purpose: outside the gate
+            try:
+                with services().write_gate():
+                    users.create_user(db(), form.username.data or "", form.role.data or "",
+                                      form.password.data or "", display_name=form.display_name.data or None,
+                                      password_hash=hashed)
+                    db().commit()
+            except users.AccountError as exc:
+                db().rollback()
+                getattr(form, exc.field).errors = [exc.message]
+                status = 422
+            else:
+                flash(_("Account %(username)s created.", username=form.username.data))
+                return redirect(url_for("officer.user_admin"))
+        else:
+            status = 422
+    accounts = db().scalars(select(User).order_by(User.role, User.username)).all()
+    return render_template("officer/users.html", form=form, accounts=accounts), status
+
+
+@bp.post("/locale")
+def locale() -> Response:
+    """Switch language: stored on the account when signed in, else in the browser session.
+    Open to everyone (the login page offers it too)."""
+    form = LocaleForm()
+    if not form.validate():
+        abort(400, description=_("choose en or zh_Hant"))
+    chosen = form.locale.data or "en"
+    if current_user.is_authenticated:
+        with services().write_gate():
+            users.set_locale(current_user._get_current_object(), chosen)
+            db().commit()
+    session["locale"] = chosen
+    target = form.next.data or ""
+    if not target.startswith("/") or target.startswith("//"):
+        target = url_for("officer.queue")
+    return redirect(target)
