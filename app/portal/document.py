@@ -1,0 +1,401 @@
+"""The trader form's data <-> the declaration v1 document, and schema/rule paths -> form fields.
+
+Pure functions on plain data (the form's ``data`` dict: strings, nested dicts and lists), so
+the builder is tested without a web server and the portal submits exactly the XML that a
+trader's system would post: the form calls the API's one intake pipeline with these bytes.
+
+The document is canonical: elements in schema order, values stripped, optional elements
+omitted when empty, two-space indentation, UTF-8 with an XML declaration. Building from
+``form_data_from_xml`` of a canonical document gives back the same bytes.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from lxml import etree
+
+NAMESPACE = "urn:csw:declaration:v1"
+HONG_KONG_OFFSET = "+08:00"
+PARTY_ROLES = ("importer", "exporter", "carrier")
+PARTY_FIELDS = ("name", "identifier", "aeo_id", "address_line", "city", "country")
+EQUIPMENT_FIELDS = ("container_id", "seals", "elock_id")
+ITEM_FIELDS = ("description", "hs_code", "origin_country", "quantity", "quantity_unit", "net_mass", "gross_mass",
+               "gross_mass_unit", "net_mass_unit", "value", "currency", "package_type", "package_count",
+               "alcohol_strength", "volume", "volume_unit", "stick_count", "length_mm", "documents")
+ITEM_DEFAULTS = {"net_mass_unit": "KGM", "gross_mass_unit": "KGM", "volume_unit": "LTR", "quantity_unit": "H87",
+                 "currency": "HKD"}
+
+_SEALS = re.compile(r"[\s,;]+")
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def _xml_datetime(value: object) -> str:
+    """A ``datetime-local`` value (Hong Kong time, no zone) as an xs:dateTime with +08:00;
+    anything else is passed through for the schema to judge."""
+    text = _text(value)
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}", text):
+        return f"{text}:00{HONG_KONG_OFFSET}"
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}", text):
+        return f"{text}{HONG_KONG_OFFSET}"
+    return text
+
+
+def _local_datetime(value: str) -> str:
+    """An xs:dateTime as the form's Hong Kong ``datetime-local`` value (minutes)."""
+    if not value:
+        return ""
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return value
+    if moment.tzinfo is not None:
+        from app.domain.time import HONG_KONG
+
+        moment = moment.astimezone(HONG_KONG)
+    if moment.second:
+        return moment.strftime("%Y-%m-%dT%H:%M:%S")
+    return moment.strftime("%Y-%m-%dT%H:%M")
+
+
+def seal_ids(value: object) -> list[str]:
+    return [s for s in _SEALS.split(_text(value)) if s]
+
+
+def documents(value: object) -> list[tuple[str, str]]:
+    """Supporting documents written one per line as "TYPE NUMBER" (e.g. "DC DC-2026-000123")."""
+    pairs = []
+    for line in _text(value).splitlines():
+        type_code, _, identifier = line.strip().partition(" ")
+        if type_code:
+            pairs.append((type_code.strip(), identifier.strip()))
+    return pairs
+
+
+# Characters XML 1.0 cannot carry (C0 controls other than tab/newline/CR, surrogates, U+FFFE/F).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def fields_with_invalid_characters(data: Mapping[str, Any], prefix: str = "") -> list[str]:
+    """Form field ids (``items-0-description``) whose text XML cannot carry: they are refused
+    at their field instead of failing when the document is built."""
+    found = []
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            found += fields_with_invalid_characters(value, f"{name}-")
+        elif isinstance(value, list):
+            for index, row in enumerate(value):
+                if isinstance(row, Mapping):
+                    found += fields_with_invalid_characters(row, f"{name}-{index}-")
+        elif isinstance(value, str) and _NOT_XML.search(value):
+            found.append(name)
+    return found
+
+
+def party_present(party: Mapping[str, Any] | None) -> bool:
+    return bool(party) and any(_text(party.get(f)) for f in PARTY_FIELDS)  # type: ignore[union-attr]
+
+
+def item_present(item: Mapping[str, Any]) -> bool:
+    """A goods item row the trader started to fill (unit defaults alone do not count)."""
+    return any(_text(item.get(f)) for f in ITEM_FIELDS if f not in ITEM_DEFAULTS)
+
+
+def equipment_present(row: Mapping[str, Any]) -> bool:
+    return any(_text(row.get(f)) for f in EQUIPMENT_FIELDS)
+
+
+class _Builder:
+    def __init__(self) -> None:
+        self.maker = lambda tag: etree.Element(f"{{{NAMESPACE}}}{tag}", nsmap={None: NAMESPACE})
+
+    @staticmethod
+    def child(parent: etree._Element, tag: str, text: str | None = None, **attributes: str) -> etree._Element:
+        element = etree.SubElement(parent, f"{{{NAMESPACE}}}{tag}", attributes)
+        if text is not None:
+            element.text = text
+        return element
+
+    def optional(self, parent: etree._Element, tag: str, value: object) -> None:
+        text = _text(value)
+        if text:
+            self.child(parent, tag, text)
+
+
+def _party(builder: _Builder, parent: etree._Element, tag: str, party: Mapping[str, Any]) -> None:
+    element = builder.child(parent, tag)
+    builder.child(element, "Name", _text(party.get("name")))
+    builder.child(element, "ID", _text(party.get("identifier")))
+    builder.optional(element, "AEOCertificateID", party.get("aeo_id"))
+    if any(_text(party.get(f)) for f in ("address_line", "city", "country")):
+        address = builder.child(element, "Address")
+        builder.child(address, "Line", _text(party.get("address_line")))
+        builder.optional(address, "CityName", party.get("city"))
+        builder.child(address, "CountryCode", _text(party.get("country")))
+
+
+def _goods_item(builder: _Builder, parent: etree._Element, sequence: int, item: Mapping[str, Any]) -> None:
+    element = builder.child(parent, "GovernmentAgencyGoodsItem")
+    builder.child(element, "SequenceNumeric", str(sequence))
+    commodity = builder.child(element, "Commodity")
+    builder.child(commodity, "Description", _text(item.get("description")))
+    builder.child(builder.child(commodity, "Classification"), "ID", _text(item.get("hs_code")))
+    dutiable = [(tag, field) for tag, field in (("AlcoholStrengthPercent", "alcohol_strength"),
+                                                ("VolumeMeasure", "volume"), ("StickQuantity", "stick_count"),
+                                                ("LengthMeasure", "length_mm")) if _text(item.get(field))]
+    if dutiable:
+        details = builder.child(commodity, "DutiableDetails")
+        for tag, field in dutiable:
+            attributes = {}
+            if tag == "VolumeMeasure":
+                attributes = {"unitCode": _text(item.get("volume_unit")) or "LTR"}
+            elif tag == "LengthMeasure":
+                attributes = {"unitCode": "MMT"}
+            builder.child(details, tag, _text(item.get(field)), **attributes)
+    builder.child(builder.child(element, "Origin"), "CountryCode", _text(item.get("origin_country")))
+    if _text(item.get("package_type")) or _text(item.get("package_count")):
+        packaging = builder.child(element, "Packaging")
+        builder.child(packaging, "TypeCode", _text(item.get("package_type")))
+        builder.child(packaging, "QuantityQuantity", _text(item.get("package_count")))
+    measure = builder.child(element, "GoodsMeasure")
+    builder.child(measure, "TariffQuantity", _text(item.get("quantity")), unitCode=_text(item.get("quantity_unit")))
+    builder.child(measure, "NetMassMeasure", _text(item.get("net_mass")),
+                  unitCode=_text(item.get("net_mass_unit")) or "KGM")
+    builder.child(measure, "GrossMassMeasure", _text(item.get("gross_mass")),
+                  unitCode=_text(item.get("gross_mass_unit")) or "KGM")
+    builder.child(element, "CustomsValueAmount", _text(item.get("value")), currencyID=_text(item.get("currency")))
+    for type_code, identifier in documents(item.get("documents")):
+        document = builder.child(element, "AdditionalDocument")
+        builder.child(document, "TypeCode", type_code)
+        builder.child(document, "ID", identifier)
+
+
+def build_declaration(data: Mapping[str, Any], declarant_id: str, declarant_name: str,
+                      function_code: str = "9") -> bytes:
+    """The declaration v1 document for the form's data, declared by the signed-in trader's
+    party. Required elements are always written (empty when not filled in) so that the
+    schema reports each missing value at its own path, which maps back to its field."""
+    builder = _Builder()
+    root = builder.maker("Declaration")
+    builder.child(root, "FunctionCode", function_code)
+    builder.child(root, "FunctionalReferenceID", _text(data.get("lrn")))
+    builder.child(root, "TypeCode", _text(data.get("type_code")))
+    builder.optional(root, "FormCode", data.get("form_code"))
+    builder.child(root, "IssueDateTime", _xml_datetime(data.get("issued_at")))
+    builder.optional(root, "UCRID", data.get("ucr"))
+    declarant = builder.child(root, "Declarant")
+    builder.child(declarant, "Name", declarant_name)
+    builder.child(declarant, "ID", declarant_id)
+    builder.optional(declarant, "AEOCertificateID", data.get("declarant_aeo_id"))
+    for role in PARTY_ROLES:
+        party = data.get(role) or {}
+        if party_present(party):
+            _party(builder, root, role.capitalize(), party)
+    shipment = builder.child(root, "GoodsShipment")
+    consignment = builder.child(shipment, "Consignment")
+    builder.child(consignment, "TransportModeCode", _text(data.get("transport_mode")))
+    for tag, field in (("ConveyanceID", "conveyance_id"), ("ControlPointID", "control_point"),
+                       ("DepartureLocationID", "departure_location"),
+                       ("DestinationLocationID", "destination_location")):
+        builder.optional(consignment, tag, data.get(field))
+    if _text(data.get("movement_at")):
+        builder.child(consignment, "MovementDateTime", _xml_datetime(data.get("movement_at")))
+    equipment_rows = [row for row in data.get("equipment") or [] if equipment_present(row)]
+    for sequence, row in enumerate(equipment_rows, start=1):
+        equipment = builder.child(consignment, "TransportEquipment")
+        builder.child(equipment, "SequenceNumeric", str(sequence))
+        builder.child(equipment, "ID", _text(row.get("container_id")))
+        for seal in seal_ids(row.get("seals")):
+            builder.child(builder.child(equipment, "Seal"), "ID", seal)
+        builder.optional(equipment, "ELockID", row.get("elock_id"))
+    items = [item for item in data.get("items") or [] if item_present(item)] or [{}]
+    for sequence, item in enumerate(items, start=1):
+        _goods_item(builder, shipment, sequence, item)
+    etree.indent(root, space="  ")
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def _find(element: etree._Element | None, path: str) -> str:
+    if element is None:
+        return ""
+    found = element.find(path, {"d": NAMESPACE})
+    return (found.text or "").strip() if found is not None else ""
+
+
+def _attribute(element: etree._Element | None, path: str, name: str) -> str:
+    if element is None:
+        return ""
+    found = element.find(path, {"d": NAMESPACE})
+    return found.get(name, "") if found is not None else ""
+
+
+def form_data_from_xml(body: bytes) -> dict[str, Any]:
+    """The form's data for a stored (schema-valid) declaration document: what an amendment
+    starts from. ``Totals`` are not part of the form (the rules add the items up)."""
+    from app.intake.parser import parse_untrusted
+
+    root = parse_untrusted(body).getroot()
+    consignment = root.find("d:GoodsShipment/d:Consignment", {"d": NAMESPACE})
+    data: dict[str, Any] = {
+        "type_code": _find(root, "d:TypeCode"),
+        "form_code": _find(root, "d:FormCode"),
+        "lrn": _find(root, "d:FunctionalReferenceID"),
+        "ucr": _find(root, "d:UCRID"),
+        "issued_at": _local_datetime(_find(root, "d:IssueDateTime")),
+        "declarant_aeo_id": _find(root, "d:Declarant/d:AEOCertificateID"),
+        "transport_mode": _find(consignment, "d:TransportModeCode"),
+        "conveyance_id": _find(consignment, "d:ConveyanceID"),
+        "control_point": _find(consignment, "d:ControlPointID"),
+        "departure_location": _find(consignment, "d:DepartureLocationID"),
+        "destination_location": _find(consignment, "d:DestinationLocationID"),
+        "movement_at": _local_datetime(_find(consignment, "d:MovementDateTime")),
+    }
+    for role in PARTY_ROLES:
+        party = root.find(f"d:{role.capitalize()}", {"d": NAMESPACE})
+        data[role] = {
+            "name": _find(party, "d:Name"), "identifier": _find(party, "d:ID"),
+            "aeo_id": _find(party, "d:AEOCertificateID"), "address_line": _find(party, "d:Address/d:Line"),
+            "city": _find(party, "d:Address/d:CityName"), "country": _find(party, "d:Address/d:CountryCode"),
+        }
+    data["equipment"] = [
+        {"container_id": _find(e, "d:ID"),
+         "seals": " ".join((s.text or "").strip() for s in e.findall("d:Seal/d:ID", {"d": NAMESPACE})),
+         "elock_id": _find(e, "d:ELockID")}
+        for e in (consignment.findall("d:TransportEquipment", {"d": NAMESPACE}) if consignment is not None else [])
+    ]
+    data["items"] = [
+        {
+            "description": _find(g, "d:Commodity/d:Description"),
+            "hs_code": _find(g, "d:Commodity/d:Classification/d:ID"),
+            "origin_country": _find(g, "d:Origin/d:CountryCode"),
+            "quantity": _find(g, "d:GoodsMeasure/d:TariffQuantity"),
+            "quantity_unit": _attribute(g, "d:GoodsMeasure/d:TariffQuantity", "unitCode"),
+            "net_mass": _find(g, "d:GoodsMeasure/d:NetMassMeasure"),
+            "gross_mass": _find(g, "d:GoodsMeasure/d:GrossMassMeasure"),
+            "net_mass_unit": _attribute(g, "d:GoodsMeasure/d:NetMassMeasure", "unitCode"),
+            "gross_mass_unit": _attribute(g, "d:GoodsMeasure/d:GrossMassMeasure", "unitCode"),
+            "value": _find(g, "d:CustomsValueAmount"),
+            "currency": _attribute(g, "d:CustomsValueAmount", "currencyID"),
+            "package_type": _find(g, "d:Packaging/d:TypeCode"),
+            "package_count": _find(g, "d:Packaging/d:QuantityQuantity"),
+            "alcohol_strength": _find(g, "d:Commodity/d:DutiableDetails/d:AlcoholStrengthPercent"),
+            "volume": _find(g, "d:Commodity/d:DutiableDetails/d:VolumeMeasure"),
+            "volume_unit": _attribute(g, "d:Commodity/d:DutiableDetails/d:VolumeMeasure", "unitCode") or "LTR",
+            "stick_count": _find(g, "d:Commodity/d:DutiableDetails/d:StickQuantity"),
+            "length_mm": _find(g, "d:Commodity/d:DutiableDetails/d:LengthMeasure"),
+            "documents": "\n".join(f"{_find(a, 'd:TypeCode')} {_find(a, 'd:ID')}"
+                                   for a in g.findall("d:AdditionalDocument", {"d": NAMESPACE})),
+        }
+        for g in root.findall("d:GoodsShipment/d:GovernmentAgencyGoodsItem", {"d": NAMESPACE})
+    ]
+    return data
+
+
+# --- paths of schema and rule problems -> the form's fields ------------------------------
+
+_HEADER_PATHS = {
+    "FunctionalReferenceID": "lrn", "TypeCode": "type_code", "FormCode": "form_code",
+    "IssueDateTime": "issued_at", "UCRID": "ucr", "Totals": "items",
+}
+_PARTY_PATHS = {
+    "Name": "name", "ID": "identifier", "AEOCertificateID": "aeo_id", "Address/Line": "address_line",
+    "Address/CityName": "city", "Address/CountryCode": "country", "Address": "address_line",
+}
+_CONSIGNMENT_PATHS = {
+    "TransportModeCode": "transport_mode", "ConveyanceID": "conveyance_id", "ControlPointID": "control_point",
+    "DepartureLocationID": "departure_location", "DestinationLocationID": "destination_location",
+    "MovementDateTime": "movement_at",
+}
+_EQUIPMENT_PATHS = {"ID": "container_id", "Seal": "seals", "ELockID": "elock_id", "SequenceNumeric": "container_id"}
+_ITEM_PATHS = {
+    "Commodity/Description": "description", "Commodity/Classification": "hs_code",
+    "Commodity/DutiableDetails/AlcoholStrengthPercent": "alcohol_strength",
+    "Commodity/DutiableDetails/VolumeMeasure@unitCode": "volume_unit",
+    "Commodity/DutiableDetails/VolumeMeasure": "volume",
+    "Commodity/DutiableDetails/StickQuantity": "stick_count",
+    "Commodity/DutiableDetails/LengthMeasure": "length_mm",
+    "Commodity/DutiableDetails": "alcohol_strength",
+    "Commodity": "description",
+    "Origin": "origin_country",
+    "Packaging/TypeCode": "package_type", "Packaging/QuantityQuantity": "package_count", "Packaging": "package_type",
+    "GoodsMeasure/TariffQuantity@unitCode": "quantity_unit", "GoodsMeasure/TariffQuantity": "quantity",
+    "GoodsMeasure/NetMassMeasure@unitCode": "net_mass_unit", "GoodsMeasure/NetMassMeasure": "net_mass",
+    "GoodsMeasure/GrossMassMeasure@unitCode": "gross_mass_unit", "GoodsMeasure/GrossMassMeasure": "gross_mass",
+    "GoodsMeasure": "quantity",
+    "CustomsValueAmount@currencyID": "currency", "CustomsValueAmount": "value",
+    "AdditionalDocument": "documents",
+    "SequenceNumeric": "description",
+}
+_STEP = re.compile(r"^([A-Za-z]+)(?:\[(\d+)\])?$")
+
+
+def _steps(path: str) -> list[tuple[str, int]]:
+    """``/Declaration/A[2]/B/@c`` -> [("A", 2), ("B", 1), ("@c", 1)] (namespace prefixes dropped)."""
+    steps = []
+    for raw in path.strip("/").split("/"):
+        raw = raw.split(":")[-1]
+        if raw.startswith("@"):
+            steps.append((raw, 1))
+            continue
+        match = _STEP.match(raw)
+        if match is None:
+            continue
+        steps.append((match.group(1), int(match.group(2) or 1)))
+    if steps and steps[0][0] == "Declaration":
+        steps = steps[1:]
+    return steps
+
+
+def _lookup(table: Mapping[str, str], names: list[str], attribute: str | None) -> str | None:
+    """The longest key of ``table`` that is a prefix of the element path ``names``."""
+    for length in range(len(names), 0, -1):
+        key = "/".join(names[:length])
+        if attribute and length == len(names) and f"{key}@{attribute}" in table:
+            return table[f"{key}@{attribute}"]
+        if key in table:
+            return table[key]
+    return None
+
+
+def field_for_path(path: str | None) -> str | None:
+    """The form field (WTForms id, e.g. ``items-2-hs_code``) a problem at ``path`` is about,
+    or None when it concerns the declaration as a whole."""
+    if not path or not path.startswith("/"):
+        return None
+    steps = _steps(path)
+    attribute = next((name[1:] for name, _ in steps if name.startswith("@")), None)
+    steps = [(name, index) for name, index in steps if not name.startswith("@")]
+    if not steps:
+        return None
+    head, head_index = steps[0]
+    if head in _HEADER_PATHS:
+        return _HEADER_PATHS[head]
+    if head == "Declarant":
+        return "declarant_aeo_id" if len(steps) > 1 and steps[1][0] == "AEOCertificateID" else "declarant"
+    if head.lower() in PARTY_ROLES:
+        field = _lookup(_PARTY_PATHS, [n for n, _ in steps[1:]], attribute) or "name"
+        return f"{head.lower()}-{field}"
+    if head != "GoodsShipment" or len(steps) < 2:
+        return None
+    second, second_index = steps[1]
+    if second == "Consignment":
+        rest = steps[2:]
+        if not rest:
+            return "transport_mode"
+        if rest[0][0] == "TransportEquipment":
+            field = _lookup(_EQUIPMENT_PATHS, [n for n, _ in rest[1:]], attribute) or "container_id"
+            return f"equipment-{rest[0][1] - 1}-{field}"
+        return _CONSIGNMENT_PATHS.get(rest[0][0])
+    if second == "GovernmentAgencyGoodsItem":
+        names = [n for n, _ in steps[2:]]
+        if not names:
+            return f"items-{second_index - 1}"
+        field = _lookup(_ITEM_PATHS, names, attribute) or "description"
+        return f"items-{second_index - 1}-{field}"
+    return None

@@ -1,0 +1,662 @@
+"""The traders' portal (``/trader``): lodge by form or upload, track, amend, cancel, answer
+officers' document requests, manage the party's API keys.
+
+Thin: parse the form, call ``app.portal`` and the declaration services, commit, render. A
+submitted form is turned into the declaration v1 document and goes through
+``app.web.api.lodge`` -- the very pipeline of ``POST /api/v1/declarations``.
+"""
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Callable
+from datetime import datetime
+from functools import wraps
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+from flask import (Blueprint, Flask, Response, abort, flash, g, jsonify, redirect, render_template, request,
+                   url_for)
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from flask_wtf.csrf import CSRFError
+from flask_wtf.file import FileField
+from wtforms import FieldList, Form, FormField, SelectChoice, SelectField, StringField, TextAreaField
+from werkzeug.exceptions import HTTPException
+from wtforms.validators import DataRequired, Length
+
+from app.domain.problems import Problem, Rejection
+from app.domain.time import HONG_KONG
+from app.intake.service import require_text_reason
+from app.portal import codelists
+from app.portal import service as portal
+from app.portal.document import (ITEM_DEFAULTS, build_declaration, field_for_path, fields_with_invalid_characters,
+                                 form_data_from_xml)
+from app.services import declarations as declarations_service
+from app.services.declarations import Caller
+from app.web.api import charges_payload, lodge
+from app.web.auth import role_required
+from app.web.context import db, services
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+bp = Blueprint("portal", __name__, url_prefix="/trader", static_folder="static/portal",
+               static_url_path="/static")
+
+def _options(pairs: list[tuple[str, Any]]) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+TYPE_CHOICES = [("IM", _l("Import")), ("EX", _l("Export")), ("TS", _l("Transhipment under e-lock"))]
+FORM_CHOICES = [("", _l("(not stated)")), ("1", "1 · " + _l("import, non-food")), ("1A", "1A · " + _l("import, food")),
+                ("1B", "1B · " + _l("import, charge-exempt")), ("2", "2 · " + _l("export / re-export")),
+                ("2A", "2A · " + _l("export of HK-made clothing")), ("2B", "2B · " + _l("export, charge-exempt"))]
+MODE_CHOICES = [("", _l("choose")), ("1", _l("1 · sea")), ("2", _l("2 · rail")), ("3", _l("3 · road")),
+                ("4", _l("4 · air")), ("5", _l("5 · post")), ("7", _l("7 · fixed installation")),
+                ("8", _l("8 · inland water")), ("9", _l("9 · not known"))]
+MASS_UNITS = [("KGM", "KGM · kg"), ("GRM", "GRM · g"), ("TNE", "TNE · t")]
+VOLUME_UNITS = [("LTR", "LTR · l"), ("MLT", "MLT · ml")]
+STATUSES = ("accepted", "under_review", "released", "refused", "cancelled")
+LANES = ("green", "yellow", "red")
+# Labels of the fields, for error messages and the error summary.
+FIELD_LABELS: dict[str, Any] = {
+    "type_code": _l("Declaration type"), "form_code": _l("TDEC form"), "lrn": _l("Local reference (LRN)"),
+    "ucr": _l("Unique consignment reference (UCR)"), "issued_at": _l("Issued (HKT)"),
+    "declarant": _l("Declarant"), "declarant_aeo_id": _l("Declarant's AEO certificate"),
+    "transport_mode": _l("Transport mode"), "conveyance_id": _l("Conveyance (vehicle, vessel, flight)"),
+    "control_point": _l("Control point"), "departure_location": _l("Departure (UN/LOCODE)"),
+    "destination_location": _l("Destination (UN/LOCODE)"), "movement_at": _l("Arrival / departure (HKT)"),
+    "name": _l("Name"), "identifier": _l("ID (BR number or AEO id)"), "aeo_id": _l("AEO certificate"),
+    "address_line": _l("Address"), "city": _l("City"), "country": _l("Country"),
+    "container_id": _l("Container number"), "seals": _l("Seal numbers"), "elock_id": _l("E-lock"),
+    "description": _l("Description"), "hs_code": _l("HS code"), "origin_country": _l("Origin"),
+    "quantity": _l("Quantity"), "quantity_unit": _l("Unit"), "net_mass": _l("Net mass"),
+    "net_mass_unit": _l("Net mass unit"), "gross_mass": _l("Gross mass"), "gross_mass_unit": _l("Gross mass unit"),
+    "value": _l("Customs value"), "currency": _l("Currency"), "package_type": _l("Package type"),
+    "package_count": _l("Packages"), "alcohol_strength": _l("Alcohol %"), "volume": _l("Volume"),
+    "volume_unit": _l("Volume unit"), "stick_count": _l("Cigarette sticks"), "length_mm": _l("Stick length (mm)"),
+    "documents": _l("Licences and permits"), "importer": _l("Importer"), "exporter": _l("Exporter"),
+    "carrier": _l("Carrier"), "equipment": _l("Container"), "items": _l("Goods item"),
+}
+MAX_ITEMS = 999
+MAX_EQUIPMENT = 99
+ADD_COUNTS = (1, 5, 10, 25, 50)
+REQUIRED_HEADER = ("type_code", "lrn", "issued_at", "transport_mode")
+REQUIRED_ITEM = ("description", "hs_code", "origin_country", "quantity", "net_mass", "gross_mass", "value",
+                 "currency")
+
+
+def trader_required(view: Callable[P, R]) -> Callable[P, R | Response]:
+    """Signed-in trader bound to a party; ``g.caller`` is the party it acts for."""
+    @role_required("trader")
+    @wraps(view)
+    def guarded(*args: P.args, **kwargs: P.kwargs) -> R | Response:
+        if current_user.party_id is None:
+            abort(403, description="this trader account is not bound to a party")
+        g.caller = portal.trader_caller(db(), current_user)
+        g.actor = g.caller.actor
+        return view(*args, **kwargs)
+    return guarded
+
+
+def caller() -> Caller:
+    return g.caller  # type: ignore[no-any-return]
+
+
+# --- forms --------------------------------------------------------------------------------
+
+class PartySubform(Form):
+    name = StringField(_l("Name"), validators=[Length(max=140)])
+    identifier = StringField(_l("ID (BR number or AEO id)"), validators=[Length(max=35)])
+    aeo_id = StringField(_l("AEO certificate"), validators=[Length(max=35)])
+    address_line = StringField(_l("Address"), validators=[Length(max=140)])
+    city = StringField(_l("City"), validators=[Length(max=140)])
+    country = StringField(_l("Country"), validators=[Length(max=2)])
+
+
+class EquipmentSubform(Form):
+    container_id = StringField(_l("Container number"))
+    seals = StringField(_l("Seal numbers"))
+    elock_id = StringField(_l("E-lock"))
+
+
+class ItemSubform(Form):
+    description = TextAreaField(_l("Description"))
+    hs_code = StringField(_l("HS code"))
+    origin_country = StringField(_l("Origin"))
+    quantity = StringField(_l("Quantity"))
+    quantity_unit = SelectField(_l("Unit"), choices=[], validate_choice=False)
+    net_mass = StringField(_l("Net mass"))
+    net_mass_unit = SelectField(_l("Net mass unit"), choices=_options(MASS_UNITS), validate_choice=False)
+    gross_mass = StringField(_l("Gross mass"))
+    gross_mass_unit = SelectField(_l("Gross mass unit"), choices=_options(MASS_UNITS), validate_choice=False)
+    value = StringField(_l("Customs value"))
+    currency = StringField(_l("Currency"))
+    package_type = SelectField(_l("Package type"), choices=[], validate_choice=False)
+    package_count = StringField(_l("Packages"))
+    alcohol_strength = StringField(_l("Alcohol %"))
+    volume = StringField(_l("Volume"))
+    volume_unit = SelectField(_l("Volume unit"), choices=_options(VOLUME_UNITS), validate_choice=False)
+    stick_count = StringField(_l("Cigarette sticks"))
+    length_mm = StringField(_l("Stick length (mm)"))
+    documents = TextAreaField(_l("Licences and permits"))
+
+
+class DeclarationForm(FlaskForm):
+    type_code = SelectField(_l("Declaration type"), choices=_options(TYPE_CHOICES), validate_choice=False)
+    form_code = SelectField(_l("TDEC form"), choices=_options(FORM_CHOICES), validate_choice=False)
+    lrn = StringField(_l("Local reference (LRN)"))
+    ucr = StringField(_l("Unique consignment reference (UCR)"))
+    issued_at = StringField(_l("Issued (HKT)"))
+    declarant_aeo_id = StringField(_l("Declarant's AEO certificate"))
+    importer = FormField(PartySubform)
+    exporter = FormField(PartySubform)
+    carrier = FormField(PartySubform)
+    transport_mode = SelectField(_l("Transport mode"), choices=_options(MODE_CHOICES), validate_choice=False)
+    conveyance_id = StringField(_l("Conveyance (vehicle, vessel, flight)"))
+    control_point = SelectField(_l("Control point"), choices=[], validate_choice=False)
+    departure_location = StringField(_l("Departure (UN/LOCODE)"))
+    destination_location = StringField(_l("Destination (UN/LOCODE)"))
+    movement_at = StringField(_l("Arrival / departure (HKT)"))
+    equipment = FieldList(FormField(EquipmentSubform), min_entries=0, max_entries=99)
+    items = FieldList(FormField(ItemSubform), min_entries=1, max_entries=999)
+
+
+class UploadForm(FlaskForm):
+    document = FileField(_l("Declaration XML file"))
+    amends = StringField(_l("Amends declaration (reference), for FunctionCode 13"))
+
+
+class CancelForm(FlaskForm):
+    reason = TextAreaField(_l("Reason for cancelling"), validators=[DataRequired(), Length(min=3, max=500)])
+
+
+class AnswerForm(FlaskForm):
+    message = TextAreaField(_l("Message to the officer"), validators=[DataRequired(), Length(max=2000)])
+    attachment = FileField(_l("Attachment (PDF, PNG or JPEG, up to 2 MB)"))
+
+
+class KeyForm(FlaskForm):
+    name = StringField(_l("System name"), validators=[DataRequired(), Length(min=2, max=100)])
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+def _codes() -> codelists.CodeLists:
+    return codelists.load(services().settings.rules_dir)
+
+
+def _locale() -> str:
+    return str(get_locale() or "en")
+
+
+def _choices(codes: tuple[codelists.Code, ...], blank: bool = False) -> list[SelectChoice]:
+    locale = _locale()
+    options = [(c.code, f"{c.code} · {c.name(locale)}") for c in codes]
+    return _options([("", _("choose"))] + options if blank else options)
+
+
+def _prepare(form: DeclarationForm) -> DeclarationForm:
+    """Fill the pickers' choices (from the code lists, in the user's language)."""
+    codes = _codes()
+    form.control_point.choices = _choices(codes.control_points, blank=True)
+    units = _choices(codes.units)
+    packages = _choices(codes.package_types, blank=True)
+    for entry in form.items:
+        entry.form.quantity_unit.choices = units
+        entry.form.package_type.choices = packages
+    return form
+
+
+def _now_local() -> str:
+    return datetime.now(HONG_KONG).strftime("%Y-%m-%dT%H:%M")
+
+
+def new_form_data(type_code: str) -> dict[str, Any]:
+    return {"type_code": type_code if type_code in ("IM", "EX", "TS") else "IM", "issued_at": _now_local(),
+            "transport_mode": "3", "items": [dict(ITEM_DEFAULTS)], "equipment": [],
+            "importer": {}, "exporter": {}, "carrier": {}}
+
+
+def _clean(data: dict[str, Any]) -> dict[str, Any]:
+    data = {k: v for k, v in data.items() if k != "csrf_token"}
+    return data
+
+
+def precheck(data: dict[str, Any]) -> dict[str, list[str]]:
+    """Required values missing from the form, caught before the document is built."""
+    from app.portal.document import item_present
+
+    errors: dict[str, list[str]] = {}
+    for field in fields_with_invalid_characters(data):
+        errors.setdefault(field, []).append(_("Remove the control characters from this field."))
+    for name in REQUIRED_HEADER:
+        if not str(data.get(name) or "").strip():
+            errors.setdefault(name, []).append(_("Enter the %(field)s.", field=str(FIELD_LABELS[name]).lower()))
+    items = data.get("items") or []
+    if not any(item_present(item) for item in items):
+        errors.setdefault("items-0-description", []).append(_("Declare at least one goods item."))
+    for index, item in enumerate(items):
+        if not item_present(item):
+            continue
+        for name in REQUIRED_ITEM:
+            if not str(item.get(name) or "").strip():
+                errors.setdefault(f"items-{index}-{name}", []).append(
+                    _("Enter the %(field)s.", field=str(FIELD_LABELS[name]).lower()))
+    if data.get("type_code") == "TS" and not any(str(e.get("elock_id") or "").strip()
+                                                 for e in data.get("equipment") or []):
+        errors.setdefault("equipment", []).append(
+            _("A transhipment travels under e-lock: add a container with its e-lock."))
+    return errors
+
+
+def _label(field_id: str) -> str:
+    """``items-2-hs_code`` -> "Goods item 3 · HS code"."""
+    parts = field_id.split("-")
+    if len(parts) == 3 and parts[1].isdigit():
+        return f"{FIELD_LABELS.get(parts[0], parts[0])} {int(parts[1]) + 1} · {FIELD_LABELS.get(parts[2], parts[2])}"
+    if len(parts) == 2 and parts[1].isdigit():
+        return f"{FIELD_LABELS.get(parts[0], parts[0])} {int(parts[1]) + 1}"
+    if len(parts) == 2:
+        return f"{FIELD_LABELS.get(parts[0], parts[0])} · {FIELD_LABELS.get(parts[1], parts[1])}"
+    return str(FIELD_LABELS.get(field_id, field_id))
+
+
+def _problem_text(problem: Problem) -> str:
+    if _locale() == "zh_Hant" and problem.message_zh:
+        return problem.message_zh
+    return problem.message
+
+
+def field_errors(rejection: Rejection) -> tuple[dict[str, list[str]], list[str]]:
+    """A rejection's problems by form field (from their paths), and those about the whole."""
+    by_field: dict[str, list[str]] = {}
+    general: list[str] = []
+    for problem in rejection.problems:
+        if problem.severity not in (None, "reject"):
+            continue
+        field = field_for_path(problem.path)
+        text = _problem_text(problem) + (f" [{problem.rule}]" if problem.rule else "")
+        if field is None:
+            general.append(text)
+        else:
+            by_field.setdefault(field, []).append(text)
+    if not rejection.problems:
+        general.append(rejection.message)
+    return by_field, general
+
+
+def _render_form(form: DeclarationForm, errors: dict[str, list[str]], general: list[str], status: int,
+                 draft_id: int | None, amending: Any = None, notices: list[Problem] | None = None
+                 ) -> tuple[str, int]:
+    codes = _codes()
+    summary = [(field, _label(field), message) for field, messages in errors.items() for message in messages]
+    return render_template(
+        "portal/form.html", form=_prepare(form), errors=errors, general=general, summary=summary,
+        draft_id=draft_id, amending=amending, party=portal.party_of(db(), caller()), codes=codes,
+        locale=_locale(), notices=notices or [], add_counts=ADD_COUNTS,
+    ), status
+
+
+def _form_from(data: dict[str, Any]) -> DeclarationForm:
+    return DeclarationForm(formdata=None, data=data)
+
+
+def _apply_row_action(action: str, data: dict[str, Any], count: int = 1) -> bool:
+    """Add/remove goods items and containers, fill a party with the trader's own details.
+    Returns False when ``action`` is not a row action."""
+    items: list[dict[str, Any]] = data.setdefault("items", [])
+    equipment: list[dict[str, Any]] = data.setdefault("equipment", [])
+    kind, _sep, index = action.partition(":")
+    if kind == "add_item":
+        previous = items[-1] if items else ITEM_DEFAULTS
+        carried = {k: previous.get(k) for k in ("origin_country", "currency") if previous.get(k)}
+        for _row in range(max(0, min(count, MAX_ITEMS - len(items)))):
+            items.append({**ITEM_DEFAULTS, **carried})
+    elif kind == "remove_item" and index.isdigit() and int(index) < len(items):
+        items.pop(int(index))
+        if not items:
+            items.append(dict(ITEM_DEFAULTS))
+    elif kind == "add_equipment":
+        if len(equipment) < MAX_EQUIPMENT:
+            equipment.append({})
+    elif kind == "remove_equipment" and index.isdigit() and int(index) < len(equipment):
+        equipment.pop(int(index))
+    elif kind == "fill" and index in ("importer", "exporter", "carrier"):
+        party = portal.party_of(db(), caller())
+        data[index] = {**(data.get(index) or {}), "name": party.name, "identifier": party.identifier}
+    else:
+        return False
+    return True
+
+
+def _declaration_form(draft_id: int | None = None, amending: Any = None) -> Any:
+    """The form's one handler: new declaration, resumed draft, or amendment of ``amending``."""
+    party = portal.party_of(db(), caller())
+    if request.method == "GET":
+        if draft_id is not None:
+            data = copy.deepcopy(portal.get_draft(db(), caller(), draft_id).data)
+        elif amending is not None:
+            data = form_data_from_xml(portal.latest_document(db(), amending))
+        else:
+            data = new_form_data(request.args.get("type", "IM"))
+        return _render_form(_form_from(data), {}, [], 200, draft_id, amending)
+    form = DeclarationForm()
+    data = _clean(form.data)
+    action = request.form.get("action", "submit")
+    count = request.form.get("add_count", "1")
+    if _apply_row_action(action, data, int(count) if count.isdigit() else 1):
+        return _render_form(_form_from(data), {}, [], 200, draft_id, amending)
+    function_code = "13" if amending is not None else "9"
+    if action == "save_draft":
+        draft = portal.save_draft(db(), caller(), data, draft_id, amending.id if amending is not None else None)
+        db().commit()
+        flash(_("Draft saved. You can resume it from your declarations."))
+        return redirect(url_for("portal.draft", draft_id=draft.id))
+    if action == "download":
+        invalid = {field: [_("Remove the control characters from this field.")]
+                   for field in fields_with_invalid_characters(data)}
+        if invalid:
+            return _render_form(_form_from(data), invalid, [], 422, draft_id, amending)
+        body = build_declaration(data, party.identifier, party.name, function_code)
+        filename = (re.sub(r"[^0-9A-Za-z._-]", "_", str(data.get("lrn") or "").strip())[:35] or "declaration") + ".xml"
+        return Response(body, mimetype="application/xml",
+                        headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    errors = precheck(data)
+    if errors:
+        return _render_form(_form_from(data), errors, [], 422, draft_id, amending)
+    body = build_declaration(data, party.identifier, party.name, function_code)
+    trader = caller()
+
+    def apply(received: Any, assessed: Any, now: datetime, risk: Any) -> declarations_service.Outcome:
+        if amending is not None:
+            outcome = declarations_service.amend(db(), amending.id, received, assessed, trader, g.conversation_id,
+                                                 now, risk=risk)
+        else:
+            outcome = declarations_service.submit(db(), received, assessed, trader, g.conversation_id, now,
+                                                  risk=risk)
+        if draft_id is not None and not outcome.replay:
+            portal.delete_draft(db(), trader, draft_id)
+        return outcome
+
+    try:
+        outcome, _assessed, _risk = lodge(body, apply, amending.id if amending is not None else None)
+    except Rejection as rejection:
+        db().rollback()
+        by_field, general = field_errors(rejection)
+        return _render_form(_form_from(data), by_field, [rejection.message, *general], 422, draft_id, amending,
+                            notices=[p for p in rejection.problems if p.severity in ("hold", "info", "warn")])
+    receipt = outcome.receipt
+    if outcome.replay:
+        flash(_("Declaration %(id)s was already lodged with this content.", id=receipt.id))
+    elif amending is not None:
+        flash(_("Amendment accepted: declaration %(id)s is now version %(version)s.", id=receipt.id,
+                version=receipt.version))
+    else:
+        flash(_("Declaration %(id)s accepted.", id=receipt.id))
+    return redirect(url_for("portal.declaration", reference=receipt.id))
+
+
+# --- pages --------------------------------------------------------------------------------
+
+@bp.get("/")
+@trader_required
+def declarations() -> str:
+    args = request.args
+    page = args.get("page", "1")
+    filters = portal.Filters(
+        status=args.get("status", "") if args.get("status") in STATUSES else "",
+        lane=args.get("lane", "") if args.get("lane") in LANES else "",
+        type_code=args.get("type", "") if args.get("type") in ("IM", "EX", "TS") else "",
+        search=args.get("q", "")[:40], page=int(page) if page.isdigit() else 1)
+    listing = portal.track(db(), caller(), filters)
+    return render_template("portal/declarations.html", listing=listing, filters=filters, statuses=STATUSES,
+                           lanes=LANES, drafts=portal.list_drafts(db(), caller()),
+                           party=portal.party_of(db(), caller()))
+
+
+@bp.route("/declarations/new", methods=["GET", "POST"])
+@trader_required
+def new_declaration() -> Any:
+    return _declaration_form()
+
+
+@bp.route("/drafts/<int:draft_id>", methods=["GET", "POST"])
+@trader_required
+def draft(draft_id: int) -> Any:
+    found = _found(lambda: portal.get_draft(db(), caller(), draft_id))
+    amending = None
+    if found.declaration_id is not None:
+        amending = _found(lambda: declarations_service.get_declaration(db(), found.declaration_id or "",
+                                                                       caller().party_id))
+    return _declaration_form(draft_id=draft_id, amending=amending)
+
+
+@bp.post("/drafts/<int:draft_id>/delete")
+@trader_required
+def delete_draft(draft_id: int) -> Response:
+    _found(lambda: portal.delete_draft(db(), caller(), draft_id))
+    db().commit()
+    flash(_("Draft deleted."))
+    return redirect(url_for("portal.declarations"))
+
+
+def _found(look_up: Callable[[], R]) -> R:
+    """The looked-up object, or a 404 page (another party's object is simply not found)."""
+    try:
+        return look_up()
+    except Rejection as rejection:
+        if rejection.code in ("NOT_FOUND", "INVALID_REFERENCE"):
+            abort(404, description=rejection.message)
+        raise
+
+
+def _declaration_row(reference: str, with_history: bool = False) -> Any:
+    return _found(lambda: declarations_service.get_declaration(db(), reference, caller().party_id,
+                                                               with_history=with_history))
+
+
+@bp.get("/declarations/<reference>")
+@trader_required
+def declaration(reference: str) -> str:
+    row = _declaration_row(reference, with_history=True)
+    findings = [f for f in row.findings if f.version == row.version]
+    return render_template(
+        "portal/declaration.html", row=row, findings=findings,
+        charges=charges_payload(row.charges) if row.charges else None,
+        threads=portal.request_threads(db(), row.id), versions=portal.document_versions(db(), row),
+        release=portal.release_notice(db(), row), release_message=portal.release_message(db(), row),
+        amend_blocked=portal.why_not_amendable(row),
+        cancel_blocked=portal.why_not_cancellable(row), cancel_form=CancelForm(), answer_form=AnswerForm(),
+        locale=_locale())
+
+
+@bp.route("/declarations/<reference>/amend", methods=["GET", "POST"])
+@trader_required
+def amend(reference: str) -> Any:
+    row = _declaration_row(reference)
+    blocked = portal.why_not_amendable(row)
+    if blocked:
+        flash(_("This declaration cannot be amended: %(reason)s", reason=blocked))
+        return redirect(url_for("portal.declaration", reference=row.id))
+    return _declaration_form(amending=row)
+
+
+@bp.get("/declarations/<reference>/documents/<int:version>")
+@trader_required
+def document(reference: str, version: int) -> Response:
+    row = _declaration_row(reference)
+    body = portal.document_body(db(), row, version)
+    if body is None:
+        abort(404)
+    return Response(body, mimetype="application/xml", headers={
+        "Content-Disposition": f'attachment; filename="{row.id}-v{version}.xml"'})
+
+
+@bp.get("/declarations/<reference>/release-notice")
+@trader_required
+def release_notice(reference: str) -> Response:
+    row = _declaration_row(reference)
+    message = portal.release_message(db(), row)
+    if message is None:
+        abort(404, description=f"no release notice for {row.id}")
+    extension = "json" if "json" in message.content_type else "xml"
+    return Response(bytes(message.body), mimetype=message.content_type, headers={
+        "Content-Disposition": f'attachment; filename="{row.id}-release-notice.{extension}"'})
+
+
+@bp.post("/declarations/<reference>/cancel")
+@trader_required
+def cancel(reference: str) -> Any:
+    row = _declaration_row(reference)
+    form = CancelForm()
+    try:
+        reason = require_text_reason(form.reason.data)
+        with services().write_gate():
+            declarations_service.cancel(db(), row.id, reason, caller(), g.conversation_id)
+            db().commit()
+    except Rejection as rejection:
+        db().rollback()
+        flash(_("Not cancelled: %(reason)s", reason=rejection.message))
+        return redirect(url_for("portal.declaration", reference=row.id))
+    flash(_("Declaration %(id)s cancelled.", id=row.id))
+    return redirect(url_for("portal.declaration", reference=row.id))
+
+
+@bp.post("/declarations/<reference>/requests/<int:request_id>/answer")
+@trader_required
+def answer(reference: str, request_id: int) -> Any:
+    row = _declaration_row(reference)
+    form = AnswerForm()
+    upload = form.attachment.data
+    content = upload.read(portal.MAX_ATTACHMENT_BYTES + 1) if upload else None
+    try:
+        _found(lambda: portal.answer_request(db(), caller(), row.id, request_id, form.message.data or "",
+                                             upload.filename if upload else None, content))
+        db().commit()
+    except Rejection as rejection:
+        db().rollback()
+        flash(_("Answer not sent: %(reasons)s",
+                reasons="; ".join(p.message for p in rejection.problems) or rejection.message))
+        return redirect(url_for("portal.declaration", reference=row.id, _anchor=f"request-{request_id}"))
+    flash(_("Answer sent to the officer."))
+    return redirect(url_for("portal.declaration", reference=row.id, _anchor=f"request-{request_id}"))
+
+
+@bp.get("/declarations/<reference>/answers/<int:answer_id>/attachment")
+@trader_required
+def attachment(reference: str, answer_id: int) -> Response:
+    row = _declaration_row(reference)
+    found = _found(lambda: portal.get_attachment(db(), caller(), row.id, answer_id))
+    return Response(found.content, mimetype=found.content_type or "application/octet-stream", headers={
+        "Content-Disposition": f'attachment; filename="{found.filename or "attachment"}"'})
+
+
+def _source_lines(body: bytes, problems: list[Problem]) -> dict[int, str]:
+    """The uploaded document's lines that problems point at, for the readable report."""
+    lines = body.decode("utf-8", errors="replace").splitlines()
+    wanted = {p.line for p in problems if p.line}
+    return {n: lines[n - 1].strip()[:200] for n in sorted(wanted) if 0 < n <= len(lines)}
+
+
+@bp.route("/upload", methods=["GET", "POST"])
+@trader_required
+def upload() -> Any:
+    form = UploadForm()
+    if request.method == "GET":
+        return render_template("portal/upload.html", form=form, rejection=None, lines={})
+    uploaded = form.document.data
+    if not uploaded:
+        rejection = Rejection("NO_FILE", _("Choose the declaration XML file to upload."),
+                              [Problem(message=_("no file chosen"), path="document", rule="file-required")])
+        return render_template("portal/upload.html", form=form, rejection=rejection, lines={}), 422
+    body = uploaded.read()
+    amends = (form.amends.data or "").strip().upper()
+    trader = caller()
+
+    def apply(received: Any, assessed: Any, now: datetime, risk: Any) -> declarations_service.Outcome:
+        if amends:
+            return declarations_service.amend(db(), amends, received, assessed, trader, g.conversation_id, now,
+                                              risk=risk)
+        return declarations_service.submit(db(), received, assessed, trader, g.conversation_id, now, risk=risk)
+
+    try:
+        outcome, _assessed, _risk = lodge(body, apply, amends or None)
+    except Rejection as rejection:
+        db().rollback()
+        return render_template("portal/upload.html", form=form, rejection=rejection,
+                               lines=_source_lines(body, rejection.problems)), 422
+    flash(_("Declaration %(id)s accepted from %(file)s.", id=outcome.receipt.id, file=uploaded.filename))
+    return redirect(url_for("portal.declaration", reference=outcome.receipt.id))
+
+
+@bp.route("/keys", methods=["GET", "POST"])
+@trader_required
+def keys() -> Any:
+    form = KeyForm()
+    new_key = None
+    status = 200
+    if request.method == "POST":
+        try:
+            client, new_key = portal.create_key(db(), caller(), form.name.data or "")
+            db().commit()
+        except Rejection as rejection:
+            db().rollback()
+            form.name.errors = [p.message for p in rejection.problems] or [rejection.message]
+            status = 422
+    return render_template("portal/keys.html", form=form, new_key=new_key,
+                           clients=portal.list_keys(db(), caller()), revoke_form=FlaskForm()), status
+
+
+@bp.post("/keys/<int:client_id>/revoke")
+@trader_required
+def revoke_key(client_id: int) -> Response:
+    client = _found(lambda: portal.revoke_key(db(), caller(), client_id))
+    db().commit()
+    services().api_keys.clear()
+    flash(_("API key %(name)s revoked.", name=client.name))
+    return redirect(url_for("portal.keys"))
+
+
+@bp.get("/codes/hs")
+@trader_required
+def hs_codes() -> Any:
+    """HS code search by code or words: JSON for scripts (``format=json``), a page otherwise."""
+    query = request.args.get("q", "")[:60]
+    found = _codes().search_hs(query, limit=50)
+    locale = _locale()
+    if request.args.get("format") == "json":
+        return jsonify([{"code": c.code, "name": c.name(locale)} for c in found])
+    return render_template("portal/hs_codes.html", query=query, found=found, locale=locale)
+
+
+@bp.errorhandler(403)
+@bp.errorhandler(404)
+@bp.errorhandler(413)
+@bp.errorhandler(CSRFError)
+def page_error(exc: HTTPException) -> tuple[str, int]:
+    """Errors of the portal's pages as pages (the API keeps its XML/JSON envelope)."""
+    code = {403: "FORBIDDEN", 404: "NOT_FOUND", 413: "BODY_TOO_LARGE"}.get(exc.code or 400, "CSRF_INVALID")
+    return render_template("portal/error.html", code=code, message=exc.description,
+                           conversation_id=g.get("conversation_id")), exc.code or 400
+
+
+def install(app: Flask) -> None:
+    """Register ``/trader`` and the portal's own zh_Hant catalogue (merged with the app's),
+    and send a trader who signs in without a destination to the portal, not the case queue."""
+    app.register_blueprint(bp)
+    babel_config = app.extensions.get("babel")
+    if babel_config is not None:
+        babel_config.translation_directories.append(str(Path(__file__).resolve().parent.parent / "portal" /
+                                                        "translations"))
+
+    @app.before_request
+    def traders_home() -> Response | None:
+        if (request.endpoint == "officer.queue" and current_user.is_authenticated
+                and getattr(current_user, "role", None) == "trader"):
+            return redirect(url_for("portal.declarations"))
+        return None
