@@ -14,6 +14,7 @@ from app.db.session import make_engine, make_session_factory, write_gate
 from app.domain.problems import Rejection
 from app.intake.service import Intake
 from app.rules.assessment import RuleSet
+from app.risk.scoring import RiskEngine, history_cache_seconds, threshold_cache_seconds
 from app.services.cache import TtlCache
 from app.logs import configure_logging
 from app.web.context import Services, close_session
@@ -51,6 +52,9 @@ def create_app(settings: Settings | None = None) -> Flask:
         api_keys=TtlCache(settings.api_key_cache_seconds),
         aeo_standings=TtlCache(settings.aeo_cache_seconds),
         write_gate=write_gate(settings.database_url),
+        risk=RiskEngine.load(settings.rules_dir, settings.instance_dir),
+        risk_history=TtlCache(history_cache_seconds()),
+        risk_thresholds=TtlCache(threshold_cache_seconds()),
     )
 
     from app.web import aeo_api, api, site
@@ -58,9 +62,23 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(site.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(aeo_api.bp)
+    from app.web import transit_api
+
+    transit_api.init_app(app)  # route network (rules/transit) checked at start-up; /api/v1/elock, /api/v1/journeys
     app.teardown_appcontext(close_session)
     _install_request_hooks(app)
     _install_error_handlers(app)
+    from app.web import auth, officer
+
+    auth.install(app)  # Flask-Login sessions, /login and /logout
+    officer.install(app)  # CSRF on forms (never on /api/ blueprints), Babel (en, zh_Hant; HKT), /officer
+    from app.web import portal
+
+    portal.install(app)  # /trader: the traders' portal (after officer: reuses its CSRF and Babel)
+    from app.web import admin_routing, trips_api
+
+    trips_api.init_app(app)  # routing rules loaded at start-up; /api/v1/trips, /api/v1/notifications
+    admin_routing.install(app)  # /admin/routing/subscribers (admin role)
     app.extensions["csw_limiter"] = init_security(app, settings)
     return app
 

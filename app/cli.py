@@ -12,7 +12,13 @@ import click
 from sqlalchemy import select
 
 from app.aeo.cli import aeo
+from app.risk.cli import risk
+from app.routing.cli import dispatch, outbox, subscribers
+from app.transit.cli import transit
+from app.transit.network import network_for
+from app.transit.service import seed_demo_fleet
 from app.audit.cli import audit
+from app.users.cli import seed_demo_traders, seed_demo_users, users
 from app.aeo.service import import_operators, read_csv_rows
 from app.config import PROJECT_ROOT, Settings
 from app.db import migrate, models
@@ -81,6 +87,13 @@ def seed() -> None:
         report = import_operators(session, rows, "seed", today, rule_set.mra)
         click.echo(f"demo AEO registry: {len(report.created)} created, {len(report.updated)} updated, "
                    f"{len(report.unchanged)} unchanged, {len(report.rejected)} rejected")
+        for line in seed_demo_users(session):
+            click.echo(line)
+        for line in seed_demo_traders(session):
+            click.echo(line)
+        seed_demo_fleet(session, datetime.now(timezone.utc), network_for(settings.rules_dir))
+        click.echo("demo e-lock fleet: companies 40617295, 12345678; vehicles XY1234, KT88, LM2468; "
+                   "e-locks EL-000001..3, EL-000123..5")
 
 
 @main.command()
@@ -262,4 +275,10 @@ def jobs_run(job: str, day: datetime | None) -> None:
 
 
 main.add_command(aeo)
+main.add_command(dispatch)
+main.add_command(subscribers)
+main.add_command(outbox)
+main.add_command(transit)
 main.add_command(audit)
+main.add_command(users)
+main.add_command(risk)

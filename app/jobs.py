@@ -18,9 +18,12 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.aeo.service import expire_registrations
+from app.cases.escalation import case_escalation
 from app.audit.service import seal
 from app.db import models
 from app.domain.time import HONG_KONG, hong_kong_date
+from app.risk.jobs import risk_retrain
+from app.routing.jobs import outbox_purge, schedule_routing
 
 log = logging.getLogger("csw.jobs")
 
@@ -73,7 +76,19 @@ def audit_seal(session: Session, today: date) -> dict[str, object]:
     return {"sealed": report.sealed, "head_sequence": report.head_sequence, "head_hash": report.head_hash}
 
 
-JOBS: dict[str, Callable[[Session, date], dict[str, object]]] = {"aeo-expiry": aeo_expiry, "audit-seal": audit_seal}
+def elock_overdue(session: Session, today: date) -> dict[str, object]:
+    """E-lock journeys not arrived within their route's maximum time, or silent too long."""
+    from app.transit.service import check_overdue
+
+    alerts = check_overdue(session, datetime.now(timezone.utc))
+    return {"alerts": [{"journey_id": a.journey_id, "kind": a.kind} for a in alerts]}
+
+
+JOBS: dict[str, Callable[[Session, date], dict[str, object]]] = {"aeo-expiry": aeo_expiry, "audit-seal": audit_seal,
+                                                                 "elock-overdue": elock_overdue}
+JOBS["case-escalation"] = case_escalation
+JOBS["outbox-purge"] = outbox_purge
+JOBS["risk-retrain"] = risk_retrain
 
 
 def start_scheduler(sessions: sessionmaker[Session]) -> BackgroundScheduler:
@@ -84,5 +99,13 @@ def start_scheduler(sessions: sessionmaker[Session]) -> BackgroundScheduler:
                       aeo_expiry), id="aeo-expiry", coalesce=True, max_instances=1, misfire_grace_time=6 * 3600)
     scheduler.add_job(run_job, IntervalTrigger(seconds=AUDIT_SEAL_SECONDS), args=(sessions, "audit-seal", audit_seal),
                       id="audit-seal", coalesce=True, max_instances=1)
+    scheduler.add_job(run_job, IntervalTrigger(minutes=1), args=(sessions, "elock-overdue", elock_overdue),
+                      id="elock-overdue", coalesce=True, max_instances=1)
+    scheduler.add_job(run_job, IntervalTrigger(minutes=5), args=(sessions, "case-escalation", case_escalation),
+                      id="case-escalation", coalesce=True, max_instances=1)
+    scheduler.add_job(run_job, CronTrigger(day_of_week="sun", hour=3, minute=30, timezone=HONG_KONG),
+                      args=(sessions, "risk-retrain", risk_retrain), id="risk-retrain", coalesce=True,
+                      max_instances=1, misfire_grace_time=24 * 3600)  # weekly; promotes only a better model
+    schedule_routing(scheduler, sessions)  # outbox dispatcher every few seconds; outbox purge daily
     scheduler.start()
     return scheduler

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
+from datetime import datetime, timezone
 
 import pytest
 from flask import Flask
@@ -22,6 +23,7 @@ from app.db import migrate
 from app.db.models import Base
 from app.db.session import normalise_url
 from app.services.clients import create_client, ensure_party
+from app.transit.service import seed_demo_fleet
 
 SAMPLES = PROJECT_ROOT / "samples"
 POSTGRES_URL = os.environ.get("CSW_TEST_POSTGRES_URL", "postgresql+psycopg://127.0.0.1:5432/test")
@@ -95,6 +97,7 @@ def clean_app(app: Flask) -> Iterator[Flask]:
         other = ensure_party(session, OTHER_BRN, "Harbour Logistics Limited")
         create_client(session, "trader-tms", trader, key=TRADER_KEY)
         create_client(session, "harbour-tms", other, key=OTHER_KEY)
+        seed_demo_fleet(session, datetime.now(timezone.utc))  # the TS sample's vehicle and e-lock
     yield app
 
 
@@ -121,3 +124,21 @@ def response_schema():  # type: ignore[no-untyped-def]
 
     return etree.XMLSchema(etree.parse(str(PROJECT_ROOT / "schemas/response/v1/response.xsd")))
 
+
+
+RABBITMQ_URL = os.environ.get("CSW_TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
+
+
+@pytest.fixture(scope="session")
+def rabbitmq_url() -> str:
+    """A reachable RabbitMQ (skipped when down, unless ``CSW_REQUIRE_SERVICES=1``: then failed)."""
+    import pika
+
+    try:
+        pika.BlockingConnection(pika.URLParameters(RABBITMQ_URL + "?connection_attempts=1&socket_timeout=3")).close()
+    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
+        reason = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        if REQUIRE_SERVICES:
+            pytest.fail(f"RabbitMQ required (CSW_REQUIRE_SERVICES=1) but unreachable: {reason}")
+        pytest.skip(f"RabbitMQ not reachable: {reason}")
+    return RABBITMQ_URL

@@ -83,6 +83,8 @@ class Declaration(Base):
     form_code: Mapped[str | None] = mapped_column(String(2))
     status: Mapped[str] = mapped_column(String(20))
     lane: Mapped[str | None] = mapped_column(String(10))
+    risk_score: Mapped[int | None] = mapped_column(Integer)
+    revenue_at_stake: Mapped[Decimal | None] = mapped_column(Money)
     version: Mapped[int] = mapped_column(Integer)
     schema_namespace: Mapped[str] = mapped_column(String(100))
     issued_at: Mapped[datetime] = mapped_column(UtcDateTime)
@@ -286,4 +288,4 @@ class RulesVersionEvent(Base):
 
 # Each capability keeps its tables in its own module; importing them here puts every table
 # in ``Base.metadata`` (what Alembic and the tests compare against the migrations).
-from app.db import audit_models, case_models, risk_models, routing_models, transit_models  # noqa: E402,F401
+from app.db import audit_models, case_models, portal_models, risk_models, routing_models, transit_models  # noqa: E402,F401

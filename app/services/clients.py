@@ -18,7 +18,7 @@ from app.services.cache import TtlCache
 from app.services.declarations import Caller
 
 KEY_PREFIX = "csw_"
-ROLES = ("trader", "partner", "admin")
+ROLES = ("trader", "partner", "admin", "gateway")
 
 
 def hash_key(key: str) -> str:

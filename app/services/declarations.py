@@ -25,6 +25,9 @@ from app.domain.problems import Problem, Rejection
 from app.domain.reference import is_valid_declaration_reference, new_declaration_reference
 from app.intake.service import ReceivedDeclaration
 from app.rules.assessment import Assessed, charges_record
+from app.domain.risk import RiskResult
+from app.risk import service as risk_service
+from app.services import trips
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,7 +196,7 @@ def _replay_or_conflict(existing: models.Declaration, received: ReceivedDeclarat
 
 
 def submit(session: Session, received: ReceivedDeclaration, assessed: Assessed, caller: Caller,
-           conversation_id: str, now: datetime | None = None) -> Outcome:
+           conversation_id: str, now: datetime | None = None, *, risk: RiskResult | None = None) -> Outcome:
     """Store a new declaration, or replay the original answer for an identical re-send.
 
     Inserts first and lets the (declarant, LRN) unique constraint find re-sends: new
@@ -212,7 +215,7 @@ def submit(session: Session, received: ReceivedDeclaration, assessed: Assessed, 
             "id": reference, "declarant_party_id": caller.party_id, "status": status, "version": 1,
             "schema_namespace": received.namespace, "original_sha256": received.sha256,
             "received_at": now, "updated_at": now, "conversation_id": conversation_id,
-            **_header_values(declaration, assessed),
+            **_header_values(declaration, assessed), **risk_service.declaration_values(risk),
         }])
     except IntegrityError:
         session.rollback()
@@ -223,8 +226,16 @@ def submit(session: Session, received: ReceivedDeclaration, assessed: Assessed, 
     _insert(session, models.DeclarationDocument, [_document_values(reference, 1, received, now, conversation_id)])
     _insert_content(session, reference, declaration)
     _insert_findings(session, reference, 1, assessed)
+    if risk is not None:
+        risk_service.store_assessment(session, reference, 1, risk, now)
     _insert(session, models.DeclarationEvent, [
         _event_values(reference, "submitted", None, status, 1, caller, now, conversation_id)])
+    from app.transit.service import open_journey_for_declaration  # transit imports Caller from here
+
+    open_journey_for_declaration(session, reference, declaration, caller, now)
+    from app.cases.service import open_cases_for_declaration  # keep last: reads the lane and risk set above
+
+    open_cases_for_declaration(session, reference, now=now, actor=caller.actor)
     return Outcome(Receipt(id=reference, lrn=declaration.lrn, status=status, version=1, received_at=now))
 
 
@@ -256,7 +267,7 @@ def get_declaration(session: Session, reference: str, party_id: int | None,
 
 
 def amend(session: Session, reference: str, received: ReceivedDeclaration, assessed: Assessed, caller: Caller,
-          conversation_id: str, now: datetime | None = None) -> Outcome:
+          conversation_id: str, now: datetime | None = None, *, risk: RiskResult | None = None) -> Outcome:
     """Replace the declaration's content with a full amendment document (FunctionCode 13)."""
     now = now or utcnow()
     row = get_declaration(session, reference, caller.party_id, for_update=True)
@@ -286,16 +297,21 @@ def amend(session: Session, reference: str, received: ReceivedDeclaration, asses
     row.version += 1
     row.updated_at = now
     row.schema_namespace = received.namespace
-    for column, value in _header_values(declaration, assessed).items():
+    for column, value in {**_header_values(declaration, assessed), **risk_service.declaration_values(risk)}.items():
         setattr(row, column, value)
     session.flush()
     _delete_content(session, row.id)
     _insert_content(session, row.id, declaration)
     _insert_findings(session, row.id, row.version, assessed)
+    if risk is not None:
+        risk_service.store_assessment(session, row.id, row.version, risk, now)
     _insert(session, models.DeclarationDocument, [
         _document_values(row.id, row.version, received, now, conversation_id)])
     _insert(session, models.DeclarationEvent, [
         _event_values(row.id, "amended", row.status, row.status, row.version, caller, now, conversation_id)])
+    from app.cases.service import open_cases_for_declaration  # keep last: reads the lane and risk set above
+
+    open_cases_for_declaration(session, row.id, now=now, actor=caller.actor)
     return Outcome(Receipt.of(row))
 
 
@@ -309,6 +325,8 @@ def change_status(session: Session, row: models.Declaration, status: Declaration
     row.updated_at = now
     _insert(session, models.DeclarationEvent, [
         _event_values(row.id, kind, before, row.status, row.version, caller, now, conversation_id, note)])
+    if row.status != before:
+        trips.declaration_status_changed(session, row, caller.actor, now, note)
 
 
 def cancel(session: Session, reference: str, reason: str, caller: Caller, conversation_id: str,
@@ -320,6 +338,12 @@ def cancel(session: Session, reference: str, reason: str, caller: Caller, conver
         raise Rejection(exc.code, exc.message) from None
     change_status(session, row, DeclarationStatus.CANCELLED, "cancelled", caller, conversation_id,
                   note=reason, now=now)
+    from app.transit.service import close_journeys_for_declaration
+
+    close_journeys_for_declaration(session, row.id, caller, now or utcnow(), reason)
+    from app.cases.service import close_cases_for_declaration
+
+    close_cases_for_declaration(session, row.id, reason=reason, actor=caller.actor, now=now or utcnow())
     return Outcome(Receipt.of(row))
 
 

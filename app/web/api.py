@@ -16,13 +16,16 @@ from app.aeo import service as aeo_service
 from app.aeo.effects import party_ids
 from app.aeo.service import AeoStanding
 from app.db import models
-from app.domain.declaration import Declaration, DeclarationStatus
+from app.domain.declaration import Declaration, DeclarationStatus, PartyRole
+from app.domain.risk import RiskResult
 from app.domain.findings import Finding, Severity
 from app.domain.problems import Problem, Rejection
 from app.intake.service import Intake, ReceivedDeclaration, require_text_reason
 from app.rules.assessment import Assessed, assess, refuse_if_rejected
 from app.domain.time import hong_kong_date
 from app.services import declarations as service
+from app.risk import service as risk_service
+from app.risk.service import RiskView
 from app.services.clients import authenticate
 from app.web.context import db, services
 from app.web.envelope import respond
@@ -92,22 +95,63 @@ def _assess(declaration: Declaration, now: datetime) -> Assessed:
     return assessed
 
 
-def lodge(body: bytes, apply: Callable[[ReceivedDeclaration, Assessed, datetime], service.Outcome]
-          ) -> tuple[service.Outcome, Assessed]:
+def _risk(received: ReceivedDeclaration, assessed: Assessed, reference: str | None) -> RiskResult | None:
+    """Risk score, reasons and lane (``app.risk``): the importer's history comes from the
+    per-worker cache, transit alerts (amendments only) from one indexed read."""
+    engine = services().risk
+    if engine is None:
+        return None
+    declaration = received.declaration
+    importer = next((p.identifier for p in declaration.parties if p.role is PartyRole.IMPORTER), "")
+    history = risk_service.importer_history(db(), importer, services().risk_history)
+    alerts = risk_service.transit_alerts(db(), [], reference) if reference else ()
+    thresholds = risk_service.recent_thresholds(db(), engine.policy, services().risk_thresholds)
+    if db().in_transaction():
+        db().rollback()
+    return engine.assess(f"{declaration.declarant.identifier}/{declaration.lrn}", received.sha256, declaration,
+                         assessed, alerts, history, reference or "", thresholds)
+
+
+Apply = Callable[[ReceivedDeclaration, Assessed, datetime, "RiskResult | None"], service.Outcome]
+
+
+def lodge(body: bytes, apply: Apply, reference: str | None = None
+          ) -> tuple[service.Outcome, Assessed, RiskResult | None]:
     """The one intake pipeline, for a posted document and for the traders' web form alike:
-    schema check and assessment outside the write lock; only storage and commit inside it."""
+    schema check, assessment and risk scoring outside the write lock; only storage and commit
+    inside it. ``reference``: the declaration being amended (its transit alerts count)."""
     received = _intake().receive_declaration(body)
     now = service.utcnow()
     assessed = _assess(received.declaration, now)
+    risk = _risk(received, assessed, reference)
     with services().write_gate():
-        outcome = apply(received, assessed, now)
+        outcome = apply(received, assessed, now, risk)
         db().commit()
-    return outcome, assessed
+    return outcome, assessed, risk
 
 
-def _lodge(apply: Callable[[ReceivedDeclaration, Assessed, datetime], service.Outcome]) -> Response:
-    outcome, assessed = lodge(_xml_body(), apply)
-    return _acknowledgement(outcome, 202, assessed)
+def _lodge(apply: Apply, reference: str | None = None) -> Response:
+    outcome, assessed, risk = lodge(_xml_body(), apply, reference)
+    if outcome.replay:
+        risk = None
+    return _acknowledgement(outcome, 202, assessed, risk)
+
+
+def risk_payload(risk: RiskResult | RiskView | None, count: int = 3) -> dict[str, Any] | None:
+    """Lane, score, revenue at stake and the top reasons, for acknowledgements and status."""
+    if risk is None:
+        return None
+    if isinstance(risk, RiskResult):
+        reasons = [(r.points, r.text) for r in risk.top_reasons(count)]
+        lane = risk.lane.value
+    else:
+        reasons = sorted((r for r in risk.reasons if r[0] > 0), key=lambda r: -r[0])[:count]
+        lane = risk.lane
+    return {
+        "lane": lane, "score": risk.score, "revenue_at_stake": f"{risk.revenue_at_stake:.2f}",
+        "random_sample": risk.random_sample, "model_version": risk.model_version,
+        "reasons": [{"points": f"{points:.1f}", "text": text} for points, text in reasons],
+    }
 
 
 def finding_payload(finding: Finding | models.DeclarationFinding) -> dict[str, Any]:
@@ -121,7 +165,8 @@ def finding_payload(finding: Finding | models.DeclarationFinding) -> dict[str, A
     }
 
 
-def _acknowledgement(outcome: service.Outcome, status: int, assessed: Assessed) -> Response:
+def _acknowledgement(outcome: service.Outcome, status: int, assessed: Assessed,
+                     risk: RiskResult | None = None) -> Response:
     receipt = outcome.receipt
     DECLARATION_OUTCOMES.labels("replayed" if outcome.replay else "accepted").inc()
     payload = {
@@ -133,6 +178,7 @@ def _acknowledgement(outcome: service.Outcome, status: int, assessed: Assessed) 
         "received_datetime": receipt.received_at,
         "replay": outcome.replay,
         "findings": [finding_payload(f) for f in assessed.findings],
+        "risk": risk_payload(risk if risk is not None else risk_service.latest_assessment(db(), receipt.id)),
     }
     location = url_for("api.get_declaration", reference=receipt.id)
     return respond("Acknowledgement", payload, status, {"Location": location})
@@ -141,15 +187,15 @@ def _acknowledgement(outcome: service.Outcome, status: int, assessed: Assessed) 
 @bp.post("/declarations")
 def submit_declaration() -> Response:
     caller = authenticated_caller()
-    return _lodge(lambda received, assessed, now: service.submit(
-        db(), received, assessed, caller, g.conversation_id, now))
+    return _lodge(lambda received, assessed, now, risk: service.submit(
+        db(), received, assessed, caller, g.conversation_id, now, risk=risk))
 
 
 @bp.post("/declarations/<reference>/amendments")
 def amend_declaration(reference: str) -> Response:
     caller = authenticated_caller()
-    return _lodge(lambda received, assessed, now: service.amend(
-        db(), reference, received, assessed, caller, g.conversation_id, now))
+    return _lodge(lambda received, assessed, now, risk: service.amend(
+        db(), reference, received, assessed, caller, g.conversation_id, now, risk=risk), reference)
 
 
 @bp.post("/declarations/<reference>/cancellation")
@@ -211,6 +257,7 @@ def _status_payload(row: models.Declaration) -> dict[str, Any]:
     payload["findings"] = [finding_payload(f) for f in row.findings if f.version == row.version]
     payload["charges"] = charges_payload(row.charges) if row.charges else None
     payload["aeo"] = row.aeo
+    payload["risk"] = risk_payload(risk_service.latest_assessment(db(), row.id))
     payload["history"] = [
         {
             "kind": event.kind,

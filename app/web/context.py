@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from flask import current_app, g
@@ -14,6 +14,8 @@ from app.config import Settings
 from app.aeo.service import AeoStanding
 from app.intake.service import Intake
 from app.rules.assessment import RuleSet
+from app.domain.risk import LaneThresholds
+from app.risk.scoring import RiskEngine
 from app.services.cache import TtlCache
 from app.services.declarations import Caller
 
@@ -28,6 +30,9 @@ class Services:
     api_keys: TtlCache[str, Caller]
     aeo_standings: TtlCache[tuple[str, date], AeoStanding]
     write_gate: Callable[[], AbstractContextManager[None]]
+    risk: RiskEngine | None = None  # loaded once per process (app.risk.scoring)
+    risk_history: TtlCache[str, int] = field(default_factory=lambda: TtlCache(60))  # importer counts
+    risk_thresholds: TtlCache[str, LaneThresholds | None] = field(default_factory=lambda: TtlCache(600))
 
 
 def services() -> Services:

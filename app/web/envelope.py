@@ -36,6 +36,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "CANCELLATION_NOT_ALLOWED": 409,
     "AEO_TRANSITION_NOT_ALLOWED": 409,
     "AEO_READMISSION_BARRED": 409,
+    "ELOCK_IN_USE": 409,
     "BODY_TOO_LARGE": 413,
     "UNSUPPORTED_MEDIA_TYPE": 415,
     "RATE_LIMITED": 429,
@@ -46,6 +47,11 @@ STATUS_BY_CODE: dict[str, int] = {
     "RULES_REJECTED": 422,
     "LRN_MISMATCH": 422,
     "WRONG_FUNCTION_CODE": 422,
+    "INVALID_TRIP": 422,
+    "LINKING_TOO_LATE": 409,
+    "CONSIGNMENT_NOT_LINKABLE": 409,
+    "ALREADY_LINKED": 409,
+    "TRANSIT_REJECTED": 422,
     "INTERNAL_ERROR": 500,
     "DATABASE_UNAVAILABLE": 503,
 }
@@ -63,6 +69,8 @@ _ITEM_NAMES = {
     "notes": "Note",
     "parties": "Party",
     "reasons": "Reason",
+    "results": "Result",
+    "alerts": "Alert",
 }
 
 
