@@ -30,6 +30,13 @@ AUDITED_TABLES: tuple[str, ...] = (
     "declaration_events",
     "aeo_status_events",
     "rules_version_events",
+    "case_events",
+    "inspection_outcomes",
+    "journey_events",
+    "elock_events",
+    "trip_events",
+    "risk_model_promotions",
+    "user_events",
 )
 
 

@@ -128,3 +128,25 @@ def test_csw_audit_verify_exits_1_and_names_the_row(clean_app: Flask, monkeypatc
     report = json.loads(result.output)
     assert not report["intact"] and {p["kind"] for p in report["problems"]} == {"edited"}
     assert len(report["problems"]) == 3
+
+
+def test_an_edited_case_event_is_named(clean_app: Flask) -> None:
+    """Officers' case history is on the chain too: rewriting who opened a case is found."""
+    from decimal import Decimal
+
+    from app.cases import service as cases
+    from app.db.case_models import CaseEvent
+
+    reference = _lodge_three(clean_app)[1]
+    with clean_app.extensions["csw"].sessions() as session, session.begin():
+        row = session.get(models.Declaration, reference)
+        assert row is not None
+        row.lane, row.risk_score, row.revenue_at_stake = "red", 80, Decimal("1000")
+        case = cases.open_cases_for_declaration(session, reference, actor="risk-engine")
+        assert case is not None
+    assert _seal_and_verify(clean_app).intact
+    with clean_app.extensions["csw"].sessions() as session, session.begin():
+        event_id = session.scalar(select(CaseEvent.id).order_by(CaseEvent.id.desc()))
+        session.execute(update(CaseEvent).where(CaseEvent.id == event_id).values(actor="nobody"))
+    report = _seal_and_verify(clean_app)
+    assert [(p.kind, p.table, p.row_id) for p in report.problems] == [("edited", "case_events", event_id)]
