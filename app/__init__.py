@@ -19,7 +19,7 @@ from app.services.cache import TtlCache
 from app.logs import configure_logging
 from app.web.context import Services, close_session
 from app.web.envelope import error_response
-from app.web.security import init_security, retry_after_seconds
+from app.web.security import init_security, retry_after_seconds, throttle_sign_in
 from app.web.metrics import DECLARATION_OUTCOMES, LATENCY, REQUESTS
 
 log = logging.getLogger("csw.web")
@@ -80,6 +80,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     trips_api.init_app(app)  # routing rules loaded at start-up; /api/v1/trips, /api/v1/notifications
     admin_routing.install(app)  # /admin/routing/subscribers (admin role)
     app.extensions["csw_limiter"] = init_security(app, settings)
+    throttle_sign_in(app, app.extensions["csw_limiter"], settings.login_rate_limit)
     return app
 
 
@@ -124,7 +125,12 @@ def _install_error_handlers(app: Flask) -> None:
         headers = None
         if exc.code == 429:
             message = f"too many requests: this client's limit is {exc.description}; retry later"
-            headers = {"Retry-After": str(retry_after_seconds(app.extensions["csw_limiter"]))}
+            retry_after = str(retry_after_seconds(app.extensions["csw_limiter"]))
+            headers = {"Retry-After": retry_after}
+            if request.endpoint == "auth.login":
+                from app.web.auth import throttled
+
+                return throttled(int(retry_after))
         return error_response(Rejection(code, message), g.get("conversation_id"), headers)
 
     @app.errorhandler(OperationalError)

@@ -29,6 +29,7 @@ class Settings:
     aeo_cache_seconds: int = 10
     log_level: str = "INFO"
     api_rate_limit: str = "100 per second"
+    login_rate_limit: str = "10 per minute"
     rate_limit_storage: str = "memory://"
     secure_cookies: bool = False
     trusted_proxies: int = 0
@@ -49,6 +50,7 @@ class Settings:
             "aeo_cache_seconds": _int("CSW_AEO_CACHE_SECONDS", 10),
             "log_level": os.environ.get("CSW_LOG_LEVEL", "INFO").upper(),
             "api_rate_limit": os.environ.get("CSW_API_RATE_LIMIT", "100 per second"),
+            "login_rate_limit": os.environ.get("CSW_LOGIN_RATE_LIMIT", "10 per minute"),
             "rate_limit_storage": os.environ.get("CSW_RATE_LIMIT_STORAGE", "memory://"),
             "secure_cookies": os.environ.get("CSW_SECURE_COOKIES", "0") == "1",
             "trusted_proxies": _int("CSW_TRUSTED_PROXIES", 0),

@@ -80,6 +80,7 @@ def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Flask:
         secret_key="test",
         log_level="WARNING",
         api_rate_limit="100000 per second",
+        login_rate_limit="100000 per second",
     )
     return create_app(settings)
 

@@ -10,7 +10,7 @@ from functools import wraps
 from typing import ParamSpec, TypeVar
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, abort, flash, redirect, make_response, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user, login_user, logout_user
@@ -99,6 +99,15 @@ def login() -> str | Response | tuple[str, int]:
         return render_template("auth/login.html", form=form), 401
     status = 400 if form.errors else 200
     return render_template("auth/login.html", form=form), status
+
+
+def throttled(retry_after: int) -> Response:
+    """Too many sign-in attempts: the sign-in page again, saying when to retry (429)."""
+    form = LoginForm()
+    form.password.errors = [_("too many sign-in attempts; try again in %(seconds)d seconds", seconds=retry_after)]
+    response = make_response(render_template("auth/login.html", form=form), 429)
+    response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 @bp.post("/logout")

@@ -45,6 +45,22 @@ def retry_after_seconds(limiter: Limiter) -> int:
     return max(1, limit.reset_at - int(time.time())) if limit is not None else 1
 
 
+def sign_in_key() -> str:
+    """The address and the username tried: guessing one account's password from one place is
+    slowed down without locking the real user out from everywhere else."""
+    username = (request.form.get("username") or "").strip().lower()[:60]
+    return f"sign-in:{get_remote_address()}:{hashlib.sha256(username.encode()).hexdigest()[:16]}"
+
+
+def throttle_sign_in(app: Flask, limiter: Limiter, limit: str) -> None:
+    """Password guesses on ``POST /login`` are limited per address and username (429 with
+    Retry-After, the sign-in page says when to try again); showing the page is not."""
+    endpoint = "auth.login"
+    if endpoint in app.view_functions:
+        app.view_functions[endpoint] = limiter.limit(limit, key_func=sign_in_key, methods=["POST"])(
+            app.view_functions[endpoint])
+
+
 def _not_api() -> bool:
     return not request.path.startswith("/api/")
 

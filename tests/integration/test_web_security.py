@@ -29,7 +29,7 @@ def test_hsts_only_over_tls(client) -> None:  # type: ignore[no-untyped-def]
 @pytest.fixture()
 def limited_app(database_url: str, tmp_path: Path) -> Flask:
     settings = Settings.from_env(database_url=database_url, instance_dir=tmp_path, secret_key="test",
-                                 log_level="WARNING", api_rate_limit="3 per minute", )
+                                 log_level="WARNING", api_rate_limit="3 per minute", login_rate_limit="3 per minute")
     return create_app(settings)
 
 
@@ -45,3 +45,23 @@ def test_api_clients_over_their_rate_get_429_with_retry_after(clean_app: Flask, 
     assert other.status_code == 200, "each client has its own allowance"
     assert client.get("/healthz").status_code == 200, "pages and probes are not API-limited"
 
+
+
+def test_password_guessing_is_throttled_per_address_and_username(clean_app: Flask, limited_app: Flask) -> None:
+    """After three wrong passwords a minute the sign-in page answers 429 with Retry-After and
+    says when to try again; another username is not held up by it."""
+    from app.users.service import create_user
+    from tests.integration.test_officer_app import csrf_token
+
+    with clean_app.extensions["csw"].sessions() as session, session.begin():
+        create_user(session, "guarded", "officer", "the-right-password")
+    browser = limited_app.test_client()
+    token = csrf_token(browser.get("/login").text)
+    answers = [browser.post("/login", data={"username": "guarded", "password": f"guess-{n}", "csrf_token": token})
+               for n in range(4)]
+    assert [a.status_code for a in answers] == [401, 401, 401, 429]
+    assert int(answers[-1].headers["Retry-After"]) > 0
+    assert "too many sign-in attempts" in answers[-1].text
+    assert browser.get("/login").status_code == 200, "showing the page is not limited"
+    other = browser.post("/login", data={"username": "someone-else", "password": "x", "csrf_token": token})
+    assert other.status_code == 401
