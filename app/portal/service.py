@@ -219,7 +219,8 @@ def answer_request(session: Session, caller: Caller, declaration_id: str, reques
                    filename: str | None, content: bytes | None, now: datetime | None = None
                    ) -> DocumentRequestAnswer:
     """Record the trader's answer (message, optional PDF/PNG/JPEG attachment up to 2 MB).
-    The officer's request stays open until the officer sees the answer or an amendment."""
+    The request counts as answered and a case waiting for documents goes back to its officer
+    (or to the queue), in the same transaction, so the answer never sits unseen."""
     request = session.get(DocumentRequest, request_id)
     declaration = session.get(models.Declaration, declaration_id)
     if (request is None or declaration is None or request.declaration_id != declaration_id
@@ -248,6 +249,9 @@ def answer_request(session: Session, caller: Caller, declaration_id: str, reques
         answered_at=now or utcnow())
     session.add(answer)
     session.flush()
+    from app.cases.service import documents_answered  # the officers' side of the same change
+
+    documents_answered(session, request_id=request.id, actor=caller.actor, now=answer.answered_at)
     return answer
 
 

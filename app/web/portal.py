@@ -107,6 +107,13 @@ def caller() -> Caller:
     return g.caller  # type: ignore[no-any-return]
 
 
+def reads_done() -> None:
+    """End the request's read transaction before queueing for the write gate. On SQLite every
+    transaction holds the database's write lock, so queueing while holding it would deadlock
+    with the writer inside the gate (the officers' pages take the gate before any read)."""
+    db().commit()
+
+
 # --- forms --------------------------------------------------------------------------------
 
 class PartySubform(Form):
@@ -384,6 +391,7 @@ def _declaration_form(draft_id: int | None = None, amending: Any = None) -> Any:
         return outcome
 
     try:
+        reads_done()
         outcome, _assessed, _risk = lodge(body, apply, amending.id if amending is not None else None)
     except Rejection as rejection:
         db().rollback()
@@ -516,6 +524,7 @@ def cancel(reference: str) -> Any:
     form = CancelForm()
     try:
         reason = require_text_reason(form.reason.data)
+        reads_done()
         with services().write_gate():
             declarations_service.cancel(db(), row.id, reason, caller(), g.conversation_id)
             db().commit()
@@ -535,9 +544,11 @@ def answer(reference: str, request_id: int) -> Any:
     upload = form.attachment.data
     content = upload.read(portal.MAX_ATTACHMENT_BYTES + 1) if upload else None
     try:
-        _found(lambda: portal.answer_request(db(), caller(), row.id, request_id, form.message.data or "",
-                                             upload.filename if upload else None, content))
-        db().commit()
+        reads_done()
+        with services().write_gate():
+            _found(lambda: portal.answer_request(db(), caller(), row.id, request_id, form.message.data or "",
+                                                 upload.filename if upload else None, content))
+            db().commit()
     except Rejection as rejection:
         db().rollback()
         flash(_("Answer not sent: %(reasons)s",
@@ -585,6 +596,7 @@ def upload() -> Any:
         return declarations_service.submit(db(), received, assessed, trader, g.conversation_id, now, risk=risk)
 
     try:
+        reads_done()
         outcome, _assessed, _risk = lodge(body, apply, amends or None)
     except Rejection as rejection:
         db().rollback()

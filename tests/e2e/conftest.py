@@ -31,16 +31,23 @@ TRADER_KEY = "csw_e2e_trader_key_00000000000000"
 PASSWORDS = {"officer": "officer-e2e-pass", "supervisor": "supervisor-e2e-pass"}
 
 
+# A Traditional Chinese font, so the zh_Hant screenshots show characters rather than boxes.
+CJK_FONT = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
+
+
 def _install_chromium() -> None:
-    """Debian's chromium package, when the machine lacks it (needs root and a package mirror)."""
-    if CHROMIUM.exists():
+    """Debian's chromium and a small CJK font package, when the machine lacks them (needs
+    root and a package mirror)."""
+    missing = [package for package, path in (("chromium", CHROMIUM), ("fonts-wqy-microhei", CJK_FONT))
+               if not path.exists()]
+    if not missing:
         return
     prefix = [] if os.geteuid() == 0 else ["sudo", "-n"]
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for command in (["apt-get", "update"], ["apt-get", "install", "-y", "--no-install-recommends", "chromium"]):
+    for command in (["apt-get", "update"], ["apt-get", "install", "-y", "--no-install-recommends", *missing]):
         result = subprocess.run(prefix + command, capture_output=True, text=True, env=env, timeout=900, check=False)
         if result.returncode != 0:
-            pytest.fail(f"could not install Debian chromium ({' '.join(command)}): {result.stderr[-500:]}")
+            pytest.fail(f"could not install {', '.join(missing)} ({' '.join(command)}): {result.stderr[-500:]}")
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} missing after installing Debian's chromium package")
 

@@ -3,6 +3,7 @@ database): sign-in, role checks on every route, queue, claiming, decisions, insp
 outcomes, dashboard, language, escalation and the ``csw users`` command."""
 from __future__ import annotations
 
+import io
 import re
 import threading
 from collections.abc import Iterator
@@ -20,10 +21,11 @@ from app.cases.escalation import case_escalation
 from app.cli import main as cli
 from app.db import models
 from app.db.case_models import Case, CaseEvent, DocumentRequest, User
+from app.db.portal_models import DocumentRequestAnswer
 from app.jobs import JOBS, run_job
 from app.users.service import hash_password
 from tests.conftest import TRADER_BRN, TRADER_KEY, auth, sample
-from tests.factories import declaration_xml
+from tests.factories import declaration_xml, goods_item_xml
 
 PASSWORDS = {"officer": "officer-test-pass", "officer2": "officer2-test-pass",
              "supervisor": "supervisor-test-pass", "admin": "admin-test-pass", "trader": "trader-test-pass"}
@@ -224,6 +226,25 @@ def test_queue_puts_the_riskiest_case_first_and_filters(clean_app: Flask, accoun
     assert client.get("/officer/?page=0").status_code == 404
 
 
+def test_lodging_a_declaration_with_a_hold_finding_opens_its_case(clean_app: Flask,
+                                                                  accounts: dict[str, int]) -> None:
+    """The intake pipeline opens the case itself (no help from the test): a goods item that
+    repeats another in every detail is held (R204) for an officer."""
+    twice = goods_item_xml(1) + goods_item_xml(1).replace("<SequenceNumeric>1<", "<SequenceNumeric>2<")
+    response = clean_app.test_client().post(
+        "/api/v1/declarations", data=declaration_xml(lrn="LRN-HOLD-1", goods=twice),
+        headers=auth(TRADER_KEY, "application/json"))
+    assert response.status_code == 202, response.text
+    declaration_id = response.get_json()["declaration_id"]
+    client, _token = browser(clean_app, "officer")
+    with clean_app.extensions["csw"].sessions() as session:
+        case = session.scalar(select(Case).where(Case.declaration_id == declaration_id))
+        assert case is not None and case.state == "open"
+        assert "R204" in [reason["code"] for reason in case.reasons]
+    assert case.id in queue_ids(client.get("/officer/").text)
+    assert "R204" in client.get(f"/officer/cases/{case.id}").text
+
+
 def test_queue_pages_without_counting_everything(clean_app: Flask, accounts: dict[str, int]) -> None:
     with clean_app.extensions["csw"].sessions() as session, session.begin():
         now = datetime.now(timezone.utc)
@@ -397,6 +418,32 @@ def test_release_closes_the_case_and_releases_the_declaration(clean_app: Flask, 
     assert again.status_code == 409 and 'data-code="DECISION_NOT_ALLOWED"' in again.text
 
 
+def test_a_release_decision_routes_the_release_notice(clean_app: Flask, accounts: dict[str, int]) -> None:
+    """The officer's release is the change that routes: the party's subscriber gets a
+    ReleaseNotice in the same transaction, and the trader's portal offers it."""
+    from app.db.routing_models import OutboxMessage
+    from app.routing.subscribers import add_subscriber
+
+    with clean_app.extensions["csw"].sessions() as session, session.begin():
+        add_subscriber(session, "trader-systems", "party", "pull", party_identifier=TRADER_BRN)
+    case_id, declaration_id = lodge(clean_app, "LRN-NOTICE-1", lane="yellow")
+    client, token = browser(clean_app, "officer")
+    client.post(f"/officer/cases/{case_id}/claim", data={"csrf_token": token})
+    with clean_app.extensions["csw"].sessions() as session:
+        assert session.scalars(select(OutboxMessage.message_type)).all() == []
+    client.post(f"/officer/cases/{case_id}/decision",
+                data={"csrf_token": token, "decision": "release", "reason": "invoice checked"})
+    with clean_app.extensions["csw"].sessions() as session:
+        notices = session.scalars(select(OutboxMessage).where(OutboxMessage.message_type == "release_notice")).all()
+        assert [n.subject for n in notices] == [f"declaration:{declaration_id}"]
+        assert declaration_id.encode() in notices[0].body and b"ReleaseNotice" in notices[0].body
+    trader, _token = browser(clean_app, "trader")
+    page = trader.get(f"/trader/declarations/{declaration_id}").text
+    assert 'id="release-notice"' in page and "invoice checked" in page
+    notice = trader.get(f"/trader/declarations/{declaration_id}/release-notice")
+    assert notice.status_code == 200 and b"ReleaseNotice" in notice.data
+
+
 def test_inspection_with_a_discrepancy_feeds_the_risk_module(clean_app: Flask, accounts: dict[str, int]) -> None:
     case_id, declaration_id = lodge(clean_app, "LRN-INSPECT-1")
     client, token = browser(clean_app, "officer")
@@ -508,18 +555,29 @@ def test_case_view_shows_declaration_findings_duty_and_history(clean_app: Flask,
 def test_dashboard_shows_hit_rates_and_clearance(clean_app: Flask, accounts: dict[str, int]) -> None:
     inspected, _ = lodge(clean_app, "LRN-DASH-1")
     released, _ = lodge(clean_app, "LRN-DASH-2")
+    sampled, sampled_declaration = lodge(clean_app, "LRN-DASH-3")
+    with clean_app.extensions["csw"].sessions() as session, session.begin():
+        session.get(Case, sampled).selection = "random"  # sent to its lane as a random sample
     client, token = browser(clean_app, "officer")
-    for case_id in (inspected, released):
+    for case_id in (inspected, released, sampled):
         client.post(f"/officer/cases/{case_id}/claim", data={"csrf_token": token})
-    client.post(f"/officer/cases/{inspected}/decision", data={"csrf_token": token, "decision": "inspect"})
-    client.post(f"/officer/cases/{inspected}/inspection",
-                data={"csrf_token": token, "result": "seizure", "revenue_recovered": "0"})
+    for case_id, result in ((inspected, "seizure"), (sampled, "no_discrepancy")):
+        client.post(f"/officer/cases/{case_id}/decision", data={"csrf_token": token, "decision": "inspect"})
+        client.post(f"/officer/cases/{case_id}/inspection",
+                    data={"csrf_token": token, "result": result, "revenue_recovered": "0"})
     client.post(f"/officer/cases/{released}/decision", data={"csrf_token": token, "decision": "release"})
+    from app.db.risk_models import InspectionOutcome
+
+    with clean_app.extensions["csw"].sessions() as session:
+        outcome = session.scalar(select(InspectionOutcome).where(
+            InspectionOutcome.declaration_id == sampled_declaration))
+        assert outcome is not None and outcome.random_sample is True  # training data keeps the sample apart
     supervisor, _ = browser(clean_app, "supervisor")
     page = supervisor.get("/officer/dashboard")
     assert page.status_code == 200
     assert page.text.count("<svg") == 5
     assert re.search(r'class="hit-targeted">100%<', page.text)
+    assert re.search(r'class="hit-random">0%<', page.text)
     assert re.search(r'class="clearance-median">\d+ min<', page.text)
 
 
@@ -620,26 +678,31 @@ def test_a_cancelled_declaration_leaves_the_queue(clean_app: Flask, accounts: di
 
 
 def test_the_traders_answer_and_attachment_reach_the_officer(clean_app: Flask, accounts: dict[str, int]) -> None:
-    from app.portal.service import answer_request
-    from app.services.declarations import Caller
-
+    """Officer asks for documents; the trader sees the request in the portal and answers
+    there with an attachment; the case goes back to its officer, who opens the attachment."""
     case_id, declaration_id = lodge(clean_app, "LRN-ANSWER-1", lane="yellow")
     other_case, _ = lodge(clean_app, "LRN-ANSWER-2", lane="yellow")
     client, token = browser(clean_app, "officer")
     client.post(f"/officer/cases/{case_id}/claim", data={"csrf_token": token})
     client.post(f"/officer/cases/{case_id}/decision", data={
         "csrf_token": token, "decision": "request_documents", "documents": "packing list", "reason": "weights"})
+    trader, trader_token = browser(clean_app, "trader")
+    page = trader.get(f"/trader/declarations/{declaration_id}").text
+    assert "packing list" in page and "weights" in page
+    request_id = int(re.search(r'id="request-(\d+)"', page).group(1))
     png = b"\x89PNG\r\n\x1a\n" + b"0" * 64
-    with clean_app.extensions["csw"].sessions() as session, session.begin():
-        party = session.scalar(select(models.Party.id).where(models.Party.identifier == TRADER_BRN))
-        request = session.scalar(select(DocumentRequest).where(DocumentRequest.case_id == case_id))
-        assert request is not None
-        trader = Caller(actor="portal:trader", party_id=party, party_identifier=TRADER_BRN)
-        answer = answer_request(session, trader, declaration_id, request.id, "packing list attached",
-                                "packing list.png", png)
-        answer_id = answer.id
-        back = cases.documents_answered(session, request_id=request.id, actor="portal:trader")
-        assert back is not None and back.state == "claimed"
+    sent = trader.post(f"/trader/declarations/{declaration_id}/requests/{request_id}/answer",
+                       data={"csrf_token": trader_token, "message": "packing list attached",
+                             "attachment": (io.BytesIO(png), "packing list.png")},
+                       content_type="multipart/form-data")
+    assert sent.status_code == 302
+    back = case_row(clean_app, case_id)  # the answer alone hands the case back to its officer
+    assert (back.state, back.assigned_to_id) == ("claimed", accounts["officer"])
+    with clean_app.extensions["csw"].sessions() as session:
+        kinds = session.scalars(select(CaseEvent.kind).where(CaseEvent.case_id == case_id)).all()
+        assert kinds[-1] == "documents_answered"
+        answer_id = session.scalar(select(DocumentRequestAnswer.id).where(
+            DocumentRequestAnswer.request_id == request_id))
     view = client.get(f"/officer/cases/{case_id}")
     assert "packing list attached" in view.text
     link = f"/officer/cases/{case_id}/answers/{answer_id}/attachment"

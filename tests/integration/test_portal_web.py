@@ -99,6 +99,37 @@ def test_portal_needs_a_trader_account(traders: Flask) -> None:
     assert "Demo Trading Company Limited" in page.get_data(as_text=True)
 
 
+def test_every_portal_route_is_for_traders_only(traders: Flask) -> None:
+    """Walks every route of the portal with every role and without sign-in: only a trader
+    gets in (and never a server error, even posting an empty form); officers get 403."""
+    with traders.extensions["csw"].sessions() as session, session.begin():
+        for role in ("supervisor", "admin"):
+            create_user(session, role, role, PASSWORD)
+    reference = reference_of(post_form(signed_in(traders, "trader"), form_fields(lrn="ROLES-1")))
+    values = {"reference": reference, "draft_id": 999, "version": 1, "request_id": 999, "answer_id": 999,
+              "client_id": 999}
+    rules = [rule for rule in traders.url_map.iter_rules()
+             if rule.endpoint.startswith("portal.") and rule.endpoint != "portal.static"]
+    assert len(rules) == 15, "a new portal route: check it is walked here"
+    for username in ("trader", "officer", "supervisor", "admin", None):
+        client = signed_in(traders, username) if username else traders.test_client()
+        csrf = token(client)
+        for rule in rules:
+            path = rule.build(values, append_unknown=False)[1]
+            for method in sorted(rule.methods & {"GET", "POST"}):
+                response = (client.get(path) if method == "GET"
+                            else client.post(path, data={"csrf_token": csrf}))
+                where = f"{method} {rule.endpoint} as {username or 'anonymous'}"
+                location = response.headers.get("Location", "")
+                if username is None:
+                    assert response.status_code == 302 and location.startswith("/login"), where
+                elif username == "trader":
+                    assert response.status_code not in (401, 403) and response.status_code < 500, where
+                    assert not location.startswith("/login"), where
+                else:
+                    assert response.status_code == 403, where
+
+
 def test_a_trader_signing_in_lands_in_the_portal(traders: Flask) -> None:
     client = traders.test_client()
     response = client.post("/login", data={"username": "trader", "password": PASSWORD, "csrf_token": token(client)},

@@ -60,6 +60,19 @@ def money(value: object) -> str:
         return str(value)
 
 
+@bp.app_template_filter("term")
+def term(value: object) -> str:
+    """A stored code (state, lane, event kind, decision) in the reader's language: its
+    translation, else the code made readable, so nobody reads "decision:request_documents"."""
+    if value is None or value == "":
+        return ""
+    code = str(value)
+    translated = _(code)
+    if translated != code:
+        return translated
+    return code.replace("decision:", "decision: ").replace("_", " ")
+
+
 @bp.errorhandler(403)
 @bp.errorhandler(404)
 @bp.errorhandler(CSRFError)
@@ -278,9 +291,9 @@ def decide(case_id: int) -> Response | tuple[str, int]:
     if not isinstance(case, Case):
         return case
     if case.decision and case.decision.startswith("declaration_"):
-        flash(_("The declaration was already %(status)s: the case is closed.", status=_(case.decision[12:])))
+        flash(_("The declaration was already %(status)s: the case is closed.", status=term(case.decision[12:])))
     else:
-        flash(_("Decision recorded: %(decision)s.", decision=_(form.decision.data or "")))
+        flash(_("Decision recorded: %(decision)s.", decision=term(form.decision.data or "")))
     if case.state == CaseState.CLOSED.value:
         return redirect(url_for("officer.queue"))
     return redirect(url_for("officer.case_view", case_id=case_id))

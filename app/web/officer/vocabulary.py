@@ -10,7 +10,7 @@ def N_(message: str) -> str:
 
 STATES = [N_("open"), N_("claimed"), N_("awaiting_documents"), N_("inspection"), N_("closed")]
 LANES = [N_("green"), N_("yellow"), N_("red"), N_("none")]
-ROLES = [N_("officer"), N_("supervisor"), N_("admin")]
+ROLES = [N_("officer"), N_("supervisor"), N_("admin"), N_("trader")]
 DECISIONS = [N_("release"), N_("released"), N_("refused"), N_("inspect"), N_("request_documents"),
              N_("rerouted_green"), N_("declaration_cancelled"), N_("declaration_released"),
              N_("declaration_refused")]
@@ -18,6 +18,7 @@ RESULTS = [N_("no_discrepancy"), N_("discrepancy"), N_("seizure")]
 SELECTIONS = [N_("targeted"), N_("random")]
 DECLARATION_STATUSES = [N_("accepted"), N_("under_review"), N_("cancelled")]
 PARTY_ROLES = [N_("declarant"), N_("importer"), N_("exporter"), N_("carrier")]
+CHARGES = [N_("declaration_charge"), N_("clothing_levy"), N_("duty")]
 SEVERITIES = [N_("hold"), N_("reject"), N_("warn"), N_("info")]
 EVENTS = [N_("opened"), N_("updated"), N_("unclaimed"), N_("reassigned"), N_("escalated"), N_("note"),
           N_("inspection_recorded"), N_("decision:release"), N_("decision:request_documents"),
