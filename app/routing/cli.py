@@ -59,15 +59,20 @@ def dispatch(once: bool, interval: float | None) -> None:
     pause = interval if interval is not None else dispatch_settings.interval_seconds
     try:
         while not stopping:
-            report = dispatcher.drain() if once else dispatcher.run_once()
+            if once:
+                click.echo(json.dumps(dispatcher.drain().as_dict()))
+                break
+            try:
+                report = dispatcher.run_once()
+                with sessions() as session:
+                    update_backlog_gauge(session)
+            except Exception:  # noqa: BLE001 - a worker outlives a database restart
+                log.exception("dispatch round failed; retrying in %.1f s", pause)
+                time.sleep(pause)
+                continue
             if report.subscribers:
                 log.info("dispatched", extra={"fields": report.as_dict()})
-            if once:
-                click.echo(json.dumps(report.as_dict()))
-                break
-            with sessions() as session:
-                update_backlog_gauge(session)
-            if not report.subscribers:
+            else:
                 time.sleep(pause)
     finally:
         dispatcher.close()

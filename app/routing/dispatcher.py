@@ -4,8 +4,11 @@ the outcome. Runs as an APScheduler job (``app/jobs.py``) and as ``csw dispatch`
 Safety when several dispatchers run (PostgreSQL): a dispatcher claims one subscriber at a
 time with ``SELECT ... FOR UPDATE SKIP LOCKED`` and a lease (owner + expiry) written in a
 short transaction, so no two deliver to the same subscriber at once and messages reach each
-subscriber in outbox order. Network I/O happens outside any transaction (on SQLite a
-transaction holds the write lock). Outcomes are recorded every ``chunk_size`` messages; a
+subscriber in outbox order. A chunk's delivery stops once half the lease has passed (the
+outcomes are recorded and the lease released), so a slow receiver never outlives the lease
+that keeps other dispatchers away (the lease must therefore exceed twice the longest
+single delivery: webhook connect + read timeout). Network I/O happens outside any
+transaction (on SQLite a transaction holds the write lock). Outcomes are recorded every ``chunk_size`` messages; a
 dispatcher that dies mid-batch leaves its lease to expire and the unrecorded messages are
 delivered again (at least once: receivers de-duplicate by Idempotency-Key).
 
@@ -17,6 +20,7 @@ it until ``next_probe_at``, then one message (the probe); if that succeeds the r
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -197,9 +201,11 @@ class Dispatcher:
         due = self._due_messages(claim.target.id, now, claim.probing)
         chunks = [due[i:i + self.settings.chunk_size] for i in range(0, len(due), self.settings.chunk_size)] or [[]]
         for number, chunk in enumerate(chunks):
-            attempts = transport.deliver(claim.target, chunk) if chunk else []
+            deadline = time.monotonic() + self.settings.lease_seconds / 2
+            attempts = transport.deliver(claim.target, chunk, deadline) if chunk else []
             last = number == len(chunks) - 1
-            stopped = any(a.result is DeliveryResult.UNAVAILABLE for a in attempts)
+            stopped = (any(a.result is DeliveryResult.UNAVAILABLE for a in attempts)
+                       or time.monotonic() >= deadline)
             self._record(claim, {m.id: m for m in chunk}, attempts, utcnow(), report, renew=not (last or stopped))
             if stopped:
                 break

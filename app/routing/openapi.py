@@ -60,7 +60,7 @@ def routing_paths() -> dict[str, Any]:
             "responses": {"200": _answer("the trip", "Trip"), **_errors(400, 401, 404, 409)}}},
         "/api/v1/trips/{trip_id}/decision": {"get": {
             "summary": "Kiosk decision: cleared (proceed), inspection (names the consignments) or pending; "
-                       "ETag per state version, If-None-Match answers 304",
+                       "ETag per state version and representation, If-None-Match answers 304",
             "operationId": "getKioskDecision", "parameters": [_TRIP],
             "responses": {"200": _answer("the decision", "KioskDecision"),
                           "304": {"description": "unchanged since the ETag sent"},

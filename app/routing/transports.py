@@ -58,8 +58,11 @@ class Attempt:
 
 
 class Transport(Protocol):
-    def deliver(self, target: Target, messages: Sequence[Outgoing]) -> list[Attempt]:
-        """One attempt per message, in order; stops after the first UNAVAILABLE."""
+    def deliver(self, target: Target, messages: Sequence[Outgoing], deadline: float | None = None) -> list[Attempt]:
+        """One attempt per message, in order; stops after the first UNAVAILABLE, and before
+        the next message once ``time.monotonic()`` passes ``deadline`` (the dispatcher's lease
+        must not run out mid-call). A message whose subject had a REFUSED attempt earlier in
+        the call is skipped (no attempt), so it stays behind the refused one."""
 
     def close(self) -> None: ...
 
@@ -73,10 +76,15 @@ class WebhookTransport:
                                          timeout=urllib3.Timeout(connect=min(3.0, timeout_seconds),
                                                                  read=timeout_seconds))
 
-    def deliver(self, target: Target, messages: Sequence[Outgoing]) -> list[Attempt]:
+    def deliver(self, target: Target, messages: Sequence[Outgoing], deadline: float | None = None) -> list[Attempt]:
         attempts: list[Attempt] = []
+        refused: set[str] = set()
         assert target.url
         for message in messages:
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+            if message.subject in refused:
+                continue
             timestamp = str(int(time.time()))
             headers = {
                 "Content-Type": message.content_type,
@@ -99,6 +107,8 @@ class WebhookTransport:
                                     else f"HTTP {response.status}: {response.data[:200]!r}"))
             if result is DeliveryResult.UNAVAILABLE:
                 break
+            if result is DeliveryResult.REFUSED:
+                refused.add(message.subject)
         return attempts
 
     def close(self) -> None:
@@ -133,7 +143,7 @@ class AmqpTransport:
             except pika.exceptions.AMQPError:
                 pass
 
-    def deliver(self, target: Target, messages: Sequence[Outgoing]) -> list[Attempt]:
+    def deliver(self, target: Target, messages: Sequence[Outgoing], deadline: float | None = None) -> list[Attempt]:
         url = target.url or self._default_url
         exchange = target.exchange or self._default_exchange
         attempts: list[Attempt] = []
@@ -144,6 +154,8 @@ class AmqpTransport:
             return [Attempt(messages[0].id, DeliveryResult.UNAVAILABLE, f"AMQP connect: {type(exc).__name__}")] \
                 if messages else []
         for message in messages:
+            if deadline is not None and time.monotonic() >= deadline:
+                break
             properties = pika.BasicProperties(
                 content_type=message.content_type, delivery_mode=pika.DeliveryMode.Persistent,
                 message_id=message.idempotency_key, type=message.message_type,

@@ -139,7 +139,9 @@ def refresh_manifest(session: Session, trip: Trip, actor: str, now: datetime,
                      rules: RoutingRules | None = None, changed: bool = False) -> bool:
     """Re-evaluate the trip's decision; a change is recorded and the manifest re-routed.
     ``changed`` (consignments linked or unlinked) bumps the state version even when the
-    decision stays. Returns whether the decision changed."""
+    decision stays, and re-routes a cleared or inspection manifest (its receivers hold a
+    copy that no longer lists the right consignments); a pending one is routed once it is
+    decided. Returns whether the decision changed."""
     rules = rules or current()
     items = consignments(session, trip.id)
     verdict = manifest_decision((ConsignmentState(c.declaration_id, c.status, c.lane) for c in items),
@@ -155,6 +157,8 @@ def refresh_manifest(session: Session, trip: Trip, actor: str, now: datetime,
         trip.selected = selected
         session.flush()
         _event(session, trip, "decision", actor, now)
+    if decision_changed or trip.decision != ManifestDecision.PENDING.value:
+        session.flush()
         outbox.manifest_message(session, rules, trip, items, now)
     return decision_changed
 

@@ -146,11 +146,12 @@ def unlink_consignment(trip_id: str, reference: str) -> Response:
 
 @bp.get("/trips/<trip_id>/decision")
 def kiosk_decision(trip_id: str) -> Response:
-    """The control-point kiosk's question: one primary-key read; revalidated with ETag."""
+    """The control-point kiosk's question: one primary-key read; revalidated with an ETag
+    per state version and representation (304 while the manifest has not changed)."""
     caller = authenticated_caller()
     trip = service.get_trip(db(), trip_id, caller)
     db().rollback()
-    etag = f"{trip.id}-{trip.state_version}"
+    etag = f"{trip.id}-{trip.state_version}-{'json' if wants_json() else 'xml'}"
     headers = {"ETag": f'"{etag}"', "Cache-Control": "private, no-cache", "Vary": "Accept, Authorization"}
     if etag in request.if_none_match:
         return Response(status=304, headers=headers)

@@ -98,15 +98,52 @@ def test_admin_page_shows_health_and_pauses_for_admins_only(
     assert 'data-subscriber="lmc-kiosk" data-state="paused"' in admin.get(page).text
 
 
-def test_the_scheduler_runs_the_dispatcher_and_the_purge(clean_app: Flask) -> None:
+def test_the_scheduler_runs_the_dispatcher_and_the_purge(clean_app: Flask, database_url: str,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+    import time
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
     from apscheduler.schedulers.background import BackgroundScheduler
 
     from app.routing.jobs import schedule_routing
 
+    received: list[str] = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            self.rfile.read(int(self.headers["Content-Length"]))
+            received.append(self.headers["Idempotency-Key"])
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *_args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("CSW_DISPATCH_INTERVAL_SECONDS", "0.2")
+    run(database_url, "subscribers", "add", "--name", "lmc", "--role", "control_point", "--code", "HKLMC",
+        "--url", f"http://127.0.0.1:{server.server_address[1]}/hook")
+    with clean_app.extensions["csw"].sessions() as session, session.begin():
+        outbox.enqueue(session, [find_subscriber(session, "lmc")], MessageType.RELEASE_NOTICE, "declaration:X",
+                       {"declaration_id": "HK26D00000000001"}, "HKLMC", datetime.now(timezone.utc))
     scheduler = BackgroundScheduler()
     dispatcher = schedule_routing(scheduler, clean_app.extensions["csw"].sessions)
     assert {job.id for job in scheduler.get_jobs()} == {"outbox-dispatch", "outbox-purge"}
-    dispatcher.close()
+    scheduler.start()
+    try:
+        deadline = time.monotonic() + 20
+        while not received and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        scheduler.shutdown()
+        dispatcher.close()
+        server.shutdown()
+        server.server_close()
+    assert len(received) == 1  # delivered by the scheduled job, with nobody calling the dispatcher
+    listed = run(database_url, "subscribers", "list")
+    assert re.search(r"lmc .* active +0 +0 +1", listed.output), listed.output
 
 
 def test_purge_removes_only_delivered_messages_past_retention(clean_app: Flask, database_url: str) -> None:

@@ -47,6 +47,7 @@ class Receiver:
         self.status = 200
         self.delay = 0.0
         self.refuse_subject: str | None = None
+        self.refuse_once: set[str] = set()  # idempotency keys answered 422 the first time only
         self.received: list[dict[str, str]] = []
         self._server: ThreadingHTTPServer | None = None
         self._lock = threading.Lock()
@@ -64,6 +65,9 @@ class Receiver:
                 subject = self.headers["X-CSW-Subject"]
                 status = 422 if receiver.refuse_subject and subject.endswith(receiver.refuse_subject) else receiver.status
                 with receiver._lock:
+                    if self.headers["Idempotency-Key"] in receiver.refuse_once:
+                        receiver.refuse_once.discard(self.headers["Idempotency-Key"])
+                        status = 422
                     receiver.received.append({
                         "key": self.headers["Idempotency-Key"], "subject": subject, "status": str(status),
                         "signed": str(verify(SECRET, self.headers["X-CSW-Timestamp"], body,
@@ -254,6 +258,22 @@ def test_4xx_becomes_a_dead_letter_after_n_tries_and_replay_redelivers(
     assert statuses(clean_app, subscriber_id) == {"delivered": 6}
     first_seen_in_order(receiver.accepted(), expected)
     dispatcher.close()
+
+
+def test_a_refused_message_is_not_overtaken_by_later_ones_about_the_same_subject(
+        clean_app: Flask, receiver: Receiver) -> None:
+    receiver.start()
+    subscriber_id = add(clean_app, url=receiver.url)
+    expected = enqueue(clean_app, subscriber_id, 9)  # D0, D1, D2, D0, D1, D2, ...
+    refused_key = expected[1][1]
+    receiver.refuse_once.add(refused_key)
+    dispatcher = Dispatcher(clean_app.extensions["csw"].sessions, settings())
+    until(lambda: dispatcher.drain() is not None and statuses(clean_app, subscriber_id) == {"delivered": 9})
+    dispatcher.close()
+    assert [r["status"] for r in receiver.received if r["key"] == refused_key] == ["422", "200"]
+    first_seen_in_order(receiver.accepted(), expected)
+    d1 = [r["key"] for r in receiver.received if r["subject"].endswith("-D1")]
+    assert d1 == [refused_key] + [key for subject, key in expected if subject.endswith("-D1")]
 
 
 def test_a_dispatcher_killed_mid_batch_loses_nothing(clean_app: Flask, receiver: Receiver, database_url: str) -> None:
