@@ -11,7 +11,10 @@ baselines, and also on the held-out rows whose (HS6, net mass) pair never occurs
 from __future__ import annotations
 
 import argparse
+import os
+import random
 import time
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -61,18 +64,25 @@ def main() -> None:
     history = TraderHistory(12)
     for _ in range(200):
         engine.assess("bench/LRN", received.sha256, received.declaration, assessed, history=history)
-    timings = []
+    timings, cpu_timings = [], []
     for n in range(args.calls):
-        began = time.perf_counter()
+        began, began_cpu = time.perf_counter(), time.thread_time()
         engine.assess(f"bench/LRN-{n}", received.sha256, received.declaration, assessed, history=history)
+        cpu_timings.append(time.thread_time() - began_cpu)
         timings.append(time.perf_counter() - began)
     timings.sort()
+    cpu_timings.sort()
     p50, p99 = timings[len(timings) // 2], timings[int(len(timings) * 0.99)]
+    cpu_p99 = cpu_timings[int(len(cpu_timings) * 0.99)]
+    load = os.getloadavg()[0]
 
     holdout_days = 90
     train, held, cut = time_split(records, holdout_days)
     seen = {(r.hs6, r.net_mass) for r in train}
     unseen = [r for r in held if (r.hs6, r.net_mass) not in seen]
+    rng = random.Random(15)
+    jittered = [replace(r, net_mass=r.net_mass * f, value=r.value * f)
+                for r in held for f in [rng.uniform(0.85, 1.15)]]
     extras = list(mapping.extras)
     data = manifest["training_data"]
     lines = [
@@ -84,13 +94,16 @@ def main() -> None:
         f"- batch scoring: **{batch_rate:,.0f} rows/s** ({len(records):,} rows, one process; target >= 20,000)",
         f"- in-request scoring of {args.sample.name} ({len(received.declaration.goods_items)} goods items: model + "
         f"indicators + lane): p50 {p50 * 1e3:.3f} ms, **p99 {p99 * 1e3:.3f} ms** over {args.calls} calls "
-        f"(target well under 2 ms)",
+        f"(target well under 2 ms); p99 of this thread's CPU time {cpu_p99 * 1e3:.3f} ms; "
+        f"machine load average {load:.1f} on {os.cpu_count()} cores (wall-clock p99 on a busy machine "
+        f"includes waiting for a core)",
         "",
         "Held-out period (latest 90 days), fraud ranking precision/recall and revenue ranking revenue share:",
         "",
         "| ranking source | P@1% | P@5% | R@5% | P@10% | Rev@1% | Rev@5% | Rev@10% | AUC |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
         _row("learned model", evaluate(model, held)),
+        _row("learned model, held-out net mass and value jittered ±15%", evaluate(model, jittered)),
         _row("baseline: HS6 historical rate", hs6_rate_baseline(train, held)),
         _row("baseline: logistic regression", logistic_baseline(train, held, extras)),
         "",
@@ -108,9 +121,12 @@ def main() -> None:
         "baselines are fitted on the same training rows. Revenue ranking = fraud probability x item price "
         "(the README's revenue at stake); revenue@k = share of all fraud item price in the top k%. Caveat: "
         f"{1 - len(unseen) / max(len(held), 1):.0%} of held-out rows repeat an (HS6, net mass) pair seen in "
-        "training, which this synthetic data set labels alike; the second table shows the rows without such a "
-        "repeat, where the model's edge over the baselines is not established, so the headline precision partly "
-        "reflects that artefact and real inspection outcomes must confirm it (the retrain job does that).",
+        "training, which this synthetic data set labels alike. Two checks that the model does not merely look such "
+        "pairs up: with every held-out net mass (and value) moved by a random ±15%, which breaks the exact pairs, "
+        "it keeps its lead over both baselines (jittered row above); the second table shows the rows whose pair "
+        "never occurs in training (rarer goods, harder for every ranking), where no ranking is clearly better "
+        "than another at this sample size, so real inspection outcomes must confirm the edge (the retrain job "
+        "does that).",
     ]
     print("\n".join(lines))
     if args.write_results:

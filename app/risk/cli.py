@@ -53,13 +53,19 @@ def train_command(csv_path: Path, mapping: str, out: Path, holdout_days: int, li
 @click.option("--csv", "csv_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--mapping", default=None, help="column mapping (default: the one the model was trained with)")
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object")
-def evaluate_command(model_dir: Path, csv_path: Path, mapping: str | None, as_json: bool) -> None:
+@click.option("--held-out", "held_out", is_flag=True,
+              help="score only the rows dated after the model's training period (its validation on the training file)")
+def evaluate_command(model_dir: Path, csv_path: Path, mapping: str | None, as_json: bool, held_out: bool) -> None:
     """precision@k, recall@k and revenue@k at 1, 2, 5 and 10% for both rankings."""
     settings = Settings.from_env()
     try:
-        report = evaluate_csv(model_dir, csv_path, mapping, settings.rules_dir)
+        report = evaluate_csv(model_dir, csv_path, mapping, settings.rules_dir, held_out)
     except (MappingError, ValueError, FileNotFoundError) as exc:
         raise click.ClickException(str(exc)) from None
+    overlap = report.get("rows_in_training_period", 0)
+    if overlap:
+        click.echo(f"warning: {overlap} rows fall in the model's training period and flatter its figures; "
+                   "--held-out scores only the later rows", err=True)
     if as_json:
         click.echo(json.dumps({"fraud": report["fraud"], "revenue": report["revenue"], "auc": report["auc"]}))
     else:

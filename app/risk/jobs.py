@@ -1,6 +1,7 @@
 """The scheduled retrain/promote job (wired into ``app.jobs.JOBS`` as ``risk-retrain``)."""
 from __future__ import annotations
 
+import json
 import os
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -10,6 +11,7 @@ from sqlalchemy.orm import Session
 from app.config import Settings
 from app.risk.factors import FactorConfig
 from app.risk.importer import ColumnMapping, mapping_path, read_records
+from app.risk.model import MANIFEST
 from app.risk.scoring import model_directory
 from app.risk.training import retrain_and_promote
 
@@ -19,17 +21,35 @@ def risk_retrain(session: Session, today: date) -> dict[str, object]:
     outcomes, and promote only a candidate at least as good as the model in force."""
     settings = Settings.from_env()
     history = []
-    currency, value_per_hkd = "HKD", 1.0
+    currency = "HKD"
+    foreign_per_hkd = FactorConfig.load(settings.rules_dir / "risk").value_per_hkd
     history_csv = os.environ.get("CSW_RISK_HISTORY_CSV")
     if history_csv:
         mapping = ColumnMapping.load(mapping_path(settings.rules_dir,
                                                   os.environ.get("CSW_RISK_HISTORY_MAPPING", "customs-declarations")))
         history = list(read_records(Path(history_csv), mapping))
         currency = mapping.currency
-        if currency != "HKD":
-            value_per_hkd = FactorConfig.load(settings.rules_dir / "risk").value_per_hkd
+    current_dir = model_directory(settings.rules_dir, settings.instance_dir)
+    current_currency = currency
+    if current_dir is not None:
+        manifest = json.loads((current_dir / MANIFEST).read_text(encoding="utf-8"))
+        current_currency = str(manifest.get("currency", "HKD"))
     report = retrain_and_promote(
-        session, history=history, current_dir=model_directory(settings.rules_dir, settings.instance_dir),
+        session, history=history, current_dir=current_dir,
         models_dir=settings.instance_dir / "risk" / "models", instance_dir=settings.instance_dir,
-        actor="job:risk-retrain", now=datetime.now(timezone.utc), value_per_hkd=value_per_hkd, currency=currency)
+        actor="job:risk-retrain", now=datetime.now(timezone.utc),
+        value_per_hkd=value_factor("HKD", currency, foreign_per_hkd), currency=currency,
+        current_value_factor=value_factor(currency, current_currency, foreign_per_hkd))
     return {**report, "day": today.isoformat()}
+
+
+def value_factor(source: str, target: str, foreign_per_hkd: float) -> float:
+    """What to multiply amounts in ``source`` currency by to get ``target`` currency, when one of
+    them is HKD and the other the foreign currency of ``[model] value_per_hkd``."""
+    if source == target:
+        return 1.0
+    if source == "HKD":
+        return foreign_per_hkd
+    if target == "HKD":
+        return 1.0 / foreign_per_hkd
+    raise ValueError(f"no exchange factor from {source} to {target}")

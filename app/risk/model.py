@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
@@ -19,14 +20,18 @@ import joblib
 import numpy as np
 import sklearn
 from sklearn.ensemble import HistGradientBoostingClassifier
+from threadpoolctl import threadpool_limits
 
 from app.domain.risk import RiskRecord
 from app.risk.evaluation import evaluation_report
+
+log = logging.getLogger("csw.risk")
 
 ARTEFACT = "model.joblib"
 MANIFEST = "manifest.json"
 MAX_CATEGORIES = 250
 SMOOTHING = 20.0
+FLAT_FOREST_ROWS = 64
 
 BASE_CATEGORIES: dict[str, Callable[[RiskRecord], str]] = {
     "hs2": lambda r: r.hs_code[:2],
@@ -61,8 +66,9 @@ def _log(value: float) -> float:
 
 @dataclass
 class FeatureEncoder:
-    """Category codes (by frequency; NaN = unseen), smoothed historical fraud rates and counts, all learnt from the training
-    records only (rates for training rows are out-of-fold, so a row never sees its own label)."""
+    """Category codes (by frequency; NaN = unseen), smoothed historical fraud rates and counts, all
+    learnt from the training records only (rates for training rows are out-of-fold, so a row never
+    sees its own label)."""
 
     extras: tuple[str, ...] = ()
     categories: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -126,24 +132,89 @@ class FeatureEncoder:
 
     def row(self, r: RiskRecord) -> list[float]:
         """The feature vector of one record (NaN = unseen category)."""
-        values: list[float] = []
+        return [float(v) for v in self.transform([r])[0]]
+
+    def _numeric(self, r: RiskRecord) -> tuple[float, ...]:
+        """The amounts, with ``math`` (not numpy) so that values sitting on a tree threshold fall
+        on the same side as when the model was trained."""
         nan = float("nan")
-        for name, getter in zip(self.category_names, self._category_getters()):
-            code = self.categories[name].get(getter(r))
-            values.append(nan if code is None else float(code))
-        for name, getter in TARGET_KEYS.items():
-            values.append(self.rates[name].get(getter(r), self.prior))
-        for name, getter in COUNT_KEYS.items():
-            values.append(float(self.counts[name].get(getter(r), 0)))
         reference = self.hs6_unit_value.get(r.hs6)
         unit_value = r.unit_value
         ratio = math.log(unit_value / reference) if reference and unit_value > 0 else nan
         hs6_number = float(r.hs6) if r.hs6.isdigit() else nan
-        values += [_log(r.value), _log(r.net_mass), _log(unit_value), ratio, r.tax_rate, _log(r.duty), hs6_number]
-        return values
+        return (_log(r.value), _log(r.net_mass), _log(unit_value), ratio, r.tax_rate, _log(r.duty), hs6_number)
 
     def transform(self, records: Sequence[RiskRecord]) -> np.ndarray:
-        return np.array([self.row(r) for r in records], dtype=float).reshape(len(records), -1)
+        """The feature matrix, built column by column: a per-row loop costs ~20 µs a row and
+        batch scoring must reach 20,000 rows/s."""
+        if not records:
+            return np.zeros((0, len(self.feature_names)))
+        nan = float("nan")
+        columns: list[list[float]] = []
+        for name, getter in zip(self.category_names, self._category_getters()):
+            codes = self.categories[name]
+            columns.append([codes.get(getter(r), nan) for r in records])
+        for name, getter in TARGET_KEYS.items():
+            rates, prior = self.rates[name], self.prior
+            columns.append([rates.get(getter(r), prior) for r in records])
+        for name, getter in COUNT_KEYS.items():
+            counts = self.counts[name]
+            columns.append([counts.get(getter(r), 0) for r in records])
+        numeric = [self._numeric(r) for r in records]
+        columns += [[row[position] for row in numeric] for position in range(len(NUMERIC))]
+        return np.column_stack([np.asarray(c, dtype=float) for c in columns])
+
+
+@dataclass(frozen=True)
+class FlatForest:
+    """The trained trees as flat numpy arrays, walked for all trees at once.
+
+    Why: scikit-learn's predict spends ~0.5 ms of fixed overhead and starts OpenMP threads,
+    which on a busy machine stall a single request for tens of milliseconds; a request scores a
+    handful of rows, which this walks in ~0.1 ms on the calling thread with identical results."""
+
+    feature: np.ndarray
+    threshold: np.ndarray
+    missing_left: np.ndarray
+    left: np.ndarray
+    right: np.ndarray
+    value: np.ndarray
+    roots: np.ndarray
+    depth: int
+    baseline: float
+
+    @classmethod
+    def of(cls, classifier: HistGradientBoostingClassifier) -> "FlatForest":
+        """Leaves point to themselves, so every walk can take ``depth`` steps without checks."""
+        trees = [predictors[0].nodes for predictors in classifier._predictors]
+        if any(tree["is_categorical"].any() for tree in trees):
+            raise ValueError("categorical splits are not supported by the flat forest")
+        sizes = [len(tree) for tree in trees]
+        starts = np.cumsum([0] + sizes[:-1]).astype(np.intp)
+        nodes = np.concatenate(trees)
+        leaf = nodes["is_leaf"].astype(bool)
+        own = np.arange(len(nodes), dtype=np.intp)
+        offset = np.repeat(starts, sizes)
+        return cls(
+            feature=np.where(leaf, 0, nodes["feature_idx"]).astype(np.intp),
+            threshold=np.where(leaf, 0.0, nodes["num_threshold"]),
+            missing_left=nodes["missing_go_to_left"].astype(bool),
+            left=np.where(leaf, own, nodes["left"].astype(np.intp) + offset),
+            right=np.where(leaf, own, nodes["right"].astype(np.intp) + offset),
+            value=np.where(leaf, nodes["value"], 0.0),
+            roots=starts, depth=int(nodes["depth"].max()),
+            baseline=float(np.ravel(classifier._baseline_prediction)[0]),
+        )
+
+    def probabilities(self, matrix: np.ndarray) -> np.ndarray:
+        rows = np.arange(len(matrix))[:, None]
+        node = np.repeat(self.roots[None, :], len(matrix), axis=0)
+        for _step in range(self.depth):
+            x = matrix[rows, self.feature[node]]
+            go_left = np.where(np.isnan(x), self.missing_left[node], x <= self.threshold[node])
+            node = np.where(go_left, self.left[node], self.right[node])
+        raw = self.value[node].sum(axis=1) + self.baseline
+        return 1.0 / (1.0 + np.exp(-raw))
 
 
 @dataclass
@@ -153,18 +224,34 @@ class RiskModel:
     encoder: FeatureEncoder
     classifier: HistGradientBoostingClassifier
     manifest: dict[str, Any]
+    forest: FlatForest | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        """The flat forest reads scikit-learn's tree arrays; should a release change them, scoring
+        falls back to scikit-learn (slower, same results) instead of failing to start."""
+        if self.forest is None:
+            try:
+                self.forest = FlatForest.of(self.classifier)
+            except (AttributeError, KeyError, IndexError, TypeError, ValueError) as exc:
+                log.warning("risk model %s: scoring through scikit-learn only (%s)", self.manifest.get("version"), exc)
 
     @property
     def version(self) -> str:
         return str(self.manifest["version"])
 
     def probabilities(self, records: Sequence[RiskRecord]) -> np.ndarray:
+        """Fraud probability per record: small batches (a request) on the flat forest, large ones
+        on scikit-learn with one thread (more threads only contend with the other workers)."""
         if not records:
             return np.zeros(0)
-        return self.classifier.predict_proba(self.encoder.transform(records))[:, 1]
+        matrix = self.encoder.transform(records)
+        if len(records) <= FLAT_FOREST_ROWS and self.forest is not None:
+            return self.forest.probabilities(matrix)
+        with threadpool_limits(limits=1, user_api="openmp"):
+            return self.classifier.predict_proba(matrix)[:, 1]
 
     def probability(self, record: RiskRecord) -> float:
-        return float(self.classifier.predict_proba(np.array([self.encoder.row(record)]))[0, 1])
+        return float(self.probabilities([record])[0])
 
     def save(self, directory: Path) -> Path:
         directory.mkdir(parents=True, exist_ok=True)
@@ -179,7 +266,6 @@ class RiskModel:
         manifest = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
         parts = joblib.load(directory / ARTEFACT)
         return cls(parts["encoder"], parts["classifier"], manifest)
-
 
 def labels_of(records: Sequence[RiskRecord]) -> tuple[np.ndarray, np.ndarray]:
     """(fraud 0/1, revenue at stake) arrays; revenue defaults to the declared value."""

@@ -38,10 +38,22 @@ def train_from_csv(csv_path: Path, mapping_name: str, rules_dir: Path, out: Path
     return model
 
 
-def evaluate_csv(model_dir: Path, csv_path: Path, mapping_name: str | None, rules_dir: Path) -> dict[str, object]:
+def evaluate_csv(model_dir: Path, csv_path: Path, mapping_name: str | None, rules_dir: Path,
+                 held_out: bool = False) -> dict[str, object]:
+    """The model's figures on a file; ``held_out`` keeps only rows dated after its training period,
+    because rows it learnt from would flatter it."""
     model = RiskModel.load(model_dir)
     mapping = ColumnMapping.load(mapping_path(rules_dir, mapping_name or model.manifest["training_data"]["mapping"]))
-    return evaluate(model, list(read_records(csv_path, mapping)))
+    records = list(read_records(csv_path, mapping))
+    cut = date.fromisoformat(str(model.manifest["training_data"]["train_until"]))
+    after = [r for r in records if r.declared_on is not None and r.declared_on > cut]
+    if held_out:
+        if not after:
+            raise ValueError(f"no rows dated after the model's training period (it ends {cut})")
+        records = after
+    report = evaluate(model, records)
+    report["rows_in_training_period"] = sum(1 for r in records if r.declared_on is not None and r.declared_on <= cut)
+    return report
 
 
 def outcome_records(session: Session, since: datetime | None = None) -> list[RiskRecord]:
@@ -87,11 +99,14 @@ def compare(candidate: dict[str, object], current: dict[str, object] | None) -> 
 def retrain_and_promote(session: Session, *, history: list[RiskRecord], current_dir: Path | None,
                         models_dir: Path, instance_dir: Path, actor: str, now: datetime,
                         holdout_days: int = 30, min_rows: int = 200,
-                        value_per_hkd: float = 1.0, currency: str = "HKD") -> dict[str, object]:
+                        value_per_hkd: float = 1.0, currency: str = "HKD",
+                        current_value_factor: float = 1.0) -> dict[str, object]:
     """Retrain on historical records plus inspection outcomes; promote the candidate only when it is
     at least as good as the current model on the latest held-out period; record the decision.
 
-    ``value_per_hkd`` puts the outcomes' HKD values in the history's currency (the model's)."""
+    ``value_per_hkd`` puts the outcomes' HKD values in the history's currency (the candidate's);
+    ``current_value_factor`` puts the held-out values in the current model's currency, so that it
+    is judged on the amounts it learnt from."""
     outcomes = [replace(r, value=r.value * value_per_hkd, revenue=(r.revenue or 0.0) * value_per_hkd)
                 for r in outcome_records(session)]
     records = sorted(history + outcomes, key=lambda r: (r.declared_on or date.min))
@@ -103,7 +118,9 @@ def retrain_and_promote(session: Session, *, history: list[RiskRecord], current_
                                 mapping="csw", extras=(), holdout_days=holdout_days)
     candidate.manifest["currency"] = currency
     current = RiskModel.load(current_dir) if current_dir is not None else None
-    decision = compare(candidate.manifest["metrics"], evaluate(current, held_out) if current else None)
+    current_view = held_out if current_value_factor == 1.0 else [
+        replace(r, value=r.value * current_value_factor) for r in held_out]
+    decision = compare(candidate.manifest["metrics"], evaluate(current, current_view) if current else None)
     target = models_dir / candidate.version
     if target.exists():
         shutil.rmtree(target)

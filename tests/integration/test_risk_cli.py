@@ -33,11 +33,25 @@ def test_train_then_evaluate_prints_metrics_for_both_rankings(history: Path, tmp
     assert table.exit_code == 0 and "revenue" in table.output and "10%" in table.output
     result = runner.invoke(main, ["risk", "evaluate", "--model", str(out), "--csv", str(history), "--json"])
     assert result.exit_code == 0, result.output
-    report = json.loads(result.output)
+    report = json.loads(result.stdout)
     assert set(report) == {"fraud", "revenue", "auc"}
     for ranking in ("fraud", "revenue"):
         assert {f"{kind}@{rate}" for kind in ("precision", "recall", "revenue") for rate in (1, 2, 5, 10)} \
             == set(report[ranking])
+
+
+def test_evaluate_warns_about_training_rows_and_can_score_only_the_later_ones(history: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    out = tmp_path / "model"
+    assert runner.invoke(main, ["risk", "train", "--csv", str(history), "--out", str(out), "--holdout-days", "30",
+                                "--no-baselines"]).exit_code == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    whole = runner.invoke(main, ["risk", "evaluate", "--model", str(out), "--csv", str(history), "--json"])
+    assert whole.exit_code == 0 and "training period" in whole.stderr
+    held = runner.invoke(main, ["risk", "evaluate", "--model", str(out), "--csv", str(history), "--json",
+                                "--held-out"])
+    assert held.exit_code == 0 and "training period" not in held.stderr
+    assert json.loads(held.stdout) == {key: manifest["metrics"][key] for key in ("fraud", "revenue", "auc")}
 
 
 def test_an_unknown_mapping_is_a_clear_error(history: Path, tmp_path: Path) -> None:
