@@ -309,6 +309,10 @@ def amend(session: Session, reference: str, received: ReceivedDeclaration, asses
         _document_values(row.id, row.version, received, now, conversation_id)])
     _insert(session, models.DeclarationEvent, [
         _event_values(row.id, "amended", row.status, row.status, row.version, caller, now, conversation_id)])
+    from app.transit.service import amend_journeys_for_declaration
+
+    amend_journeys_for_declaration(session, row.id, declaration, row.version, caller, now)
+    trips.declaration_changed(session, row.id, caller.actor, now)  # the new lane may change its trip's manifest
     from app.cases.service import open_cases_for_declaration  # keep last: reads the lane and risk set above
 
     open_cases_for_declaration(session, row.id, now=now, actor=caller.actor)

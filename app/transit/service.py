@@ -13,11 +13,11 @@ import re
 import secrets
 from collections import defaultdict
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import numpy as np
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.db import models
@@ -53,6 +53,7 @@ BR_NUMBER = re.compile(r"\d{8}")
 # HK registration marks: usually 2 letters + 1-9999, no leading zero, no I, O or Q (domain brief §7).
 VEHICLE_MARK = re.compile(r"[A-HJ-NPR-Z]{2}[1-9][0-9]{0,3}")
 ELOCK_ID = re.compile(r"[0-9A-Z][0-9A-Z\-]{0,34}")
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")  # PostgreSQL refuses NUL; none belongs in a name
 OPEN_STATES = tuple(s.value for s in JourneyState if s not in CLOSED_STATES)
 TRANSIT_REJECTED = "TRANSIT_REJECTED"
 log = logging.getLogger("csw.transit")
@@ -77,8 +78,8 @@ def register_company(session: Session, br_number: str, name: str, mode: str, now
         raise _invalid("br_number", "br-number", f"BR number {br_number[:20]!r} is not 8 digits")
     if mode not in MODES:
         raise _invalid("mode", "mode", f"mode must be one of {', '.join(MODES)}")
-    if not name or not name.strip() or len(name) > 140:
-        raise _invalid("name", "name", "name must be 1 to 140 characters")
+    if not name or not name.strip() or len(name) > 140 or CONTROL_CHARACTERS.search(name):
+        raise _invalid("name", "name", "name must be 1 to 140 characters, without control characters")
     company = session.scalar(select(TransitCompany).where(TransitCompany.br_number == br_number))
     if company is None:
         company = TransitCompany(br_number=br_number, name=name.strip(), mode=mode, registered_at=now)
@@ -95,6 +96,8 @@ def register_vehicle(session: Session, registration_mark: str, company_br: str, 
         raise _invalid("registration_mark", "vehicle-mark",
                        f"{registration_mark[:20]!r} is not a HK registration mark (2 letters without I, O, Q, "
                        "then 1-9999 without a leading zero)")
+    if not BR_NUMBER.fullmatch(company_br or ""):
+        raise _invalid("company", "br-number", f"company {company_br[:20]!r} is not an 8-digit BR number")
     company = session.scalar(select(TransitCompany).where(TransitCompany.br_number == company_br))
     if company is None:
         raise Rejection("NOT_FOUND", f"no registered company {company_br[:20]}",
@@ -131,7 +134,8 @@ def set_elock_status(session: Session, elock_id: str, status: str, now: datetime
     """Mark a lock faulty, retired or available again; ``in_use`` is set by journeys only."""
     if status not in ("available", "faulty", "retired"):
         raise _invalid("status", "elock-status", "status must be available, faulty or retired")
-    lock = session.scalar(select(ELock).where(ELock.elock_id == elock_id).with_for_update())
+    found = ELOCK_ID.fullmatch(elock_id or "")
+    lock = session.scalar(select(ELock).where(ELock.elock_id == elock_id).with_for_update()) if found else None
     if lock is None:
         raise Rejection("NOT_FOUND", f"no e-lock {elock_id[:40]}")
     if lock.status == "in_use":
@@ -232,6 +236,50 @@ def open_journey_for_declaration(session: Session, declaration_id: str, declarat
             "declaration", caller.actor)])
         first = first or journey
     return first
+
+
+def _movement(declaration: Declaration, network: Network) -> set[tuple[str | None, ...]]:
+    """What a version of a transhipment asks to move under e-lock: (e-lock, vehicle, route,
+    container) per sealed unit; empty for other declaration types."""
+    if declaration.type is not DeclarationType.TRANSHIPMENT:
+        return set()
+    route = network.route_between(declaration.departure_location, declaration.control_point,
+                                  declaration.destination_location)
+    return {(e.elock_id, declaration.conveyance_id, route.code if route else None, e.container_id)
+            for e in declaration.equipment if e.elock_id}
+
+
+def amend_journeys_for_declaration(session: Session, declaration_id: str, declaration: Declaration,
+                                   version: int, caller: Caller, now: datetime,
+                                   network: Network | None = None) -> None:
+    """An amendment re-describes the movement. While no lock is sealed, journeys whose e-lock,
+    vehicle, route or container changed are cancelled (their locks freed) and opened afresh
+    from the new version, with the same checks as at lodgement; once a lock is sealed the
+    sealed movement cannot change (409), since the telemetry already follows it."""
+    network = network or current_network()
+    journeys = list(session.scalars(select(Journey).where(
+        Journey.declaration_id == declaration_id, Journey.state != JourneyState.CANCELLED.value).with_for_update()))
+    current = {(j.elock_id, j.vehicle_mark, j.route_code, j.container_id) for j in journeys}
+    if current == _movement(declaration, network):
+        return
+    sealed = next((j for j in journeys if j.sealed_at is not None), None)
+    if sealed is not None:
+        raise Rejection("AMENDMENT_NOT_ALLOWED", f"e-lock {sealed.elock_id} is sealed on journey {sealed.id}: the "
+                        "e-lock, vehicle, route and container of a sealed movement cannot change", [Problem(
+                            message=f"journey {sealed.id} is {sealed.state}", path=paths.CONSIGNMENT,
+                            rule="journey-sealed")])
+    for journey in journeys:
+        before = journey.state
+        journey.state, journey.updated_at = JourneyState.CANCELLED.value, now
+        journey.progress = progress_to_json(replace(progress_from_json(journey.progress),
+                                                    state=JourneyState.CANCELLED))
+        _insert(session, JourneyEvent, [{
+            "journey_id": journey.id, "kind": "cancelled", "state_from": before, "state_to": journey.state,
+            "occurred_at": now, "source": "declaration", "actor": caller.actor, "telemetry_event_id": None,
+            "note": f"declaration amended (version {version}): e-lock, vehicle, route or container changed"}])
+        _free_lock(session, journey, now)
+    session.flush()
+    open_journey_for_declaration(session, declaration_id, declaration, caller, now, network)
 
 
 def _free_lock(session: Session, journey: Journey, now: datetime) -> None:
@@ -352,10 +400,18 @@ class _JourneyWork:
             self.released.append((journey, decision.transitions[-1].note or "released"))
 
     def finish(self) -> list[JourneyAlert]:
+        """Write the batch's changes; each new alert opens (or joins) an officer case in the
+        same transaction, so an alert is never stored without someone to look at it."""
+        from app.cases.service import open_case_for_alert  # cases imports this module
+
         _insert(self.session, JourneyEvent, self.timeline)
         if self.alerts:
             self.session.add_all(self.alerts)
         self.session.flush()
+        for alert in self.alerts:
+            open_case_for_alert(self.session, alert_id=alert.id, journey_id=alert.journey_id,
+                                declaration_id=alert.declaration_id, kind=alert.kind,
+                                occurred_at=alert.occurred_at, evidence=alert.evidence, actor=self.caller.actor)
         for journey, note in self.released:
             _release_declaration(self.session, journey, note, self.caller, self.now)
         return self.alerts
@@ -508,12 +564,19 @@ def _replay_start(session: Session, journey: Journey) -> tuple[Progress, list[Re
 def check_overdue(session: Session, now: datetime, caller: Caller | None = None,
                   network: Network | None = None) -> list[JourneyAlert]:
     """Journeys sealed and not unsealed: overdue against the route's maximum time, or silent
-    for longer than the threshold. Returns the alerts newly raised."""
+    for longer than the threshold. Returns the alerts newly raised.
+
+    Runs every minute, so it reads only journeys that could be late or silent by now (not
+    every live one) and skips rows a telemetry batch holds (SKIP LOCKED on PostgreSQL): the
+    gateway is never kept waiting, and a skipped journey is checked a minute later."""
     network = network or current_network()
     caller = caller or Caller(actor="job:elock-overdue", role="system")
+    shortest = min((r.max_journey for r in network.routes.values()), default=timedelta(0))
     live = session.scalars(select(Journey).where(
-        Journey.state.in_(OPEN_STATES), Journey.sealed_at.is_not(None), Journey.unsealed_at.is_(None))
-        .with_for_update()).all()
+        Journey.state.in_(OPEN_STATES), Journey.sealed_at.is_not(None), Journey.unsealed_at.is_(None),
+        or_(Journey.last_event_at < now - network.silence,
+            and_(Journey.arrived_at.is_(None), Journey.sealed_at < now - shortest)))
+        .with_for_update(skip_locked=True)).all()
     work = _JourneyWork(session, caller, now, network, "job")
     for journey in live:
         route = network.routes.get(journey.route_code)

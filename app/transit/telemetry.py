@@ -35,25 +35,43 @@ class GatewayEvent:
     longitude: float
 
 
-def _utc(moment: datetime) -> datetime:
-    return moment.astimezone(timezone.utc)
+def _instant(text: str) -> datetime | None:
+    """The UTC instant of a zoned date-time, or None when Python cannot hold it: xs:dateTime
+    and ISO 8601 allow hour 24, years beyond 9999 or before 1, and offsets that carry year 1
+    or 9999 out of range, and those must be refused as bad input, not crash the request."""
+    try:
+        return datetime.fromisoformat(text).astimezone(timezone.utc)
+    except (ValueError, OverflowError):
+        return None
 
 
-def read_xml(intake: Intake, body: bytes) -> list[GatewayEvent]:
+def read_xml(intake: Intake, body: bytes, max_problems: int = 25) -> list[GatewayEvent]:
     """A schema-valid ``ELockEventBatch`` as events (libxml2 validates; paths on failure)."""
     tree = intake.check(body, KIND)
     events = []
-    for element in tree.getroot().iterchildren(_NS + "Event"):
+    problems: list[Problem] = []
+    for index, element in enumerate(tree.getroot().iterchildren(_NS + "Event"), 1):
         position = element.find(_NS + "Position")
         assert position is not None  # the schema requires it
+        occurred = element.findtext(_NS + "OccurrenceDateTime", "").strip()
+        at = _instant(occurred)
+        if at is None:
+            problems.append(Problem(
+                message=f"{occurred[:40]!r} is a valid xs:dateTime but not an instant the service can record "
+                        "(years 0001-9999, hours 00-23)",
+                path=f"/ELockEventBatch/Event[{index}]/OccurrenceDateTime", rule="date-time-range"))
+            continue
         events.append(GatewayEvent(
             event_id=element.findtext(_NS + "EventID", "").strip(),
             elock_id=element.findtext(_NS + "ELockID", "").strip(),
             kind=ReadingKind(element.findtext(_NS + "TypeCode", "").strip()),
-            at=_utc(datetime.fromisoformat(element.findtext(_NS + "OccurrenceDateTime", "").strip())),
+            at=at,
             latitude=float(position.findtext(_NS + "Latitude", "")),
             longitude=float(position.findtext(_NS + "Longitude", "")),
         ))
+    if problems:
+        raise Rejection("VALUE_OUT_OF_RANGE", "the batch holds values the service cannot record",
+                        problems[:max_problems])
     return events
 
 
@@ -82,12 +100,7 @@ def _json_event(index: int, raw: object, problems: list[Problem]) -> GatewayEven
     if kind not in kinds:
         problems.append(Problem(message=f"type must be one of {', '.join(kinds)}", path=f"{where}.type",
                                 rule="enumeration"))
-    at = None
-    if isinstance(occurred, str) and _ZONED.fullmatch(occurred):
-        try:
-            at = _utc(datetime.fromisoformat(occurred))
-        except ValueError:
-            at = None
+    at = _instant(occurred) if isinstance(occurred, str) and _ZONED.fullmatch(occurred) else None
     if at is None:
         problems.append(Problem(message="occurred_at must be an ISO 8601 date-time with its UTC offset",
                                 path=f"{where}.occurred_at", rule="date-time"))

@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from app.db import models
 from app.db.transit_models import ELock, Journey, JourneyAlert
 from app.domain.problems import Problem, Rejection
+from app.domain.reference import is_valid_declaration_reference
 from app.domain.transit import AlertKind, JourneyState
 from app.services.declarations import Caller, utcnow
 from app.transit import service, telemetry
@@ -55,7 +56,7 @@ def _events() -> list[telemetry.GatewayEvent]:
     if mimetype == "application/json":
         return telemetry.read_json(body, services().settings.max_error_count)
     if mimetype in ("application/xml", "text/xml") or mimetype.endswith("+xml"):
-        return telemetry.read_xml(services().intake, body)
+        return telemetry.read_xml(services().intake, body, services().settings.max_error_count)
     raise Rejection("UNSUPPORTED_MEDIA_TYPE",
                     f"send the batch as application/xml or application/json (got {mimetype or 'none'})")
 
@@ -151,6 +152,10 @@ def list_journeys() -> Response:
     page = _int_parameter("page", 1, 100_000)
     per_page = _int_parameter("per_page", services().settings.page_size, 200)
     declaration_id = request.args.get("declaration_id")
+    if declaration_id is not None and not is_valid_declaration_reference(declaration_id):
+        raise Rejection("INVALID_PARAMETER", "declaration_id must be a declaration reference",
+                        [Problem(message=f"got {declaration_id[:40]!r}", path="declaration_id",
+                                 rule="reference-check-character")])
     if caller.role in SEES_ALL:
         result = service.list_journeys(db(), state, alert, declaration_id, page, per_page)
     else:
