@@ -46,6 +46,21 @@ class User(Base):
         return str(self.id)
 
 
+class UserEvent(Base):
+    """Account administration (created, role changed, deactivated, reactivated, password
+    reset): who did it to whom and when. Never a password or its hash."""
+
+    __tablename__ = "user_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    actor: Mapped[str] = mapped_column(String(120))
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    detail: Mapped[dict[str, object] | None] = mapped_column(JSON(none_as_null=True))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
 class Case(Base):
     """A declaration or transit alert that needs an officer. Priority inputs are copied onto
     the row so the queue is one indexed query; ``priority`` is the sort key."""

@@ -1,17 +1,20 @@
 """``csw users``: officers' accounts from the command line, and the demo accounts of ``csw seed``."""
 from __future__ import annotations
 
+import getpass
 import sys
+from collections.abc import Callable
 
 import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.config import Settings
-from app.db.case_models import User
+from app.db.case_models import User, UserEvent
 from app.db.models import Party
 from app.db.session import make_engine, make_session_factory
-from app.users.service import LOCALES, ROLES, AccountError, create_user, find_user
+from app.users.service import (LOCALES, ROLES, AccountError, create_user, find_user, reset_password, set_active,
+                               set_role)
 
 # Demo accounts (README): for trying the officers' application, never for production.
 DEMO_USERS = [
@@ -82,10 +85,89 @@ def users_create(username: str, role: str, display_name: str | None, locale: str
                 if party_id is None:
                     raise AccountError("party", f"no party {party_identifier} (create it with 'csw clients create')")
             user = create_user(session, username, role, password, display_name=display_name, locale=locale,
-                               party_id=party_id)
+                               party_id=party_id, actor=_cli_actor())
             click.echo(f"created {user.role} account {user.username} (id {user.id})")
     except AccountError as exc:
         raise click.BadParameter(exc.message, param_hint=f"--{exc.field.replace('_', '-')}") from None
+
+
+def _cli_actor() -> str:
+    """Who ran the command, for the account's history."""
+    return f"cli:{getpass.getuser()}"
+
+
+def _change(username: str, change: Callable[[Session, User], None]) -> None:
+    """Apply one change to an existing account in one transaction, or say why not."""
+    settings = Settings.from_env()
+    sessions = make_session_factory(make_engine(settings.database_url))
+    try:
+        with sessions() as session, session.begin():
+            user = find_user(session, username)
+            if user is None:
+                raise click.BadParameter(f"no account {username}", param_hint="USERNAME")
+            change(session, user)
+    except AccountError as exc:
+        raise click.BadParameter(exc.message, param_hint=f"--{exc.field.replace('_', '-')}") from None
+
+
+REASON = click.option("--reason", required=True, help="Why (kept on the account's history)")
+
+
+@users.command("deactivate")
+@click.argument("username")
+@REASON
+def users_deactivate(username: str, reason: str) -> None:
+    """Deactivate an account: signed out at its next request, cannot sign in."""
+    _change(username, lambda session, user: set_active(session, user, False, _cli_actor(), reason))
+    click.echo(f"deactivated {username}")
+
+
+@users.command("reactivate")
+@click.argument("username")
+@REASON
+def users_reactivate(username: str, reason: str) -> None:
+    """Let a deactivated account sign in again."""
+    _change(username, lambda session, user: set_active(session, user, True, _cli_actor(), reason))
+    click.echo(f"reactivated {username}")
+
+
+@users.command("set-role")
+@click.argument("username")
+@click.option("--role", required=True, type=click.Choice([r for r in ROLES if r != "trader"]))
+@REASON
+def users_set_role(username: str, role: str, reason: str) -> None:
+    """Change an officer's role among officer, supervisor and admin."""
+    _change(username, lambda session, user: set_role(session, user, role, _cli_actor(), reason))
+    click.echo(f"{username} is now {role}")
+
+
+@users.command("reset-password")
+@click.argument("username")
+@REASON
+@click.option("--password-stdin", is_flag=True, help="Read the new password from standard input (first line)")
+def users_reset_password(username: str, reason: str, password_stdin: bool) -> None:
+    """Set a new password (prompted for, hidden, unless --password-stdin)."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
+    _change(username, lambda session, user: reset_password(session, user, password, _cli_actor(), reason))
+    click.echo(f"password of {username} reset")
+
+
+@users.command("history")
+@click.argument("username")
+def users_history(username: str) -> None:
+    """Everything done to an account: when, what, by whom, why."""
+    settings = Settings.from_env()
+    sessions = make_session_factory(make_engine(settings.database_url))
+    with sessions() as session:
+        user = find_user(session, username)
+        if user is None:
+            raise click.BadParameter(f"no account {username}", param_hint="USERNAME")
+        for event in session.scalars(select(UserEvent).where(UserEvent.user_id == user.id).order_by(UserEvent.id)):
+            detail = " ".join(f"{k}={v}" for k, v in (event.detail or {}).items())
+            click.echo(f"{event.occurred_at.isoformat()}\t{event.kind}\t{event.actor}\t{detail}\t{event.note or ''}")
 
 
 @users.command("list")

@@ -13,7 +13,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.db.case_models import User
+from app.db.case_models import User, UserEvent
 
 ROLES = ("officer", "supervisor", "admin", "trader")
 # Trader users act for one party (HK BR number) in the traders' portal; the others are officers.
@@ -43,10 +43,11 @@ def hash_password(password: str) -> str:
 
 def create_user(session: Session, username: str, role: str, password: str, display_name: str | None = None,
                 locale: str = "en", control_point: str | None = None, party_id: int | None = None,
-                password_hash: str | None = None) -> User:
+                password_hash: str | None = None, actor: str = "system") -> User:
     """Add an account; refuses unknown roles, malformed or taken usernames and short passwords,
     a trader without a party and an officer with one. ``password_hash``: the password already
-    hashed by a caller that hashes (slowly, on purpose) before taking the write lock."""
+    hashed by a caller that hashes (slowly, on purpose) before taking the write lock.
+    ``actor``: who creates it, for the account's event history."""
     username = username.strip().lower()
     if not _USERNAME.match(username):
         raise AccountError("username", "username: 2-60 characters, lower-case letters, digits, . _ -, "
@@ -66,7 +67,54 @@ def create_user(session: Session, username: str, role: str, password: str, displ
                 party_id=party_id, active=True, created_at=datetime.now(timezone.utc))
     session.add(user)
     session.flush()
+    _event(session, user, "created", actor, {"role": role, "party_id": party_id, "locale": locale})
     return user
+
+
+def _event(session: Session, user: User, kind: str, actor: str, detail: dict[str, object] | None = None,
+           note: str | None = None) -> None:
+    session.add(UserEvent(user_id=user.id, kind=kind, actor=actor, occurred_at=datetime.now(timezone.utc),
+                          detail=detail, note=note))
+
+
+def _reason(reason: str) -> str:
+    reason = reason.strip()
+    if not reason:
+        raise AccountError("reason", "a reason is required for this change of an account")
+    return reason[:500]
+
+
+def set_active(session: Session, user: User, active: bool, actor: str, reason: str) -> None:
+    """Deactivate (the account is signed out at its next request and cannot sign in) or
+    reactivate an account, with the reason on its history."""
+    reason = _reason(reason)
+    if user.active == active:
+        raise AccountError("active", f"account {user.username} is already {'active' if active else 'inactive'}")
+    if not active and actor == f"officer:{user.username}":
+        raise AccountError("active", "administrators cannot deactivate their own account")
+    user.active = active
+    _event(session, user, "reactivated" if active else "deactivated", actor, None, reason)
+
+
+def set_role(session: Session, user: User, role: str, actor: str, reason: str) -> None:
+    """Change an officer's role (officer, supervisor, admin); traders stay traders."""
+    reason = _reason(reason)
+    if role not in ROLES or role in PARTY_ROLES or user.role in PARTY_ROLES:
+        raise AccountError("role", "roles change only among officer, supervisor and admin")
+    if role == user.role:
+        raise AccountError("role", f"account {user.username} already has the role {role}")
+    _event(session, user, "role_changed", actor, {"from": user.role, "to": role}, reason)
+    user.role = role
+
+
+def reset_password(session: Session, user: User, password: str, actor: str, reason: str,
+                   password_hash: str | None = None) -> None:
+    """Set a new password (the history says that and why, never the password)."""
+    reason = _reason(reason)
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError("password", f"password must have at least {MIN_PASSWORD_LENGTH} characters")
+    user.password_hash = password_hash or hash_password(password)
+    _event(session, user, "password_reset", actor, None, reason)
 
 
 def find_user(session: Session, username: str) -> User | None:

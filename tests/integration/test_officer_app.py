@@ -20,7 +20,7 @@ from app.cases import service as cases
 from app.cases.escalation import case_escalation
 from app.cli import main as cli
 from app.db import models
-from app.db.case_models import Case, CaseEvent, DocumentRequest, User
+from app.db.case_models import Case, CaseEvent, DocumentRequest, User, UserEvent
 from app.db.portal_models import DocumentRequestAnswer
 from app.jobs import JOBS, run_job
 from app.users.service import hash_password
@@ -39,7 +39,8 @@ ROUTES: dict[str, set[str] | None] = {
     "officer.queue": EVERYONE, "officer.case_view": EVERYONE, "officer.claim": WORKERS,
     "officer.unclaim": WORKERS, "officer.reassign": {"supervisor"}, "officer.decide": WORKERS,
     "officer.inspection": WORKERS, "officer.note": WORKERS, "officer.dashboard": SUPERVISORS,
-    "officer.user_admin": {"admin"}, "officer.attachment": EVERYONE, "officer.locale": None,
+    "officer.user_admin": {"admin"}, "officer.user_active": {"admin"}, "officer.attachment": EVERYONE,
+    "officer.locale": None,
     "officer.static": None,
     "auth.login": None, "auth.logout": None,
 }
@@ -175,7 +176,8 @@ def test_every_route_checks_the_role_of_every_user(clean_app: Flask, accounts: d
             allowed = ROUTES.get(rule.endpoint, "skip")
             if allowed == "skip" or allowed is None:
                 continue
-            path = rule.build({"case_id": case_id, "answer_id": 1}, append_unknown=False)[1]
+            path = rule.build({"case_id": case_id, "answer_id": 1, "user_id": accounts["officer2"]},
+                              append_unknown=False)[1]
             if "GET" in rule.methods:
                 response = client.get(path)
             else:
@@ -619,6 +621,50 @@ def test_admin_creates_accounts_on_the_page(clean_app: Flask, accounts: dict[str
     page = newbie.get("/login")
     assert newbie.post("/login", data={"username": "newbie", "password": "long-enough-password",
                                        "csrf_token": csrf_token(page.text)}).status_code == 302
+
+
+def test_admin_deactivates_an_account_with_a_reason_and_it_is_signed_out(clean_app: Flask,
+                                                                          accounts: dict[str, int]) -> None:
+    officer, _officer_token = browser(clean_app, "officer")
+    assert officer.get("/officer/").status_code == 200
+    admin, token = browser(clean_app, "admin")
+    path = f"/officer/users/{accounts['officer']}/active"
+    no_reason = admin.post(path, data={"csrf_token": token, "active": "0", "reason": ""})
+    assert no_reason.status_code == 422 and 'data-code="INVALID"' in no_reason.text
+    done = admin.post(path, data={"csrf_token": token, "active": "0", "reason": "left the service"})
+    assert done.status_code == 302
+    assert "/login" in officer.get("/officer/").headers["Location"], "a deactivated account is signed out"
+    again = admin.post(path, data={"csrf_token": token, "active": "0", "reason": "twice"})
+    assert again.status_code == 409 and "already inactive" in again.text
+    own = admin.post(f"/officer/users/{accounts['admin']}/active",
+                     data={"csrf_token": token, "active": "0", "reason": "oops"})
+    assert own.status_code == 409 and "own account" in own.text
+    with clean_app.extensions["csw"].sessions() as session:
+        history = session.execute(select(UserEvent.kind, UserEvent.actor, UserEvent.note)
+                                  .where(UserEvent.user_id == accounts["officer"]).order_by(UserEvent.id)).all()
+    assert [tuple(row) for row in history] == [("deactivated", "officer:admin", "left the service")]
+
+
+def test_cli_changes_accounts_and_shows_their_history(clean_app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CSW_DATABASE_URL", clean_app.extensions["csw"].settings.database_url)
+    runner = CliRunner()
+    assert runner.invoke(cli, ["users", "create", "--username", "yeung", "--role", "officer", "--password-stdin"],
+                         input="a-very-long-password\n").exit_code == 0
+    promoted = runner.invoke(cli, ["users", "set-role", "yeung", "--role", "supervisor", "--reason", "promotion"])
+    assert promoted.exit_code == 0, promoted.output
+    no_reason = runner.invoke(cli, ["users", "deactivate", "yeung"])
+    assert no_reason.exit_code == 2 and "--reason" in no_reason.output
+    assert runner.invoke(cli, ["users", "deactivate", "yeung", "--reason", "on leave"]).exit_code == 0
+    reset = runner.invoke(cli, ["users", "reset-password", "yeung", "--reason", "forgotten", "--password-stdin"],
+                          input="another-long-password\n")
+    assert reset.exit_code == 0, reset.output
+    unknown = runner.invoke(cli, ["users", "reactivate", "nobody", "--reason", "x"])
+    assert unknown.exit_code == 2 and "no account nobody" in unknown.output
+    history = runner.invoke(cli, ["users", "history", "yeung"]).output.splitlines()
+    assert [line.split("\t")[1] for line in history] == ["created", "role_changed", "deactivated", "password_reset"]
+    assert "from=officer to=supervisor" in history[1] and history[2].endswith("on leave")
+    assert "another-long-password" not in "\n".join(history)
+    assert "yeung\tsupervisor" in runner.invoke(cli, ["users", "list"]).output
 
 
 def test_cli_creates_users_from_stdin(clean_app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -61,3 +61,9 @@ class UserForm(FlaskForm):
     role = SelectField(_l("Role"), choices=[Choice("officer", "officer"), Choice("supervisor", "supervisor"),
                                             Choice("admin", "admin")])
     password = StringField(_l("Initial password"), validators=[DataRequired(), Length(min=10, max=200)])
+
+
+class AccountStatusForm(FlaskForm):
+    """Deactivate or reactivate an account: the reason goes on its history."""
+    active = SelectField(choices=[Choice("0", "deactivate"), Choice("1", "reactivate")])
+    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])

@@ -32,6 +32,7 @@ from app.web.auth import role_required
 from app.web.context import db, services
 from app.web.officer import charts
 from app.web.officer.forms import (
+    AccountStatusForm,
     ActionForm,
     DecisionForm,
     InspectionForm,
@@ -75,10 +76,12 @@ def term(value: object) -> str:
 
 @bp.errorhandler(403)
 @bp.errorhandler(404)
+@bp.errorhandler(409)
+@bp.errorhandler(422)
 @bp.errorhandler(CSRFError)
 def page_error(exc: HTTPException) -> tuple[str, int]:
     """Errors of the officers' pages as pages (the API keeps its XML/JSON envelope)."""
-    code = {403: "FORBIDDEN", 404: "NOT_FOUND"}.get(exc.code or 400, "CSRF_INVALID")
+    code = {403: "FORBIDDEN", 404: "NOT_FOUND", 409: "CONFLICT", 422: "INVALID"}.get(exc.code or 400, "CSRF_INVALID")
     return render_template("officer/error.html", code=code, message=exc.description,
                            conversation_id=g.get("conversation_id")), exc.code or 400
 
@@ -366,7 +369,7 @@ def user_admin() -> str | Response | tuple[str, int]:
                 with services().write_gate():
                     users.create_user(db(), form.username.data or "", form.role.data or "",
                                       form.password.data or "", display_name=form.display_name.data or None,
-                                      password_hash=hashed)
+                                      password_hash=hashed, actor=f"officer:{current_user.username}")
                     db().commit()
             except users.AccountError as exc:
                 db().rollback()
@@ -378,7 +381,29 @@ def user_admin() -> str | Response | tuple[str, int]:
         else:
             status = 422
     accounts = db().scalars(select(User).order_by(User.role, User.username)).all()
-    return render_template("officer/users.html", form=form, accounts=accounts), status
+    return render_template("officer/users.html", form=form, accounts=accounts, status_form=AccountStatusForm()), status
+
+
+@bp.post("/users/<int:user_id>/active")
+@role_required("admin")
+def user_active(user_id: int) -> Response | tuple[str, int]:
+    """Deactivate or reactivate an account, with a reason kept on its history."""
+    form = AccountStatusForm()
+    if not form.validate():
+        abort(422, description=_("give a reason for the change"))
+    with services().write_gate():
+        user = db().get(User, user_id)
+        if user is None:
+            abort(404, description=_("no such account"))
+        try:
+            users.set_active(db(), user, form.active.data == "1", f"officer:{current_user.username}",
+                             form.reason.data or "")
+        except users.AccountError as exc:
+            db().rollback()
+            abort(409, description=exc.message)
+        db().commit()
+    flash(_("Account %(username)s changed.", username=user.username))
+    return redirect(url_for("officer.user_admin"))
 
 
 @bp.post("/locale")
