@@ -52,7 +52,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         api_keys=TtlCache(settings.api_key_cache_seconds),
         aeo_standings=TtlCache(settings.aeo_cache_seconds),
         write_gate=write_gate(settings.database_url),
-        risk=RiskEngine.load(settings.rules_dir, settings.instance_dir),
+        risk=RiskEngine.load(settings.rules_dir, settings.instance_dir, settings.release_green),
         risk_history=TtlCache(history_cache_seconds()),
         risk_thresholds=TtlCache(threshold_cache_seconds()),
     )

@@ -30,6 +30,7 @@ class Settings:
     log_level: str = "INFO"
     api_rate_limit: str = "100 per second"
     login_rate_limit: str = "10 per minute"
+    release_green: bool | None = None
     rate_limit_storage: str = "memory://"
     secure_cookies: bool = False
     trusted_proxies: int = 0
@@ -54,6 +55,7 @@ class Settings:
             "rate_limit_storage": os.environ.get("CSW_RATE_LIMIT_STORAGE", "memory://"),
             "secure_cookies": os.environ.get("CSW_SECURE_COOKIES", "0") == "1",
             "trusted_proxies": _int("CSW_TRUSTED_PROXIES", 0),
+            "release_green": {"1": True, "0": False}.get(os.environ.get("CSW_RELEASE_GREEN", "")),
         }
         if os.environ.get("CSW_SCHEMA_DIR"):
             values["schema_dir"] = Path(os.environ["CSW_SCHEMA_DIR"])

@@ -81,6 +81,10 @@ def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Flask:
         log_level="WARNING",
         api_rate_limit="100000 per second",
         login_rate_limit="100000 per second",
+        # Most tests lodge declarations and then amend, cancel or decide them: here green-lane
+        # declarations wait like the others. Release on assessment, the default, is tested with
+        # the ``releasing_app`` fixture (tests/integration/test_green_lane_release.py).
+        release_green=False,
     )
     return create_app(settings)
 

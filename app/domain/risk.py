@@ -118,6 +118,7 @@ class LanePolicy:
     derive_thresholds: bool = False
     recent_window: int = 5000
     recent_minimum: int = 200
+    release_green: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +200,7 @@ class RiskResult:
     model_version: str
     policy_version: str
     item_scores: tuple[int, ...] = field(default=())
+    release: bool = False  # green lane under a policy that releases on assessment
 
     def top_reasons(self, count: int = 3) -> tuple[Reason, ...]:
         return tuple(sorted((r for r in self.reasons if r.points > 0), key=lambda r: -r.points)[:count])

@@ -38,6 +38,7 @@ def load_policy(path: Path) -> LanePolicy:
             derive_thresholds=bool(data.get("targets", {}).get("derive", False)),
             recent_window=int(data.get("targets", {}).get("window", 5000)),
             recent_minimum=int(data.get("targets", {}).get("minimum", 200)),
+            release_green=bool(data.get("green", {}).get("release", True)),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise RulesDataError(path, None, f"missing or malformed setting: {exc}") from None

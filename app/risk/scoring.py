@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from app.domain.declaration import Declaration
-from app.domain.risk import LanePolicy, LaneThresholds, Reason, RiskRecord, RiskResult, decide_lane, sample_draw
+from app.domain.risk import Lane, LanePolicy, LaneThresholds, Reason, RiskRecord, RiskResult, decide_lane, sample_draw
 from app.risk.factors import FactorConfig, TraderHistory, declaration_factors, item_factors
 from app.risk.model import RiskModel
 from app.risk.policy import load_policy
@@ -60,12 +60,16 @@ class RiskEngine:
         return self.model.version if self.model else "none"
 
     @classmethod
-    def load(cls, rules_dir: Path, instance_dir: Path) -> "RiskEngine":
+    def load(cls, rules_dir: Path, instance_dir: Path, release_green: bool | None = None) -> "RiskEngine":
+        """``release_green``: overrides the policy's ``[green] release`` (``CSW_RELEASE_GREEN``)."""
         directory = model_directory(rules_dir, instance_dir)
         model = RiskModel.load(directory) if directory is not None else None
         if model is None:
             log.warning("no risk model found: scores come from the configured indicators only")
-        engine = cls(FactorConfig.load(rules_dir / "risk"), load_policy(rules_dir / "risk" / "lanes.toml"), model)
+        policy = load_policy(rules_dir / "risk" / "lanes.toml")
+        if release_green is not None:
+            policy = replace(policy, release_green=release_green)
+        engine = cls(FactorConfig.load(rules_dir / "risk"), policy, model)
         engine.item_probabilities([WARM_UP])  # first prediction pays lazy set-up: not a trader's request
         return engine
 
@@ -132,6 +136,7 @@ class RiskEngine:
             random_sample=decision.random_sample, sample_draw=draw, sample_seed=self.policy.sample_seed,
             model_version=self.model_version, policy_version=self.policy.version,
             item_scores=tuple(int(min(100, round(p))) for p, _ in item_points),
+            release=decision.lane is Lane.GREEN and self.policy.release_green,
         )
 
 

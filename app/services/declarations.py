@@ -16,6 +16,7 @@ from app.db import models
 from app.domain.declaration import (
     Declaration,
     DeclarationStatus,
+    DeclarationType,
     FunctionCode,
     LifecycleError,
     check_amendable,
@@ -235,8 +236,28 @@ def submit(session: Session, received: ReceivedDeclaration, assessed: Assessed, 
     open_journey_for_declaration(session, reference, declaration, caller, now)
     from app.cases.service import open_cases_for_declaration  # keep last: reads the lane and risk set above
 
-    open_cases_for_declaration(session, reference, now=now, actor=caller.actor)
+    case = open_cases_for_declaration(session, reference, now=now, actor=caller.actor)
+    if case is None and release_on_green_lane(session, reference, declaration, risk, conversation_id, now):
+        status = DeclarationStatus.RELEASED.value
     return Outcome(Receipt(id=reference, lrn=declaration.lrn, status=status, version=1, received_at=now))
+
+
+LANE_POLICY = Caller(actor="system:lane-policy", role="system")
+
+
+def release_on_green_lane(session: Session, reference: str, declaration: Declaration, risk: RiskResult | None,
+                          conversation_id: str | None, now: datetime) -> bool:
+    """Green lane and nothing for an officer: released on assessment, and the release notice
+    routed, in the lodging transaction. Transhipments are released by their e-lock journey's
+    intact arrival instead; without a risk assessment there is no lane, so nothing is released."""
+    if risk is None or not risk.release or declaration.type is DeclarationType.TRANSHIPMENT:
+        return False
+    row = session.get(models.Declaration, reference)
+    if row is None or row.status != DeclarationStatus.ACCEPTED.value:
+        return False
+    change_status(session, row, DeclarationStatus.RELEASED, "released", LANE_POLICY, conversation_id,
+                  note=f"green lane: {risk.lane_reason}", now=now)
+    return True
 
 
 def get_declaration(session: Session, reference: str, party_id: int | None,

@@ -65,7 +65,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     migrate.upgrade(url)
     app = create_app(Settings.from_env(database_url=url, instance_dir=directory, secret_key="e2e",
                                        log_level="WARNING", api_rate_limit="100000 per second",
-                                       login_rate_limit="100000 per second"))
+                                       login_rate_limit="100000 per second", release_green=False))
     server: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -34,7 +34,7 @@ def post(url: str, body: bytes) -> tuple[int, dict[str, object], dict[str, str]]
 
 def test_served_intake_accepts_and_rejects(server: str) -> None:
     status, body, headers = post(f"{server}/api/v1/declarations", declaration_xml(lrn="LRN-SERVED-1"))
-    assert status == 202 and body["status"] == "accepted"
+    assert status == 202 and body["status"] == "released" and body["risk"]["lane"] == "green"  # type: ignore[index]
     assert headers["X-Conversation-ID"]
     status, body, _ = post(f"{server}/api/v1/declarations", declaration_xml(lrn="LRN-SERVED-2", hs_code="1"))
     assert status == 422 and body["code"] == "SCHEMA_INVALID"

@@ -1,0 +1,83 @@
+"""Green lane means release (the default lane policy, ``[green] release = true``): a clean
+declaration that needs no officer is released in the lodging transaction, its release notice
+routed and its truck told to proceed; everything else waits for an officer or a journey."""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from app import create_app
+from app.config import Settings
+from app.db.case_models import Case
+from app.db.routing_models import OutboxMessage
+from tests.conftest import TRADER_BRN, TRADER_KEY, auth, sample
+from tests.factories import declaration_xml
+from tests.integration.test_aeo_effects import with_importer
+from tests.integration.test_trips_api import add_subscriber, json_headers, open_trip
+
+
+@pytest.fixture()
+def releasing(clean_app: Flask, database_url: str, tmp_path: Path) -> Iterator[tuple[Flask, FlaskClient]]:
+    """The service as deployed: the lane policy's own ``[green] release`` setting."""
+    settings = Settings.from_env(database_url=database_url, instance_dir=tmp_path, secret_key="test",
+                                 log_level="WARNING", api_rate_limit="100000 per second")
+    app = create_app(settings)
+    yield app, app.test_client()
+    app.extensions["csw"].engine.dispose()
+
+
+def _lodge(client: FlaskClient, body: bytes) -> dict[str, object]:
+    answer = client.post("/api/v1/declarations", data=body, headers=auth(TRADER_KEY, "application/json"))
+    assert answer.status_code == 202, answer.text
+    return answer.get_json()
+
+
+def test_a_clean_green_declaration_is_released_with_its_notice(releasing: tuple[Flask, FlaskClient]) -> None:
+    app, client = releasing
+    add_subscriber(app, "trader", "party", party=TRADER_BRN)
+    ack = _lodge(client, declaration_xml(lrn="GREEN-1"))
+    assert ack["status"] == "released" and ack["risk"]["lane"] == "green"  # type: ignore[index]
+    reference = str(ack["declaration_id"])
+    status = client.get(f"/api/v1/declarations/{reference}", headers=auth(TRADER_KEY, "application/json")).get_json()
+    history = [(event["kind"], event["actor"].split(":")[0], event["actor"].split(":")[-1])
+               for event in status["history"]]
+    assert history == [("submitted", "client", "trader-tms"), ("released", "system", "lane-policy")], history
+    with app.extensions["csw"].sessions() as session:
+        notices = session.scalars(select(OutboxMessage.message_type).where(OutboxMessage.subject == f"declaration:{reference}")).all()
+        assert list(notices) == ["release_notice"]
+        assert session.scalar(select(Case.id).where(Case.declaration_id == reference)) is None
+    refused = client.post(f"/api/v1/declarations/{reference}/cancellation", data=json.dumps({"reason": "late"}),
+                          headers={**auth(TRADER_KEY, "application/json"), "Content-Type": "application/json"})
+    assert refused.status_code == 409 and refused.get_json()["code"] == "CANCELLATION_NOT_ALLOWED"
+
+
+def test_the_truck_carrying_green_cargo_is_told_to_proceed(releasing: tuple[Flask, FlaskClient]) -> None:
+    _app, client = releasing
+    first = str(_lodge(client, declaration_xml(lrn="GREEN-TRIP-1"))["declaration_id"])
+    second = str(_lodge(client, declaration_xml(lrn="GREEN-TRIP-2"))["declaration_id"])
+    trip = open_trip(client, consignments=[first, second]).get_json()
+    kiosk = client.get(f"/api/v1/trips/{trip['trip_id']}/decision", headers=json_headers()).get_json()
+    assert kiosk["decision"] == "cleared" and kiosk["instruction"] == "proceed"
+
+
+def test_a_hold_finding_waits_for_an_officer_even_in_the_green_lane(releasing: tuple[Flask, FlaskClient]) -> None:
+    """An AEO claim the registry does not confirm (R701, hold) opens a case: nothing is released."""
+    app, client = releasing
+    body = with_importer("11223344")
+    ack = _lodge(client, body)
+    assert ack["status"] == "accepted"
+    with app.extensions["csw"].sessions() as session:
+        case = session.scalar(select(Case).where(Case.declaration_id == ack["declaration_id"]))
+        assert case is not None and case.state == "open"
+
+
+def test_a_transhipment_waits_for_its_journey(releasing: tuple[Flask, FlaskClient]) -> None:
+    _app, client = releasing
+    ack = _lodge(client, sample("valid/transhipment-elock.xml"))
+    assert ack["status"] == "accepted"
