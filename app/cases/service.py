@@ -378,13 +378,14 @@ class DecisionRequest:
     reason: str = ""
     lane: str | None = None
     documents: str = ""
+    version: int | None = None  # the declaration version the officer looked at, when known
 
 
 def _declaration_for_update(session: Session, case: Case) -> models.Declaration | None:
     if case.declaration_id is None:
         return None
     return session.scalar(select(models.Declaration).where(models.Declaration.id == case.declaration_id)
-                          .with_for_update())
+                          .with_for_update().execution_options(populate_existing=True))
 
 
 def _close(session: Session, case: Case, decision: str, now: datetime) -> None:
@@ -395,18 +396,28 @@ def decide(session: Session, case_id: int, user: User, request: DecisionRequest,
            now: datetime | None = None) -> Case:
     """Apply an officer's decision to the case and its declaration (one transaction)."""
     now = now or utcnow()
-    case = get_case(session, case_id)
+    # The declaration first, then the case, both locked and re-read: amendments lock in the
+    # same order (no deadlock), and of two decisions on one case (two tabs, a double submit)
+    # the second sees the first's outcome and is refused by the state check.
+    row = _declaration_for_update(session, get_case(session, case_id))
+    case = session.scalar(select(Case).where(Case.id == case_id).with_for_update(of=Case)
+                          .execution_options(populate_existing=True))
+    if case is None:
+        raise CaseNotFound(f"no case {case_id}")
     _held_by(case, user)
     reason = request.reason.strip()[:MAX_NOTE]
     check_decision(CaseState(case.state), request.decision, case.declaration_id is not None, reason,
                    request.lane, case.lane)
-    row = _declaration_for_update(session, case)
     if row is not None and DeclarationStatus(row.status) in FINAL_STATUSES:
         # The trader cancelled (or another path finished) the declaration meanwhile: nothing
         # is left to decide, so the case closes and says why.
         _close(session, case, f"declaration_{row.status}", now)
         _event(session, case, "closed", _actor(user), now, {"declaration_status": row.status}, note=reason or None)
         return case
+    if row is not None and request.version is not None and row.version != request.version:
+        raise CaseRuleError("DECLARATION_CHANGED", f"the trader amended the declaration to version {row.version} "
+                                                   f"after you opened version {request.version}: review it and "
+                                                   "decide again", "declaration")
     caller = Caller(actor=_actor(user), role="officer")
     detail: dict[str, object] = {"decision": request.decision.value}
     match request.decision:

@@ -27,6 +27,9 @@ class DecisionForm(FlaskForm):
                        validators=[Optional()])
     documents = StringField(_l("Documents requested"), validators=[Optional(), Length(max=500)])
     reason = TextAreaField(_l("Reason"), validators=[Optional(), Length(max=4000)])
+    # The declaration version on the officer's screen: a decision on a version the trader has
+    # since amended is refused (DECLARATION_CHANGED) instead of applied to unseen content.
+    declaration_version = HiddenField()
 
 
 class InspectionForm(FlaskForm):

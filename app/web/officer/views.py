@@ -181,6 +181,9 @@ def _render_case(case: Case, status: int = 200, error: CaseRuleError | None = No
         Choice(u.username, f"{u.display_name} ({u.username})") for u in _officers()]
     findings = [f for f in declaration.findings if f.version == declaration.version] if declaration else []
     mine = case.assigned_to_id == current_user.id
+    decision_form = decision_form or DecisionForm()
+    if declaration is not None:
+        decision_form.declaration_version.data = str(declaration.version)
     return render_template(
         "officer/case.html", case=case, declaration=declaration, findings=findings,
         risk=_risk(declaration) if declaration else None, journey=_journey(case),
@@ -190,7 +193,7 @@ def _render_case(case: Case, status: int = 200, error: CaseRuleError | None = No
         if mine else [],
         inspection_due=mine and case.state == CaseState.INSPECTION.value,
         document_threads=cases.document_threads(db(), case.declaration_id) if case.declaration_id else [],
-        action=ActionForm(), decision_form=decision_form or DecisionForm(),
+        action=ActionForm(), decision_form=decision_form,
         inspection_form=inspection_form or InspectionForm(), note_form=note_form or NoteForm(),
         reassign_form=reassign_form, now=datetime.now(timezone.utc),
     ), status
@@ -287,8 +290,10 @@ def decide(case_id: int) -> Response | tuple[str, int]:
     form = DecisionForm()
     if not form.validate():
         return _refused(case_id, _form_error(form), decision_form=form)
+    seen = form.declaration_version.data or ""
     decision = DecisionRequest(Decision(form.decision.data), reason=form.reason.data or "",
-                               lane=form.lane.data or None, documents=form.documents.data or "")
+                               lane=form.lane.data or None, documents=form.documents.data or "",
+                               version=int(seen) if seen.isdigit() else None)
     case = _change(case_id, lambda session, user: cases.decide(
         session, case_id, user, decision, g.get("conversation_id")), decision_form=form)
     if not isinstance(case, Case):
