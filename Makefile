@@ -40,7 +40,11 @@ bench: install
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk) || \
 		{ echo "bench needs wrk: apt-get install wrk" >&2; exit 1; }
 	$(BIN)/python -m bench.rules --write-results
+	$(BIN)/python -m bench.risk --write-results
 	$(BIN)/python -m bench.intake --backend both --write-results
+	$(BIN)/python -m bench.telemetry --backend both --write-results
+	$(BIN)/python -m bench.routing --backend sqlite --write-results
+	$(BIN)/python -m bench.queue --write-results
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
