@@ -147,3 +147,24 @@ def rabbitmq_url() -> str:
             pytest.fail(f"RabbitMQ required (CSW_REQUIRE_SERVICES=1) but unreachable: {reason}")
         pytest.skip(f"RabbitMQ not reachable: {reason}")
     return RABBITMQ_URL
+
+
+REDIS_URL = os.environ.get("CSW_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+@pytest.fixture()
+def redis_url() -> str:
+    """A reachable Redis for shared rate-limit counters (skipped when down, unless
+    ``CSW_REQUIRE_SERVICES=1``: then failed). Database 15, emptied for each test."""
+    import redis
+
+    try:
+        client = redis.Redis.from_url(REDIS_URL, socket_timeout=3)
+        client.flushdb()
+        client.close()
+    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
+        reason = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        if REQUIRE_SERVICES:
+            pytest.fail(f"Redis required (CSW_REQUIRE_SERVICES=1) but unreachable: {reason}")
+        pytest.skip(f"Redis not reachable: {reason}")
+    return REDIS_URL

@@ -65,3 +65,16 @@ def test_password_guessing_is_throttled_per_address_and_username(clean_app: Flas
     assert browser.get("/login").status_code == 200, "showing the page is not limited"
     other = browser.post("/login", data={"username": "someone-else", "password": "x", "csrf_token": token})
     assert other.status_code == 401
+
+
+def test_gunicorn_workers_share_one_allowance_through_redis(clean_app: Flask, database_url: str, tmp_path: Path,
+                                                            redis_url: str) -> None:
+    """With several workers or hosts, counters live in Redis (``CSW_RATE_LIMIT_STORAGE``): two
+    app instances, as two workers would be, let a client through 3 times a minute in all."""
+    settings = Settings.from_env(database_url=database_url, instance_dir=tmp_path, secret_key="test",
+                                 log_level="WARNING", api_rate_limit="3 per minute", rate_limit_storage=redis_url)
+    workers = [create_app(settings).test_client() for _ in range(2)]
+    answers = [workers[n % 2].get("/api/v1/declarations", headers=auth(TRADER_KEY, "application/json"))
+               for n in range(4)]
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    assert int(answers[-1].headers["Retry-After"]) > 0
