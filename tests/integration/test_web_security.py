@@ -78,3 +78,42 @@ def test_gunicorn_workers_share_one_allowance_through_redis(clean_app: Flask, da
                for n in range(4)]
     assert [a.status_code for a in answers] == [200, 200, 200, 429]
     assert int(answers[-1].headers["Retry-After"]) > 0
+
+
+def test_keys_and_passwords_never_reach_the_logs(clean_app: Flask) -> None:
+    """Every log line written while clients use good and bad keys and people sign in with
+    right and wrong passwords, at DEBUG: none carries the key or the password."""
+    import io
+    import logging
+
+    from app.logs import JsonFormatter
+    from app.users.service import create_user
+    from tests.factories import declaration_xml
+    from tests.integration.test_officer_app import csrf_token
+
+    with clean_app.extensions["csw"].sessions() as session, session.begin():
+        create_user(session, "logged", "officer", "secret-password-123")
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("csw")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    wrong_key = "csw_not_a_real_key_but_secret_0000"
+    try:
+        client = clean_app.test_client()
+        assert client.post("/api/v1/declarations", data=declaration_xml(lrn="LOG-1"),
+                           headers=auth(TRADER_KEY)).status_code == 202
+        assert client.get("/api/v1/declarations", headers=auth(wrong_key)).status_code == 401
+        browser = clean_app.test_client()
+        token = csrf_token(browser.get("/login").text)
+        for password in ("wrong-password-456", "secret-password-123"):
+            browser.post("/login", data={"username": "logged", "password": password, "csrf_token": token})
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    written = stream.getvalue()
+    assert '"path": "/login"' in written and '"status": 401' in written, "the requests were logged"
+    for secret in (TRADER_KEY, wrong_key, "wrong-password-456", "secret-password-123"):
+        assert secret not in written
