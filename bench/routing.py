@@ -120,7 +120,7 @@ def main() -> None:
     try:
         with sessions() as session, session.begin():
             webhook = add_subscriber(session, "bench-webhook", "control_point", "webhook",
-                                     f"http://127.0.0.1:{port}/hook", "HKLMC").id
+                                     f"http://127.0.0.1:{port}/hook", "HKLMC", actor="system:bench").id
         rate = _run(sessions, webhook, args.messages, settings)
         lines.append(f"- webhook (local sink process, keep-alive, HMAC-signed): **{rate:,.0f} messages/s**; "
                      "target >= 1,000/s")
@@ -138,7 +138,7 @@ def main() -> None:
         try:
             with sessions() as session, session.begin():
                 amqp = add_subscriber(session, "bench-amqp", "control_point", "amqp", AMQP_URL, "HKLMC",
-                                      exchange=exchange).id
+                                      exchange=exchange, actor="system:bench").id
             rate = _run(sessions, amqp, args.messages, settings)
             queued = channel.queue_declare(queue=queue, passive=True).method.message_count
             lines.append(f"- RabbitMQ (topic exchange, persistent messages, publisher confirms): "

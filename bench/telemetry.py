@@ -85,7 +85,8 @@ def open_journeys(url: str, instance: Path, tag: str, count: int) -> list[str]:
     now = datetime.now(timezone.utc)
     with sessions() as session, session.begin():
         for lock in locks:
-            transit_service.register_elock(session, lock, network.suppliers[0], now, network)
+            transit_service.register_elock(session, lock, network.suppliers[0], now, network,
+                                           actor="system:bench")
         customs = ensure_party(session, "HKCED0001", "Customs and Excise Department")
         if session.execute(text("SELECT 1 FROM api_clients WHERE name = 'bench-gateway'")).first() is None:
             create_client(session, "bench-gateway", customs, key=GATEWAY_KEY, role="gateway")

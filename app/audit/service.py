@@ -25,7 +25,8 @@ LOOKBACK = 1000
 BATCH = 5000
 
 #: Every event table of the service: state changes of declarations, AEO operators, journeys,
-#: cases, users and rules versions. A table named here that does not exist (yet) is skipped.
+#: cases, users, rules versions, e-lock scheme registrations and routing subscribers. A table
+#: named here that does not exist (yet) is skipped.
 AUDITED_TABLES: tuple[str, ...] = (
     "declaration_events",
     "aeo_status_events",
@@ -37,6 +38,8 @@ AUDITED_TABLES: tuple[str, ...] = (
     "trip_events",
     "risk_model_promotions",
     "user_events",
+    "transit_registry_events",
+    "subscriber_events",
 )
 
 

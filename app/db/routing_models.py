@@ -89,6 +89,21 @@ class Subscriber(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
+class SubscriberEvent(Base):
+    """A change of a subscriber: added, paused, resumed, dead letters replayed (by an
+    administrator), blocked, probe failed, unblocked (by the dispatcher); who, when, why."""
+
+    __tablename__ = "subscriber_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    actor: Mapped[str] = mapped_column(String(120))
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    detail: Mapped[dict[str, object] | None] = mapped_column(JSON(none_as_null=True))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
 class OutboxMessage(Base):
     """A message for one subscriber, written in the transaction of the change that caused it."""
 

@@ -47,6 +47,23 @@ class ELock(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
+class TransitRegistryEvent(Base):
+    """A registration or administrative change of a company, vehicle or e-lock: who, when,
+    from what to what. A lock taken or freed by a journey is on that journey's timeline."""
+
+    __tablename__ = "transit_registry_events"
+    __table_args__ = (Index("ix_transit_registry_events_subject", "subject_kind", "subject_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject_kind: Mapped[str] = mapped_column(String(10))
+    subject_id: Mapped[str] = mapped_column(String(35))
+    kind: Mapped[str] = mapped_column(String(20))
+    actor: Mapped[str] = mapped_column(String(120))
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    detail: Mapped[dict[str, object] | None] = mapped_column(JSON(none_as_null=True))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
 class Journey(Base):
     """One sealed movement of a transhipment declaration's e-lock along an approved route."""
 

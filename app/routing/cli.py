@@ -1,15 +1,18 @@
 """``csw dispatch``, ``csw subscribers ...`` and ``csw outbox ...``.
 
-Registered on the main group in ``app/cli.py``. Each command runs in one transaction.
+Registered on the main group in ``app/cli.py``. Each command runs in one transaction; a
+change is recorded on the subscriber's history with the actor ``cli:<os user>``.
 """
 from __future__ import annotations
 
+import getpass
 import json
 import logging
 import signal
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timezone
 from types import FrameType
 
 import click
@@ -37,6 +40,17 @@ def _transaction() -> Iterator[Session]:
         except Rejection as exc:
             problems = "; ".join(f"{p.path}: {p.message}" if p.path else p.message for p in exc.problems)
             raise click.ClickException(f"{exc.message}{': ' + problems if problems else ''}") from None
+
+
+def _when(moment: datetime) -> str:
+    """UTC, to the second (SQLite hands back naive datetimes, UTC by construction)."""
+    aware = moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+    return aware.isoformat(timespec="seconds")
+
+
+def _actor() -> str:
+    """Who ran the command, for the subscriber's history."""
+    return f"cli:{getpass.getuser()}"
 
 
 @click.command("dispatch")
@@ -93,11 +107,13 @@ def subscribers() -> None:
 @click.option("--party", "party_identifier", default=None, help="The party's identifier (BR number).")
 @click.option("--format", "fmt", type=click.Choice(service.FORMATS), default="xml", show_default=True)
 @click.option("--exchange", default=None, help="AMQP topic exchange (default CSW_AMQP_EXCHANGE or csw.routing).")
+@click.option("--note", default=None, help="Why (kept on the subscriber's history).")
 def subscribers_add(name: str, role: str, transport: str, url: str | None, code: str | None,
-                    party_identifier: str | None, fmt: str, exchange: str | None) -> None:
+                    party_identifier: str | None, fmt: str, exchange: str | None, note: str | None) -> None:
     """Register a subscriber; a webhook's signing secret is printed once, on the last line."""
     with _transaction() as session:
-        subscriber = service.add_subscriber(session, name, role, transport, url, code, party_identifier, fmt, exchange)
+        subscriber = service.add_subscriber(session, name, role, transport, url, code, party_identifier, fmt, exchange,
+                                            actor=_actor(), note=note)
         click.echo(f"subscriber {subscriber.id} {subscriber.name}: {role} {code or party_identifier} via {transport}")
         if transport == "webhook":
             click.echo("signing secret (HMAC-SHA256, shown once):")
@@ -119,18 +135,31 @@ def subscribers_list() -> None:
 
 @subscribers.command("pause")
 @click.argument("subscriber")
-def subscribers_pause(subscriber: str) -> None:
+@click.option("--note", default=None, help="Why (kept on the subscriber's history).")
+def subscribers_pause(subscriber: str, note: str | None) -> None:
     """Stop delivering to SUBSCRIBER (name or id); messages keep queueing."""
     with _transaction() as session:
-        click.echo(f"paused {service.pause(session, subscriber).name}")
+        click.echo(f"paused {service.pause(session, subscriber, actor=_actor(), note=note).name}")
 
 
 @subscribers.command("resume")
 @click.argument("subscriber")
-def subscribers_resume(subscriber: str) -> None:
+@click.option("--note", default=None, help="Why (kept on the subscriber's history).")
+def subscribers_resume(subscriber: str, note: str | None) -> None:
     """Deliver to SUBSCRIBER again (also lifts an automatic block at once)."""
     with _transaction() as session:
-        click.echo(f"resumed {service.resume(session, subscriber).name}")
+        click.echo(f"resumed {service.resume(session, subscriber, actor=_actor(), note=note).name}")
+
+
+@subscribers.command("history")
+@click.argument("subscriber")
+def subscribers_history(subscriber: str) -> None:
+    """Everything that happened to SUBSCRIBER (name or id): when, what, by whom, detail, why.
+    The dispatcher's automatic blocks and unblocks appear as ``system:dispatcher``."""
+    with _transaction() as session:
+        for event in service.history(session, subscriber):
+            detail = json.dumps(event.detail, sort_keys=True, separators=(",", ":")) if event.detail else ""
+            click.echo(f"{_when(event.occurred_at)}\t{event.kind}\t{event.actor}\t{detail}\t{event.note or ''}")
 
 
 @click.group("outbox")
@@ -152,7 +181,9 @@ def outbox_list(subscriber: str | None, limit: int) -> None:
 @outbox.command("replay")
 @click.option("--subscriber", default=None, help="Only this subscriber's dead letters.")
 @click.option("--id", "message_ids", type=int, multiple=True, help="Only these messages (repeatable).")
-def outbox_replay(subscriber: str | None, message_ids: tuple[int, ...]) -> None:
+@click.option("--note", default=None, help="Why (kept on each subscriber's history).")
+def outbox_replay(subscriber: str | None, message_ids: tuple[int, ...], note: str | None) -> None:
     """Queue dead letters again; the dispatcher delivers them on its next run."""
     with _transaction() as session:
-        click.echo(f"replayed {service.replay(session, subscriber, message_ids)} message(s)")
+        count = service.replay(session, subscriber, message_ids, actor=_actor(), note=note)
+        click.echo(f"replayed {count} message(s)")

@@ -16,6 +16,9 @@ Ordering: per subscriber, messages go in id order; a message waiting for a retry
 the later messages about the same subject (declaration or trip), not the others. A receiver
 that is down (5xx, 408/429, timeout, refused connection) is ``blocked``: nothing is sent to
 it until ``next_probe_at``, then one message (the probe); if that succeeds the rest follow.
+Blocking, each failed probe and unblocking are written to ``subscriber_events`` (actor
+``system:dispatcher``) in the transaction that records the outcome. An administrator's pause
+taken meanwhile stands: a receiver found down while paused stays paused.
 """
 from __future__ import annotations
 
@@ -33,10 +36,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.db.routing_models import OutboxMessage, Subscriber
 from app.domain.routing import DeliveryResult, backoff_seconds
 from app.routing import metrics
+from app.routing.subscribers import record as record_event
 from app.routing.settings import DispatchSettings
 from app.routing.transports import AmqpTransport, Attempt, Outgoing, Target, Transport, WebhookTransport
 
 log = logging.getLogger("csw.routing")
+
+ACTOR = "system:dispatcher"
 
 PUSH_TRANSPORTS = ("webhook", "amqp")
 
@@ -150,8 +156,9 @@ class Dispatcher:
                 for message_id in delivered:
                     created = _aware(messages[message_id].created_at)  # type: ignore[arg-type]
                     metrics.LATENCY.observe(max(0.0, (now - created).total_seconds()))
-            subscriber = session.get(Subscriber, claim.target.id)
+            subscriber = session.get(Subscriber, claim.target.id, with_for_update=True)
             assert subscriber is not None
+            state_before, failures_before = subscriber.state, subscriber.consecutive_failures
             for attempt in attempts:
                 message = messages[attempt.message_id]
                 if attempt.result is DeliveryResult.REFUSED:
@@ -170,7 +177,8 @@ class Dispatcher:
                     session.execute(update(OutboxMessage).where(OutboxMessage.id == message.id).values(
                         last_error=attempt.detail))
                     subscriber.consecutive_failures += 1
-                    subscriber.state = "blocked"
+                    if subscriber.state != "paused":
+                        subscriber.state = "blocked"
                     subscriber.next_probe_at = now + timedelta(
                         seconds=backoff_seconds(subscriber.consecutive_failures, probe))
                     subscriber.last_error = attempt.detail
@@ -188,12 +196,32 @@ class Dispatcher:
                 subscriber.consecutive_failures = 0
                 subscriber.next_probe_at = None
                 subscriber.last_error = None
+            self._record_state_change(session, subscriber, state_before, failures_before, now)
             if subscriber.lease_owner == self.owner:
                 if renew:
                     subscriber.lease_until = utcnow() + timedelta(seconds=self.settings.lease_seconds)
                 else:
                     subscriber.lease_owner = None
                     subscriber.lease_until = None
+
+    @staticmethod
+    def _record_state_change(session: Session, subscriber: Subscriber, state_before: str, failures_before: int,
+                             now: datetime) -> None:
+        """The subscriber's history: blocked, probe failed (still blocked, probed later) or
+        unblocked, with the receiver's error as the reason."""
+        probe_at = subscriber.next_probe_at.isoformat() if subscriber.next_probe_at else None
+        if subscriber.state == "blocked" and state_before != "blocked":
+            record_event(session, subscriber.id, "blocked", ACTOR,
+                         {"from": {"state": state_before}, "to": {"state": "blocked", "next_probe_at": probe_at},
+                          "consecutive_failures": subscriber.consecutive_failures}, subscriber.last_error, now)
+        elif subscriber.state == "blocked" and subscriber.consecutive_failures > failures_before:
+            record_event(session, subscriber.id, "probe_failed", ACTOR,
+                         {"consecutive_failures": subscriber.consecutive_failures, "next_probe_at": probe_at},
+                         subscriber.last_error, now)
+        elif state_before == "blocked" and subscriber.state == "active":
+            record_event(session, subscriber.id, "unblocked", ACTOR,
+                         {"from": {"state": "blocked", "consecutive_failures": failures_before},
+                          "to": {"state": "active"}}, "the receiver answered the probe", now)
 
     def _serve(self, claim: Claim, report: DispatchReport) -> None:
         transport = self.transports[claim.transport]

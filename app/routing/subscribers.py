@@ -1,35 +1,60 @@
 """Subscribers (who receives routed messages, and how), dead letters and the pull queue.
-Services: nothing here commits."""
+Services: nothing here commits. Every change of a subscriber (added, paused, resumed, dead
+letters replayed) writes a ``subscriber_events`` row with its actor in the caller's
+transaction; the dispatcher records its own automatic blocks and unblocks."""
 from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from app.db import models
-from app.db.routing_models import OutboxMessage, Subscriber
+from app.db.routing_models import OutboxMessage, Subscriber, SubscriberEvent
 from app.domain.problems import Problem, Rejection
 from app.routing.outbox import SUBSCRIBER_ROLES
 
 TRANSPORTS = ("webhook", "amqp", "pull")
 FORMATS = ("xml", "json")
+NOTE_LENGTH = 500
+#: A replay event names the messages it queued again, up to this many (the count is always there).
+REPLAY_IDS_LISTED = 1000
 
 
 def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def record(session: Session, subscriber_id: int, kind: str, actor: str, detail: dict[str, object] | None = None,
+           note: str | None = None, now: datetime | None = None) -> None:
+    """One subscriber event, in the caller's transaction."""
+    note = " ".join(note.split())[:NOTE_LENGTH] if note else None
+    session.add(SubscriberEvent(subscriber_id=subscriber_id, kind=kind, actor=actor, occurred_at=now or _utcnow(),
+                                detail=detail, note=note or None))
+
+
+def _without_credentials(url: str | None) -> str | None:
+    """The URL for the history: a user:password@ in it (AMQP) must not land on the audit log."""
+    if not url:
+        return url
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
+
+
 def add_subscriber(session: Session, name: str, role: str, transport: str, url: str | None = None,
                    code: str | None = None, party_identifier: str | None = None, fmt: str = "xml",
-                   exchange: str | None = None, secret: str | None = None) -> Subscriber:
+                   exchange: str | None = None, secret: str | None = None, *, actor: str,
+                   note: str | None = None) -> Subscriber:
     """Register a receiver. ``role`` ``party`` needs the party's identifier; control_point,
     terminal and partner_customs need the ``code`` they act for (control point or boundary).
-    A webhook needs an http(s) URL; the signing secret is generated unless given."""
+    A webhook needs an http(s) URL; the signing secret is generated unless given (and is
+    never put on the history)."""
     problems = []
     if role not in SUBSCRIBER_ROLES:
         problems.append(Problem(message=f"role must be one of {', '.join(SUBSCRIBER_ROLES)}", path="role"))
@@ -62,31 +87,51 @@ def add_subscriber(session: Session, name: str, role: str, transport: str, url: 
         created_at=_utcnow())
     session.add(subscriber)
     session.flush()
+    record(session, subscriber.id, "added", actor, {"to": {
+        "state": "active", "role": role, "code": code, "party": party_identifier if party_id else None,
+        "transport": transport, "url": _without_credentials(url), "format": fmt, "exchange": exchange}},
+        note, subscriber.created_at)
     return subscriber
 
 
-def find_subscriber(session: Session, name_or_id: str) -> Subscriber:
+def find_subscriber(session: Session, name_or_id: str, lock: bool = False) -> Subscriber:
+    """By name or id; ``lock`` holds the row (a change must not race the dispatcher's)."""
     query = select(Subscriber).where(
         Subscriber.id == int(name_or_id) if name_or_id.isdigit() else Subscriber.name == name_or_id)
-    subscriber = session.scalar(query)
+    subscriber = session.scalar(query.with_for_update() if lock else query)
     if subscriber is None:
         raise Rejection("NOT_FOUND", f"no subscriber {name_or_id}")
     return subscriber
 
 
-def pause(session: Session, name_or_id: str) -> Subscriber:
-    subscriber = find_subscriber(session, name_or_id)
-    subscriber.state = "paused"
+def pause(session: Session, name_or_id: str, *, actor: str, note: str | None = None) -> Subscriber:
+    """Stop delivering until resumed; pausing a paused subscriber changes (and records) nothing."""
+    subscriber = find_subscriber(session, name_or_id, lock=True)
+    if subscriber.state != "paused":
+        record(session, subscriber.id, "paused", actor,
+               {"from": {"state": subscriber.state}, "to": {"state": "paused"}}, note)
+        subscriber.state = "paused"
     return subscriber
 
 
-def resume(session: Session, name_or_id: str) -> Subscriber:
+def resume(session: Session, name_or_id: str, *, actor: str, note: str | None = None) -> Subscriber:
     """Back to active at once (also ends an automatic block: the next run delivers)."""
-    subscriber = find_subscriber(session, name_or_id)
+    subscriber = find_subscriber(session, name_or_id, lock=True)
+    if subscriber.state != "active" or subscriber.consecutive_failures or subscriber.next_probe_at is not None:
+        record(session, subscriber.id, "resumed", actor,
+               {"from": {"state": subscriber.state, "consecutive_failures": subscriber.consecutive_failures},
+                "to": {"state": "active", "consecutive_failures": 0}}, note)
     subscriber.state = "active"
     subscriber.consecutive_failures = 0
     subscriber.next_probe_at = None
     return subscriber
+
+
+def history(session: Session, name_or_id: str) -> list[SubscriberEvent]:
+    """Everything that happened to a subscriber, oldest first."""
+    subscriber = find_subscriber(session, name_or_id)
+    return list(session.scalars(select(SubscriberEvent).where(SubscriberEvent.subscriber_id == subscriber.id)
+                                .order_by(SubscriberEvent.id)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,15 +165,27 @@ def dead_letters(session: Session, subscriber: str | None = None, limit: int = 1
 
 
 def replay(session: Session, subscriber: str | None = None, message_ids: Sequence[int] = (),
-           now: datetime | None = None) -> int:
+           now: datetime | None = None, *, actor: str, note: str | None = None) -> int:
     """Put dead letters back in the queue (all, a subscriber's, or the given ids); returns how
-    many. They keep their idempotency keys, so a receiver that did process one can tell."""
+    many. They keep their idempotency keys, so a receiver that did process one can tell.
+    Each subscriber concerned gets one ``replayed`` event naming its messages."""
+    now = now or _utcnow()
     query = update(OutboxMessage).where(OutboxMessage.status == "dead")
     if subscriber:
         query = query.where(OutboxMessage.subscriber_id == find_subscriber(session, subscriber).id)
     if message_ids:
         query = query.where(OutboxMessage.id.in_(list(message_ids)))
-    return session.execute(query.values(status="pending", attempts=0, next_attempt_at=now or _utcnow())).rowcount
+    rows = session.execute(query.values(status="pending", attempts=0, next_attempt_at=now)
+                           .returning(OutboxMessage.subscriber_id, OutboxMessage.id)).all()
+    by_subscriber: dict[int, list[int]] = {}
+    for subscriber_id, message_id in rows:
+        by_subscriber.setdefault(subscriber_id, []).append(message_id)
+    for subscriber_id, ids in sorted(by_subscriber.items()):
+        detail: dict[str, object] = {"messages": len(ids)}
+        if len(ids) <= REPLAY_IDS_LISTED:
+            detail["message_ids"] = sorted(ids)
+        record(session, subscriber_id, "replayed", actor, detail, note, now)
+    return len(rows)
 
 
 def pull_queue(session: Session, party_id: int, limit: int) -> Sequence[OutboxMessage]:

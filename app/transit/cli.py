@@ -1,8 +1,10 @@
-"""``csw transit``: register companies, vehicles and e-locks; list journeys and alerts;
-check the route network; post a telemetry file. Registered on the main group with
-``main.add_command(transit)`` (app/cli.py). Each command commits its one transaction."""
+"""``csw transit``: register companies, vehicles and e-locks and show their history; list
+journeys and alerts; check the route network; post a telemetry file. Registered on the main
+group with ``main.add_command(transit)`` (app/cli.py). Each command commits its one
+transaction; registrations are recorded with the actor ``cli:<os user>``."""
 from __future__ import annotations
 
+import getpass
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -27,6 +29,17 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def _when(moment: datetime) -> str:
+    """UTC, to the second (SQLite hands back naive datetimes, UTC by construction)."""
+    aware = moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+    return aware.isoformat(timespec="seconds")
+
+
+def _actor() -> str:
+    """Who ran the command, for the registry history."""
+    return f"cli:{getpass.getuser()}"
+
+
 def _fail(rejection: Rejection) -> None:
     click.echo(f"refused: {rejection.message}", err=True)
     for problem in rejection.problems:
@@ -43,11 +56,12 @@ def transit() -> None:
 @click.option("--br", "br_number", required=True, help="8-digit BR number (as in ROCARS)")
 @click.option("--name", required=True)
 @click.option("--mode", type=click.Choice(service.MODES), required=True)
-def register_company(br_number: str, name: str, mode: str) -> None:
+@click.option("--note", default=None, help="Why (kept on the company's history).")
+def register_company(br_number: str, name: str, mode: str, note: str | None) -> None:
     settings = Settings.from_env()
     with _sessions(settings)() as session, session.begin():
         try:
-            company = service.register_company(session, br_number, name, mode, _now())
+            company = service.register_company(session, br_number, name, mode, _now(), actor=_actor(), note=note)
         except Rejection as rejection:
             _fail(rejection)
         click.echo(f"company {company.br_number} {company.name} ({company.mode})")
@@ -56,11 +70,12 @@ def register_company(br_number: str, name: str, mode: str) -> None:
 @transit.command("register-vehicle")
 @click.option("--mark", required=True, help="HK registration mark, e.g. XY1234")
 @click.option("--company", "company_br", required=True, help="BR number of the registered company")
-def register_vehicle(mark: str, company_br: str) -> None:
+@click.option("--note", default=None, help="Why (kept on the vehicle's history).")
+def register_vehicle(mark: str, company_br: str, note: str | None) -> None:
     settings = Settings.from_env()
     with _sessions(settings)() as session, session.begin():
         try:
-            vehicle = service.register_vehicle(session, mark, company_br, _now())
+            vehicle = service.register_vehicle(session, mark, company_br, _now(), actor=_actor(), note=note)
         except Rejection as rejection:
             _fail(rejection)
         click.echo(f"vehicle {vehicle.registration_mark} for company {company_br}")
@@ -69,12 +84,13 @@ def register_vehicle(mark: str, company_br: str) -> None:
 @transit.command("register-elock")
 @click.argument("elock_id")
 @click.option("--supplier", required=True, help="an accredited supplier (rules/transit/routes.toml)")
-def register_elock(elock_id: str, supplier: str) -> None:
+@click.option("--note", default=None, help="Why (kept on the e-lock's history).")
+def register_elock(elock_id: str, supplier: str, note: str | None) -> None:
     settings = Settings.from_env()
     network = network_for(settings.rules_dir)
     with _sessions(settings)() as session, session.begin():
         try:
-            lock = service.register_elock(session, elock_id, supplier, _now(), network)
+            lock = service.register_elock(session, elock_id, supplier, _now(), network, actor=_actor(), note=note)
         except Rejection as rejection:
             _fail(rejection)
         click.echo(f"e-lock {lock.elock_id} ({lock.supplier}): {lock.status}")
@@ -83,14 +99,45 @@ def register_elock(elock_id: str, supplier: str) -> None:
 @transit.command("elock-status")
 @click.argument("elock_id")
 @click.argument("status", type=click.Choice(["available", "faulty", "retired"]))
-def elock_status(elock_id: str, status: str) -> None:
+@click.option("--note", default=None, help="Why, e.g. the fault seen (kept on the e-lock's history).")
+def elock_status(elock_id: str, status: str, note: str | None) -> None:
     settings = Settings.from_env()
     with _sessions(settings)() as session, session.begin():
         try:
-            lock = service.set_elock_status(session, elock_id, status, _now())
+            lock = service.set_elock_status(session, elock_id, status, _now(), actor=_actor(), note=note)
         except Rejection as rejection:
             _fail(rejection)
         click.echo(f"e-lock {lock.elock_id}: {lock.status}")
+
+
+@transit.command("history")
+@click.argument("subject_kind", metavar="{company|vehicle|elock}", type=click.Choice(service.SUBJECT_KINDS))
+@click.argument("subject_id")
+def history(subject_kind: str, subject_id: str) -> None:
+    """Every registration and administrative change of a company (BR number), vehicle (mark)
+    or e-lock: when, what, by whom, from and to, why. A lock's journeys are on their timelines."""
+    settings = Settings.from_env()
+    with _sessions(settings)() as session:
+        events = service.registry_history(session, subject_kind, subject_id)
+        for event in events:
+            click.echo(f"{_when(event.occurred_at)}\t{event.kind}\t{event.actor}\t"
+                       f"{describe_change(event.detail)}\t{' '.join((event.note or '').split())}")
+        if not events:
+            click.echo(f"no history for {subject_kind} {subject_id}", err=True)
+            sys.exit(1)
+
+
+def describe_change(detail: dict[str, object] | None) -> str:
+    """``field=from->to`` per changed field (``field=to`` for a registration)."""
+    if not detail:
+        return ""
+    after = detail.get("to")
+    before = detail.get("from")
+    if not isinstance(after, dict):
+        return " ".join(f"{key}={value}" for key, value in detail.items())
+    before = before if isinstance(before, dict) else None
+    return " ".join(f"{key}={before.get(key)}->{value}" if before is not None else f"{key}={value}"
+                    for key, value in after.items())
 
 
 @transit.command("journeys")

@@ -30,15 +30,19 @@ def _errors(*statuses: int) -> dict[str, Any]:
                           "content": _XML_AND_JSON} for status in statuses}
 
 
-def _json_body(properties: dict[str, Any]) -> dict[str, Any]:
+def _json_body(properties: dict[str, Any], optional: dict[str, Any] | None = None) -> dict[str, Any]:
     return {"required": True, "content": {"application/json": {"schema": {
-        "type": "object", "required": sorted(properties), "properties": properties}}}}
+        "type": "object", "required": sorted(properties), "properties": {**properties, **(optional or {})}}}}}
+
+
+_NOTE = {"note": {"type": "string", "maxLength": 500,
+                  "description": "why (kept on the registry history with the client as actor)"}}
 
 
 def _admin(summary: str, operation: str, properties: dict[str, Any], status: str = "201",
            parameters: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     return {"post": {"summary": summary, "operationId": operation, "parameters": parameters or [],
-                     "requestBody": _json_body(properties),
+                     "requestBody": _json_body(properties, _NOTE),
                      "responses": {status: {"description": "the registration (JSON)", "content": _JSON},
                                    **_errors(400, 401, 403, 404, 409, 415)}}}
 

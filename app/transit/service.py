@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from app.db import models
 from app.db.transit_models import ELock, Journey, JourneyAlert, JourneyEvent, TelemetryEvent, TransitCompany, \
-    TransitVehicle
+    TransitRegistryEvent, TransitVehicle
 from app.domain.declaration import Declaration, DeclarationStatus, DeclarationType
 from app.domain.problems import Problem, Rejection
 from app.domain.transit import (
@@ -71,8 +71,37 @@ def _invalid(path: str, rule: str, message: str) -> Rejection:
 
 
 # --- registration -------------------------------------------------------------------------
+# Every registration and administrative change writes a ``transit_registry_events`` row in
+# the caller's transaction; a call that changes nothing writes none.
 
-def register_company(session: Session, br_number: str, name: str, mode: str, now: datetime) -> TransitCompany:
+SUBJECT_KINDS = ("company", "vehicle", "elock")
+NOTE_LENGTH = 500
+
+
+def _record(session: Session, subject_kind: str, subject_id: str, kind: str, actor: str, now: datetime,
+            before: dict[str, object] | None, after: dict[str, object], note: str | None) -> None:
+    """One registry event; ``detail`` holds only the fields that changed, from and to."""
+    changed = [key for key in after if before is None or before.get(key) != after[key]]
+    detail: dict[str, object] = {"to": {key: after[key] for key in changed}}
+    if before is not None:
+        detail["from"] = {key: before.get(key) for key in changed}
+    session.add(TransitRegistryEvent(subject_kind=subject_kind, subject_id=subject_id, kind=kind, actor=actor,
+                                     occurred_at=now, detail=detail, note=_note(note)))
+
+
+def _note(note: str | None) -> str | None:
+    """The reason given, trimmed; too long, or with control characters (a NUL breaks
+    PostgreSQL), it is refused."""
+    if note is None or not note.strip():
+        return None
+    if len(note) > NOTE_LENGTH or CONTROL_CHARACTERS.search(note.replace("\n", " ").replace("\t", " ")):
+        raise _invalid("note", "note", f"the note must be at most {NOTE_LENGTH} characters, without control "
+                                       "characters")
+    return note.strip()
+
+
+def register_company(session: Session, br_number: str, name: str, mode: str, now: datetime, *, actor: str,
+                     note: str | None = None) -> TransitCompany:
     """A participating company (its BR number, as in ROCARS) and its mode; re-registering updates."""
     if not BR_NUMBER.fullmatch(br_number or ""):
         raise _invalid("br_number", "br-number", f"BR number {br_number[:20]!r} is not 8 digits")
@@ -80,17 +109,24 @@ def register_company(session: Session, br_number: str, name: str, mode: str, now
         raise _invalid("mode", "mode", f"mode must be one of {', '.join(MODES)}")
     if not name or not name.strip() or len(name) > 140 or CONTROL_CHARACTERS.search(name):
         raise _invalid("name", "name", "name must be 1 to 140 characters, without control characters")
-    company = session.scalar(select(TransitCompany).where(TransitCompany.br_number == br_number))
+    note = _note(note)
+    after: dict[str, object] = {"name": name.strip(), "mode": mode}
+    company = session.scalar(select(TransitCompany).where(TransitCompany.br_number == br_number).with_for_update())
     if company is None:
         company = TransitCompany(br_number=br_number, name=name.strip(), mode=mode, registered_at=now)
         session.add(company)
-    else:
+        _record(session, "company", br_number, "registered", actor, now, None, after, note)
+    elif {"name": company.name, "mode": company.mode} != after:
+        before: dict[str, object] = {"name": company.name, "mode": company.mode}
         company.name, company.mode = name.strip(), mode
+        _record(session, "company", br_number, "updated", actor, now, before, after, note)
     session.flush()
     return company
 
 
-def register_vehicle(session: Session, registration_mark: str, company_br: str, now: datetime) -> TransitVehicle:
+def register_vehicle(session: Session, registration_mark: str, company_br: str, now: datetime, *, actor: str,
+                     note: str | None = None) -> TransitVehicle:
+    """A vehicle of a registered company; re-registering it for another company moves it."""
     mark = (registration_mark or "").strip().upper().replace(" ", "")
     if not VEHICLE_MARK.fullmatch(mark):
         raise _invalid("registration_mark", "vehicle-mark",
@@ -98,42 +134,57 @@ def register_vehicle(session: Session, registration_mark: str, company_br: str, 
                        "then 1-9999 without a leading zero)")
     if not BR_NUMBER.fullmatch(company_br or ""):
         raise _invalid("company", "br-number", f"company {company_br[:20]!r} is not an 8-digit BR number")
+    note = _note(note)
     company = session.scalar(select(TransitCompany).where(TransitCompany.br_number == company_br))
     if company is None:
         raise Rejection("NOT_FOUND", f"no registered company {company_br[:20]}",
                         [Problem(message="register the company first", path="company", rule="company-registered")])
-    vehicle = session.scalar(select(TransitVehicle).where(TransitVehicle.registration_mark == mark))
+    vehicle = session.scalar(select(TransitVehicle).where(TransitVehicle.registration_mark == mark)
+                           .with_for_update(of=TransitVehicle))
     if vehicle is None:
         vehicle = TransitVehicle(registration_mark=mark, company_id=company.id, registered_at=now)
         session.add(vehicle)
-    else:
+        _record(session, "vehicle", mark, "registered", actor, now, None, {"company": company.br_number}, note)
+    elif vehicle.company_id != company.id:
+        before: dict[str, object] = {"company": vehicle.company.br_number}
         vehicle.company_id = company.id
+        _record(session, "vehicle", mark, "updated", actor, now, before, {"company": company.br_number}, note)
     session.flush()
+    session.refresh(vehicle, ["company"])
     return vehicle
 
 
 def register_elock(session: Session, elock_id: str, supplier: str, now: datetime,
-                   network: Network | None = None) -> ELock:
+                   network: Network | None = None, *, actor: str, note: str | None = None) -> ELock:
+    """An accredited e-lock, ``available``; re-registering changes its supplier only."""
     network = network or current_network()
     if not ELOCK_ID.fullmatch(elock_id or ""):
         raise _invalid("elock_id", "elock-id", f"{elock_id[:40]!r} is not an e-lock id (0-9, A-Z and -)")
     if supplier not in network.suppliers:
         raise _invalid("supplier", "accredited-supplier",
                        f"{supplier[:60]!r} is not an accredited supplier ({', '.join(network.suppliers)})")
-    lock = session.scalar(select(ELock).where(ELock.elock_id == elock_id))
+    note = _note(note)
+    lock = session.scalar(select(ELock).where(ELock.elock_id == elock_id).with_for_update())
     if lock is None:
         lock = ELock(elock_id=elock_id, supplier=supplier, status="available", registered_at=now, updated_at=now)
         session.add(lock)
-    else:
+        _record(session, "elock", elock_id, "registered", actor, now, None,
+                {"supplier": supplier, "status": "available"}, note)
+    elif lock.supplier != supplier:
+        before: dict[str, object] = {"supplier": lock.supplier}
         lock.supplier, lock.updated_at = supplier, now
+        _record(session, "elock", elock_id, "updated", actor, now, before, {"supplier": supplier}, note)
     session.flush()
     return lock
 
 
-def set_elock_status(session: Session, elock_id: str, status: str, now: datetime) -> ELock:
-    """Mark a lock faulty, retired or available again; ``in_use`` is set by journeys only."""
+def set_elock_status(session: Session, elock_id: str, status: str, now: datetime, *, actor: str,
+                     note: str | None = None) -> ELock:
+    """Mark a lock faulty, retired or available again; ``in_use`` is set by journeys only
+    (and recorded on their timelines)."""
     if status not in ("available", "faulty", "retired"):
         raise _invalid("status", "elock-status", "status must be available, faulty or retired")
+    note = _note(note)
     found = ELOCK_ID.fullmatch(elock_id or "")
     lock = session.scalar(select(ELock).where(ELock.elock_id == elock_id).with_for_update()) if found else None
     if lock is None:
@@ -142,9 +193,23 @@ def set_elock_status(session: Session, elock_id: str, status: str, now: datetime
         raise Rejection("ELOCK_IN_USE", f"e-lock {elock_id} seals journey {lock.journey_id}; it changes status "
                                         "when that journey ends", [Problem(message="in use", path="status",
                                                                            rule="elock-one-journey")])
-    lock.status, lock.updated_at = status, now
+    if lock.status != status:
+        _record(session, "elock", elock_id, "status_changed", actor, now, {"status": lock.status},
+                {"status": status}, note)
+        lock.status, lock.updated_at = status, now
     session.flush()
     return lock
+
+
+def registry_history(session: Session, subject_kind: str, subject_id: str) -> list[TransitRegistryEvent]:
+    """Everything done to one company (BR number), vehicle (mark) or e-lock, oldest first."""
+    if subject_kind not in SUBJECT_KINDS:
+        raise _invalid("subject_kind", "subject-kind", f"subject must be one of {', '.join(SUBJECT_KINDS)}")
+    if subject_kind == "vehicle":
+        subject_id = (subject_id or "").strip().upper().replace(" ", "")
+    return list(session.scalars(select(TransitRegistryEvent).where(
+        TransitRegistryEvent.subject_kind == subject_kind, TransitRegistryEvent.subject_id == subject_id)
+        .order_by(TransitRegistryEvent.id)))
 
 
 # --- opening and closing journeys ---------------------------------------------------------
@@ -664,14 +729,15 @@ DEMO_VEHICLES = (("XY1234", "40617295"), ("KT88", "40617295"), ("LM2468", "12345
 DEMO_ELOCKS = tuple(f"EL-{n:06d}" for n in (1, 2, 3, 123, 124, 125))
 
 
-def seed_demo_fleet(session: Session, now: datetime, network: Network | None = None) -> None:
+def seed_demo_fleet(session: Session, now: datetime, network: Network | None = None,
+                    actor: str = "system:demo-seed") -> None:
     """Demo registrations the samples rely on (the TS sample's vehicle XY1234 and e-lock
-    EL-000123); idempotent."""
+    EL-000123); idempotent (a second run changes, and records, nothing)."""
     network = network or current_network()
     for br_number, name, mode in DEMO_COMPANIES:
-        register_company(session, br_number, name, mode, now)
+        register_company(session, br_number, name, mode, now, actor=actor)
     for mark, company in DEMO_VEHICLES:
-        register_vehicle(session, mark, company, now)
+        register_vehicle(session, mark, company, now, actor=actor)
     for elock_id in DEMO_ELOCKS:
         if session.scalar(select(ELock.id).where(ELock.elock_id == elock_id)) is None:
-            register_elock(session, elock_id, network.suppliers[0], now, network)
+            register_elock(session, elock_id, network.suppliers[0], now, network, actor=actor)

@@ -1,8 +1,10 @@
 """The administrators' page for routing: subscribers, their health, backlog and dead letters,
-with pause / resume / replay. Guarded by ``role_required("admin")`` (officers' accounts)."""
+with pause / resume / replay. Guarded by ``role_required("admin")`` (officers' accounts);
+each change is recorded on the subscriber's history as ``officer:<username>``."""
 from __future__ import annotations
 
 from flask import Blueprint, Flask, flash, redirect, render_template, url_for
+from flask_login import current_user
 from markupsafe import escape
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
@@ -26,12 +28,13 @@ def subscribers() -> str:
 def change(subscriber_id: int, action: str) -> Response:
     """Pause, resume, or queue the subscriber's dead letters again."""
     name = str(subscriber_id)
+    actor = f"officer:{current_user.username}"
     if action == "pause":
-        message = f"paused {service.pause(db(), name).name}"
+        message = f"paused {service.pause(db(), name, actor=actor).name}"
     elif action == "resume":
-        message = f"resumed {service.resume(db(), name).name}"
+        message = f"resumed {service.resume(db(), name, actor=actor).name}"
     else:
-        message = f"replayed {service.replay(db(), name)} dead letter(s)"
+        message = f"replayed {service.replay(db(), name, actor=actor)} dead letter(s)"
     db().commit()
     flash(message)
     return redirect(url_for("admin_routing.subscribers"))

@@ -7,7 +7,9 @@
   ``GET /api/v1/journeys/<id>`` (timeline, alerts, and the track and corridor as GeoJSON),
   ``GET /api/v1/elock/alerts``: JSON, for map and case tools. Admin and partner clients see
   every journey; a trader sees the journeys of its own declarations.
-- ``POST /api/v1/elock/companies|vehicles|elocks`` and ``/elocks/<id>/status``: admin only.
+- ``POST /api/v1/elock/companies|vehicles|elocks`` and ``/elocks/<id>/status``: admin only;
+  an optional ``note`` (why) goes with the change onto the registry history, with the
+  client as actor.
 """
 from __future__ import annotations
 
@@ -233,29 +235,40 @@ def _text(body: dict[str, Any], key: str) -> str:
     return value
 
 
+def _note(body: dict[str, Any]) -> str | None:
+    value = body.get("note")
+    if value is not None and not isinstance(value, str):
+        raise Rejection("INVALID_PARAMETER", "note must be a string",
+                        [Problem(message="note must be a string", path="note", rule="type")])
+    return value
+
+
 def _admin_change(work: Any, status: int = 201) -> Response:
+    """Run ``work(body, actor)`` for an admin client and commit: the change and its registry
+    event in one transaction."""
     caller = authenticated_caller()
     _require(caller, ("admin",), "register e-lock scheme participants")
     body = _body()
     with services().write_gate():
-        payload = work(body)
+        payload = work(body, caller.actor)
         db().commit()
     return _json({"conversation_id": g.conversation_id, **payload}, status)
 
 
 @bp.post("/elock/companies")
 def register_company() -> Response:
-    def work(body: dict[str, Any]) -> dict[str, Any]:
+    def work(body: dict[str, Any], actor: str) -> dict[str, Any]:
         company = service.register_company(db(), _text(body, "br_number"), _text(body, "name"), _text(body, "mode"),
-                                           utcnow())
+                                           utcnow(), actor=actor, note=_note(body))
         return {"br_number": company.br_number, "name": company.name, "mode": company.mode}
     return _admin_change(work)
 
 
 @bp.post("/elock/vehicles")
 def register_vehicle() -> Response:
-    def work(body: dict[str, Any]) -> dict[str, Any]:
-        vehicle = service.register_vehicle(db(), _text(body, "registration_mark"), _text(body, "company"), utcnow())
+    def work(body: dict[str, Any], actor: str) -> dict[str, Any]:
+        vehicle = service.register_vehicle(db(), _text(body, "registration_mark"), _text(body, "company"), utcnow(),
+                                           actor=actor, note=_note(body))
         return {"registration_mark": vehicle.registration_mark, "company": vehicle.company.br_number}
     return _admin_change(work)
 
@@ -267,13 +280,15 @@ def _lock_payload(lock: ELock) -> dict[str, Any]:
 
 @bp.post("/elock/elocks")
 def register_elock() -> Response:
-    def work(body: dict[str, Any]) -> dict[str, Any]:
-        return _lock_payload(service.register_elock(db(), _text(body, "elock_id"), _text(body, "supplier"), utcnow()))
+    def work(body: dict[str, Any], actor: str) -> dict[str, Any]:
+        return _lock_payload(service.register_elock(db(), _text(body, "elock_id"), _text(body, "supplier"), utcnow(),
+                                                    actor=actor, note=_note(body)))
     return _admin_change(work)
 
 
 @bp.post("/elock/elocks/<elock_id>/status")
 def change_elock_status(elock_id: str) -> Response:
-    def work(body: dict[str, Any]) -> dict[str, Any]:
-        return _lock_payload(service.set_elock_status(db(), elock_id, _text(body, "status"), utcnow()))
+    def work(body: dict[str, Any], actor: str) -> dict[str, Any]:
+        return _lock_payload(service.set_elock_status(db(), elock_id, _text(body, "status"), utcnow(), actor=actor,
+                                                      note=_note(body)))
     return _admin_change(work, 200)

@@ -427,7 +427,7 @@ def test_a_release_decision_routes_the_release_notice(clean_app: Flask, accounts
     from app.routing.subscribers import add_subscriber
 
     with clean_app.extensions["csw"].sessions() as session, session.begin():
-        add_subscriber(session, "trader-systems", "party", "pull", party_identifier=TRADER_BRN)
+        add_subscriber(session, "trader-systems", "party", "pull", party_identifier=TRADER_BRN, actor="test")
     case_id, declaration_id = lodge(clean_app, "LRN-NOTICE-1", lane="yellow")
     client, token = browser(clean_app, "officer")
     client.post(f"/officer/cases/{case_id}/claim", data={"csrf_token": token})

@@ -152,9 +152,9 @@ def test_dispatchers_killed_at_random_moments_lose_nothing(
     try:
         with clean_app.extensions["csw"].sessions() as session, session.begin():
             ids = [subscribers.add_subscriber(session, f"crash-hook-{n}", "control_point", "webhook", sink.url,
-                                              "HKLMC", secret="s").id for n in range(2)]
+                                              "HKLMC", secret="s", actor="test").id for n in range(2)]
             amqp_id = subscribers.add_subscriber(session, "crash-amqp", "control_point", "amqp", rabbitmq_url,
-                                                 "HKLMC", exchange=exchange).id
+                                                 "HKLMC", exchange=exchange, actor="test").id
         webhook_expected = [item for subscriber_id in ids for item in fill(clean_app, subscriber_id, WEBHOOK_MESSAGES)]
         amqp_expected = fill(clean_app, amqp_id, AMQP_MESSAGES)
         total = len(webhook_expected) + len(amqp_expected)

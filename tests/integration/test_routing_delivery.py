@@ -114,7 +114,8 @@ def settings(**overrides: object) -> DispatchSettings:
 def add(app: Flask, transport: str = "webhook", url: str | None = None, exchange: str | None = None) -> int:
     with app.extensions["csw"].sessions() as session, session.begin():
         return subscribers.add_subscriber(session, f"sub-{uuid.uuid4().hex[:8]}", "control_point", transport, url,
-                                          "HKLMC", exchange=exchange, secret=SECRET).id
+                                          "HKLMC", exchange=exchange, secret=SECRET,
+                                          actor="test").id
 
 
 def enqueue(app: Flask, subscriber_id: int, count: int, subjects: int = 3) -> list[tuple[str, str]]:

@@ -69,7 +69,7 @@ def add_subscriber(app: Flask, name: str, role: str, transport: str = "pull", co
     with app.extensions["csw"].sessions() as session, session.begin():
         subscriber_service.add_subscriber(session, name, role, transport,
                                           "http://127.0.0.1:9/hook" if transport == "webhook" else None,
-                                          code, party, fmt)
+                                          code, party, fmt, actor="test")
 
 
 def outbox(app: Flask) -> list[OutboxMessage]:

@@ -23,7 +23,8 @@ HEADERS = {"Authorization": f"Bearer {TRADER_KEY}", "Content-Type": "application
 
 def test_simultaneous_releases_clear_the_manifest_once(client: FlaskClient, clean_app: Flask) -> None:
     with clean_app.extensions["csw"].sessions() as session, session.begin():
-        subscribers.add_subscriber(session, "trader", "party", "pull", party_identifier=TRADER_BRN)
+        subscribers.add_subscriber(session, "trader", "party", "pull", party_identifier=TRADER_BRN,
+                                   actor="test")
     references = []
     for n in range(4):
         response = client.post("/api/v1/declarations", data=declaration_xml(lrn=f"LRN-RACE-{n}"),

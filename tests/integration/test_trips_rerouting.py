@@ -59,9 +59,10 @@ def pull_subscribers(app: Flask) -> None:
     """The trader's own pull queue, and the Lok Ma Chau control point reading through the
     harbour party's key."""
     with app.extensions["csw"].sessions() as session, session.begin():
-        subscriber_service.add_subscriber(session, "trader", "party", "pull", party_identifier=TRADER_BRN)
+        subscriber_service.add_subscriber(session, "trader", "party", "pull", party_identifier=TRADER_BRN,
+                                          actor="test")
         subscriber_service.add_subscriber(session, "lmc", "control_point", "pull", code="HKLMC",
-                                          party_identifier=OTHER_BRN)
+                                          party_identifier=OTHER_BRN, actor="test")
 
 
 def pulled(client: FlaskClient, key: str) -> list[dict[str, object]]:
