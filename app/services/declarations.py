@@ -352,6 +352,10 @@ def change_status(session: Session, row: models.Declaration, status: Declaration
         _event_values(row.id, kind, before, row.status, row.version, caller, now, conversation_id, note)])
     if row.status != before:
         trips.declaration_status_changed(session, row, caller.actor, now, note)
+    if row.status == DeclarationStatus.RELEASED.value and row.type_code == DeclarationType.TRANSHIPMENT.value:
+        from app.transit.service import release_held_journeys  # transit imports Caller from here
+
+        release_held_journeys(session, row.id, caller, now, note)
 
 
 def cancel(session: Session, reference: str, reason: str, caller: Caller, conversation_id: str,

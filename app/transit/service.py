@@ -374,6 +374,30 @@ def close_journeys_for_declaration(session: Session, declaration_id: str, caller
     return journeys
 
 
+def release_held_journeys(session: Session, declaration_id: str, caller: Caller, now: datetime,
+                          note: str | None) -> list[Journey]:
+    """An officer released the declaration: its journeys held at their destination (unsealed
+    there, then held for alerts or the red lane) end ``released`` too. Journeys still on the
+    road keep being monitored; journeys already released are left alone."""
+    journeys = list(session.scalars(select(Journey).where(
+        Journey.declaration_id == declaration_id,
+        Journey.state.in_((JourneyState.ARRIVED.value, JourneyState.EXCEPTION.value)),
+        Journey.unsealed_at.is_not(None)).with_for_update()))
+    for journey in journeys:
+        before = journey.state
+        journey.state = JourneyState.RELEASED.value
+        journey.updated_at = now
+        journey.progress = progress_to_json(replace(progress_from_json(journey.progress),
+                                                    state=JourneyState.RELEASED))
+        _insert(session, JourneyEvent, [{
+            "journey_id": journey.id, "kind": "released", "state_from": before, "state_to": journey.state,
+            "occurred_at": now, "source": "officer", "actor": caller.actor, "telemetry_event_id": None,
+            "note": f"declaration released by an officer{': ' + note if note else ''}"}])
+        _free_lock(session, journey, now)
+    session.flush()
+    return journeys
+
+
 # --- telemetry intake ---------------------------------------------------------------------
 
 @dataclass(frozen=True, slots=True)

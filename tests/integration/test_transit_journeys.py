@@ -237,13 +237,25 @@ def test_a_journey_sealed_by_partner_customs_is_released_under_mutual_recognitio
     assert declaration(transit, declaration_id)["status"] == "released"
 
 
-def test_a_partner_sealed_journey_in_the_red_lane_is_held(transit: FlaskClient, clean_app: Flask) -> None:
+def test_a_partner_sealed_journey_in_the_red_lane_is_held_until_an_officer_releases_it(
+        transit: FlaskClient, clean_app: Flask) -> None:
     declaration_id = _partner_declaration(transit, clean_app, "DTC-TS-2026-000402", "red")
     post(transit, clean_run(INBOUND, "EL-000124", start(), "GW-red", speed_kmh=60, every=timedelta(minutes=3)))
     journey = journey_of(transit, declaration_id)
     assert journey["state"] == "arrived" and journey["alerts"] == []
     assert journey["timeline"][-1]["kind"] == "held" and "red lane" in journey["timeline"][-1]["note"]
     assert declaration(transit, declaration_id)["status"] == "accepted"
+    from app.domain.declaration import DeclarationStatus
+    from app.services.declarations import Caller, change_status
+
+    with clean_app.extensions["csw"].sessions() as session, session.begin():  # what an officer's release does
+        row = session.get(models.Declaration, declaration_id)
+        change_status(session, row, DeclarationStatus.RELEASED, "released",
+                      Caller(actor="officer:chan", role="officer"), None, note="documents checked")
+    journey = journey_of(transit, declaration_id)
+    assert journey["state"] == "released"
+    released = [(entry["source"], entry["actor"]) for entry in journey["timeline"] if entry["kind"] == "released"]
+    assert released == [("officer", "officer:chan")]
 
 
 @pytest.mark.parametrize(("changes", "path", "rule"), [
