@@ -44,6 +44,9 @@ DEMO_CLIENTS = [
     ("demo-customs-admin", "HKCED0001", "admin", "csw_demo_admin_00000000000000000"),
 ]
 DEMO_AEO_REGISTRY = PROJECT_ROOT / "samples" / "aeo" / "operators.csv"
+# Declarations that need an officer (watchlisted importer, roundabout route, an AEO claim the
+# registry does not confirm), lodged by the harbour client so the officers' queue has work.
+DEMO_DECLARATIONS = PROJECT_ROOT / "samples" / "demo"
 
 
 def _sessions(settings: Settings):  # type: ignore[no-untyped-def]
@@ -94,6 +97,32 @@ def seed() -> None:
         seed_demo_fleet(session, datetime.now(timezone.utc), network_for(settings.rules_dir))
         click.echo("demo e-lock fleet: companies 40617295, 12345678; vehicles XY1234, KT88, LM2468; "
                    "e-locks EL-000001..3, EL-000123..5")
+    for line in _lodge_demo_declarations(settings):
+        click.echo(line)
+
+
+def _lodge_demo_declarations(settings: Settings) -> list[str]:
+    """Post the demo declarations to the API in process, as the harbour's system would: the
+    one intake pipeline stores, assesses and queues them. A re-seed re-sends identical
+    documents, which the API answers as replays: nothing is lodged twice."""
+    from app import create_app
+
+    app = create_app(settings)
+    client = app.test_client()
+    key = next(key for name, _party, _role, key in DEMO_CLIENTS if name == "demo-harbour-tms")
+    lines = []
+    for path in sorted(DEMO_DECLARATIONS.glob("*.xml")):
+        answer = client.post("/api/v1/declarations", data=path.read_bytes(), headers={
+            "Authorization": f"Bearer {key}", "Content-Type": "application/xml", "Accept": "application/json"})
+        body = answer.get_json() or {}
+        if answer.status_code != 202:
+            lines.append(f"demo declaration {path.name} refused: {body.get('code')}: {body.get('message')}")
+            continue
+        lane = (body.get("risk") or {}).get("lane") or "no"
+        lines.append(f"demo declaration {body['lrn']} ({body['declaration_id']}): {body['status']}, {lane} lane"
+                     + (" (already lodged)" if body.get("replay") else ""))
+    app.extensions["csw"].engine.dispose()
+    return lines
 
 
 @main.command()

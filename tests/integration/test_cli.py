@@ -33,6 +33,10 @@ def test_upgrade_seed_and_a_new_clients_key_works(cli_env: str) -> None:
     assert "csw_demo_trading_0000000000000000" in first[1]
     assert "demo AEO registry: 15 created, 0 updated, 0 unchanged, 0 rejected" in first[1]
     assert "demo AEO registry: 0 created, 0 updated, 15 unchanged, 0 rejected" in again[1]
+    lodged = [line for line in first[1].splitlines() if line.startswith("demo declaration")]
+    assert len(lodged) == 3 and all("accepted" in line for line in lodged), lodged  # each waits for an officer
+    assert all(line.endswith("(already lodged)") for line in again[1].splitlines()
+               if line.startswith("demo declaration"))
     clients = [line for line in first[1].splitlines() if "API client" in line]
     assert len(clients) == 4 and clients == [line for line in again[1].splitlines() if "API client" in line]
     code, output = run("clients", "create", "--name", "acme-tms", "--party", "12345678")
