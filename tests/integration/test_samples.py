@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from flask.testing import FlaskClient
 
-from tests.conftest import SAMPLES, auth, expected_outcomes, sample
+from tests.conftest import OTHER_KEY, SAMPLES, TRADER_KEY, auth, expected_outcomes, sample
 
 OUTCOMES = expected_outcomes()
 API = "/api/v1/declarations"
@@ -25,7 +25,8 @@ def test_sample_outcome(client: FlaskClient, name: str) -> None:
         original = client.post(API, data=sample(str(expected["of"])), headers=auth(accept="application/json"))
         assert original.status_code == 202
         url = f"{API}/{original.get_json()['declaration_id']}/amendments"
-    response = client.post(url, data=sample(name), headers=auth(accept="application/json"))
+    key = OTHER_KEY if expected.get("client") == "other" else TRADER_KEY
+    response = client.post(url, data=sample(name), headers=auth(key, accept="application/json"))
     body = response.get_json()
     assert response.status_code == expected["status"], body
     if response.status_code == 202:
