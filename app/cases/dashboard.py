@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.db import models
 from app.db.case_models import Case
+from app.db.risk_models import InspectionOutcome
 from app.domain.cases import InspectionResult
 from app.domain.time import hong_kong_date
 
@@ -80,11 +81,14 @@ def figures(session: Session, now: datetime | None = None, window_days: int = 14
         .join(models.Declaration, models.Declaration.id == models.DeclarationEvent.declaration_id)
         .where(models.DeclarationEvent.kind == "released", models.DeclarationEvent.occurred_at >= since)).all()
     minutes = [max(0.0, (_aware(done) - _aware(received)).total_seconds() / 60) for done, received in released]
-    hits = case((Case.inspection_result.in_([InspectionResult.DISCREPANCY.value, InspectionResult.SEIZURE.value]), 1),
-                else_=0)
-    rates = {selection: HitRate(selection, inspected, int(hit or 0)) for selection, inspected, hit in session.execute(
-        select(Case.selection, func.count(), func.sum(hits)).where(Case.inspection_result.is_not(None))
-        .group_by(Case.selection))}
+    # Inspection outcomes recorded in the window (the risk module's training data), split by
+    # how the declaration was selected: random compliance sample or targeted.
+    hits = case((InspectionOutcome.result.in_([InspectionResult.DISCREPANCY.value, InspectionResult.SEIZURE.value]),
+                 1), else_=0)
+    selection = case((InspectionOutcome.random_sample.is_(True), "random"), else_="targeted")
+    rates = {chosen: HitRate(chosen, inspected, int(hit or 0)) for chosen, inspected, hit in session.execute(
+        select(selection, func.count(), func.sum(hits)).where(InspectionOutcome.occurred_at >= since)
+        .group_by(selection))}
     hit_rates = [rates.get(selection, HitRate(selection, 0, 0)) for selection in ("targeted", "random")]
     return Dashboard(
         days=days, declarations_per_day=declarations, cases_per_day=cases, lane_mix=lane_mix,

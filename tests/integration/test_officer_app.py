@@ -574,6 +574,11 @@ def test_dashboard_shows_hit_rates_and_clearance(clean_app: Flask, accounts: dic
         outcome = session.scalar(select(InspectionOutcome).where(
             InspectionOutcome.declaration_id == sampled_declaration))
         assert outcome is not None and outcome.random_sample is True  # training data keeps the sample apart
+    with clean_app.extensions["csw"].sessions() as session, session.begin():  # a month ago: outside the window
+        session.add(InspectionOutcome(declaration_id=sampled_declaration, version=1, result="seizure",
+                                      revenue_recovered=Decimal("0"), random_sample=True, lane="red", score=50,
+                                      actor="officer:officer",
+                                      occurred_at=datetime.now(timezone.utc) - timedelta(days=30)))
     supervisor, _ = browser(clean_app, "supervisor")
     page = supervisor.get("/officer/dashboard")
     assert page.status_code == 200
