@@ -354,24 +354,29 @@ def _free_lock(session: Session, journey: Journey, now: datetime) -> None:
         .values(status="available", updated_at=now).execution_options(synchronize_session=False))
 
 
+def _end_journeys(session: Session, journeys: list[Journey], state: JourneyState, source: str, actor: str,
+                  note: str, now: datetime) -> list[Journey]:
+    """Close journeys in ``state`` for a reason outside telemetry: timeline entry, lock freed."""
+    for journey in journeys:
+        before = journey.state
+        journey.state = state.value
+        journey.updated_at = now
+        journey.progress = progress_to_json(replace(progress_from_json(journey.progress), state=state))
+        _insert(session, JourneyEvent, [{
+            "journey_id": journey.id, "kind": state.value, "state_from": before, "state_to": journey.state,
+            "occurred_at": now, "source": source, "actor": actor, "telemetry_event_id": None, "note": note}])
+        _free_lock(session, journey, now)
+    session.flush()
+    return journeys
+
+
 def close_journeys_for_declaration(session: Session, declaration_id: str, caller: Caller, now: datetime,
                                    reason: str) -> list[Journey]:
     """The declaration was cancelled: its open journeys end (``cancelled``) and free their locks."""
     journeys = list(session.scalars(select(Journey).where(
         Journey.declaration_id == declaration_id, Journey.state.in_(OPEN_STATES)).with_for_update()))
-    for journey in journeys:
-        before = journey.state
-        journey.state = JourneyState.CANCELLED.value
-        journey.updated_at = now
-        journey.progress = progress_to_json(replace(progress_from_json(journey.progress),
-                                                    state=JourneyState.CANCELLED))
-        _insert(session, JourneyEvent, [{
-            "journey_id": journey.id, "kind": "cancelled", "state_from": before, "state_to": journey.state,
-            "occurred_at": now, "source": "declaration", "actor": caller.actor, "telemetry_event_id": None,
-            "note": f"declaration cancelled: {reason}"}])
-        _free_lock(session, journey, now)
-    session.flush()
-    return journeys
+    return _end_journeys(session, journeys, JourneyState.CANCELLED, "declaration", caller.actor,
+                         f"declaration cancelled: {reason}", now)
 
 
 def release_held_journeys(session: Session, declaration_id: str, caller: Caller, now: datetime,
@@ -383,19 +388,8 @@ def release_held_journeys(session: Session, declaration_id: str, caller: Caller,
         Journey.declaration_id == declaration_id,
         Journey.state.in_((JourneyState.ARRIVED.value, JourneyState.EXCEPTION.value)),
         Journey.unsealed_at.is_not(None)).with_for_update()))
-    for journey in journeys:
-        before = journey.state
-        journey.state = JourneyState.RELEASED.value
-        journey.updated_at = now
-        journey.progress = progress_to_json(replace(progress_from_json(journey.progress),
-                                                    state=JourneyState.RELEASED))
-        _insert(session, JourneyEvent, [{
-            "journey_id": journey.id, "kind": "released", "state_from": before, "state_to": journey.state,
-            "occurred_at": now, "source": "officer", "actor": caller.actor, "telemetry_event_id": None,
-            "note": f"declaration released by an officer{': ' + note if note else ''}"}])
-        _free_lock(session, journey, now)
-    session.flush()
-    return journeys
+    return _end_journeys(session, journeys, JourneyState.RELEASED, "officer", caller.actor,
+                         f"declaration released by an officer{': ' + note if note else ''}", now)
 
 
 # --- telemetry intake ---------------------------------------------------------------------
