@@ -254,6 +254,7 @@ def service_env(database_url: str, instance_dir: Path) -> dict[str, str]:
         # as ``csw serve`` does: metrics shared between workers through files
         "PROMETHEUS_MULTIPROC_DIR": str(instance_dir / "prometheus"),
     })
+    Path(env["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)  # the csw commands write there too
     return env
 
 

@@ -88,7 +88,7 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=5000)
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--postgres-url", default=os.environ.get("CSW_BENCH_POSTGRES_URL",
-                                                                 "postgresql+psycopg://127.0.0.1:5432/csw_routing"))
+                                                                 "postgresql+psycopg://127.0.0.1:5432/test"))
     parser.add_argument("--skip-amqp", action="store_true")
     parser.add_argument("--write-results", action="store_true", help="write the routing section of RESULTS.md")
     args = parser.parse_args()
