@@ -560,7 +560,12 @@ def documents_answered(session: Session, *, request_id: int, actor: str, now: da
     if request is None:
         return None
     request.answered_at = request.answered_at or now
-    case = session.get(Case, request.case_id)
+    # Declaration, then case, locked and re-read (the order of decisions): an officer's
+    # decision committed meanwhile is seen, and a closed case is not brought back.
+    session.execute(select(models.Declaration.id).where(models.Declaration.id == request.declaration_id)
+                    .with_for_update())
+    case = session.scalar(select(Case).where(Case.id == request.case_id).with_for_update(of=Case)
+                          .execution_options(populate_existing=True))
     if case is None or not case.active:
         return case
     if case.state == CaseState.AWAITING_DOCUMENTS.value:

@@ -12,6 +12,7 @@ import logging
 import re
 import secrets
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -526,6 +527,17 @@ def _release_declaration(session: Session, journey: Journey, note: str, caller: 
                   note=f"journey {journey.id}: {note}", now=now)
 
 
+def _lock_declarations(session: Session, declaration_ids: Iterable[str | None], skip_locked: bool = False) -> set[str]:
+    """Lock the journeys' declarations first, in id order: decisions, amendments and
+    cancellations start with the declaration too, so telemetry and the overdue job never
+    deadlock with them. Returns the ids locked (with ``skip_locked``, those free now)."""
+    wanted = sorted({d for d in declaration_ids if d})
+    if not wanted:
+        return set()
+    return set(session.scalars(select(models.Declaration.id).where(models.Declaration.id.in_(wanted))
+                               .order_by(models.Declaration.id).with_for_update(skip_locked=skip_locked)))
+
+
 def ingest(session: Session, events: list[GatewayEvent], caller: Caller, now: datetime,
            network: Network | None = None) -> IngestReport:
     """Store a batch of gateway events and run the journey rules on it.
@@ -542,6 +554,8 @@ def ingest(session: Session, events: list[GatewayEvent], caller: Caller, now: da
     journey_ids = sorted({j for j in lock_journeys.values() if j})
     journeys: dict[str, Journey] = {}
     if journey_ids:
+        _lock_declarations(session, session.scalars(
+            select(Journey.declaration_id).where(Journey.id.in_(journey_ids))).all())
         query = select(Journey).where(Journey.id.in_(journey_ids)).with_for_update()
         journeys = {j.id: j for j in session.scalars(query)}
     already = set(session.scalars(select(TelemetryEvent.event_id).where(
@@ -655,11 +669,14 @@ def check_overdue(session: Session, now: datetime, caller: Caller | None = None,
     network = network or current_network()
     caller = caller or Caller(actor="job:elock-overdue", role="system")
     shortest = min((r.max_journey for r in network.routes.values()), default=timedelta(0))
-    live = session.scalars(select(Journey).where(
+    candidates = session.execute(select(Journey.id, Journey.declaration_id).where(
         Journey.state.in_(OPEN_STATES), Journey.sealed_at.is_not(None), Journey.unsealed_at.is_(None),
         or_(Journey.last_event_at < now - network.silence,
-            and_(Journey.arrived_at.is_(None), Journey.sealed_at < now - shortest)))
-        .with_for_update(skip_locked=True)).all()
+            and_(Journey.arrived_at.is_(None), Journey.sealed_at < now - shortest)))).all()
+    free = _lock_declarations(session, (declaration for _, declaration in candidates), skip_locked=True)
+    live = session.scalars(select(Journey).where(
+        Journey.id.in_([journey for journey, declaration in candidates if declaration in free]))
+        .with_for_update(skip_locked=True)).all() if free else []
     work = _JourneyWork(session, caller, now, network, "job")
     for journey in live:
         route = network.routes.get(journey.route_code)

@@ -121,3 +121,33 @@ def test_two_decisions_on_one_case_record_one(clean_app: Flask, accounts: dict[s
     winner = "released" if decisions[0] == "decision:release" else "refused"
     assert list(events) == ["submitted", winner]
     assert case_row(clean_app, case_id).state == "closed"
+
+
+def test_a_traders_answer_racing_a_refusal_never_reopens_the_case(clean_app: Flask,
+                                                                 accounts: dict[str, int]) -> None:
+    """The officer asked for documents; the trader's answer and the officer's refusal arrive
+    at once. Whichever commits first, the refused declaration's case ends closed."""
+    import io
+    import re
+
+    for round_ in range(3):
+        case_id, reference, officer, token = _claimed(clean_app, f"RACE-ANSWER-{round_}")
+        asked = officer.post(f"/officer/cases/{case_id}/decision", data={
+            "csrf_token": token, "decision": "request_documents", "documents": "invoice", "reason": "value",
+            "declaration_version": "1"})
+        assert asked.status_code == 302
+        trader, trader_token = browser(clean_app, "trader")
+        page = trader.get(f"/trader/declarations/{reference}").text
+        request_id = int(re.search(r'id="request-(\d+)"', page).group(1))  # type: ignore[union-attr]
+        refusal, answer = _at_once(
+            lambda: officer.post(f"/officer/cases/{case_id}/decision", data={
+                "csrf_token": token, "decision": "refuse", "reason": "no invoice",
+                "declaration_version": "1"}).status_code,
+            lambda: trader.post(f"/trader/declarations/{reference}/requests/{request_id}/answer",
+                                data={"csrf_token": trader_token, "message": "invoice attached",
+                                      "attachment": (io.BytesIO(b"%PDF-1.4 demo"), "invoice.pdf")},
+                                content_type="multipart/form-data").status_code)
+        assert (refusal, answer) == (302, 302)
+        case = case_row(clean_app, case_id)
+        assert (case.state, case.active) == ("closed", False), f"round {round_}: the refused case came back"
+        assert _declaration(clean_app, reference).status == "refused"
