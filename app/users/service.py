@@ -84,6 +84,18 @@ def _reason(reason: str) -> str:
     return reason[:500]
 
 
+def _keep_an_administrator(session: Session, user: User) -> None:
+    """Refuse to take away the last active administrator (only the command line could then
+    manage accounts). The active administrators' rows are locked, so two administrators
+    removing each other at the same moment cannot both succeed."""
+    if user.role != "admin":
+        return
+    admins = session.scalars(select(User.id).where(User.role == "admin", User.active.is_(True))
+                             .order_by(User.id).with_for_update()).all()
+    if not set(admins) - {user.id}:
+        raise AccountError("active", "the last active administrator cannot be deactivated or given another role")
+
+
 def set_active(session: Session, user: User, active: bool, actor: str, reason: str) -> None:
     """Deactivate (the account is signed out at its next request and cannot sign in) or
     reactivate an account, with the reason on its history."""
@@ -92,6 +104,8 @@ def set_active(session: Session, user: User, active: bool, actor: str, reason: s
         raise AccountError("active", f"account {user.username} is already {'active' if active else 'inactive'}")
     if not active and actor == f"officer:{user.username}":
         raise AccountError("active", "administrators cannot deactivate their own account")
+    if not active:
+        _keep_an_administrator(session, user)
     user.active = active
     _event(session, user, "reactivated" if active else "deactivated", actor, None, reason)
 
@@ -103,6 +117,7 @@ def set_role(session: Session, user: User, role: str, actor: str, reason: str) -
         raise AccountError("role", "roles change only among officer, supervisor and admin")
     if role == user.role:
         raise AccountError("role", f"account {user.username} already has the role {role}")
+    _keep_an_administrator(session, user)
     _event(session, user, "role_changed", actor, {"from": user.role, "to": role}, reason)
     user.role = role
 

@@ -667,6 +667,10 @@ def test_cli_changes_accounts_and_shows_their_history(clean_app: Flask, monkeypa
     assert unknown.exit_code == 2 and "no account nobody" in unknown.output
     history = runner.invoke(cli, ["users", "history", "yeung"]).output.splitlines()
     assert [line.split("\t")[1] for line in history] == ["created", "role_changed", "deactivated", "password_reset"]
+    assert runner.invoke(cli, ["users", "create", "--username", "boss", "--role", "admin", "--password-stdin"],
+                         input="a-very-long-password\n").exit_code == 0
+    last = runner.invoke(cli, ["users", "set-role", "boss", "--role", "officer", "--reason", "reorganisation"])
+    assert last.exit_code == 2 and "last active administrator" in last.output
     assert "from=officer to=supervisor" in history[1] and history[2].endswith("on leave")
     assert "another-long-password" not in "\n".join(history)
     assert "yeung\tsupervisor" in runner.invoke(cli, ["users", "list"]).output
