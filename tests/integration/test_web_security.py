@@ -82,7 +82,8 @@ def test_gunicorn_workers_share_one_allowance_through_redis(clean_app: Flask, da
 
 def test_keys_and_passwords_never_reach_the_logs(clean_app: Flask) -> None:
     """Every log line written while clients use good and bad keys and people sign in with
-    right and wrong passwords, at DEBUG: none carries the key or the password."""
+    right and wrong passwords, at DEBUG, by the service's loggers and by any library logging
+    through the root logger: none carries the key or the password."""
     import io
     import logging
 
@@ -96,10 +97,11 @@ def test_keys_and_passwords_never_reach_the_logs(clean_app: Flask) -> None:
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.setFormatter(JsonFormatter())
-    logger = logging.getLogger("csw")
-    level = logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
+    loggers = [logging.getLogger("csw"), logging.getLogger()]  # csw does not propagate to the root
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.addHandler(handler)
+        logger.setLevel(logging.DEBUG)
     wrong_key = "csw_not_a_real_key_but_secret_0000"
     try:
         client = clean_app.test_client()
@@ -111,8 +113,9 @@ def test_keys_and_passwords_never_reach_the_logs(clean_app: Flask) -> None:
         for password in ("wrong-password-456", "secret-password-123"):
             browser.post("/login", data={"username": "logged", "password": password, "csrf_token": token})
     finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
+        for logger, level in zip(loggers, levels):
+            logger.removeHandler(handler)
+            logger.setLevel(level)
     written = stream.getvalue()
     assert '"path": "/login"' in written and '"status": 401' in written, "the requests were logged"
     for secret in (TRADER_KEY, wrong_key, "wrong-password-456", "secret-password-123"):
