@@ -4,6 +4,7 @@ routed and its truck told to proceed; everything else waits for an officer or a 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,9 +17,9 @@ from app import create_app
 from app.config import Settings
 from app.db.case_models import Case
 from app.db.routing_models import OutboxMessage
-from tests.conftest import TRADER_BRN, TRADER_KEY, auth, sample
+from app.domain.risk import LaneThresholds
+from tests.conftest import OTHER_KEY, TRADER_BRN, TRADER_KEY, auth, sample
 from tests.factories import declaration_xml
-from tests.integration.test_aeo_effects import with_importer
 from tests.integration.test_trips_api import add_subscriber, json_headers, open_trip
 
 
@@ -69,9 +70,14 @@ def test_the_truck_carrying_green_cargo_is_told_to_proceed(releasing: tuple[Flas
 def test_a_hold_finding_waits_for_an_officer_even_in_the_green_lane(releasing: tuple[Flask, FlaskClient]) -> None:
     """An AEO claim the registry does not confirm (R701, hold) opens a case: nothing is released."""
     app, client = releasing
-    body = with_importer("11223344")
-    ack = _lodge(client, body)
-    assert ack["status"] == "accepted"
+    engine = app.extensions["csw"].risk  # a policy that sends every score to the green lane
+    engine.policy = replace(engine.policy, thresholds=LaneThresholds(yellow=100, red=100))
+    answer = client.post("/api/v1/declarations", data=sample("demo/harbour-laptops-unconfirmed-aeo-claim.xml"),
+                         headers=auth(OTHER_KEY, "application/json"))
+    assert answer.status_code == 202, answer.text
+    ack = answer.get_json()
+    assert "R701" in {finding["code"] for finding in ack["findings"]}
+    assert ack["status"] == "accepted" and ack["risk"]["lane"] == "green"  # type: ignore[index]
     with app.extensions["csw"].sessions() as session:
         case = session.scalar(select(Case).where(Case.declaration_id == ack["declaration_id"]))
         assert case is not None and case.state == "open"
