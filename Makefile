@@ -41,7 +41,7 @@ bench: install
 		{ echo "bench needs wrk: apt-get install wrk" >&2; exit 1; }
 	$(BIN)/python -m bench.rules --write-results
 	$(BIN)/python -m bench.risk --write-results
-	$(BIN)/python -m bench.intake --backend both --write-results
+	$(BIN)/python -m bench.intake --backend both --soak-seconds 60 --write-results
 	$(BIN)/python -m bench.telemetry --backend both --write-results
 	$(BIN)/python -m bench.routing --backend sqlite --write-results
 	$(BIN)/python -m bench.queue --write-results
