@@ -49,52 +49,6 @@ function request()
   return wrk.format("GET", base_path .. "/" .. ids[math.random(#ids)], headers)
 end
 
-function response(status, _headers, body)
-  statuses[status] = (statuses[status] or 0) + 1
-  if status == 200 then
-    accepted = accepted + 1
-  elseif status >= 200 and status < 300 then
-    other_2xx = other_2xx + 1
-  else
-    non_2xx = non_2xx + 1
-    if first_error == nil then
-      first_error = string.format("status=%d body=%s", status, (body or ""):sub(1, 300):gsub("%s+", " "))
-    end
-  end
-end
-
-function done(summary, latency, _requests)
-  local totals = { accepted = 0, other_2xx = 0, non_2xx = 0 }
-  local by_status = {}
-  local error_line = nil
-  for _, thread in ipairs(threads) do
-    for key, _ in pairs(totals) do
-      totals[key] = totals[key] + (thread:get(key) or 0)
-    end
-    for status, count in pairs(thread:get("statuses") or {}) do
-      by_status[status] = (by_status[status] or 0) + count
-    end
-    error_line = error_line or thread:get("first_error")
-  end
-  local codes = {}
-  for status, _ in pairs(by_status) do table.insert(codes, status) end
-  table.sort(codes)
-  local parts = {}
-  for _, status in ipairs(codes) do table.insert(parts, string.format("%d:%d", status, by_status[status])) end
-
-  local errors = summary.errors
-  local seconds = summary.duration / 1e6
-  local function ms(us) return us / 1000 end
-  io.write(string.format(
-    "WRK_RESULT requests=%d duration_s=%.3f accepted=%d other_2xx=%d non_2xx=%d socket_errors=%d " ..
-    "timeouts=%d rps=%.1f accepted_per_s=%.1f p50_ms=%.2f p95_ms=%.2f p99_ms=%.2f max_ms=%.2f " ..
-    "mean_ms=%.2f statuses=%s\n",
-    summary.requests, seconds, totals.accepted, totals.other_2xx, totals.non_2xx,
-    errors.connect + errors.read + errors.write, errors.timeout,
-    summary.requests / seconds, totals.accepted / seconds,
-    ms(latency:percentile(50)), ms(latency:percentile(95)), ms(latency:percentile(99)),
-    ms(latency.max), ms(latency.mean), #parts > 0 and table.concat(parts, ",") or "none"))
-  if error_line then
-    io.write("WRK_FIRST_ERROR " .. error_line .. "\n")
-  end
-end
+-- response() and done(): shared with the other wrk script (bench/wrk_report.lua, next to this one)
+local here = debug.getinfo(1, "S").source:match("^@(.*[/\\])") or "./"
+response, done = dofile(here .. "wrk_report.lua")(200, threads)
