@@ -1,20 +1,16 @@
 """One response envelope for every API answer: XML (response schema v1) by default,
 JSON when the client prefers ``application/json``.
 
-Payloads are plain dicts with snake_case keys; XML element names are their
-UpperCamelCase forms (``declaration_id`` -> ``DeclarationID``), lists become a wrapper
-element with one child per item (``errors`` -> ``Errors/Error``).
+Payloads are plain dicts with snake_case keys, mapped to documents by ``app.documents``
+(``declaration_id`` -> ``DeclarationID``, ``errors`` -> ``Errors/Error``).
 """
 from __future__ import annotations
 
-import json
-from datetime import datetime, timezone
-from decimal import Decimal
 from typing import Any
 
 from flask import Response, request
-from lxml import etree
 
+from app.documents import XmlVocabulary, to_json
 from app.domain.problems import Rejection
 
 RESPONSE_NS = "urn:csw:response:v1"
@@ -56,9 +52,10 @@ STATUS_BY_CODE: dict[str, int] = {
     "DATABASE_UNAVAILABLE": 503,
 }
 
-_WORDS = {"id": "ID", "lrn": "LRN", "ucr": "UCR", "datetime": "DateTime", "sha256": "SHA256", "zh": "ZH",
-          "hkd": "HKD", "aeo": "AEO"}
-_ITEM_NAMES = {
+RESPONSE_XML = XmlVocabulary(RESPONSE_NS, words={
+    "id": "ID", "lrn": "LRN", "ucr": "UCR", "datetime": "DateTime", "sha256": "SHA256", "zh": "ZH", "hkd": "HKD",
+    "aeo": "AEO",
+}, item_names={
     "errors": "Error",
     "history": "Event",
     "declarations": "Declaration",
@@ -71,59 +68,11 @@ _ITEM_NAMES = {
     "reasons": "Reason",
     "results": "Result",
     "alerts": "Alert",
-}
-
-
-def xml_name(key: str) -> str:
-    return "".join(_WORDS.get(word, word.capitalize()) for word in key.split("_"))
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, datetime):
-        return iso(value)
-    return str(value)
-
-
-def iso(moment: datetime) -> str:
-    """UTC ISO 8601; SQLite hands back naive datetimes, which are UTC by construction."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
-
-
-def _build(parent: etree._Element, key: str, value: Any) -> None:
-    if value is None:
-        return
-    if isinstance(value, list):
-        wrapper = etree.SubElement(parent, f"{{{RESPONSE_NS}}}{xml_name(key)}")
-        for item in value:
-            _fill(etree.SubElement(wrapper, f"{{{RESPONSE_NS}}}{_ITEM_NAMES[key]}"), item)
-        return
-    _fill(etree.SubElement(parent, f"{{{RESPONSE_NS}}}{xml_name(key)}"), value)
-
-
-def _fill(element: etree._Element, value: Any) -> None:
-    if isinstance(value, dict):
-        for child_key, child_value in value.items():
-            _build(element, child_key, child_value)
-    else:
-        element.text = _text(value)
+})
 
 
 def to_xml(root: str, payload: dict[str, Any]) -> bytes:
-    element = etree.Element(f"{{{RESPONSE_NS}}}{root}", nsmap={None: RESPONSE_NS})
-    _fill(element, payload)
-    return etree.tostring(element, xml_declaration=True, encoding="UTF-8")
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return iso(value)
-    if isinstance(value, Decimal):
-        return str(value)
-    raise TypeError(type(value).__name__)
+    return RESPONSE_XML.to_xml(root, payload)
 
 
 def wants_json() -> bool:
@@ -131,20 +80,10 @@ def wants_json() -> bool:
     return best == "application/json"
 
 
-def _compact(value: Any) -> Any:
-    """Drop absent (None) fields, as the XML form does."""
-    if isinstance(value, dict):
-        return {k: _compact(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [_compact(v) for v in value]
-    return value
-
-
 def respond(root: str, payload: dict[str, Any], status: int = 200,
             headers: dict[str, str] | None = None) -> Response:
     if wants_json():
-        body = json.dumps(_compact(payload), default=_json_default, ensure_ascii=False)
-        response = Response(body, status=status, mimetype="application/json")
+        response = Response(to_json(payload), status=status, mimetype="application/json")
     else:
         response = Response(to_xml(root, payload), status=status, mimetype="application/xml")
     for name, value in (headers or {}).items():

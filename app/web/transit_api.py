@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.db import models
 from app.db.transit_models import ELock, Journey, JourneyAlert
+from app.documents import iso
 from app.domain.problems import Problem, Rejection
 from app.domain.reference import is_valid_declaration_reference
 from app.domain.transit import AlertKind, JourneyState
@@ -30,7 +31,7 @@ from app.transit import service, telemetry
 from app.transit.network import current_network, network_for
 from app.web.api import authenticated_caller
 from app.web.context import db, services
-from app.web.envelope import iso, respond
+from app.web.envelope import respond
 
 bp = Blueprint("transit_api", __name__, url_prefix="/api/v1")
 

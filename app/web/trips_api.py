@@ -14,9 +14,10 @@ from flask import Blueprint, Flask, Response, request, url_for
 from lxml import etree
 
 from app.db.routing_models import OutboxMessage, Trip
+from app.documents import iso
 from app.domain.problems import Problem, Rejection
 from app.routing import subscribers as pull
-from app.routing.messages import JSON_CONTENT_TYPE, iso, to_json, to_xml
+from app.routing.messages import JSON_CONTENT_TYPE, to_json, to_xml
 from app.services import trips as service
 from app.web.api import authenticated_caller
 from app.web.context import db, services
