@@ -18,12 +18,14 @@ from app.db.portal_models import DocumentRequestAnswer
 from app.db.transit_models import Journey
 from app.domain.cases import (
     ACTIVE_STATES,
+    CASE_LANES,
     CaseRuleError,
     CaseState,
     Decision,
     InspectionResult,
     PriorityInputs,
     can_record_inspection,
+    case_reasons,
     check_decision,
     escalation_due,
     priority,
@@ -34,7 +36,6 @@ from app.risk.service import latest_assessment
 from app.services.declarations import Caller, change_status
 from app.transit import service as transit
 
-CASE_LANES = ("yellow", "red")
 ALERT_DEADLINE = timedelta(minutes=30)
 MAX_NOTE = 4000
 _ACTIVE = [state.value for state in ACTIVE_STATES]
@@ -69,20 +70,13 @@ def _reprioritise(case: Case, now: datetime) -> None:
 
 # --- opening cases ------------------------------------------------------------------------
 
-def declaration_reasons(session: Session, row: models.Declaration) -> list[dict[str, str]]:
-    """Why a declaration needs an officer: its lane, hold findings (AEO claim problems among
-    them) of its current version."""
-    reasons: list[dict[str, str]] = []
-    if row.lane in CASE_LANES:
-        reasons.append({"source": "lane", "code": row.lane, "message": f"assigned to the {row.lane} lane"})
+def declaration_reasons(session: Session, row: models.Declaration) -> list[dict[str, str | None]]:
+    """Why a stored declaration needs an officer: its lane and the hold findings (AEO claim
+    problems among them) of its current version."""
     holds = session.scalars(select(models.DeclarationFinding).where(
         models.DeclarationFinding.declaration_id == row.id, models.DeclarationFinding.version == row.version,
         models.DeclarationFinding.severity == "hold").order_by(models.DeclarationFinding.id)).all()
-    for finding in holds:
-        source = "aeo" if finding.code == "R701" else "hold"
-        reasons.append({"source": source, "code": finding.code, "message": finding.message_en,
-                        "message_zh": finding.message_zh})
-    return reasons
+    return case_reasons(row.lane, holds)
 
 
 def _aeo_priority(row: models.Declaration) -> int:

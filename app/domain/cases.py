@@ -8,9 +8,11 @@ its outcome is due) or ``closed`` (decided).
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Protocol
 
 
 class CaseState(str, enum.Enum):
@@ -22,6 +24,35 @@ class CaseState(str, enum.Enum):
 
 
 ACTIVE_STATES = frozenset({CaseState.OPEN, CaseState.CLAIMED, CaseState.AWAITING_DOCUMENTS, CaseState.INSPECTION})
+
+# Lanes that put a declaration in front of an officer (green needs nobody).
+CASE_LANES = ("yellow", "red")
+AEO_CLAIM_RULE = "R701"
+
+
+class HoldFinding(Protocol):
+    """A finding of severity ``hold``, as assessed or as stored."""
+
+    @property
+    def code(self) -> str: ...
+
+    @property
+    def message_en(self) -> str: ...
+
+    @property
+    def message_zh(self) -> str | None: ...
+
+
+def case_reasons(lane: str | None, holds: Iterable[HoldFinding]) -> list[dict[str, str | None]]:
+    """Why a declaration needs an officer: its lane, then its hold findings (a problem with an
+    AEO claim counts as ``aeo``). Empty: nobody needs to look at it."""
+    reasons: list[dict[str, str | None]] = []
+    if lane in CASE_LANES:
+        reasons.append({"source": "lane", "code": lane, "message": f"assigned to the {lane} lane"})
+    for finding in holds:
+        reasons.append({"source": "aeo" if finding.code == AEO_CLAIM_RULE else "hold", "code": finding.code,
+                        "message": finding.message_en, "message_zh": finding.message_zh})
+    return reasons
 
 
 class Decision(str, enum.Enum):

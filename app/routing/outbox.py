@@ -3,7 +3,7 @@ change that causes them, so a committed change always has its messages and a rol
 one never does. The dispatcher (``app.routing.dispatcher``) delivers them afterwards.
 
 Writes are Core inserts (one executemany); a change no route matches costs nothing more
-than the rule check, and a matching one with no subscriber costs one indexed query.
+than the rule check, and a matching one with no subscriber costs one small Core query.
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from app.db import models
@@ -43,31 +43,59 @@ SUBSCRIBER_ROLES = ("party", RecipientRole.CONTROL_POINT.value, RecipientRole.TE
 
 @dataclass(frozen=True, slots=True)
 class Addressees:
-    """Who a message goes to once roles are resolved: parties by id, offices by code."""
+    """Who a message goes to once roles are resolved: parties by id (declarants, carriers) or by
+    the identifier a document names (importer, exporter, carrier), offices by code."""
 
     party_ids: frozenset[int]
     control_point: str | None
     boundary: str | None
     roles: frozenset[RecipientRole]
+    party_identifiers: frozenset[str] = frozenset()
 
 
-def subscribers_for(session: Session, addressees: Addressees) -> Sequence[Subscriber]:
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """What enqueueing needs of a subscriber (both fixed when it is added)."""
+
+    id: int
+    format: str
+
+
+_SUBSCRIBERS = Subscriber.__table__
+_PARTIES = models.Party.__table__
+# One statement for every addressing: parameters switch its branches on and off (an empty IN
+# list is false, a NULL code matches nothing), so it is compiled once per process.
+_ADDRESSED = (
+    select(_SUBSCRIBERS.c.id, _SUBSCRIBERS.c.format)
+    .select_from(_SUBSCRIBERS.outerjoin(_PARTIES, _PARTIES.c.id == _SUBSCRIBERS.c.party_id))
+    .where(or_(
+        and_(_SUBSCRIBERS.c.role == "party",
+             or_(_SUBSCRIBERS.c.party_id.in_(bindparam("party_ids", expanding=True)),
+                 _PARTIES.c.identifier.in_(bindparam("party_identifiers", expanding=True)))),
+        and_(_SUBSCRIBERS.c.role.in_(bindparam("office_roles", expanding=True)),
+             _SUBSCRIBERS.c.code == bindparam("control_point")),
+        and_(_SUBSCRIBERS.c.role == RecipientRole.PARTNER_CUSTOMS.value,
+             _SUBSCRIBERS.c.code == bindparam("boundary")),
+    ))
+    .order_by(_SUBSCRIBERS.c.id)
+)
+
+
+def subscribers_for(session: Session, addressees: Addressees) -> list[Recipient]:
     """Every subscriber playing one of the addressed roles, in id order (one query)."""
-    conditions = []
-    if addressees.party_ids:
-        conditions.append(and_(Subscriber.role == "party", Subscriber.party_id.in_(addressees.party_ids)))
-    for role in (RecipientRole.CONTROL_POINT, RecipientRole.TERMINAL):
-        if role in addressees.roles and addressees.control_point:
-            conditions.append(and_(Subscriber.role == role.value, Subscriber.code == addressees.control_point))
-    if RecipientRole.PARTNER_CUSTOMS in addressees.roles and addressees.boundary:
-        conditions.append(and_(Subscriber.role == RecipientRole.PARTNER_CUSTOMS.value,
-                               Subscriber.code == addressees.boundary))
-    if not conditions:
+    office_roles = [role.value for role in (RecipientRole.CONTROL_POINT, RecipientRole.TERMINAL)
+                    if role in addressees.roles] if addressees.control_point else []
+    boundary = addressees.boundary if RecipientRole.PARTNER_CUSTOMS in addressees.roles else None
+    if not (addressees.party_ids or addressees.party_identifiers or office_roles or boundary):
         return []
-    return session.scalars(select(Subscriber).where(or_(*conditions)).order_by(Subscriber.id)).all()
+    rows = session.connection().execute(_ADDRESSED, {
+        "party_ids": sorted(addressees.party_ids), "party_identifiers": sorted(addressees.party_identifiers),
+        "office_roles": office_roles, "control_point": addressees.control_point, "boundary": boundary,
+    })
+    return [Recipient(id=row.id, format=row.format) for row in rows]
 
 
-def enqueue(session: Session, subscribers: Iterable[Subscriber], message_type: MessageType, subject: str,
+def enqueue(session: Session, subscribers: Iterable[Recipient | Subscriber], message_type: MessageType, subject: str,
             payload: dict[str, Any], control_point: str | None, now: datetime) -> int:
     """Write one outbox row per subscriber (body rendered once per format); returns the count."""
     notice_id = uuid.uuid4().hex
@@ -90,46 +118,77 @@ def enqueue(session: Session, subscribers: Iterable[Subscriber], message_type: M
     return len(rows)
 
 
-def _party_ids(session: Session, declaration_ids: Sequence[str], roles: frozenset[RecipientRole],
-               declarant_party_ids: Iterable[int]) -> set[int]:
-    """The parties that play ``roles`` in the declarations (the declarant by its client's party;
-    importer, exporter and carrier by the identifier the document names)."""
-    ids: set[int] = set(declarant_party_ids) if RecipientRole.DECLARANT in roles else set()
-    named = [role.value for role in roles if role in PARTY_ROLES and role is not RecipientRole.DECLARANT]
-    if named and declaration_ids:
-        ids.update(session.scalars(
-            select(models.Party.id).join(models.DeclarationParty,
-                                         models.DeclarationParty.identifier == models.Party.identifier)
-            .where(models.DeclarationParty.declaration_id.in_(declaration_ids),
-                   models.DeclarationParty.role.in_(named))
-        ).all())
-    return ids
+def _named_roles(roles: frozenset[RecipientRole]) -> list[str]:
+    """The party roles a document names (the declarant is known by its client's party instead)."""
+    return sorted(role.value for role in roles if role in PARTY_ROLES and role is not RecipientRole.DECLARANT)
 
 
-def declaration_notice(session: Session, rules: RoutingRules, row: models.Declaration, now: datetime,
+def _named_identifiers(session: Session, declaration_ids: Sequence[str], roles: frozenset[RecipientRole]) -> set[str]:
+    """The identifiers of the parties that play ``roles`` in the stored declarations."""
+    named = _named_roles(roles)
+    if not named or not declaration_ids:
+        return set()
+    return set(session.scalars(
+        select(models.DeclarationParty.identifier)
+        .where(models.DeclarationParty.declaration_id.in_(declaration_ids),
+               models.DeclarationParty.role.in_(named))
+    ).all())
+
+
+@dataclass(frozen=True, slots=True)
+class DeclarationFacts:
+    """What a declaration's status notice is routed on and says. ``named_parties`` (role,
+    identifier) are given when the caller has the document at hand, and read otherwise."""
+
+    id: str
+    status: str
+    declarant_party_id: int
+    type_code: str
+    ucr: str | None
+    lane: str | None
+    version: int
+    transport_mode: str | None
+    conveyance_id: str | None
+    control_point: str | None
+    named_parties: tuple[tuple[str, str], ...] | None = None
+
+    @classmethod
+    def of(cls, row: models.Declaration) -> DeclarationFacts:
+        return cls(id=row.id, status=row.status, declarant_party_id=row.declarant_party_id,
+                   type_code=row.type_code, ucr=row.ucr, lane=row.lane, version=row.version,
+                   transport_mode=row.transport_mode, conveyance_id=row.conveyance_id,
+                   control_point=row.control_point)
+
+
+def declaration_notice(session: Session, rules: RoutingRules, facts: DeclarationFacts, now: datetime,
                        note: str | None = None) -> int:
     """Route the notice of a declaration's new status (release, refusal, cancellation), if any."""
-    message_type = NOTICE_BY_STATUS.get(row.status)
+    message_type = NOTICE_BY_STATUS.get(facts.status)
     if message_type is None:
         return 0
-    facts = MessageFacts(message_type=message_type, control_point=row.control_point,
-                         transport_mode=row.transport_mode, declaration_type=row.type_code,
-                         cross_boundary=rules.crosses_boundary(row.control_point))
-    roles = frozenset(recipients_for(rules.routes, facts))
+    roles = frozenset(recipients_for(rules.routes, MessageFacts(
+        message_type=message_type, control_point=facts.control_point, transport_mode=facts.transport_mode,
+        declaration_type=facts.type_code, cross_boundary=rules.crosses_boundary(facts.control_point))))
     if not roles:
         return 0
-    point = rules.control_points.get(row.control_point or "")
-    addressees = Addressees(party_ids=frozenset(_party_ids(session, [row.id], roles, [row.declarant_party_id])),
-                            control_point=row.control_point, boundary=point.boundary if point else None, roles=roles)
-    subscribers = subscribers_for(session, addressees)
+    if facts.named_parties is None:
+        identifiers = _named_identifiers(session, [facts.id], roles)
+    else:
+        named = set(_named_roles(roles))
+        identifiers = {identifier for role, identifier in facts.named_parties if role in named}
+    point = rules.control_points.get(facts.control_point or "")
+    subscribers = subscribers_for(session, Addressees(
+        party_ids=frozenset([facts.declarant_party_id] if RecipientRole.DECLARANT in roles else []),
+        control_point=facts.control_point, boundary=point.boundary if point else None, roles=roles,
+        party_identifiers=frozenset(identifiers)))
     if not subscribers:
         return 0
     payload = {
-        "declaration_id": row.id, "ucr": row.ucr, "type_code": row.type_code, "status": row.status,
-        "lane": row.lane, "version": row.version, "transport_mode_code": row.transport_mode,
-        "conveyance_id": row.conveyance_id, "control_point_id": row.control_point, "note": note,
+        "declaration_id": facts.id, "ucr": facts.ucr, "type_code": facts.type_code, "status": facts.status,
+        "lane": facts.lane, "version": facts.version, "transport_mode_code": facts.transport_mode,
+        "conveyance_id": facts.conveyance_id, "control_point_id": facts.control_point, "note": note,
     }
-    return enqueue(session, subscribers, message_type, f"declaration:{row.id}", payload, row.control_point, now)
+    return enqueue(session, subscribers, message_type, f"declaration:{facts.id}", payload, facts.control_point, now)
 
 
 def manifest_message(session: Session, rules: RoutingRules, trip: Any, consignments: Sequence[Any],
@@ -142,12 +201,13 @@ def manifest_message(session: Session, rules: RoutingRules, trip: Any, consignme
     roles = frozenset(recipients_for(rules.routes, facts))
     if not roles:
         return 0
-    party_ids = _party_ids(session, [c.declaration_id for c in consignments], roles,
-                           [c.declarant_party_id for c in consignments])
+    party_ids = {c.declarant_party_id for c in consignments} if RecipientRole.DECLARANT in roles else set()
     if RecipientRole.CARRIER in roles:
         party_ids.add(trip.carrier_party_id)
     boundary = trip.boundary if trip.boundary in rules.manifest.cross_boundaries else None
-    subscribers = subscribers_for(session, Addressees(frozenset(party_ids), trip.control_point, boundary, roles))
+    subscribers = subscribers_for(session, Addressees(
+        frozenset(party_ids), trip.control_point, boundary, roles,
+        frozenset(_named_identifiers(session, [c.declaration_id for c in consignments], roles))))
     if not subscribers:
         return 0
     return enqueue(session, subscribers, MessageType.MANIFEST_DECISION, f"trip:{trip.id}",

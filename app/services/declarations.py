@@ -22,12 +22,16 @@ from app.domain.declaration import (
     check_amendable,
     check_cancellable,
 )
+from app.domain.cases import case_reasons
+from app.domain.findings import Severity
 from app.domain.problems import Problem, Rejection
 from app.domain.reference import is_valid_declaration_reference, new_declaration_reference
 from app.intake.service import ReceivedDeclaration
 from app.rules.assessment import Assessed, charges_record
 from app.domain.risk import RiskResult
 from app.risk import service as risk_service
+from app.routing import outbox
+from app.routing.rules import current as routing_rules
 from app.services import trips
 
 
@@ -202,7 +206,11 @@ def submit(session: Session, received: ReceivedDeclaration, assessed: Assessed, 
 
     Inserts first and lets the (declarant, LRN) unique constraint find re-sends: new
     declarations, the common case, cost no look-up. On a conflict the transaction is
-    rolled back (nothing of this request was stored) and the existing one is examined."""
+    rolled back (nothing of this request was stored) and the existing one is examined.
+
+    What follows lodging is decided from the assessment in hand rather than re-read: whether
+    an officer must look (a case), and otherwise whether the green lane releases it at once.
+    A new declaration is on no trip yet, so no manifest changes."""
     assert caller.party_id is not None
     now = now or utcnow()
     declaration = received.declaration
@@ -210,7 +218,11 @@ def submit(session: Session, received: ReceivedDeclaration, assessed: Assessed, 
                            "FunctionCode 13 (amendment) must be sent to POST /api/v1/declarations/{id}/amendments")
     _require_declarant(received, caller)
     reference = new_declaration_reference(now)
-    status = DeclarationStatus.ACCEPTED.value
+    reasons = case_reasons(risk.lane.value if risk else None,
+                           [f for f in assessed.findings if f.severity is Severity.HOLD])
+    release = not reasons and releases_on_green_lane(declaration, risk)
+    accepted = DeclarationStatus.ACCEPTED.value
+    status = DeclarationStatus.RELEASED.value if release else accepted
     try:
         _insert(session, models.Declaration, [{
             "id": reference, "declarant_party_id": caller.party_id, "status": status, "version": 1,
@@ -229,35 +241,38 @@ def submit(session: Session, received: ReceivedDeclaration, assessed: Assessed, 
     _insert_findings(session, reference, 1, assessed)
     if risk is not None:
         risk_service.store_assessment(session, reference, 1, risk, now)
-    _insert(session, models.DeclarationEvent, [
-        _event_values(reference, "submitted", None, status, 1, caller, now, conversation_id)])
+    events = [_event_values(reference, "submitted", None, accepted, 1, caller, now, conversation_id)]
+    if release:
+        assert risk is not None
+        note = f"green lane: {risk.lane_reason}"
+        events.append(_event_values(reference, "released", accepted, status, 1, LANE_POLICY, now, conversation_id,
+                                    note))
+    _insert(session, models.DeclarationEvent, events)
     from app.transit.service import open_journey_for_declaration  # transit imports Caller from here
 
     open_journey_for_declaration(session, reference, declaration, caller, now)
-    from app.cases.service import open_cases_for_declaration  # keep last: reads the lane and risk set above
+    if reasons:
+        from app.cases.service import open_cases_for_declaration  # cases imports this module
 
-    case = open_cases_for_declaration(session, reference, now=now, actor=caller.actor)
-    if case is None and release_on_green_lane(session, reference, declaration, risk, conversation_id, now):
-        status = DeclarationStatus.RELEASED.value
+        open_cases_for_declaration(session, reference, now=now, actor=caller.actor)
+    if release:
+        outbox.declaration_notice(session, routing_rules(), outbox.DeclarationFacts(
+            id=reference, status=status, declarant_party_id=caller.party_id, type_code=declaration.type.value,
+            ucr=declaration.ucr, lane=risk.lane.value if risk else None, version=1,
+            transport_mode=declaration.transport_mode, conveyance_id=declaration.conveyance_id,
+            control_point=declaration.control_point,
+            named_parties=tuple((p.role.value, p.identifier) for p in declaration.parties)), now, note)
     return Outcome(Receipt(id=reference, lrn=declaration.lrn, status=status, version=1, received_at=now))
 
 
 LANE_POLICY = Caller(actor="system:lane-policy", role="system")
 
 
-def release_on_green_lane(session: Session, reference: str, declaration: Declaration, risk: RiskResult | None,
-                          conversation_id: str | None, now: datetime) -> bool:
-    """Green lane and nothing for an officer: released on assessment, and the release notice
-    routed, in the lodging transaction. Transhipments are released by their e-lock journey's
-    intact arrival instead; without a risk assessment there is no lane, so nothing is released."""
-    if risk is None or not risk.release or declaration.type is DeclarationType.TRANSHIPMENT:
-        return False
-    row = session.get(models.Declaration, reference)
-    if row is None or row.status != DeclarationStatus.ACCEPTED.value:
-        return False
-    change_status(session, row, DeclarationStatus.RELEASED, "released", LANE_POLICY, conversation_id,
-                  note=f"green lane: {risk.lane_reason}", now=now)
-    return True
+def releases_on_green_lane(declaration: Declaration, risk: RiskResult | None) -> bool:
+    """A green-lane declaration that needs no officer is released on assessment (the lane
+    policy's ``release``). Transhipments are released by their e-lock journey's intact arrival
+    instead; without a risk assessment there is no lane, so nothing is released."""
+    return risk is not None and risk.release and declaration.type is not DeclarationType.TRANSHIPMENT
 
 
 def get_declaration(session: Session, reference: str, party_id: int | None,

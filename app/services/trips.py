@@ -278,7 +278,7 @@ def declaration_status_changed(session: Session, row: models.Declaration, actor:
     """The routing side of a declaration's status change, in its transaction: the notice its
     routes call for (release, refusal, cancellation) and the manifest of its trip."""
     rules = rules or current()
-    outbox.declaration_notice(session, rules, row, now, note)
+    outbox.declaration_notice(session, rules, outbox.DeclarationFacts.of(row), now, note)
     declaration_changed(session, row.id, actor, now, rules)
 
 

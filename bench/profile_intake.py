@@ -1,0 +1,85 @@
+"""Profile the lodging path in one process: where the CPU of a 5-item declaration goes.
+
+Why: the HTTP benchmark (``bench/intake.py``) says how fast the service is; this says why. It
+migrates and seeds a scratch database (SQLite, or PostgreSQL with ``--postgres-url``), then posts
+declarations with unique LRNs through the Flask test client under pyinstrument (or cProfile with
+``--cprofile``) and prints the profile. No timing is asserted anywhere.
+
+    .venv/bin/python -m bench.profile_intake --count 500
+"""
+from __future__ import annotations
+
+import argparse
+import cProfile
+import os
+import pstats
+import re
+import tempfile
+import time
+from pathlib import Path
+
+from bench.intake import API_KEY, PROJECT_ROOT, migrate_and_seed, reset_postgres, service_env
+
+SAMPLE = PROJECT_ROOT / "samples" / "valid" / "import-5-items.xml"
+LRN = re.compile(rb"(<FunctionalReferenceID>)[^<]*(</FunctionalReferenceID>)")
+
+
+def bodies(count: int, tag: str) -> list[bytes]:
+    template = SAMPLE.read_bytes()
+    return [LRN.sub(rb"\g<1>" + f"{tag}-{n}".encode() + rb"\g<2>", template, count=1) for n in range(count)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=500, help="declarations profiled (after 50 warm-up)")
+    parser.add_argument("--postgres-url", help="scratch PostgreSQL database (its schema public is dropped)")
+    parser.add_argument("--cprofile", action="store_true", help="cProfile instead of pyinstrument")
+    parser.add_argument("--plain", action="store_true", help="no profiler: time per declaration only")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="csw-profile-") as scratch:
+        instance = Path(scratch)
+        url = args.postgres_url or f"sqlite:///{instance / 'csw.db'}"
+        if args.postgres_url:
+            reset_postgres(url)
+        env = service_env(url, instance)
+        env["CSW_API_RATE_LIMIT"] = "1000000 per second"
+        migrate_and_seed(env)
+        os.environ.update(env)
+
+        from app import create_app
+
+        client = create_app().test_client()
+        headers = {"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/xml"}
+        tag = f"P{int(time.time())}"
+
+        def post_all(batch: list[bytes]) -> None:
+            for body in batch:
+                answer = client.post("/api/v1/declarations", data=body, headers=headers)
+                if answer.status_code != 202:
+                    raise SystemExit(f"expected 202, got {answer.status_code}: {answer.data[:500]!r}")
+
+        post_all(bodies(50, tag + "w"))
+        batch = bodies(args.count, tag)
+        started = time.perf_counter()
+        if args.plain:
+            post_all(batch)
+            elapsed = time.perf_counter() - started
+        elif args.cprofile:
+            profiler = cProfile.Profile()
+            profiler.runcall(post_all, batch)
+            elapsed = time.perf_counter() - started
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(60)
+        else:
+            from pyinstrument import Profiler
+
+            with Profiler(interval=0.0002) as profiler:
+                post_all(batch)
+            elapsed = time.perf_counter() - started
+            print(profiler.output_text(unicode=True, color=False, show_all=False))
+        print(f"{args.count} declarations in {elapsed:.2f} s{'' if args.plain else ' under the profiler'}: "
+              f"{elapsed / args.count * 1000:.2f} ms each")
+
+
+if __name__ == "__main__":
+    main()
