@@ -830,8 +830,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="concurrent wrk connections for the 999-item case (latency)")
     parser.add_argument("--threads", type=int, default=1,
                         help="wrk threads (1 leaves the most CPU to the server)")
-    parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1),
-                        help="gunicorn sync workers (default 2 x CPUs)")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                        help="gunicorn sync workers (default one per CPU, as `csw serve` on 2 cores: the "
+                             "pipeline is CPU-bound, and with more workers than cores the one holding "
+                             "SQLite's write gate is preempted while the others queue behind it)")
     parser.add_argument("--soak-seconds", type=int, default=0,
                         help="after the cases, post 5-item declarations this long and print the "
                              "workers' RSS at its start and end (default 0: no soak)")

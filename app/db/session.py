@@ -7,10 +7,12 @@ queue for the write lock instead of failing with "database is locked" on upgrade
 from __future__ import annotations
 
 import fcntl
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
+from typing import IO
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
@@ -60,15 +62,26 @@ class SqliteWriteGate:
 
     SQLite lets one writer in at a time and makes the others sleep and retry with growing
     back-off (up to 100 ms a nap), which wastes the lock's idle time and gives a long tail;
-    writers blocked on flock are woken as soon as it is released."""
+    writers blocked on flock are woken as soon as it is released. The lock file stays open in
+    each process (reopened after a fork: an flock belongs to its open file, which a forked
+    worker must not share with its parent)."""
 
     def __init__(self, database: Path) -> None:
         self._path = database.with_name(database.name + ".write-lock")
         self._threads = threading.Lock()
+        self._handle: IO[str] | None = None
+        self._pid = 0
+
+    def _lock_file(self) -> IO[str]:
+        if self._handle is None or self._pid != os.getpid():
+            self._handle = open(self._path, "a")  # noqa: SIM115 (kept open for the process's life)
+            self._pid = os.getpid()
+        return self._handle
 
     @contextmanager
     def __call__(self) -> Iterator[None]:
-        with self._threads, open(self._path, "a") as handle:
+        with self._threads:
+            handle = self._lock_file()
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
                 yield

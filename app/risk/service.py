@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Connection, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.db import models
@@ -38,11 +38,12 @@ def reasons_payload(result: RiskResult) -> list[dict[str, object]]:
     return [{"code": r.code, "points": r.points, "text": r.text} for r in result.reasons]
 
 
-def store_assessment(session: Session, declaration_id: str, version: int, result: RiskResult,
+def store_assessment(writer: Session | Connection, declaration_id: str, version: int, result: RiskResult,
                      now: datetime) -> None:
     """The full assessment in ``risk_assessments`` and the summary on the declaration row, in the
     caller's transaction (lane, score and revenue at stake are what queues and lists read)."""
-    session.connection().execute(RiskAssessment.__table__.insert(), [{
+    connection = writer.connection() if isinstance(writer, Session) else writer
+    connection.execute(RiskAssessment.__table__.insert(), [{
         "declaration_id": declaration_id, "version": version, "score": result.score,
         "probability": result.probability, "revenue_at_stake": result.revenue_at_stake,
         "lane": result.lane.value, "lane_reason": result.lane_reason, "reasons": reasons_payload(result),

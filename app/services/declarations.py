@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Connection, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -101,21 +101,30 @@ def _header_values(declaration: Declaration, assessed: Assessed) -> dict[str, ob
     }
 
 
-def _insert(session: Session, model: type[models.Base], rows: list[dict[str, object]]) -> None:
+Writer = Session | Connection
+
+
+def _connection(writer: Writer) -> Connection:
+    return writer.connection() if isinstance(writer, Session) else writer
+
+
+def _insert(writer: Writer, model: type[models.Base], rows: list[dict[str, object]]) -> None:
     """Core executemany on the session's connection: intake's hot path, where the ORM's
-    per-row bookkeeping (identity map, bulk persistence) would cost more than the I/O."""
+    per-row bookkeeping (identity map, bulk persistence) would cost more than the I/O.
+    Lodging passes the connection itself, fetched once per transaction."""
     if rows:
-        session.connection().execute(model.__table__.insert(), rows)
+        _connection(writer).execute(model.__table__.insert(), rows)
 
 
-def _insert_content(session: Session, declaration_id: str, declaration: Declaration) -> None:
+def _insert_content(writer: Writer, declaration_id: str, declaration: Declaration) -> None:
     """Parties, goods items, equipment and seals: one executemany per table."""
-    _insert(session, models.DeclarationParty, [
+    connection = _connection(writer)
+    _insert(connection, models.DeclarationParty, [
         {"declaration_id": declaration_id, "role": p.role.value, "identifier": p.identifier, "name": p.name,
          "aeo_id": p.aeo_id, "address_line": p.address_line, "city": p.city, "country": p.country}
         for p in declaration.parties
     ])
-    _insert(session, models.GoodsItem, [
+    _insert(connection, models.GoodsItem, [
         {"declaration_id": declaration_id, "sequence": g.sequence, "description": g.description,
          "hs_code": g.hs_code, "origin_country": g.origin_country, "quantity": g.quantity,
          "quantity_unit": g.quantity_unit, "net_mass_kg": g.net_mass, "gross_mass_kg": g.gross_mass,
@@ -126,18 +135,18 @@ def _insert_content(session: Session, declaration_id: str, declaration: Declarat
         for g in declaration.goods_items
     ])
     for equipment in declaration.equipment:
-        equipment_id = session.connection().execute(
+        equipment_id = connection.execute(
             models.TransportEquipment.__table__.insert().returning(models.TransportEquipment.id),
             {"declaration_id": declaration_id, "sequence": equipment.sequence,
              "container_id": equipment.container_id, "elock_id": equipment.elock_id},
         ).scalar_one()
-        _insert(session, models.Seal, [
+        _insert(connection, models.Seal, [
             {"equipment_id": equipment_id, "seal_id": seal_id} for seal_id in equipment.seal_ids
         ])
 
 
-def _insert_findings(session: Session, declaration_id: str, version: int, assessed: Assessed) -> None:
-    _insert(session, models.DeclarationFinding, [
+def _insert_findings(writer: Writer, declaration_id: str, version: int, assessed: Assessed) -> None:
+    _insert(writer, models.DeclarationFinding, [
         {"declaration_id": declaration_id, "version": version, "code": f.code, "severity": f.severity.value,
          "path": f.path, "message_en": f.message_en, "message_zh": f.message_zh}
         for f in assessed.findings
@@ -223,8 +232,9 @@ def submit(session: Session, received: ReceivedDeclaration, assessed: Assessed, 
     release = not reasons and releases_on_green_lane(declaration, risk)
     accepted = DeclarationStatus.ACCEPTED.value
     status = DeclarationStatus.RELEASED.value if release else accepted
+    connection = session.connection()
     try:
-        _insert(session, models.Declaration, [{
+        _insert(connection, models.Declaration, [{
             "id": reference, "declarant_party_id": caller.party_id, "status": status, "version": 1,
             "schema_namespace": received.namespace, "original_sha256": received.sha256,
             "received_at": now, "updated_at": now, "conversation_id": conversation_id,
@@ -236,18 +246,18 @@ def submit(session: Session, received: ReceivedDeclaration, assessed: Assessed, 
         if existing is None:
             raise
         return _replay_or_conflict(existing, received)
-    _insert(session, models.DeclarationDocument, [_document_values(reference, 1, received, now, conversation_id)])
-    _insert_content(session, reference, declaration)
-    _insert_findings(session, reference, 1, assessed)
+    _insert(connection, models.DeclarationDocument, [_document_values(reference, 1, received, now, conversation_id)])
+    _insert_content(connection, reference, declaration)
+    _insert_findings(connection, reference, 1, assessed)
     if risk is not None:
-        risk_service.store_assessment(session, reference, 1, risk, now)
+        risk_service.store_assessment(connection, reference, 1, risk, now)
     events = [_event_values(reference, "submitted", None, accepted, 1, caller, now, conversation_id)]
     if release:
         assert risk is not None
         note = f"green lane: {risk.lane_reason}"
         events.append(_event_values(reference, "released", accepted, status, 1, LANE_POLICY, now, conversation_id,
                                     note))
-    _insert(session, models.DeclarationEvent, events)
+    _insert(connection, models.DeclarationEvent, events)
     from app.transit.service import open_journey_for_declaration  # transit imports Caller from here
 
     open_journey_for_declaration(session, reference, declaration, caller, now)
