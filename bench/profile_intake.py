@@ -35,6 +35,7 @@ def main() -> None:
     parser.add_argument("--postgres-url", help="scratch PostgreSQL database (its schema public is dropped)")
     parser.add_argument("--cprofile", action="store_true", help="cProfile instead of pyinstrument")
     parser.add_argument("--sort", default="cumulative", help="cProfile sort key (cumulative, tottime, ...)")
+    parser.add_argument("--show-all", action="store_true", help="pyinstrument: show library frames too")
     parser.add_argument("--plain", action="store_true", help="no profiler: time per declaration only")
     args = parser.parse_args()
 
@@ -77,7 +78,7 @@ def main() -> None:
             with Profiler(interval=0.0002) as profiler:
                 post_all(batch)
             elapsed = time.perf_counter() - started
-            print(profiler.output_text(unicode=True, color=False, show_all=False))
+            print(profiler.output_text(unicode=True, color=False, show_all=args.show_all))
         cpu = time.process_time() - cpu_started
         print(f"{args.count} declarations in {elapsed:.2f} s{'' if args.plain else ' under the profiler'}: "
               f"{elapsed / args.count * 1000:.2f} ms each, {cpu / args.count * 1000:.2f} ms of CPU")
