@@ -44,7 +44,9 @@ bench: install
 	$(BIN)/python -m bench.intake --backend both --soak-seconds 60 --write-results
 	$(BIN)/python -m bench.telemetry --backend both --write-results
 	$(BIN)/python -m bench.routing --backend sqlite --write-results
-	$(BIN)/python -m bench.queue --write-results
+	$(BIN)/python -m bench.routing --backend postgresql --write-results
+	$(BIN)/python -m bench.queue --backend sqlite --write-results
+	$(BIN)/python -m bench.queue --backend postgresql --write-results
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

@@ -7,13 +7,14 @@ alert kinds, officers and priorities), signs an officer in, and times whole queu
 and "assigned to me". It also prints the database's plan for the first page.
 
     .venv/bin/python -m bench.queue [--cases 100000] [--requests 200]
-        [--database-url postgresql+psycopg://127.0.0.1:5432/csw_bench]   # default: a temporary SQLite file
+        [--backend sqlite|postgresql] [--database-url URL]   # default: a temporary SQLite file
 
 The database named by --database-url is emptied first (PostgreSQL: schema dropped).
 """
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import re
 import statistics
@@ -111,12 +112,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=200)
-    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite",
+                        help="sqlite: a temporary file; postgresql: --database-url or CSW_BENCH_POSTGRES_URL")
+    parser.add_argument("--database-url", default=None, help="the database to fill (emptied first)")
     parser.add_argument("--write-results", action="store_true", help="write the queue section of RESULTS.md")
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="csw-bench-queue-"))
-    url = args.database_url or f"sqlite:///{workdir / 'queue.db'}"
+    url = args.database_url or (f"sqlite:///{workdir / 'queue.db'}" if args.backend == "sqlite" else os.environ.get(
+        "CSW_BENCH_POSTGRES_URL", "postgresql+psycopg://127.0.0.1:5432/test"))
+    backend = "postgresql" if normalise_url(url).startswith("postgresql") else "sqlite"
     _reset(url)
     migrate.upgrade(url)
     started = time.perf_counter()
@@ -153,7 +158,8 @@ def main() -> None:
         lines.append(f"  - `{path}`: median {statistics.median(values) * 1000:.1f} ms, max {max(values) * 1000:.1f} ms")
     print("\n".join(lines))
     if args.write_results:
-        write_section("queue", "## Officers' queue page (`bench/queue.py`)\n\n"
+        write_section("queue" if backend == "sqlite" else f"queue-{backend}",
+                      f"## Officers' queue page on {backend} (`bench/queue.py`)\n\n"
                       f"- {stamp()}, Flask test client, one process\n" + "\n".join(lines))
 
 

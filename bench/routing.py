@@ -149,7 +149,8 @@ def main() -> None:
             connection.close()
     print("\n".join(lines))
     if args.write_results:
-        write_section("routing", "## Outbox dispatcher (`bench/routing.py`)\n\n"
+        section = "routing" if args.backend == "sqlite" else f"routing-{args.backend}"
+        write_section(section, f"## Outbox dispatcher on {args.backend} (`bench/routing.py`)\n\n"
                       f"- {stamp()}, {os.cpu_count()} CPUs shared with the sink and the broker\n" + "\n".join(lines))
 
 
