@@ -13,10 +13,12 @@ from app.domain.cases import (
     PriorityInputs,
     allowed_decisions,
     can_record_inspection,
+    case_reasons,
     check_decision,
     escalation_due,
     priority,
 )
+from app.domain.findings import Finding, Severity
 
 NOW = datetime(2026, 11, 22, 2, 0, tzinfo=timezone.utc)
 
@@ -85,3 +87,24 @@ def test_unclaimed_cases_escalate_once_per_period_up_to_three_times() -> None:
     assert not escalation_due(CaseState.OPEN, NOW - timedelta(minutes=10), 0, NOW, after)
     assert not escalation_due(CaseState.CLAIMED, opened, 0, NOW, after)
     assert not escalation_due(CaseState.OPEN, NOW - timedelta(days=2), 3, NOW, after)
+
+
+def hold(code: str, message: str = "needs a look") -> Finding:
+    return Finding(code=code, severity=Severity.HOLD, path=None, message_en=message, message_zh="需要查看")
+
+
+def test_a_clean_green_declaration_needs_nobody() -> None:
+    assert case_reasons("green", []) == []
+    assert case_reasons(None, []) == []
+
+
+def test_yellow_and_red_lanes_need_an_officer_first_then_each_hold_finding() -> None:
+    reasons = case_reasons("red", [hold("R205", "gross mass below net mass"), hold("R701", "AEO id not valid")])
+    assert [(r["source"], r["code"]) for r in reasons] == [("lane", "red"), ("hold", "R205"), ("aeo", "R701")]
+    assert reasons[0]["message"] == "assigned to the red lane"
+    assert reasons[1]["message"] == "gross mass below net mass" and reasons[1]["message_zh"] == "需要查看"
+
+
+def test_a_hold_finding_puts_even_a_green_declaration_before_an_officer() -> None:
+    assert [r["code"] for r in case_reasons("green", [hold("R301")])] == ["R301"]
+    assert [r["code"] for r in case_reasons("yellow", [])] == ["yellow"]
