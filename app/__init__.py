@@ -10,7 +10,7 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from app.config import Settings
-from app.db.session import make_engine, make_session_factory, write_gate
+from app.db.session import make_engine, make_session_factory, reading, write_gate
 from app.domain.problems import Rejection
 from app.intake.service import Intake
 from app.rules.assessment import RuleSet
@@ -90,6 +90,15 @@ def _install_request_hooks(app: Flask) -> None:
         """Every request gets its conversation id before any check, so even a refusal has one."""
         g.conversation_id = str(uuid.uuid4())
         g.started = time.perf_counter()
+        if request.method in ("GET", "HEAD"):  # safe methods: their transactions only read
+            g.reading = reading()
+            g.reading.__enter__()
+
+    @app.teardown_request
+    def stop_reading(_exc: BaseException | None = None) -> None:
+        context = g.pop("reading", None)
+        if context is not None:
+            context.__exit__(None, None, None)
 
     @app.after_request
     def finish(response: Response) -> Response:

@@ -1,4 +1,4 @@
-"""Profile the lodging path in one process: where the CPU of a 5-item declaration goes.
+"""Profile the lodging path in one process: where the CPU of a declaration goes.
 
 Why: the HTTP benchmark (``bench/intake.py``) says how fast the service is; this says why. It
 migrates and seeds a scratch database (SQLite, or PostgreSQL with ``--postgres-url``), then posts
@@ -18,20 +18,21 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.intake import API_KEY, PROJECT_ROOT, migrate_and_seed, reset_postgres, service_env
+from bench.intake import API_KEY, declaration_body, migrate_and_seed, reset_postgres, service_env
 
-SAMPLE = PROJECT_ROOT / "samples" / "valid" / "import-5-items.xml"
 LRN = re.compile(rb"(<FunctionalReferenceID>)[^<]*(</FunctionalReferenceID>)")
 
 
-def bodies(count: int, tag: str) -> list[bytes]:
-    template = SAMPLE.read_bytes()
+def bodies(count: int, tag: str, items: int = 5) -> list[bytes]:
+    """``count`` copies of the bench's ``items``-item declaration, each with its own LRN."""
+    template, _source = declaration_body(items)
     return [LRN.sub(rb"\g<1>" + f"{tag}-{n}".encode() + rb"\g<2>", template, count=1) for n in range(count)]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=500, help="declarations profiled (after 50 warm-up)")
+    parser.add_argument("--items", type=int, choices=(5, 50, 999), default=5, help="goods items per declaration")
     parser.add_argument("--postgres-url", help="scratch PostgreSQL database (its schema public is dropped)")
     parser.add_argument("--cprofile", action="store_true", help="cProfile instead of pyinstrument")
     parser.add_argument("--sort", default="cumulative", help="cProfile sort key (cumulative, tottime, ...)")
@@ -61,8 +62,8 @@ def main() -> None:
                 if answer.status_code != 202:
                     raise SystemExit(f"expected 202, got {answer.status_code}: {answer.data[:500]!r}")
 
-        post_all(bodies(50, tag + "w"))
-        batch = bodies(args.count, tag)
+        post_all(bodies(min(50, args.count), tag + "w", args.items))
+        batch = bodies(args.count, tag, args.items)
         started, cpu_started = time.perf_counter(), time.process_time()
         if args.plain:
             post_all(batch)

@@ -2,7 +2,9 @@
 
 SQLite runs in WAL mode with ``synchronous=FULL`` (a 202 means the row is on disk) and
 every transaction starts with ``BEGIN IMMEDIATE`` so that concurrent gunicorn workers
-queue for the write lock instead of failing with "database is locked" on upgrade.
+queue for the write lock instead of failing with "database is locked" on upgrade. Inside
+``reading()`` (the web layer's GET and HEAD requests) a plain ``BEGIN`` is used instead:
+a read needs no write lock, and in WAL mode readers and the writer do not wait for each other.
 """
 from __future__ import annotations
 
@@ -11,11 +13,25 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
+from contextvars import ContextVar
 from pathlib import Path
 from typing import IO
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
+
+
+_READING: ContextVar[bool] = ContextVar("csw_reading", default=False)
+
+
+@contextmanager
+def reading() -> Iterator[None]:
+    """Transactions begun in this context only read (SQLite: deferred ``BEGIN``)."""
+    token = _READING.set(True)
+    try:
+        yield
+    finally:
+        _READING.reset(token)
 
 
 def normalise_url(url: str) -> str:
@@ -45,7 +61,7 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _begin_immediate(connection) -> None:  # type: ignore[no-untyped-def]
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            connection.exec_driver_sql("BEGIN" if _READING.get() else "BEGIN IMMEDIATE")
 
         return engine
     # No pre-ping (a round trip per request): a connection lost to a database restart

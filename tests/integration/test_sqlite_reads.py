@@ -1,0 +1,80 @@
+"""On the embedded SQLite, reading never waits for a writer.
+
+Why: a trader polling a declaration's status, or an officer opening the queue, must not queue
+behind a lodgement that holds the write lock (WAL lets readers and the writer run together);
+writes still start with BEGIN IMMEDIATE and queue for the lock.
+"""
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from app import create_app
+from app.config import Settings
+from app.db import migrate
+from app.services.clients import create_client, ensure_party
+from tests.conftest import TRADER_BRN, TRADER_KEY, auth, sample
+
+WAIT_S = 2.0
+
+
+@pytest.fixture()
+def sqlite_app(tmp_path: Path) -> Flask:
+    url = f"sqlite:///{tmp_path / 'csw.db'}"
+    migrate.upgrade(url)
+    app = create_app(Settings.from_env(database_url=url, instance_dir=tmp_path, secret_key="test",
+                                       log_level="WARNING", release_green=False))
+    with app.extensions["csw"].sessions() as session, session.begin():
+        create_client(session, "trader-tms", ensure_party(session, TRADER_BRN, "Demo Trading Company Limited"),
+                      key=TRADER_KEY)
+    return app
+
+
+def _while_a_writer_holds_the_lock(database: Path, request: object) -> tuple[bool, object]:
+    """Run ``request()`` in a thread while another connection holds SQLite's write lock;
+    (finished before the lock was released, its result)."""
+    holder = sqlite3.connect(database, isolation_level=None, timeout=1)
+    holder.execute("BEGIN IMMEDIATE")
+    outcome: dict[str, object] = {}
+    worker = threading.Thread(target=lambda: outcome.update(result=request()))  # type: ignore[operator]
+    try:
+        worker.start()
+        worker.join(WAIT_S)
+        finished = not worker.is_alive()
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+        worker.join()
+    return finished, outcome.get("result")
+
+
+def test_a_status_look_up_answers_while_a_lodgement_holds_the_write_lock(sqlite_app: Flask, tmp_path: Path) -> None:
+    client = sqlite_app.test_client()
+    lodged = client.post("/api/v1/declarations", data=sample("valid/import-5-items.xml"),
+                         headers=auth(accept="application/json"))
+    assert lodged.status_code == 202
+    reference = lodged.get_json()["declaration_id"]
+
+    finished, answer = _while_a_writer_holds_the_lock(
+        tmp_path / "csw.db",
+        lambda: client.get(f"/api/v1/declarations/{reference}", headers=auth(accept="application/json")))
+
+    assert finished, "the look-up waited for the writer"
+    assert answer.status_code == 200  # type: ignore[attr-defined]
+    assert answer.get_json()["status"] == "accepted"  # type: ignore[attr-defined]
+
+
+def test_a_lodgement_still_queues_for_the_write_lock(sqlite_app: Flask, tmp_path: Path) -> None:
+    client = sqlite_app.test_client()
+
+    finished, answer = _while_a_writer_holds_the_lock(
+        tmp_path / "csw.db",
+        lambda: client.post("/api/v1/declarations", data=sample("valid/import-5-items.xml"),
+                            headers=auth(accept="application/json")))
+
+    assert not finished, "a write ran while another writer held the lock"
+    assert answer.status_code == 202  # type: ignore[attr-defined]
