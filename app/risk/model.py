@@ -134,17 +134,20 @@ class FeatureEncoder:
         """The feature vector of one record (NaN = unseen category)."""
         return [float(v) for v in self.transform([r])[0]]
 
-    def _numeric(self, r: RiskRecord) -> tuple[float, ...]:
+    def _numeric(self, r: RiskRecord, value_factor: float = 1.0) -> tuple[float, ...]:
         """The amounts, with ``math`` (not numpy) so that values sitting on a tree threshold fall
-        on the same side as when the model was trained."""
+        on the same side as when the model was trained. ``value_factor`` puts the value in the
+        model's currency (the same arithmetic as ``RiskRecord.unit_value`` and ``duty``)."""
         nan = float("nan")
+        value = r.value * value_factor
         reference = self.hs6_unit_value.get(r.hs6)
-        unit_value = r.unit_value
+        unit_value = value / r.net_mass if r.net_mass > 0 else 0.0
         ratio = math.log(unit_value / reference) if reference and unit_value > 0 else nan
         hs6_number = float(r.hs6) if r.hs6.isdigit() else nan
-        return (_log(r.value), _log(r.net_mass), _log(unit_value), ratio, r.tax_rate, _log(r.duty), hs6_number)
+        return (_log(value), _log(r.net_mass), _log(unit_value), ratio, r.tax_rate, _log(value * r.tax_rate / 100.0),
+                hs6_number)
 
-    def transform(self, records: Sequence[RiskRecord]) -> np.ndarray:
+    def transform(self, records: Sequence[RiskRecord], value_factor: float = 1.0) -> np.ndarray:
         """The feature matrix, built column by column: a per-row loop costs ~20 µs a row and
         batch scoring must reach 20,000 rows/s."""
         if not records:
@@ -160,7 +163,7 @@ class FeatureEncoder:
         for name, getter in COUNT_KEYS.items():
             counts = self.counts[name]
             columns.append([counts.get(getter(r), 0) for r in records])
-        numeric = [self._numeric(r) for r in records]
+        numeric = [self._numeric(r, value_factor) for r in records]
         columns += [[row[position] for row in numeric] for position in range(len(NUMERIC))]
         return np.column_stack([np.asarray(c, dtype=float) for c in columns])
 
@@ -239,12 +242,13 @@ class RiskModel:
     def version(self) -> str:
         return str(self.manifest["version"])
 
-    def probabilities(self, records: Sequence[RiskRecord]) -> np.ndarray:
+    def probabilities(self, records: Sequence[RiskRecord], value_factor: float = 1.0) -> np.ndarray:
         """Fraud probability per record: small batches (a request) on the flat forest, large ones
-        on scikit-learn with one thread (more threads only contend with the other workers)."""
+        on scikit-learn with one thread (more threads only contend with the other workers).
+        ``value_factor`` converts the records' values into the model's currency."""
         if not records:
             return np.zeros(0)
-        matrix = self.encoder.transform(records)
+        matrix = self.encoder.transform(records, value_factor)
         if len(records) <= FLAT_FOREST_ROWS and self.forest is not None:
             return self.forest.probabilities(matrix)
         with threadpool_limits(limits=1, user_api="openmp"):

@@ -86,11 +86,8 @@ class RiskEngine:
     def item_probabilities(self, records: list[RiskRecord]) -> np.ndarray:
         if self.model is None or not records:
             return np.zeros(len(records))
-        if self.model.manifest.get("currency", "HKD") == "HKD":
-            return self.model.probabilities(records)
-        factor = self.factors.value_per_hkd
-        scaled = [replace(r, value=r.value * factor) for r in records]
-        return self.model.probabilities(scaled)
+        factor = 1.0 if self.model.manifest.get("currency", "HKD") == "HKD" else self.factors.value_per_hkd
+        return self.model.probabilities(records, value_factor=factor)
 
     def assess(self, sample_key: str, variant: str | int, declaration: Declaration, assessed: Assessed,
                transit_alerts: tuple[str, ...] = (), history: TraderHistory = TraderHistory(None),
