@@ -17,7 +17,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import IO
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -32,6 +32,15 @@ def reading() -> Iterator[None]:
         yield
     finally:
         _READING.reset(token)
+
+
+# What Core inserts on the hot path write through: a session, or the connection a caller
+# already fetched from it once for the transaction.
+Writer = Session | Connection
+
+
+def connection_of(writer: Writer) -> Connection:
+    return writer.connection() if isinstance(writer, Session) else writer
 
 
 def normalise_url(url: str) -> str:

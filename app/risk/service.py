@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Connection, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from app.db import models
+from app.db.session import Writer, connection_of
 from app.db.risk_models import RiskAssessment
 from app.domain.risk import LanePolicy, LaneThresholds, RiskResult, thresholds_for_rates
 from app.risk.factors import TraderHistory
@@ -38,12 +39,11 @@ def reasons_payload(result: RiskResult) -> list[dict[str, object]]:
     return [{"code": r.code, "points": r.points, "text": r.text} for r in result.reasons]
 
 
-def store_assessment(writer: Session | Connection, declaration_id: str, version: int, result: RiskResult,
+def store_assessment(writer: Writer, declaration_id: str, version: int, result: RiskResult,
                      now: datetime) -> None:
     """The full assessment in ``risk_assessments`` and the summary on the declaration row, in the
     caller's transaction (lane, score and revenue at stake are what queues and lists read)."""
-    connection = writer.connection() if isinstance(writer, Session) else writer
-    connection.execute(RiskAssessment.__table__.insert(), [{
+    connection_of(writer).execute(RiskAssessment.__table__.insert(), [{
         "declaration_id": declaration_id, "version": version, "score": result.score,
         "probability": result.probability, "revenue_at_stake": result.revenue_at_stake,
         "lane": result.lane.value, "lane_reason": result.lane_reason, "reasons": reasons_payload(result),

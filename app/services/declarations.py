@@ -8,11 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import Connection, delete, func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from app.db import models
+from app.db.session import Writer, connection_of
 from app.domain.declaration import (
     Declaration,
     DeclarationStatus,
@@ -101,24 +102,17 @@ def _header_values(declaration: Declaration, assessed: Assessed) -> dict[str, ob
     }
 
 
-Writer = Session | Connection
-
-
-def _connection(writer: Writer) -> Connection:
-    return writer.connection() if isinstance(writer, Session) else writer
-
-
 def _insert(writer: Writer, model: type[models.Base], rows: list[dict[str, object]]) -> None:
     """Core executemany on the session's connection: intake's hot path, where the ORM's
     per-row bookkeeping (identity map, bulk persistence) would cost more than the I/O.
     Lodging passes the connection itself, fetched once per transaction."""
     if rows:
-        _connection(writer).execute(model.__table__.insert(), rows)
+        connection_of(writer).execute(model.__table__.insert(), rows)
 
 
 def _insert_content(writer: Writer, declaration_id: str, declaration: Declaration) -> None:
     """Parties, goods items, equipment and seals: one executemany per table."""
-    connection = _connection(writer)
+    connection = connection_of(writer)
     _insert(connection, models.DeclarationParty, [
         {"declaration_id": declaration_id, "role": p.role.value, "identifier": p.identifier, "name": p.name,
          "aeo_id": p.aeo_id, "address_line": p.address_line, "city": p.city, "country": p.country}
