@@ -14,11 +14,15 @@ Cases (``--cases``, default all, run in this order on one server per backend):
           ``declaration()``: latency at --latency-connections (target p99 < 250 ms)
   status  GET /api/v1/declarations/{id} of ids picked at random from the declarations the
           first POST case stored (bench/wrk_get.lua): look-ups/s and latency
+  floor   GET /api/v1/declarations/{malformed id} with a valid API key: the service answers
+          400 before it touches a body or a table. This is its own request handling alone
+          (conversation id, API key, rate limiter, metrics, error envelope, security headers,
+          logs): the share of the bare ceiling that no intake design on this stack wins back
 Each POST case is also sent to the bare ceiling. ``--soak-seconds N`` then keeps posting
 5-item declarations for N seconds and prints the gunicorn workers' resident memory (VmRSS
 from /proc) at its start and end: it must stay flat under sustained load.
 
-    .venv/bin/python -m bench.intake [--cases 5,50,999,status] [--duration 15] [--warmup 3]
+    .venv/bin/python -m bench.intake [--cases 5,50,999,status,floor] [--duration 15] [--warmup 3]
                                      [--connections 16] [--latency-connections 2] [--workers N]
                                      [--soak-seconds N] [--soak-backend sqlite|postgresql|both]
                                      [--backend sqlite|postgresql|both] [--write-results]
@@ -70,7 +74,8 @@ TARGET_RATE = 1000.0  # 5-item declarations/s
 TARGET_P99_MS = 50.0  # 5-item declarations at --connections
 TARGET_999_P99_MS = 250.0
 POST_CASES = {"5": 5, "50": 50, "999": 999}
-ALL_CASES = ("5", "50", "999", "status")
+ALL_CASES = ("5", "50", "999", "status", "floor")
+FLOOR_REFERENCE = "NOT-A-REFERENCE"  # fails the reference format: 400 INVALID_REFERENCE, no query
 STATUS_IDS = 1000  # ids sampled for the look-ups
 RSS_FLAT_GROWTH = 0.10  # "flat": the workers' RSS grows by less than this share during the soak
 # One benchmark client sends everything; the per-key limit (100/s by default, counted per
@@ -136,6 +141,24 @@ class RunResult:
     rows: int | None = None  # rows stored with this run's LRNs (full service POSTs only)
     bare: bool = False
     status: bool = False  # GET look-ups: "accepted" counts 200s
+    floor: bool = False  # the request floor: every answer is an expected 400
+
+    @property
+    def answered_per_s(self) -> float:
+        """Answers per second whatever their status (the floor's are all 400s)."""
+        return self.wrk.requests / self.wrk.duration_s if self.wrk.duration_s else 0.0
+
+    @property
+    def per_s(self) -> float:
+        """The rate the table shows: every answer for the floor, 2xx answers otherwise."""
+        return self.answered_per_s if self.floor else self.wrk.accepted_per_s
+
+    @property
+    def failed(self) -> bool:
+        """Rows missing, nothing accepted, or (floor) any answer but the expected 400."""
+        if self.floor:
+            return self.wrk.requests == 0 or not self.wrk.statuses.startswith("400:") or "," in self.wrk.statuses
+        return self.durable is False or self.wrk.accepted == 0
 
     @property
     def durable(self) -> bool | None:
@@ -566,8 +589,8 @@ class Load:
         print(f"  [{label}] warm-up: {warm.accepted} answered, {warm.non_2xx} non-2xx", flush=True)
         result = run_wrk(self.wrk, base + ENDPOINT, LUA_GET_SCRIPT, script_args, self.duration, connections,
                          threads)
-        print(f"  [{label}] {result.accepted_per_s:.1f}/s, p50 {result.p50_ms:.1f} ms, "
-              f"p99 {result.p99_ms:.1f} ms, {result.non_2xx} non-2xx", flush=True)
+        print(f"  [{label}] {result.requests / result.duration_s:.1f} answers/s ({result.statuses}), "
+              f"p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms", flush=True)
         return result
 
 
@@ -605,8 +628,9 @@ class BackendRuns:
     soak: Soak | None = None
 
 
-def bench_full(backend: str, cases: list[Case], status: bool, soak_seconds: int, soak_case: Case | None,
-               load: Load, connections: int, workers: int, work_dir: Path, postgres_url: str) -> BackendRuns:
+def bench_full(backend: str, cases: list[Case], status: bool, floor: bool, soak_seconds: int,
+               soak_case: Case | None, load: Load, connections: int, workers: int, work_dir: Path,
+               postgres_url: str) -> BackendRuns:
     instance = work_dir / backend
     instance.mkdir()
     if backend == "sqlite":
@@ -641,6 +665,12 @@ def bench_full(backend: str, cases: list[Case], status: bool, soak_seconds: int,
             result = load.look_up(server.base, ids_file, connections, f"{backend}, status look-ups")
             done.runs.append(RunResult(f"full ({backend})", f"status look-ups ({len(ids)} ids)",
                                        connections, result, status=True))
+        if floor:
+            reference_file = instance / "floor-reference.txt"
+            reference_file.write_text(FLOOR_REFERENCE + "\n")
+            result = load.look_up(server.base, reference_file, connections, f"{backend}, request floor")
+            done.runs.append(RunResult(f"full ({backend})", "request floor (authenticated 400, no body)",
+                                       connections, result, floor=True))
         done.after_cases = sample_rss(server.pid)
         if soak_seconds and soak_case is not None:
             done.soak = soak(server, backend, url, soak_case, load, soak_seconds, done.after_startup)
@@ -688,7 +718,9 @@ def bench_bare(cases: list[Case], load: Load, workers: int, work_dir: Path) -> l
 # --- report ------------------------------------------------------------------------------
 
 def _ceiling(run: RunResult, bare: list[RunResult]) -> RunResult | None:
-    return next((b for b in bare if b.case == run.case), None)
+    """The bare run of the same case; the floor is set against the 5-item ceiling."""
+    case = "5 items" if run.floor else run.case
+    return next((b for b in bare if b.case == case), None)
 
 
 def table(results: list[BackendRuns], bare: list[RunResult]) -> list[str]:
@@ -700,11 +732,11 @@ def table(results: list[BackendRuns], bare: list[RunResult]) -> list[str]:
     for run in [*(run for done in results for run in done.runs), *bare]:
         w = run.wrk
         ceiling = _ceiling(run, bare)
-        ratio = (f"{w.accepted_per_s / ceiling.wrk.accepted_per_s:.2f}"
+        ratio = (f"{run.per_s / ceiling.wrk.accepted_per_s:.2f}"
                  if not run.bare and ceiling and ceiling.wrk.accepted_per_s else "—")
         rows = "—" if run.rows is None else f"{run.rows} ({'ok' if run.durable else 'MISSING'})"
         lines.append(
-            f"| {run.case} | {run.label} | {run.connections} | {w.accepted_per_s:.1f} | {w.p50_ms:.1f} | "
+            f"| {run.case} | {run.label} | {run.connections} | {run.per_s:.1f} | {w.p50_ms:.1f} | "
             f"{w.p95_ms:.1f} | {w.p99_ms:.1f} | {w.accepted} | {w.non_2xx} | "
             f"{w.socket_errors + w.timeouts} | {rows} | {ratio} |"
         )
@@ -730,6 +762,12 @@ def verdicts(results: list[BackendRuns], bare: list[RunResult]) -> list[str]:
                              f"{w.requests} requests at {run.connections} connections — {verdict} the target "
                              f"(p99 < {TARGET_999_P99_MS:.0f} ms); the bare parse + schema check alone: "
                              + (f"p50 {ceiling.wrk.p50_ms:.0f} ms" if ceiling else "not measured"))
+            elif run.floor:
+                share = (f"{run.per_s / ceiling.wrk.accepted_per_s:.2f}" if ceiling and ceiling.wrk.accepted_per_s
+                         else "not measured")
+                lines.append(f"- {run.label}, request floor: {run.per_s:.0f} answers/s ({w.statuses}), "
+                             f"{share} of the 5-item ceiling: the service's own request handling, before it "
+                             "reads a body or a table")
             elif run.case == "50 items":
                 lines.append(f"- {run.label}, 50 items: {ratio:.2f} of the ceiling for the same document "
                              "(no target of its own)")
@@ -854,6 +892,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--soak-seconds cannot be negative")
     if args.threads > args.connections:
         parser.error("--threads cannot exceed --connections")
+    if "floor" in args.cases and "5" not in args.cases:
+        parser.error("the floor is set against the 5-item bare ceiling; add the case 5")
     if "status" in args.cases and not any(name in POST_CASES for name in args.cases):
         parser.error("the status case looks up declarations a POST case (5, 50 or 999) stored; add one")
     return args
@@ -873,6 +913,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.soak_seconds and not soaked & set(backends):
             raise BenchError(f"--soak-backend {args.soak_backend} is not among the backends run")
         status = "status" in args.cases
+        floor = "floor" in args.cases
         items = [POST_CASES[name] for name in args.cases if name in POST_CASES]
         if args.soak_seconds and 5 not in items:
             items.append(5)  # the soak posts 5-item declarations (no 5-item case row without "5")
@@ -891,7 +932,7 @@ def main(argv: list[str] | None = None) -> int:
             print("\n".join(intro), flush=True)
             load = Load(wrk, args.duration, args.warmup, args.threads)
             soak_case = next((case for case in all_cases if case.items == 5), None)
-            results = [bench_full(backend, cases, status, args.soak_seconds if backend in soaked else 0,
+            results = [bench_full(backend, cases, status, floor, args.soak_seconds if backend in soaked else 0,
                                   soak_case, load, args.connections, args.workers, work_dir, args.postgres_url)
                        for backend in backends]
             bare = bench_bare(cases, load, args.workers, work_dir)
@@ -904,14 +945,14 @@ def main(argv: list[str] | None = None) -> int:
     if memory_lines:
         report += ["", "Memory: resident set (VmRSS) of the gunicorn workers, summed:", "", *memory_lines]
     for run in [*(run for done in results for run in done.runs), *bare]:
-        if run.wrk.first_error:
+        if run.wrk.first_error and not run.floor:  # the floor's 400s are its purpose
             report.append(f"- {run.label}, {run.case}: first non-2xx answer: {run.wrk.first_error}")
     print("\n" + "\n".join(report[len(intro) + 1:]))
     if args.write_results:
         write_results(report)
         print(f"\nwrote {RESULTS.relative_to(PROJECT_ROOT)}")
     runs = [*(run for done in results for run in done.runs), *bare]
-    failed = any(run.durable is False or run.wrk.accepted == 0 for run in runs)
+    failed = any(run.failed for run in runs)
     return 1 if failed else 0
 
 
