@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from app.db import models
+from app.db.bulk import insert_rows
 from app.db.session import Writer, connection_of
 from app.domain.declaration import (
     Declaration,
@@ -103,11 +104,11 @@ def _header_values(declaration: Declaration, assessed: Assessed) -> dict[str, ob
 
 
 def _insert(writer: Writer, model: type[models.Base], rows: list[dict[str, object]]) -> None:
-    """Core executemany on the session's connection: intake's hot path, where the ORM's
-    per-row bookkeeping (identity map, bulk persistence) would cost more than the I/O.
-    Lodging passes the connection itself, fetched once per transaction."""
-    if rows:
-        connection_of(writer).execute(model.__table__.insert(), rows)
+    """Core inserts on the session's connection (executemany, or COPY for large batches on
+    PostgreSQL): intake's hot path, where the ORM's per-row bookkeeping (identity map, bulk
+    persistence) would cost more than the I/O. Lodging passes the connection itself, fetched
+    once per transaction."""
+    insert_rows(connection_of(writer), model.__table__, rows)
 
 
 def _insert_content(writer: Writer, declaration_id: str, declaration: Declaration) -> None:
