@@ -95,80 +95,83 @@ def _party(element: etree._Element | None, role: PartyRole) -> Party | None:
     )
 
 
+_ADDITIONAL_DOCUMENT = _Q + "AdditionalDocument"
+
+
 class _Fields:
-    """The elements below one goods item by their path, found in one walk of its subtree.
+    """The elements of one goods item by name, found in one pass over its subtree.
 
     Why: ``findtext`` resolves its path through lxml's ElementPath on every call (4-7 µs);
     a 999-item declaration asks about 15 of them per item, a third of its whole lodging time.
-    Only the first element of each path is kept, as ``find`` would return it.
+    In schema v1 every element name below a goods item occurs once before its additional
+    documents, which come last and are read separately: the pass stops there, so a name
+    alone (``Classification/ID`` is ``ID``) is unambiguous.
     """
 
-    __slots__ = ("_found",)
+    __slots__ = ("_found", "has_documents")
 
-    def __init__(self, element: etree._Element) -> None:
+    def __init__(self, item: etree._Element) -> None:
         found: dict[str, etree._Element] = {}
-        pending = [(element, "")]
-        while pending:
-            parent, prefix = pending.pop()
-            for child in parent:
-                path = prefix + child.tag[len(_Q):]
-                if path not in found:
-                    found[path] = child
-                    if len(child):
-                        pending.append((child, path + "/"))
+        self.has_documents = False
+        for element in item.iter():
+            tag = element.tag
+            if tag == _ADDITIONAL_DOCUMENT:
+                self.has_documents = True
+                break
+            found[tag] = element
         self._found = found
 
-    def element(self, path: str) -> etree._Element | None:
-        return self._found.get(path)
+    def element(self, name: str) -> etree._Element | None:
+        return self._found.get(_q(name))
 
-    def text(self, path: str) -> str | None:
+    def text(self, name: str) -> str | None:
         """As ``_text``: the stripped text, "" for an empty element, None when absent."""
-        element = self._found.get(path)
+        element = self._found.get(_q(name))
         return None if element is None else (element.text or "").strip()
 
-    def required(self, path: str) -> str:
-        value = self.text(path)
+    def required(self, name: str) -> str:
+        value = self.text(name)
         if value is None:
-            raise KeyError(f"schema-valid document lacks {path}")
+            raise KeyError(f"schema-valid document lacks {name}")
         return value
 
-    def decimal(self, path: str) -> Decimal | None:
-        value = self.text(path)
+    def decimal(self, name: str) -> Decimal | None:
+        value = self.text(name)
         return Decimal(value) if value else None
 
 
 def _goods_item(item: etree._Element) -> GoodsItem:
     fields = _Fields(item)
-    quantity = fields.element("GoodsMeasure/TariffQuantity")
+    quantity = fields.element("TariffQuantity")
     value = fields.element("CustomsValueAmount")
-    volume = fields.element("Commodity/DutiableDetails/VolumeMeasure")
-    sticks = fields.text("Commodity/DutiableDetails/StickQuantity")
-    packages = fields.text("Packaging/QuantityQuantity")
+    volume = fields.element("VolumeMeasure")
+    sticks = fields.text("StickQuantity")
+    packages = fields.text("QuantityQuantity")
     return GoodsItem(
         sequence=int(fields.required("SequenceNumeric")),
-        description=fields.required("Commodity/Description"),
-        hs_code=fields.required("Commodity/Classification/ID"),
-        origin_country=fields.required("Origin/CountryCode"),
+        description=fields.required("Description"),
+        hs_code=fields.required("ID"),
+        origin_country=fields.required("CountryCode"),
         quantity=Decimal(quantity.text.strip()),
         quantity_unit=quantity.get("unitCode"),
-        net_mass=_mass(fields.element("GoodsMeasure/NetMassMeasure")),
-        gross_mass=_mass(fields.element("GoodsMeasure/GrossMassMeasure")),
+        net_mass=_mass(fields.element("NetMassMeasure")),
+        gross_mass=_mass(fields.element("GrossMassMeasure")),
         mass_unit="KGM",
         value=Decimal(value.text.strip()),
         currency=value.get("currencyID"),
-        alcohol_strength=fields.decimal("Commodity/DutiableDetails/AlcoholStrengthPercent"),
+        alcohol_strength=fields.decimal("AlcoholStrengthPercent"),
         volume_litres=(
             Decimal(volume.text.strip()) * _VOLUME_TO_LITRE[volume.get("unitCode")]
             if volume is not None else None
         ),
         stick_count=int(sticks) if sticks else None,
-        length_mm=fields.decimal("Commodity/DutiableDetails/LengthMeasure"),
-        package_type=fields.text("Packaging/TypeCode"),
+        length_mm=fields.decimal("LengthMeasure"),
+        package_type=fields.text("TypeCode"),
         package_count=int(packages) if packages else None,
         documents=tuple(
             AdditionalDocument(type_code=_required(doc, "TypeCode"), identifier=_required(doc, "ID"))
             for doc in item.iterfind(_q("AdditionalDocument"))
-        ) if fields.element("AdditionalDocument") is not None else (),
+        ) if fields.has_documents else (),
     )
 
 

@@ -156,3 +156,27 @@ def test_a_large_invalid_document_is_explained_quickly_with_precise_paths(intake
     assert len(problems) == 25
     assert problems[1].path == "/Declaration/GoodsShipment/GovernmentAgencyGoodsItem[2]/Commodity/Classification/ID"
     assert problems[1].rule == "xsd:pattern" and "'123'" in problems[1].message and "{urn:" not in problems[1].message
+
+
+def test_goods_item_element_names_are_unique_before_its_documents() -> None:
+    """The v1 mapper reads a goods item's fields by element name in one pass that stops at the
+    first AdditionalDocument (``app/intake/mapping._Fields``); that is only right while no name
+    repeats below a goods item outside its documents."""
+    import xmlschema
+
+    schema = xmlschema.XMLSchema(str(SCHEMAS / "declaration" / "v1" / "declaration.xsd"))
+    item_type = schema.types["GovernmentAgencyGoodsItemType"]
+
+    def names(content_type: object) -> list[str]:
+        found = []
+        for element in content_type.content.iter_elements():  # type: ignore[attr-defined]
+            if element.local_name == "AdditionalDocument":
+                continue
+            found.append(element.local_name)
+            if element.type.has_complex_content():
+                found += names(element.type)
+        return found
+
+    below = names(item_type)
+    assert {"ID", "TypeCode", "Description", "QuantityQuantity"} <= set(below)
+    assert len(below) == len(set(below)), sorted(below)
