@@ -37,6 +37,9 @@ from app.routing.rules import current as routing_rules
 from app.services import trips
 
 
+CUSTOMS_ROLES = frozenset({"admin", "partner"})  # API clients of customs administrations, not of traders
+
+
 @dataclass(frozen=True, slots=True)
 class Caller:
     """Who is acting: an API client (bound to a party), an officer, or the system."""
@@ -45,6 +48,11 @@ class Caller:
     party_id: int | None = None
     party_identifier: str | None = None
     role: str = "trader"
+
+    @property
+    def is_customs(self) -> bool:
+        """A client of this or the partner customs administration (sees what traders may not)."""
+        return self.role in CUSTOMS_ROLES
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,7 +37,6 @@ if TYPE_CHECKING:
 
 ROAD = "3"
 UNLINKABLE_STATUSES = frozenset({"refused", "cancelled"})
-CUSTOMS_ROLES = frozenset({"admin", "partner"})
 
 
 def _utcnow() -> datetime:
@@ -105,7 +104,7 @@ def get_trip(session: Session, trip_id: str, caller: "Caller", for_update: bool 
                         [Problem(message="format or check character wrong", path="id",
                                  rule="reference-check-character")])
     query = select(Trip).where(Trip.id == trip_id)
-    if caller.role not in CUSTOMS_ROLES:
+    if not caller.is_customs:
         query = query.where(Trip.carrier_party_id == caller.party_id)
     if for_update:
         query = query.with_for_update()

@@ -130,17 +130,23 @@ def lodge(body: bytes, apply: Apply, reference: str | None = None
     return outcome, assessed, risk
 
 
-def _lodge(apply: Apply, reference: str | None = None) -> Response:
+def _lodge(apply: Apply, caller: service.Caller, reference: str | None = None) -> Response:
     outcome, assessed, risk = lodge(_xml_body(), apply, reference)
     if outcome.replay:
         risk = None
-    return _acknowledgement(outcome, 202, assessed, risk)
+    return _acknowledgement(outcome, 202, assessed, caller, risk)
 
 
-def risk_payload(risk: RiskResult | RiskView | None, count: int = 3) -> dict[str, Any] | None:
-    """Lane, score, revenue at stake and the top reasons, for acknowledgements and status."""
+def risk_payload(risk: RiskResult | RiskView | None, caller: service.Caller, count: int = 3
+                 ) -> dict[str, Any] | None:
+    """The assessment as the caller may see it. The declarant learns its lane, which tells it
+    what to present; the score, revenue at stake, sample draw, model and reasons are risk
+    criteria, and a trader who saw them could tune a declaration until it scored green, or
+    learn that a watchlist names it. Only customs clients (admin, partner) get them."""
     if risk is None:
         return None
+    if not caller.is_customs:
+        return {"lane": risk.lane.value if isinstance(risk, RiskResult) else risk.lane}
     if isinstance(risk, RiskResult):
         reasons = [(r.points, r.text) for r in risk.top_reasons(count)]
         lane = risk.lane.value
@@ -165,7 +171,7 @@ def finding_payload(finding: Finding | models.DeclarationFinding) -> dict[str, A
     }
 
 
-def _acknowledgement(outcome: service.Outcome, status: int, assessed: Assessed,
+def _acknowledgement(outcome: service.Outcome, status: int, assessed: Assessed, caller: service.Caller,
                      risk: RiskResult | None = None) -> Response:
     receipt = outcome.receipt
     DECLARATION_OUTCOMES.labels("replayed" if outcome.replay else "accepted").inc()
@@ -178,7 +184,8 @@ def _acknowledgement(outcome: service.Outcome, status: int, assessed: Assessed,
         "received_datetime": receipt.received_at,
         "replay": outcome.replay,
         "findings": [finding_payload(f) for f in assessed.findings],
-        "risk": risk_payload(risk if risk is not None else risk_service.latest_assessment(db(), receipt.id)),
+        "risk": risk_payload(risk if risk is not None else risk_service.latest_assessment(db(), receipt.id),
+                             caller),
     }
     location = url_for("api.get_declaration", reference=receipt.id)
     return respond("Acknowledgement", payload, status, {"Location": location})
@@ -188,14 +195,14 @@ def _acknowledgement(outcome: service.Outcome, status: int, assessed: Assessed,
 def submit_declaration() -> Response:
     caller = authenticated_caller()
     return _lodge(lambda received, assessed, now, risk: service.submit(
-        db(), received, assessed, caller, g.conversation_id, now, risk=risk))
+        db(), received, assessed, caller, g.conversation_id, now, risk=risk), caller)
 
 
 @bp.post("/declarations/<reference>/amendments")
 def amend_declaration(reference: str) -> Response:
     caller = authenticated_caller()
     return _lodge(lambda received, assessed, now, risk: service.amend(
-        db(), reference, received, assessed, caller, g.conversation_id, now, risk=risk), reference)
+        db(), reference, received, assessed, caller, g.conversation_id, now, risk=risk), caller, reference)
 
 
 @bp.post("/declarations/<reference>/cancellation")
@@ -215,7 +222,7 @@ def cancel_declaration(reference: str) -> Response:
         db().commit()
     DECLARATION_OUTCOMES.labels("cancelled").inc()
     row = service.get_declaration(db(), reference, caller.party_id, with_history=True)
-    return respond("StatusNotification", _status_payload(row), 200)
+    return respond("StatusNotification", _status_payload(row, caller), 200)
 
 
 def _summary(row: models.Declaration) -> dict[str, Any]:
@@ -250,14 +257,14 @@ def charges_payload(record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _status_payload(row: models.Declaration) -> dict[str, Any]:
+def _status_payload(row: models.Declaration, caller: service.Caller) -> dict[str, Any]:
     payload = _summary(row)
     payload["conversation_id"] = g.conversation_id
     payload["rules_version"] = row.rules_version
     payload["findings"] = [finding_payload(f) for f in row.findings if f.version == row.version]
     payload["charges"] = charges_payload(row.charges) if row.charges else None
     payload["aeo"] = row.aeo
-    payload["risk"] = risk_payload(risk_service.latest_assessment(db(), row.id))
+    payload["risk"] = risk_payload(risk_service.latest_assessment(db(), row.id), caller)
     payload["history"] = [
         {
             "kind": event.kind,
@@ -276,7 +283,7 @@ def _status_payload(row: models.Declaration) -> dict[str, Any]:
 def get_declaration(reference: str) -> Response:
     caller = authenticated_caller()
     row = service.get_declaration(db(), reference, caller.party_id, with_history=True)
-    return respond("StatusNotification", _status_payload(row))
+    return respond("StatusNotification", _status_payload(row, caller))
 
 
 @bp.get("/declarations/<reference>/documents/<int:version>")

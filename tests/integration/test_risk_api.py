@@ -1,5 +1,6 @@
-"""Risk scoring end to end: lodge -> score, lane and reasons in the acknowledgement (XML and
-JSON), stored per version, shown by GET, re-scored on amendment; inspection outcomes feed back."""
+"""Risk scoring end to end: lodge -> score, lane and reasons stored per version, the lane (and,
+for customs clients only, the criteria) in the acknowledgement and the status, re-scored on
+amendment; inspection outcomes feed back."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -17,12 +18,15 @@ from app.domain.problems import Rejection
 from app.risk.feedback import record_outcome
 from app.risk.service import latest_assessment
 from app.risk.training import outcome_records
+from app.services.clients import create_client, ensure_party
 from tests.conftest import auth
 from tests.factories import declaration_xml
 from tests.integration.test_aeo_effects import operator, register
 
 API = "/api/v1/declarations"
 NS = {"r": "urn:csw:response:v1"}
+CUSTOMS_KEY = "csw_test_customs_lodger_0000000000"
+CRITERIA = ("score", "revenue_at_stake", "random_sample", "model_version", "reasons")
 
 
 def with_importer(body: bytes, importer: str) -> bytes:
@@ -43,17 +47,42 @@ def no_sampling(clean_app: Flask):  # type: ignore[no-untyped-def]
     services.risk = original
 
 
-def test_a_known_bad_declaration_is_acknowledged_red_with_its_reasons(client: FlaskClient, no_sampling,  # type: ignore[no-untyped-def]
-                                                                      response_schema) -> None:
+def test_a_known_bad_declaration_goes_red_for_its_stated_reasons_which_the_trader_is_not_told(
+        client: FlaskClient, clean_app: Flask, no_sampling, response_schema) -> None:  # type: ignore[no-untyped-def]
     body = with_importer(declaration_xml(lrn="LRN-RISK-BAD", value="10.00"), "99999999")
     ack = client.post(API, data=body, headers=auth())
     assert ack.status_code == 202
     document = etree.fromstring(ack.data)
     response_schema.assertValid(document)
     assert document.findtext("r:Risk/r:Lane", namespaces=NS) == "red"
+    assert [etree.QName(child).localname for child in document.find("r:Risk", NS)] == ["Lane"]
+    assert b"watchlist" not in ack.data and b"Score" not in ack.data
+    reference = document.findtext("r:DeclarationID", namespaces=NS)
+    status = client.get(f"{API}/{reference}", headers=auth(accept="application/json")).get_json()
+    assert status["lane"] == "red" and status["risk"] == {"lane": "red"}
+    with clean_app.extensions["csw"].sessions() as session:
+        view = latest_assessment(session, reference)
+    assert view is not None and view.lane == "red" and view.score >= 70
+    texts = [text for _points, text in view.reasons]
+    assert any("watchlist" in t for t in texts) and any("far below the reference" in t for t in texts)
+
+
+def test_a_customs_client_is_given_the_risk_criteria(client: FlaskClient, clean_app: Flask,  # type: ignore[no-untyped-def]
+                                                     no_sampling, response_schema) -> None:
+    with clean_app.extensions["csw"].sessions() as session, session.begin():
+        customs = ensure_party(session, "00000001", "Customs and Excise Department")
+        create_client(session, "customs-lodger", customs, key=CUSTOMS_KEY, role="admin")
+    body = with_importer(declaration_xml(lrn="LRN-RISK-CUSTOMS", value="10.00", declarant="00000001"), "99999999")
+    ack = client.post(API, data=body, headers=auth(CUSTOMS_KEY))
+    assert ack.status_code == 202, ack.text
+    document = etree.fromstring(ack.data)
+    response_schema.assertValid(document)
     assert int(document.findtext("r:Risk/r:Score", namespaces=NS)) >= 70
     texts = [t.text for t in document.findall("r:Risk/r:Reasons/r:Reason/r:Text", NS)]
-    assert any("watchlist" in t for t in texts) and any("far below the reference" in t for t in texts)
+    assert any("watchlist" in t for t in texts)
+    reference = document.findtext("r:DeclarationID", namespaces=NS)
+    risk = client.get(f"{API}/{reference}", headers=auth(CUSTOMS_KEY, "application/json")).get_json()["risk"]
+    assert set(CRITERIA) <= set(risk) and risk["model_version"].startswith("rm-")
 
 
 def test_an_aeo_tier_2_trader_with_clean_findings_goes_green(client: FlaskClient, clean_app: Flask,  # type: ignore[no-untyped-def]
@@ -62,18 +91,17 @@ def test_an_aeo_tier_2_trader_with_clean_findings_goes_green(client: FlaskClient
     body = with_importer(declaration_xml(lrn="LRN-RISK-AEO", value="4000.00"), "12345678")
     ack = client.post(API, data=body, headers=auth(accept="application/json"))
     assert ack.status_code == 202
-    risk = ack.get_json()["risk"]
-    assert risk["lane"] == "green" and 0 <= risk["score"] <= 100 and not risk["random_sample"]
+    assert ack.get_json()["risk"] == {"lane": "green"}
     reference = ack.get_json()["declaration_id"]
     status = client.get(f"{API}/{reference}", headers=auth(accept="application/json")).get_json()
-    assert status["lane"] == "green" and status["risk"]["score"] == risk["score"]
+    assert status["lane"] == "green" and not set(CRITERIA) & set(status["risk"])
     response_schema.assertValid(etree.fromstring(client.get(f"{API}/{reference}", headers=auth()).data))
     with clean_app.extensions["csw"].sessions() as session:
         row = session.get(models.Declaration, reference)
-        assert row is not None and row.lane == "green" and row.risk_score == risk["score"]
-        assert row.revenue_at_stake == Decimal(risk["revenue_at_stake"])
         view = latest_assessment(session, reference)
         assert view is not None and view.lane == "green" and view.model_version.startswith("rm-")
+        assert row is not None and row.lane == "green" and row.risk_score == view.score
+        assert 0 <= view.score <= 100 and not view.random_sample and row.revenue_at_stake == view.revenue_at_stake
         assert any(points < 0 and "AEO tier 2" in text for points, text in view.reasons)
 
 
@@ -109,9 +137,10 @@ def test_inspection_outcomes_are_stored_as_training_data(client: FlaskClient, cl
                        actor="officer:chan", occurred_at=now, note="undeclared cigarettes")
     with clean_app.extensions["csw"].sessions() as session:
         outcome = session.scalars(select(InspectionOutcome)).one()
+        assessment = latest_assessment(session, reference)
         assert outcome.declaration_id == reference and outcome.result == "seizure" and outcome.version == 1
-        assert outcome.random_sample == ack.get_json()["risk"]["random_sample"]
-        assert outcome.lane == ack.get_json()["risk"]["lane"]
+        assert assessment is not None and outcome.random_sample == assessment.random_sample
+        assert outcome.lane == ack.get_json()["risk"]["lane"] == assessment.lane
     with clean_app.extensions["csw"].sessions() as session:
         examples = outcome_records(session)
         assert [(r.declaration_id, r.fraud, r.hs_code) for r in examples] == [(reference, True, "85171300")]
@@ -168,5 +197,7 @@ def test_a_transit_alert_on_the_journey_sends_the_amended_declaration_red(client
     document = etree.fromstring(answer.data)
     response_schema.assertValid(document)
     assert document.findtext("r:Risk/r:Lane", namespaces=NS) == "red"
-    texts = [t.text for t in document.findall("r:Risk/r:Reasons/r:Reason/r:Text", NS)]
-    assert any("transit alert" in t and "seal_tampered" in t for t in texts)
+    with clean_app.extensions["csw"].sessions() as session:
+        view = latest_assessment(session, reference)
+    assert view is not None and view.version == 2
+    assert any("transit alert" in text and "seal_tampered" in text for _points, text in view.reasons)
