@@ -257,7 +257,7 @@ def submit(session: Session, received: ReceivedDeclaration, assessed: Assessed, 
     events = [_event_values(reference, "submitted", None, accepted, 1, caller, now, conversation_id)]
     if release:
         assert risk is not None
-        note = f"green lane: {risk.lane_reason}"
+        note = GREEN_LANE_NOTE  # the lane reason quotes the score and thresholds: officers only
         events.append(_event_values(reference, "released", accepted, status, 1, LANE_POLICY, now, conversation_id,
                                     note))
     _insert(connection, models.DeclarationEvent, events)
@@ -279,6 +279,7 @@ def submit(session: Session, received: ReceivedDeclaration, assessed: Assessed, 
 
 
 LANE_POLICY = Caller(actor="system:lane-policy", role="system")
+GREEN_LANE_NOTE = "released on the green lane"
 
 
 def releases_on_green_lane(declaration: Declaration, risk: RiskResult | None) -> bool:
