@@ -17,7 +17,7 @@ Cases (``--cases``, default all, run in this order on one server per backend):
   floor   GET /api/v1/declarations/{malformed id} with a valid API key: the service answers
           400 before it touches a body or a table. This is its own request handling alone
           (conversation id, API key, rate limiter, metrics, error envelope, security headers,
-          logs): the share of the bare ceiling that no intake design on this stack wins back
+          logs), on the error path: an approximate floor for any request this stack answers
 Each POST case is also sent to the bare ceiling. ``--soak-seconds N`` then keeps posting
 5-item declarations for N seconds and prints the gunicorn workers' resident memory (VmRSS
 from /proc) at its start and end: it must stay flat under sustained load.

@@ -4,15 +4,20 @@ Why: a 999-item declaration's goods items cost about 60 ms through psycopg's pip
 executemany (a Bind/Execute per row, and an executor start-up per row on the server) and about
 22 ms through ``COPY ... FROM STDIN``, which psycopg streams for us. Small batches keep
 executemany: its statement is cached, COPY's set-up is not worth it for a handful of rows.
-Values go through each column's own bind processor first, as executemany would apply them.
+Every value goes through its column's bind processor first, as executemany would apply it,
+and a driver error comes out as SQLAlchemy's (a lost connection as ``OperationalError``, with
+the connection invalidated), so callers and error handlers see one behaviour for both paths.
+Not for use inside psycopg's pipeline mode, where PostgreSQL refuses COPY.
 """
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import psycopg
 from psycopg import sql
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection, DateTime, Table
+from sqlalchemy.exc import DBAPIError
 
 COPY_FROM_ROWS = 50
 
@@ -21,15 +26,26 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[dict[str, A
     """Insert ``rows`` (dicts with the same keys) into ``table`` on ``connection``."""
     if not rows:
         return
-    if connection.dialect.name != "postgresql" or len(rows) < COPY_FROM_ROWS or _has_python_defaults(table, rows[0]):
+    if len(rows) < COPY_FROM_ROWS or not _copy_stores_as_executemany(connection, table, rows[0]):
         connection.execute(table.insert(), list(rows))
         return
     _copy(connection, table, rows)
 
 
-def _has_python_defaults(table: Table, row: dict[str, Any]) -> bool:
-    """COPY applies only server-side defaults; a column the rows leave to a Python default needs executemany."""
-    return any(column.default is not None and column.name not in row for column in table.columns)
+def _copy_stores_as_executemany(connection: Connection, table: Table, row: dict[str, Any]) -> bool:
+    """COPY only where it is known to store what executemany would: psycopg 3 on PostgreSQL, no
+    column left to a Python-side default (COPY applies server defaults only), no timestamp
+    without time zone (executemany converts an aware value to the session's zone; COPY of the
+    text would keep its wall-clock time)."""
+    dialect = connection.dialect
+    if dialect.name != "postgresql" or dialect.driver != "psycopg":
+        return False
+    for column in table.columns:
+        if column.default is not None and column.name not in row:
+            return False
+        if column.name in row and isinstance(column.type, DateTime) and not column.type.timezone:
+            return False
+    return True
 
 
 def _copy(connection: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
@@ -41,7 +57,14 @@ def _copy(connection: Connection, table: Table, rows: Sequence[dict[str, Any]]) 
     target = sql.Identifier(*([table.schema] if table.schema else []), table.name)
     statement = sql.SQL("COPY {} ({}) FROM STDIN").format(target, sql.SQL(", ").join(map(sql.Identifier, names)))
     driver_connection = connection.connection.driver_connection
-    with driver_connection.cursor() as cursor, cursor.copy(statement) as copy:
-        for row in rows:
-            copy.write_row([value if process is None or value is None else process(value)
-                            for value, process in zip((row[name] for name in names), processors)])
+    try:
+        with driver_connection.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row([row[name] if process is None else process(row[name])
+                                for name, process in zip(names, processors)])
+    except psycopg.Error as error:
+        disconnected = dialect.is_disconnect(error, driver_connection, None)
+        if disconnected:
+            connection.invalidate(error)
+        raise DBAPIError.instance(statement.as_string(driver_connection), None, error, psycopg.Error,
+                                  connection_invalidated=disconnected, dialect=dialect) from error

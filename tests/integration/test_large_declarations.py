@@ -1,17 +1,22 @@
 """A declaration with many goods items is stored field for field as it was declared, on each
 backend: on PostgreSQL, batches of ``COPY_FROM_ROWS`` rows or more go through COPY instead of
-executemany (``app/db/bulk.py``), and nothing may be lost or altered on the way."""
+executemany (``app/db/bulk.py``), and nothing may be lost or altered on the way, nor may a
+failure look different from executemany's."""
 from __future__ import annotations
 
 from copy import deepcopy
+from decimal import Decimal
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from lxml import etree
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from app.db import models
-from app.db.bulk import COPY_FROM_ROWS
+from app.db.bulk import COPY_FROM_ROWS, insert_rows
+from app.db.session import make_engine
 from app.intake.mapping import MAPPERS, NS_V1
 from app.intake.parser import parse_untrusted
 from tests.conftest import TRADER_KEY, auth, sample
@@ -63,3 +68,25 @@ def test_every_goods_item_of_a_large_declaration_is_stored_as_declared(clean_app
             item.length_mm, item.package_type, item.package_count)
         assert row.documents == ([{"type_code": d.type_code, "id": d.identifier} for d in item.documents]
                                  or None), row.sequence
+
+
+def test_a_connection_lost_during_copy_fails_as_the_database_being_unavailable(database_url: str) -> None:
+    """The API answers a lost database 503 DATABASE_UNAVAILABLE with Retry-After (its handler
+    for SQLAlchemy's OperationalError); COPY talks to psycopg directly, so its errors must come
+    out the same way, with the connection invalidated rather than handed back to the pool."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has no server connection to lose, and it never uses COPY")
+    engine = make_engine(database_url)
+    rows = [{"declaration_id": "HK26D0000000000", "sequence": n, "description": "x", "hs_code": "85171300",
+             "origin_country": "CN", "quantity": Decimal(1), "quantity_unit": "PCE", "net_mass_kg": Decimal(1),
+             "gross_mass_kg": Decimal(1), "value": Decimal(1), "currency": "HKD"} for n in range(1, COPY_FROM_ROWS + 1)]
+    try:
+        with engine.connect() as connection:
+            pid = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+            with engine.connect() as other:
+                other.exec_driver_sql(f"SELECT pg_terminate_backend({int(pid)})")
+            with pytest.raises(OperationalError) as lost:
+                insert_rows(connection, models.GoodsItem.__table__, rows)
+            assert lost.value.connection_invalidated and connection.invalidated
+    finally:
+        engine.dispose()

@@ -178,5 +178,7 @@ def test_goods_item_element_names_are_unique_before_its_documents() -> None:
         return found
 
     below = names(item_type)
+    children = [element.local_name for element in item_type.content.iter_elements()]
+    assert children[-1] == "AdditionalDocument"  # the pass stops there: nothing of the item may follow
     assert {"ID", "TypeCode", "Description", "QuantityQuantity"} <= set(below)
     assert len(below) == len(set(below)), sorted(below)
