@@ -70,12 +70,11 @@ def test_every_goods_item_of_a_large_declaration_is_stored_as_declared(clean_app
                                  or None), row.sequence
 
 
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # only PostgreSQL copies
 def test_a_connection_lost_during_copy_fails_as_the_database_being_unavailable(database_url: str) -> None:
     """The API answers a lost database 503 DATABASE_UNAVAILABLE with Retry-After (its handler
     for SQLAlchemy's OperationalError); COPY talks to psycopg directly, so its errors must come
     out the same way, with the connection invalidated rather than handed back to the pool."""
-    if not database_url.startswith("postgresql"):
-        pytest.skip("SQLite has no server connection to lose, and it never uses COPY")
     engine = make_engine(database_url)
     rows = [{"declaration_id": "HK26D0000000000", "sequence": n, "description": "x", "hs_code": "85171300",
              "origin_country": "CN", "quantity": Decimal(1), "quantity_unit": "PCE", "net_mass_kg": Decimal(1),
