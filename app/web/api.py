@@ -145,14 +145,13 @@ def risk_payload(risk: RiskResult | RiskView | None, caller: service.Caller, cou
     learn that a watchlist names it. Only customs clients (admin, partner) get them."""
     if risk is None:
         return None
+    lane = risk.lane.value if isinstance(risk, RiskResult) else risk.lane
     if not caller.is_customs:
-        return {"lane": risk.lane.value if isinstance(risk, RiskResult) else risk.lane}
+        return {"lane": lane}
     if isinstance(risk, RiskResult):
         reasons = [(r.points, r.text) for r in risk.top_reasons(count)]
-        lane = risk.lane.value
     else:
         reasons = sorted((r for r in risk.reasons if r[0] > 0), key=lambda r: -r[0])[:count]
-        lane = risk.lane
     return {
         "lane": lane, "score": risk.score, "revenue_at_stake": f"{risk.revenue_at_stake:.2f}",
         "random_sample": risk.random_sample, "model_version": risk.model_version,

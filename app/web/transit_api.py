@@ -26,7 +26,7 @@ from app.documents import iso
 from app.domain.problems import Problem, Rejection
 from app.domain.reference import is_valid_declaration_reference
 from app.domain.transit import AlertKind, JourneyState
-from app.services.declarations import Caller, utcnow
+from app.services.declarations import CUSTOMS_ROLES, Caller, utcnow
 from app.transit import service, telemetry
 from app.transit.network import current_network, network_for
 from app.web.api import authenticated_caller
@@ -34,8 +34,6 @@ from app.web.context import db, services
 from app.web.envelope import respond
 
 bp = Blueprint("transit_api", __name__, url_prefix="/api/v1")
-
-SEES_ALL = ("admin", "partner")
 
 
 def init_app(app: Flask) -> None:
@@ -118,7 +116,7 @@ def _choice(name: str, allowed: list[str]) -> str | None:
 
 def _visible(caller: Caller, journey: Journey) -> None:
     """A trader sees only its own declarations' journeys; others answer as missing ones do."""
-    if caller.role in SEES_ALL:
+    if caller.is_customs:
         return
     owner = db().scalar(select(models.Declaration.declarant_party_id).where(
         models.Declaration.id == journey.declaration_id))
@@ -159,7 +157,7 @@ def list_journeys() -> Response:
         raise Rejection("INVALID_PARAMETER", "declaration_id must be a declaration reference",
                         [Problem(message=f"got {declaration_id[:40]!r}", path="declaration_id",
                                  rule="reference-check-character")])
-    if caller.role in SEES_ALL:
+    if caller.is_customs:
         result = service.list_journeys(db(), state, alert, declaration_id, page, per_page)
     else:
         result = service.list_journeys(db(), state, alert, declaration_id, page, per_page, party_id=caller.party_id)
@@ -203,7 +201,7 @@ def get_journey(journey_id: str) -> Response:
 @bp.get("/elock/alerts")
 def list_alerts() -> Response:
     caller = authenticated_caller()
-    _require(caller, SEES_ALL, "list e-lock alerts")
+    _require(caller, tuple(sorted(CUSTOMS_ROLES)), "list e-lock alerts")
     kind = _choice("kind", [k.value for k in AlertKind])
     page = _int_parameter("page", 1, 100_000)
     per_page = _int_parameter("per_page", services().settings.page_size, 200)
