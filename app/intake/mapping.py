@@ -41,16 +41,22 @@ def _text(element: etree._Element, path: str) -> str | None:
     return value.strip() if value is not None else None
 
 
-def _required(element: etree._Element, path: str) -> str:
-    value = _text(element, path)
+def _present(value: str | None, path: str) -> str:
     if value is None:
         raise KeyError(f"schema-valid document lacks {path}")
     return value
 
 
-def _decimal(element: etree._Element, path: str) -> Decimal | None:
-    value = _text(element, path)
+def _number(value: str | None) -> Decimal | None:
     return Decimal(value) if value else None
+
+
+def _required(element: etree._Element, path: str) -> str:
+    return _present(_text(element, path), path)
+
+
+def _decimal(element: etree._Element, path: str) -> Decimal | None:
+    return _number(_text(element, path))
 
 
 _MASS_TO_KG = {"KGM": Decimal(1), "GRM": Decimal("0.001"), "TNE": Decimal(1000)}
@@ -130,14 +136,10 @@ class _Fields:
         return None if element is None else (element.text or "").strip()
 
     def required(self, name: str) -> str:
-        value = self.text(name)
-        if value is None:
-            raise KeyError(f"schema-valid document lacks {name}")
-        return value
+        return _present(self.text(name), name)
 
     def decimal(self, name: str) -> Decimal | None:
-        value = self.text(name)
-        return Decimal(value) if value else None
+        return _number(self.text(name))
 
 
 def _goods_item(item: etree._Element) -> GoodsItem:
