@@ -111,6 +111,11 @@ class WrkResult:
     statuses: str
     first_error: str | None
 
+    @property
+    def answered_per_s(self) -> float:
+        """Answers per second whatever their status (``accepted_per_s`` counts the expected one)."""
+        return self.requests / self.duration_s if self.duration_s else 0.0
+
     @classmethod
     def parse(cls, output: str) -> WrkResult:
         line = next((ln for ln in output.splitlines() if ln.startswith("WRK_RESULT ")), None)
@@ -144,14 +149,9 @@ class RunResult:
     floor: bool = False  # the request floor: every answer is an expected 400
 
     @property
-    def answered_per_s(self) -> float:
-        """Answers per second whatever their status (the floor's are all 400s)."""
-        return self.wrk.requests / self.wrk.duration_s if self.wrk.duration_s else 0.0
-
-    @property
     def per_s(self) -> float:
-        """The rate the table shows: every answer for the floor, 2xx answers otherwise."""
-        return self.answered_per_s if self.floor else self.wrk.accepted_per_s
+        """The rate the table shows: every answer for the floor (all 400s), 2xx answers otherwise."""
+        return self.wrk.answered_per_s if self.floor else self.wrk.accepted_per_s
 
     @property
     def failed(self) -> bool:
@@ -589,7 +589,7 @@ class Load:
         print(f"  [{label}] warm-up: {warm.accepted} answered, {warm.non_2xx} non-2xx", flush=True)
         result = run_wrk(self.wrk, base + ENDPOINT, LUA_GET_SCRIPT, script_args, self.duration, connections,
                          threads)
-        print(f"  [{label}] {result.requests / result.duration_s:.1f} answers/s ({result.statuses}), "
+        print(f"  [{label}] {result.answered_per_s:.1f} answers/s ({result.statuses}), "
               f"p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms", flush=True)
         return result
 
