@@ -10,14 +10,11 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from app.config import Settings
-from app.db.session import make_engine, make_session_factory, reading, write_gate
+from app.bootstrap import build
+from app.db.session import reading
 from app.domain.problems import Rejection
-from app.intake.service import Intake
-from app.rules.assessment import RuleSet
-from app.risk.scoring import RiskEngine, history_cache_seconds, threshold_cache_seconds
-from app.services.cache import TtlCache
 from app.logs import configure_logging
-from app.web.context import Services, close_session
+from app.web.context import close_session
 from app.web.envelope import error_response
 from app.web.security import init_security, retry_after_seconds, throttle_sign_in
 from app.web.metrics import DECLARATION_OUTCOMES, LATENCY, REQUESTS
@@ -42,20 +39,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
         CSW_SETTINGS=settings,
     )
-    engine = make_engine(settings.database_url)
-    app.extensions["csw"] = Services(
-        settings=settings,
-        engine=engine,
-        sessions=make_session_factory(engine),
-        intake=Intake(settings.schema_dir, settings.max_error_count),
-        rule_set=RuleSet.load(settings.rules_dir),
-        api_keys=TtlCache(settings.api_key_cache_seconds),
-        aeo_standings=TtlCache(settings.aeo_cache_seconds),
-        write_gate=write_gate(settings.database_url),
-        risk=RiskEngine.load(settings.rules_dir, settings.instance_dir, settings.release_green),
-        risk_history=TtlCache(history_cache_seconds()),
-        risk_thresholds=TtlCache(threshold_cache_seconds()),
-    )
+    app.extensions["csw"] = build(settings)
 
     from app.web import aeo_api, api, site
 

@@ -12,6 +12,11 @@ import click
 from sqlalchemy import select
 
 from app.aeo.cli import aeo
+from app.bootstrap import Runtime, build, install_handlers
+from app.declarations.cli import declarations, lodge_documents
+from app.declarations.pipeline import LodgingTools
+from app.domain.actors import Caller
+from app.platform.uow import UnitOfWork
 from app.risk.cli import risk
 from app.routing.cli import dispatch, outbox, subscribers
 from app.transit.cli import transit
@@ -22,7 +27,7 @@ from app.users.cli import seed_demo_traders, seed_demo_users, users
 from app.aeo.service import import_operators, read_csv_rows
 from app.config import PROJECT_ROOT, Settings
 from app.db import migrate, models
-from app.db.session import make_engine, make_session_factory
+from app.platform.commands import sessions as command_sessions
 from app.domain.problems import Rejection
 from app.intake.service import Intake
 from app.jobs import JOBS, run_job
@@ -30,7 +35,7 @@ from app.rules.assessment import RuleSet, assess
 from app.domain.time import hong_kong_date
 from app.rules.errors import RulesDataError
 from app.rules.versions import history, record_activation
-from app.services.clients import ROLES, create_client, ensure_party, hash_key, revoke_client
+from app.users.clients import ROLES, create_client, ensure_party, hash_key, revoke_client
 
 DEMO_PARTIES = [
     ("12345678", "Demo Trading Company Limited"),
@@ -49,13 +54,40 @@ DEMO_AEO_REGISTRY = PROJECT_ROOT / "samples" / "aeo" / "operators.csv"
 DEMO_DECLARATIONS = PROJECT_ROOT / "samples" / "demo"
 
 
-def _sessions(settings: Settings):  # type: ignore[no-untyped-def]
-    return make_session_factory(make_engine(settings.database_url))
+
+class LazyRuntime:
+    """The process's wiring, built on first use: ``csw db upgrade`` needs none of it."""
+
+    def __init__(self) -> None:
+        self._runtime: Runtime | None = None
+
+    def get(self) -> Runtime:
+        if self._runtime is None:
+            self._runtime = build(Settings.from_env())
+        return self._runtime
+
+    @property
+    def lodging(self) -> LodgingTools:
+        return self.get().lodging
+
+    def unit_of_work(self) -> UnitOfWork:
+        return self.get().unit_of_work()
+
+    def client_caller(self, name: str) -> Caller | None:
+        return self.get().client_caller(name)
 
 
 @click.group()
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """Customs Single Window."""
+    if ctx.invoked_subcommand not in (None, "db", "serve", "validate", "rules"):
+        settings = Settings.from_env()
+        try:
+            install_handlers(settings)  # a command's changes reach every capability
+        except RulesDataError as exc:
+            raise click.ClickException(f"the rules in {settings.rules_dir} cannot be used: {exc}") from None
+    ctx.obj = LazyRuntime()
 
 
 @main.group()
@@ -79,7 +111,7 @@ def seed() -> None:
     settings = Settings.from_env()
     rule_set = _rule_set(settings)
     today = hong_kong_date(datetime.now(timezone.utc))
-    with _sessions(settings)() as session, session.begin():
+    with command_sessions(settings)() as session, session.begin():
         parties = {identifier: ensure_party(session, identifier, name) for identifier, name in DEMO_PARTIES}
         for name, party_identifier, role, key in DEMO_CLIENTS:
             exists = session.scalar(select(models.ApiClient).where(models.ApiClient.key_hash == hash_key(key)))
@@ -102,27 +134,18 @@ def seed() -> None:
 
 
 def _lodge_demo_declarations(settings: Settings) -> list[str]:
-    """Post the demo declarations to the API in process, as the harbour's system would: the
-    one intake pipeline stores, assesses and queues them. A re-seed re-sends identical
-    documents, which the API answers as replays: nothing is lodged twice."""
-    from app import create_app
-
-    app = create_app(settings)
-    client = app.test_client()
-    key = next(key for name, _party, _role, key in DEMO_CLIENTS if name == "demo-harbour-tms")
-    lines = []
-    for path in sorted(DEMO_DECLARATIONS.glob("*.xml")):
-        answer = client.post("/api/v1/declarations", data=path.read_bytes(), headers={
-            "Authorization": f"Bearer {key}", "Content-Type": "application/xml", "Accept": "application/json"})
-        body = answer.get_json() or {}
-        if answer.status_code != 202:
-            lines.append(f"demo declaration {path.name} refused: {body.get('code')}: {body.get('message')}")
-            continue
-        lane = (body.get("risk") or {}).get("lane") or "no"
-        lines.append(f"demo declaration {body['lrn']} ({body['declaration_id']}): {body['status']}, {lane} lane"
-                     + (" (already lodged)" if body.get("replay") else ""))
-    app.extensions["csw"].engine.dispose()
-    return lines
+    """Lodge the demo declarations through the one intake pipeline, as the harbour's system
+    would. A re-seed re-sends identical documents, which are answered as replays: nothing is
+    lodged twice."""
+    runtime = build(settings)
+    try:
+        caller = runtime.client_caller("demo-harbour-tms")
+        assert caller is not None, "the demo clients are created first"
+        lodged = lodge_documents(runtime, caller, ((path.name, path.read_bytes())
+                                                   for path in sorted(DEMO_DECLARATIONS.glob("*.xml"))))
+    finally:
+        runtime.engine.dispose()
+    return [f"demo declaration {result.line()}" for result in lodged]
 
 
 @main.command()
@@ -184,7 +207,7 @@ def clients() -> None:
 def clients_create(name: str, party_identifier: str, party_name: str | None, role: str) -> None:
     """Create a client; its key is printed once, alone on the last line."""
     settings = Settings.from_env()
-    with _sessions(settings)() as session, session.begin():
+    with command_sessions(settings)() as session, session.begin():
         party = ensure_party(session, party_identifier, party_name or party_identifier)
         client, key = create_client(session, name, party, role=role)
         client_id = client.id
@@ -195,7 +218,7 @@ def clients_create(name: str, party_identifier: str, party_name: str | None, rol
 @clients.command("list")
 def clients_list() -> None:
     settings = Settings.from_env()
-    with _sessions(settings)() as session:
+    with command_sessions(settings)() as session:
         for client in session.scalars(select(models.ApiClient).order_by(models.ApiClient.id)):
             state = f"revoked {client.revoked_at:%Y-%m-%d}" if client.revoked_at else "active"
             click.echo(f"{client.id}\t{client.name}\t{client.role}\t{client.party.identifier}\t"
@@ -206,7 +229,7 @@ def clients_list() -> None:
 @click.argument("client_id", type=int)
 def clients_revoke(client_id: int) -> None:
     settings = Settings.from_env()
-    with _sessions(settings)() as session, session.begin():
+    with command_sessions(settings)() as session, session.begin():
         client = revoke_client(session, client_id)
         if client is None:
             raise click.ClickException(f"no client {client_id}")
@@ -229,7 +252,7 @@ def _rule_set(settings: Settings) -> "RuleSet":
 def _record_rules_in_force(settings: Settings, actor: str) -> None:
     """A server starting on changed rules leaves an event saying so (audited like any event)."""
     rule_set = _rule_set(settings)
-    with _sessions(settings)() as session, session.begin():
+    with command_sessions(settings)() as session, session.begin():
         event = record_activation(session, rule_set, actor, datetime.now(timezone.utc))
     if event is not None:
         click.echo(f"rules version {rule_set.version} now in force (was {event.previous_version or 'none'})")
@@ -239,7 +262,7 @@ def _record_rules_in_force(settings: Settings, actor: str) -> None:
 def rules_history() -> None:
     """When each rules version came into force, and who started it."""
     settings = Settings.from_env()
-    with _sessions(settings)() as session:
+    with command_sessions(settings)() as session:
         for event in history(session):
             click.echo(f"{event.occurred_at.isoformat()}\t{event.version}\t{event.rule_count} rules\t{event.actor}")
 
@@ -295,7 +318,7 @@ def jobs() -> None:
               help="Run as of this day (Hong Kong date); default today")
 def jobs_run(job: str, day: datetime | None) -> None:
     """Run a job now and print what it did."""
-    run = run_job(_sessions(Settings.from_env()), job, JOBS[job], day.date() if day else None)
+    run = run_job(command_sessions(Settings.from_env()), job, JOBS[job], day.date() if day else None)
     if run is None:
         raise click.ClickException(f"{job} is running elsewhere")
     click.echo(f"{job}: {run.outcome} {json.dumps(run.detail, ensure_ascii=False)}")
@@ -311,3 +334,4 @@ main.add_command(transit)
 main.add_command(audit)
 main.add_command(users)
 main.add_command(risk)
+main.add_command(declarations)

@@ -9,11 +9,14 @@ _scheduler: Any = None
 
 def when_ready(server: Any) -> None:
     global _scheduler
+    from app.bootstrap import install_handlers
     from app.config import Settings
-    from app.db.session import make_engine, make_session_factory
     from app.jobs import start_scheduler
+    from app.platform.commands import sessions
 
-    _scheduler = start_scheduler(make_session_factory(make_engine(Settings.from_env().database_url)))
+    settings = Settings.from_env()
+    install_handlers(settings)  # the jobs' changes (alerts, escalations) reach every capability
+    _scheduler = start_scheduler(sessions(settings))
     server.log.info("scheduler started: %s", ", ".join(job.id for job in _scheduler.get_jobs()))
 
 

@@ -33,7 +33,7 @@ from sqlalchemy import text
 from app import create_app
 from app.config import Settings
 from app.domain.transit import ReadingKind
-from app.services.clients import create_client, ensure_party
+from app.users.clients import create_client, ensure_party
 from app.transit import service as transit_service
 from app.transit.network import network_for
 from app.transit.replay import along

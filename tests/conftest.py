@@ -22,7 +22,7 @@ from app.config import PROJECT_ROOT, Settings
 from app.db import migrate
 from app.db.models import Base
 from app.db.session import normalise_url
-from app.services.clients import create_client, ensure_party
+from app.users.clients import create_client, ensure_party
 from app.transit.service import seed_demo_fleet
 
 SAMPLES = PROJECT_ROOT / "samples"

@@ -16,7 +16,7 @@ from app.aeo import service
 from app.aeo.mra import MraDataError, MraPartners, load_mra_partners
 from app.aeo.registry import RENEWAL_NOTICE_MONTHS, RegistryError, renewal_due_from
 from app.config import Settings
-from app.db.session import make_engine, make_session_factory
+from app.platform.commands import sessions as command_sessions
 from app.domain.time import HONG_KONG
 
 _today_option = click.option(
@@ -25,9 +25,6 @@ _today_option = click.option(
 )
 _actor_option = click.option("--actor", default=None, help="Who is acting (default: cli:<login name>).")
 
-
-def _sessions(settings: Settings):  # type: ignore[no-untyped-def]
-    return make_session_factory(make_engine(settings.database_url))
 
 
 def _today(on: datetime | None) -> date:
@@ -73,7 +70,7 @@ def import_command(file: Path, dry_run: bool, on: datetime | None, actor: str | 
             rows = service.read_csv_rows(stream)
         except RegistryError as exc:
             raise click.ClickException(f"{file}: {exc.message}") from None
-    with _sessions(settings)() as session:
+    with command_sessions(settings)() as session:
         report = service.import_operators(session, rows, _actor(actor), _today(on), mra, source=file.name)
         if dry_run:
             session.rollback()
@@ -96,7 +93,7 @@ def _status_command(action: str, summary: str) -> None:
     def command(operator_id: str, reason: str, on: datetime | None, actor: str | None) -> None:
         settings = Settings.from_env()
         today = _today(on)
-        with _sessions(settings)() as session:
+        with command_sessions(settings)() as session:
             try:
                 operator = service.change_status(session, operator_id.strip(), action, reason, _actor(actor), today)
             except RegistryError as exc:
@@ -125,7 +122,7 @@ def show_command(operator_id: str, on: datetime | None) -> None:
     settings = Settings.from_env()
     mra = mra_partners(settings)
     today = _today(on)
-    with _sessions(settings)() as session:
+    with command_sessions(settings)() as session:
         operator = service.lookup(session, operator_id.strip())
         if operator is None:
             raise click.ClickException(f"no AEO operator {operator_id} in the registry")

@@ -1,7 +1,7 @@
 """AEO registry use cases on an open session: import, change status, look up, standings,
 expiry.
 
-Like ``app.services.declarations``, nothing here commits: the caller (request, CLI
+Like ``app.declarations.service``, nothing here commits: the caller (request, CLI
 command, scheduled job) owns the transaction, so a registration and the
 ``AeoStatusEvent`` recording its change land together or not at all. The rules
 themselves (which change is allowed, dates) are ``app.aeo.registry``'s.
@@ -20,7 +20,7 @@ from app.aeo import registry
 from app.aeo.mra import MraPartners
 from app.aeo.registry import AeoStatus, Registration, RegistryError
 from app.db import models
-from app.services.declarations import utcnow
+from app.platform.clock import utcnow
 
 COLUMNS = ("operator_id", "name", "tier", "status", "valid_from", "valid_until")
 """Required CSV columns; ``revoked_on`` (YYYY-MM-DD) is optional, for revoked operators."""

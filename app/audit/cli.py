@@ -9,12 +9,11 @@ from datetime import datetime, timedelta, timezone
 import click
 
 from app.audit import service
+from app.audit.jobs import audit_seal
+from app.platform.jobs import run_job
 from app.config import Settings
-from app.db.session import make_engine, make_session_factory
+from app.platform.commands import sessions as command_sessions
 
-
-def _sessions():  # type: ignore[no-untyped-def]
-    return make_session_factory(make_engine(Settings.from_env().database_url))
 
 
 @click.group()
@@ -25,9 +24,7 @@ def audit() -> None:
 @audit.command("seal")
 def seal_command() -> None:
     """Link every event row not yet on the chain (the audit-seal job does this every few seconds)."""
-    from app.jobs import audit_seal, run_job
-
-    run = run_job(_sessions(), "audit-seal", audit_seal)
+    run = run_job(command_sessions(), "audit-seal", audit_seal)
     if run is None:
         click.echo("another sealer is running; nothing done")
         return
@@ -39,7 +36,7 @@ def seal_command() -> None:
 @audit.command("head")
 def head_command() -> None:
     """Print the chain's head as SEQUENCE:HASH, to record outside the database as an anchor."""
-    with _sessions()() as session:
+    with command_sessions()() as session:
         sequence, link = service.head(session)
     click.echo(f"{sequence}:{link}")
 
@@ -57,7 +54,7 @@ def verify_command(anchor: str | None, grace_minutes: int, as_json: bool) -> Non
         if not sequence.isdigit() or len(link) != 64:
             raise click.BadParameter("expected SEQUENCE:HASH as printed by 'csw audit head'", param_hint="--anchor")
         expected = (int(sequence), link)
-    with _sessions()() as session:
+    with command_sessions()() as session:
         report = service.verify(session, datetime.now(timezone.utc), timedelta(minutes=grace_minutes), expected)
     if as_json:
         click.echo(json.dumps({"intact": report.intact, "links": report.links, "rows": report.rows,

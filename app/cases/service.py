@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 from app.db import models
 from app.db.case_models import Case, CaseEvent, DocumentRequest, User
 from app.db.portal_models import DocumentRequestAnswer
-from app.db.transit_models import Journey
+from app.db.risk_models import RiskAssessment
 from app.domain.cases import (
     ACTIVE_STATES,
     CASE_LANES,
@@ -31,10 +31,16 @@ from app.domain.cases import (
     priority,
 )
 from app.domain.declaration import FINAL_STATUSES, DeclarationStatus
-from app.risk.feedback import record_outcome
-from app.risk.service import latest_assessment
-from app.services.declarations import Caller, change_status
-from app.transit import service as transit
+from app.domain.events import (
+    DocumentsRequested,
+    InspectionOrdered,
+    InspectionOutcomeRecorded,
+    RefusalDecided,
+    ReleaseDecided,
+    RerouteDecided,
+)
+from app.platform.clock import utcnow
+from app.platform.uow import emit
 
 ALERT_DEADLINE = timedelta(minutes=30)
 MAX_NOTE = 4000
@@ -51,10 +57,6 @@ class AlreadyClaimed(CaseRuleError):
     def __init__(self, holder: str) -> None:
         super().__init__("ALREADY_CLAIMED", f"this case is already claimed by {holder}", "case")
         self.holder = holder
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def _event(session: Session, case: Case, kind: str, actor: str, now: datetime,
@@ -98,8 +100,9 @@ def _revenue(row: models.Declaration) -> Decimal:
 def _selection(session: Session, row: models.Declaration) -> str:
     """``random`` when the risk module sent the declaration to its lane as a random sample
     (kept apart so the dashboard can compare hit rates of targeted and random inspections)."""
-    assessment = latest_assessment(session, row.id)
-    return "random" if assessment is not None and assessment.random_sample else "targeted"
+    sampled = session.scalar(select(RiskAssessment.random_sample).where(RiskAssessment.declaration_id == row.id)
+                             .order_by(RiskAssessment.version.desc()).limit(1))
+    return "random" if sampled else "targeted"
 
 
 def open_cases_for_declaration(session: Session, declaration_id: str, *, now: datetime | None = None,
@@ -412,42 +415,36 @@ def decide(session: Session, case_id: int, user: User, request: DecisionRequest,
         raise CaseRuleError("DECLARATION_CHANGED", f"the trader amended the declaration to version {row.version} "
                                                    f"after you opened version {request.version}: review it and "
                                                    "decide again", "declaration")
-    caller = Caller(actor=_actor(user), role="officer")
+    actor = _actor(user)
     detail: dict[str, object] = {"decision": request.decision.value}
     match request.decision:
         case Decision.RELEASE:
             if row is not None:
-                change_status(session, row, DeclarationStatus.RELEASED, "released", caller, conversation_id,
-                              note=reason or None, now=now)
+                emit(session, ReleaseDecided(case.id, row.id, reason or None, actor, conversation_id, now))
             _close(session, case, "released", now)
         case Decision.REFUSE:
             assert row is not None
-            change_status(session, row, DeclarationStatus.REFUSED, "refused", caller, conversation_id,
-                          note=reason, now=now)
+            emit(session, RefusalDecided(case.id, row.id, reason, actor, conversation_id, now))
             _close(session, case, "refused", now)
         case Decision.INSPECT:
             if row is not None:
-                change_status(session, row, DeclarationStatus.UNDER_REVIEW, "inspection_ordered", caller,
-                              conversation_id, note=reason or "physical inspection ordered", now=now)
+                emit(session, InspectionOrdered(case.id, row.id, reason or None, actor, conversation_id, now))
             case.state, case.decision, case.updated_at = CaseState.INSPECTION.value, "inspect", now
         case Decision.REQUEST_DOCUMENTS:
             assert row is not None
             documents = request.documents.strip()[:MAX_NOTE] or reason
-            change_status(session, row, DeclarationStatus.UNDER_REVIEW, "documents_requested", caller,
-                          conversation_id, note=f"documents requested: {documents} ({reason})", now=now)
+            emit(session, DocumentsRequested(case.id, row.id, reason, actor, conversation_id, now, documents))
             session.add(DocumentRequest(case_id=case.id, declaration_id=row.id, documents=documents, message=reason,
-                                        requested_by=_actor(user), requested_at=now))
+                                        requested_by=actor, requested_at=now))
             case.state, case.decision, case.updated_at = CaseState.AWAITING_DOCUMENTS.value, "request_documents", now
             detail["documents"] = documents
         case Decision.REROUTE:
             assert row is not None and request.lane is not None
             detail.update({"from": case.lane, "to": request.lane})
-            change_status(session, row, DeclarationStatus(row.status), "lane_changed", caller, conversation_id,
-                          note=f"lane {case.lane or 'none'} -> {request.lane}: {reason}", now=now)
-            row.lane, case.lane, case.updated_at = request.lane, request.lane, now
+            emit(session, RerouteDecided(case.id, row.id, reason, actor, conversation_id, now, case.lane,
+                                         request.lane))
+            case.lane, case.updated_at = request.lane, now
             if request.lane == "green":
-                change_status(session, row, DeclarationStatus.RELEASED, "released", caller, conversation_id,
-                              note=f"re-routed to the green lane: {reason}", now=now)
                 _close(session, case, "rerouted_green", now)
     _event(session, case, f"decision:{request.decision.value}", _actor(user), now, detail, note=reason or None)
     return case
@@ -470,9 +467,8 @@ def record_inspection(session: Session, case_id: int, user: User, result: Inspec
     case.state, case.inspection_result = CaseState.CLAIMED.value, result.value
     case.revenue_recovered, case.updated_at = revenue_recovered.quantize(Decimal("0.01")), now
     if case.declaration_id is not None:
-        record_outcome(session, declaration_id=case.declaration_id, result=result.value,
-                       revenue_recovered=case.revenue_recovered, actor=_actor(user), occurred_at=now,
-                       note=notes or None, random_sample=case.selection == "random")
+        emit(session, InspectionOutcomeRecorded(case.id, case.declaration_id, result.value, case.revenue_recovered,
+                                                case.selection == "random", notes or None, _actor(user), now))
     _event(session, case, "inspection_recorded", _actor(user), now,
            {"result": result.value, "revenue_recovered": str(case.revenue_recovered),
             "selection": case.selection}, note=notes or None)
@@ -576,37 +572,6 @@ def get_declaration_view(session: Session, declaration_id: str) -> models.Declar
         selectinload(models.Declaration.equipment).selectinload(models.TransportEquipment.seals),
         selectinload(models.Declaration.events), selectinload(models.Declaration.findings),
         selectinload(models.Declaration.declarant)))
-
-
-@dataclass(frozen=True, slots=True)
-class JourneyView:
-    """An e-lock journey as the case view shows it: state, timeline, alerts and track."""
-
-    id: str
-    state: str
-    route: str
-    elock_id: str
-    timeline: list[dict[str, object]]
-    alerts: list[dict[str, object]]
-    track: list[tuple[float, float]]
-
-
-def journey_for_case(session: Session, case: Case) -> JourneyView | None:
-    """The transit capability's journey behind the case (by alert, else by declaration)."""
-    journey = session.get(Journey, case.journey_id) if case.journey_id else None
-    if journey is None and case.declaration_id:
-        journey = session.scalar(select(Journey).where(Journey.declaration_id == case.declaration_id)
-                                 .order_by(Journey.opened_at.desc()).limit(1))
-    if journey is None:
-        return None
-    return JourneyView(
-        id=journey.id, state=journey.state, elock_id=journey.elock_id,
-        route=f"{journey.origin} → {journey.control_point} → {journey.destination} ({journey.route_code})",
-        timeline=[{"at": e.occurred_at, "kind": e.kind, "state": e.state_to, "actor": e.actor, "note": e.note}
-                  for e in journey.timeline],
-        alerts=[{"at": a.occurred_at, "kind": a.kind, "message": a.message} for a in journey.alerts],
-        track=[(t.longitude, t.latitude) for t in transit.track(session, journey)],
-    )
 
 
 def case_for_declaration(session: Session, declaration_id: str) -> Case | None:

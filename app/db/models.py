@@ -103,7 +103,7 @@ class Declaration(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
     conversation_id: Mapped[str] = mapped_column(String(36))
 
-    # Read-only views: content is written in bulk by app.services.declarations.
+    # Read-only views: content is written in bulk by app.declarations.service.
     declarant: Mapped[Party] = relationship(viewonly=True)
     parties: Mapped[list[DeclarationParty]] = relationship(viewonly=True, order_by="DeclarationParty.id")
     goods_items: Mapped[list[GoodsItem]] = relationship(viewonly=True, order_by="GoodsItem.sequence")

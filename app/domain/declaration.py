@@ -128,6 +128,16 @@ class Declaration:
         return next(p for p in self.parties if p.role is PartyRole.DECLARANT)
 
 
+@dataclass(frozen=True, slots=True)
+class ReceivedDeclaration:
+    """A schema-valid document as received (its exact bytes are the legal record) and what it says."""
+
+    body: bytes
+    sha256: str
+    namespace: str
+    declaration: Declaration
+
+
 class LifecycleError(Exception):
     """A change the declaration's current status does not allow."""
 

@@ -6,24 +6,15 @@ the same XML) and ``csw validate``: one code path.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from pathlib import Path
 
 from lxml import etree
 
-from app.domain.declaration import Declaration
+from app.domain.declaration import ReceivedDeclaration
 from app.domain.problems import Problem, Rejection
 from app.intake.mapping import MAPPERS
 from app.intake.parser import parse_untrusted
 from app.intake.schemas import SchemaRegistry
-
-
-@dataclass(frozen=True, slots=True)
-class ReceivedDeclaration:
-    body: bytes
-    sha256: str
-    namespace: str
-    declaration: Declaration
 
 
 class Intake:

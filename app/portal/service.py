@@ -18,8 +18,10 @@ from app.db.case_models import DocumentRequest, User
 from app.db.portal_models import DeclarationDraft, DocumentRequestAnswer
 from app.domain.declaration import DeclarationStatus, LifecycleError, check_amendable, check_cancellable
 from app.domain.problems import Problem, Rejection
-from app.services.clients import create_client, revoke_client
-from app.services.declarations import Caller
+from app.domain.actors import Caller
+from app.domain.events import DocumentsAnswered
+from app.platform.clock import utcnow
+from app.platform.uow import emit
 
 MAX_ATTACHMENT_BYTES = 2 * 1024 * 1024
 # Attachments officers can open safely: PDF and images, recognised by their first bytes
@@ -31,10 +33,6 @@ ATTACHMENT_SIGNATURES = {
 }
 MAX_MESSAGE = 2000
 PER_PAGE = 25
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def trader_caller(session: Session, user: User) -> Caller:
@@ -249,9 +247,7 @@ def answer_request(session: Session, caller: Caller, declaration_id: str, reques
         answered_at=now or utcnow())
     session.add(answer)
     session.flush()
-    from app.cases.service import documents_answered  # the officers' side of the same change
-
-    documents_answered(session, request_id=request.id, actor=caller.actor, now=answer.answered_at)
+    emit(session, DocumentsAnswered(request.id, declaration_id, caller.actor, answer.answered_at))
     return answer
 
 
@@ -264,28 +260,3 @@ def get_attachment(session: Session, caller: Caller, declaration_id: str, answer
     return answer
 
 
-# --- API keys -----------------------------------------------------------------------------
-
-def list_keys(session: Session, caller: Caller) -> list[models.ApiClient]:
-    return list(session.scalars(select(models.ApiClient).where(
-        models.ApiClient.party_id == caller.party_id, models.ApiClient.role == "trader")
-        .order_by(models.ApiClient.revoked_at.is_not(None), models.ApiClient.id.desc())))
-
-
-def create_key(session: Session, caller: Caller, name: str) -> tuple[models.ApiClient, str]:
-    """A new trader key for the party's own system; the key itself is returned once."""
-    name = (name or "").strip()
-    if not 2 <= len(name) <= 100:
-        raise Rejection("INVALID_PARAMETER", "name the system that will use the key (2 to 100 characters)",
-                        [Problem(message="2 to 100 characters", path="name", rule="name-length")])
-    client, key = create_client(session, name, party_of(session, caller), role="trader")
-    return client, key
-
-
-def revoke_key(session: Session, caller: Caller, client_id: int) -> models.ApiClient:
-    client = session.get(models.ApiClient, client_id)
-    if client is None or client.party_id != caller.party_id or client.role != "trader":
-        raise Rejection("NOT_FOUND", f"no API key {client_id}")
-    revoked = revoke_client(session, client_id)
-    assert revoked is not None
-    return revoked

@@ -7,7 +7,7 @@ from app.db import models
 from app.domain.declaration import Declaration, PartyRole
 from app.domain.findings import Finding
 from app.domain.risk import RiskRecord
-from app.rules.assessment import Assessed
+from app.domain.assessment import Assessed
 
 
 def _party(declaration: Declaration, role: PartyRole) -> str:

@@ -19,7 +19,7 @@ from app.risk.factors import FactorConfig, TraderHistory, declaration_factors, i
 from app.risk.model import RiskModel
 from app.risk.policy import load_policy
 from app.risk.records import build_records, finding_pairs
-from app.rules.assessment import Assessed
+from app.domain.assessment import Assessed
 
 log = logging.getLogger("csw.risk")
 

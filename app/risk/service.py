@@ -14,7 +14,7 @@ from app.db.session import Writer, connection_of
 from app.db.risk_models import RiskAssessment
 from app.domain.risk import LanePolicy, LaneThresholds, RiskResult, thresholds_for_rates
 from app.risk.factors import TraderHistory
-from app.services.cache import TtlCache
+from app.platform.cache import TtlCache
 
 
 @dataclass(frozen=True, slots=True)

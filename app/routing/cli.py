@@ -19,7 +19,7 @@ import click
 from sqlalchemy.orm import Session
 
 from app.config import Settings
-from app.db.session import make_engine, make_session_factory
+from app.platform.commands import sessions as command_sessions
 from app.domain.problems import Rejection
 from app.logs import configure_logging
 from app.routing import subscribers as service
@@ -32,7 +32,7 @@ log = logging.getLogger("csw.routing")
 
 @contextmanager
 def _transaction() -> Iterator[Session]:
-    sessions = make_session_factory(make_engine(Settings.from_env().database_url))
+    sessions = command_sessions(Settings.from_env())
     with sessions() as session:
         try:
             with session.begin():
@@ -61,7 +61,7 @@ def dispatch(once: bool, interval: float | None) -> None:
     settings = Settings.from_env()
     configure_logging(settings.log_level)
     dispatch_settings = DispatchSettings.from_env()
-    sessions = make_session_factory(make_engine(settings.database_url))
+    sessions = command_sessions(settings)
     dispatcher = Dispatcher(sessions, dispatch_settings)
     stopping: list[bool] = []
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.routing_models import OutboxMessage
 from app.domain.time import HONG_KONG
+from app.platform.jobs import run_job
 from app.routing.dispatcher import Dispatcher, update_backlog_gauge
 from app.routing.settings import DispatchSettings
 
@@ -37,8 +38,6 @@ def dispatch_tick(dispatcher: Dispatcher) -> dict[str, object]:
 
 def schedule_routing(scheduler: BaseScheduler, sessions: sessionmaker[Session]) -> Dispatcher:
     """Add the dispatcher and the purge to ``scheduler``; returns the dispatcher."""
-    from app.jobs import run_job
-
     settings = DispatchSettings.from_env()
     dispatcher = Dispatcher(sessions, settings)
     scheduler.add_job(dispatch_tick, IntervalTrigger(seconds=settings.interval_seconds), args=(dispatcher,),

@@ -26,6 +26,7 @@ from app.domain.routing import (
     recipients_for,
     routing_key,
 )
+from app.domain.events import DeclarationFacts, ManifestChanged
 from app.routing.messages import render
 from app.routing.rules import RoutingRules
 
@@ -135,31 +136,6 @@ def _named_identifiers(session: Session, declaration_ids: Sequence[str], roles: 
     ).all())
 
 
-@dataclass(frozen=True, slots=True)
-class DeclarationFacts:
-    """What a declaration's status notice is routed on and says. ``named_parties`` (role,
-    identifier) are given when the caller has the document at hand, and read otherwise."""
-
-    id: str
-    status: str
-    declarant_party_id: int
-    type_code: str
-    ucr: str | None
-    lane: str | None
-    version: int
-    transport_mode: str | None
-    conveyance_id: str | None
-    control_point: str | None
-    named_parties: tuple[tuple[str, str], ...] | None = None
-
-    @classmethod
-    def of(cls, row: models.Declaration) -> DeclarationFacts:
-        return cls(id=row.id, status=row.status, declarant_party_id=row.declarant_party_id,
-                   type_code=row.type_code, ucr=row.ucr, lane=row.lane, version=row.version,
-                   transport_mode=row.transport_mode, conveyance_id=row.conveyance_id,
-                   control_point=row.control_point)
-
-
 def declaration_notice(session: Session, rules: RoutingRules, facts: DeclarationFacts, now: datetime,
                        note: str | None = None) -> int:
     """Route the notice of a declaration's new status (release, refusal, cancellation), if any."""
@@ -191,35 +167,35 @@ def declaration_notice(session: Session, rules: RoutingRules, facts: Declaration
     return enqueue(session, subscribers, message_type, f"declaration:{facts.id}", payload, facts.control_point, now)
 
 
-def manifest_message(session: Session, rules: RoutingRules, trip: Any, consignments: Sequence[Any],
-                     now: datetime) -> int:
-    """Route a trip's manifest with its (new) decision. ``consignments`` rows carry
-    declaration_id, ucr, status, declarant_party_id."""
-    facts = MessageFacts(message_type=MessageType.MANIFEST_DECISION, control_point=trip.control_point,
-                         transport_mode="3", decision=trip.decision,
-                         cross_boundary=trip.boundary in rules.manifest.cross_boundaries)
+def manifest_message(session: Session, rules: RoutingRules, manifest: ManifestChanged) -> int:
+    """Route a trip's manifest with its (new) decision to the declarants, the carrier and the
+    offices its routes name."""
+    facts = MessageFacts(message_type=MessageType.MANIFEST_DECISION, control_point=manifest.control_point,
+                         transport_mode="3", decision=manifest.decision,
+                         cross_boundary=manifest.boundary in rules.manifest.cross_boundaries)
     roles = frozenset(recipients_for(rules.routes, facts))
     if not roles:
         return 0
+    consignments = manifest.consignments
     party_ids = {c.declarant_party_id for c in consignments} if RecipientRole.DECLARANT in roles else set()
     if RecipientRole.CARRIER in roles:
-        party_ids.add(trip.carrier_party_id)
-    boundary = trip.boundary if trip.boundary in rules.manifest.cross_boundaries else None
+        party_ids.add(manifest.carrier_party_id)
+    boundary = manifest.boundary if manifest.boundary in rules.manifest.cross_boundaries else None
     subscribers = subscribers_for(session, Addressees(
-        frozenset(party_ids), trip.control_point, boundary, roles,
+        frozenset(party_ids), manifest.control_point, boundary, roles,
         frozenset(_named_identifiers(session, [c.declaration_id for c in consignments], roles))))
     if not subscribers:
         return 0
-    return enqueue(session, subscribers, MessageType.MANIFEST_DECISION, f"trip:{trip.id}",
-                   manifest_payload(trip, consignments), trip.control_point, now)
+    return enqueue(session, subscribers, MessageType.MANIFEST_DECISION, f"trip:{manifest.trip_id}",
+                   manifest_payload(manifest), manifest.control_point, manifest.at)
 
 
-def manifest_payload(trip: Any, consignments: Sequence[Any]) -> dict[str, Any]:
-    selected = set(trip.selected or ())
+def manifest_payload(manifest: ManifestChanged) -> dict[str, Any]:
+    selected = set(manifest.selected or ())
     return {
-        "trip_id": trip.id, "state_version": trip.state_version, "vehicle_registration_id": trip.vehicle_mark,
-        "control_point_id": trip.control_point, "expected_crossing_datetime": trip.expected_crossing_at,
-        "decision": trip.decision,
+        "trip_id": manifest.trip_id, "state_version": manifest.state_version,
+        "vehicle_registration_id": manifest.vehicle_mark, "control_point_id": manifest.control_point,
+        "expected_crossing_datetime": manifest.expected_crossing_at, "decision": manifest.decision,
         "consignments": [{"declaration_id": c.declaration_id, "ucr": c.ucr, "status": c.status,
-                          "selected": c.declaration_id in selected} for c in consignments],
+                          "selected": c.declaration_id in selected} for c in manifest.consignments],
     }

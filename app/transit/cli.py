@@ -12,17 +12,14 @@ from pathlib import Path
 import click
 
 from app.config import Settings
-from app.db.session import make_engine, make_session_factory
+from app.platform.commands import sessions as command_sessions
 from app.domain.problems import Rejection
 from app.intake.service import Intake
 from app.rules.errors import RulesDataError
-from app.services.declarations import Caller
+from app.domain.actors import Caller
 from app.transit import service, telemetry
 from app.transit.network import load_network, network_for
 
-
-def _sessions(settings: Settings):  # type: ignore[no-untyped-def]
-    return make_session_factory(make_engine(settings.database_url))
 
 
 def _now() -> datetime:
@@ -59,7 +56,7 @@ def transit() -> None:
 @click.option("--note", default=None, help="Why (kept on the company's history).")
 def register_company(br_number: str, name: str, mode: str, note: str | None) -> None:
     settings = Settings.from_env()
-    with _sessions(settings)() as session, session.begin():
+    with command_sessions(settings)() as session, session.begin():
         try:
             company = service.register_company(session, br_number, name, mode, _now(), actor=_actor(), note=note)
         except Rejection as rejection:
@@ -73,7 +70,7 @@ def register_company(br_number: str, name: str, mode: str, note: str | None) -> 
 @click.option("--note", default=None, help="Why (kept on the vehicle's history).")
 def register_vehicle(mark: str, company_br: str, note: str | None) -> None:
     settings = Settings.from_env()
-    with _sessions(settings)() as session, session.begin():
+    with command_sessions(settings)() as session, session.begin():
         try:
             vehicle = service.register_vehicle(session, mark, company_br, _now(), actor=_actor(), note=note)
         except Rejection as rejection:
@@ -88,7 +85,7 @@ def register_vehicle(mark: str, company_br: str, note: str | None) -> None:
 def register_elock(elock_id: str, supplier: str, note: str | None) -> None:
     settings = Settings.from_env()
     network = network_for(settings.rules_dir)
-    with _sessions(settings)() as session, session.begin():
+    with command_sessions(settings)() as session, session.begin():
         try:
             lock = service.register_elock(session, elock_id, supplier, _now(), network, actor=_actor(), note=note)
         except Rejection as rejection:
@@ -102,7 +99,7 @@ def register_elock(elock_id: str, supplier: str, note: str | None) -> None:
 @click.option("--note", default=None, help="Why, e.g. the fault seen (kept on the e-lock's history).")
 def elock_status(elock_id: str, status: str, note: str | None) -> None:
     settings = Settings.from_env()
-    with _sessions(settings)() as session, session.begin():
+    with command_sessions(settings)() as session, session.begin():
         try:
             lock = service.set_elock_status(session, elock_id, status, _now(), actor=_actor(), note=note)
         except Rejection as rejection:
@@ -117,7 +114,7 @@ def history(subject_kind: str, subject_id: str) -> None:
     """Every registration and administrative change of a company (BR number), vehicle (mark)
     or e-lock: when, what, by whom, from and to, why. A lock's journeys are on their timelines."""
     settings = Settings.from_env()
-    with _sessions(settings)() as session:
+    with command_sessions(settings)() as session:
         events = service.registry_history(session, subject_kind, subject_id)
         for event in events:
             click.echo(f"{_when(event.occurred_at)}\t{event.kind}\t{event.actor}\t"
@@ -147,7 +144,7 @@ def describe_change(detail: dict[str, object] | None) -> str:
 def journeys(state: str | None, alert: str | None, limit: int) -> None:
     """Journeys, most recently changed first: id, state, declaration, e-lock, route, alerts."""
     settings = Settings.from_env()
-    with _sessions(settings)() as session:
+    with command_sessions(settings)() as session:
         page = service.list_journeys(session, state, alert, None, 1, max(1, min(limit, 1000)))
         for journey in page.items:
             click.echo(f"{journey.id}\t{journey.state}\t{journey.declaration_id}\t{journey.elock_id}\t"
@@ -160,7 +157,7 @@ def journeys(state: str | None, alert: str | None, limit: int) -> None:
 @click.option("--limit", default=50, show_default=True, type=int)
 def alerts(kind: str | None, limit: int) -> None:
     settings = Settings.from_env()
-    with _sessions(settings)() as session:
+    with command_sessions(settings)() as session:
         items, total = service.list_alerts(session, kind, 1, max(1, min(limit, 1000)))
         for alert in items:
             click.echo(f"{alert.id}\t{alert.kind}\t{alert.journey_id}\t{alert.declaration_id}\t{alert.message}")
@@ -197,7 +194,7 @@ def ingest(file: Path) -> None:
     except Rejection as rejection:
         _fail(rejection)
     network = network_for(settings.rules_dir)
-    with _sessions(settings)() as session, session.begin():
+    with command_sessions(settings)() as session, session.begin():
         report = service.ingest(session, events, Caller(actor="cli:transit-ingest", role="gateway"), _now(), network)
         for result in report.results:
             if result.status != "accepted":

@@ -299,13 +299,20 @@ def network_for(rules_dir: Path) -> Network:
         return network
 
 
-def current_network() -> Network:
-    """The network of the running app's rules folder (``CSW_RULES_DIR``)."""
-    from flask import current_app, has_app_context
+_configured: list[Path] = []
 
+
+def configure(rules_dir: Path) -> Network:
+    """Make ``rules_dir``'s network the process's (start-up loads and checks it once)."""
+    network = network_for(rules_dir)
+    _configured[:] = [rules_dir]
+    return network
+
+
+def current_network() -> Network:
+    """The network of the rules folder configured at start-up (``CSW_RULES_DIR`` otherwise)."""
+    if _configured:
+        return network_for(_configured[0])
     from app.config import Settings
 
-    if has_app_context():
-        settings: Settings = current_app.config["CSW_SETTINGS"]
-        return network_for(settings.rules_dir)
     return network_for(Settings.from_env().rules_dir)

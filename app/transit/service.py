@@ -44,9 +44,11 @@ from app.domain.transit import (
     progress_to_json,
 )
 from app.rules import paths
-from app.services.declarations import Caller
+from app.domain.actors import Caller
 from app.transit.network import Network, current_network, project
 from app.transit.telemetry import GatewayEvent
+from app.domain.events import JourneyReleased, TransitAlertRaised
+from app.platform.uow import emit
 
 MODES = ("air-land", "sea-land")
 ELOCK_STATUSES = ("available", "in_use", "faulty", "retired")
@@ -380,7 +382,7 @@ def close_journeys_for_declaration(session: Session, declaration_id: str, caller
                          f"declaration cancelled: {reason}", now)
 
 
-def release_held_journeys(session: Session, declaration_id: str, caller: Caller, now: datetime,
+def release_held_journeys(session: Session, declaration_id: str, actor: str, now: datetime,
                           note: str | None) -> list[Journey]:
     """An officer released the declaration: its journeys held at their destination (unsealed
     there, then held for alerts or the red lane) end ``released`` too. Journeys still on the
@@ -389,7 +391,7 @@ def release_held_journeys(session: Session, declaration_id: str, caller: Caller,
         Journey.declaration_id == declaration_id,
         Journey.state.in_((JourneyState.ARRIVED.value, JourneyState.EXCEPTION.value)),
         Journey.unsealed_at.is_not(None)).with_for_update()))
-    return _end_journeys(session, journeys, JourneyState.RELEASED, "officer", caller.actor,
+    return _end_journeys(session, journeys, JourneyState.RELEASED, "officer", actor,
                          f"declaration released by an officer{': ' + note if note else ''}", now)
 
 
@@ -484,20 +486,18 @@ class _JourneyWork:
             self.released.append((journey, decision.transitions[-1].note or "released"))
 
     def finish(self) -> list[JourneyAlert]:
-        """Write the batch's changes; each new alert opens (or joins) an officer case in the
-        same transaction, so an alert is never stored without someone to look at it."""
-        from app.cases.service import open_case_for_alert  # cases imports this module
-
+        """Write the batch's changes. Each new alert is announced (the case queue opens or joins
+        a case for it in the same transaction, so an alert is never stored without someone to
+        look at it), and so is each journey released at its destination."""
         _insert(self.session, JourneyEvent, self.timeline)
         if self.alerts:
             self.session.add_all(self.alerts)
         self.session.flush()
         for alert in self.alerts:
-            open_case_for_alert(self.session, alert_id=alert.id, journey_id=alert.journey_id,
-                                declaration_id=alert.declaration_id, kind=alert.kind,
-                                occurred_at=alert.occurred_at, evidence=alert.evidence, actor=self.caller.actor)
+            emit(self.session, TransitAlertRaised(alert.id, alert.journey_id, alert.declaration_id, alert.kind,
+                                                  alert.occurred_at, alert.evidence, self.caller.actor))
         for journey, note in self.released:
-            _release_declaration(self.session, journey, note, self.caller, self.now)
+            _journey_released(self.session, journey, note, self.caller, self.now)
         return self.alerts
 
 
@@ -510,21 +510,11 @@ def _alert_row(journey: Journey, draft: AlertDraft, now: datetime) -> JourneyAle
                   "route": journey.route_code, "elock_id": journey.elock_id})
 
 
-def _release_declaration(session: Session, journey: Journey, note: str, caller: Caller, now: datetime) -> None:
-    """Release the declaration once every journey of it is released (its other hooks fire)."""
-    from app.services.declarations import change_status
-
+def _journey_released(session: Session, journey: Journey, note: str, caller: Caller, now: datetime) -> None:
+    """Announce the release, saying whether it was the declaration's last journey still open."""
     pending = session.scalar(select(func.count()).select_from(Journey).where(
         Journey.declaration_id == journey.declaration_id, Journey.state != JourneyState.RELEASED.value))
-    if pending:
-        return
-    row = session.scalar(select(models.Declaration).where(models.Declaration.id == journey.declaration_id)
-                         .with_for_update())
-    if row is None or row.status in (DeclarationStatus.RELEASED.value, DeclarationStatus.CANCELLED.value,
-                                     DeclarationStatus.REFUSED.value):
-        return
-    change_status(session, row, DeclarationStatus.RELEASED, "released", caller, None,
-                  note=f"journey {journey.id}: {note}", now=now)
+    emit(session, JourneyReleased(journey.id, journey.declaration_id, note, not pending, caller, now))
 
 
 def _lock_declarations(session: Session, declaration_ids: Iterable[str | None], skip_locked: bool = False) -> set[str]:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from app.config import Settings
 from app.db.case_models import User, UserEvent
 from app.db.models import Party
-from app.db.session import make_engine, make_session_factory
+from app.platform.commands import sessions as command_sessions
 from app.users.service import (LOCALES, ROLES, AccountError, create_user, find_user, reset_password, set_active,
                                set_role)
 
@@ -76,7 +76,7 @@ def users_create(username: str, role: str, display_name: str | None, locale: str
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     settings = Settings.from_env()
-    sessions = make_session_factory(make_engine(settings.database_url))
+    sessions = command_sessions(settings)
     try:
         with sessions() as session, session.begin():
             party_id = None
@@ -99,7 +99,7 @@ def _cli_actor() -> str:
 def _change(username: str, change: Callable[[Session, User], None]) -> None:
     """Apply one change to an existing account in one transaction, or say why not."""
     settings = Settings.from_env()
-    sessions = make_session_factory(make_engine(settings.database_url))
+    sessions = command_sessions(settings)
     try:
         with sessions() as session, session.begin():
             user = find_user(session, username)
@@ -160,7 +160,7 @@ def users_reset_password(username: str, reason: str, password_stdin: bool) -> No
 def users_history(username: str) -> None:
     """Everything done to an account: when, what, by whom, why."""
     settings = Settings.from_env()
-    sessions = make_session_factory(make_engine(settings.database_url))
+    sessions = command_sessions(settings)
     with sessions() as session:
         user = find_user(session, username)
         if user is None:
@@ -174,7 +174,7 @@ def users_history(username: str) -> None:
 def users_list() -> None:
     """Every account: username, role, language, active, last sign-in."""
     settings = Settings.from_env()
-    sessions = make_session_factory(make_engine(settings.database_url))
+    sessions = command_sessions(settings)
     with sessions() as session:
         for user in session.scalars(select(User).order_by(User.role, User.username)):
             last = user.last_login_at.isoformat() if user.last_login_at else "never"

@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response
 
 from app.routing import subscribers as service
 from app.web.auth import role_required
-from app.web.context import db
+from app.web.context import db, unit_of_work
 
 bp = Blueprint("admin_routing", __name__, url_prefix="/admin/routing")
 
@@ -35,7 +35,7 @@ def change(subscriber_id: int, action: str) -> Response:
         message = f"resumed {service.resume(db(), name, actor=actor).name}"
     else:
         message = f"replayed {service.replay(db(), name, actor=actor)} dead letter(s)"
-    db().commit()
+    unit_of_work().commit()
     flash(message)
     return redirect(url_for("admin_routing.subscribers"))
 

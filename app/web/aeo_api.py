@@ -22,9 +22,10 @@ from app.aeo.registry import RegistryError, renewal_due_from
 from app.db import models
 from app.domain.problems import Problem, Rejection
 from app.domain.time import hong_kong_date
-from app.services.declarations import utcnow
+from app.platform.clock import utcnow
 from app.web.api import authenticated_caller
-from app.web.context import db, services
+from app.web.context import db, services, unit_of_work
+from app.platform.uow import after_commit
 from app.web.envelope import respond
 
 bp = Blueprint("aeo_api", __name__, url_prefix="/api/v1/aeo")
@@ -135,15 +136,15 @@ def change_status(operator_id: str) -> Response:
     if not isinstance(action, str):
         raise _rejection(RegistryError("UNKNOWN_ACTION", f"action must be one of {', '.join(service.ACTIONS)}"))
     today = _today()
-    with services().write_gate():
-        try:
-            service.change_status(db(), operator_id, action.strip().lower(), body.get("reason"),  # type: ignore[arg-type]
-                                  caller.actor, today)
-        except RegistryError as error:
-            db().rollback()
-            raise _rejection(error) from None
-        db().commit()
-    services().aeo_standings.clear()
+    uow = unit_of_work().write_lock()
+    try:
+        service.change_status(uow.session, operator_id, action.strip().lower(), body.get("reason"),  # type: ignore[arg-type]
+                              caller.actor, today)
+    except RegistryError as error:
+        uow.rollback()
+        raise _rejection(error) from None
+    after_commit(uow.session, services().aeo_standings.clear)  # this worker sees the change at once
+    uow.commit()
     operator = service.lookup(db(), operator_id)
     if operator is None:  # deleted in between: not possible through this service
         raise _not_found(operator_id)

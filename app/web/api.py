@@ -12,22 +12,22 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
 from sqlalchemy import select
 
-from app.aeo import service as aeo_service
-from app.aeo.effects import party_ids
-from app.aeo.service import AeoStanding
 from app.db import models
-from app.domain.declaration import Declaration, DeclarationStatus, PartyRole
-from app.domain.risk import RiskResult
+from app.declarations import pipeline
+from app.declarations import service as service
+from app.domain.actors import Caller
+from app.domain.assessment import Assessed
+from app.domain.declaration import DeclarationStatus
 from app.domain.findings import Finding, Severity
 from app.domain.problems import Problem, Rejection
-from app.intake.service import Intake, ReceivedDeclaration, require_text_reason
-from app.rules.assessment import Assessed, assess, refuse_if_rejected
+from app.domain.risk import RiskResult
 from app.domain.time import hong_kong_date
-from app.services import declarations as service
+from app.intake.service import require_text_reason
+from app.platform.clock import utcnow
 from app.risk import service as risk_service
 from app.risk.service import RiskView
-from app.services.clients import authenticate
-from app.web.context import db, services
+from app.users.clients import authenticate
+from app.web.context import db, services, unit_of_work
 from app.web.envelope import respond
 from app.web.metrics import DECLARATION_OUTCOMES
 from app.web.openapi import openapi_document
@@ -37,7 +37,7 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 XML_TYPES = {"application/xml", "text/xml"}
 
 
-def authenticated_caller() -> service.Caller:
+def authenticated_caller() -> Caller:
     """The API client behind the request's bearer key (any role), or 401 UNAUTHORIZED."""
     header = request.headers.get("Authorization", "")
     scheme, _, key = header.partition(" ")
@@ -62,82 +62,15 @@ def _xml_body() -> bytes:
     return request.get_data(cache=False)
 
 
-def _intake() -> Intake:
-    return services().intake
+def _lodge(store: pipeline.Store, caller: Caller, reference: str | None = None) -> Response:
+    uow = unit_of_work()
+    lodged = pipeline.lodge(uow, services().lodging, _xml_body(), store, reference)
+    uow.commit()
+    risk = None if lodged.outcome.replay else lodged.risk
+    return _acknowledgement(lodged.outcome, 202, lodged.assessed, caller, risk)
 
 
-def _aeo_standings(declaration: Declaration, day: date) -> dict[str, AeoStanding]:
-    """The registry's standing of every id the declaration names, from the per-worker cache
-    (``CSW_AEO_CACHE_SECONDS``) or, for the ids not in it, one short read."""
-    cache = services().aeo_standings
-    standings: dict[str, AeoStanding] = {}
-    missing = []
-    for operator_id in party_ids(declaration):
-        hit, standing = cache.get((operator_id, day))
-        if not hit:
-            missing.append(operator_id)
-        elif standing is not None:
-            standings[operator_id] = standing
-    if missing:
-        looked_up = aeo_service.standings_for(db(), missing, day, services().rule_set.mra)
-        db().rollback()
-        for operator_id in missing:
-            cache.put((operator_id, day), looked_up.get(operator_id))
-        standings.update(looked_up)
-    return standings
-
-
-def _assess(declaration: Declaration, now: datetime) -> Assessed:
-    """Business rules, charges and AEO benefits; a ``reject`` finding refuses."""
-    standings = _aeo_standings(declaration, hong_kong_date(now))
-    assessed = assess(services().rule_set, declaration, now, standings)
-    refuse_if_rejected(assessed)
-    return assessed
-
-
-def _risk(received: ReceivedDeclaration, assessed: Assessed, reference: str | None) -> RiskResult | None:
-    """Risk score, reasons and lane (``app.risk``): the importer's history comes from the
-    per-worker cache, transit alerts (amendments only) from one indexed read."""
-    engine = services().risk
-    if engine is None:
-        return None
-    declaration = received.declaration
-    importer = next((p.identifier for p in declaration.parties if p.role is PartyRole.IMPORTER), "")
-    history = risk_service.importer_history(db(), importer, services().risk_history)
-    alerts = risk_service.transit_alerts(db(), [], reference) if reference else ()
-    thresholds = risk_service.recent_thresholds(db(), engine.policy, services().risk_thresholds)
-    if db().in_transaction():
-        db().rollback()
-    return engine.assess(f"{declaration.declarant.identifier}/{declaration.lrn}", received.sha256, declaration,
-                         assessed, alerts, history, reference or "", thresholds)
-
-
-Apply = Callable[[ReceivedDeclaration, Assessed, datetime, "RiskResult | None"], service.Outcome]
-
-
-def lodge(body: bytes, apply: Apply, reference: str | None = None
-          ) -> tuple[service.Outcome, Assessed, RiskResult | None]:
-    """The one intake pipeline, for a posted document and for the traders' web form alike:
-    schema check, assessment and risk scoring outside the write lock; only storage and commit
-    inside it. ``reference``: the declaration being amended (its transit alerts count)."""
-    received = _intake().receive_declaration(body)
-    now = service.utcnow()
-    assessed = _assess(received.declaration, now)
-    risk = _risk(received, assessed, reference)
-    with services().write_gate():
-        outcome = apply(received, assessed, now, risk)
-        db().commit()
-    return outcome, assessed, risk
-
-
-def _lodge(apply: Apply, caller: service.Caller, reference: str | None = None) -> Response:
-    outcome, assessed, risk = lodge(_xml_body(), apply, reference)
-    if outcome.replay:
-        risk = None
-    return _acknowledgement(outcome, 202, assessed, caller, risk)
-
-
-def risk_payload(risk: RiskResult | RiskView | None, caller: service.Caller, count: int = 3
+def risk_payload(risk: RiskResult | RiskView | None, caller: Caller, count: int = 3
                  ) -> dict[str, Any] | None:
     """The assessment as the caller may see it. The declarant learns its lane, which tells it
     what to present; the score, revenue at stake, sample draw, model and reasons are risk
@@ -170,7 +103,7 @@ def finding_payload(finding: Finding | models.DeclarationFinding) -> dict[str, A
     }
 
 
-def _acknowledgement(outcome: service.Outcome, status: int, assessed: Assessed, caller: service.Caller,
+def _acknowledgement(outcome: service.Outcome, status: int, assessed: Assessed, caller: Caller,
                      risk: RiskResult | None = None) -> Response:
     receipt = outcome.receipt
     DECLARATION_OUTCOMES.labels("replayed" if outcome.replay else "accepted").inc()
@@ -193,15 +126,13 @@ def _acknowledgement(outcome: service.Outcome, status: int, assessed: Assessed, 
 @bp.post("/declarations")
 def submit_declaration() -> Response:
     caller = authenticated_caller()
-    return _lodge(lambda received, assessed, now, risk: service.submit(
-        db(), received, assessed, caller, g.conversation_id, now, risk=risk), caller)
+    return _lodge(pipeline.submission(caller, g.conversation_id), caller)
 
 
 @bp.post("/declarations/<reference>/amendments")
 def amend_declaration(reference: str) -> Response:
     caller = authenticated_caller()
-    return _lodge(lambda received, assessed, now, risk: service.amend(
-        db(), reference, received, assessed, caller, g.conversation_id, now, risk=risk), caller, reference)
+    return _lodge(pipeline.amendment(reference, caller, g.conversation_id), caller, reference)
 
 
 @bp.post("/declarations/<reference>/cancellation")
@@ -215,10 +146,10 @@ def cancel_declaration(reference: str) -> Response:
                             [Problem(message="expected {\"reason\": \"...\"}", path="$", rule="json")]) from None
         reason = require_text_reason(body.get("reason") if isinstance(body, dict) else None)
     else:
-        reason = _intake().receive_cancellation_reason(_xml_body())
-    with services().write_gate():
-        service.cancel(db(), reference, reason, caller, g.conversation_id)
-        db().commit()
+        reason = services().intake.receive_cancellation_reason(_xml_body())
+    uow = unit_of_work().write_lock()
+    service.cancel(uow.session, reference, reason, caller, g.conversation_id)
+    uow.commit()
     DECLARATION_OUTCOMES.labels("cancelled").inc()
     row = service.get_declaration(db(), reference, caller.party_id, with_history=True)
     return respond("StatusNotification", _status_payload(row, caller), 200)
@@ -256,7 +187,7 @@ def charges_payload(record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _status_payload(row: models.Declaration, caller: service.Caller) -> dict[str, Any]:
+def _status_payload(row: models.Declaration, caller: Caller) -> dict[str, Any]:
     payload = _summary(row)
     payload["conversation_id"] = g.conversation_id
     payload["rules_version"] = row.rules_version
@@ -360,7 +291,7 @@ def openapi() -> Response:
 def list_rules() -> Response:
     """The business rules in force today: public, so traders can see what they are held to."""
     rule_set = services().rule_set
-    today = hong_kong_date(service.utcnow())
+    today = hong_kong_date(utcnow())
     payload = {
         "rules_version": rule_set.version,
         "rules": [

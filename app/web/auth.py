@@ -21,7 +21,7 @@ from wtforms.validators import DataRequired, Length
 
 from app.db.case_models import User
 from app.users import service as users
-from app.web.context import db, services
+from app.web.context import db, unit_of_work
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -38,11 +38,10 @@ def load_user(user_id: str) -> User | None:
     """The signed-in user for this request; None (signed out) when deactivated or deleted."""
     if not user_id.isdigit():
         return None
-    session = db()
-    user = session.get(User, int(user_id))
+    user = db().get(User, int(user_id))
     # End the look-up's transaction at once: on SQLite a transaction holds the write lock,
     # and a page that writes must take the write gate before its own transaction begins.
-    session.commit()
+    unit_of_work().end_reads()
     return user if user is not None and user.active else None
 
 
@@ -85,14 +84,13 @@ def _safe_next(target: str | None) -> str:
 def login() -> str | Response | tuple[str, int]:
     form = LoginForm()
     if form.validate_on_submit():
-        session = db()
-        user = users.find_user(session, form.username.data or "")
-        session.commit()  # the slow password check runs outside any transaction
+        user = users.find_user(db(), form.username.data or "")
+        unit_of_work().end_reads()  # the slow password check runs outside any transaction
         if users.check_password(user, form.password.data or ""):
             assert user is not None
-            with services().write_gate():
-                users.record_sign_in(user, form.password.data or "")
-                session.commit()
+            uow = unit_of_work().write_lock()
+            users.record_sign_in(user, form.password.data or "")
+            uow.commit()
             login_user(user)
             return redirect(_safe_next(request.args.get("next")))
         form.password.errors = [*form.password.errors, _("unknown username or wrong password")]

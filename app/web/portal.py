@@ -11,6 +11,8 @@ import copy
 import re
 from collections.abc import Callable
 from datetime import datetime
+
+from sqlalchemy.orm import Session
 from functools import wraps
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
@@ -33,13 +35,19 @@ from app.domain.time import HONG_KONG
 from app.intake.service import require_text_reason
 from app.portal import codelists
 from app.portal import service as portal
+from app.users import clients as api_clients
 from app.portal.document import (ITEM_DEFAULTS, build_declaration, field_for_path, fields_with_invalid_characters,
                                  form_data_from_xml)
-from app.services import declarations as declarations_service
-from app.services.declarations import Caller
-from app.web.api import charges_payload, lodge
+from app.declarations import pipeline
+from app.declarations import service as declarations_service
+from app.domain.assessment import Assessed
+from app.domain.declaration import ReceivedDeclaration
+from app.domain.risk import RiskResult
+from app.domain.actors import Caller
+from app.web.api import charges_payload
 from app.web.auth import role_required
-from app.web.context import db, services
+from app.web.context import db, services, unit_of_work
+from app.platform.uow import after_commit
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -111,7 +119,7 @@ def reads_done() -> None:
     """End the request's read transaction before queueing for the write gate. On SQLite every
     transaction holds the database's write lock, so queueing while holding it would deadlock
     with the writer inside the gate (the officers' pages take the gate before any read)."""
-    db().commit()
+    unit_of_work().end_reads()
 
 
 # --- forms --------------------------------------------------------------------------------
@@ -361,7 +369,7 @@ def _declaration_form(draft_id: int | None = None, amending: Any = None) -> Any:
     function_code = "13" if amending is not None else "9"
     if action == "save_draft":
         draft = portal.save_draft(db(), caller(), data, draft_id, amending.id if amending is not None else None)
-        db().commit()
+        unit_of_work().commit()
         flash(_("Draft saved. You can resume it from your declarations."))
         return redirect(url_for("portal.draft", draft_id=draft.id))
     if action == "download":
@@ -379,22 +387,24 @@ def _declaration_form(draft_id: int | None = None, amending: Any = None) -> Any:
     body = build_declaration(data, party.identifier, party.name, function_code)
     trader = caller()
 
-    def apply(received: Any, assessed: Any, now: datetime, risk: Any) -> declarations_service.Outcome:
-        if amending is not None:
-            outcome = declarations_service.amend(db(), amending.id, received, assessed, trader, g.conversation_id,
-                                                 now, risk=risk)
-        else:
-            outcome = declarations_service.submit(db(), received, assessed, trader, g.conversation_id, now,
-                                                  risk=risk)
+    lodging = (pipeline.amendment(amending.id, trader, g.conversation_id) if amending is not None
+               else pipeline.submission(trader, g.conversation_id))
+
+    def store(session: Session, received: ReceivedDeclaration, assessed: Assessed, now: datetime,
+              risk: RiskResult | None) -> declarations_service.Outcome:
+        outcome = lodging(session, received, assessed, now, risk)
         if draft_id is not None and not outcome.replay:
-            portal.delete_draft(db(), trader, draft_id)
+            portal.delete_draft(session, trader, draft_id)
         return outcome
 
+    uow = unit_of_work()
     try:
         reads_done()
-        outcome, _assessed, _risk = lodge(body, apply, amending.id if amending is not None else None)
+        outcome = pipeline.lodge(uow, services().lodging, body, store,
+                                 amending.id if amending is not None else None).outcome
+        uow.commit()
     except Rejection as rejection:
-        db().rollback()
+        uow.rollback()
         by_field, general = field_errors(rejection)
         return _render_form(_form_from(data), by_field, [rejection.message, *general], 422, draft_id, amending,
                             notices=[p for p in rejection.problems if p.severity in ("hold", "info", "warn")])
@@ -448,7 +458,7 @@ def draft(draft_id: int) -> Any:
 @trader_required
 def delete_draft(draft_id: int) -> Response:
     _found(lambda: portal.delete_draft(db(), caller(), draft_id))
-    db().commit()
+    unit_of_work().commit()
     flash(_("Draft deleted."))
     return redirect(url_for("portal.declarations"))
 
@@ -525,11 +535,11 @@ def cancel(reference: str) -> Any:
     try:
         reason = require_text_reason(form.reason.data)
         reads_done()
-        with services().write_gate():
-            declarations_service.cancel(db(), row.id, reason, caller(), g.conversation_id)
-            db().commit()
+        uow = unit_of_work().write_lock()
+        declarations_service.cancel(uow.session, row.id, reason, caller(), g.conversation_id)
+        uow.commit()
     except Rejection as rejection:
-        db().rollback()
+        unit_of_work().rollback()
         flash(_("Not cancelled: %(reason)s", reason=rejection.message))
         return redirect(url_for("portal.declaration", reference=row.id))
     flash(_("Declaration %(id)s cancelled.", id=row.id))
@@ -545,12 +555,12 @@ def answer(reference: str, request_id: int) -> Any:
     content = upload.read(portal.MAX_ATTACHMENT_BYTES + 1) if upload else None
     try:
         reads_done()
-        with services().write_gate():
-            _found(lambda: portal.answer_request(db(), caller(), row.id, request_id, form.message.data or "",
-                                                 upload.filename if upload else None, content))
-            db().commit()
+        uow = unit_of_work().write_lock()
+        _found(lambda: portal.answer_request(uow.session, caller(), row.id, request_id, form.message.data or "",
+                                             upload.filename if upload else None, content))
+        uow.commit()
     except Rejection as rejection:
-        db().rollback()
+        unit_of_work().rollback()
         flash(_("Answer not sent: %(reasons)s",
                 reasons="; ".join(p.message for p in rejection.problems) or rejection.message))
         return redirect(url_for("portal.declaration", reference=row.id, _anchor=f"request-{request_id}"))
@@ -589,17 +599,15 @@ def upload() -> Any:
     amends = (form.amends.data or "").strip().upper()
     trader = caller()
 
-    def apply(received: Any, assessed: Any, now: datetime, risk: Any) -> declarations_service.Outcome:
-        if amends:
-            return declarations_service.amend(db(), amends, received, assessed, trader, g.conversation_id, now,
-                                              risk=risk)
-        return declarations_service.submit(db(), received, assessed, trader, g.conversation_id, now, risk=risk)
-
+    store = (pipeline.amendment(amends, trader, g.conversation_id) if amends
+             else pipeline.submission(trader, g.conversation_id))
+    uow = unit_of_work()
     try:
         reads_done()
-        outcome, _assessed, _risk = lodge(body, apply, amends or None)
+        outcome = pipeline.lodge(uow, services().lodging, body, store, amends or None).outcome
+        uow.commit()
     except Rejection as rejection:
-        db().rollback()
+        uow.rollback()
         return render_template("portal/upload.html", form=form, rejection=rejection,
                                lines=_source_lines(body, rejection.problems)), 422
     flash(_("Declaration %(id)s accepted from %(file)s.", id=outcome.receipt.id, file=uploaded.filename))
@@ -614,22 +622,22 @@ def keys() -> Any:
     status = 200
     if request.method == "POST":
         try:
-            client, new_key = portal.create_key(db(), caller(), form.name.data or "")
-            db().commit()
+            client, new_key = api_clients.create_key(db(), caller(), form.name.data or "")
+            unit_of_work().commit()
         except Rejection as rejection:
-            db().rollback()
+            unit_of_work().rollback()
             form.name.errors = [p.message for p in rejection.problems] or [rejection.message]
             status = 422
     return render_template("portal/keys.html", form=form, new_key=new_key,
-                           clients=portal.list_keys(db(), caller()), revoke_form=FlaskForm()), status
+                           clients=api_clients.list_keys(db(), caller()), revoke_form=FlaskForm()), status
 
 
 @bp.post("/keys/<int:client_id>/revoke")
 @trader_required
 def revoke_key(client_id: int) -> Response:
-    client = _found(lambda: portal.revoke_key(db(), caller(), client_id))
-    db().commit()
-    services().api_keys.clear()
+    client = _found(lambda: api_clients.revoke_key(db(), caller(), client_id))
+    after_commit(db(), services().api_keys.clear)  # this worker refuses the key at once
+    unit_of_work().commit()
     flash(_("API key %(name)s revoked.", name=client.name))
     return redirect(url_for("portal.keys"))
 

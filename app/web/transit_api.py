@@ -26,19 +26,17 @@ from app.documents import iso
 from app.domain.problems import Problem, Rejection
 from app.domain.reference import is_valid_declaration_reference
 from app.domain.transit import AlertKind, JourneyState
-from app.services.declarations import CUSTOMS_ROLES, Caller, utcnow
+from app.domain.actors import CUSTOMS_ROLES, Caller
+from app.platform.clock import utcnow
 from app.transit import service, telemetry
-from app.transit.network import current_network, network_for
 from app.web.api import authenticated_caller
-from app.web.context import db, services
+from app.web.context import db, services, unit_of_work
 from app.web.envelope import respond
 
 bp = Blueprint("transit_api", __name__, url_prefix="/api/v1")
 
 
 def init_app(app: Flask) -> None:
-    """Load and check the route network now, so a wrong file stops start-up (file:line)."""
-    network_for(app.config["CSW_SETTINGS"].rules_dir)
     app.register_blueprint(bp)
 
 
@@ -72,16 +70,16 @@ def post_events() -> Response:
     caller = authenticated_caller()
     _require(caller, ("gateway", "admin"), "post e-lock telemetry")
     events = _events()
-    network = current_network()
+    network = services().reference.network
     for attempt in (1, 2):
         try:
-            with services().write_gate():
-                report = service.ingest(db(), events, caller, utcnow(), network)
-                db().commit()
+            uow = unit_of_work().write_lock()
+            report = service.ingest(uow.session, events, caller, utcnow(), network)
+            uow.commit()
             break
         except IntegrityError:
             # the same event ids raced in from another request: the second pass sees them as duplicates
-            db().rollback()
+            unit_of_work().rollback()
             if attempt == 2:
                 raise
     payload = {
@@ -171,7 +169,7 @@ def get_journey(journey_id: str) -> Response:
     _require(caller, ("admin", "partner", "trader"), "read journeys")
     journey = service.get_journey(db(), journey_id)
     _visible(caller, journey)
-    network = current_network()
+    network = services().reference.network
     route = network.routes.get(journey.route_code)
     readings = service.track(db(), journey)
     features: list[dict[str, Any]] = [{
@@ -248,9 +246,9 @@ def _admin_change(work: Any, status: int = 201) -> Response:
     caller = authenticated_caller()
     _require(caller, ("admin",), "register e-lock scheme participants")
     body = _body()
-    with services().write_gate():
-        payload = work(body, caller.actor)
-        db().commit()
+    uow = unit_of_work().write_lock()
+    payload = work(body, caller.actor)
+    uow.commit()
     return _json({"conversation_id": g.conversation_id, **payload}, status)
 
 

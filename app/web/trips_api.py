@@ -18,9 +18,9 @@ from app.documents import iso
 from app.domain.problems import Problem, Rejection
 from app.routing import subscribers as pull
 from app.routing.messages import JSON_CONTENT_TYPE, to_json, to_xml
-from app.services import trips as service
+from app.trips import service as service
 from app.web.api import authenticated_caller
-from app.web.context import db, services
+from app.web.context import db, services, unit_of_work
 from app.web.envelope import wants_json
 
 bp = Blueprint("trips_api", __name__, url_prefix="/api/v1")
@@ -111,11 +111,12 @@ def open_trip() -> Response:
     references = _references(body, required=False)
     vehicle, control_point = _text(body, "vehicle_registration_id"), _text(body, "control_point_id")
     crossing = _moment(body, "expected_crossing_datetime")
-    with services().write_gate():
-        trip = service.open_trip(db(), caller, vehicle, control_point, crossing)
-        if references:
-            service.link(db(), trip.id, references, caller)
-        db().commit()
+    uow = unit_of_work().write_lock()
+    rules = services().reference.routing_rules
+    trip = service.open_trip(uow.session, caller, vehicle, control_point, crossing, rules=rules)
+    if references:
+        service.link(uow.session, trip.id, references, caller, rules=rules)
+    uow.commit()
     return _render("Trip", _trip_payload(trip), 201,
                    {"Location": url_for("trips_api.get_trip", trip_id=trip.id)})
 
@@ -130,18 +131,18 @@ def get_trip(trip_id: str) -> Response:
 def link_consignments(trip_id: str) -> Response:
     caller = authenticated_caller()
     references = _references(_json_body(), required=True)
-    with services().write_gate():
-        trip = service.link(db(), trip_id, references, caller)
-        db().commit()
+    uow = unit_of_work().write_lock()
+    trip = service.link(uow.session, trip_id, references, caller, rules=services().reference.routing_rules)
+    uow.commit()
     return _render("Trip", _trip_payload(trip))
 
 
 @bp.delete("/trips/<trip_id>/consignments/<reference>")
 def unlink_consignment(trip_id: str, reference: str) -> Response:
     caller = authenticated_caller()
-    with services().write_gate():
-        trip = service.unlink(db(), trip_id, reference, caller)
-        db().commit()
+    uow = unit_of_work().write_lock()
+    trip = service.unlink(uow.session, trip_id, reference, caller, rules=services().reference.routing_rules)
+    uow.commit()
     return _render("Trip", _trip_payload(trip))
 
 
@@ -192,15 +193,11 @@ def acknowledge() -> Response:
             isinstance(i, int) and not isinstance(i, bool) and 0 < i < 2**63 for i in ids):
         raise Rejection("INVALID_PARAMETER", f"message_ids must be a list of 1 to {MAX_PULL} message ids",
                         [Problem(message="expected [1, 2, ...]", path="message_ids", rule="list-of-ids")])
-    with services().write_gate():
-        count = pull.acknowledge(db(), caller.party_id, ids)
-        db().commit()
+    uow = unit_of_work().write_lock()
+    count = pull.acknowledge(uow.session, caller.party_id, ids)
+    uow.commit()
     return _render("Acknowledged", {"count": count})
 
 
 def init_app(app: Flask) -> None:
-    """Load the routing rules at start-up (a wrong file stops the service) and register."""
-    from app.routing.rules import configure
-
-    configure(app.config["CSW_SETTINGS"].rules_dir)
     app.register_blueprint(bp)

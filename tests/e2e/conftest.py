@@ -21,7 +21,7 @@ from app import create_app
 from app.cases import service as cases
 from app.config import Settings
 from app.db import migrate, models
-from app.services.clients import create_client, ensure_party
+from app.users.clients import create_client, ensure_party
 from app.users.service import create_user
 from tests.factories import declaration_xml
 

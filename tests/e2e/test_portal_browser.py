@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 
 from app.config import PROJECT_ROOT
 from app.db import models
-from app.services.clients import ensure_party
+from app.users.clients import ensure_party
 from app.users.service import create_user, find_user
 from tests.e2e.conftest import LiveServer, screenshot
 

@@ -19,7 +19,7 @@ from app.aeo.registry import RegistryError, readmission_bar_ends
 from app.config import Settings
 from app.db import models
 from app.domain.time import HONG_KONG
-from app.services.clients import create_client, ensure_party
+from app.users.clients import create_client, ensure_party
 from tests.conftest import OTHER_KEY, TRADER_KEY
 
 NS = {"r": "urn:csw:response:v1"}

@@ -9,7 +9,7 @@ from lxml import etree
 
 from app.aeo import service as aeo_service
 from app.jobs import JOBS, run_job
-from app.services.declarations import utcnow
+from app.platform.clock import utcnow
 from app.domain.time import HONG_KONG
 from tests.conftest import auth
 from tests.factories import declaration_xml
@@ -107,7 +107,7 @@ def test_the_daily_job_expires_registrations_and_then_claims_are_held(client: Fl
 
 
 def test_a_suspension_through_the_api_takes_effect_on_the_next_declaration(client: FlaskClient, clean_app: Flask) -> None:
-    from app.services.clients import create_client, ensure_party
+    from app.users.clients import create_client, ensure_party
 
     register(clean_app, operator("12345678"))
     with clean_app.extensions["csw"].sessions() as session, session.begin():

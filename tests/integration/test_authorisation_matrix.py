@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from app.db import models
-from app.services.clients import create_client
+from app.users.clients import create_client
 from app.users.service import create_user
 from tests.conftest import TRADER_BRN, TRADER_KEY, auth
 from tests.factories import declaration_xml

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from app.db import models
 from app.domain.declaration import DeclarationStatus
 from app.domain.reference import is_valid_declaration_reference
-from app.services import declarations as service
+from app.declarations import service as service
 from tests.conftest import OTHER_KEY, TRADER_KEY, auth
 from tests.factories import declaration_xml
 
@@ -289,7 +289,7 @@ def test_authentication_is_required_and_every_answer_has_a_conversation_id(clien
 
 
 def test_revoked_key_stops_working_once_the_key_cache_expires(client: FlaskClient, clean_app: Flask) -> None:
-    from app.services.clients import hash_key, revoke_client
+    from app.users.clients import hash_key, revoke_client
     assert submit(client, declaration_xml(lrn="LRN-BEFORE-REVOKE")).status_code == 202
     with clean_app.extensions["csw"].sessions() as session, session.begin():
         client_id = session.scalar(select(models.ApiClient.id).where(models.ApiClient.key_hash == hash_key(TRADER_KEY)))

@@ -32,7 +32,7 @@ from sqlalchemy import select
 
 from app.db import models
 from app.db.models import Base
-from app.services.clients import create_client, ensure_party
+from app.users.clients import create_client, ensure_party
 from tests.conftest import TRADER_BRN, TRADER_KEY, auth
 from tests.factories import declaration_xml
 from tests.timing import timed

@@ -17,7 +17,7 @@ from app.db import models
 from app.db.case_models import Case, DocumentRequest
 from app.db.portal_models import DeclarationDraft, DocumentRequestAnswer
 from app.portal.document import build_declaration, form_data_from_xml
-from app.services.clients import create_client, ensure_party
+from app.users.clients import create_client, ensure_party
 from app.users.service import create_user
 from tests.conftest import OTHER_BRN, TRADER_BRN, TRADER_KEY, auth, sample
 
@@ -446,7 +446,8 @@ def test_the_portal_speaks_traditional_chinese(traders: Flask) -> None:
 
 def test_a_released_declaration_shows_its_release_notice(traders: Flask) -> None:
     from app.domain.declaration import DeclarationStatus
-    from app.services.declarations import Caller, change_status
+    from app.domain.actors import Caller
+    from app.declarations.service import change_status
 
     client = signed_in(traders, "trader")
     reference = reference_of(post_form(client, form_fields()))

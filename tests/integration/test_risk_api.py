@@ -18,7 +18,7 @@ from app.domain.problems import Rejection
 from app.risk.feedback import record_outcome
 from app.risk.service import latest_assessment
 from app.risk.training import outcome_records
-from app.services.clients import create_client, ensure_party
+from app.users.clients import create_client, ensure_party
 from tests.conftest import auth
 from tests.factories import declaration_xml
 from tests.integration.test_aeo_effects import operator, register
@@ -159,7 +159,7 @@ def test_thresholds_can_follow_target_rates_over_recent_declarations(client: Fla
 
     from app.domain.risk import thresholds_for_rates
     from app.risk.service import recent_thresholds
-    from app.services.cache import TtlCache
+    from app.platform.cache import TtlCache
 
     for n, (value, importer) in enumerate([("4000.00", "12345678"), ("10.00", "99999999"),
                                            ("1200.00", "55555555"), ("10.00", "12345678")]):

@@ -16,7 +16,7 @@ from flask import Flask
 from app import create_app
 from app.config import Settings
 from app.db import migrate
-from app.services.clients import create_client, ensure_party
+from app.users.clients import create_client, ensure_party
 from tests.conftest import TRADER_BRN, TRADER_KEY, auth, sample
 
 WAIT_S = 2.0

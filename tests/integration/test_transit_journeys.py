@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from app.db import models
 from app.domain.transit import ReadingKind
 from app.jobs import JOBS, run_job
-from app.services.clients import create_client, ensure_party
+from app.users.clients import create_client, ensure_party
 from app.transit import telemetry
 from app.transit.network import network_for
 from app.transit.replay import along, clean_run, offset
@@ -246,7 +246,8 @@ def test_a_partner_sealed_journey_in_the_red_lane_is_held_until_an_officer_relea
     assert journey["timeline"][-1]["kind"] == "held" and "red lane" in journey["timeline"][-1]["note"]
     assert declaration(transit, declaration_id)["status"] == "accepted"
     from app.domain.declaration import DeclarationStatus
-    from app.services.declarations import Caller, change_status
+    from app.domain.actors import Caller
+    from app.declarations.service import change_status
 
     with clean_app.extensions["csw"].sessions() as session, session.begin():  # what an officer's release does
         row = session.get(models.Declaration, declaration_id)

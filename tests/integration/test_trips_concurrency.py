@@ -14,7 +14,8 @@ from app.db import models
 from app.db.routing_models import OutboxMessage, Trip
 from app.domain.declaration import DeclarationStatus
 from app.routing import subscribers
-from app.services.declarations import Caller, change_status
+from app.domain.actors import Caller
+from app.declarations.service import change_status
 from tests.conftest import TRADER_BRN, TRADER_KEY
 from tests.factories import declaration_xml
 

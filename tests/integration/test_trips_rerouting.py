@@ -20,7 +20,8 @@ from app.db import models
 from app.db.case_models import User
 from app.domain.declaration import DeclarationStatus
 from app.routing import subscribers as subscriber_service
-from app.services.declarations import Caller, change_status
+from app.domain.actors import Caller
+from app.declarations.service import change_status
 from app.users.service import hash_password
 from tests.conftest import OTHER_BRN, OTHER_KEY, TRADER_BRN, TRADER_KEY
 from tests.factories import declaration_xml

@@ -28,7 +28,8 @@ from lxml import etree
 from app.config import PROJECT_ROOT
 from app.domain.declaration import Declaration
 from app.domain.problems import Problem, Rejection
-from app.intake.service import Intake, ReceivedDeclaration
+from app.domain.declaration import ReceivedDeclaration
+from app.intake.service import Intake
 from app.rules.assessment import RuleSet, assess
 from app.web.envelope import STATUS_BY_CODE
 from tests.factories import declaration_xml

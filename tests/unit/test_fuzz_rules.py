@@ -44,7 +44,8 @@ from app.domain.declaration import (
     TransportEquipment,
 )
 from app.domain.findings import Severity
-from app.rules.assessment import Assessed, RuleSet, assess, charges_record
+from app.domain.assessment import Assessed, charges_record
+from app.rules.assessment import RuleSet, assess
 from tests.fuzzing import fuzz_settings
 from tests.timing import timed
 

@@ -1,4 +1,4 @@
-from app.services.cache import TtlCache
+from app.platform.cache import TtlCache
 
 
 class Clock:

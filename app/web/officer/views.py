@@ -27,9 +27,10 @@ from app.db import models
 from app.db.case_models import Case, User
 from app.domain.cases import CaseRuleError, CaseState, Decision, InspectionResult, allowed_decisions
 from app.risk.service import RiskView, latest_assessment
+from app.transit import queries as transit_queries
 from app.users import service as users
 from app.web.auth import role_required
-from app.web.context import db, services
+from app.web.context import db, services, unit_of_work
 from app.web.officer import charts
 from app.web.officer.forms import (
     AccountStatusForm,
@@ -159,7 +160,7 @@ def _risk(declaration: models.Declaration) -> RiskView | None:
 
 def _journey(case: Case) -> dict[str, Any] | None:
     """The e-lock journey (timeline, alerts and track) when the case has one."""
-    journey = cases.journey_for_case(db(), case)
+    journey = transit_queries.journey_view(db(), case.journey_id, case.declaration_id)
     if journey is None:
         return None
     return {"view": journey, "track_svg": charts.track(journey.track, _("E-lock track"))}
@@ -221,13 +222,14 @@ def _change(case_id: int, action: Callable[[Session, User], Case], **forms: Any)
     """Run one change of a case behind the write gate (one writer at a time on SQLite) and
     commit it; a refusal rolls back and shows the case again with the problem named."""
     user = current_user._get_current_object()
-    with services().write_gate():
-        _case_or_404(case_id)
-        try:
-            case = action(db(), user)
-        except CaseRuleError as exc:
-            return _refused(case_id, exc, **forms)
-        db().commit()
+    uow = unit_of_work().write_lock()
+    _case_or_404(case_id)
+    try:
+        case = action(uow.session, user)
+    except CaseRuleError as exc:
+        uow.rollback()
+        return _refused(case_id, exc, **forms)
+    uow.commit()
     return case
 
 
@@ -371,13 +373,13 @@ def user_admin() -> str | Response | tuple[str, int]:
         if form.validate():
             hashed = users.hash_password(form.password.data or "")  # slow on purpose: outside the gate
             try:
-                with services().write_gate():
-                    users.create_user(db(), form.username.data or "", form.role.data or "",
-                                      form.password.data or "", display_name=form.display_name.data or None,
-                                      password_hash=hashed, actor=f"officer:{current_user.username}")
-                    db().commit()
+                uow = unit_of_work().write_lock()
+                users.create_user(uow.session, form.username.data or "", form.role.data or "",
+                                  form.password.data or "", display_name=form.display_name.data or None,
+                                  password_hash=hashed, actor=f"officer:{current_user.username}")
+                uow.commit()
             except users.AccountError as exc:
-                db().rollback()
+                unit_of_work().rollback()
                 getattr(form, exc.field).errors = [exc.message]
                 status = 422
             else:
@@ -396,17 +398,18 @@ def user_active(user_id: int) -> Response | tuple[str, int]:
     form = AccountStatusForm()
     if not form.validate():
         abort(422, description=_("give a reason for the change"))
-    with services().write_gate():
-        user = db().get(User, user_id)
-        if user is None:
-            abort(404, description=_("no such account"))
-        try:
-            users.set_active(db(), user, form.active.data == "1", f"officer:{current_user.username}",
-                             form.reason.data or "")
-        except users.AccountError as exc:
-            db().rollback()
-            abort(409, description=exc.message)
-        db().commit()
+    uow = unit_of_work().write_lock()
+    user = uow.session.get(User, user_id)
+    if user is None:
+        uow.rollback()
+        abort(404, description=_("no such account"))
+    try:
+        users.set_active(uow.session, user, form.active.data == "1", f"officer:{current_user.username}",
+                         form.reason.data or "")
+    except users.AccountError as exc:
+        uow.rollback()
+        abort(409, description=exc.message)
+    uow.commit()
     flash(_("Account %(username)s changed.", username=user.username))
     return redirect(url_for("officer.user_admin"))
 
@@ -420,9 +423,9 @@ def locale() -> Response:
         abort(400, description=_("choose en or zh_Hant"))
     chosen = form.locale.data or "en"
     if current_user.is_authenticated:
-        with services().write_gate():
-            users.set_locale(current_user._get_current_object(), chosen)
-            db().commit()
+        uow = unit_of_work().write_lock()
+        users.set_locale(current_user._get_current_object(), chosen)
+        uow.commit()
     session["locale"] = chosen
     target = form.next.data or ""
     if not target.startswith("/") or target.startswith("//"):

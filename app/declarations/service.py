@@ -5,54 +5,44 @@ boundary), so the declaration, its document and its event land in one transactio
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, selectinload
 
 from app.db import models
 from app.db.bulk import insert_rows
 from app.db.session import Writer, connection_of
+from app.domain.actors import Caller
+from app.domain.assessment import Assessed, charges_record
+from app.domain.cases import case_reasons
 from app.domain.declaration import (
     Declaration,
     DeclarationStatus,
     DeclarationType,
     FunctionCode,
     LifecycleError,
+    ReceivedDeclaration,
     check_amendable,
     check_cancellable,
 )
-from app.domain.cases import case_reasons
+from app.domain.events import (
+    DeclarationAmended,
+    DeclarationCancelled,
+    DeclarationFacts,
+    DeclarationLaneChanged,
+    DeclarationLodged,
+    DeclarationStatusChanged,
+)
 from app.domain.findings import Severity
 from app.domain.problems import Problem, Rejection
 from app.domain.reference import is_valid_declaration_reference, new_declaration_reference
-from app.intake.service import ReceivedDeclaration
-from app.rules.assessment import Assessed, charges_record
 from app.domain.risk import RiskResult
-from app.risk import service as risk_service
-from app.routing import outbox
-from app.routing.rules import current as routing_rules
-from app.services import trips
-
-
-CUSTOMS_ROLES = frozenset({"admin", "partner"})  # API clients of customs administrations, not of traders
-
-
-@dataclass(frozen=True, slots=True)
-class Caller:
-    """Who is acting: an API client (bound to a party), an officer, or the system."""
-
-    actor: str
-    party_id: int | None = None
-    party_identifier: str | None = None
-    role: str = "trader"
-
-    @property
-    def is_customs(self) -> bool:
-        """A client of this or the partner customs administration (sees what traders may not)."""
-        return self.role in CUSTOMS_ROLES
+from app.platform.clock import utcnow
+from app.platform.uow import emit
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,16 +66,12 @@ class Outcome:
     replay: bool = False
 
 
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
 def _event_values(declaration_id: str, kind: str, status_from: str | None, status_to: str, version: int,
-                  caller: Caller, now: datetime, conversation_id: str | None,
+                  actor: str, now: datetime, conversation_id: str | None,
                   note: str | None = None) -> dict[str, object]:
     return {
         "declaration_id": declaration_id, "kind": kind, "status_from": status_from,
-        "status_to": status_to, "version": version, "actor": caller.actor, "occurred_at": now,
+        "status_to": status_to, "version": version, "actor": actor, "occurred_at": now,
         "conversation_id": conversation_id, "note": note,
     }
 
@@ -212,17 +198,34 @@ def _replay_or_conflict(existing: models.Declaration, received: ReceivedDeclarat
     )
 
 
+def _risk_values(risk: RiskResult | None) -> dict[str, object]:
+    """The declaration row's columns that carry the risk summary (what queues and lists read)."""
+    if risk is None:
+        return {}
+    return {"lane": risk.lane.value, "risk_score": risk.score, "revenue_at_stake": risk.revenue_at_stake}
+
+
+def _insert_if_new(connection: Connection, values: dict[str, object]) -> bool:
+    """Insert the declaration row unless its (declarant, LRN) is taken; True when inserted.
+    ``ON CONFLICT DO NOTHING`` finds re-sends without a look-up and without rolling back the
+    caller's transaction."""
+    table = models.Declaration.__table__
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(table).values(values).on_conflict_do_nothing(
+        index_elements=[table.c.declarant_party_id, table.c.lrn]).returning(table.c.id)
+    return connection.execute(statement).first() is not None
+
+
 def submit(session: Session, received: ReceivedDeclaration, assessed: Assessed, caller: Caller,
            conversation_id: str, now: datetime | None = None, *, risk: RiskResult | None = None) -> Outcome:
     """Store a new declaration, or replay the original answer for an identical re-send.
 
     Inserts first and lets the (declarant, LRN) unique constraint find re-sends: new
-    declarations, the common case, cost no look-up. On a conflict the transaction is
-    rolled back (nothing of this request was stored) and the existing one is examined.
+    declarations, the common case, cost no look-up.
 
     What follows lodging is decided from the assessment in hand rather than re-read: whether
-    an officer must look (a case), and otherwise whether the green lane releases it at once.
-    A new declaration is on no trip yet, so no manifest changes."""
+    an officer must look (``needs_officer`` on the lodged event), and otherwise whether the
+    green lane releases it at once, which is an ordinary status change."""
     assert caller.party_id is not None
     now = now or utcnow()
     declaration = received.declaration
@@ -236,45 +239,33 @@ def submit(session: Session, received: ReceivedDeclaration, assessed: Assessed, 
     accepted = DeclarationStatus.ACCEPTED.value
     status = DeclarationStatus.RELEASED.value if release else accepted
     connection = session.connection()
-    try:
-        _insert(connection, models.Declaration, [{
-            "id": reference, "declarant_party_id": caller.party_id, "status": status, "version": 1,
-            "schema_namespace": received.namespace, "original_sha256": received.sha256,
-            "received_at": now, "updated_at": now, "conversation_id": conversation_id,
-            **_header_values(declaration, assessed), **risk_service.declaration_values(risk),
-        }])
-    except IntegrityError:
-        session.rollback()
+    inserted = _insert_if_new(connection, {
+        "id": reference, "declarant_party_id": caller.party_id, "status": status, "version": 1,
+        "schema_namespace": received.namespace, "original_sha256": received.sha256,
+        "received_at": now, "updated_at": now, "conversation_id": conversation_id,
+        **_header_values(declaration, assessed), **_risk_values(risk),
+    })
+    if not inserted:
         existing = _find_by_lrn(session, caller.party_id, declaration.lrn)
-        if existing is None:
-            raise
+        if existing is None:  # the conflict was gone by the time we looked: a retry will tell
+            raise Rejection("DATABASE_UNAVAILABLE", "the declaration could not be stored; retry shortly")
         return _replay_or_conflict(existing, received)
     _insert(connection, models.DeclarationDocument, [_document_values(reference, 1, received, now, conversation_id)])
     _insert_content(connection, reference, declaration)
     _insert_findings(connection, reference, 1, assessed)
-    if risk is not None:
-        risk_service.store_assessment(connection, reference, 1, risk, now)
-    events = [_event_values(reference, "submitted", None, accepted, 1, caller, now, conversation_id)]
+    _insert(connection, models.DeclarationEvent, [
+        _event_values(reference, "submitted", None, accepted, 1, caller.actor, now, conversation_id)])
+    emit(session, DeclarationLodged(reference, declaration, risk, bool(reasons), caller, now))
+    facts = DeclarationFacts(
+        id=reference, status=accepted, declarant_party_id=caller.party_id, type_code=declaration.type.value,
+        ucr=declaration.ucr, lane=risk.lane.value if risk else None, version=1,
+        transport_mode=declaration.transport_mode, conveyance_id=declaration.conveyance_id,
+        control_point=declaration.control_point,
+        named_parties=tuple((p.role.value, p.identifier) for p in declaration.parties))
     if release:
-        assert risk is not None
-        note = GREEN_LANE_NOTE  # the lane reason quotes the score and thresholds: officers only
-        events.append(_event_values(reference, "released", accepted, status, 1, LANE_POLICY, now, conversation_id,
-                                    note))
-    _insert(connection, models.DeclarationEvent, events)
-    from app.transit.service import open_journey_for_declaration  # transit imports Caller from here
-
-    open_journey_for_declaration(session, reference, declaration, caller, now)
-    if reasons:
-        from app.cases.service import open_cases_for_declaration  # cases imports this module
-
-        open_cases_for_declaration(session, reference, now=now, actor=caller.actor)
-    if release:
-        outbox.declaration_notice(session, routing_rules(), outbox.DeclarationFacts(
-            id=reference, status=status, declarant_party_id=caller.party_id, type_code=declaration.type.value,
-            ucr=declaration.ucr, lane=risk.lane.value if risk else None, version=1,
-            transport_mode=declaration.transport_mode, conveyance_id=declaration.conveyance_id,
-            control_point=declaration.control_point,
-            named_parties=tuple((p.role.value, p.identifier) for p in declaration.parties)), now, note)
+        # The lane reason quotes the score and thresholds, which are for officers only.
+        _record_status_change(session, facts, DeclarationStatus.RELEASED, "released", LANE_POLICY.actor,
+                              conversation_id, GREEN_LANE_NOTE, now)
     return Outcome(Receipt(id=reference, lrn=declaration.lrn, status=status, version=1, received_at=now))
 
 
@@ -287,6 +278,28 @@ def releases_on_green_lane(declaration: Declaration, risk: RiskResult | None) ->
     policy's ``release``). Transhipments are released by their e-lock journey's intact arrival
     instead; without a risk assessment there is no lane, so nothing is released."""
     return risk is not None and risk.release and declaration.type is not DeclarationType.TRANSHIPMENT
+
+
+def facts_of(row: models.Declaration) -> DeclarationFacts:
+    """What the other capabilities are told of a stored declaration."""
+    return DeclarationFacts(id=row.id, status=row.status, declarant_party_id=row.declarant_party_id,
+                            type_code=row.type_code, ucr=row.ucr, lane=row.lane, version=row.version,
+                            transport_mode=row.transport_mode, conveyance_id=row.conveyance_id,
+                            control_point=row.control_point)
+
+
+def _record_status_change(session: Session, before: DeclarationFacts, status: DeclarationStatus, kind: str,
+                          actor: str, conversation_id: str | None, note: str | None, now: datetime) -> None:
+    """The one path of every status change, lodgement's green-lane release included: the
+    event row, and (when the status really changed) the domain event that lets notices,
+    manifests and journeys follow. The row itself was updated by the caller (an ORM row, or
+    the insert of a new declaration)."""
+    _insert(session, models.DeclarationEvent, [
+        _event_values(before.id, kind, before.status, status.value, before.version, actor, now, conversation_id,
+                      note)])
+    if before.status != status.value:
+        emit(session, DeclarationStatusChanged(replace(before, status=status.value), before.status, kind, actor,
+                                               note, now))
 
 
 def get_declaration(session: Session, reference: str, party_id: int | None,
@@ -347,48 +360,50 @@ def amend(session: Session, reference: str, received: ReceivedDeclaration, asses
     row.version += 1
     row.updated_at = now
     row.schema_namespace = received.namespace
-    for column, value in {**_header_values(declaration, assessed), **risk_service.declaration_values(risk)}.items():
+    for column, value in {**_header_values(declaration, assessed), **_risk_values(risk)}.items():
         setattr(row, column, value)
     session.flush()
     _delete_content(session, row.id)
     _insert_content(session, row.id, declaration)
     _insert_findings(session, row.id, row.version, assessed)
-    if risk is not None:
-        risk_service.store_assessment(session, row.id, row.version, risk, now)
     _insert(session, models.DeclarationDocument, [
         _document_values(row.id, row.version, received, now, conversation_id)])
     _insert(session, models.DeclarationEvent, [
-        _event_values(row.id, "amended", row.status, row.status, row.version, caller, now, conversation_id)])
-    from app.transit.service import amend_journeys_for_declaration
-
-    amend_journeys_for_declaration(session, row.id, declaration, row.version, caller, now)
-    trips.declaration_changed(session, row.id, caller.actor, now)  # the new lane may change its trip's manifest
-    from app.cases.service import open_cases_for_declaration  # keep last: reads the lane and risk set above
-
-    open_cases_for_declaration(session, row.id, now=now, actor=caller.actor)
+        _event_values(row.id, "amended", row.status, row.status, row.version, caller.actor, now, conversation_id)])
+    emit(session, DeclarationAmended(row.id, row.version, declaration, risk, caller, now))
     return Outcome(Receipt.of(row))
 
 
 def change_status(session: Session, row: models.Declaration, status: DeclarationStatus, kind: str,
-                  caller: Caller, conversation_id: str | None, note: str | None = None,
+                  caller: Caller | str, conversation_id: str | None, note: str | None = None,
                   now: datetime | None = None) -> None:
     """Move a declaration to ``status`` and record why, in the caller's transaction."""
     now = now or utcnow()
-    before = row.status
+    before = facts_of(row)
     row.status = status.value
     row.updated_at = now
-    _insert(session, models.DeclarationEvent, [
-        _event_values(row.id, kind, before, row.status, row.version, caller, now, conversation_id, note)])
-    if row.status != before:
-        trips.declaration_status_changed(session, row, caller.actor, now, note)
-    if row.status == DeclarationStatus.RELEASED.value and row.type_code == DeclarationType.TRANSHIPMENT.value:
-        from app.transit.service import release_held_journeys  # transit imports Caller from here
+    actor = caller.actor if isinstance(caller, Caller) else caller
+    _record_status_change(session, before, status, kind, actor, conversation_id, note, now)
 
-        release_held_journeys(session, row.id, caller, now, note)
+
+def change_lane(session: Session, row: models.Declaration, lane: str, actor: str, conversation_id: str | None,
+                note: str, now: datetime | None = None) -> None:
+    """An officer's re-route: the new lane, its event row, and the event that lets the trip's
+    manifest follow (a consignment moved to red is selected for inspection at the kiosk)."""
+    now = now or utcnow()
+    before = row.lane
+    row.lane = lane
+    row.updated_at = now
+    _insert(session, models.DeclarationEvent, [
+        _event_values(row.id, "lane_changed", row.status, row.status, row.version, actor, now, conversation_id,
+                      note)])
+    if before != lane:
+        emit(session, DeclarationLaneChanged(row.id, before, lane, actor, note, now))
 
 
 def cancel(session: Session, reference: str, reason: str, caller: Caller, conversation_id: str,
            now: datetime | None = None) -> Outcome:
+    now = now or utcnow()
     row = get_declaration(session, reference, caller.party_id, for_update=True)
     try:
         check_cancellable(DeclarationStatus(row.status))
@@ -396,12 +411,7 @@ def cancel(session: Session, reference: str, reason: str, caller: Caller, conver
         raise Rejection(exc.code, exc.message) from None
     change_status(session, row, DeclarationStatus.CANCELLED, "cancelled", caller, conversation_id,
                   note=reason, now=now)
-    from app.transit.service import close_journeys_for_declaration
-
-    close_journeys_for_declaration(session, row.id, caller, now or utcnow(), reason)
-    from app.cases.service import close_cases_for_declaration
-
-    close_cases_for_declaration(session, row.id, reason=reason, actor=caller.actor, now=now or utcnow())
+    emit(session, DeclarationCancelled(row.id, reason, caller, now))
     return Outcome(Receipt.of(row))
 
 

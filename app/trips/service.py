@@ -29,11 +29,12 @@ from app.domain.trips import (
     manifest_decision,
     new_trip_reference,
 )
-from app.routing import outbox
+from app.domain.events import ManifestChanged, ManifestConsignment
+from app.platform.uow import emit
 from app.routing.rules import RoutingRules, current
 
 if TYPE_CHECKING:
-    from app.services.declarations import Caller
+    from app.domain.actors import Caller
 
 ROAD = "3"
 UNLINKABLE_STATUSES = frozenset({"refused", "cancelled"})
@@ -158,7 +159,12 @@ def refresh_manifest(session: Session, trip: Trip, actor: str, now: datetime,
         _event(session, trip, "decision", actor, now)
     if decision_changed or trip.decision != ManifestDecision.PENDING.value:
         session.flush()
-        outbox.manifest_message(session, rules, trip, items, now)
+        emit(session, ManifestChanged(
+            trip.id, trip.state_version, trip.vehicle_mark, trip.control_point, trip.boundary,
+            _aware(trip.expected_crossing_at), trip.decision, tuple(trip.selected) if trip.selected else None,
+            trip.carrier_party_id,
+            tuple(ManifestConsignment(c.declaration_id, c.ucr, c.status, c.lane, c.declarant_party_id)
+                  for c in items), now))
     return decision_changed
 
 
@@ -270,15 +276,6 @@ def declaration_changed(session: Session, declaration_id: str, actor: str, now: 
     if trip is None:
         return 0
     return int(refresh_manifest(session, trip, actor, now, rules))
-
-
-def declaration_status_changed(session: Session, row: models.Declaration, actor: str, now: datetime,
-                               note: str | None = None, rules: RoutingRules | None = None) -> None:
-    """The routing side of a declaration's status change, in its transaction: the notice its
-    routes call for (release, refusal, cancellation) and the manifest of its trip."""
-    rules = rules or current()
-    outbox.declaration_notice(session, rules, outbox.DeclarationFacts.of(row), now, note)
-    declaration_changed(session, row.id, actor, now, rules)
 
 
 def kiosk_payload(trip: Trip) -> dict[str, Any]:

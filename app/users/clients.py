@@ -14,8 +14,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db import models
-from app.services.cache import TtlCache
-from app.services.declarations import Caller
+from app.platform.cache import TtlCache
+from app.domain.actors import Caller
+from app.domain.problems import Problem, Rejection
 
 KEY_PREFIX = "csw_"
 ROLES = ("trader", "partner", "admin", "gateway")
@@ -67,14 +68,24 @@ def authenticate(session: Session, key: str, cache: TtlCache[str, Caller] | None
             models.ApiClient.key_hash == key_hash, models.ApiClient.revoked_at.is_(None)
         )
     )
-    caller = None if client is None else Caller(
-        actor=f"client:{client.id}:{client.name}", party_id=client.party_id,
-        party_identifier=client.party.identifier, role=client.role,
-    )
+    caller = None if client is None else caller_for(client)
     session.rollback()
     if caller is not None and cache is not None:
         cache.put(key_hash, caller)
     return caller
+
+
+def caller_for(client: models.ApiClient) -> Caller:
+    """The caller an API client acts as (its party, its role)."""
+    return Caller(actor=f"client:{client.id}:{client.name}", party_id=client.party_id,
+                  party_identifier=client.party.identifier, role=client.role)
+
+
+def client_named(session: Session, name: str) -> Caller | None:
+    """The live client called ``name`` as a caller (for lodging from the command line)."""
+    client = session.scalar(select(models.ApiClient).where(
+        models.ApiClient.name == name, models.ApiClient.revoked_at.is_(None)).order_by(models.ApiClient.id.desc()))
+    return None if client is None else caller_for(client)
 
 
 def revoke_client(session: Session, client_id: int) -> models.ApiClient | None:
@@ -82,3 +93,33 @@ def revoke_client(session: Session, client_id: int) -> models.ApiClient | None:
     if client is not None and client.revoked_at is None:
         client.revoked_at = datetime.now(timezone.utc)
     return client
+
+
+# --- a trader's own keys (the traders' portal) ----------------------------------------------
+
+def list_keys(session: Session, caller: Caller) -> list[models.ApiClient]:
+    """The trader keys of the caller's party, live ones first."""
+    return list(session.scalars(select(models.ApiClient).where(
+        models.ApiClient.party_id == caller.party_id, models.ApiClient.role == "trader")
+        .order_by(models.ApiClient.revoked_at.is_not(None), models.ApiClient.id.desc())))
+
+
+def create_key(session: Session, caller: Caller, name: str) -> tuple[models.ApiClient, str]:
+    """A new trader key for the party's own system; the key itself is returned once."""
+    name = (name or "").strip()
+    if not 2 <= len(name) <= 100:
+        raise Rejection("INVALID_PARAMETER", "name the system that will use the key (2 to 100 characters)",
+                        [Problem(message="2 to 100 characters", path="name", rule="name-length")])
+    party = session.get(models.Party, caller.party_id)
+    assert party is not None
+    return create_client(session, name, party, role="trader")
+
+
+def revoke_key(session: Session, caller: Caller, client_id: int) -> models.ApiClient:
+    """Revoke one of the caller's party's trader keys; anyone else's answers NOT_FOUND."""
+    client = session.get(models.ApiClient, client_id)
+    if client is None or client.party_id != caller.party_id or client.role != "trader":
+        raise Rejection("NOT_FOUND", f"no API key {client_id}")
+    revoked = revoke_client(session, client_id)
+    assert revoked is not None
+    return revoked

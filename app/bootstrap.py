@@ -1,0 +1,240 @@
+"""The composition root: reference data loaded once, the one table of event handlers, the
+declaration pipeline's tools, and the database wiring. The app factory, the CLI and the job
+runner each build a ``Runtime`` here at start-up; nothing below this layer reaches for
+globals, files or the environment to find them.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from functools import partial
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.aeo import service as aeo_service
+from app.aeo.effects import party_ids
+from app.aeo.service import AeoStanding
+from app.cases import handlers as cases
+from app.config import Settings
+from app.db.session import make_engine, write_gate
+from app.declarations import handlers as declarations
+from app.declarations.pipeline import LodgingTools
+from app.domain import events
+from app.domain.actors import Caller
+from app.domain.assessment import Assessed
+from app.domain.declaration import Declaration, PartyRole, ReceivedDeclaration
+from app.domain.risk import LaneThresholds, RiskResult
+from app.domain.time import hong_kong_date
+from app.intake.service import Intake
+from app.platform.cache import TtlCache
+from app.platform.uow import Handler, UnitOfWork, WriteGate, install, make_session_factory
+from app.risk import handlers as risk
+from app.risk import service as risk_service
+from app.risk.scoring import RiskEngine, history_cache_seconds, threshold_cache_seconds
+from app.routing import handlers as routing
+from app.routing import rules as routing_rules
+from app.routing.rules import RoutingRules
+from app.rules.assessment import RuleSet, assess
+from app.transit import handlers as transit
+from app.transit import network as transit_network
+from app.transit.network import Network
+from app.trips import handlers as trips
+from app.users.clients import client_named
+
+
+@dataclass(frozen=True)
+class Reference:
+    """Everything read from ``rules/`` and ``schemas/`` (and the risk model), loaded and
+    checked once at start-up: a broken file stops the service before it answers."""
+
+    intake: Intake
+    rule_set: RuleSet
+    routing_rules: RoutingRules
+    network: Network
+    risk: RiskEngine | None
+
+    @classmethod
+    def load(cls, settings: Settings) -> "Reference":
+        return cls(
+            intake=Intake(settings.schema_dir, settings.max_error_count),
+            rule_set=RuleSet.load(settings.rules_dir),
+            routing_rules=routing_rules.configure(settings.rules_dir),
+            network=transit_network.configure(settings.rules_dir),
+            risk=RiskEngine.load(settings.rules_dir, settings.instance_dir, settings.release_green),
+        )
+
+
+def handler_table(rules: RoutingRules, network: Network) -> dict[type, list[Handler]]:
+    """Which capability reacts to which event, in the order they run (one table; see
+    docs/architecture.md). Order matters where a handler reads what another wrote: the risk
+    assessment is stored before the case that shows whether it was a random sample."""
+    return {
+        events.DeclarationLodged: [risk.on_declaration_lodged, partial(transit.on_declaration_lodged, network=network),
+                                   cases.on_declaration_lodged],
+        events.DeclarationAmended: [risk.on_declaration_amended,
+                                    partial(transit.on_declaration_amended, network=network),
+                                    partial(trips.on_declaration_amended, rules=rules), cases.on_declaration_amended],
+        events.DeclarationStatusChanged: [partial(routing.on_status_changed, rules=rules),
+                                          partial(trips.on_status_changed, rules=rules), transit.on_status_changed],
+        events.DeclarationLaneChanged: [partial(trips.on_lane_changed, rules=rules)],
+        events.DeclarationCancelled: [transit.on_declaration_cancelled, cases.on_declaration_cancelled],
+        events.ReleaseDecided: [declarations.on_release_decided],
+        events.RefusalDecided: [declarations.on_refusal_decided],
+        events.InspectionOrdered: [declarations.on_inspection_ordered],
+        events.DocumentsRequested: [declarations.on_documents_requested],
+        events.RerouteDecided: [declarations.on_reroute_decided],
+        events.InspectionOutcomeRecorded: [risk.on_inspection_outcome],
+        events.DocumentsAnswered: [cases.on_documents_answered],
+        events.TransitAlertRaised: [cases.on_transit_alert],
+        events.JourneyReleased: [declarations.on_journey_released],
+        events.ManifestChanged: [partial(routing.on_manifest_changed, rules=rules)],
+    }
+
+
+@dataclass
+class Caches:
+    """Per-worker caches of facts the hot path reads on every request but that change rarely."""
+
+    api_keys: TtlCache[str, Caller]
+    aeo_standings: TtlCache[tuple[str, date], AeoStanding | None]
+    risk_history: TtlCache[str, int] = field(default_factory=lambda: TtlCache(history_cache_seconds()))
+    risk_thresholds: TtlCache[str, LaneThresholds | None] = field(
+        default_factory=lambda: TtlCache(threshold_cache_seconds()))
+
+
+def _assessor(rule_set: RuleSet, cache: TtlCache[tuple[str, date], AeoStanding | None]
+              ) -> Callable[[Session, Declaration, datetime], Assessed]:
+    def assess_declaration(session: Session, declaration: Declaration, now: datetime) -> Assessed:
+        """Business rules, charges and AEO benefits, with the registry's standing of every id the
+        declaration names from the per-worker cache (``CSW_AEO_CACHE_SECONDS``) or, for the ids
+        not in it, one short read."""
+        day = hong_kong_date(now)
+        standings: dict[str, AeoStanding] = {}
+        missing = []
+        for operator_id in party_ids(declaration):
+            hit, standing = cache.get((operator_id, day))
+            if not hit:
+                missing.append(operator_id)
+            elif standing is not None:
+                standings[operator_id] = standing
+        if missing:
+            looked_up = aeo_service.standings_for(session, missing, day, rule_set.mra)
+            for operator_id in missing:
+                cache.put((operator_id, day), looked_up.get(operator_id))
+            standings.update(looked_up)
+        return assess(rule_set, declaration, now, standings)
+    return assess_declaration
+
+
+def _scorer(engine: RiskEngine | None, caches: Caches
+            ) -> Callable[[Session, ReceivedDeclaration, Assessed, str | None], RiskResult | None]:
+    def score(session: Session, received: ReceivedDeclaration, assessed: Assessed,
+              reference: str | None) -> RiskResult | None:
+        """Risk score, reasons and lane: the importer's history from the per-worker cache,
+        transit alerts (amendments only) from one indexed read."""
+        if engine is None:
+            return None
+        declaration = received.declaration
+        importer = next((p.identifier for p in declaration.parties if p.role is PartyRole.IMPORTER), "")
+        history = risk_service.importer_history(session, importer, caches.risk_history)
+        alerts = risk_service.transit_alerts(session, [], reference) if reference else ()
+        thresholds = risk_service.recent_thresholds(session, engine.policy, caches.risk_thresholds)
+        return engine.assess(f"{declaration.declarant.identifier}/{declaration.lrn}", received.sha256, declaration,
+                             assessed, alerts, history, reference or "", thresholds)
+    return score
+
+
+@dataclass
+class Runtime:
+    """One process's wiring: settings, database, reference data, handlers, caches, pipeline."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    write_gate: WriteGate
+    reference: Reference
+    handlers: dict[type, list[Handler]]
+    caches: Caches
+    lodging: LodgingTools
+
+    def unit_of_work(self) -> UnitOfWork:
+        """A unit of work on a session of its own (CLI commands, jobs)."""
+        return UnitOfWork.open(self.sessions, self.write_gate)
+
+    def client_caller(self, name: str) -> Caller | None:
+        """The live API client called ``name``, as the caller it acts as."""
+        with self.unit_of_work() as uow:
+            return client_named(uow.session, name)
+
+    @property
+    def intake(self) -> Intake:
+        return self.reference.intake
+
+    @property
+    def rule_set(self) -> RuleSet:
+        return self.reference.rule_set
+
+    @property
+    def risk(self) -> RiskEngine | None:
+        return self.reference.risk
+
+    @risk.setter
+    def risk(self, engine: RiskEngine | None) -> None:
+        """Put another risk engine in force (a retrained model; tests with a fixed policy)."""
+        self.reference = replace(self.reference, risk=engine)
+        self.lodging = replace(self.lodging, score=_scorer(engine, self.caches))
+
+    @property
+    def api_keys(self) -> TtlCache[str, Caller]:
+        return self.caches.api_keys
+
+    @property
+    def risk_history(self) -> TtlCache[str, int]:
+        return self.caches.risk_history
+
+    @property
+    def risk_thresholds(self) -> TtlCache[str, LaneThresholds | None]:
+        return self.caches.risk_thresholds
+
+    @property
+    def aeo_standings(self) -> TtlCache[tuple[str, date], AeoStanding | None]:
+        return self.caches.aeo_standings
+
+
+def build(settings: Settings, *, install_handlers: bool = True) -> Runtime:
+    """Load and check everything once; ``install_handlers`` also makes the handler table the
+    process's (for sessions made elsewhere in the process, e.g. by capability CLIs)."""
+    reference = Reference.load(settings)
+    handlers = handler_table(reference.routing_rules, reference.network)
+    if install_handlers:
+        install(handlers)
+    engine = make_engine(settings.database_url)
+    caches = Caches(api_keys=TtlCache(settings.api_key_cache_seconds),
+                    aeo_standings=TtlCache(settings.aeo_cache_seconds))
+    return Runtime(
+        settings=settings, engine=engine, sessions=make_session_factory(engine, handlers),
+        write_gate=write_gate(settings.database_url), reference=reference, handlers=handlers, caches=caches,
+        lodging=LodgingTools(receive=reference.intake.receive_declaration,
+                             assess=_assessor(reference.rule_set, caches.aeo_standings),
+                             score=_scorer(reference.risk, caches)),
+    )
+
+
+def install_handlers(settings: Settings) -> dict[type, list[Handler]]:
+    """Make the handler table the process's, loading only the reference data handlers need:
+    for commands and the scheduler, whose sessions are made without a ``Runtime``."""
+    handlers = handler_table(routing_rules.configure(settings.rules_dir),
+                             transit_network.configure(settings.rules_dir))
+    install(handlers)
+    return handlers
+
+
+def describe(table: dict[type, list[Handler]]) -> list[tuple[str, list[str]]]:
+    """The table as (event, [capability.handler, ...]) for docs and tests."""
+    def name(handler: Any) -> str:
+        function = handler.func if isinstance(handler, partial) else handler
+        return f"{function.__module__.removeprefix('app.').removesuffix('.handlers')}.{function.__name__}"
+    return [(kind.__name__, [name(h) for h in handlers]) for kind, handlers in table.items()]

@@ -1,0 +1,45 @@
+"""How the officers' queue follows the rest: a case opens when a declaration needs an officer
+or a transit alert is raised, updates when the declaration is amended or the trader answers a
+document request, and closes when the trader cancels."""
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from app.cases.service import (
+    close_cases_for_declaration,
+    documents_answered,
+    open_case_for_alert,
+    open_cases_for_declaration,
+)
+from app.domain.events import (
+    DeclarationAmended,
+    DeclarationCancelled,
+    DeclarationLodged,
+    DocumentsAnswered,
+    TransitAlertRaised,
+)
+
+
+def on_declaration_lodged(session: Session, event: DeclarationLodged) -> None:
+    if event.needs_officer:
+        open_cases_for_declaration(session, event.declaration_id, now=event.at, actor=event.caller.actor)
+
+
+def on_declaration_amended(session: Session, event: DeclarationAmended) -> None:
+    """New reasons join the active case (or open one); documents asked for count as answered."""
+    open_cases_for_declaration(session, event.declaration_id, now=event.at, actor=event.caller.actor)
+
+
+def on_declaration_cancelled(session: Session, event: DeclarationCancelled) -> None:
+    close_cases_for_declaration(session, event.declaration_id, reason=event.reason, actor=event.caller.actor,
+                                now=event.at)
+
+
+def on_transit_alert(session: Session, event: TransitAlertRaised) -> None:
+    open_case_for_alert(session, alert_id=event.alert_id, journey_id=event.journey_id,
+                        declaration_id=event.declaration_id, kind=event.kind, occurred_at=event.occurred_at,
+                        evidence=event.evidence, actor=event.actor)
+
+
+def on_documents_answered(session: Session, event: DocumentsAnswered) -> None:
+    documents_answered(session, request_id=event.request_id, actor=event.actor, now=event.at)

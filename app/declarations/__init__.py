@@ -1,0 +1,1 @@
+"""Declarations: the lodging pipeline and the declaration use cases."""

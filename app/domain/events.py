@@ -1,0 +1,225 @@
+"""Domain events: what one capability tells the others.
+
+A service that changes its own rows emits an event; the unit of work hands it to every
+handler registered for its type (``app.bootstrap.handler_table``) in the same transaction,
+before the commit. Events carry what their handlers need, so a handler seldom re-reads what
+the emitter already knew. Every field is plain data: no ORM rows, no sessions.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from app.domain.actors import Caller
+from app.domain.declaration import Declaration
+from app.domain.risk import RiskResult
+
+
+@dataclass(frozen=True, slots=True)
+class DeclarationFacts:
+    """A declaration as it stands after a change: what notices are routed on and say.
+    ``named_parties`` (role, identifier) when the emitter had the document at hand."""
+
+    id: str
+    status: str
+    declarant_party_id: int
+    type_code: str
+    ucr: str | None
+    lane: str | None
+    version: int
+    transport_mode: str | None
+    conveyance_id: str | None
+    control_point: str | None
+    named_parties: tuple[tuple[str, str], ...] | None = None
+
+
+# --- declarations ------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class DeclarationLodged:
+    """A new declaration is stored (version 1). ``needs_officer``: its lane or a hold finding
+    calls for a case."""
+
+    declaration_id: str
+    declaration: Declaration
+    risk: RiskResult | None
+    needs_officer: bool
+    caller: Caller
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DeclarationAmended:
+    """The declarant replaced the document (a new version, re-assessed and re-scored)."""
+
+    declaration_id: str
+    version: int
+    declaration: Declaration
+    risk: RiskResult | None
+    caller: Caller
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DeclarationStatusChanged:
+    """The declaration's status changed (released, refused, cancelled, under review)."""
+
+    facts: DeclarationFacts
+    status_from: str | None
+    kind: str
+    actor: str
+    note: str | None
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DeclarationLaneChanged:
+    """An officer re-routed the declaration to another lane."""
+
+    declaration_id: str
+    lane_from: str | None
+    lane_to: str
+    actor: str
+    note: str | None
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DeclarationCancelled:
+    """The declarant cancelled the declaration (its status change is announced separately)."""
+
+    declaration_id: str
+    reason: str
+    caller: Caller
+    at: datetime
+
+
+# --- officers' decisions (cases) ---------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class OfficerDecision:
+    """Fields every officer decision on a declaration carries."""
+
+    case_id: int
+    declaration_id: str
+    note: str | None
+    actor: str
+    conversation_id: str | None
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseDecided(OfficerDecision):
+    """An officer released the declaration."""
+
+
+@dataclass(frozen=True, slots=True)
+class RefusalDecided(OfficerDecision):
+    """An officer refused the declaration."""
+
+
+@dataclass(frozen=True, slots=True)
+class InspectionOrdered(OfficerDecision):
+    """An officer ordered a physical inspection."""
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentsRequested(OfficerDecision):
+    """An officer asked the declarant for documents (``documents``: what is asked for)."""
+
+    documents: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RerouteDecided(OfficerDecision):
+    """An officer moved the declaration to another lane (green also releases it)."""
+
+    lane_from: str | None = None
+    lane_to: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class InspectionOutcomeRecorded:
+    """What a physical inspection found; feeds the risk model's training data."""
+
+    case_id: int
+    declaration_id: str
+    result: str
+    revenue_recovered: Decimal
+    random_sample: bool
+    note: str | None
+    actor: str
+    at: datetime
+
+
+# --- the traders' portal -----------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class DocumentsAnswered:
+    """The declarant answered an officer's document request."""
+
+    request_id: int
+    declaration_id: str
+    actor: str
+    at: datetime
+
+
+# --- e-lock transit ----------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class TransitAlertRaised:
+    """An e-lock journey raised an alert (tampering, deviation, overdue, silence)."""
+
+    alert_id: int
+    journey_id: str
+    declaration_id: str | None
+    kind: str
+    occurred_at: datetime
+    evidence: dict[str, Any]
+    actor: str
+
+
+@dataclass(frozen=True, slots=True)
+class JourneyReleased:
+    """A journey ended released at its destination; ``all_released`` when it was the
+    declaration's last journey still open."""
+
+    journey_id: str
+    declaration_id: str
+    note: str
+    all_released: bool
+    caller: Caller
+    at: datetime
+
+
+# --- ROCARS trips -------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class ManifestConsignment:
+    """One consignment on a trip's manifest."""
+
+    declaration_id: str
+    ucr: str | None
+    status: str
+    lane: str | None
+    declarant_party_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class ManifestChanged:
+    """A trip's manifest changed (a new kiosk decision, or consignments linked or unlinked
+    once decided): its receivers need the new copy."""
+
+    trip_id: str
+    state_version: int
+    vehicle_mark: str
+    control_point: str
+    boundary: str | None
+    expected_crossing_at: datetime
+    decision: str
+    selected: tuple[str, ...] | None
+    carrier_party_id: int
+    consignments: tuple[ManifestConsignment, ...]
+    at: datetime

@@ -1,0 +1,24 @@
+"""What the command-line entry points share: sessions on the configured database.
+
+Their sessions hand domain events to the process's handler table, which ``csw`` installs at
+start-up (``app.bootstrap.install_handlers``), so a command's change reaches every capability
+exactly as the same change made through the web does.
+"""
+from __future__ import annotations
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.config import Settings
+from app.db.session import make_engine, make_session_factory, write_gate
+from app.platform.uow import UnitOfWork
+
+
+def sessions(settings: Settings | None = None) -> sessionmaker[Session]:
+    """A session factory on ``settings``' database (the environment's when not given)."""
+    return make_session_factory(make_engine((settings or Settings.from_env()).database_url))
+
+
+def unit_of_work(settings: Settings | None = None) -> UnitOfWork:
+    """A unit of work on a session of its own, behind the database's write gate."""
+    settings = settings or Settings.from_env()
+    return UnitOfWork.open(sessions(settings), write_gate(settings.database_url))

@@ -1,0 +1,181 @@
+"""The unit of work: one session, the SQLite write gate, domain events and the single commit.
+
+Services change their own rows and ``emit`` domain events on the session they were given;
+they never commit. When the unit of work commits, the queued events are drained first, in
+the same transaction: each event is handed to every handler registered for its type (which
+may emit more events, drained in turn), and only then is the transaction committed. So a
+handler that fails rolls the whole change back, and a committed change always carries
+everything its handlers wrote (cases, journeys, manifests, outbox rows). Callbacks that must
+only run once the change is durable (per-worker cache clears) are queued with
+``after_commit``.
+
+The drain is attached to the session itself (SQLAlchemy's ``before_commit``), so there is one
+drain however the commit is reached; a rollback drops whatever was queued.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from types import TracebackType
+from typing import Any, TypeAlias
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session, sessionmaker
+
+log = logging.getLogger("csw.uow")
+
+Handler: TypeAlias = Callable[[Session, Any], None]
+HandlerTable: TypeAlias = Mapping[type, Sequence[Handler]]
+
+_QUEUE = "csw_events"
+_HANDLERS = "csw_handlers"
+_AFTER_COMMIT = "csw_after_commit"
+_MAX_ROUNDS = 10_000  # a handler that keeps emitting is a bug, not a workload
+
+
+class UnhandledEvents(RuntimeError):
+    """Events were emitted on a session that has no handler table: they would be lost."""
+
+
+def emit(session: Session, *events: object) -> None:
+    """Queue domain events on the session's transaction; handled before it commits."""
+    session.info.setdefault(_QUEUE, []).extend(events)
+
+
+def after_commit(session: Session, callback: Callable[[], None]) -> None:
+    """Run ``callback`` once the current transaction has committed (never if it rolls back)."""
+    session.info.setdefault(_AFTER_COMMIT, []).append(callback)
+
+
+_PROCESS_TABLE: dict[type, list[Handler]] = {}
+_installed = [False]
+
+
+def install(handlers: HandlerTable) -> None:
+    """Make ``handlers`` the process's table (start-up: the app factory, the CLI, the job
+    runner). Sessions made with ``make_session_factory`` carry their own table instead."""
+    _PROCESS_TABLE.clear()
+    _PROCESS_TABLE.update({kind: list(found) for kind, found in handlers.items()})
+    _installed[0] = True
+
+
+def drain(session: Session) -> int:
+    """Hand every queued event to its handlers, in emission order; returns how many ran."""
+    queue: list[object] = session.info.get(_QUEUE) or []
+    if not queue:
+        return 0
+    handlers: HandlerTable | None = session.info.get(_HANDLERS) or (_PROCESS_TABLE if _installed[0] else None)
+    if handlers is None:
+        raise UnhandledEvents(f"{len(queue)} domain events emitted on a session without handlers: "
+                              f"{', '.join(type(e).__name__ for e in queue[:5])}")
+    handled = 0
+    while queue:
+        handled += 1
+        if handled > _MAX_ROUNDS:
+            raise RuntimeError("domain events keep emitting each other; giving up")
+        current = queue.pop(0)
+        for handler in handlers.get(type(current), ()):
+            handler(session, current)
+    return handled
+
+
+@event.listens_for(Session, "before_commit")
+def _drain_before_commit(session: Session) -> None:
+    drain(session)
+
+
+@event.listens_for(Session, "after_commit")
+def _run_after_commit(session: Session) -> None:
+    callbacks: list[Callable[[], None]] = session.info.pop(_AFTER_COMMIT, None) or []
+    for callback in callbacks:
+        try:
+            callback()
+        except Exception:  # the change is committed; a failed cache clear must not turn it into an error
+            log.exception("after-commit callback failed")
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_on_rollback(session: Session, previous_transaction: Any) -> None:
+    if previous_transaction.nested:  # a savepoint: the outer transaction and its events go on
+        return
+    session.info.pop(_QUEUE, None)
+    session.info.pop(_AFTER_COMMIT, None)
+
+
+def make_session_factory(bind: Any, handlers: HandlerTable) -> sessionmaker[Session]:
+    """Sessions that know the handler table (``expire_on_commit`` off: views read after commit)."""
+    return sessionmaker(bind=bind, expire_on_commit=False, info={_HANDLERS: handlers})
+
+
+WriteGate: TypeAlias = Callable[[], AbstractContextManager[None]]
+
+
+class UnitOfWork:
+    """One business transaction. ``write_lock()`` takes the write gate (SQLite: one writer
+    across workers, queued on an OS lock) and holds it until ``commit()`` or ``rollback()``,
+    so storage, handlers and the commit all happen under it while the work before it
+    (parsing, rules, scoring) does not. ``commit()`` drains the events and commits once.
+    Leaving the block without a commit rolls everything back."""
+
+    def __init__(self, session: Session, write_gate: WriteGate = nullcontext, *, owns_session: bool = False) -> None:
+        self.session = session
+        self._write_gate = write_gate
+        self._held: AbstractContextManager[None] | None = None
+        self._owns_session = owns_session
+
+    @classmethod
+    def open(cls, sessions: sessionmaker[Session], write_gate: WriteGate = nullcontext) -> "UnitOfWork":
+        return cls(sessions(), write_gate, owns_session=True)
+
+    def emit(self, *events: object) -> None:
+        emit(self.session, *events)
+
+    def end_reads(self) -> None:
+        """End the transaction the preparatory reads used, so the writes begin afresh under the
+        gate (on SQLite a transaction begun outside ``reading()`` holds the write lock). It only
+        read, so it is committed: what it loaded stays loaded."""
+        if self.session.in_transaction():
+            self.session.commit()
+
+    def write_lock(self) -> "UnitOfWork":
+        """Take the write gate (once) until the transaction ends."""
+        if self._held is None:
+            held = self._write_gate()
+            held.__enter__()
+            self._held = held
+        return self
+
+    def _release(self) -> None:
+        held, self._held = self._held, None
+        if held is not None:
+            held.__exit__(None, None, None)
+
+    def commit(self) -> None:
+        try:
+            self.session.commit()
+        finally:
+            self._release()
+
+    def rollback(self) -> None:
+        try:
+            self.session.rollback()
+        finally:
+            self._release()
+
+    def close(self) -> None:
+        """Roll back whatever was not committed and give the gate back."""
+        try:
+            if self.session.in_transaction():
+                self.session.rollback()
+        finally:
+            self._release()
+            if self._owns_session:
+                self.session.close()
+
+    def __enter__(self) -> "UnitOfWork":
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()

@@ -1,0 +1,1 @@
+"""ROCARS road trips: consignments linked to a conveyance, and the kiosk decision."""

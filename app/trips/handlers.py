@@ -1,0 +1,21 @@
+"""A trip's manifest follows its consignments: any change of a linked declaration's status,
+lane or content re-evaluates the kiosk decision."""
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from app.domain.events import DeclarationAmended, DeclarationLaneChanged, DeclarationStatusChanged
+from app.routing.rules import RoutingRules
+from app.trips.service import declaration_changed
+
+
+def on_status_changed(session: Session, event: DeclarationStatusChanged, *, rules: RoutingRules) -> None:
+    declaration_changed(session, event.facts.id, event.actor, event.at, rules)
+
+
+def on_lane_changed(session: Session, event: DeclarationLaneChanged, *, rules: RoutingRules) -> None:
+    declaration_changed(session, event.declaration_id, event.actor, event.at, rules)
+
+
+def on_declaration_amended(session: Session, event: DeclarationAmended, *, rules: RoutingRules) -> None:
+    declaration_changed(session, event.declaration_id, event.caller.actor, event.at, rules)
