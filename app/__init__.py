@@ -13,7 +13,7 @@ from app.config import Settings
 from app.bootstrap import build
 from app.db.session import reading
 from app.domain.problems import Rejection
-from app.logs import configure_logging
+from app.logs import CONVERSATION, configure_logging
 from app.web.context import close_session
 from app.web.envelope import error_response
 from app.web.security import init_security, retry_after_seconds, throttle_sign_in
@@ -73,6 +73,7 @@ def _install_request_hooks(app: Flask) -> None:
     def assign_conversation() -> None:
         """Every request gets its conversation id before any check, so even a refusal has one."""
         g.conversation_id = str(uuid.uuid4())
+        g.conversation_token = CONVERSATION.set(g.conversation_id)  # every log record of the request names it
         g.started = time.perf_counter()
         if request.method in ("GET", "HEAD"):  # safe methods: their transactions only read
             g.reading = reading()
@@ -80,6 +81,9 @@ def _install_request_hooks(app: Flask) -> None:
 
     @app.teardown_request
     def stop_reading(_exc: BaseException | None = None) -> None:
+        token = g.pop("conversation_token", None)
+        if token is not None:
+            CONVERSATION.reset(token)
         context = g.pop("reading", None)
         if context is not None:
             context.__exit__(None, None, None)

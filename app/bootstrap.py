@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.aeo import service as aeo_service
-from app.aeo.effects import party_ids
+from app.reference.aeo_benefits import party_ids
 from app.aeo.service import AeoStanding
 from app.cases import handlers as cases
 from app.config import Settings
@@ -35,8 +35,8 @@ from app.risk import handlers as risk
 from app.risk import service as risk_service
 from app.risk.scoring import RiskEngine, history_cache_seconds, threshold_cache_seconds
 from app.routing import handlers as routing
-from app.routing import rules as routing_rules
-from app.routing.rules import RoutingRules
+from app.reference import routing as routing_rules
+from app.reference.routing import RoutingRules
 from app.rules.assessment import RuleSet, assess
 from app.transit import handlers as transit
 from app.transit import network as transit_network

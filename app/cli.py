@@ -28,12 +28,13 @@ from app.aeo.service import import_operators, read_csv_rows
 from app.config import PROJECT_ROOT, Settings
 from app.db import migrate, models
 from app.platform.commands import sessions as command_sessions
+from app.documents import error_payload, to_xml
 from app.domain.problems import Rejection
 from app.intake.service import Intake
 from app.jobs import JOBS, run_job
 from app.rules.assessment import RuleSet, assess
 from app.domain.time import hong_kong_date
-from app.rules.errors import RulesDataError
+from app.domain.problems import RulesDataError
 from app.rules.versions import history, record_activation
 from app.users.clients import ROLES, create_client, ensure_party, hash_key, revoke_client
 
@@ -172,8 +173,6 @@ def serve(host: str, port: int, workers: int) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print error reports as JSON instead of XML.")
 def validate(files: tuple[Path, ...], as_json: bool) -> None:
     """Check declaration files against the schemas offline, with the API's error report."""
-    from app.web.envelope import error_payload, to_xml
-
     settings = Settings.from_env()
     intake = Intake(settings.schema_dir, settings.max_error_count)
     failed = 0

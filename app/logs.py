@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import json
 import logging
+from contextvars import ContextVar
 from datetime import datetime, timezone
 
-from flask import g, has_request_context
+CONVERSATION: ContextVar[str | None] = ContextVar("csw_conversation", default=None)
+"""The conversation id of the request being served (set by the web layer), for every record."""
 
 
 class JsonFormatter(logging.Formatter):
@@ -16,8 +18,9 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        if has_request_context() and "conversation_id" in g:
-            entry["conversation_id"] = g.conversation_id
+        conversation_id = CONVERSATION.get()
+        if conversation_id is not None:
+            entry["conversation_id"] = conversation_id
         entry.update(getattr(record, "fields", {}))
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)

@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from app.aeo import service
-from app.aeo.mra import MraDataError, MraPartners, load_mra_partners
+from app.reference.mra import MraDataError, MraPartners, load_mra_partners
 from app.aeo.registry import RENEWAL_NOTICE_MONTHS, RegistryError, renewal_due_from
 from app.config import Settings
 from app.platform.commands import sessions as command_sessions

@@ -17,16 +17,14 @@ import re
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from enum import StrEnum
+from app.domain.aeo import FOREIGN_OPERATOR_ID, HK_COUNTRY
 
 VALIDITY_YEARS = 3
 RENEWAL_NOTICE_MONTHS = 6
 REVOCATION_BAR_YEARS = 2
 
-HK_COUNTRY = "HK"
 HK_OPERATOR_ID = re.compile(r"[0-9]{8}")
 """A HK AEO is identified by its 8-digit Business Registration number."""
-FOREIGN_OPERATOR_ID = re.compile(r"[A-Z]{2}[A-Z0-9]{4,33}")
-"""A partner's AEO: ISO 3166 alpha-2 code + the partner programme's id (PartyIDType)."""
 
 
 class AeoStatus(StrEnum):

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from app.aeo import registry
-from app.aeo.mra import MraPartners
+from app.reference.mra import MraPartners
 from app.aeo.registry import AeoStatus, Registration, RegistryError
 from app.db import models
 from app.platform.clock import utcnow

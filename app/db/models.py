@@ -284,8 +284,3 @@ class RulesVersionEvent(Base):
     rule_count: Mapped[int] = mapped_column(Integer)
     actor: Mapped[str] = mapped_column(String(100))
     occurred_at: Mapped[datetime] = mapped_column(UtcDateTime)
-
-
-# Each capability keeps its tables in its own module; importing them here puts every table
-# in ``Base.metadata`` (what Alembic and the tests compare against the migrations).
-from app.db import audit_models, case_models, portal_models, risk_models, routing_models, transit_models  # noqa: E402,F401

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from app.domain.declaration import Declaration, GoodsItem
 
 if TYPE_CHECKING:
-    from app.rules.rates import (
+    from app.domain.rates import (
         ClothingLevyRate,
         DatedRate,
         DeclarationChargeRate,

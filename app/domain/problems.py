@@ -1,6 +1,8 @@
 """Rejections: why a request was refused, in a form every channel can render."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from dataclasses import dataclass, field
 
 
@@ -32,3 +34,14 @@ class Rejection(Exception):
 
     def __str__(self) -> str:
         return f"{self.code}: {self.message}"
+
+
+class RulesDataError(Exception):
+    """Anything wrong in ``rules/``: names the file, the line and the reason, and stops start-up.
+    ``str()`` is ``file:line: reason``; ``line`` 0 means the file as a whole."""
+
+    def __init__(self, path: Path | str, line: int | None, reason: str) -> None:
+        super().__init__(f"{path}:{line if line is not None else 1}: {reason}")
+        self.path = Path(path)
+        self.line = line
+        self.reason = reason

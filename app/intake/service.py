@@ -6,27 +6,16 @@ the same XML) and ``csw validate``: one code path.
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
-
 from lxml import etree
 
 from app.domain.declaration import ReceivedDeclaration
 from app.domain.problems import Problem, Rejection
 from app.intake.mapping import MAPPERS
-from app.intake.parser import parse_untrusted
-from app.intake.schemas import SchemaRegistry
+from app.platform.schemas import DocumentChecker
 
 
-class Intake:
-    def __init__(self, schema_dir: Path, max_problems: int = 25) -> None:
-        self.registry = SchemaRegistry(schema_dir)
-        self.max_problems = max_problems
-
-    def check(self, body: bytes, kind: str) -> etree._ElementTree:
-        """Parse and schema-validate a document of ``kind`` (declaration, cancellation, ...)."""
-        tree = parse_untrusted(body)
-        self.registry.validate(tree, kind, self.max_problems)
-        return tree
+class Intake(DocumentChecker):
+    """The schema check, then the mapping of a declaration's namespace to the domain."""
 
     def receive_declaration(self, body: bytes) -> ReceivedDeclaration:
         tree = self.check(body, "declaration")

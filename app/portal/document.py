@@ -238,7 +238,7 @@ def _attribute(element: etree._Element | None, path: str, name: str) -> str:
 def form_data_from_xml(body: bytes) -> dict[str, Any]:
     """The form's data for a stored (schema-valid) declaration document: what an amendment
     starts from. ``Totals`` are not part of the form (the rules add the items up)."""
-    from app.intake.parser import parse_untrusted
+    from app.platform.xml import parse_untrusted
 
     root = parse_untrusted(body).getroot()
     consignment = root.find("d:GoodsShipment/d:Consignment", {"d": NAMESPACE})

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from app.domain.risk import Reason, RiskRecord
-from app.rules.errors import RulesDataError
+from app.domain.problems import RulesDataError
 
 
 @dataclass(frozen=True)

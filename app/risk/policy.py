@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from app.domain.risk import Lane, LanePolicy, LaneThresholds
-from app.rules.errors import RulesDataError
+from app.domain.problems import RulesDataError
 
 
 def load_policy(path: Path) -> LanePolicy:

@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session
 
 from app.domain.events import DeclarationStatusChanged, ManifestChanged
 from app.routing import outbox
-from app.routing.rules import RoutingRules
+from app.reference.routing import RoutingRules
 
 
 def on_status_changed(session: Session, event: DeclarationStatusChanged, *, rules: RoutingRules) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app import documents
+import app.documents as documents
 from app.documents import XmlVocabulary
 
 ROUTING_NS = "urn:csw:routing:v1"

@@ -28,7 +28,7 @@ from app.domain.routing import (
 )
 from app.domain.events import DeclarationFacts, ManifestChanged
 from app.routing.messages import render
-from app.routing.rules import RoutingRules
+from app.reference.routing import RoutingRules
 
 NOTICE_BY_STATUS = {
     "released": MessageType.RELEASE_NOTICE,

@@ -12,14 +12,15 @@ from datetime import datetime
 from collections.abc import Mapping
 from pathlib import Path
 
-from app.aeo.effects import AeoBenefits, load_benefits, summarise
-from app.aeo.mra import MraPartners, load_mra_partners
+from app.reference.aeo_benefits import AeoBenefits, load_benefits, summarise
+from app.reference.mra import MraPartners, load_mra_partners
 from app.domain.charges import assess as assess_charges
 from app.domain.declaration import Declaration
 from app.domain.assessment import Assessed
 from app.domain.time import hong_kong_date
-from app.rules.checks import AeoStandingView, CheckContext
-from app.rules.codelists import CodeLists, load_code_lists
+from app.domain.aeo import AeoStandingView
+from app.rules.checks import CheckContext
+from app.reference.codelists import CodeLists, load_code_lists
 from app.rules.engine import Rule, evaluate, load_rules
 from app.rules.rates import RateTables, load_rate_tables
 
@@ -57,7 +58,7 @@ class RuleSet:
 def assess(rule_set: RuleSet, declaration: Declaration, received_at: datetime,
            aeo: Mapping[str, AeoStandingView] | None = None) -> Assessed:
     """Charges, every rule in force, and the AEO benefits; ``aeo`` is the registry's
-    standing of the ids the declaration names (``app.aeo.effects.party_ids``)."""
+    standing of the ids the declaration names (``app.reference.aeo_benefits.party_ids``)."""
     aeo = aeo or {}
     charges = assess_charges(declaration, rule_set.rates, hong_kong_date(received_at))
     context = CheckContext(code_lists=rule_set.code_lists, received_at=received_at,

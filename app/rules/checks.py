@@ -20,19 +20,10 @@ from stdnum import iso6346
 
 from app.domain.declaration import Declaration, DeclarationType, PartyRole
 from app.domain.time import hong_kong_date
-from app.rules import paths
-from app.rules.codelists import CodeLists
+from app.domain import paths
+from app.reference.codelists import CodeLists
+from app.domain.aeo import AeoStandingView
 
-
-
-class AeoStandingView(Protocol):
-    """What the checks read of a party's AEO registration (``app.aeo.service.AeoStanding``)."""
-
-    operator_id: str
-    tier: int
-    status: str
-    recognised: bool
-    reason: str
 
 
 @dataclass(frozen=True, slots=True)

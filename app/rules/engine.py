@@ -19,7 +19,7 @@ from app.domain.declaration import Declaration, DeclarationType
 from app.domain.findings import Finding, Severity
 from app.domain.time import hong_kong_date
 from app.rules.checks import CHECKS, CheckContext
-from app.rules.errors import RulesDataError
+from app.domain.problems import RulesDataError
 
 log = logging.getLogger("csw.rules")
 

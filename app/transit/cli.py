@@ -14,8 +14,8 @@ import click
 from app.config import Settings
 from app.platform.commands import sessions as command_sessions
 from app.domain.problems import Rejection
-from app.intake.service import Intake
-from app.rules.errors import RulesDataError
+from app.platform.schemas import DocumentChecker
+from app.domain.problems import RulesDataError
 from app.domain.actors import Caller
 from app.transit import service, telemetry
 from app.transit.network import load_network, network_for
@@ -190,7 +190,7 @@ def ingest(file: Path) -> None:
     body = file.read_bytes()
     try:
         events = (telemetry.read_json(body) if body.lstrip()[:1] in (b"{", b"[")
-                  else telemetry.read_xml(Intake(settings.schema_dir), body))
+                  else telemetry.read_xml(DocumentChecker(settings.schema_dir), body))
     except Rejection as rejection:
         _fail(rejection)
     network = network_for(settings.rules_dir)

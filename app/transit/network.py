@@ -23,7 +23,7 @@ from shapely.geometry import LineString, Point
 from shapely.geometry.base import BaseGeometry
 
 from app.domain.transit import Limits
-from app.rules.errors import RulesDataError
+from app.domain.problems import RulesDataError
 
 POINT_KINDS = frozenset({"airport", "port", "land_control_point", "inland_clearance_point", "postal_exchange"})
 SIDES = frozenset({"hk", "partner"})

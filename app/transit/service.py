@@ -43,7 +43,7 @@ from app.domain.transit import (
     progress_from_json,
     progress_to_json,
 )
-from app.rules import paths
+from app.domain import paths
 from app.domain.actors import Caller
 from app.transit.network import Network, current_network, project
 from app.transit.telemetry import GatewayEvent

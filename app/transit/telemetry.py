@@ -7,13 +7,13 @@ import json
 import math
 import re
 from dataclasses import dataclass
+from typing import Protocol
 from datetime import datetime, timezone
 
 from lxml import etree
 
 from app.domain.problems import Problem, Rejection
 from app.domain.transit import ReadingKind
-from app.intake.service import Intake
 
 NAMESPACE = "urn:csw:elock-events:v1"
 KIND = "elock-events"
@@ -45,9 +45,15 @@ def _instant(text: str) -> datetime | None:
         return None
 
 
-def read_xml(intake: Intake, body: bytes, max_problems: int = 25) -> list[GatewayEvent]:
+class DocumentChecker(Protocol):
+    """Parses untrusted bytes and validates them against the schema of a kind of document."""
+
+    def check(self, body: bytes, kind: str) -> etree._ElementTree: ...
+
+
+def read_xml(checker: DocumentChecker, body: bytes, max_problems: int = 25) -> list[GatewayEvent]:
     """A schema-valid ``ELockEventBatch`` as events (libxml2 validates; paths on failure)."""
-    tree = intake.check(body, KIND)
+    tree = checker.check(body, KIND)
     events = []
     problems: list[Problem] = []
     for index, element in enumerate(tree.getroot().iterchildren(_NS + "Event"), 1):

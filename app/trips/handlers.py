@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from app.domain.events import DeclarationAmended, DeclarationLaneChanged, DeclarationStatusChanged
-from app.routing.rules import RoutingRules
+from app.reference.routing import RoutingRules
 from app.trips.service import declaration_changed
 
 

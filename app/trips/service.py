@@ -31,7 +31,7 @@ from app.domain.trips import (
 )
 from app.domain.events import ManifestChanged, ManifestConsignment
 from app.platform.uow import emit
-from app.routing.rules import RoutingRules, current
+from app.reference.routing import RoutingRules, current
 
 if TYPE_CHECKING:
     from app.domain.actors import Caller

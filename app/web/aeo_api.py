@@ -17,7 +17,7 @@ from typing import Any
 from flask import Blueprint, Response, g, request
 
 from app.aeo import service
-from app.aeo.mra import MraPartners
+from app.reference.mra import MraPartners
 from app.aeo.registry import RegistryError, renewal_due_from
 from app.db import models
 from app.domain.problems import Problem, Rejection

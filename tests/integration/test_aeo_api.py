@@ -14,7 +14,7 @@ from sqlalchemy import event, func, select
 
 from app import create_app
 from app.aeo import service
-from app.aeo.mra import load_mra_partners
+from app.reference.mra import load_mra_partners
 from app.aeo.registry import RegistryError, readmission_bar_ends
 from app.config import Settings
 from app.db import models

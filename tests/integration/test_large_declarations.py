@@ -18,7 +18,7 @@ from app.db import models
 from app.db.bulk import COPY_FROM_ROWS, insert_rows
 from app.db.session import make_engine
 from app.intake.mapping import MAPPERS, NS_V1
-from app.intake.parser import parse_untrusted
+from app.platform.xml import parse_untrusted
 from tests.conftest import TRADER_KEY, auth, sample
 from tests.factories import declaration_xml
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from app.aeo.mra import DEFAULT_MRA_PATH, MraDataError, load_mra_partners
-from app.aeo.registry import FOREIGN_OPERATOR_ID
-from app.rules.errors import RulesDataError
+from app.reference.mra import DEFAULT_MRA_PATH, MraDataError, load_mra_partners
+from app.domain.aeo import FOREIGN_OPERATOR_ID
+from app.domain.problems import RulesDataError
 
 TODAY = date(2026, 11, 22)
 EXPECTED = {"CN", "MO", "IN", "KR", "SG", "TH", "MY", "JP", "AU", "NZ", "IL", "CA", "ZA"}

@@ -462,7 +462,7 @@ def test_a_date_before_every_rate_gives_notes() -> None:
 
 def _sample(name: str) -> Declaration:
     from app.intake.mapping import MAPPERS, NS_V1
-    from app.intake.parser import parse_untrusted
+    from app.platform.xml import parse_untrusted
 
     return MAPPERS[NS_V1](parse_untrusted((PROJECT_ROOT / "samples" / "valid" / name).read_bytes()))
 

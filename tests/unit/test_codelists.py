@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from app.rules.codelists import (
+from app.reference.codelists import (
     DEFAULT_DIRECTORY,
     CodeListError,
     CodeLists,

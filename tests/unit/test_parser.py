@@ -4,7 +4,7 @@ import time
 import pytest
 
 from app.domain.problems import Rejection
-from app.intake.parser import parse_untrusted
+from app.platform.xml import parse_untrusted
 from tests.factories import declaration_xml
 
 

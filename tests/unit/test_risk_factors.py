@@ -14,7 +14,7 @@ from app.domain.risk import RiskRecord
 from app.risk.factors import FactorConfig, TraderHistory, declaration_factors, item_factors
 from app.risk.model import FLAT_FOREST_ROWS, RiskModel
 from app.risk.scoring import shipped_models
-from app.rules.errors import RulesDataError
+from app.domain.problems import RulesDataError
 
 ITEM = RiskRecord(declaration_id="D1", item_sequence=1, declared_on=None, hs_code="61091000", origin_country="JP",
                   departure_country="JP", declaration_type="IM", transport_mode="4", office="", importer="I1",

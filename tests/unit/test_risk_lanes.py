@@ -8,7 +8,7 @@ import pytest
 from app.config import PROJECT_ROOT
 from app.domain.risk import Lane, LanePolicy, LaneThresholds, decide_lane, sample_draw, thresholds_for_rates
 from app.risk.policy import load_policy
-from app.rules.errors import RulesDataError
+from app.domain.problems import RulesDataError
 
 POLICY = LanePolicy(version="t", thresholds=LaneThresholds(yellow=40, red=70), red_findings=frozenset({"R301"}),
                     yellow_findings=frozenset({"R205"}), aeo_green_tier=2, aeo_green_below=80, sample_rate=0.01,

@@ -7,8 +7,8 @@ import pytest
 
 from app.config import PROJECT_ROOT
 from app.domain.routing import MessageFacts, MessageType, RecipientRole, recipients_for
-from app.routing.rules import RoutingRules, load_manifest_policy, load_routes
-from app.rules.errors import RulesDataError
+from app.reference.routing import RoutingRules, load_manifest_policy, load_routes
+from app.domain.problems import RulesDataError
 
 
 def test_shipped_rules_route_releases_and_cleared_cross_boundary_manifests() -> None:

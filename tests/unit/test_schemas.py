@@ -6,8 +6,8 @@ import pytest
 from app.config import PROJECT_ROOT
 from app.domain.declaration import DeclarationType, PartyRole
 from app.domain.problems import Rejection
-from app.intake.parser import parse_untrusted
-from app.intake.schemas import SchemaRegistry
+from app.platform.xml import parse_untrusted
+from app.platform.schemas import SchemaRegistry
 from app.intake.service import Intake
 from tests.factories import declaration_xml
 
@@ -110,7 +110,7 @@ def test_out_of_range_issue_date_is_a_clear_rejection(intake: Intake) -> None:
 
 
 def test_element_paths_are_positional_only_for_repeats() -> None:
-    from app.intake.schemas import element_path
+    from app.platform.schemas import element_path
 
     tree = parse_untrusted(declaration_xml(items=2))
     ns = "{urn:csw:declaration:v1}"

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from app.config import PROJECT_ROOT
-from app.rules.errors import RulesDataError
+from app.domain.problems import RulesDataError
 from app.transit.network import load_network, project
 from app.transit.replay import along, offset
 from app.transit.telemetry import read_json

@@ -31,7 +31,7 @@ from app.transit import queries as transit_queries
 from app.users import service as users
 from app.web.auth import role_required
 from app.web.context import db, services, unit_of_work
-from app.web.officer import charts
+import app.web.officer.charts as charts
 from app.web.officer.forms import (
     AccountStatusForm,
     ActionForm,

@@ -15,6 +15,7 @@ import xmlschema
 from lxml import etree
 
 from app.domain.problems import Problem, Rejection
+from app.platform.xml import parse_untrusted
 
 _NAMESPACE = re.compile(r"urn:csw:(?P<kind>[a-z\-]+):v(?P<version>\d+)")
 
@@ -212,3 +213,18 @@ class SchemaRegistry:
             ))
             if len(problems) >= limit:
                 break
+
+
+class DocumentChecker:
+    """Untrusted bytes -> a parsed, schema-valid tree of ``kind`` (or a precise rejection): the
+    first steps of every XML intake, declarations and e-lock telemetry alike."""
+
+    def __init__(self, schema_dir: Path, max_problems: int = 25) -> None:
+        self.registry = SchemaRegistry(schema_dir)
+        self.max_problems = max_problems
+
+    def check(self, body: bytes, kind: str) -> etree._ElementTree:
+        """Parse and schema-validate a document of ``kind`` (declaration, cancellation, ...)."""
+        tree = parse_untrusted(body)
+        self.registry.validate(tree, kind, self.max_problems)
+        return tree

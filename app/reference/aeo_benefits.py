@@ -10,8 +10,8 @@ from typing import Any
 
 from app.domain.declaration import Declaration, PartyRole
 from app.domain.findings import Finding, Severity
-from app.rules.checks import AeoStandingView
-from app.rules.errors import RulesDataError
+from app.domain.aeo import AeoStandingView
+from app.domain.problems import RulesDataError
 
 
 @dataclass(frozen=True, slots=True)

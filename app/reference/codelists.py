@@ -19,7 +19,7 @@ from types import MappingProxyType
 
 import pycountry
 
-from app.rules.errors import RulesDataError
+from app.domain.problems import RulesDataError
 
 DEFAULT_DIRECTORY = Path(__file__).resolve().parents[2] / "rules" / "codelists"
 

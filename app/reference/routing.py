@@ -12,8 +12,8 @@ from typing import Any
 from app.config import PROJECT_ROOT
 from app.domain.routing import MessageType, RecipientRole, Route
 from app.domain.trips import SelectionPolicy
-from app.rules.codelists import ControlPoint, load_code_lists
-from app.rules.errors import RulesDataError
+from app.reference.codelists import ControlPoint, load_code_lists
+from app.domain.problems import RulesDataError
 
 DEFAULT_DIRECTORY = PROJECT_ROOT / "rules"
 _CONDITIONS = ("control_points", "transport_modes", "declaration_types", "decisions")

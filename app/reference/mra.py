@@ -23,8 +23,8 @@ from typing import Any
 
 import pycountry
 
-from app.aeo.registry import FOREIGN_OPERATOR_ID, HK_COUNTRY
-from app.rules.errors import RulesDataError
+from app.domain.aeo import FOREIGN_OPERATOR_ID, HK_COUNTRY
+from app.domain.problems import RulesDataError
 
 DEFAULT_MRA_PATH = Path(__file__).resolve().parents[2] / "rules" / "aeo" / "mra_partners.toml"
 
