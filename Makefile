@@ -29,6 +29,7 @@ serve: seed
 	$(BIN)/csw serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
 test: install
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 
 # Longer runs of the bounded CI tests: 30 kill -9 rounds per backend, 50x the fuzz examples.

@@ -6,7 +6,7 @@ globals, files or the environment to find them.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from functools import partial
 from typing import Any
@@ -29,11 +29,13 @@ from app.domain.declaration import Declaration, PartyRole, ReceivedDeclaration
 from app.domain.risk import LaneThresholds, RiskResult
 from app.domain.time import hong_kong_date
 from app.intake.service import Intake
+from app.portal.codelists import CodeLists as PickerLists
+from app.portal.codelists import load as picker_lists
 from app.platform.cache import TtlCache
 from app.platform.uow import Handler, UnitOfWork, WriteGate, install, make_session_factory
 from app.risk import handlers as risk
 from app.risk import service as risk_service
-from app.risk.scoring import RiskEngine, history_cache_seconds, threshold_cache_seconds
+from app.risk.scoring import RiskEngine
 from app.routing import handlers as routing
 from app.reference import routing as routing_rules
 from app.reference.routing import RoutingRules
@@ -55,15 +57,19 @@ class Reference:
     routing_rules: RoutingRules
     network: Network
     risk: RiskEngine | None
+    pickers: PickerLists
 
     @classmethod
     def load(cls, settings: Settings) -> "Reference":
+        rule_set = RuleSet.load(settings.rules_dir)
         return cls(
             intake=Intake(settings.schema_dir, settings.max_error_count),
-            rule_set=RuleSet.load(settings.rules_dir),
-            routing_rules=routing_rules.configure(settings.rules_dir),
+            rule_set=rule_set,
+            routing_rules=RoutingRules.load(settings.rules_dir, rule_set.code_lists.control_points),
             network=transit_network.configure(settings.rules_dir),
-            risk=RiskEngine.load(settings.rules_dir, settings.instance_dir, settings.release_green),
+            risk=RiskEngine.load(settings.rules_dir, settings.instance_dir, settings.release_green,
+                                 settings.risk_model_dir),
+            pickers=picker_lists(settings.rules_dir),
         )
 
 
@@ -100,9 +106,8 @@ class Caches:
 
     api_keys: TtlCache[str, Caller]
     aeo_standings: TtlCache[tuple[str, date], AeoStanding | None]
-    risk_history: TtlCache[str, int] = field(default_factory=lambda: TtlCache(history_cache_seconds()))
-    risk_thresholds: TtlCache[str, LaneThresholds | None] = field(
-        default_factory=lambda: TtlCache(threshold_cache_seconds()))
+    risk_history: TtlCache[str, int]
+    risk_thresholds: TtlCache[str, LaneThresholds | None]
 
 
 def _assessor(rule_set: RuleSet, cache: TtlCache[tuple[str, date], AeoStanding | None]
@@ -213,7 +218,9 @@ def build(settings: Settings, *, install_handlers: bool = True) -> Runtime:
         install(handlers)
     engine = make_engine(settings.database_url)
     caches = Caches(api_keys=TtlCache(settings.api_key_cache_seconds),
-                    aeo_standings=TtlCache(settings.aeo_cache_seconds))
+                    aeo_standings=TtlCache(settings.aeo_cache_seconds),
+                    risk_history=TtlCache(settings.risk_history_cache_seconds),
+                    risk_thresholds=TtlCache(settings.risk_threshold_cache_seconds))
     return Runtime(
         settings=settings, engine=engine, sessions=make_session_factory(engine, handlers),
         write_gate=write_gate(settings.database_url), reference=reference, handlers=handlers, caches=caches,

@@ -13,6 +13,28 @@ def _int(name: str, default: int) -> int:
     return int(raw) if raw else default
 
 
+def _positive_int(name: str, default: int) -> int:
+    """A count that must be positive: anything else (empty, junk, 0) keeps the default."""
+    raw = os.environ.get(name, "")
+    return int(raw) if raw.isdigit() and int(raw) > 0 else default
+
+
+def _whole(name: str, default: int) -> int:
+    """A count that may be 0 (a cache of 0 seconds caches nothing); junk keeps the default."""
+    raw = os.environ.get(name, "")
+    return int(raw) if raw.isdigit() else default
+
+
+def _number(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    return float(raw) if raw else default
+
+
+def _path(name: str) -> Path | None:
+    raw = os.environ.get(name)
+    return Path(raw) if raw else None
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the service reads from its environment, in one place."""
@@ -34,6 +56,27 @@ class Settings:
     rate_limit_storage: str = "memory://"
     secure_cookies: bool = False
     trusted_proxies: int = 0
+    # officers' queue
+    case_escalation_minutes: int = 30
+    # routing: outbox retention and the dispatcher
+    outbox_retention_days: int = 14
+    dispatch_batch: int = 500
+    dispatch_lease_seconds: float = 60.0
+    dispatch_interval_seconds: float = 2.0
+    dispatch_retry_base_seconds: float = 1.0
+    dispatch_retry_cap_seconds: float = 300.0
+    dispatch_max_attempts: int = 5
+    dispatch_probe_base_seconds: float = 2.0
+    dispatch_probe_cap_seconds: float = 300.0
+    webhook_timeout_seconds: float = 10.0
+    amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/%2F"
+    amqp_exchange: str = "csw.routing"
+    # risk
+    risk_model_dir: Path | None = None
+    risk_history_csv: Path | None = None
+    risk_history_mapping: str = "customs-declarations"
+    risk_history_cache_seconds: int = 300
+    risk_threshold_cache_seconds: int = 600
 
     @classmethod
     def from_env(cls, **overrides: object) -> "Settings":
@@ -56,6 +99,24 @@ class Settings:
             "secure_cookies": os.environ.get("CSW_SECURE_COOKIES", "0") == "1",
             "trusted_proxies": _int("CSW_TRUSTED_PROXIES", 0),
             "release_green": {"1": True, "0": False}.get(os.environ.get("CSW_RELEASE_GREEN", "")),
+            "case_escalation_minutes": _positive_int("CSW_CASE_ESCALATION_MINUTES", 30),
+            "outbox_retention_days": _int("CSW_OUTBOX_RETENTION_DAYS", 14),
+            "dispatch_batch": int(_number("CSW_DISPATCH_BATCH", 500)),
+            "dispatch_lease_seconds": _number("CSW_DISPATCH_LEASE_SECONDS", 60),
+            "dispatch_interval_seconds": _number("CSW_DISPATCH_INTERVAL_SECONDS", 2),
+            "dispatch_retry_base_seconds": _number("CSW_DISPATCH_RETRY_BASE_SECONDS", 1),
+            "dispatch_retry_cap_seconds": _number("CSW_DISPATCH_RETRY_CAP_SECONDS", 300),
+            "dispatch_max_attempts": int(_number("CSW_DISPATCH_MAX_ATTEMPTS", 5)),
+            "dispatch_probe_base_seconds": _number("CSW_DISPATCH_PROBE_BASE_SECONDS", 2),
+            "dispatch_probe_cap_seconds": _number("CSW_DISPATCH_PROBE_CAP_SECONDS", 300),
+            "webhook_timeout_seconds": _number("CSW_WEBHOOK_TIMEOUT_SECONDS", 10),
+            "amqp_url": os.environ.get("CSW_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F"),
+            "amqp_exchange": os.environ.get("CSW_AMQP_EXCHANGE", "csw.routing"),
+            "risk_model_dir": _path("CSW_RISK_MODEL_DIR"),
+            "risk_history_csv": _path("CSW_RISK_HISTORY_CSV"),
+            "risk_history_mapping": os.environ.get("CSW_RISK_HISTORY_MAPPING", "customs-declarations"),
+            "risk_history_cache_seconds": _whole("CSW_RISK_HISTORY_CACHE_SECONDS", 300),
+            "risk_threshold_cache_seconds": _whole("CSW_RISK_THRESHOLD_CACHE_SECONDS", 600),
         }
         if os.environ.get("CSW_SCHEMA_DIR"):
             values["schema_dir"] = Path(os.environ["CSW_SCHEMA_DIR"])

@@ -2,23 +2,17 @@
 (default 30) climb the queue, once per period waited (up to three times)."""
 from __future__ import annotations
 
-import os
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
 from app.cases.service import escalate_unclaimed
-
-DEFAULT_MINUTES = 30
-
-
-def escalation_after() -> timedelta:
-    raw = os.environ.get("CSW_CASE_ESCALATION_MINUTES", "")
-    minutes = int(raw) if raw.isdigit() and int(raw) > 0 else DEFAULT_MINUTES
-    return timedelta(minutes=minutes)
+from app.config import Settings
+from app.platform.clock import utcnow
 
 
 def case_escalation(session: Session, today: date, now: datetime | None = None) -> dict[str, object]:
     """Scheduled every few minutes by ``app.jobs``; idempotent (a case escalates once per period)."""
-    escalated = escalate_unclaimed(session, now or datetime.now(timezone.utc), escalation_after())
+    after = timedelta(minutes=Settings.from_env().case_escalation_minutes)
+    escalated = escalate_unclaimed(session, now or utcnow(), after)
     return {"escalated": len(escalated), "case_ids": escalated[:100]}

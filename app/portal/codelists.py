@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import pycountry
@@ -58,8 +57,8 @@ def _codes(path: Path, kind_column: str = "kind") -> tuple[Code, ...]:
     return tuple(Code(r["code"], r["name_en"], r.get("name_zh", ""), r.get(kind_column, "")) for r in _rows(path))
 
 
-@lru_cache(maxsize=4)
 def load(rules_dir: Path) -> CodeLists:
+    """The pickers' lists, read once at start-up (``app.bootstrap.Reference``)."""
     directory = rules_dir / "codelists"
     hs_items = tuple(Code(r["code"], r["name_en"], r["name_zh"]) for r in _rows(directory / "hs_codes.csv")
                      if r["level"] == "item")

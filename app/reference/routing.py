@@ -1,10 +1,10 @@
 """``rules/routing/``: the routes and the manifest policy, read and checked at start-up."""
 from __future__ import annotations
 
-import os
 import re
 import threading
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,11 +35,15 @@ class RoutingRules:
     control_points: dict[str, ControlPoint]
 
     @classmethod
-    def load(cls, rules_dir: Path = DEFAULT_DIRECTORY) -> "RoutingRules":
-        control_points = dict(load_code_lists(rules_dir / "codelists").control_points)
+    def load(cls, rules_dir: Path = DEFAULT_DIRECTORY,
+             control_points: Mapping[str, ControlPoint] | None = None) -> "RoutingRules":
+        """``control_points``: the code list already loaded with the rule set (read from
+        ``rules/codelists`` when not given)."""
+        if control_points is None:
+            control_points = load_code_lists(rules_dir / "codelists").control_points
         return cls(routes=load_routes(rules_dir / "routing" / "routes.toml"),
                    manifest=load_manifest_policy(rules_dir / "routing" / "manifest.toml"),
-                   control_points=control_points)
+                   control_points=dict(control_points))
 
     def crosses_boundary(self, control_point: str | None) -> bool:
         point = self.control_points.get(control_point or "")
@@ -124,15 +128,7 @@ def routing_rules(rules_dir: Path = DEFAULT_DIRECTORY) -> RoutingRules:
         return _loaded[rules_dir]
 
 
-_configured: list[Path] = [Path(os.environ.get("CSW_RULES_DIR") or DEFAULT_DIRECTORY)]
-
-
 def configure(rules_dir: Path) -> RoutingRules:
-    """Make ``rules_dir`` the process's routing rules (the app factory calls this at start-up,
-    so a wrong file stops the service before it answers)."""
-    _configured[0] = Path(rules_dir)
+    """The routing rules of ``rules_dir``, loaded and checked now (start-up: a wrong file stops
+    the service before it answers)."""
     return routing_rules(rules_dir)
-
-
-def current() -> RoutingRules:
-    return routing_rules(_configured[0])

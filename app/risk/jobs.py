@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
 from datetime import date, datetime, timezone
 from pathlib import Path
 
@@ -23,13 +22,11 @@ def risk_retrain(session: Session, today: date) -> dict[str, object]:
     history = []
     currency = "HKD"
     foreign_per_hkd = FactorConfig.load(settings.rules_dir / "risk").value_per_hkd
-    history_csv = os.environ.get("CSW_RISK_HISTORY_CSV")
-    if history_csv:
-        mapping = ColumnMapping.load(mapping_path(settings.rules_dir,
-                                                  os.environ.get("CSW_RISK_HISTORY_MAPPING", "customs-declarations")))
-        history = list(read_records(Path(history_csv), mapping))
+    if settings.risk_history_csv is not None:
+        mapping = ColumnMapping.load(mapping_path(settings.rules_dir, settings.risk_history_mapping))
+        history = list(read_records(settings.risk_history_csv, mapping))
         currency = mapping.currency
-    current_dir = model_directory(settings.rules_dir, settings.instance_dir)
+    current_dir = model_directory(settings.rules_dir, settings.instance_dir, settings.risk_model_dir)
     current_currency = currency
     if current_dir is not None:
         manifest = json.loads((current_dir / MANIFEST).read_text(encoding="utf-8"))

@@ -5,7 +5,6 @@ on values the caller already holds (no database access), so it costs well under 
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -34,12 +33,12 @@ def shipped_models(rules_dir: Path) -> list[Path]:
     return sorted(p for p in base.iterdir() if (p / "manifest.json").exists()) if base.exists() else []
 
 
-def model_directory(rules_dir: Path, instance_dir: Path) -> Path | None:
-    """The model in force: ``CSW_RISK_MODEL_DIR``, else the last one promoted by the retrain
-    job (``<instance>/risk/current_model`` names it), else the newest shipped under ``rules/risk/models``."""
-    explicit = os.environ.get("CSW_RISK_MODEL_DIR")
-    if explicit:
-        return Path(explicit)
+def model_directory(rules_dir: Path, instance_dir: Path, explicit: Path | None = None) -> Path | None:
+    """The model in force: ``explicit`` (``CSW_RISK_MODEL_DIR``), else the last one promoted by
+    the retrain job (``<instance>/risk/current_model`` names it), else the newest shipped under
+    ``rules/risk/models``."""
+    if explicit is not None:
+        return explicit
     pointer = instance_dir / "risk" / CURRENT_POINTER
     if pointer.exists():
         target = Path(pointer.read_text(encoding="utf-8").strip())
@@ -60,9 +59,11 @@ class RiskEngine:
         return self.model.version if self.model else "none"
 
     @classmethod
-    def load(cls, rules_dir: Path, instance_dir: Path, release_green: bool | None = None) -> "RiskEngine":
-        """``release_green``: overrides the policy's ``[green] release`` (``CSW_RELEASE_GREEN``)."""
-        directory = model_directory(rules_dir, instance_dir)
+    def load(cls, rules_dir: Path, instance_dir: Path, release_green: bool | None = None,
+             model_dir: Path | None = None) -> "RiskEngine":
+        """``release_green``: overrides the policy's ``[green] release`` (``CSW_RELEASE_GREEN``);
+        ``model_dir``: the model to use (``CSW_RISK_MODEL_DIR``) instead of the one in force."""
+        directory = model_directory(rules_dir, instance_dir, model_dir)
         model = RiskModel.load(directory) if directory is not None else None
         if model is None:
             log.warning("no risk model found: scores come from the configured indicators only")
@@ -135,16 +136,3 @@ class RiskEngine:
             item_scores=tuple(int(min(100, round(p))) for p, _ in item_points),
             release=decision.lane is Lane.GREEN and self.policy.release_green,
         )
-
-
-def threshold_cache_seconds() -> int:
-    """How long a worker keeps thresholds derived from recent scores (``CSW_RISK_THRESHOLD_CACHE_SECONDS``)."""
-    raw = os.environ.get("CSW_RISK_THRESHOLD_CACHE_SECONDS", "")
-    return int(raw) if raw.isdigit() else 600
-
-
-def history_cache_seconds() -> int:
-    """How long a worker trusts its count of an importer's earlier declarations
-    (``CSW_RISK_HISTORY_CACHE_SECONDS``, default 300)."""
-    raw = os.environ.get("CSW_RISK_HISTORY_CACHE_SECONDS", "")
-    return int(raw) if raw.isdigit() else 300

@@ -3,7 +3,6 @@ subscriber, so several hosts never deliver to one subscriber at once) and the da
 of delivered messages past their retention (domain brief §8: kept 14 days)."""
 from __future__ import annotations
 
-import os
 from datetime import date, datetime, timedelta, timezone
 
 from apscheduler.schedulers.base import BaseScheduler
@@ -12,18 +11,18 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import delete
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.config import Settings
 from app.db.routing_models import OutboxMessage
 from app.domain.time import HONG_KONG
 from app.platform.jobs import run_job
 from app.routing.dispatcher import Dispatcher, update_backlog_gauge
 from app.routing.settings import DispatchSettings
 
-RETENTION_DAYS = int(os.environ.get("CSW_OUTBOX_RETENTION_DAYS", "14"))
 
 
 def outbox_purge(session: Session, today: date) -> dict[str, object]:
     """Delete delivered messages older than the retention period (dead letters are kept)."""
-    cutoff = datetime.now(timezone.utc) - timedelta(days=RETENTION_DAYS)
+    cutoff = datetime.now(timezone.utc) - timedelta(days=Settings.from_env().outbox_retention_days)
     removed = session.execute(delete(OutboxMessage).where(
         OutboxMessage.status == "delivered", OutboxMessage.delivered_at < cutoff)).rowcount
     return {"purged": removed, "before": cutoff.isoformat(), "day": today.isoformat()}

@@ -1,15 +1,10 @@
-"""Dispatcher settings from the environment (CSW_DISPATCH_*, CSW_WEBHOOK_*, CSW_AMQP_URL)."""
+"""Dispatcher settings (CSW_DISPATCH_*, CSW_WEBHOOK_*, CSW_AMQP_*), taken from ``Settings``."""
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 
+from app.config import Settings
 from app.domain.routing import RetryPolicy
-
-
-def _number(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    return float(raw) if raw else default
 
 
 @dataclass(frozen=True)
@@ -25,19 +20,18 @@ class DispatchSettings:
     amqp_exchange: str = "csw.routing"
 
     @classmethod
-    def from_env(cls, **overrides: object) -> "DispatchSettings":
-        values: dict[str, object] = {
-            "batch_size": int(_number("CSW_DISPATCH_BATCH", 500)),
-            "lease_seconds": _number("CSW_DISPATCH_LEASE_SECONDS", 60),
-            "timeout_seconds": _number("CSW_WEBHOOK_TIMEOUT_SECONDS", 10),
-            "interval_seconds": _number("CSW_DISPATCH_INTERVAL_SECONDS", 2),
-            "retry": RetryPolicy(base_seconds=_number("CSW_DISPATCH_RETRY_BASE_SECONDS", 1),
-                                 cap_seconds=_number("CSW_DISPATCH_RETRY_CAP_SECONDS", 300),
-                                 max_attempts=int(_number("CSW_DISPATCH_MAX_ATTEMPTS", 5))),
-            "probe": RetryPolicy(base_seconds=_number("CSW_DISPATCH_PROBE_BASE_SECONDS", 2),
-                                 cap_seconds=_number("CSW_DISPATCH_PROBE_CAP_SECONDS", 300)),
-            "amqp_url": os.environ.get("CSW_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F"),
-            "amqp_exchange": os.environ.get("CSW_AMQP_EXCHANGE", "csw.routing"),
-        }
-        values.update(overrides)
-        return cls(**values)  # type: ignore[arg-type]
+    def from_settings(cls, settings: Settings) -> "DispatchSettings":
+        return cls(
+            batch_size=settings.dispatch_batch, lease_seconds=settings.dispatch_lease_seconds,
+            timeout_seconds=settings.webhook_timeout_seconds, interval_seconds=settings.dispatch_interval_seconds,
+            retry=RetryPolicy(base_seconds=settings.dispatch_retry_base_seconds,
+                              cap_seconds=settings.dispatch_retry_cap_seconds,
+                              max_attempts=settings.dispatch_max_attempts),
+            probe=RetryPolicy(base_seconds=settings.dispatch_probe_base_seconds,
+                              cap_seconds=settings.dispatch_probe_cap_seconds),
+            amqp_url=settings.amqp_url, amqp_exchange=settings.amqp_exchange,
+        )
+
+    @classmethod
+    def from_env(cls) -> "DispatchSettings":
+        return cls.from_settings(Settings.from_env())

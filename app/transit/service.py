@@ -45,7 +45,7 @@ from app.domain.transit import (
 )
 from app.domain import paths
 from app.domain.actors import Caller
-from app.transit.network import Network, current_network, project
+from app.transit.network import Network, project
 from app.transit.telemetry import GatewayEvent
 from app.domain.events import JourneyReleased, TransitAlertRaised
 from app.platform.uow import emit
@@ -158,9 +158,8 @@ def register_vehicle(session: Session, registration_mark: str, company_br: str, 
 
 
 def register_elock(session: Session, elock_id: str, supplier: str, now: datetime,
-                   network: Network | None = None, *, actor: str, note: str | None = None) -> ELock:
+                   network: Network, *, actor: str, note: str | None = None) -> ELock:
     """An accredited e-lock, ``available``; re-registering changes its supplier only."""
-    network = network or current_network()
     if not ELOCK_ID.fullmatch(elock_id or ""):
         raise _invalid("elock_id", "elock-id", f"{elock_id[:40]!r} is not an e-lock id (0-9, A-Z and -)")
     if supplier not in network.suppliers:
@@ -233,14 +232,13 @@ def _insert(session: Session, model: type[models.Base], rows: list[dict[str, obj
 
 
 def open_journey_for_declaration(session: Session, declaration_id: str, declaration: Declaration, caller: Caller,
-                                 now: datetime, network: Network | None = None) -> Journey | None:
+                                 now: datetime, network: Network) -> Journey | None:
     """Open a ``registered`` journey per e-lock of a transhipment (TS) declaration; None for
     other types. Refuses (TRANSIT_REJECTED, 422, nothing stored) a declaration naming no
     approved route, an unregistered vehicle, or an e-lock that is unknown or not available:
     the trader must fix the declaration."""
     if declaration.type is not DeclarationType.TRANSHIPMENT:
         return None
-    network = network or current_network()
     problems: list[Problem] = []
     route = network.route_between(declaration.departure_location, declaration.control_point,
                                   declaration.destination_location)
@@ -319,12 +317,11 @@ def _movement(declaration: Declaration, network: Network) -> set[tuple[str | Non
 
 def amend_journeys_for_declaration(session: Session, declaration_id: str, declaration: Declaration,
                                    version: int, caller: Caller, now: datetime,
-                                   network: Network | None = None) -> None:
+                                   network: Network) -> None:
     """An amendment re-describes the movement. While no lock is sealed, journeys whose e-lock,
     vehicle, route or container changed are cancelled (their locks freed) and opened afresh
     from the new version, with the same checks as at lodgement; once a lock is sealed the
     sealed movement cannot change (409), since the telemetry already follows it."""
-    network = network or current_network()
     journeys = list(session.scalars(select(Journey).where(
         Journey.declaration_id == declaration_id, Journey.state != JourneyState.CANCELLED.value).with_for_update()))
     current = {(j.elock_id, j.vehicle_mark, j.route_code, j.container_id) for j in journeys}
@@ -529,7 +526,7 @@ def _lock_declarations(session: Session, declaration_ids: Iterable[str | None], 
 
 
 def ingest(session: Session, events: list[GatewayEvent], caller: Caller, now: datetime,
-           network: Network | None = None) -> IngestReport:
+           network: Network) -> IngestReport:
     """Store a batch of gateway events and run the journey rules on it.
 
     Idempotent by event id (a re-sent event is reported ``duplicate`` and changes nothing);
@@ -537,7 +534,6 @@ def ingest(session: Session, events: list[GatewayEvent], caller: Caller, now: da
     journey); an event for an unknown e-lock, a lock sealing no journey, or a closed journey
     is stored and reported ``rejected`` with the reason. Returns every event's outcome and
     the alerts newly raised (each meant to open an officer case)."""
-    network = network or current_network()
     lock_ids = sorted({e.elock_id for e in events})
     lock_journeys = dict(session.execute(
         select(ELock.elock_id, ELock.journey_id).where(ELock.elock_id.in_(lock_ids))).all())
@@ -648,15 +644,14 @@ def _replay_start(session: Session, journey: Journey) -> tuple[Progress, list[Re
 
 # --- the every-minute check ---------------------------------------------------------------
 
-def check_overdue(session: Session, now: datetime, caller: Caller | None = None,
-                  network: Network | None = None) -> list[JourneyAlert]:
+def check_overdue(session: Session, now: datetime, network: Network,
+                  caller: Caller | None = None) -> list[JourneyAlert]:
     """Journeys sealed and not unsealed: overdue against the route's maximum time, or silent
     for longer than the threshold. Returns the alerts newly raised.
 
     Runs every minute, so it reads only journeys that could be late or silent by now (not
     every live one) and skips rows a telemetry batch holds (SKIP LOCKED on PostgreSQL): the
     gateway is never kept waiting, and a skipped journey is checked a minute later."""
-    network = network or current_network()
     caller = caller or Caller(actor="job:elock-overdue", role="system")
     shortest = min((r.max_journey for r in network.routes.values()), default=timedelta(0))
     candidates = session.execute(select(Journey.id, Journey.declaration_id).where(
@@ -754,11 +749,10 @@ DEMO_VEHICLES = (("XY1234", "40617295"), ("KT88", "40617295"), ("LM2468", "12345
 DEMO_ELOCKS = tuple(f"EL-{n:06d}" for n in (1, 2, 3, 123, 124, 125))
 
 
-def seed_demo_fleet(session: Session, now: datetime, network: Network | None = None,
+def seed_demo_fleet(session: Session, now: datetime, network: Network,
                     actor: str = "system:demo-seed") -> None:
     """Demo registrations the samples rely on (the TS sample's vehicle XY1234 and e-lock
     EL-000123); idempotent (a second run changes, and records, nothing)."""
-    network = network or current_network()
     for br_number, name, mode in DEMO_COMPANIES:
         register_company(session, br_number, name, mode, now, actor=actor)
     for mark, company in DEMO_VEHICLES:

@@ -31,7 +31,7 @@ from app.domain.trips import (
 )
 from app.domain.events import ManifestChanged, ManifestConsignment
 from app.platform.uow import emit
-from app.reference.routing import RoutingRules, current
+from app.reference.routing import RoutingRules
 
 if TYPE_CHECKING:
     from app.domain.actors import Caller
@@ -60,10 +60,9 @@ def normalise_vehicle_mark(raw: str) -> str:
 
 def open_trip(session: Session, caller: "Caller", vehicle_mark: str, control_point: str,
               expected_crossing_at: datetime, now: datetime | None = None,
-              rules: RoutingRules | None = None) -> Trip:
+              *, rules: RoutingRules) -> Trip:
     """A carrier's (or driver's) trip through a land control point at an expected time."""
     assert caller.party_id is not None
-    rules = rules or current()
     now = now or _utcnow()
     problems = []
     mark = normalise_vehicle_mark(vehicle_mark)
@@ -136,13 +135,12 @@ def consignments(session: Session, trip_id: str) -> list[ConsignmentRow]:
 
 
 def refresh_manifest(session: Session, trip: Trip, actor: str, now: datetime,
-                     rules: RoutingRules | None = None, changed: bool = False) -> bool:
+                     rules: RoutingRules, changed: bool = False) -> bool:
     """Re-evaluate the trip's decision; a change is recorded and the manifest re-routed.
     ``changed`` (consignments linked or unlinked) bumps the state version even when the
     decision stays, and re-routes a cleared or inspection manifest (its receivers hold a
     copy that no longer lists the right consignments); a pending one is routed once it is
     decided. Returns whether the decision changed."""
-    rules = rules or current()
     items = consignments(session, trip.id)
     verdict = manifest_decision((ConsignmentState(c.declaration_id, c.status, c.lane) for c in items),
                                 rules.manifest.selection)
@@ -201,9 +199,8 @@ def _require_in_time(trip: Trip, now: datetime, rules: RoutingRules) -> None:
 
 
 def link(session: Session, trip_id: str, references: Sequence[str], caller: "Caller",
-         now: datetime | None = None, rules: RoutingRules | None = None) -> Trip:
+         now: datetime | None = None, *, rules: RoutingRules) -> Trip:
     """Link consignments to the trip (re-linking one already on it is a no-op)."""
-    rules = rules or current()
     now = now or _utcnow()
     if not references:
         raise Rejection("INVALID_PARAMETER", "name at least one consignment",
@@ -241,8 +238,7 @@ def link(session: Session, trip_id: str, references: Sequence[str], caller: "Cal
 
 
 def unlink(session: Session, trip_id: str, reference: str, caller: "Caller", now: datetime | None = None,
-           rules: RoutingRules | None = None) -> Trip:
-    rules = rules or current()
+           *, rules: RoutingRules) -> Trip:
     now = now or _utcnow()
     trip = get_trip(session, trip_id, caller, for_update=True)
     _require_in_time(trip, now, rules)
@@ -255,20 +251,18 @@ def unlink(session: Session, trip_id: str, reference: str, caller: "Caller", now
     return trip
 
 
-def link_deadline(trip: Trip, rules: RoutingRules | None = None) -> datetime:
-    return linking_deadline(_aware(trip.expected_crossing_at), (rules or current()).manifest.link_cutoff_minutes)
+def link_deadline(trip: Trip, rules: RoutingRules) -> datetime:
+    return linking_deadline(_aware(trip.expected_crossing_at), rules.manifest.link_cutoff_minutes)
 
 
 def history(session: Session, trip_id: str) -> list[TripEvent]:
     return list(session.scalars(select(TripEvent).where(TripEvent.trip_id == trip_id).order_by(TripEvent.id)))
 
 
-def declaration_changed(session: Session, declaration_id: str, actor: str, now: datetime | None = None,
-                        rules: RoutingRules | None = None) -> int:
+def declaration_changed(session: Session, declaration_id: str, actor: str, now: datetime,
+                        rules: RoutingRules) -> int:
     """Re-evaluate the trip carrying ``declaration_id`` (status or lane changed); returns how
     many manifests changed decision. Call it in the transaction of the change."""
-    rules = rules or current()
-    now = now or _utcnow()
     session.flush()
     trip = session.scalar(
         select(Trip).join(TripConsignment, TripConsignment.trip_id == Trip.id)

@@ -202,7 +202,7 @@ class KeyForm(FlaskForm):
 # --- helpers ------------------------------------------------------------------------------
 
 def _codes() -> codelists.CodeLists:
-    return codelists.load(services().settings.rules_dir)
+    return services().reference.pickers
 
 
 def _locale() -> str:

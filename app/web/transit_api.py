@@ -279,7 +279,7 @@ def _lock_payload(lock: ELock) -> dict[str, Any]:
 def register_elock() -> Response:
     def work(body: dict[str, Any], actor: str) -> dict[str, Any]:
         return _lock_payload(service.register_elock(db(), _text(body, "elock_id"), _text(body, "supplier"), utcnow(),
-                                                    actor=actor, note=_note(body)))
+                                                    services().reference.network, actor=actor, note=_note(body)))
     return _admin_change(work)
 
 

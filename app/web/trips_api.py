@@ -94,7 +94,7 @@ def _trip_payload(trip: Trip) -> dict[str, Any]:
         "vehicle_registration_id": trip.vehicle_mark,
         "control_point_id": trip.control_point,
         "expected_crossing_datetime": trip.expected_crossing_at,
-        "link_deadline_datetime": service.link_deadline(trip),
+        "link_deadline_datetime": service.link_deadline(trip, services().reference.routing_rules),
         "decision": trip.decision,
         "consignments": [{"declaration_id": c.declaration_id, "ucr": c.ucr, "status": c.status,
                           "selected": c.declaration_id in selected} for c in items],

@@ -702,7 +702,7 @@ def test_case_view_shows_the_elock_journey(clean_app: Flask, accounts: dict[str,
     from app.transit.service import seed_demo_fleet
 
     with clean_app.extensions["csw"].sessions() as session, session.begin():
-        seed_demo_fleet(session, datetime.now(timezone.utc))
+        seed_demo_fleet(session, datetime.now(timezone.utc), clean_app.extensions["csw"].reference.network)
     response = clean_app.test_client().post("/api/v1/declarations", data=sample("valid/transhipment-elock.xml"),
                                             headers=auth(TRADER_KEY, "application/json"))
     assert response.status_code in (201, 202), response.text
