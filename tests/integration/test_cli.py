@@ -9,6 +9,7 @@ from click.testing import CliRunner
 from app import create_app
 from app.cli import main
 from app.config import Settings
+from app.db import models
 from tests.factories import declaration_xml
 
 
@@ -74,3 +75,27 @@ def test_validate_reports_like_the_api(cli_env: str, tmp_path: Path) -> None:
     assert "GovernmentAgencyGoodsItem[2]/Commodity/Classification/ID" in output
     code, output = run("validate", "--json", str(bad))
     assert code == 1 and '"rule": "xsd:pattern"' in output
+
+
+def test_declarations_lodge_goes_through_the_api_pipeline(cli_env: str, tmp_path: Path) -> None:
+    """``csw declarations lodge`` stores what the API would: reference, status and lane per
+    file, a replay for a re-sent file, and the rules' refusal (exit 1) for a broken one."""
+    assert run("db", "upgrade")[0] == 0
+    assert run("seed")[0] == 0
+    good = tmp_path / "good.xml"
+    good.write_bytes(declaration_xml(lrn="CLI-LODGE-1"))
+    bad = tmp_path / "bad.xml"
+    bad.write_bytes(declaration_xml(lrn="CLI-LODGE-2", hs_code="00000000"))
+    code, output = run("declarations", "lodge", str(good), "--client", "demo-trading-tms")
+    assert code == 0, output
+    assert output.startswith("CLI-LODGE-1 (HK") and (": accepted, " in output or ": released, " in output)
+    code, again = run("declarations", "lodge", str(good), str(bad), "--client", "demo-trading-tms")
+    assert code == 1
+    first, second = again.splitlines()
+    assert first.endswith("(already lodged)") and first.split(" (")[1][:16] == output.split(" (")[1][:16]
+    assert second.startswith("bad.xml refused: RULES_REJECTED")
+    code, unknown = run("declarations", "lodge", str(good), "--client", "nobody")
+    assert code == 1 and "no live API client named 'nobody'" in unknown
+    with create_app(Settings.from_env()).extensions["csw"].sessions() as session:
+        stored = session.query(models.Declaration).filter_by(lrn="CLI-LODGE-1").one()
+        assert stored.declarant.identifier == "12345678"
