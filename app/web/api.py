@@ -43,6 +43,9 @@ def authenticated_caller() -> Caller:
     scheme, _, key = header.partition(" ")
     key = key.strip()
     caller = authenticate(db(), key, services().api_keys) if scheme.lower() == "bearer" and key else None
+    # The look-up's short transaction ends here, so that on SQLite the write lock of the
+    # request's later transaction is not held while its document is parsed.
+    unit_of_work().end_reads()
     if caller is None:
         raise Rejection(
             "UNAUTHORIZED",
