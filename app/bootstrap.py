@@ -57,7 +57,7 @@ class Reference:
     risk: RiskEngine | None
 
     @classmethod
-    def load(cls, settings: Settings) -> "Reference":
+    def load(cls, settings: Settings) -> Reference:
         return cls(
             intake=Intake(settings.schema_dir, settings.max_error_count),
             rule_set=RuleSet.load(settings.rules_dir),

@@ -36,7 +36,7 @@ class Settings:
     trusted_proxies: int = 0
 
     @classmethod
-    def from_env(cls, **overrides: object) -> "Settings":
+    def from_env(cls, **overrides: object) -> Settings:
         instance_dir = Path(os.environ.get("CSW_INSTANCE_DIR", PROJECT_ROOT / "instance"))
         values: dict[str, object] = {
             "database_url": os.environ.get(

@@ -798,7 +798,7 @@ def memory(results: list[BackendRuns]) -> list[str]:
                      f"RSS at the start **{soak.start.total_mib:.1f} MiB**, at the end "
                      f"**{soak.end.total_mib:.1f} MiB** ({soak.growth_mib:+.1f} MiB, {share:+.1%}), "
                      f"peak {soak.peak_mib:.1f} MiB — {verdict}")
-        lines.append(f"  - per worker, start → end (MiB): " + ", ".join(
+        lines.append("  - per worker, start → end (MiB): " + ", ".join(
             f"{soak.start.kib[pid] / 1024:.1f} → "
             + (f"{soak.end.kib[pid] / 1024:.1f}" if pid in soak.end.kib else "gone")
             for pid in sorted(soak.start.kib)))

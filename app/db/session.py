@@ -114,7 +114,7 @@ class SqliteWriteGate:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def write_gate(url: str) -> "SqliteWriteGate | type[nullcontext[None]]":
+def write_gate(url: str) -> SqliteWriteGate | type[nullcontext[None]]:
     """The gate a write transaction passes: an flock for file SQLite, nothing for servers."""
     url = normalise_url(url)
     database = url.split("///", 1)[-1] if url.startswith("sqlite") else ""

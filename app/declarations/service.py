@@ -56,7 +56,7 @@ class Receipt:
     received_at: datetime
 
     @classmethod
-    def of(cls, row: models.Declaration) -> "Receipt":
+    def of(cls, row: models.Declaration) -> Receipt:
         return cls(row.id, row.lrn, row.status, row.version, row.received_at)
 
 

@@ -7,7 +7,7 @@ key answers exactly as a missing one does (NOT_FOUND), so identifiers reveal not
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, or_, select

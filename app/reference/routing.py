@@ -35,7 +35,7 @@ class RoutingRules:
     control_points: dict[str, ControlPoint]
 
     @classmethod
-    def load(cls, rules_dir: Path = DEFAULT_DIRECTORY) -> "RoutingRules":
+    def load(cls, rules_dir: Path = DEFAULT_DIRECTORY) -> RoutingRules:
         control_points = dict(load_code_lists(rules_dir / "codelists").control_points)
         return cls(routes=load_routes(rules_dir / "routing" / "routes.toml"),
                    manifest=load_manifest_policy(rules_dir / "routing" / "manifest.toml"),

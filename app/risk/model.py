@@ -187,7 +187,7 @@ class FlatForest:
     baseline: float
 
     @classmethod
-    def of(cls, classifier: HistGradientBoostingClassifier) -> "FlatForest":
+    def of(cls, classifier: HistGradientBoostingClassifier) -> FlatForest:
         """Leaves point to themselves, so every walk can take ``depth`` steps without checks."""
         trees = [predictors[0].nodes for predictors in classifier._predictors]
         if any(tree["is_categorical"].any() for tree in trees):
@@ -265,7 +265,7 @@ class RiskModel:
         return directory
 
     @classmethod
-    def load(cls, directory: Path) -> "RiskModel":
+    def load(cls, directory: Path) -> RiskModel:
         """A saved model; the artefact must have been made with this scikit-learn's major.minor."""
         manifest = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
         parts = joblib.load(directory / ARTEFACT)

@@ -60,7 +60,7 @@ class RiskEngine:
         return self.model.version if self.model else "none"
 
     @classmethod
-    def load(cls, rules_dir: Path, instance_dir: Path, release_green: bool | None = None) -> "RiskEngine":
+    def load(cls, rules_dir: Path, instance_dir: Path, release_green: bool | None = None) -> RiskEngine:
         """``release_green``: overrides the policy's ``[green] release`` (``CSW_RELEASE_GREEN``)."""
         directory = model_directory(rules_dir, instance_dir)
         model = RiskModel.load(directory) if directory is not None else None

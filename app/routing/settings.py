@@ -25,7 +25,7 @@ class DispatchSettings:
     amqp_exchange: str = "csw.routing"
 
     @classmethod
-    def from_env(cls, **overrides: object) -> "DispatchSettings":
+    def from_env(cls, **overrides: object) -> DispatchSettings:
         values: dict[str, object] = {
             "batch_size": int(_number("CSW_DISPATCH_BATCH", 500)),
             "lease_seconds": _number("CSW_DISPATCH_LEASE_SECONDS", 60),

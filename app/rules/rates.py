@@ -16,12 +16,11 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from types import MappingProxyType
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any
 
 from app.domain.problems import RulesDataError
 from app.domain.rates import (  # the rows the loader builds
@@ -29,7 +28,6 @@ from app.domain.rates import (  # the rows the loader builds
     frozen_map,
     ClothingLevyRate,
     CommodityRule,
-    DatedRate,
     DeclarationChargeRate,
     DeclarationTypeRule,
     ExchangeRate,

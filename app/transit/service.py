@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from app.db import models
 from app.db.transit_models import ELock, Journey, JourneyAlert, JourneyEvent, TelemetryEvent, TransitCompany, \
     TransitRegistryEvent, TransitVehicle
-from app.domain.declaration import Declaration, DeclarationStatus, DeclarationType
+from app.domain.declaration import Declaration, DeclarationType
 from app.domain.problems import Problem, Rejection
 from app.domain.transit import (
     CLOSED_STATES,

@@ -58,7 +58,7 @@ def normalise_vehicle_mark(raw: str) -> str:
     return re.sub(r"\s+", "", raw or "").upper()
 
 
-def open_trip(session: Session, caller: "Caller", vehicle_mark: str, control_point: str,
+def open_trip(session: Session, caller: Caller, vehicle_mark: str, control_point: str,
               expected_crossing_at: datetime, now: datetime | None = None,
               rules: RoutingRules | None = None) -> Trip:
     """A carrier's (or driver's) trip through a land control point at an expected time."""
@@ -96,7 +96,7 @@ def open_trip(session: Session, caller: "Caller", vehicle_mark: str, control_poi
     return trip
 
 
-def get_trip(session: Session, trip_id: str, caller: "Caller", for_update: bool = False) -> Trip:
+def get_trip(session: Session, trip_id: str, caller: Caller, for_update: bool = False) -> Trip:
     """The trip if the caller may see it: its carrier, or a customs system (admin/partner role);
     anyone else's answers like a missing one."""
     if not is_valid_trip_reference(trip_id):
@@ -168,7 +168,7 @@ def refresh_manifest(session: Session, trip: Trip, actor: str, now: datetime,
     return decision_changed
 
 
-def _linkable(session: Session, references: Sequence[str], caller: "Caller") -> list[models.Declaration]:
+def _linkable(session: Session, references: Sequence[str], caller: Caller) -> list[models.Declaration]:
     """The declarations, locked in reference order, if each is the caller's or names the caller
     as carrier; any other answers NOT_FOUND like a missing one."""
     problems = [Problem(message="format or check character wrong", path=f"consignments[{i}]",
@@ -200,7 +200,7 @@ def _require_in_time(trip: Trip, now: datetime, rules: RoutingRules) -> None:
                         [Problem(message=reason, path="expected_crossing_datetime", rule="link-cutoff")])
 
 
-def link(session: Session, trip_id: str, references: Sequence[str], caller: "Caller",
+def link(session: Session, trip_id: str, references: Sequence[str], caller: Caller,
          now: datetime | None = None, rules: RoutingRules | None = None) -> Trip:
     """Link consignments to the trip (re-linking one already on it is a no-op)."""
     rules = rules or current()
@@ -240,7 +240,7 @@ def link(session: Session, trip_id: str, references: Sequence[str], caller: "Cal
     return trip
 
 
-def unlink(session: Session, trip_id: str, reference: str, caller: "Caller", now: datetime | None = None,
+def unlink(session: Session, trip_id: str, reference: str, caller: Caller, now: datetime | None = None,
            rules: RoutingRules | None = None) -> Trip:
     rules = rules or current()
     now = now or _utcnow()

@@ -255,9 +255,8 @@ def test_a_refused_change_writes_nothing(sessions, operator_id: str, action: str
                                          code: str) -> None:
     do_import(sessions, SAMPLE)
     events = count(sessions, models.AeoStatusEvent)
-    with sessions() as session, session.begin():
-        with pytest.raises(RegistryError) as caught:
-            service.change_status(session, operator_id, action, reason, ACTOR, DAY)
+    with sessions() as session, session.begin(), pytest.raises(RegistryError) as caught:
+        service.change_status(session, operator_id, action, reason, ACTOR, DAY)
     assert caught.value.code == code
     assert count(sessions, models.AeoStatusEvent) == events
 

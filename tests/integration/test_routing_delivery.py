@@ -52,7 +52,7 @@ class Receiver:
         self._server: ThreadingHTTPServer | None = None
         self._lock = threading.Lock()
 
-    def start(self) -> "Receiver":
+    def start(self) -> Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
