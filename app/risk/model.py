@@ -88,7 +88,7 @@ class FeatureEncoder:
 
     def _category_getters(self) -> list[Callable[[RiskRecord], str]]:
         return list(BASE_CATEGORIES.values()) + [
-            (lambda name: (lambda r: r.extra(name)))(name) for name in self.extras]
+            lambda r, name=name: r.extra(name) for name in self.extras]
 
     def fit(self, records: Sequence[RiskRecord], labels: np.ndarray, seed: int = 0) -> np.ndarray:
         """Learn the encodings and return the training matrix (with out-of-fold rates)."""

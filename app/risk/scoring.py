@@ -27,6 +27,7 @@ CURRENT_POINTER = "current_model"
 WARM_UP = RiskRecord(declaration_id="", item_sequence=1, declared_on=None, hs_code="85171300", origin_country="CN",
                      departure_country="CN", declaration_type="IM", transport_mode="3", office="", importer="",
                      declarant="", seller="", carrier="", value=1000.0, net_mass=1.0, tax_rate=0.0)
+NO_HISTORY = TraderHistory(None)  # frozen: one shared default is safe
 
 
 def shipped_models(rules_dir: Path) -> list[Path]:
@@ -90,7 +91,7 @@ class RiskEngine:
         return self.model.probabilities(records, value_factor=factor)
 
     def assess(self, sample_key: str, variant: str | int, declaration: Declaration, assessed: Assessed,
-               transit_alerts: tuple[str, ...] = (), history: TraderHistory = TraderHistory(None),
+               transit_alerts: tuple[str, ...] = (), history: TraderHistory = NO_HISTORY,
                declaration_id: str = "", thresholds: LaneThresholds | None = None) -> RiskResult:
         """Score, expected revenue at stake, reasons and lane of one declaration version.
 

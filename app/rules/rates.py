@@ -343,7 +343,8 @@ _KIND = r"[a-z][a-z0-9_]*"
 def _kinds(source: _Source, section: str, data: Any) -> dict[str, list[_Table]]:
     """``[[section.kind]]`` arrays, by kind."""
     if not isinstance(data, dict):
-        raise RateTableError(source.path, source.line_of((section,)), f"{section} must be a table of [[{section}.<kind>]] rows")
+        raise RateTableError(source.path, source.line_of((section,)),
+                             f"{section} must be a table of [[{section}.<kind>]] rows")
     kinds: dict[str, list[_Table]] = {}
     for kind, rows in data.items():
         if not re.fullmatch(_KIND if section != "exchange_rates" else r"[A-Z]{3}", kind):
@@ -538,7 +539,8 @@ def _cross_check(tables: RateTables, sections: Mapping[str, tuple[_Source, Any]]
         for code, form in tables.forms.items():
             if form.declaration_type not in tables.declaration_types:
                 raise RateTableError(source.path, source.line_of(("forms", code, "declaration_type")),
-                                     f"form {code}: declaration_type {form.declaration_type!r} is not in [declaration_types]")
+                                     f"form {code}: declaration_type {form.declaration_type!r} "
+                                     "is not in [declaration_types]")
 
 
 def load_rate_tables(directory: Path = DEFAULT_RATES_DIR) -> RateTables:

@@ -48,7 +48,8 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
-def _event(session: Session, trip: Trip, kind: str, actor: str, now: datetime, declaration_id: str | None = None) -> None:
+def _event(session: Session, trip: Trip, kind: str, actor: str, now: datetime,
+           declaration_id: str | None = None) -> None:
     session.connection().execute(TripEvent.__table__.insert(), [{
         "trip_id": trip.id, "kind": kind, "decision": trip.decision, "declaration_id": declaration_id,
         "actor": actor, "occurred_at": now}])

@@ -428,7 +428,8 @@ def test_only_an_admin_may_change_a_status(api: FlaskClient, sessions, key: str)
 
 def test_admin_suspends_and_the_operator_is_no_longer_recognised(api: FlaskClient, sessions) -> None:  # type: ignore[no-untyped-def]
     seed_api(sessions)
-    response = post_status(api, "12345678", {"action": "suspend", "reason": "records not kept"}, accept="application/xml")
+    response = post_status(api, "12345678", {"action": "suspend", "reason": "records not kept"},
+                           accept="application/xml")
     assert response.status_code == 200
     document = etree.fromstring(response.data)
     assert document.findtext("r:Status", namespaces=NS) == "suspended"
