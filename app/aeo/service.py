@@ -188,7 +188,7 @@ def read_csv_rows(lines: Iterable[str]) -> list[dict[str, str | None]]:
     reader.fieldnames = header
     rows: list[dict[str, str | None]] = []
     for row in reader:
-        values: dict[str, str | None] = dict(row)  # type: ignore[arg-type]
+        values: dict[str, str | None] = dict(row)
         values[LINE_KEY] = str(reader.line_num)
         rows.append(values)
     return rows

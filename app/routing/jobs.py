@@ -13,6 +13,7 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.routing_models import OutboxMessage
+from app.db.session import rowcount
 from app.domain.time import HONG_KONG
 from app.platform.jobs import run_job
 from app.routing.dispatcher import Dispatcher, update_backlog_gauge
@@ -24,8 +25,8 @@ RETENTION_DAYS = int(os.environ.get("CSW_OUTBOX_RETENTION_DAYS", "14"))
 def outbox_purge(session: Session, today: date) -> dict[str, object]:
     """Delete delivered messages older than the retention period (dead letters are kept)."""
     cutoff = datetime.now(timezone.utc) - timedelta(days=RETENTION_DAYS)
-    removed = session.execute(delete(OutboxMessage).where(
-        OutboxMessage.status == "delivered", OutboxMessage.delivered_at < cutoff)).rowcount
+    removed = rowcount(session.execute(delete(OutboxMessage).where(
+        OutboxMessage.status == "delivered", OutboxMessage.delivered_at < cutoff)))
     return {"purged": removed, "before": cutoff.isoformat(), "day": today.isoformat()}
 
 

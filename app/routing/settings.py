@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from typing import Any
 
 from app.domain.routing import RetryPolicy
 
@@ -25,8 +26,8 @@ class DispatchSettings:
     amqp_exchange: str = "csw.routing"
 
     @classmethod
-    def from_env(cls, **overrides: object) -> DispatchSettings:
-        values: dict[str, object] = {
+    def from_env(cls, **overrides: Any) -> DispatchSettings:
+        values: dict[str, Any] = {
             "batch_size": int(_number("CSW_DISPATCH_BATCH", 500)),
             "lease_seconds": _number("CSW_DISPATCH_LEASE_SECONDS", 60),
             "timeout_seconds": _number("CSW_WEBHOOK_TIMEOUT_SECONDS", 10),
@@ -40,4 +41,4 @@ class DispatchSettings:
             "amqp_exchange": os.environ.get("CSW_AMQP_EXCHANGE", "csw.routing"),
         }
         values.update(overrides)
-        return cls(**values)  # type: ignore[arg-type]
+        return cls(**values)

@@ -126,7 +126,7 @@ class AmqpTransport:
         self._default_exchange = default_exchange
         self._channels: dict[tuple[str, str], tuple[pika.BlockingConnection, object]] = {}
 
-    def _channel(self, url: str, exchange: str):  # type: ignore[no-untyped-def]
+    def _channel(self, url: str, exchange: str):
         key = (url, exchange)
         if key not in self._channels:
             connection = pika.BlockingConnection(pika.URLParameters(url))

@@ -445,7 +445,7 @@ def _commodities(source: _Source, data: Any) -> tuple[CommodityRule, ...]:
         if prefix in seen:
             raise t.error("hs_prefix", f"hs_prefix {prefix} is listed twice")
         seen.add(prefix)
-        rules.append(CommodityRule(prefix, commodity, duty))  # type: ignore[arg-type]
+        rules.append(CommodityRule(prefix, commodity, duty))
         t.finish()
     return tuple(sorted(rules, key=lambda r: -len(r.hs_prefix)))
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from app.db import models
 from app.db.routing_models import Trip, TripConsignment, TripEvent
+from app.db.session import rowcount
 from app.domain.problems import Problem, Rejection
 from app.domain.reference import is_valid_declaration_reference
 from app.domain.trips import (
@@ -50,7 +51,7 @@ def _aware(moment: datetime) -> datetime:
 
 def _event(session: Session, trip: Trip, kind: str, actor: str, now: datetime,
            declaration_id: str | None = None) -> None:
-    session.connection().execute(TripEvent.__table__.insert(), [{
+    session.connection().execute(models.table_of(TripEvent).insert(), [{
         "trip_id": trip.id, "kind": kind, "decision": trip.decision, "declaration_id": declaration_id,
         "actor": actor, "occurred_at": now}])
 
@@ -233,7 +234,7 @@ def link(session: Session, trip_id: str, references: Sequence[str], caller: Call
     new = [row for row in declarations if row.id not in existing]
     if not new:
         return trip
-    session.connection().execute(TripConsignment.__table__.insert(), [
+    session.connection().execute(models.table_of(TripConsignment).insert(), [
         {"trip_id": trip.id, "declaration_id": row.id, "linked_at": now, "linked_by": caller.actor} for row in new])
     for row in new:
         _event(session, trip, "linked", caller.actor, now, row.id)
@@ -247,8 +248,8 @@ def unlink(session: Session, trip_id: str, reference: str, caller: Caller, now: 
     now = now or _utcnow()
     trip = get_trip(session, trip_id, caller, for_update=True)
     _require_in_time(trip, now, rules)
-    removed = session.execute(delete(TripConsignment).where(
-        TripConsignment.trip_id == trip.id, TripConsignment.declaration_id == reference)).rowcount
+    removed = rowcount(session.execute(delete(TripConsignment).where(
+        TripConsignment.trip_id == trip.id, TripConsignment.declaration_id == reference)))
     if not removed:
         raise Rejection("NOT_FOUND", f"{reference[:20]} is not linked to trip {trip.id}")
     _event(session, trip, "unlinked", caller.actor, now, reference)

@@ -11,7 +11,7 @@ from app.domain.declaration import DeclarationStatus
 from app.routing.openapi import routing_paths
 from app.transit.openapi import transit_paths
 
-_XML_AND_JSON = {"application/xml": {}, "application/json": {}}
+_XML_AND_JSON: dict[str, dict[str, Any]] = {"application/xml": {}, "application/json": {}}
 
 
 def _answer(description: str, root: str) -> dict[str, Any]:

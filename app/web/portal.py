@@ -112,7 +112,7 @@ def trader_required(view: Callable[P, R]) -> Callable[P, R | Response]:
 
 
 def caller() -> Caller:
-    return g.caller  # type: ignore[no-any-return]
+    return g.caller
 
 
 def reads_done() -> None:
