@@ -60,7 +60,7 @@ class Reference:
     pickers: PickerLists
 
     @classmethod
-    def load(cls, settings: Settings) -> "Reference":
+    def load(cls, settings: Settings) -> Reference:
         rule_set = RuleSet.load(settings.rules_dir)
         return cls(
             intake=Intake(settings.schema_dir, settings.max_error_count),

@@ -240,7 +240,7 @@ def rules() -> None:
     """Business rules (rules/packs), code lists and rate tables."""
 
 
-def _rule_set(settings: Settings) -> "RuleSet":
+def _rule_set(settings: Settings) -> RuleSet:
     """The rules/ folder, or a one-line error naming the file, line and reason."""
     try:
         return RuleSet.load(settings.rules_dir)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -79,9 +80,9 @@ class Settings:
     risk_threshold_cache_seconds: int = 600
 
     @classmethod
-    def from_env(cls, **overrides: object) -> "Settings":
+    def from_env(cls, **overrides: Any) -> Settings:
         instance_dir = Path(os.environ.get("CSW_INSTANCE_DIR", PROJECT_ROOT / "instance"))
-        values: dict[str, object] = {
+        values: dict[str, Any] = {
             "database_url": os.environ.get(
                 "CSW_DATABASE_URL", f"sqlite:///{instance_dir / 'csw.db'}"
             ),
@@ -123,4 +124,4 @@ class Settings:
         if os.environ.get("CSW_RULES_DIR"):
             values["rules_dir"] = Path(os.environ["CSW_RULES_DIR"])
         values.update(overrides)
-        return cls(**values)  # type: ignore[arg-type]
+        return cls(**values)

@@ -9,10 +9,11 @@ _scheduler: Any = None
 
 def when_ready(server: Any) -> None:
     global _scheduler
-    from app.bootstrap import install_handlers
-    from app.config import Settings
-    from app.jobs import start_scheduler
-    from app.platform.commands import sessions
+    # gunicorn reads this config before the app exists: load the app only once the master is ready
+    from app.bootstrap import install_handlers  # noqa: PLC0415
+    from app.config import Settings  # noqa: PLC0415
+    from app.jobs import start_scheduler  # noqa: PLC0415
+    from app.platform.commands import sessions  # noqa: PLC0415
 
     settings = Settings.from_env()
     install_handlers(settings)  # the jobs' changes (alerts, escalations) reach every capability

@@ -44,7 +44,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -424,14 +424,10 @@ def stop(process: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         pass
     finally:
-        try:
+        with suppress(ProcessLookupError, PermissionError):
             os.killpg(process.pid, signal.SIGKILL)  # our own session: master and its workers
-        except (ProcessLookupError, PermissionError):
-            pass
-        try:
+        with suppress(subprocess.TimeoutExpired):
             process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
 
 
 def _tail(path: Path, lines: int = 30) -> str:
@@ -449,10 +445,8 @@ def worker_pids(master: int) -> list[int]:
     found_any = False
     for children in Path(f"/proc/{master}/task").glob("*/children"):
         found_any = True
-        try:
+        with suppress(OSError, ValueError):
             pids.update(int(pid) for pid in children.read_text().split())
-        except (OSError, ValueError):
-            pass
     if not found_any:
         try:
             listed = subprocess.run(["pgrep", "-P", str(master)], capture_output=True, text=True, timeout=10)
@@ -798,7 +792,7 @@ def memory(results: list[BackendRuns]) -> list[str]:
                      f"RSS at the start **{soak.start.total_mib:.1f} MiB**, at the end "
                      f"**{soak.end.total_mib:.1f} MiB** ({soak.growth_mib:+.1f} MiB, {share:+.1%}), "
                      f"peak {soak.peak_mib:.1f} MiB — {verdict}")
-        lines.append(f"  - per worker, start → end (MiB): " + ", ".join(
+        lines.append("  - per worker, start → end (MiB): " + ", ".join(
             f"{soak.start.kib[pid] / 1024:.1f} → "
             + (f"{soak.end.kib[pid] / 1024:.1f}" if pid in soak.end.kib else "gone")
             for pid in sorted(soak.start.kib)))

@@ -102,7 +102,8 @@ def clean_app(app: Flask) -> Iterator[Flask]:
         other = ensure_party(session, OTHER_BRN, "Harbour Logistics Limited")
         create_client(session, "trader-tms", trader, key=TRADER_KEY)
         create_client(session, "harbour-tms", other, key=OTHER_KEY)
-        seed_demo_fleet(session, datetime.now(timezone.utc), app.extensions["csw"].reference.network)  # the TS sample's vehicle and e-lock
+        # the TS sample's vehicle and e-lock
+        seed_demo_fleet(session, datetime.now(timezone.utc), app.extensions["csw"].reference.network)
     yield app
 
 

@@ -188,7 +188,7 @@ def read_csv_rows(lines: Iterable[str]) -> list[dict[str, str | None]]:
     reader.fieldnames = header
     rows: list[dict[str, str | None]] = []
     for row in reader:
-        values: dict[str, str | None] = dict(row)  # type: ignore[arg-type]
+        values: dict[str, str | None] = dict(row)
         values[LINE_KEY] = str(reader.line_num)
         rows.append(values)
     return rows
@@ -295,7 +295,8 @@ def import_operators(session: Session, rows: Iterable[Mapping[str, str | None]],
     if created:
         session.flush()
         for operator, item in created:
-            reason = f"imported from {source} line {item.line}: registered ({_describe(_registration(operator), item.tier)})"
+            described = _describe(_registration(operator), item.tier)
+            reason = f"imported from {source} line {item.line}: registered ({described})"
             session.add(_event(operator, None, reason, actor, now))
     session.flush()
     return report
@@ -325,7 +326,8 @@ def change_status(session: Session, operator_id: str, action: str, reason: str, 
     now = utcnow()
     status_from = operator.status
     operator.status = after.status.value
-    operator.valid_from, operator.valid_until, operator.revoked_on = after.valid_from, after.valid_until, after.revoked_on
+    operator.valid_from, operator.valid_until = after.valid_from, after.valid_until
+    operator.revoked_on = after.revoked_on
     operator.updated_at = now
     note = reason
     if (after.valid_from, after.valid_until) != (before.valid_from, before.valid_until):

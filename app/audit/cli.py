@@ -11,7 +11,6 @@ import click
 from app.audit import service
 from app.audit.jobs import audit_seal
 from app.platform.jobs import run_job
-from app.config import Settings
 from app.platform.commands import sessions as command_sessions
 
 

@@ -13,13 +13,14 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from sqlalchemy import Table, and_, exists, func, select
 from sqlalchemy.orm import Session
 
 from app.audit.chain import GENESIS, link_hash, row_digest
 from app.db.audit_models import AuditLink
-from app.db.models import Base
+from app.db.models import Base, table_of
 
 LOOKBACK = 1000
 BATCH = 5000
@@ -74,7 +75,7 @@ def _tables() -> list[Table]:
     return [Base.metadata.tables[name] for name in AUDITED_TABLES if name in Base.metadata.tables]
 
 
-def _content(row: Mapping[str, object]) -> dict[str, object]:
+def _content(row: Mapping[Any, object]) -> dict[str, object]:
     return dict(row)
 
 
@@ -107,7 +108,7 @@ def seal(session: Session, now: datetime, batch: int = BATCH) -> SealReport:
                           "row_digest": digest, "previous_hash": previous, "hash": link, "sealed_at": now})
             previous = link
     if links:
-        session.connection().execute(AuditLink.__table__.insert(), links)
+        session.connection().execute(table_of(AuditLink).insert(), links)
     return SealReport(len(links), sequence, previous)
 
 

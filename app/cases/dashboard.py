@@ -6,7 +6,7 @@ import statistics
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import ColumnElement, SQLColumnExpression, case, func, select
 from sqlalchemy.orm import Session
 
 from app.db import models
@@ -45,14 +45,15 @@ class Dashboard:
     open_by_age: list[tuple[str, int]]
 
 
-def _hong_kong_day(column: ColumnElement[datetime], dialect: str) -> ColumnElement[str]:
+def _hong_kong_day(column: SQLColumnExpression[datetime], dialect: str) -> ColumnElement[str]:
     """The Hong Kong calendar day of a UTC timestamp, as 'YYYY-MM-DD' (HK has no DST)."""
     if dialect == "postgresql":
         return func.to_char(func.timezone("Asia/Hong_Kong", column), "YYYY-MM-DD")
     return func.date(column, "+8 hours")
 
 
-def _per_day(session: Session, column: ColumnElement[datetime], since: datetime, days: list[date]) -> list[int]:
+def _per_day(session: Session, column: SQLColumnExpression[datetime], since: datetime,
+             days: list[date]) -> list[int]:
     dialect = session.get_bind().dialect.name
     day = _hong_kong_day(column, dialect)
     rows = session.execute(select(day, func.count()).where(column >= since).group_by(day))

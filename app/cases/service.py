@@ -16,6 +16,7 @@ from app.db import models
 from app.db.case_models import Case, CaseEvent, DocumentRequest, User
 from app.db.portal_models import DocumentRequestAnswer
 from app.db.risk_models import RiskAssessment
+from app.db.session import rowcount
 from app.domain.cases import (
     ACTIVE_STATES,
     CASE_LANES,
@@ -308,7 +309,7 @@ def claim(session: Session, case_id: int, user: User, now: datetime | None = Non
         .values(state=CaseState.CLAIMED.value, assigned_to_id=user.id, claimed_at=now, updated_at=now)
         .execution_options(synchronize_session=False))
     case = get_case(session, case_id)
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if rowcount(result) != 1:
         session.refresh(case)
         if case.assigned_to_id == user.id:
             return case

@@ -12,7 +12,7 @@ Not for use inside psycopg's pipeline mode, where PostgreSQL refuses COPY.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import psycopg
 from psycopg import sql
@@ -57,13 +57,15 @@ def _copy(connection: Connection, table: Table, rows: Sequence[dict[str, Any]]) 
     target = sql.Identifier(*([table.schema] if table.schema else []), table.name)
     statement = sql.SQL("COPY {} ({}) FROM STDIN").format(target, sql.SQL(", ").join(map(sql.Identifier, names)))
     driver_connection = connection.connection.driver_connection
+    assert driver_connection is not None, "a checked-out connection has its driver connection"
     try:
         with driver_connection.cursor() as cursor, cursor.copy(statement) as copy:
             for row in rows:
                 copy.write_row([row[name] if process is None else process(row[name])
                                 for name, process in zip(names, processors)])
     except psycopg.Error as error:
-        disconnected = dialect.is_disconnect(error, driver_connection, None)
+        # psycopg's Error is a DBAPI error; SQLAlchemy's annotation names its own protocol class
+        disconnected = dialect.is_disconnect(cast(Any, error), driver_connection, None)
         if disconnected:
             connection.invalidate(error)
         raise DBAPIError.instance(statement.as_string(driver_connection), None, error, psycopg.Error,

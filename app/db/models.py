@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from sqlalchemy import (
     JSON,
+    Table,
     Date,
     DateTime,
     ForeignKey,
@@ -36,6 +37,14 @@ UtcDateTime = DateTime(timezone=True)
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def table_of(model: type[Base]) -> Table:
+    """The model's ``Table`` (SQLAlchemy types ``__table__`` as any FromClause; a declarative
+    model's is always a Table)."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
 
 
 class Party(Base):

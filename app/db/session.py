@@ -15,9 +15,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 from pathlib import Path
-from typing import IO
+from typing import IO, Any, cast
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, CursorResult, Engine, Result, create_engine, event
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -59,7 +61,7 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
             dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
@@ -69,7 +71,7 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         @event.listens_for(engine, "begin")
-        def _begin_immediate(connection) -> None:  # type: ignore[no-untyped-def]
+        def _begin_immediate(connection: Connection) -> None:
             connection.exec_driver_sql("BEGIN" if _READING.get() else "BEGIN IMMEDIATE")
 
         return engine
@@ -114,10 +116,16 @@ class SqliteWriteGate:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def write_gate(url: str) -> "SqliteWriteGate | type[nullcontext[None]]":
+def write_gate(url: str) -> SqliteWriteGate | type[nullcontext[None]]:
     """The gate a write transaction passes: an flock for file SQLite, nothing for servers."""
     url = normalise_url(url)
     database = url.split("///", 1)[-1] if url.startswith("sqlite") else ""
     if database and database != ":memory:":
         return SqliteWriteGate(Path(database))
     return nullcontext
+
+
+def rowcount(result: Result[Any]) -> int:
+    """Rows matched by an UPDATE or DELETE: ``Session.execute`` is typed as returning a
+    ``Result``, but for those statements it is a ``CursorResult``, which has ``rowcount``."""
+    return cast(CursorResult[Any], result).rowcount

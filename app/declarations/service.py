@@ -56,7 +56,7 @@ class Receipt:
     received_at: datetime
 
     @classmethod
-    def of(cls, row: models.Declaration) -> "Receipt":
+    def of(cls, row: models.Declaration) -> Receipt:
         return cls(row.id, row.lrn, row.status, row.version, row.received_at)
 
 
@@ -102,7 +102,7 @@ def _insert(writer: Writer, model: type[models.Base], rows: list[dict[str, objec
     PostgreSQL): intake's hot path, where the ORM's per-row bookkeeping (identity map, bulk
     persistence) would cost more than the I/O. Lodging passes the connection itself, fetched
     once per transaction."""
-    insert_rows(connection_of(writer), model.__table__, rows)
+    insert_rows(connection_of(writer), models.table_of(model), rows)
 
 
 def _insert_content(writer: Writer, declaration_id: str, declaration: Declaration) -> None:
@@ -125,7 +125,7 @@ def _insert_content(writer: Writer, declaration_id: str, declaration: Declaratio
     ])
     for equipment in declaration.equipment:
         equipment_id = connection.execute(
-            models.TransportEquipment.__table__.insert().returning(models.TransportEquipment.id),
+            models.table_of(models.TransportEquipment).insert().returning(models.TransportEquipment.id),
             {"declaration_id": declaration_id, "sequence": equipment.sequence,
              "container_id": equipment.container_id, "elock_id": equipment.elock_id},
         ).scalar_one()

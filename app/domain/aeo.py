@@ -11,10 +11,16 @@ FOREIGN_OPERATOR_ID = re.compile(r"[A-Z]{2}[A-Z0-9]{4,33}")
 
 
 class AeoStandingView(Protocol):
-    """What the checks and benefits read of a party's AEO registration."""
+    """What the checks and benefits read of a party's AEO registration (read-only, so a
+    frozen dataclass such as ``AeoStanding`` is one)."""
 
-    operator_id: str
-    tier: int
-    status: str
-    recognised: bool
-    reason: str
+    @property
+    def operator_id(self) -> str: ...
+    @property
+    def tier(self) -> int: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def recognised(self) -> bool: ...
+    @property
+    def reason(self) -> str: ...

@@ -405,17 +405,17 @@ def progress_from_json(raw: dict[str, object] | None) -> Progress:
     return Progress(
         state=JourneyState(str(raw["state"])),
         sealed_at=_time(raw.get("sealed_at")),
-        sealed_point=raw.get("sealed_point"),  # type: ignore[arg-type]
-        sealed_by=raw.get("sealed_by"),  # type: ignore[arg-type]
+        sealed_point=raw.get("sealed_point"),
+        sealed_by=raw.get("sealed_by"),
         seal_intact=bool(raw.get("seal_intact", True)),
         arrived_at=_time(raw.get("arrived_at")),
         unsealed_at=_time(raw.get("unsealed_at")),
-        unsealed_point=raw.get("unsealed_point"),  # type: ignore[arg-type]
+        unsealed_point=raw.get("unsealed_point"),
         last_at=_time(raw.get("last_at")),
-        last_event_id=raw.get("last_event_id"),  # type: ignore[arg-type]
+        last_event_id=raw.get("last_event_id"),
         last_position=(float(position[0]), float(position[1])) if isinstance(position, list) else None,
         stop=None if not isinstance(stop, dict) else StopAnchor(
-            str(stop["event_id"]), _time(stop["at"]), float(stop["x"]), float(stop["y"]),  # type: ignore[arg-type]
+            str(stop["event_id"]), _time(stop["at"]), float(stop["x"]), float(stop["y"]),
             float(stop["longitude"]), float(stop["latitude"])),
-        alerted=frozenset(AlertKind(k) for k in raw.get("alerted", [])),  # type: ignore[union-attr]
+        alerted=frozenset(AlertKind(k) for k in raw.get("alerted", [])),
     )

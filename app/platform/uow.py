@@ -125,7 +125,7 @@ class UnitOfWork:
         self._owns_session = owns_session
 
     @classmethod
-    def open(cls, sessions: sessionmaker[Session], write_gate: WriteGate = nullcontext) -> "UnitOfWork":
+    def open(cls, sessions: sessionmaker[Session], write_gate: WriteGate = nullcontext) -> UnitOfWork:
         return cls(sessions(), write_gate, owns_session=True)
 
     def emit(self, *events: object) -> None:
@@ -138,7 +138,7 @@ class UnitOfWork:
         if self.session.in_transaction():
             self.session.commit()
 
-    def write_lock(self) -> "UnitOfWork":
+    def write_lock(self) -> UnitOfWork:
         """Take the write gate (once) until the transaction ends."""
         if self._held is None:
             held = self._write_gate()
@@ -173,7 +173,7 @@ class UnitOfWork:
             if self._owns_session:
                 self.session.close()
 
-    def __enter__(self) -> "UnitOfWork":
+    def __enter__(self) -> UnitOfWork:
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

@@ -17,6 +17,9 @@ from typing import Any
 
 from lxml import etree
 
+from app.domain.time import HONG_KONG
+from app.platform.xml import parse_untrusted
+
 NAMESPACE = "urn:csw:declaration:v1"
 HONG_KONG_OFFSET = "+08:00"
 PARTY_ROLES = ("importer", "exporter", "carrier")
@@ -55,8 +58,6 @@ def _local_datetime(value: str) -> str:
     except ValueError:
         return value
     if moment.tzinfo is not None:
-        from app.domain.time import HONG_KONG
-
         moment = moment.astimezone(HONG_KONG)
     if moment.second:
         return moment.strftime("%Y-%m-%dT%H:%M:%S")
@@ -99,7 +100,7 @@ def fields_with_invalid_characters(data: Mapping[str, Any], prefix: str = "") ->
 
 
 def party_present(party: Mapping[str, Any] | None) -> bool:
-    return bool(party) and any(_text(party.get(f)) for f in PARTY_FIELDS)  # type: ignore[union-attr]
+    return bool(party) and any(_text(party.get(f)) for f in PARTY_FIELDS)
 
 
 def item_present(item: Mapping[str, Any]) -> bool:
@@ -238,8 +239,6 @@ def _attribute(element: etree._Element | None, path: str, name: str) -> str:
 def form_data_from_xml(body: bytes) -> dict[str, Any]:
     """The form's data for a stored (schema-valid) declaration document: what an amendment
     starts from. ``Totals`` are not part of the form (the rules add the items up)."""
-    from app.platform.xml import parse_untrusted
-
     root = parse_untrusted(body).getroot()
     consignment = root.find("d:GoodsShipment/d:Consignment", {"d": NAMESPACE})
     data: dict[str, Any] = {

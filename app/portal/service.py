@@ -7,7 +7,7 @@ key answers exactly as a missing one does (NOT_FOUND), so identifiers reveal not
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from app.db import models
 from app.db.case_models import DocumentRequest, User
 from app.db.portal_models import DeclarationDraft, DocumentRequestAnswer
+from app.db.routing_models import OutboxMessage
 from app.domain.declaration import DeclarationStatus, LifecycleError, check_amendable, check_cancellable
 from app.domain.problems import Problem, Rejection
 from app.domain.actors import Caller
@@ -179,8 +180,6 @@ def release_notice(session: Session, row: models.Declaration) -> models.Declarat
 def release_message(session: Session, row: models.Declaration) -> Any:
     """The routed release notice message (``app.routing``) for the declaration, when one was
     sent: the same notice the party's and the control point's systems receive."""
-    from app.db.routing_models import OutboxMessage
-
     if row.status != DeclarationStatus.RELEASED.value:
         return None
     return session.scalars(select(OutboxMessage).where(

@@ -77,7 +77,7 @@ def summarise(declaration: Declaration, standings: Mapping[str, AeoStandingView]
         parties.append({"role": party.role.value, "operator_id": aeo_id,
                         "tier": standing.tier if standing else None,
                         "status": standing.status if standing else "unknown", "recognised": recognised})
-        if recognised and party.role.value in benefits.roles:
+        if standing is not None and recognised and party.role.value in benefits.roles:
             best = max(best or 0, standing.tier)
     held = [f.code for f in findings if f.severity in (Severity.HOLD, Severity.REJECT)]
     if best is None:

@@ -36,7 +36,7 @@ class RoutingRules:
 
     @classmethod
     def load(cls, rules_dir: Path = DEFAULT_DIRECTORY,
-             control_points: Mapping[str, ControlPoint] | None = None) -> "RoutingRules":
+             control_points: Mapping[str, ControlPoint] | None = None) -> RoutingRules:
         """``control_points``: the code list already loaded with the rule set (read from
         ``rules/codelists`` when not given)."""
         if control_points is None:

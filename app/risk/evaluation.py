@@ -5,6 +5,7 @@ revenue@k: share of all fraud value (revenue at stake) found."""
 from __future__ import annotations
 
 import numpy as np
+from sklearn.metrics import roc_auc_score
 
 RATES = (1, 2, 5, 10)
 
@@ -29,8 +30,6 @@ def ranking_metrics(order_by: np.ndarray, fraud: np.ndarray, revenue: np.ndarray
 
 def auc(scores: np.ndarray, fraud: np.ndarray) -> float:
     """Area under the ROC curve (Mann-Whitney, ties counted half)."""
-    from sklearn.metrics import roc_auc_score
-
     fraud = fraud.astype(int)
     if fraud.min() == fraud.max():
         return float("nan")

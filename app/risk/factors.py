@@ -37,7 +37,7 @@ class FactorConfig:
     version: str = ""
 
     @classmethod
-    def load(cls, directory: Path) -> "FactorConfig":
+    def load(cls, directory: Path) -> FactorConfig:
         """``rules/risk/factors.toml`` and its tables; a wrong file stops start-up with its name."""
         path = directory / "factors.toml"
         try:

@@ -36,7 +36,7 @@ class ColumnMapping:
     currency: str
 
     @classmethod
-    def load(cls, path: Path) -> "ColumnMapping":
+    def load(cls, path: Path) -> ColumnMapping:
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime, timezone
-from pathlib import Path
 
 from sqlalchemy.orm import Session
 

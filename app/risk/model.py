@@ -88,7 +88,7 @@ class FeatureEncoder:
 
     def _category_getters(self) -> list[Callable[[RiskRecord], str]]:
         return list(BASE_CATEGORIES.values()) + [
-            (lambda name: (lambda r: r.extra(name)))(name) for name in self.extras]
+            lambda r, name=name: r.extra(name) for name in self.extras]
 
     def fit(self, records: Sequence[RiskRecord], labels: np.ndarray, seed: int = 0) -> np.ndarray:
         """Learn the encodings and return the training matrix (with out-of-fold rates)."""
@@ -187,7 +187,7 @@ class FlatForest:
     baseline: float
 
     @classmethod
-    def of(cls, classifier: HistGradientBoostingClassifier) -> "FlatForest":
+    def of(cls, classifier: HistGradientBoostingClassifier) -> FlatForest:
         """Leaves point to themselves, so every walk can take ``depth`` steps without checks."""
         trees = [predictors[0].nodes for predictors in classifier._predictors]
         if any(tree["is_categorical"].any() for tree in trees):
@@ -265,7 +265,7 @@ class RiskModel:
         return directory
 
     @classmethod
-    def load(cls, directory: Path) -> "RiskModel":
+    def load(cls, directory: Path) -> RiskModel:
         """A saved model; the artefact must have been made with this scikit-learn's major.minor."""
         manifest = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
         parts = joblib.load(directory / ARTEFACT)

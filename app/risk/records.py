@@ -69,7 +69,7 @@ def build_records(declaration_id: str, declaration: Declaration, assessed: Asses
         records.append(RiskRecord(
             item_sequence=item.sequence, hs_code=item.hs_code, origin_country=item.origin_country,
             value=value, net_mass=float(item.net_mass), tax_rate=item_duty / value * 100 if value > 0 else 0.0,
-            **common,  # type: ignore[arg-type]
+            **common,
         ))
     return records
 

@@ -26,6 +26,7 @@ CURRENT_POINTER = "current_model"
 WARM_UP = RiskRecord(declaration_id="", item_sequence=1, declared_on=None, hs_code="85171300", origin_country="CN",
                      departure_country="CN", declaration_type="IM", transport_mode="3", office="", importer="",
                      declarant="", seller="", carrier="", value=1000.0, net_mass=1.0, tax_rate=0.0)
+NO_HISTORY = TraderHistory(None)  # frozen: one shared default is safe
 
 
 def shipped_models(rules_dir: Path) -> list[Path]:
@@ -60,7 +61,7 @@ class RiskEngine:
 
     @classmethod
     def load(cls, rules_dir: Path, instance_dir: Path, release_green: bool | None = None,
-             model_dir: Path | None = None) -> "RiskEngine":
+             model_dir: Path | None = None) -> RiskEngine:
         """``release_green``: overrides the policy's ``[green] release`` (``CSW_RELEASE_GREEN``);
         ``model_dir``: the model to use (``CSW_RISK_MODEL_DIR``) instead of the one in force."""
         directory = model_directory(rules_dir, instance_dir, model_dir)
@@ -91,7 +92,7 @@ class RiskEngine:
         return self.model.probabilities(records, value_factor=factor)
 
     def assess(self, sample_key: str, variant: str | int, declaration: Declaration, assessed: Assessed,
-               transit_alerts: tuple[str, ...] = (), history: TraderHistory = TraderHistory(None),
+               transit_alerts: tuple[str, ...] = (), history: TraderHistory = NO_HISTORY,
                declaration_id: str = "", thresholds: LaneThresholds | None = None) -> RiskResult:
         """Score, expected revenue at stake, reasons and lane of one declaration version.
 

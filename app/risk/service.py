@@ -43,7 +43,7 @@ def store_assessment(writer: Writer, declaration_id: str, version: int, result: 
                      now: datetime) -> None:
     """The full assessment in ``risk_assessments`` and the summary on the declaration row, in the
     caller's transaction (lane, score and revenue at stake are what queues and lists read)."""
-    connection_of(writer).execute(RiskAssessment.__table__.insert(), [{
+    connection_of(writer).execute(models.table_of(RiskAssessment).insert(), [{
         "declaration_id": declaration_id, "version": version, "score": result.score,
         "probability": result.probability, "revenue_at_stake": result.revenue_at_stake,
         "lane": result.lane.value, "lane_reason": result.lane_reason, "reasons": reasons_payload(result),

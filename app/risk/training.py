@@ -85,10 +85,10 @@ def compare(candidate: dict[str, object], current: dict[str, object] | None) -> 
     period: precision@5 of the fraud ranking and revenue@5 of the revenue ranking, both."""
     if current is None:
         return PromotionDecision(True, "no model in force", candidate, None)
-    cand_p = candidate["fraud"]["precision@5"]  # type: ignore[index]
-    cand_r = candidate["revenue"]["revenue@5"]  # type: ignore[index]
-    cur_p = current["fraud"]["precision@5"]  # type: ignore[index]
-    cur_r = current["revenue"]["revenue@5"]  # type: ignore[index]
+    cand_p = candidate["fraud"]["precision@5"]
+    cand_r = candidate["revenue"]["revenue@5"]
+    cur_p = current["fraud"]["precision@5"]
+    cur_r = current["revenue"]["revenue@5"]
     if cand_p >= cur_p and cand_r >= cur_r:
         return PromotionDecision(True, f"precision@5 {cand_p} >= {cur_p} and revenue@5 {cand_r} >= {cur_r}",
                                  candidate, current)

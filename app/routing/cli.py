@@ -55,7 +55,8 @@ def _actor() -> str:
 
 @click.command("dispatch")
 @click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
-@click.option("--interval", type=float, default=None, help="Seconds between polls (default CSW_DISPATCH_INTERVAL_SECONDS or 2).")
+@click.option("--interval", type=float, default=None,
+              help="Seconds between polls (default CSW_DISPATCH_INTERVAL_SECONDS or 2).")
 def dispatch(once: bool, interval: float | None) -> None:
     """Deliver outbox messages (a worker beside the web service; several may run at once)."""
     settings = Settings.from_env()

@@ -136,7 +136,7 @@ class Dispatcher:
         for row in rows:
             if row.subject in held:
                 continue
-            if _aware(row.next_attempt_at) > now:  # type: ignore[operator]
+            if _aware(row.next_attempt_at) > now:
                 held.add(row.subject)
                 continue
             due.append(Outgoing(*row[:9]))
@@ -154,7 +154,7 @@ class Dispatcher:
                 session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(delivered)).values(
                     status="delivered", delivered_at=now, attempts=OutboxMessage.attempts + 1, last_error=None))
                 for message_id in delivered:
-                    created = _aware(messages[message_id].created_at)  # type: ignore[arg-type]
+                    created = _aware(messages[message_id].created_at)
                     metrics.LATENCY.observe(max(0.0, (now - created).total_seconds()))
             subscriber = session.get(Subscriber, claim.target.id, with_for_update=True)
             assert subscriber is not None

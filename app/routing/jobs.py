@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
 from app.db.routing_models import OutboxMessage
+from app.db.session import rowcount
 from app.domain.time import HONG_KONG
 from app.platform.jobs import run_job
 from app.routing.dispatcher import Dispatcher, update_backlog_gauge
@@ -23,8 +24,8 @@ from app.routing.settings import DispatchSettings
 def outbox_purge(session: Session, today: date) -> dict[str, object]:
     """Delete delivered messages older than the retention period (dead letters are kept)."""
     cutoff = datetime.now(timezone.utc) - timedelta(days=Settings.from_env().outbox_retention_days)
-    removed = session.execute(delete(OutboxMessage).where(
-        OutboxMessage.status == "delivered", OutboxMessage.delivered_at < cutoff)).rowcount
+    removed = rowcount(session.execute(delete(OutboxMessage).where(
+        OutboxMessage.status == "delivered", OutboxMessage.delivered_at < cutoff)))
     return {"purged": removed, "before": cutoff.isoformat(), "day": today.isoformat()}
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-_XML_AND_JSON = {"application/xml": {}, "application/json": {}}
+_XML_AND_JSON: dict[str, dict[str, Any]] = {"application/xml": {}, "application/json": {}}
 _TRIP = {"name": "trip_id", "in": "path", "required": True,
          "description": "trip reference: HK + yy + T + 10 of 0-9A-Z + ISO 7064 MOD 37,36 check character",
          "schema": {"type": "string", "pattern": "^HK[0-9]{2}T[0-9A-Z]{11}$"}}

@@ -115,7 +115,7 @@ def enqueue(session: Session, subscribers: Iterable[Recipient | Subscriber], mes
             "next_attempt_at": now, "created_at": now,
         })
     if rows:
-        session.connection().execute(OutboxMessage.__table__.insert(), rows)
+        session.connection().execute(models.table_of(OutboxMessage).insert(), rows)
     return len(rows)
 
 

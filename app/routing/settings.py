@@ -20,7 +20,7 @@ class DispatchSettings:
     amqp_exchange: str = "csw.routing"
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "DispatchSettings":
+    def from_settings(cls, settings: Settings) -> DispatchSettings:
         return cls(
             batch_size=settings.dispatch_batch, lease_seconds=settings.dispatch_lease_seconds,
             timeout_seconds=settings.webhook_timeout_seconds, interval_seconds=settings.dispatch_interval_seconds,
@@ -33,5 +33,5 @@ class DispatchSettings:
         )
 
     @classmethod
-    def from_env(cls) -> "DispatchSettings":
+    def from_env(cls) -> DispatchSettings:
         return cls.from_settings(Settings.from_env())

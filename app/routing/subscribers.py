@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.db import models
 from app.db.routing_models import OutboxMessage, Subscriber, SubscriberEvent
+from app.db.session import rowcount
 from app.domain.problems import Problem, Rejection
 from app.routing.outbox import SUBSCRIBER_ROLES
 
@@ -199,9 +200,9 @@ def pull_queue(session: Session, party_id: int, limit: int) -> Sequence[OutboxMe
 def acknowledge(session: Session, party_id: int, message_ids: Sequence[int], now: datetime | None = None) -> int:
     """Mark the party's pulled messages processed; ids of other parties' messages are ignored."""
     pulls = select(Subscriber.id).where(Subscriber.transport == "pull", Subscriber.party_id == party_id)
-    return session.execute(
+    return rowcount(session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id.in_(list(message_ids)), OutboxMessage.status == "pending",
                OutboxMessage.subscriber_id.in_(pulls))
         .values(status="delivered", delivered_at=now or _utcnow(), attempts=OutboxMessage.attempts + 1)
-    ).rowcount
+    ))

@@ -3,6 +3,7 @@ topic exchange, publisher confirms). A transport delivers a subscriber's message
 and stops at the first sign that the receiver is unavailable."""
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Sequence
@@ -125,7 +126,7 @@ class AmqpTransport:
         self._default_exchange = default_exchange
         self._channels: dict[tuple[str, str], tuple[pika.BlockingConnection, object]] = {}
 
-    def _channel(self, url: str, exchange: str):  # type: ignore[no-untyped-def]
+    def _channel(self, url: str, exchange: str):
         key = (url, exchange)
         if key not in self._channels:
             connection = pika.BlockingConnection(pika.URLParameters(url))
@@ -138,10 +139,8 @@ class AmqpTransport:
     def _drop(self, key: tuple[str, str]) -> None:
         connection, _ = self._channels.pop(key, (None, None))
         if connection is not None and connection.is_open:
-            try:
+            with contextlib.suppress(pika.exceptions.AMQPError):
                 connection.close()
-            except pika.exceptions.AMQPError:
-                pass
 
     def deliver(self, target: Target, messages: Sequence[Outgoing], deadline: float | None = None) -> list[Attempt]:
         url = target.url or self._default_url

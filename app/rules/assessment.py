@@ -43,7 +43,7 @@ class RuleSet:
     version: str
 
     @classmethod
-    def load(cls, directory: Path) -> "RuleSet":
+    def load(cls, directory: Path) -> RuleSet:
         """Load and validate ``rules/``; any problem raises with its file and line."""
         return cls(
             rules=load_rules(directory / "packs"),

@@ -16,12 +16,11 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from types import MappingProxyType
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any
 
 from app.domain.problems import RulesDataError
 from app.domain.rates import (  # the rows the loader builds
@@ -29,7 +28,6 @@ from app.domain.rates import (  # the rows the loader builds
     frozen_map,
     ClothingLevyRate,
     CommodityRule,
-    DatedRate,
     DeclarationChargeRate,
     DeclarationTypeRule,
     ExchangeRate,
@@ -345,7 +343,8 @@ _KIND = r"[a-z][a-z0-9_]*"
 def _kinds(source: _Source, section: str, data: Any) -> dict[str, list[_Table]]:
     """``[[section.kind]]`` arrays, by kind."""
     if not isinstance(data, dict):
-        raise RateTableError(source.path, source.line_of((section,)), f"{section} must be a table of [[{section}.<kind>]] rows")
+        raise RateTableError(source.path, source.line_of((section,)),
+                             f"{section} must be a table of [[{section}.<kind>]] rows")
     kinds: dict[str, list[_Table]] = {}
     for kind, rows in data.items():
         if not re.fullmatch(_KIND if section != "exchange_rates" else r"[A-Z]{3}", kind):
@@ -446,7 +445,7 @@ def _commodities(source: _Source, data: Any) -> tuple[CommodityRule, ...]:
         if prefix in seen:
             raise t.error("hs_prefix", f"hs_prefix {prefix} is listed twice")
         seen.add(prefix)
-        rules.append(CommodityRule(prefix, commodity, duty))  # type: ignore[arg-type]
+        rules.append(CommodityRule(prefix, commodity, duty))
         t.finish()
     return tuple(sorted(rules, key=lambda r: -len(r.hs_prefix)))
 
@@ -540,7 +539,8 @@ def _cross_check(tables: RateTables, sections: Mapping[str, tuple[_Source, Any]]
         for code, form in tables.forms.items():
             if form.declaration_type not in tables.declaration_types:
                 raise RateTableError(source.path, source.line_of(("forms", code, "declaration_type")),
-                                     f"form {code}: declaration_type {form.declaration_type!r} is not in [declaration_types]")
+                                     f"form {code}: declaration_type {form.declaration_type!r} "
+                                     "is not in [declaration_types]")
 
 
 def load_rate_tables(directory: Path = DEFAULT_RATES_DIR) -> RateTables:

@@ -22,6 +22,7 @@ import shapely
 from shapely.geometry import LineString, Point
 from shapely.geometry.base import BaseGeometry
 
+from app.config import Settings
 from app.domain.transit import Limits
 from app.domain.problems import RulesDataError
 
@@ -313,6 +314,4 @@ def current_network() -> Network:
     """The network of the rules folder configured at start-up (``CSW_RULES_DIR`` otherwise)."""
     if _configured:
         return network_for(_configured[0])
-    from app.config import Settings
-
     return network_for(Settings.from_env().rules_dir)

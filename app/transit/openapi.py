@@ -6,8 +6,8 @@ from typing import Any
 
 from app.domain.transit import AlertKind, JourneyState
 
-_XML_AND_JSON = {"application/xml": {}, "application/json": {}}
-_JSON = {"application/json": {}}
+_XML_AND_JSON: dict[str, dict[str, Any]] = {"application/xml": {}, "application/json": {}}
+_JSON: dict[str, dict[str, Any]] = {"application/json": {}}
 _JOURNEY = {"name": "journey_id", "in": "path", "required": True,
             "description": "journey id: TJ + yy + 10 hexadecimal digits",
             "schema": {"type": "string", "pattern": "^TJ[0-9]{2}[0-9A-F]{10}$"}}

@@ -18,13 +18,14 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import numpy as np
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.db import models
+from app.db.session import rowcount
 from app.db.transit_models import ELock, Journey, JourneyAlert, JourneyEvent, TelemetryEvent, TransitCompany, \
     TransitRegistryEvent, TransitVehicle
-from app.domain.declaration import Declaration, DeclarationStatus, DeclarationType
+from app.domain.declaration import Declaration, DeclarationType
 from app.domain.problems import Problem, Rejection
 from app.domain.transit import (
     CLOSED_STATES,
@@ -228,7 +229,7 @@ def _timeline(journey_id: str, transition: Transition, source: str, actor: str) 
 
 def _insert(session: Session, model: type[models.Base], rows: list[dict[str, object]]) -> None:
     if rows:
-        session.connection().execute(model.__table__.insert(), rows)
+        session.connection().execute(models.table_of(model).insert(), rows)
 
 
 def open_journey_for_declaration(session: Session, declaration_id: str, declaration: Declaration, caller: Caller,
@@ -279,11 +280,11 @@ def open_journey_for_declaration(session: Session, declaration_id: str, declarat
     first: Journey | None = None
     for index, equipment in sealed:
         journey_id = _new_journey_id(now)
-        claimed = session.execute(
+        claimed = rowcount(session.execute(
             update(ELock).where(ELock.elock_id == equipment.elock_id, ELock.status == "available")
             .values(status="in_use", journey_id=journey_id, updated_at=now)
             .execution_options(synchronize_session=False)
-        ).rowcount
+        ))
         if claimed != 1:
             raise Rejection(TRANSIT_REJECTED, "the transhipment cannot move under e-lock as declared", [Problem(
                 message=f"e-lock {equipment.elock_id} was taken by another journey meanwhile",
@@ -713,7 +714,7 @@ class JourneyPage:
 def list_journeys(session: Session, state: str | None, alert: str | None, declaration_id: str | None,
                   page: int, per_page: int, party_id: int | None = None) -> JourneyPage:
     """Journeys, most recently changed first; ``party_id`` limits them to that declarant's."""
-    conditions = []
+    conditions: list[ColumnElement[bool]] = []
     if party_id is not None:
         conditions.append(Journey.declaration_id.in_(select(models.Declaration.id).where(
             models.Declaration.declarant_party_id == party_id)))

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from app.db import models
 from app.db.routing_models import Trip, TripConsignment, TripEvent
+from app.db.session import rowcount
 from app.domain.problems import Problem, Rejection
 from app.domain.reference import is_valid_declaration_reference
 from app.domain.trips import (
@@ -48,8 +49,9 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
-def _event(session: Session, trip: Trip, kind: str, actor: str, now: datetime, declaration_id: str | None = None) -> None:
-    session.connection().execute(TripEvent.__table__.insert(), [{
+def _event(session: Session, trip: Trip, kind: str, actor: str, now: datetime,
+           declaration_id: str | None = None) -> None:
+    session.connection().execute(models.table_of(TripEvent).insert(), [{
         "trip_id": trip.id, "kind": kind, "decision": trip.decision, "declaration_id": declaration_id,
         "actor": actor, "occurred_at": now}])
 
@@ -58,7 +60,7 @@ def normalise_vehicle_mark(raw: str) -> str:
     return re.sub(r"\s+", "", raw or "").upper()
 
 
-def open_trip(session: Session, caller: "Caller", vehicle_mark: str, control_point: str,
+def open_trip(session: Session, caller: Caller, vehicle_mark: str, control_point: str,
               expected_crossing_at: datetime, now: datetime | None = None,
               *, rules: RoutingRules) -> Trip:
     """A carrier's (or driver's) trip through a land control point at an expected time."""
@@ -95,7 +97,7 @@ def open_trip(session: Session, caller: "Caller", vehicle_mark: str, control_poi
     return trip
 
 
-def get_trip(session: Session, trip_id: str, caller: "Caller", for_update: bool = False) -> Trip:
+def get_trip(session: Session, trip_id: str, caller: Caller, for_update: bool = False) -> Trip:
     """The trip if the caller may see it: its carrier, or a customs system (admin/partner role);
     anyone else's answers like a missing one."""
     if not is_valid_trip_reference(trip_id):
@@ -166,7 +168,7 @@ def refresh_manifest(session: Session, trip: Trip, actor: str, now: datetime,
     return decision_changed
 
 
-def _linkable(session: Session, references: Sequence[str], caller: "Caller") -> list[models.Declaration]:
+def _linkable(session: Session, references: Sequence[str], caller: Caller) -> list[models.Declaration]:
     """The declarations, locked in reference order, if each is the caller's or names the caller
     as carrier; any other answers NOT_FOUND like a missing one."""
     problems = [Problem(message="format or check character wrong", path=f"consignments[{i}]",
@@ -198,7 +200,7 @@ def _require_in_time(trip: Trip, now: datetime, rules: RoutingRules) -> None:
                         [Problem(message=reason, path="expected_crossing_datetime", rule="link-cutoff")])
 
 
-def link(session: Session, trip_id: str, references: Sequence[str], caller: "Caller",
+def link(session: Session, trip_id: str, references: Sequence[str], caller: Caller,
          now: datetime | None = None, *, rules: RoutingRules) -> Trip:
     """Link consignments to the trip (re-linking one already on it is a no-op)."""
     now = now or _utcnow()
@@ -229,7 +231,7 @@ def link(session: Session, trip_id: str, references: Sequence[str], caller: "Cal
     new = [row for row in declarations if row.id not in existing]
     if not new:
         return trip
-    session.connection().execute(TripConsignment.__table__.insert(), [
+    session.connection().execute(models.table_of(TripConsignment).insert(), [
         {"trip_id": trip.id, "declaration_id": row.id, "linked_at": now, "linked_by": caller.actor} for row in new])
     for row in new:
         _event(session, trip, "linked", caller.actor, now, row.id)
@@ -237,13 +239,13 @@ def link(session: Session, trip_id: str, references: Sequence[str], caller: "Cal
     return trip
 
 
-def unlink(session: Session, trip_id: str, reference: str, caller: "Caller", now: datetime | None = None,
+def unlink(session: Session, trip_id: str, reference: str, caller: Caller, now: datetime | None = None,
            *, rules: RoutingRules) -> Trip:
     now = now or _utcnow()
     trip = get_trip(session, trip_id, caller, for_update=True)
     _require_in_time(trip, now, rules)
-    removed = session.execute(delete(TripConsignment).where(
-        TripConsignment.trip_id == trip.id, TripConsignment.declaration_id == reference)).rowcount
+    removed = rowcount(session.execute(delete(TripConsignment).where(
+        TripConsignment.trip_id == trip.id, TripConsignment.declaration_id == reference)))
     if not removed:
         raise Rejection("NOT_FOUND", f"{reference[:20]} is not linked to trip {trip.id}")
     _event(session, trip, "unlinked", caller.actor, now, reference)

@@ -138,7 +138,7 @@ def change_status(operator_id: str) -> Response:
     today = _today()
     uow = unit_of_work().write_lock()
     try:
-        service.change_status(uow.session, operator_id, action.strip().lower(), body.get("reason"),  # type: ignore[arg-type]
+        service.change_status(uow.session, operator_id, action.strip().lower(), body.get("reason"),
                               caller.actor, today)
     except RegistryError as error:
         uow.rollback()

@@ -5,8 +5,7 @@ Thin: read the request, call intake and the declaration services, commit, render
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request, url_for

@@ -11,7 +11,7 @@ from app.domain.declaration import DeclarationStatus
 from app.routing.openapi import routing_paths
 from app.transit.openapi import transit_paths
 
-_XML_AND_JSON = {"application/xml": {}, "application/json": {}}
+_XML_AND_JSON: dict[str, dict[str, Any]] = {"application/xml": {}, "application/json": {}}
 
 
 def _answer(description: str, root: str) -> dict[str, Any]:
@@ -71,7 +71,8 @@ def openapi_document() -> dict[str, Any]:
                             "enum": [status.value for status in DeclarationStatus]}},
                         {"name": "since", "in": "query", "schema": {"type": "string", "format": "date-time"}},
                         {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
-                        {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
+                        {"name": "per_page", "in": "query",
+                         "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
                     ],
                     "responses": {"200": _answer("a page", "DeclarationList"), **_errors(400, 401)},
                 },

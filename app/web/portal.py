@@ -37,7 +37,7 @@ from app.portal import codelists
 from app.portal import service as portal
 from app.users import clients as api_clients
 from app.portal.document import (ITEM_DEFAULTS, build_declaration, field_for_path, fields_with_invalid_characters,
-                                 form_data_from_xml)
+                                 form_data_from_xml, item_present)
 from app.declarations import pipeline
 from app.declarations import service as declarations_service
 from app.domain.assessment import Assessed
@@ -112,7 +112,7 @@ def trader_required(view: Callable[P, R]) -> Callable[P, R | Response]:
 
 
 def caller() -> Caller:
-    return g.caller  # type: ignore[no-any-return]
+    return g.caller
 
 
 def reads_done() -> None:
@@ -244,8 +244,6 @@ def _clean(data: dict[str, Any]) -> dict[str, Any]:
 
 def precheck(data: dict[str, Any]) -> dict[str, list[str]]:
     """Required values missing from the form, caught before the document is built."""
-    from app.portal.document import item_present
-
     errors: dict[str, list[str]] = {}
     for field in fields_with_invalid_characters(data):
         errors.setdefault(field, []).append(_("Remove the control characters from this field."))

@@ -80,7 +80,7 @@ def _not_api() -> bool:
 def init_security(app: Flask, settings: Settings) -> Limiter:
     """Headers, cookie flags and the limiter; returns the limiter for per-view limits (login)."""
     if settings.trusted_proxies:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies,  # type: ignore[method-assign]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies,
                                 x_proto=settings.trusted_proxies)
     app.session_interface = PagesOnlySessionInterface()
     app.config.update(

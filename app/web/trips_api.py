@@ -58,7 +58,8 @@ def _references(body: dict[str, Any], required: bool) -> list[str]:
     refs = body.get("consignments", [] if not required else None)
     if not isinstance(refs, list) or not all(isinstance(r, str) for r in refs) or (required and not refs):
         raise Rejection("INVALID_PARAMETER", "consignments must be a list of declaration references",
-                        [Problem(message="expected [\"HK26D...\", ...]", path="consignments", rule="list-of-references")])
+                        [Problem(message="expected [\"HK26D...\", ...]", path="consignments",
+                                 rule="list-of-references")])
     if len(refs) > MAX_CONSIGNMENTS:
         raise Rejection("INVALID_PARAMETER", f"at most {MAX_CONSIGNMENTS} consignments at once",
                         [Problem(message=f"got {len(refs)}", path="consignments", rule="max-items")])

@@ -255,9 +255,8 @@ def test_a_refused_change_writes_nothing(sessions, operator_id: str, action: str
                                          code: str) -> None:
     do_import(sessions, SAMPLE)
     events = count(sessions, models.AeoStatusEvent)
-    with sessions() as session, session.begin():
-        with pytest.raises(RegistryError) as caught:
-            service.change_status(session, operator_id, action, reason, ACTOR, DAY)
+    with sessions() as session, session.begin(), pytest.raises(RegistryError) as caught:
+        service.change_status(session, operator_id, action, reason, ACTOR, DAY)
     assert caught.value.code == code
     assert count(sessions, models.AeoStatusEvent) == events
 
@@ -429,7 +428,8 @@ def test_only_an_admin_may_change_a_status(api: FlaskClient, sessions, key: str)
 
 def test_admin_suspends_and_the_operator_is_no_longer_recognised(api: FlaskClient, sessions) -> None:  # type: ignore[no-untyped-def]
     seed_api(sessions)
-    response = post_status(api, "12345678", {"action": "suspend", "reason": "records not kept"}, accept="application/xml")
+    response = post_status(api, "12345678", {"action": "suspend", "reason": "records not kept"},
+                           accept="application/xml")
     assert response.status_code == 200
     document = etree.fromstring(response.data)
     assert document.findtext("r:Status", namespaces=NS) == "suspended"

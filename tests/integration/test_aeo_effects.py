@@ -35,7 +35,8 @@ def operator(operator_id: str, tier: int = 2, status: str = "active", valid_unti
 def with_importer(aeo_id: str | None, importer: str = "12345678") -> bytes:
     claim = f"<AEOCertificateID>{aeo_id}</AEOCertificateID>" if aeo_id else ""
     party = f"<Importer><Name>Importer</Name><ID>{importer}</ID>{claim}</Importer>"
-    return declaration_xml(lrn=f"LRN-AEO-{aeo_id or importer}").replace(b"<GoodsShipment>", party.encode() + b"<GoodsShipment>", 1)
+    return declaration_xml(lrn=f"LRN-AEO-{aeo_id or importer}").replace(
+        b"<GoodsShipment>", party.encode() + b"<GoodsShipment>", 1)
 
 
 def lodge(client: FlaskClient, body: bytes) -> dict:  # type: ignore[type-arg]
@@ -82,7 +83,8 @@ def test_a_claim_the_registry_does_not_confirm_is_held_without_benefit(client: F
         assert status["aeo"]["green_lane_eligible"] is False
 
 
-def test_a_hold_finding_withdraws_green_lane_eligibility_but_not_the_tier(client: FlaskClient, clean_app: Flask) -> None:
+def test_a_hold_finding_withdraws_green_lane_eligibility_but_not_the_tier(client: FlaskClient,
+                                                                          clean_app: Flask) -> None:
     register(clean_app, operator("12345678"))
     duplicated = declaration_xml(lrn="LRN-AEO-DUP", items=2).replace(b"model 2", b"model 1")
     party = b"<Importer><Name>Importer</Name><ID>12345678</ID></Importer><GoodsShipment>"
@@ -106,7 +108,8 @@ def test_the_daily_job_expires_registrations_and_then_claims_are_held(client: Fl
     assert "expired" in next(f["message"] for f in status["findings"] if f["code"] == "R701")
 
 
-def test_a_suspension_through_the_api_takes_effect_on_the_next_declaration(client: FlaskClient, clean_app: Flask) -> None:
+def test_a_suspension_through_the_api_takes_effect_on_the_next_declaration(client: FlaskClient,
+                                                                           clean_app: Flask) -> None:
     from app.users.clients import create_client, ensure_party
 
     register(clean_app, operator("12345678"))

@@ -77,9 +77,9 @@ EXPECTED: dict[str, Public | Web | Api] = {
 
 # Values for the URL's variables: the trader's own objects where they exist, so an allowed
 # caller reaches the view itself and a refusal can only come from the role check.
-PATH_VALUES = {"case_id": 1, "user_id": 1, "answer_id": 1, "request_id": 1, "draft_id": 1, "client_id": 1, "subscriber_id": 1,
-               "action": "pause", "version": 1, "operator_id": "HKAEO00000001", "elock_id": "EL-000001",
-               "journey_id": "1", "trip_id": "1", "filename": "csw.css", "path": "csw.css"}
+PATH_VALUES = {"case_id": 1, "user_id": 1, "answer_id": 1, "request_id": 1, "draft_id": 1, "client_id": 1,
+               "subscriber_id": 1, "action": "pause", "version": 1, "operator_id": "HKAEO00000001",
+               "elock_id": "EL-000001", "journey_id": "1", "trip_id": "1", "filename": "csw.css", "path": "csw.css"}
 
 
 @pytest.fixture()

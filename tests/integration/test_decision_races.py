@@ -13,13 +13,11 @@ from app.db import models
 from app.db.case_models import CaseEvent
 from tests.conftest import TRADER_KEY, auth
 from tests.factories import declaration_xml
-from tests.integration.test_officer_app import (  # noqa: F401 - fixtures
-    accounts,
+from tests.integration.test_officer_app import (
     browser,
     case_row,
     csrf_token,
     lodge,
-    password_hashes,
 )
 
 
@@ -83,11 +81,13 @@ def test_an_amendment_racing_a_release_one_wins(clean_app: Flask, accounts: dict
         case_id, reference, officer, token = _claimed(clean_app, lrn)
         trader = clean_app.test_client()
         decision, amendment = _at_once(
-            lambda: officer.post(f"/officer/cases/{case_id}/decision", data={
-                "csrf_token": token, "decision": "release", "declaration_version": "1"}).status_code,
-            lambda: trader.post(f"/api/v1/declarations/{reference}/amendments",
-                                data=declaration_xml(lrn=lrn, function_code="13", value="1500.00"),
-                                headers=auth(TRADER_KEY, "application/json")).status_code)
+            lambda officer=officer, case_id=case_id, token=token: officer.post(
+                f"/officer/cases/{case_id}/decision", data={
+                    "csrf_token": token, "decision": "release", "declaration_version": "1"}).status_code,
+            lambda trader=trader, reference=reference, lrn=lrn: trader.post(
+                f"/api/v1/declarations/{reference}/amendments",
+                data=declaration_xml(lrn=lrn, function_code="13", value="1500.00"),
+                headers=auth(TRADER_KEY, "application/json")).status_code)
         row = _declaration(clean_app, reference)
         if decision == 302:  # the release came first: the amendment meets a released declaration
             assert amendment == 409 and row.status == "released" and row.version == 1
@@ -140,13 +140,15 @@ def test_a_traders_answer_racing_a_refusal_never_reopens_the_case(clean_app: Fla
         page = trader.get(f"/trader/declarations/{reference}").text
         request_id = int(re.search(r'id="request-(\d+)"', page).group(1))  # type: ignore[union-attr]
         refusal, answer = _at_once(
-            lambda: officer.post(f"/officer/cases/{case_id}/decision", data={
-                "csrf_token": token, "decision": "refuse", "reason": "no invoice",
-                "declaration_version": "1"}).status_code,
-            lambda: trader.post(f"/trader/declarations/{reference}/requests/{request_id}/answer",
-                                data={"csrf_token": trader_token, "message": "invoice attached",
-                                      "attachment": (io.BytesIO(b"%PDF-1.4 demo"), "invoice.pdf")},
-                                content_type="multipart/form-data").status_code)
+            lambda officer=officer, case_id=case_id, token=token: officer.post(
+                f"/officer/cases/{case_id}/decision", data={
+                    "csrf_token": token, "decision": "refuse", "reason": "no invoice",
+                    "declaration_version": "1"}).status_code,
+            lambda trader=trader, reference=reference, request_id=request_id, trader_token=trader_token: trader.post(
+                f"/trader/declarations/{reference}/requests/{request_id}/answer",
+                data={"csrf_token": trader_token, "message": "invoice attached",
+                      "attachment": (io.BytesIO(b"%PDF-1.4 demo"), "invoice.pdf")},
+                content_type="multipart/form-data").status_code)
         assert (refusal, answer) == (302, 302)
         case = case_row(clean_app, case_id)
         assert (case.state, case.active) == ("closed", False), f"round {round_}: the refused case came back"

@@ -109,7 +109,8 @@ def test_schema_errors_come_as_one_envelope_with_paths_and_lines(client: FlaskCl
     assert document.findtext("r:Code", namespaces=NS) == "SCHEMA_INVALID"
     errors = document.findall("r:Errors/r:Error", namespaces=NS)
     assert len(errors) == 2
-    assert errors[1].findtext("r:Path", namespaces=NS).endswith("GovernmentAgencyGoodsItem[2]/Commodity/Classification/ID")
+    assert errors[1].findtext("r:Path", namespaces=NS).endswith(
+        "GovernmentAgencyGoodsItem[2]/Commodity/Classification/ID")
     assert int(errors[0].findtext("r:Line", namespaces=NS)) > 1
     as_json = submit(client, body).get_json()
     assert as_json["errors"][0]["rule"] == "xsd:pattern"
@@ -136,7 +137,8 @@ def test_lookup_shows_status_and_history(client: FlaskClient, response_schema) -
     document = etree.fromstring(response.data)
     response_schema.assertValid(document)
     assert document.findtext("r:Status", namespaces=NS) == "accepted"
-    assert [e.findtext("r:Kind", namespaces=NS) for e in document.findall("r:History/r:Event", namespaces=NS)] == ["submitted"]
+    events = document.findall("r:History/r:Event", namespaces=NS)
+    assert [e.findtext("r:Kind", namespaces=NS) for e in events] == ["submitted"]
 
 
 def test_other_partys_declaration_looks_exactly_like_a_missing_one(client: FlaskClient) -> None:
@@ -231,7 +233,8 @@ def test_released_declaration_cannot_be_amended_or_cancelled(client: FlaskClient
         row = session.get(models.Declaration, reference)
         service.change_status(session, row, DeclarationStatus.RELEASED, "released",
                               service.Caller(actor="officer:test"), None)
-    amendment = client.post(f"{API}/{reference}/amendments", data=declaration_xml(lrn="LRN-REL-1", items=2, function_code="13"),
+    amendment = client.post(f"{API}/{reference}/amendments",
+                            data=declaration_xml(lrn="LRN-REL-1", items=2, function_code="13"),
                             headers=auth(accept="application/json"))
     assert amendment.status_code == 409
     assert amendment.get_json()["code"] == "AMENDMENT_NOT_ALLOWED"
@@ -253,7 +256,8 @@ def test_cancellation_with_reason_as_json_or_xml(client: FlaskClient) -> None:
     assert body["history"][-1] == {**body["history"][-1], "kind": "cancelled", "note": "order withdrawn by buyer"}
     second = submit(client, declaration_xml(lrn="LRN-CAN-2")).get_json()["declaration_id"]
     xml = b'<Cancellation xmlns="urn:csw:cancellation:v1"><Reason>duplicate lodgement</Reason></Cancellation>'
-    assert client.post(f"{API}/{second}/cancellation", data=xml, headers=auth(accept="application/json")).status_code == 200
+    cancelled = client.post(f"{API}/{second}/cancellation", data=xml, headers=auth(accept="application/json"))
+    assert cancelled.status_code == 200
     again = client.post(f"{API}/{second}/cancellation", data=xml, headers=auth(accept="application/json"))
     assert again.status_code == 409 and again.get_json()["code"] == "CANCELLATION_NOT_ALLOWED"
 
@@ -276,7 +280,8 @@ def test_cancellation_needs_a_reason(client: FlaskClient) -> None:
     assert status["status"] == "accepted"
 
 
-def test_authentication_is_required_and_every_answer_has_a_conversation_id(client: FlaskClient, clean_app: Flask) -> None:
+def test_authentication_is_required_and_every_answer_has_a_conversation_id(client: FlaskClient,
+                                                                           clean_app: Flask) -> None:
     for headers in ({"Content-Type": "application/xml"},
                     {"Content-Type": "application/xml", "Authorization": "Bearer wrong"},
                     {"Content-Type": "application/xml", "Authorization": f"Basic {TRADER_KEY}"}):

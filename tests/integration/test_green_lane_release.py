@@ -51,9 +51,11 @@ def test_a_clean_green_declaration_is_released_with_its_notice(releasing: tuple[
     assert history == [("submitted", "client", "trader-tms"), ("released", "system", "lane-policy")], history
     assert status["history"][1]["note"] == "released on the green lane"
     with app.extensions["csw"].sessions() as session:
-        notices = session.scalars(select(OutboxMessage).where(OutboxMessage.subject == f"declaration:{reference}")).all()
+        notices = session.scalars(select(OutboxMessage)
+                                  .where(OutboxMessage.subject == f"declaration:{reference}")).all()
         assert [notice.message_type for notice in notices] == ["release_notice"]
-        assert b"released on the green lane" in notices[0].body and b"score" not in notices[0].body  # criteria stay inside
+        # the criteria stay inside
+        assert b"released on the green lane" in notices[0].body and b"score" not in notices[0].body
         assert session.scalar(select(Case.id).where(Case.declaration_id == reference)) is None
     refused = client.post(f"/api/v1/declarations/{reference}/cancellation", data=json.dumps({"reason": "late"}),
                           headers={**auth(TRADER_KEY, "application/json"), "Content-Type": "application/json"})

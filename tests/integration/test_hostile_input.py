@@ -30,7 +30,8 @@ BILLION_LAUGHS = (
     + ']><Declaration xmlns="urn:csw:declaration:v1">&lol9;</Declaration>'
 ).encode()
 
-EXTERNAL_DTD = b'<?xml version="1.0"?><!DOCTYPE Declaration SYSTEM "http://127.0.0.1:9/x.dtd"><Declaration xmlns="urn:csw:declaration:v1"/>'
+EXTERNAL_DTD = (b'<?xml version="1.0"?><!DOCTYPE Declaration SYSTEM "http://127.0.0.1:9/x.dtd">'
+                b'<Declaration xmlns="urn:csw:declaration:v1"/>')
 
 DEEP = b"<Declaration xmlns='urn:csw:declaration:v1'>" + b"<a>" * 10_000 + b"</a>" * 10_000 + b"</Declaration>"
 

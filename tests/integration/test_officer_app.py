@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import re
 import threading
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -23,7 +22,6 @@ from app.db import models
 from app.db.case_models import Case, CaseEvent, DocumentRequest, User, UserEvent
 from app.db.portal_models import DocumentRequestAnswer
 from app.jobs import JOBS, run_job
-from app.users.service import hash_password
 from tests.conftest import TRADER_BRN, TRADER_KEY, auth, sample
 from tests.factories import declaration_xml, goods_item_xml
 
@@ -44,26 +42,6 @@ ROUTES: dict[str, set[str] | None] = {
     "officer.static": None,
     "auth.login": None, "auth.logout": None,
 }
-
-
-@pytest.fixture(scope="session")
-def password_hashes() -> dict[str, str]:
-    """Argon2 is slow on purpose: hash the test passwords once per run."""
-    return {username: hash_password(password) for username, password in PASSWORDS.items()}
-
-
-@pytest.fixture()
-def accounts(clean_app: Flask, password_hashes: dict[str, str]) -> Iterator[dict[str, int]]:
-    with clean_app.extensions["csw"].sessions() as session, session.begin():
-        party = session.scalar(select(models.Party.id).where(models.Party.identifier == TRADER_BRN))
-        rows = [User(username=name, display_name=f"{name.title()} Test", role=ROLES[name],
-                     password_hash=password_hashes[name], locale="en", active=True,
-                     party_id=party if ROLES[name] == "trader" else None,
-                     created_at=datetime.now(timezone.utc)) for name in PASSWORDS]
-        session.add_all(rows)
-        session.flush()
-        ids = {row.username: row.id for row in rows}
-    yield ids
 
 
 def csrf_token(html: str) -> str:

@@ -23,21 +23,19 @@ from app.db.transit_models import TransitRegistryEvent
 from app.routing import subscribers
 from app.routing.dispatcher import DispatchReport, Dispatcher
 from app.transit.service import registry_history
-from tests.integration.test_routing_admin import admin_browser, sign_in  # noqa: F401 (admin_browser is a fixture)
-from tests.integration.test_routing_delivery import (  # noqa: F401 (receiver is a fixture)
+from tests.integration.test_routing_admin import sign_in
+from tests.integration.test_routing_delivery import (
     Receiver,
     add,
     enqueue,
     probe_now,
-    receiver,
     settings,
 )
-from tests.integration.test_transit_journeys import (  # noqa: F401 (transit is a fixture)
+from tests.integration.test_transit_journeys import (
     ADMIN_KEY,
     GATEWAY_KEY,
     _json_headers,
     lodge,
-    transit,
 )
 
 SUPPLIER = "HKSTP E-Lock Ltd"
@@ -49,7 +47,8 @@ def run(database_url: str, *args: str) -> Any:
     return CliRunner().invoke(csw, list(args), env={"CSW_DATABASE_URL": database_url})
 
 
-def registry(app: Flask, subject_kind: str, subject_id: str) -> list[tuple[str, str, dict[str, Any] | None, str | None]]:
+def registry(app: Flask, subject_kind: str,
+             subject_id: str) -> list[tuple[str, str, dict[str, Any] | None, str | None]]:
     with app.extensions["csw"].sessions() as session:
         return [(e.kind, e.actor, e.detail, e.note) for e in registry_history(session, subject_kind, subject_id)]
 

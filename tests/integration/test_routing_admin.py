@@ -10,11 +10,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from app.cli import main as csw
-from app.db.case_models import User
 from app.domain.routing import MessageType
 from app.routing import outbox
 from app.routing.subscribers import find_subscriber
-from app.users.service import hash_password
 from tests.conftest import TRADER_BRN
 
 PASSWORD = "routing-admin-password"
@@ -54,15 +52,6 @@ def test_dispatch_once_skips_paused_subscribers(clean_app: Flask, database_url: 
                        {"declaration_id": "HK26D00000000001"}, "HKLMC", datetime.now(timezone.utc))
     result = run(database_url, "dispatch", "--once")
     assert result.exit_code == 0 and '"subscribers": 0' in result.output
-
-
-@pytest.fixture()
-def admin_browser(clean_app: Flask) -> FlaskClient:
-    with clean_app.extensions["csw"].sessions() as session, session.begin():
-        for name, role in (("routing-admin", "admin"), ("routing-officer", "officer")):
-            session.add(User(username=name, display_name=name, role=role, password_hash=hash_password(PASSWORD),
-                             locale="en", active=True, created_at=datetime.now(timezone.utc)))
-    return clean_app.test_client()
 
 
 def sign_in(client: FlaskClient, username: str) -> None:

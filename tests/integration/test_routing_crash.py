@@ -92,7 +92,8 @@ def fill(app: Flask, subscriber_id: int, count: int) -> list[tuple[str, str]]:
     with app.extensions["csw"].sessions() as session, session.begin():
         target = session.get(Subscriber, subscriber_id)
         for n in range(count):
-            outbox.enqueue(session, [target], MessageType.RELEASE_NOTICE, f"declaration:S{subscriber_id}-{n % SUBJECTS}",
+            outbox.enqueue(session, [target], MessageType.RELEASE_NOTICE,
+                           f"declaration:S{subscriber_id}-{n % SUBJECTS}",
                            {"declaration_id": f"HK26D{n:011d}", "type_code": "IM", "status": "released",
                             "version": 1, "transport_mode_code": "3"}, "HKLMC", now)
     with app.extensions["csw"].sessions() as session:
@@ -162,7 +163,7 @@ def test_dispatchers_killed_at_random_moments_lose_nothing(
         for round_number in range(ROUNDS):
             pair = [start(), start()]
             seen = sink.count()
-            until(lambda: sink.count() > seen or statuses(clean_app).get("pending", 0) == 0, 30,
+            until(lambda seen=seen: sink.count() > seen or statuses(clean_app).get("pending", 0) == 0, 30,
                   f"seed {seed}: round {round_number}: no worker delivered anything")
             for worker in pair:
                 time.sleep(rng.uniform(0.0, 0.6))

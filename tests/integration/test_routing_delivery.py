@@ -11,11 +11,10 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import pytest
 from click.testing import CliRunner
 from flask import Flask
 from sqlalchemy import func, select, update
@@ -52,7 +51,7 @@ class Receiver:
         self._server: ThreadingHTTPServer | None = None
         self._lock = threading.Lock()
 
-    def start(self) -> "Receiver":
+    def start(self) -> Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -63,7 +62,8 @@ class Receiver:
                 if receiver.delay:
                     time.sleep(receiver.delay)
                 subject = self.headers["X-CSW-Subject"]
-                status = 422 if receiver.refuse_subject and subject.endswith(receiver.refuse_subject) else receiver.status
+                refused = receiver.refuse_subject and subject.endswith(receiver.refuse_subject)
+                status = 422 if refused else receiver.status
                 with receiver._lock:
                     if self.headers["Idempotency-Key"] in receiver.refuse_once:
                         receiver.refuse_once.discard(self.headers["Idempotency-Key"])
@@ -95,13 +95,6 @@ class Receiver:
             return [r for r in self.received if r["status"] == "200"]
 
 
-@pytest.fixture()
-def receiver() -> Iterator[Receiver]:
-    receiver = Receiver()
-    yield receiver
-    receiver.stop()
-
-
 def settings(**overrides: object) -> DispatchSettings:
     values: dict[str, object] = {
         "batch_size": 50, "chunk_size": 10, "timeout_seconds": 2, "lease_seconds": 30,
@@ -125,7 +118,8 @@ def enqueue(app: Flask, subscriber_id: int, count: int, subjects: int = 3) -> li
     with app.extensions["csw"].sessions() as session, session.begin():
         target = session.get(Subscriber, subscriber_id)
         for n in range(count):
-            outbox.enqueue(session, [target], MessageType.RELEASE_NOTICE, f"declaration:{subscriber_id}-D{n % subjects}",
+            outbox.enqueue(session, [target], MessageType.RELEASE_NOTICE,
+                           f"declaration:{subscriber_id}-D{n % subjects}",
                            {"declaration_id": f"HK26D{n:011d}", "type_code": "IM", "status": "released",
                             "version": 1, "transport_mode_code": "3"}, "HKLMC", now)
         rows = session.execute(select(OutboxMessage.subject, OutboxMessage.idempotency_key)

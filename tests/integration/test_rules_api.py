@@ -61,7 +61,8 @@ def test_rule_breach_refuses_with_every_finding_and_stores_nothing(client: Flask
     assert answer["code"] == "RULES_REJECTED"
     assert answer["rules_version"]
     by_rule = {error["rule"]: error for error in answer["errors"]}
-    assert by_rule["R101"]["path"] == "/Declaration/GoodsShipment/GovernmentAgencyGoodsItem[1]/Commodity/Classification/ID"
+    assert by_rule["R101"]["path"] == (
+        "/Declaration/GoodsShipment/GovernmentAgencyGoodsItem[1]/Commodity/Classification/ID")
     assert "99999999" in by_rule["R101"]["message"] and "99999999" in by_rule["R101"]["message_zh"]
     assert by_rule["R203"]["severity"] == "reject"
     assert by_rule["R602"]["severity"] == "warn"
@@ -84,7 +85,8 @@ def test_hold_and_warn_findings_are_accepted_kept_and_shown(client: FlaskClient,
     held = next(f for f in status["findings"] if f["code"] == "R204")
     assert held["path"] == "/Declaration/GoodsShipment/GovernmentAgencyGoodsItem[2]"
     assert "repeats goods item 1" in held["message"]
-    assert status["rules_version"] == client.get("/api/v1/rules", headers={"Accept": "application/json"}).get_json()["rules_version"]
+    rules = client.get("/api/v1/rules", headers={"Accept": "application/json"}).get_json()
+    assert status["rules_version"] == rules["rules_version"]
     response_schema.assertValid(etree.fromstring(client.get(f"{API}/{reference}", headers=auth()).data))
     response_schema.assertValid(etree.fromstring(post(client, body, accept="application/xml").data))
 
@@ -116,7 +118,8 @@ def test_amendment_is_reassessed(client: FlaskClient) -> None:
     assert response.status_code == 202
     status = client.get(f"{API}/{reference}", headers=auth(accept="application/json")).get_json()
     assert "R204" not in {f["code"] for f in status["findings"]}
-    broken = declaration_xml(lrn="LRN-RE-1", items=2, function_code="13").replace(b"<ID>85171300</ID>", b"<ID>99999999</ID>")
+    broken = declaration_xml(lrn="LRN-RE-1", items=2, function_code="13").replace(b"<ID>85171300</ID>",
+                                                                                  b"<ID>99999999</ID>")
     refused = client.post(f"{API}/{reference}/amendments", data=broken, headers=auth(accept="application/json"))
     assert refused.status_code == 422 and refused.get_json()["code"] == "RULES_REJECTED"
     assert client.get(f"{API}/{reference}", headers=auth(accept="application/json")).get_json()["version"] == 2
@@ -143,7 +146,8 @@ def test_changing_a_severity_in_rules_changes_the_outcome_after_restart(
     pack = rules_dir / "packs" / "core.toml"
     text = pack.read_text(encoding="utf-8")
     start = text.index('code = "R204"')
-    pack.write_text(text[:start] + text[start:].replace('severity = "hold"', 'severity = "reject"', 1), encoding="utf-8")
+    pack.write_text(text[:start] + text[start:].replace('severity = "hold"', 'severity = "reject"', 1),
+                    encoding="utf-8")
     restarted = create_app(Settings.from_env(database_url=database_url, rules_dir=rules_dir,
                                              instance_dir=tmp_path, log_level="WARNING"))
     duplicated = goods_item_xml(1) + goods_item_xml(2).replace("model 2", "model 1")
@@ -157,8 +161,8 @@ def test_a_broken_pack_stops_start_up_naming_file_and_line(database_url: str, tm
     pack = rules_dir / "packs" / "core.toml"
     lines = pack.read_text(encoding="utf-8").splitlines()
     number = next(n for n, line in enumerate(lines, 1) if line.strip() == 'code = "R203"')
-    pack.write_text(pack.read_text(encoding="utf-8").replace('check = "gross_not_below_net"', 'check = "no_such_check"'),
-                    encoding="utf-8")
+    text = pack.read_text(encoding="utf-8")
+    pack.write_text(text.replace('check = "gross_not_below_net"', 'check = "no_such_check"'), encoding="utf-8")
     with pytest.raises(RulePackError) as caught:
         create_app(Settings.from_env(database_url=database_url, rules_dir=rules_dir, instance_dir=tmp_path))
     assert str(caught.value).startswith(f"{pack}:{number}: rule R203: unknown check 'no_such_check'")

@@ -62,5 +62,5 @@ def test_served_metrics_add_up_across_workers(server: str) -> None:
     for n in range(6):
         post(f"{server}/api/v1/declarations", declaration_xml(lrn=f"LRN-MW-{n}"))
     text = urllib.request.urlopen(f"{server}/metrics", timeout=5).read().decode()
-    line = next(l for l in text.splitlines() if l.startswith('csw_declarations_total{outcome="accepted"}'))
+    line = next(row for row in text.splitlines() if row.startswith('csw_declarations_total{outcome="accepted"}'))
     assert float(line.split()[-1]) >= 6

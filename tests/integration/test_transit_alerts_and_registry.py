@@ -16,7 +16,7 @@ from app.jobs import JOBS, run_job
 from app.transit.replay import along, clean_run
 from app.transit.telemetry import GatewayEvent
 from tests.conftest import TRADER_KEY, auth, sample
-from tests.integration.test_transit_journeys import (  # noqa: F401 (transit is a fixture)
+from tests.integration.test_transit_journeys import (
     ADMIN_KEY,
     GATEWAY_KEY,
     LMC,
@@ -26,7 +26,6 @@ from tests.integration.test_transit_journeys import (  # noqa: F401 (transit is 
     lodge,
     post,
     start,
-    transit,
 )
 
 

@@ -16,7 +16,6 @@ from sqlalchemy import select, update
 from app.db import models
 from app.domain.transit import ReadingKind
 from app.jobs import JOBS, run_job
-from app.users.clients import create_client, ensure_party
 from app.transit import telemetry
 from app.transit.network import network_for
 from app.transit.replay import along, clean_run, offset
@@ -30,15 +29,6 @@ EVENTS = "/api/v1/elock/events"
 NETWORK = network_for(PROJECT_ROOT / "rules")
 LMC = NETWORK.routes["HKG-LMC-SZX"]
 INBOUND = NETWORK.routes["DGG-LMC-KCG"]
-
-
-@pytest.fixture()
-def transit(client: FlaskClient, clean_app: Flask) -> FlaskClient:
-    with clean_app.extensions["csw"].sessions() as session, session.begin():
-        customs = ensure_party(session, "HKCED0001", "Customs and Excise Department")
-        create_client(session, "elock-gateway", customs, key=GATEWAY_KEY, role="gateway")
-        create_client(session, "customs-admin", customs, key=ADMIN_KEY, role="admin")
-    return client
 
 
 def _json_headers(key: str) -> dict[str, str]:

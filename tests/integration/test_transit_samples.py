@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 
 from app.cli import main
 from tests.conftest import SAMPLES, sample
-from tests.integration.test_transit_journeys import GATEWAY_KEY, journey_of, lodge, transit  # noqa: F401 (fixture)
+from tests.integration.test_transit_journeys import GATEWAY_KEY, journey_of, lodge
 
 
 @pytest.mark.parametrize(("name", "mimetype", "state", "alerts"), [
@@ -18,7 +18,7 @@ from tests.integration.test_transit_journeys import GATEWAY_KEY, journey_of, lod
     ("elock/clean-run-hkg-lmc-szx.json", "application/json", "released", []),
     ("elock/detour-hkg-lmc-szx.json", "application/json", "exception", ["route_deviation"]),
 ])
-def test_each_sample_batch_drives_the_ts_sample_journey(transit: FlaskClient, name: str, mimetype: str,  # noqa: F811
+def test_each_sample_batch_drives_the_ts_sample_journey(transit: FlaskClient, name: str, mimetype: str,
                                                         state: str, alerts: list[str]) -> None:
     declaration_id = lodge(transit).get_json()["declaration_id"]
     response = transit.post("/api/v1/elock/events", data=sample(name), headers={

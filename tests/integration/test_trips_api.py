@@ -207,7 +207,8 @@ def test_release_notices_and_manifests_reach_the_outbox_with_the_change(
             routing_schema.assertValid(etree.fromstring(message.body))
         else:
             assert json.loads(message.body)["message"] in {"ReleaseNotice", "ConveyanceManifest"}
-    manifest = next(m for m in messages if m.message_type == "manifest_decision" and m.content_type == "application/xml")
+    manifest = next(m for m in messages
+                    if m.message_type == "manifest_decision" and m.content_type == "application/xml")
     assert b"<Decision>cleared</Decision>" in manifest.body and trip["trip_id"].encode() in manifest.body
     assert manifest.routing_key == "manifest_decision.HKLMC"
 

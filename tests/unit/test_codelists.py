@@ -285,7 +285,7 @@ CG_HEADER = CG.splitlines()[0]
         ("units", U + "GRM,gram,克\n", 4, "expected 4 fields, found 3"),
         ("units", U + "\n\nGRM,gram,克,mass,extra\n", 6, "expected 4 fields, found 5"),
         ("units", U + 'GRM,"gram,克,mass\n', 4, "malformed CSV"),
-        ("package_types", "code,name_en,name_zh\nCT,carton,紙箱\n".encode("utf-8")
+        ("package_types", "code,name_en,name_zh\nCT,carton,紙箱\n".encode()
          + b"BX,box,\xff\n", 3, "not valid UTF-8"),
         # HS codes
         ("hs_codes", H + "8471300,item,Seven digits,七位\n", 5, "is not an HS code"),

@@ -23,7 +23,6 @@ Deterministic (``derandomize``), no example database (no examples saved between 
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal, localcontext

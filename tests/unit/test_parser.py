@@ -79,7 +79,8 @@ def test_utf16_is_refused() -> None:
 
 
 def test_malformed_document_reports_line_and_column() -> None:
-    body = b'<?xml version="1.0"?>\n<Declaration xmlns="urn:csw:declaration:v1">\n  <TypeCode>IM</TypeCod>\n</Declaration>'
+    body = (b'<?xml version="1.0"?>\n<Declaration xmlns="urn:csw:declaration:v1">\n'
+            b'  <TypeCode>IM</TypeCod>\n</Declaration>')
     rejection = refusal(body)
     assert rejection.code == "XML_MALFORMED"
     problem = rejection.problems[0]

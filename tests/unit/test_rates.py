@@ -151,7 +151,7 @@ hkd_per_unit = 7.79
 def test_rate_for_picks_the_row_in_force_on_the_date(tmp_path: Path, on: date, expected: str | None) -> None:
     tables = load_rate_files([write(tmp_path, "oil.toml", SYNTHETIC)])
     rate = tables.rate_for("unleaded_petrol", on)
-    assert (None if rate is None else getattr(rate, "per_litre")) == (None if expected is None else Decimal(expected))
+    assert (None if rate is None else rate.per_litre) == (None if expected is None else Decimal(expected))
 
 
 def test_effective_until_is_inclusive_and_ends_the_rate(tmp_path: Path) -> None:
@@ -164,7 +164,7 @@ def test_exchange_rates_by_day(tmp_path: Path) -> None:
     tables = load_rate_files([write(tmp_path, "fx.toml", SYNTHETIC)])
     first, second = tables.exchange_rate("usd", date(2026, 1, 1)), tables.rate_for("exchange:USD", date(2026, 1, 2))
     assert first is not None and first.hkd_per_unit == Decimal("7.78")
-    assert second is not None and getattr(second, "hkd_per_unit") == Decimal("7.79")
+    assert second is not None and second.hkd_per_unit == Decimal("7.79")
     assert tables.exchange_rate("EUR", date(2026, 1, 1)) is None
 
 

@@ -88,7 +88,7 @@ def test_request_sized_and_batch_scoring_give_the_same_probabilities(shipped: Ri
     batch = shipped.probabilities(rows)
     small = np.concatenate([shipped.probabilities(rows[n:n + 5]) for n in range(0, len(rows), 5)])
     assert np.allclose(batch, small, rtol=0, atol=1e-12)
-    assert ((0 < batch) & (batch < 1)).all()
+    assert ((batch > 0) & (batch < 1)).all()
 
 
 def test_scoring_the_items_of_one_declaration_costs_well_under_2_ms(shipped: RiskModel) -> None:

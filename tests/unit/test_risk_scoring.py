@@ -8,7 +8,8 @@ from datetime import datetime, timezone
 import pytest
 
 from app.config import PROJECT_ROOT
-from app.domain.risk import Lane
+from app.domain.aeo import AeoStandingView
+from app.domain.risk import Lane, RiskResult
 from app.intake.service import Intake
 from app.risk.factors import TraderHistory
 from app.risk.scoring import RiskEngine
@@ -16,6 +17,7 @@ from app.rules.assessment import RuleSet, assess
 from tests.factories import declaration_xml, goods_item_xml
 
 NOW = datetime(2026, 11, 20, 2, 0, tzinfo=timezone.utc)
+ESTABLISHED = TraderHistory(50)  # an importer with 50 earlier declarations
 
 
 @dataclass(frozen=True)
@@ -39,8 +41,8 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> RiskEngine:
     return replace(loaded, policy=replace(loaded.policy, sample_rate=0.0))
 
 
-def score(engine: RiskEngine, rule_set: RuleSet, body: bytes, standings: dict | None = None,  # type: ignore[type-arg]
-          history: TraderHistory = TraderHistory(50)):  # type: ignore[no-untyped-def]
+def score(engine: RiskEngine, rule_set: RuleSet, body: bytes, standings: dict[str, AeoStandingView] | None = None,
+          history: TraderHistory = ESTABLISHED) -> RiskResult:
     received = Intake(PROJECT_ROOT / "schemas").receive_declaration(body)
     assessed = assess(rule_set, received.declaration, NOW, standings or {})
     return engine.assess("12345678/" + received.declaration.lrn, received.sha256, received.declaration, assessed,

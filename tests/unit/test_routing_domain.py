@@ -56,7 +56,8 @@ def test_refused_or_cancelled_consignments_are_selected() -> None:
 
 
 @pytest.mark.parametrize("items", [[], [ConsignmentState("A", "accepted", None)],
-                                   [ConsignmentState("A", "released", None), ConsignmentState("B", "accepted", "green")]])
+                                   [ConsignmentState("A", "released", None),
+                                    ConsignmentState("B", "accepted", "green")]])
 def test_anything_else_is_pending(items: list[ConsignmentState]) -> None:
     assert manifest_decision(items, POLICY).decision is ManifestDecision.PENDING
 

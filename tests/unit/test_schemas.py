@@ -75,7 +75,8 @@ def test_missing_attribute_and_enumeration_rules(intake: Intake) -> None:
 
 
 def test_duplicate_goods_item_sequence_is_refused(intake: Intake) -> None:
-    body = declaration_xml(items=2).replace(b"<SequenceNumeric>2</SequenceNumeric>", b"<SequenceNumeric>1</SequenceNumeric>")
+    body = declaration_xml(items=2).replace(b"<SequenceNumeric>2</SequenceNumeric>",
+                                            b"<SequenceNumeric>1</SequenceNumeric>")
     with pytest.raises(Rejection) as caught:
         intake.receive_declaration(body)
     assert caught.value.code == "SCHEMA_INVALID"
@@ -115,7 +116,8 @@ def test_element_paths_are_positional_only_for_repeats() -> None:
     tree = parse_untrusted(declaration_xml(items=2))
     ns = "{urn:csw:declaration:v1}"
     items = tree.getroot().findall(f"{ns}GoodsShipment/{ns}GovernmentAgencyGoodsItem")
-    assert element_path(items[1].find(f"{ns}Origin")) == "/Declaration/GoodsShipment/GovernmentAgencyGoodsItem[2]/Origin"
+    assert element_path(items[1].find(f"{ns}Origin")) == (
+        "/Declaration/GoodsShipment/GovernmentAgencyGoodsItem[2]/Origin")
     assert element_path(tree.getroot().find(f"{ns}TypeCode")) == "/Declaration/TypeCode"
 
 

@@ -1,0 +1,71 @@
+"""Fixtures shared by several integration modules (a fixture imported into a test module
+and then taken as a parameter would shadow its own import)."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timezone
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from app.db import models
+from app.db.case_models import User
+from app.users.clients import create_client, ensure_party
+from app.users.service import hash_password
+from tests.conftest import TRADER_BRN
+from tests.integration.test_officer_app import PASSWORDS, ROLES
+from tests.integration.test_routing_admin import PASSWORD as ROUTING_ADMIN_PASSWORD
+from tests.integration.test_routing_delivery import Receiver
+from tests.integration.test_transit_journeys import ADMIN_KEY, GATEWAY_KEY
+
+
+@pytest.fixture()
+def transit(client: FlaskClient, clean_app: Flask) -> FlaskClient:
+    """The test client, with the e-lock gateway's and the customs admin's API clients registered."""
+    with clean_app.extensions["csw"].sessions() as session, session.begin():
+        customs = ensure_party(session, "HKCED0001", "Customs and Excise Department")
+        create_client(session, "elock-gateway", customs, key=GATEWAY_KEY, role="gateway")
+        create_client(session, "customs-admin", customs, key=ADMIN_KEY, role="admin")
+    return client
+
+
+@pytest.fixture(scope="session")
+def password_hashes() -> dict[str, str]:
+    """Argon2 is slow on purpose: hash the test passwords once per run."""
+    return {username: hash_password(password) for username, password in PASSWORDS.items()}
+
+
+@pytest.fixture()
+def accounts(clean_app: Flask, password_hashes: dict[str, str]) -> Iterator[dict[str, int]]:
+    """The officers' application's users (officer, officer2, supervisor, admin, trader): their ids."""
+    with clean_app.extensions["csw"].sessions() as session, session.begin():
+        party = session.scalar(select(models.Party.id).where(models.Party.identifier == TRADER_BRN))
+        rows = [User(username=name, display_name=f"{name.title()} Test", role=ROLES[name],
+                     password_hash=password_hashes[name], locale="en", active=True,
+                     party_id=party if ROLES[name] == "trader" else None,
+                     created_at=datetime.now(timezone.utc)) for name in PASSWORDS]
+        session.add_all(rows)
+        session.flush()
+        ids = {row.username: row.id for row in rows}
+    yield ids
+
+
+@pytest.fixture()
+def admin_browser(clean_app: Flask) -> FlaskClient:
+    """A browser client, with a routing admin and an officer account to sign in as."""
+    with clean_app.extensions["csw"].sessions() as session, session.begin():
+        for name, role in (("routing-admin", "admin"), ("routing-officer", "officer")):
+            session.add(User(username=name, display_name=name, role=role,
+                             password_hash=hash_password(ROUTING_ADMIN_PASSWORD),
+                             locale="en", active=True, created_at=datetime.now(timezone.utc)))
+    return clean_app.test_client()
+
+
+@pytest.fixture()
+def receiver() -> Iterator[Receiver]:
+    """A webhook receiver (not started), stopped after the test."""
+    receiver = Receiver()
+    yield receiver
+    receiver.stop()
