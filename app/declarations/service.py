@@ -8,10 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from app.db import models
 from app.db.bulk import insert_rows
@@ -39,7 +39,8 @@ from app.domain.events import (
 )
 from app.domain.findings import Severity
 from app.domain.problems import Problem, Rejection
-from app.domain.reference import is_valid_declaration_reference, new_declaration_reference
+from app.declarations.queries import get_declaration
+from app.domain.reference import new_declaration_reference
 from app.domain.risk import RiskResult
 from app.platform.clock import utcnow
 from app.platform.uow import emit
@@ -302,33 +303,6 @@ def _record_status_change(session: Session, before: DeclarationFacts, status: De
                                                note, now))
 
 
-def get_declaration(session: Session, reference: str, party_id: int | None,
-                    with_history: bool = False, for_update: bool = False) -> models.Declaration:
-    """The declaration, if ``party_id`` (None = any) may see it; otherwise NOT_FOUND.
-
-    Another party's declaration answers exactly as a missing one does, so references
-    reveal nothing. ``for_update`` locks the row (PostgreSQL) so that two changes racing on
-    one declaration run one after the other and the second sees the first's outcome."""
-    if not is_valid_declaration_reference(reference):
-        raise Rejection(
-            "INVALID_REFERENCE",
-            f"{reference[:40]!r} is not a declaration reference (HKyyD + 10 characters + check character)",
-            [Problem(message="format or check character wrong", path="id", rule="reference-check-character")],
-        )
-    query = select(models.Declaration).where(models.Declaration.id == reference)
-    if party_id is not None:
-        query = query.where(models.Declaration.declarant_party_id == party_id)
-    if with_history:
-        query = query.options(selectinload(models.Declaration.events),
-                              selectinload(models.Declaration.findings))
-    if for_update:
-        query = query.with_for_update()
-    row = session.scalar(query)
-    if row is None:
-        raise Rejection("NOT_FOUND", f"no declaration {reference}")
-    return row
-
-
 def amend(session: Session, reference: str, received: ReceivedDeclaration, assessed: Assessed, caller: Caller,
           conversation_id: str, now: datetime | None = None, *, risk: RiskResult | None = None) -> Outcome:
     """Replace the declaration's content with a full amendment document (FunctionCode 13)."""
@@ -413,30 +387,3 @@ def cancel(session: Session, reference: str, reason: str, caller: Caller, conver
                   note=reason, now=now)
     emit(session, DeclarationCancelled(row.id, reason, caller, now))
     return Outcome(Receipt.of(row))
-
-
-@dataclass(frozen=True, slots=True)
-class Page:
-    items: list[models.Declaration]
-    page: int
-    per_page: int
-    total: int
-
-
-def list_declarations(session: Session, party_id: int, status: str | None, since: datetime | None,
-                      page: int, per_page: int) -> Page:
-    """The party's declarations, most recently changed first."""
-    conditions = [models.Declaration.declarant_party_id == party_id]
-    if status:
-        conditions.append(models.Declaration.status == status)
-    if since:
-        conditions.append(models.Declaration.updated_at >= since.astimezone(timezone.utc))
-    total = session.scalar(select(func.count()).select_from(models.Declaration).where(*conditions)) or 0
-    items = session.scalars(
-        select(models.Declaration)
-        .where(*conditions)
-        .order_by(models.Declaration.updated_at.desc(), models.Declaration.id.desc())
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    ).all()
-    return Page(list(items), page, per_page, total)

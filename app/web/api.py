@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from app.db import models
 from app.declarations import pipeline
-from app.declarations import service as service
+from app.declarations import queries, service
 from app.domain.actors import Caller
 from app.domain.assessment import Assessed
 from app.domain.declaration import DeclarationStatus
@@ -153,7 +153,7 @@ def cancel_declaration(reference: str) -> Response:
     service.cancel(uow.session, reference, reason, caller, g.conversation_id)
     uow.commit()
     DECLARATION_OUTCOMES.labels("cancelled").inc()
-    row = service.get_declaration(db(), reference, caller.party_id, with_history=True)
+    row = queries.get_declaration(db(), reference, caller.party_id, with_history=True)
     return respond("StatusNotification", _status_payload(row, caller), 200)
 
 
@@ -214,7 +214,7 @@ def _status_payload(row: models.Declaration, caller: Caller) -> dict[str, Any]:
 @bp.get("/declarations/<reference>")
 def get_declaration(reference: str) -> Response:
     caller = authenticated_caller()
-    row = service.get_declaration(db(), reference, caller.party_id, with_history=True)
+    row = queries.get_declaration(db(), reference, caller.party_id, with_history=True)
     return respond("StatusNotification", _status_payload(row, caller))
 
 
@@ -222,7 +222,7 @@ def get_declaration(reference: str) -> Response:
 def get_document(reference: str, version: int) -> Response:
     """The document exactly as received for ``version`` (the legal record)."""
     caller = authenticated_caller()
-    row = service.get_declaration(db(), reference, caller.party_id)
+    row = queries.get_declaration(db(), reference, caller.party_id)
     found = db().execute(
         select(models.DeclarationDocument.body, models.DeclarationDocument.sha256).where(
             models.DeclarationDocument.declaration_id == row.id,
@@ -270,7 +270,7 @@ def list_declarations() -> Response:
         raise Rejection("INVALID_PARAMETER", f"status must be one of {', '.join(sorted(STATUSES))}",
                         [Problem(message=f"got {status[:30]!r}", path="status", rule="enumeration")])
     page_size = current_app.config["CSW_SETTINGS"].page_size
-    result = service.list_declarations(
+    result = queries.list_declarations(
         db(), caller.party_id, status, _since(),
         _int_parameter("page", 1, 1_000_000), _int_parameter("per_page", page_size, 200),
     )

@@ -39,6 +39,7 @@ from app.users import clients as api_clients
 from app.portal.document import (ITEM_DEFAULTS, build_declaration, field_for_path, fields_with_invalid_characters,
                                  form_data_from_xml, item_present)
 from app.declarations import pipeline
+from app.declarations import queries as declarations_queries
 from app.declarations import service as declarations_service
 from app.domain.assessment import Assessed
 from app.domain.declaration import ReceivedDeclaration
@@ -447,7 +448,7 @@ def draft(draft_id: int) -> Any:
     found = _found(lambda: portal.get_draft(db(), caller(), draft_id))
     amending = None
     if found.declaration_id is not None:
-        amending = _found(lambda: declarations_service.get_declaration(db(), found.declaration_id or "",
+        amending = _found(lambda: declarations_queries.get_declaration(db(), found.declaration_id or "",
                                                                        caller().party_id))
     return _declaration_form(draft_id=draft_id, amending=amending)
 
@@ -472,7 +473,7 @@ def _found(look_up: Callable[[], R]) -> R:
 
 
 def _declaration_row(reference: str, with_history: bool = False) -> Any:
-    return _found(lambda: declarations_service.get_declaration(db(), reference, caller().party_id,
+    return _found(lambda: declarations_queries.get_declaration(db(), reference, caller().party_id,
                                                                with_history=with_history))
 
 
