@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
 from app.cases.service import escalate_unclaimed
+from app.platform.clock import utcnow
 
 DEFAULT_MINUTES = 30
 
@@ -20,5 +21,5 @@ def escalation_after() -> timedelta:
 
 def case_escalation(session: Session, today: date, now: datetime | None = None) -> dict[str, object]:
     """Scheduled every few minutes by ``app.jobs``; idempotent (a case escalates once per period)."""
-    escalated = escalate_unclaimed(session, now or datetime.now(timezone.utc), escalation_after())
+    escalated = escalate_unclaimed(session, now or utcnow(), escalation_after())
     return {"escalated": len(escalated), "case_ids": escalated[:100]}

@@ -4,7 +4,7 @@ of delivered messages past their retention (domain brief §8: kept 14 days)."""
 from __future__ import annotations
 
 import os
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.routing_models import OutboxMessage
 from app.domain.time import HONG_KONG
+from app.platform.clock import utcnow
 from app.platform.jobs import run_job
 from app.routing.dispatcher import Dispatcher, update_backlog_gauge
 from app.routing.settings import DispatchSettings
@@ -23,7 +24,7 @@ RETENTION_DAYS = int(os.environ.get("CSW_OUTBOX_RETENTION_DAYS", "14"))
 
 def outbox_purge(session: Session, today: date) -> dict[str, object]:
     """Delete delivered messages older than the retention period (dead letters are kept)."""
-    cutoff = datetime.now(timezone.utc) - timedelta(days=RETENTION_DAYS)
+    cutoff = utcnow() - timedelta(days=RETENTION_DAYS)
     removed = session.execute(delete(OutboxMessage).where(
         OutboxMessage.status == "delivered", OutboxMessage.delivered_at < cutoff)).rowcount
     return {"purged": removed, "before": cutoff.isoformat(), "day": today.isoformat()}
