@@ -5,7 +5,7 @@ import json
 import os
 import shutil
 import sys
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -16,6 +16,7 @@ from app.bootstrap import Runtime, build, install_handlers
 from app.declarations.cli import declarations, lodge_documents
 from app.declarations.pipeline import LodgingTools
 from app.domain.actors import Caller
+from app.platform.clock import utcnow
 from app.platform.uow import UnitOfWork
 from app.risk.cli import risk
 from app.routing.cli import dispatch, outbox, subscribers
@@ -111,7 +112,7 @@ def seed() -> None:
     the demo AEO registry (samples/aeo/operators.csv)."""
     settings = Settings.from_env()
     rule_set = _rule_set(settings)
-    today = hong_kong_date(datetime.now(timezone.utc))
+    today = hong_kong_date(utcnow())
     with command_sessions(settings)() as session, session.begin():
         parties = {identifier: ensure_party(session, identifier, name) for identifier, name in DEMO_PARTIES}
         for name, party_identifier, role, key in DEMO_CLIENTS:
@@ -127,7 +128,7 @@ def seed() -> None:
             click.echo(line)
         for line in seed_demo_traders(session):
             click.echo(line)
-        seed_demo_fleet(session, datetime.now(timezone.utc), network_for(settings.rules_dir))
+        seed_demo_fleet(session, utcnow(), network_for(settings.rules_dir))
         click.echo("demo e-lock fleet: companies 40617295, 12345678; vehicles XY1234, KT88, LM2468; "
                    "e-locks EL-000001..3, EL-000123..5")
     for line in _lodge_demo_declarations(settings):
@@ -252,7 +253,7 @@ def _record_rules_in_force(settings: Settings, actor: str) -> None:
     """A server starting on changed rules leaves an event saying so (audited like any event)."""
     rule_set = _rule_set(settings)
     with command_sessions(settings)() as session, session.begin():
-        event = record_activation(session, rule_set, actor, datetime.now(timezone.utc))
+        event = record_activation(session, rule_set, actor, utcnow())
     if event is not None:
         click.echo(f"rules version {rule_set.version} now in force (was {event.previous_version or 'none'})")
 
@@ -294,7 +295,7 @@ def rules_check(files: tuple[Path, ...]) -> None:
             for problem in rejection.problems:
                 click.echo(f"  line {problem.line or '-'} {problem.path or ''}: {problem.message}")
             continue
-        assessed = assess(rule_set, received.declaration, datetime.now(timezone.utc))
+        assessed = assess(rule_set, received.declaration, utcnow())
         refused += assessed.rejected
         click.echo(f"{path}: {'REFUSED' if assessed.rejected else 'accepted'} "
                    f"({len(assessed.findings)} finding(s), rules {rule_set.version[:12]})")

@@ -21,9 +21,7 @@ from app.domain.problems import Rejection
 
 
 def iso(moment: datetime) -> str:
-    """UTC ISO 8601; SQLite hands back naive datetimes, which are UTC by construction."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+    """UTC ISO 8601."""
     return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 

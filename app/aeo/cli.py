@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import getpass
 import sys
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from pathlib import Path
 
 import click
@@ -16,6 +16,7 @@ from app.aeo import service
 from app.reference.mra import MraDataError, MraPartners, load_mra_partners
 from app.aeo.registry import RENEWAL_NOTICE_MONTHS, RegistryError, renewal_due_from
 from app.config import Settings
+from app.platform.clock import utcnow
 from app.platform.commands import sessions as command_sessions
 from app.domain.time import HONG_KONG
 
@@ -28,7 +29,7 @@ _actor_option = click.option("--actor", default=None, help="Who is acting (defau
 
 
 def _today(on: datetime | None) -> date:
-    return on.date() if on is not None else datetime.now(HONG_KONG).date()
+    return on.date() if on is not None else utcnow().astimezone(HONG_KONG).date()
 
 
 def _actor(actor: str | None) -> str:
@@ -140,10 +141,7 @@ def show_command(operator_id: str, on: datetime | None) -> None:
         click.echo(f"  recognised   {recognised} (on {today.isoformat()})")
         click.echo("  history:")
         for event in operator.history:
-            moment = event.occurred_at
-            if moment.tzinfo is not None:  # SQLite gives naive UTC, PostgreSQL aware
-                moment = moment.astimezone(timezone.utc)
-            moment_text = moment.strftime("%Y-%m-%d %H:%M:%S")
+            moment_text = event.occurred_at.strftime("%Y-%m-%d %H:%M:%S")
             click.echo(f"    {moment_text}Z  {event.status_from or '-'} -> {event.status_to}  "
                        f"by {event.actor}: {event.reason}")
 

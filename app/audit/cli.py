@@ -4,12 +4,13 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import asdict
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import click
 
 from app.audit import service
 from app.audit.jobs import audit_seal
+from app.platform.clock import utcnow
 from app.platform.jobs import run_job
 from app.platform.commands import sessions as command_sessions
 
@@ -54,7 +55,7 @@ def verify_command(anchor: str | None, grace_minutes: int, as_json: bool) -> Non
             raise click.BadParameter("expected SEQUENCE:HASH as printed by 'csw audit head'", param_hint="--anchor")
         expected = (int(sequence), link)
     with command_sessions()() as session:
-        report = service.verify(session, datetime.now(timezone.utc), timedelta(minutes=grace_minutes), expected)
+        report = service.verify(session, utcnow(), timedelta(minutes=grace_minutes), expected)
     if as_json:
         click.echo(json.dumps({"intact": report.intact, "links": report.links, "rows": report.rows,
                                "problems": [asdict(problem) for problem in report.problems]}))

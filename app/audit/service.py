@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Table, and_, exists, func, select
@@ -129,7 +129,7 @@ def _verify_table(session: Session, table: Table, report: VerifyReport, unsealed
             assert row is not None
             report.rows += 1
             stamp = row.get(time_column) if time_column else None
-            if stamp is None or _aware(stamp) < unsealed_before:
+            if stamp is None or stamp < unsealed_before:
                 report.problems.append(AuditProblem(
                     "unsealed", table.name, row["id"], None,
                     f"{table.name} row {row['id']} is not on the audit chain"))
@@ -147,12 +147,6 @@ def _verify_table(session: Session, table: Table, report: VerifyReport, unsealed
                     f"{table.name} row {row['id']} differs from what was sealed at link {link.sequence}"))
             row = next(rows, None)
             link = next(links, None)
-
-
-def _aware(stamp: object) -> datetime:
-    """SQLite hands back UTC times without their zone."""
-    assert isinstance(stamp, datetime)
-    return stamp if stamp.tzinfo else stamp.replace(tzinfo=timezone.utc)
 
 
 def _verify_chain(session: Session, report: VerifyReport) -> None:

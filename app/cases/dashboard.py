@@ -14,6 +14,7 @@ from app.db.case_models import Case
 from app.db.risk_models import InspectionOutcome
 from app.domain.cases import InspectionResult
 from app.domain.time import hong_kong_date
+from app.platform.clock import utcnow
 
 AGE_BUCKETS: tuple[tuple[str, timedelta | None], ...] = (
     ("< 1 h", timedelta(hours=1)), ("1-4 h", timedelta(hours=4)), ("4-24 h", timedelta(hours=24)),
@@ -68,7 +69,7 @@ def _percentile(values: list[float], fraction: float) -> float:
 
 
 def figures(session: Session, now: datetime | None = None, window_days: int = 14) -> Dashboard:
-    now = now or datetime.now(timezone.utc)
+    now = now or utcnow()
     today = hong_kong_date(now)
     days = [today - timedelta(days=offset) for offset in range(window_days - 1, -1, -1)]
     since = datetime.combine(days[0], datetime.min.time(), tzinfo=timezone(timedelta(hours=8)))
@@ -81,7 +82,7 @@ def figures(session: Session, now: datetime | None = None, window_days: int = 14
         select(models.DeclarationEvent.occurred_at, models.Declaration.received_at)
         .join(models.Declaration, models.Declaration.id == models.DeclarationEvent.declaration_id)
         .where(models.DeclarationEvent.kind == "released", models.DeclarationEvent.occurred_at >= since)).all()
-    minutes = [max(0.0, (_aware(done) - _aware(received)).total_seconds() / 60) for done, received in released]
+    minutes = [max(0.0, (done - received).total_seconds() / 60) for done, received in released]
     # Inspection outcomes recorded in the window (the risk module's training data), split by
     # how the declaration was selected: random compliance sample or targeted.
     hits = case((InspectionOutcome.result.in_([InspectionResult.DISCREPANCY.value, InspectionResult.SEIZURE.value]),
@@ -111,7 +112,3 @@ def open_cases_by_age(session: Session, now: datetime) -> list[tuple[str, int]]:
         lower = upper or lower
     row = session.execute(select(*columns).where(Case.active.is_(True))).one()
     return [(label, int(count or 0)) for (label, _upper), count in zip(AGE_BUCKETS, row, strict=True)]
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)

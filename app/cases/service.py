@@ -5,7 +5,7 @@ transaction; nothing here commits.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -67,7 +67,7 @@ def _event(session: Session, case: Case, kind: str, actor: str, now: datetime,
 
 def _reprioritise(case: Case, now: datetime) -> None:
     case.priority = priority(PriorityInputs(case.risk_score or 0, Decimal(case.revenue_at_stake or 0),
-                                            case.aeo_priority or 0, _aware_or_none(case.deadline_at),
+                                            case.aeo_priority or 0, case.deadline_at,
                                             case.escalation_level or 0), now)
 
 
@@ -191,7 +191,7 @@ def open_case_for_alert(session: Session, *, alert_id: int, journey_id: str | in
                 return case
             case.reasons = [*case.reasons, reason]
             case.alert_kind, case.journey_id, case.updated_at = kind[:40], str(journey_id)[:40], now
-            case.deadline_at = min(filter(None, (_aware_or_none(case.deadline_at), deadline)))
+            case.deadline_at = min(filter(None, (case.deadline_at, deadline)))
             _reprioritise(case, now)
             _event(session, case, "alert", actor, now, detail)
             return case
@@ -212,15 +212,6 @@ def open_case_for_alert(session: Session, *, alert_id: int, journey_id: str | in
     session.flush()
     _event(session, case, "opened", actor, now, detail)
     return case
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite hands back naive UTC times; make them comparable with aware ones."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
-
-
-def _aware_or_none(moment: datetime | None) -> datetime | None:
-    return None if moment is None else _aware(moment)
 
 
 def _json_safe(value: Any) -> Any:
@@ -500,7 +491,7 @@ def escalate_unclaimed(session: Session, now: datetime, after: timedelta, actor:
         .order_by(Case.opened_at).limit(limit)).all()
     escalated: list[int] = []
     for case in candidates:
-        if not escalation_due(CaseState(case.state), _aware(case.opened_at), case.escalation_level, now, after):
+        if not escalation_due(CaseState(case.state), case.opened_at, case.escalation_level, now, after):
             continue
         case.escalation_level += 1
         case.updated_at = now

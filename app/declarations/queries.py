@@ -3,7 +3,7 @@ party's list. Entry points and this capability's own use cases read through them
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
@@ -55,7 +55,7 @@ def list_declarations(session: Session, party_id: int, status: str | None, since
     if status:
         conditions.append(models.Declaration.status == status)
     if since:
-        conditions.append(models.Declaration.updated_at >= since.astimezone(timezone.utc))
+        conditions.append(models.Declaration.updated_at >= since)
     total = session.scalar(select(func.count()).select_from(models.Declaration).where(*conditions)) or 0
     items = session.scalars(
         select(models.Declaration)

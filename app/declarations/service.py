@@ -6,7 +6,7 @@ boundary), so the declaration, its document and its event land in one transactio
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import datetime
 
 from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -80,7 +80,7 @@ def _event_values(declaration_id: str, kind: str, status_from: str | None, statu
 def _header_values(declaration: Declaration, assessed: Assessed) -> dict[str, object]:
     """The declaration row's columns that come from the document and its assessment."""
     return {
-        "movement_at": declaration.movement_at.astimezone(timezone.utc) if declaration.movement_at else None,
+        "movement_at": declaration.movement_at,
         "rules_version": assessed.rules_version,
         "charges": charges_record(assessed.charges),
         "aeo": assessed.aeo,
@@ -88,7 +88,7 @@ def _header_values(declaration: Declaration, assessed: Assessed) -> dict[str, ob
         "ucr": declaration.ucr,
         "type_code": declaration.type.value,
         "form_code": declaration.form_code,
-        "issued_at": declaration.issued_at.astimezone(timezone.utc),
+        "issued_at": declaration.issued_at,
         "transport_mode": declaration.transport_mode,
         "conveyance_id": declaration.conveyance_id,
         "control_point": declaration.control_point,

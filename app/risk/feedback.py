@@ -1,7 +1,7 @@
 """Inspection outcomes recorded by officers become the model's training data."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -40,6 +40,6 @@ def record_outcome(session: Session, *, declaration_id: str, result: str, revenu
         revenue_recovered=revenue_recovered, random_sample=random_sample,
         lane=assessment.lane if assessment else row.lane,
         score=assessment.score if assessment else row.risk_score, actor=actor,
-        occurred_at=occurred_at.astimezone(timezone.utc), note=note,
+        occurred_at=occurred_at, note=note,
     ))
     session.flush()

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timezone
+from datetime import date
 
 from sqlalchemy.orm import Session
 
 from app.config import Settings
+from app.platform.clock import utcnow
 from app.risk.factors import FactorConfig
 from app.risk.importer import ColumnMapping, mapping_path, read_records
 from app.risk.model import MANIFEST
@@ -33,7 +34,7 @@ def risk_retrain(session: Session, today: date) -> dict[str, object]:
     report = retrain_and_promote(
         session, history=history, current_dir=current_dir,
         models_dir=settings.instance_dir / "risk" / "models", instance_dir=settings.instance_dir,
-        actor="job:risk-retrain", now=datetime.now(timezone.utc),
+        actor="job:risk-retrain", now=utcnow(),
         value_per_hkd=value_factor("HKD", currency, foreign_per_hkd), currency=currency,
         current_value_factor=value_factor(currency, current_currency, foreign_per_hkd))
     return {**report, "day": today.isoformat()}

@@ -12,7 +12,7 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from threadpoolctl import threadpool_limits
 
 from app.domain.risk import RiskRecord
+from app.platform.clock import utcnow
 from app.risk.evaluation import evaluation_report
 
 log = logging.getLogger("csw.risk")
@@ -335,7 +336,7 @@ def train(records: Sequence[RiskRecord], *, data_sha256: str, source: str, mappi
     version = "rm-" + hashlib.sha256(version_source.encode()).hexdigest()[:12]
     manifest: dict[str, Any] = {
         "version": version,
-        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created_at": utcnow().isoformat(timespec="seconds"),
         "algorithm": "sklearn.ensemble.HistGradientBoostingClassifier",
         "sklearn_version": sklearn.__version__,
         "params": settings,

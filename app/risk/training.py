@@ -5,7 +5,7 @@ import hashlib
 import json
 import shutil
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from pathlib import Path
 
 from sqlalchemy import select
@@ -133,7 +133,7 @@ def retrain_and_promote(session: Session, *, history: list[RiskRecord], current_
         candidate_version=candidate.version, current_version=current.version if current else None,
         promoted=decision.promoted, reason=decision.reason, candidate_metrics=decision.candidate,
         current_metrics=decision.current, artefact_path=str(target), actor=actor,
-        occurred_at=now.astimezone(timezone.utc)))
+        occurred_at=now))
     session.flush()
     return {"candidate": candidate.version, "current": current.version if current else None,
             "promoted": decision.promoted, "reason": decision.reason, "records": len(records)}

@@ -12,7 +12,7 @@ import signal
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import datetime
 from types import FrameType
 
 import click
@@ -43,9 +43,8 @@ def _transaction() -> Iterator[Session]:
 
 
 def _when(moment: datetime) -> str:
-    """UTC, to the second (SQLite hands back naive datetimes, UTC by construction)."""
-    aware = moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
-    return aware.isoformat(timespec="seconds")
+    """UTC, to the second."""
+    return moment.isoformat(timespec="seconds")
 
 
 def _actor() -> str:

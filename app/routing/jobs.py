@@ -3,7 +3,7 @@ subscriber, so several hosts never deliver to one subscriber at once) and the da
 of delivered messages past their retention (domain brief §8: kept 14 days)."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -15,6 +15,7 @@ from app.config import Settings
 from app.db.routing_models import OutboxMessage
 from app.db.session import rowcount
 from app.domain.time import HONG_KONG
+from app.platform.clock import utcnow
 from app.platform.jobs import run_job
 from app.routing.dispatcher import Dispatcher, update_backlog_gauge
 from app.routing.settings import DispatchSettings
@@ -23,7 +24,7 @@ from app.routing.settings import DispatchSettings
 
 def outbox_purge(session: Session, today: date) -> dict[str, object]:
     """Delete delivered messages older than the retention period (dead letters are kept)."""
-    cutoff = datetime.now(timezone.utc) - timedelta(days=Settings.from_env().outbox_retention_days)
+    cutoff = utcnow() - timedelta(days=Settings.from_env().outbox_retention_days)
     removed = rowcount(session.execute(delete(OutboxMessage).where(
         OutboxMessage.status == "delivered", OutboxMessage.delivered_at < cutoff)))
     return {"purged": removed, "before": cutoff.isoformat(), "day": today.isoformat()}

@@ -7,7 +7,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import func, select, update
@@ -17,6 +17,7 @@ from app.db import models
 from app.db.routing_models import OutboxMessage, Subscriber, SubscriberEvent
 from app.db.session import rowcount
 from app.domain.problems import Problem, Rejection
+from app.platform.clock import utcnow
 from app.routing.outbox import SUBSCRIBER_ROLES
 
 TRANSPORTS = ("webhook", "amqp", "pull")
@@ -26,15 +27,11 @@ NOTE_LENGTH = 500
 REPLAY_IDS_LISTED = 1000
 
 
-def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
 def record(session: Session, subscriber_id: int, kind: str, actor: str, detail: dict[str, object] | None = None,
            note: str | None = None, now: datetime | None = None) -> None:
     """One subscriber event, in the caller's transaction."""
     note = " ".join(note.split())[:NOTE_LENGTH] if note else None
-    session.add(SubscriberEvent(subscriber_id=subscriber_id, kind=kind, actor=actor, occurred_at=now or _utcnow(),
+    session.add(SubscriberEvent(subscriber_id=subscriber_id, kind=kind, actor=actor, occurred_at=now or utcnow(),
                                 detail=detail, note=note or None))
 
 
@@ -85,7 +82,7 @@ def add_subscriber(session: Session, name: str, role: str, transport: str, url: 
     subscriber = Subscriber(
         name=name, role=role, code=code, party_id=party_id, transport=transport, url=url, exchange=exchange,
         format=fmt, secret=secret or secrets.token_hex(32), state="active", consecutive_failures=0,
-        created_at=_utcnow())
+        created_at=utcnow())
     session.add(subscriber)
     session.flush()
     record(session, subscriber.id, "added", actor, {"to": {
@@ -170,7 +167,7 @@ def replay(session: Session, subscriber: str | None = None, message_ids: Sequenc
     """Put dead letters back in the queue (all, a subscriber's, or the given ids); returns how
     many. They keep their idempotency keys, so a receiver that did process one can tell.
     Each subscriber concerned gets one ``replayed`` event naming its messages."""
-    now = now or _utcnow()
+    now = now or utcnow()
     query = update(OutboxMessage).where(OutboxMessage.status == "dead")
     if subscriber:
         query = query.where(OutboxMessage.subscriber_id == find_subscriber(session, subscriber).id)
@@ -204,5 +201,5 @@ def acknowledge(session: Session, party_id: int, message_ids: Sequence[int], now
         update(OutboxMessage)
         .where(OutboxMessage.id.in_(list(message_ids)), OutboxMessage.status == "pending",
                OutboxMessage.subscriber_id.in_(pulls))
-        .values(status="delivered", delivered_at=now or _utcnow(), attempts=OutboxMessage.attempts + 1)
+        .values(status="delivered", delivered_at=now or utcnow(), attempts=OutboxMessage.attempts + 1)
     ))

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import getpass
 import sys
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 import click
 
 from app.config import Settings
+from app.platform.clock import utcnow
 from app.platform.commands import sessions as command_sessions
 from app.domain.problems import Rejection
 from app.platform.schemas import DocumentChecker
@@ -22,14 +23,9 @@ from app.transit.network import load_network, network_for
 
 
 
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
 def _when(moment: datetime) -> str:
-    """UTC, to the second (SQLite hands back naive datetimes, UTC by construction)."""
-    aware = moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
-    return aware.isoformat(timespec="seconds")
+    """UTC, to the second."""
+    return moment.isoformat(timespec="seconds")
 
 
 def _actor() -> str:
@@ -58,7 +54,7 @@ def register_company(br_number: str, name: str, mode: str, note: str | None) -> 
     settings = Settings.from_env()
     with command_sessions(settings)() as session, session.begin():
         try:
-            company = service.register_company(session, br_number, name, mode, _now(), actor=_actor(), note=note)
+            company = service.register_company(session, br_number, name, mode, utcnow(), actor=_actor(), note=note)
         except Rejection as rejection:
             _fail(rejection)
         click.echo(f"company {company.br_number} {company.name} ({company.mode})")
@@ -72,7 +68,7 @@ def register_vehicle(mark: str, company_br: str, note: str | None) -> None:
     settings = Settings.from_env()
     with command_sessions(settings)() as session, session.begin():
         try:
-            vehicle = service.register_vehicle(session, mark, company_br, _now(), actor=_actor(), note=note)
+            vehicle = service.register_vehicle(session, mark, company_br, utcnow(), actor=_actor(), note=note)
         except Rejection as rejection:
             _fail(rejection)
         click.echo(f"vehicle {vehicle.registration_mark} for company {company_br}")
@@ -87,7 +83,7 @@ def register_elock(elock_id: str, supplier: str, note: str | None) -> None:
     network = network_for(settings.rules_dir)
     with command_sessions(settings)() as session, session.begin():
         try:
-            lock = service.register_elock(session, elock_id, supplier, _now(), network, actor=_actor(), note=note)
+            lock = service.register_elock(session, elock_id, supplier, utcnow(), network, actor=_actor(), note=note)
         except Rejection as rejection:
             _fail(rejection)
         click.echo(f"e-lock {lock.elock_id} ({lock.supplier}): {lock.status}")
@@ -101,7 +97,7 @@ def elock_status(elock_id: str, status: str, note: str | None) -> None:
     settings = Settings.from_env()
     with command_sessions(settings)() as session, session.begin():
         try:
-            lock = service.set_elock_status(session, elock_id, status, _now(), actor=_actor(), note=note)
+            lock = service.set_elock_status(session, elock_id, status, utcnow(), actor=_actor(), note=note)
         except Rejection as rejection:
             _fail(rejection)
         click.echo(f"e-lock {lock.elock_id}: {lock.status}")
@@ -195,7 +191,7 @@ def ingest(file: Path) -> None:
         _fail(rejection)
     network = network_for(settings.rules_dir)
     with command_sessions(settings)() as session, session.begin():
-        report = service.ingest(session, events, Caller(actor="cli:transit-ingest", role="gateway"), _now(), network)
+        report = service.ingest(session, events, Caller(actor="cli:transit-ingest", role="gateway"), utcnow(), network)
         for result in report.results:
             if result.status != "accepted":
                 click.echo(f"{result.event_id}\t{result.status}\t{result.reason or ''}\t{result.message or ''}")

@@ -14,7 +14,7 @@ import secrets
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -61,13 +61,6 @@ CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")  # PostgreSQL refuses NUL; n
 OPEN_STATES = tuple(s.value for s in JourneyState if s not in CLOSED_STATES)
 TRANSIT_REJECTED = "TRANSIT_REJECTED"
 log = logging.getLogger("csw.transit")
-
-
-def _utc(moment: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes (UTC by construction)."""
-    if moment is None:
-        return None
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
 
 
 def _invalid(path: str, rule: str, message: str) -> Rejection:
@@ -424,9 +417,7 @@ _REASONS = {
 
 def _reading(row: Any) -> Reading:
     x, y = project(row.longitude, row.latitude)
-    at = _utc(row.occurred_at)
-    assert at is not None
-    return Reading(event_id=row.event_id, kind=ReadingKind(row.kind), at=at,
+    return Reading(event_id=row.event_id, kind=ReadingKind(row.kind), at=row.occurred_at,
                    longitude=row.longitude, latitude=row.latitude, inside_corridor=bool(row.inside_corridor),
                    point=row.point, x=float(x), y=float(y))
 

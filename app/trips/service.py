@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select
@@ -31,6 +31,7 @@ from app.domain.trips import (
     new_trip_reference,
 )
 from app.domain.events import ManifestChanged, ManifestConsignment
+from app.platform.clock import utcnow
 from app.platform.uow import emit
 from app.reference.routing import RoutingRules
 
@@ -39,14 +40,6 @@ if TYPE_CHECKING:
 
 ROAD = "3"
 UNLINKABLE_STATUSES = frozenset({"refused", "cancelled"})
-
-
-def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def _event(session: Session, trip: Trip, kind: str, actor: str, now: datetime,
@@ -65,7 +58,7 @@ def open_trip(session: Session, caller: Caller, vehicle_mark: str, control_point
               *, rules: RoutingRules) -> Trip:
     """A carrier's (or driver's) trip through a land control point at an expected time."""
     assert caller.party_id is not None
-    now = now or _utcnow()
+    now = now or utcnow()
     problems = []
     mark = normalise_vehicle_mark(vehicle_mark)
     if not rules.manifest.vehicle_mark_pattern.fullmatch(mark):
@@ -88,7 +81,7 @@ def open_trip(session: Session, caller: Caller, vehicle_mark: str, control_point
     assert point is not None
     trip = Trip(id=new_trip_reference(now), carrier_party_id=caller.party_id, vehicle_mark=mark,
                 control_point=point.code, boundary=point.boundary,
-                expected_crossing_at=expected_crossing_at.astimezone(timezone.utc),
+                expected_crossing_at=expected_crossing_at,
                 decision=ManifestDecision.PENDING.value, selected=None, state_version=1,
                 created_at=now, updated_at=now)
     session.add(trip)
@@ -161,7 +154,7 @@ def refresh_manifest(session: Session, trip: Trip, actor: str, now: datetime,
         session.flush()
         emit(session, ManifestChanged(
             trip.id, trip.state_version, trip.vehicle_mark, trip.control_point, trip.boundary,
-            _aware(trip.expected_crossing_at), trip.decision, tuple(trip.selected) if trip.selected else None,
+            trip.expected_crossing_at, trip.decision, tuple(trip.selected) if trip.selected else None,
             trip.carrier_party_id,
             tuple(ManifestConsignment(c.declaration_id, c.ucr, c.status, c.lane, c.declarant_party_id)
                   for c in items), now))
@@ -194,7 +187,7 @@ def _linkable(session: Session, references: Sequence[str], caller: Caller) -> li
 
 
 def _require_in_time(trip: Trip, now: datetime, rules: RoutingRules) -> None:
-    reason = late_linking_reason(now, _aware(trip.expected_crossing_at), rules.manifest.link_cutoff_minutes)
+    reason = late_linking_reason(now, trip.expected_crossing_at, rules.manifest.link_cutoff_minutes)
     if reason:
         raise Rejection("LINKING_TOO_LATE", reason,
                         [Problem(message=reason, path="expected_crossing_datetime", rule="link-cutoff")])
@@ -203,7 +196,7 @@ def _require_in_time(trip: Trip, now: datetime, rules: RoutingRules) -> None:
 def link(session: Session, trip_id: str, references: Sequence[str], caller: Caller,
          now: datetime | None = None, *, rules: RoutingRules) -> Trip:
     """Link consignments to the trip (re-linking one already on it is a no-op)."""
-    now = now or _utcnow()
+    now = now or utcnow()
     if not references:
         raise Rejection("INVALID_PARAMETER", "name at least one consignment",
                         [Problem(message="empty", path="consignments", rule="min-items")])
@@ -241,7 +234,7 @@ def link(session: Session, trip_id: str, references: Sequence[str], caller: Call
 
 def unlink(session: Session, trip_id: str, reference: str, caller: Caller, now: datetime | None = None,
            *, rules: RoutingRules) -> Trip:
-    now = now or _utcnow()
+    now = now or utcnow()
     trip = get_trip(session, trip_id, caller, for_update=True)
     _require_in_time(trip, now, rules)
     removed = rowcount(session.execute(delete(TripConsignment).where(
@@ -254,7 +247,7 @@ def unlink(session: Session, trip_id: str, reference: str, caller: Caller, now: 
 
 
 def link_deadline(trip: Trip, rules: RoutingRules) -> datetime:
-    return linking_deadline(_aware(trip.expected_crossing_at), rules.manifest.link_cutoff_minutes)
+    return linking_deadline(trip.expected_crossing_at, rules.manifest.link_cutoff_minutes)
 
 
 def history(session: Session, trip_id: str) -> list[TripEvent]:

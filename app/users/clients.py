@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime, timezone
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,6 +16,7 @@ from app.db import models
 from app.platform.cache import TtlCache
 from app.domain.actors import Caller
 from app.domain.problems import Problem, Rejection
+from app.platform.clock import utcnow
 
 KEY_PREFIX = "csw_"
 ROLES = ("trader", "partner", "admin", "gateway")
@@ -29,7 +29,7 @@ def hash_key(key: str) -> str:
 def ensure_party(session: Session, identifier: str, name: str) -> models.Party:
     party = session.scalar(select(models.Party).where(models.Party.identifier == identifier))
     if party is None:
-        party = models.Party(identifier=identifier, name=name, created_at=datetime.now(timezone.utc))
+        party = models.Party(identifier=identifier, name=name, created_at=utcnow())
         session.add(party)
         session.flush()
     return party
@@ -46,7 +46,7 @@ def create_client(session: Session, name: str, party: models.Party, key: str | N
     key = key or KEY_PREFIX + secrets.token_urlsafe(32)
     client = models.ApiClient(
         name=name, party=party, key_prefix=key[:12], key_hash=hash_key(key), role=role,
-        created_at=datetime.now(timezone.utc),
+        created_at=utcnow(),
     )
     session.add(client)
     session.flush()
@@ -88,7 +88,7 @@ def client_named(session: Session, name: str) -> Caller | None:
 def revoke_client(session: Session, client_id: int) -> models.ApiClient | None:
     client = session.get(models.ApiClient, client_id)
     if client is not None and client.revoked_at is None:
-        client.revoked_at = datetime.now(timezone.utc)
+        client.revoked_at = utcnow()
     return client
 
 

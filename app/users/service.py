@@ -6,7 +6,7 @@ hash made with older parameters is upgraded at the next successful sign-in.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db.case_models import User, UserEvent
+from app.platform.clock import utcnow
 
 ROLES = ("officer", "supervisor", "admin", "trader")
 # Trader users act for one party (HK BR number) in the traders' portal; the others are officers.
@@ -64,7 +65,7 @@ def create_user(session: Session, username: str, role: str, password: str, displ
         raise AccountError("username", f"username {username} is taken")
     user = User(username=username, display_name=display_name or username, role=role,
                 password_hash=password_hash or hash_password(password), locale=locale, control_point=control_point,
-                party_id=party_id, active=True, created_at=datetime.now(timezone.utc))
+                party_id=party_id, active=True, created_at=utcnow())
     session.add(user)
     session.flush()
     _event(session, user, "created", actor, {"role": role, "party_id": party_id, "locale": locale})
@@ -73,7 +74,7 @@ def create_user(session: Session, username: str, role: str, password: str, displ
 
 def _event(session: Session, user: User, kind: str, actor: str, detail: dict[str, object] | None = None,
            note: str | None = None) -> None:
-    session.add(UserEvent(user_id=user.id, kind=kind, actor=actor, occurred_at=datetime.now(timezone.utc),
+    session.add(UserEvent(user_id=user.id, kind=kind, actor=actor, occurred_at=utcnow(),
                           detail=detail, note=note))
 
 
@@ -150,7 +151,7 @@ def record_sign_in(user: User, password: str, now: datetime | None = None) -> No
     """Note the sign-in; a hash made with older Argon2 parameters is upgraded now."""
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    user.last_login_at = now or datetime.now(timezone.utc)
+    user.last_login_at = now or utcnow()
 
 
 def authenticate(session: Session, username: str, password: str, now: datetime | None = None) -> User | None:

@@ -32,6 +32,7 @@ from wtforms.validators import DataRequired, Length
 
 from app.domain.problems import Problem, Rejection
 from app.domain.time import HONG_KONG
+from app.platform.clock import utcnow
 from app.intake.service import require_text_reason
 from app.portal import codelists
 from app.portal import service as portal
@@ -229,7 +230,7 @@ def _prepare(form: DeclarationForm) -> DeclarationForm:
 
 
 def _now_local() -> str:
-    return datetime.now(HONG_KONG).strftime("%Y-%m-%dT%H:%M")
+    return utcnow().astimezone(HONG_KONG).strftime("%Y-%m-%dT%H:%M")
 
 
 def new_form_data(type_code: str) -> dict[str, Any]:

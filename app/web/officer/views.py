@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -26,6 +26,7 @@ from app.cases.service import CaseNotFound, DecisionRequest, QueueFilter
 from app.db import models
 from app.db.case_models import Case, User
 from app.domain.cases import CaseRuleError, CaseState, Decision, InspectionResult, allowed_decisions
+from app.platform.clock import utcnow
 from app.risk.service import RiskView, latest_assessment
 from app.transit import queries as transit_queries
 from app.users import service as users
@@ -125,7 +126,7 @@ def queue() -> str:
     return render_template("officer/queue.html", page=page, filters=filters, args=args,
                            mine=request.args.get("mine") == "1", counts=cases.queue_counts(db()),
                            count_cap=cases.COUNT_CAP,
-                           now=datetime.now(timezone.utc), action=ActionForm())
+                           now=utcnow(), action=ActionForm())
 
 
 # --- case view ----------------------------------------------------------------------------
@@ -140,14 +141,10 @@ class HistoryEntry:
     detail: dict[str, Any] | None
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-
-
 def _history(case: Case, declaration: models.Declaration | None) -> list[HistoryEntry]:
-    entries = [HistoryEntry(_aware(e.occurred_at), "case", e.kind, e.actor, e.note, e.detail) for e in case.events]
+    entries = [HistoryEntry(e.occurred_at, "case", e.kind, e.actor, e.note, e.detail) for e in case.events]
     if declaration is not None:
-        entries += [HistoryEntry(_aware(e.occurred_at), "declaration", e.kind, e.actor, e.note,
+        entries += [HistoryEntry(e.occurred_at, "declaration", e.kind, e.actor, e.note,
                                  {"status": f"{e.status_from or '—'} → {e.status_to}", "version": e.version})
                     for e in declaration.events]
     return sorted(entries, key=lambda entry: entry.occurred_at, reverse=True)
@@ -196,7 +193,7 @@ def _render_case(case: Case, status: int = 200, error: CaseRuleError | None = No
         document_threads=cases.document_threads(db(), case.declaration_id) if case.declaration_id else [],
         action=ActionForm(), decision_form=decision_form,
         inspection_form=inspection_form or InspectionForm(), note_form=note_form or NoteForm(),
-        reassign_form=reassign_form, now=datetime.now(timezone.utc),
+        reassign_form=reassign_form, now=utcnow(),
     ), status
 
 
