@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from flask import Flask
 from sqlalchemy import delete, select, text, update
 
-from app.audit import service
+from app.audit import chain, service
 from app.cli import main
 from app.db import models
 from app.db.audit_models import AuditLink
@@ -60,6 +60,26 @@ def test_sealed_events_verify_intact_and_sealing_again_adds_nothing(clean_app: F
     sessions = clean_app.extensions["csw"].sessions
     with sessions() as session, session.begin():
         assert service.seal(session, datetime.now(timezone.utc)).sealed == 0
+
+
+def test_events_sealed_before_time_columns_were_timezone_aware_still_verify(clean_app: Flask, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """SQLite used to hand back naive UTC times, so the rows sealed then were digested without
+    an offset: they verify intact today, and an edit of one is still named."""
+    references = _lodge_three(clean_app)
+    monkeypatch.setattr(service, "row_digest", lambda row: chain.row_digest(row, naive_utc=True))
+    sessions = clean_app.extensions["csw"].sessions
+    with sessions() as session, session.begin():
+        service.seal(session, datetime.now(timezone.utc))
+    monkeypatch.undo()
+    with sessions() as session:
+        report = service.verify(session, LATER)
+    assert report.intact, report.problems
+    with sessions() as session, session.begin():
+        session.execute(update(models.DeclarationEvent).where(models.DeclarationEvent.declaration_id == references[1])
+                        .values(note="edited afterwards"))
+    with sessions() as session:
+        report = service.verify(session, LATER)
+    assert [p.kind for p in report.problems] == ["edited"]
 
 
 def test_an_edited_event_is_named(clean_app: Flask) -> None:
