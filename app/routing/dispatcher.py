@@ -51,9 +51,7 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _aware(moment: datetime | None) -> datetime | None:
-    if moment is None:
-        return None
+def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
