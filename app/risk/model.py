@@ -329,7 +329,7 @@ def train(records: Sequence[RiskRecord], *, data_sha256: str, source: str, mappi
     if not train_records or not held_out:
         raise ValueError(f"the time split at {cut} leaves no training or no held-out records")
     encoder, classifier = fit(train_records, extras, params)
-    held_out_dates = [r.declared_on for r in held_out if r.declared_on is not None]  # all: time_split
+    held_out_dates = [r.declared_on for r in held_out if r.declared_on is not None]  # time_split kept dated ones only
     settings = {**DEFAULT_PARAMS, **(params or {})}
     version_source = json.dumps({"data": data_sha256, "params": settings, "holdout_days": holdout_days,
                                  "extras": list(extras)}, sort_keys=True)
