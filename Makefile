@@ -31,6 +31,7 @@ serve: seed
 test: install
 	$(BIN)/lint-imports
 	$(BIN)/ruff check app tests bench
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 # Longer runs of the bounded CI tests: 30 kill -9 rounds per backend, 50x the fuzz examples.

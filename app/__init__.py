@@ -8,6 +8,7 @@ import uuid
 from flask import Flask, Response, g, request
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.config import Settings
 from app.bootstrap import build
@@ -113,7 +114,7 @@ def _install_error_handlers(app: Flask) -> None:
         return error_response(rejection, g.get("conversation_id"), headers)
 
     @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException) -> Response:
+    def http_error(exc: HTTPException) -> WerkzeugResponse:
         code = _HTTP_CODES.get(exc.code or 400, "BAD_REQUEST")
         message = exc.description or exc.name
         if exc.code == 413:

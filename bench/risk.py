@@ -31,7 +31,7 @@ from bench.results import stamp, write_section
 DATA = PROJECT_ROOT.parent / "shared" / "data" / "customs-declarations" / "train.csv"
 
 
-def _row(name: str, report: dict) -> str:  # type: ignore[type-arg]
+def _row(name: str, report: dict) -> str:
     f, r = report["fraud"], report["revenue"]
     return (f"| {name} | {f['precision@1']:.3f} | {f['precision@5']:.3f} | {f['recall@5']:.3f} | "
             f"{f['precision@10']:.3f} | {r['revenue@1']:.3f} | {r['revenue@5']:.3f} | {r['revenue@10']:.3f} | "

@@ -305,7 +305,7 @@ def import_operators(session: Session, rows: Iterable[Mapping[str, str | None]],
 # -------------------------------------------------------------------------- status change
 
 
-def change_status(session: Session, operator_id: str, action: str, reason: str, actor: str,
+def change_status(session: Session, operator_id: str, action: str, reason: object, actor: str,
                   today: date) -> models.AeoOperator:
     """An officer's action: ``suspend``, ``reinstate``, ``revoke``, ``withdraw`` or ``renew``.
 

@@ -178,7 +178,7 @@ def open_case_for_alert(session: Session, *, alert_id: int, journey_id: str | in
         return existing
     now = utcnow()
     deadline = occurred_at + ALERT_DEADLINE
-    reason = {"source": "alert", "code": kind, "alert_id": str(alert_id),
+    reason: dict[str, str | None] = {"source": "alert", "code": kind, "alert_id": str(alert_id),
               "message": f"transit alert {kind} on journey {journey_id}"}
     detail = {"alert_id": alert_id, "kind": kind, "journey_id": str(journey_id),
               "occurred_at": occurred_at.isoformat(), "evidence": _json_safe(evidence)}
@@ -245,7 +245,7 @@ class QueuePage:
     filters: QueueFilter = field(default_factory=QueueFilter)
 
 
-def _queue_query(filters: QueueFilter) -> Select[tuple[Case]]:
+def _queue_query(filters: QueueFilter) -> Select[Case]:
     query = select(Case).where(Case.active.is_(True))
     if filters.assigned_to_id is not None:
         query = query.where(Case.assigned_to_id == filters.assigned_to_id)

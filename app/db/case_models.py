@@ -99,7 +99,7 @@ class Case(Base):
     deadline_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     priority: Mapped[int] = mapped_column(Integer)
     escalation_level: Mapped[int] = mapped_column(Integer, server_default="0")
-    reasons: Mapped[list[dict[str, str]]] = mapped_column(JSON)
+    reasons: Mapped[list[dict[str, str | None]]] = mapped_column(JSON)  # a hold's message_zh may be None
     assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     opened_at: Mapped[datetime] = mapped_column(UtcDateTime)

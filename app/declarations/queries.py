@@ -48,9 +48,9 @@ class Page:
     total: int
 
 
-def list_declarations(session: Session, party_id: int, status: str | None, since: datetime | None,
+def list_declarations(session: Session, party_id: int | None, status: str | None, since: datetime | None,
                       page: int, per_page: int) -> Page:
-    """The party's declarations, most recently changed first."""
+    """The party's declarations, most recently changed first (none for a client bound to no party)."""
     conditions = [models.Declaration.declarant_party_id == party_id]
     if status:
         conditions.append(models.Declaration.status == status)

@@ -143,13 +143,16 @@ class DeclarationTypeRule:
     duty: bool
 
 
+DutyMethod = Literal["liquor", "tobacco", "hydrocarbon_oil", "methyl_alcohol"]
+
+
 @dataclass(frozen=True, slots=True)
 class CommodityRule:
     """HS code prefix -> dutiable commodity and the duty method that applies."""
 
     hs_prefix: str
     commodity: str
-    duty: Literal["liquor", "tobacco", "hydrocarbon_oil", "methyl_alcohol"]
+    duty: DutyMethod
 
 
 def frozen_map(values: Mapping[str, Any] | None = None) -> Mapping[str, Any]:

@@ -383,6 +383,10 @@ def _time(raw: object) -> datetime | None:
     return datetime.fromisoformat(raw) if isinstance(raw, str) else None
 
 
+def _opt_str(raw: object) -> str | None:
+    return None if raw is None else str(raw)
+
+
 def progress_to_json(p: Progress) -> dict[str, object]:
     return {
         "state": p.state.value, "sealed_at": _iso(p.sealed_at), "sealed_point": p.sealed_point,
@@ -402,20 +406,21 @@ def progress_from_json(raw: dict[str, object] | None) -> Progress:
         return Progress()
     stop = raw.get("stop")
     position = raw.get("last_position")
+    alerted = raw.get("alerted", [])
     return Progress(
         state=JourneyState(str(raw["state"])),
         sealed_at=_time(raw.get("sealed_at")),
-        sealed_point=raw.get("sealed_point"),
-        sealed_by=raw.get("sealed_by"),
+        sealed_point=_opt_str(raw.get("sealed_point")),
+        sealed_by=_opt_str(raw.get("sealed_by")),
         seal_intact=bool(raw.get("seal_intact", True)),
         arrived_at=_time(raw.get("arrived_at")),
         unsealed_at=_time(raw.get("unsealed_at")),
-        unsealed_point=raw.get("unsealed_point"),
+        unsealed_point=_opt_str(raw.get("unsealed_point")),
         last_at=_time(raw.get("last_at")),
-        last_event_id=raw.get("last_event_id"),
+        last_event_id=_opt_str(raw.get("last_event_id")),
         last_position=(float(position[0]), float(position[1])) if isinstance(position, list) else None,
         stop=None if not isinstance(stop, dict) else StopAnchor(
-            str(stop["event_id"]), _time(stop["at"]), float(stop["x"]), float(stop["y"]),
+            str(stop["event_id"]), datetime.fromisoformat(str(stop["at"])), float(stop["x"]), float(stop["y"]),
             float(stop["longitude"]), float(stop["latitude"])),
-        alerted=frozenset(AlertKind(k) for k in raw.get("alerted", [])),
+        alerted=frozenset(AlertKind(k) for k in alerted) if isinstance(alerted, list) else frozenset(),
     )

@@ -55,6 +55,28 @@ def _required(element: etree._Element, path: str) -> str:
     return _present(_text(element, path), path)
 
 
+def _child(element: etree._Element, path: str) -> etree._Element:
+    child = element.find(_q(path))
+    if child is None:
+        raise KeyError(f"schema-valid document lacks {path}")
+    return child
+
+
+def _content(element: etree._Element) -> str:
+    """The stripped text of an element the schema requires to have some."""
+    text = element.text
+    if text is None:
+        raise KeyError(f"schema-valid document lacks the value of {element.tag!r}")
+    return text.strip()
+
+
+def _attribute(element: etree._Element, name: str) -> str:
+    value = element.get(name)
+    if value is None:
+        raise KeyError(f"schema-valid document lacks {name} on {element.tag!r}")
+    return value
+
+
 def _decimal(element: etree._Element, path: str) -> Decimal | None:
     return _number(_text(element, path))
 
@@ -64,7 +86,10 @@ _VOLUME_TO_LITRE = {"LTR": Decimal(1), "MLT": Decimal("0.001")}
 
 
 def _mass(element: etree._Element) -> Decimal:
-    return Decimal(element.text.strip()) * _MASS_TO_KG[element.get("unitCode")]
+    text, unit = element.text, element.get("unitCode")  # narrowed inline: twice per goods item
+    if text is None or unit is None:
+        raise KeyError(f"schema-valid document lacks the value or unitCode of {element.tag!r}")
+    return Decimal(text.strip()) * _MASS_TO_KG[unit]
 
 
 def _datetime(parent: etree._Element, name: str, path: str) -> datetime | None:
@@ -82,7 +107,7 @@ def _datetime(parent: etree._Element, name: str, path: str) -> datetime | None:
             "VALUE_OUT_OF_RANGE",
             f"{name} is a valid xs:dateTime but not a date this service can record",
             [Problem(message=f"{text!r} is outside years 1-9999 (in UTC) or uses hour 24", path=path,
-                     rule="date-range", line=parent.find(_q(name)).sourceline)],
+                     rule="date-range", line=_child(parent, name).sourceline)],
         ) from None
     return moment
 
@@ -117,7 +142,7 @@ class _Fields:
     __slots__ = ("_found", "has_documents")
 
     def __init__(self, item: etree._Element) -> None:
-        found: dict[str, etree._Element] = {}
+        found: dict[object, etree._Element] = {}  # a comment's tag is the etree.Comment factory
         self.has_documents = False
         for element in item.iter():
             tag = element.tag
@@ -129,6 +154,12 @@ class _Fields:
 
     def element(self, name: str) -> etree._Element | None:
         return self._found.get(_q(name))
+
+    def child(self, name: str) -> etree._Element:
+        element = self._found.get(_q(name))
+        if element is None:
+            raise KeyError(f"schema-valid document lacks {name}")
+        return element
 
     def text(self, name: str) -> str | None:
         """As ``_text``: the stripped text, "" for an empty element, None when absent."""
@@ -144,8 +175,8 @@ class _Fields:
 
 def _goods_item(item: etree._Element) -> GoodsItem:
     fields = _Fields(item)
-    quantity = fields.element("TariffQuantity")
-    value = fields.element("CustomsValueAmount")
+    quantity = fields.child("TariffQuantity")
+    value = fields.child("CustomsValueAmount")
     volume = fields.element("VolumeMeasure")
     sticks = fields.text("StickQuantity")
     packages = fields.text("QuantityQuantity")
@@ -154,16 +185,16 @@ def _goods_item(item: etree._Element) -> GoodsItem:
         description=fields.required("Description"),
         hs_code=fields.required("ID"),
         origin_country=fields.required("CountryCode"),
-        quantity=Decimal(quantity.text.strip()),
-        quantity_unit=quantity.get("unitCode"),
-        net_mass=_mass(fields.element("NetMassMeasure")),
-        gross_mass=_mass(fields.element("GrossMassMeasure")),
+        quantity=Decimal(_content(quantity)),
+        quantity_unit=_attribute(quantity, "unitCode"),
+        net_mass=_mass(fields.child("NetMassMeasure")),
+        gross_mass=_mass(fields.child("GrossMassMeasure")),
         mass_unit="KGM",
-        value=Decimal(value.text.strip()),
-        currency=value.get("currencyID"),
+        value=Decimal(_content(value)),
+        currency=_attribute(value, "currencyID"),
         alcohol_strength=fields.decimal("AlcoholStrengthPercent"),
         volume_litres=(
-            Decimal(volume.text.strip()) * _VOLUME_TO_LITRE[volume.get("unitCode")]
+            Decimal(_content(volume)) * _VOLUME_TO_LITRE[_attribute(volume, "unitCode")]
             if volume is not None else None
         ),
         stick_count=int(sticks) if sticks else None,
@@ -181,7 +212,7 @@ def _equipment(element: etree._Element) -> TransportEquipment:
     return TransportEquipment(
         sequence=int(_required(element, "SequenceNumeric")),
         container_id=_required(element, "ID"),
-        seal_ids=tuple(seal.text.strip() for seal in element.iterfind(_q("Seal/ID"))),
+        seal_ids=tuple(_content(seal) for seal in element.iterfind(_q("Seal/ID"))),
         elock_id=_text(element, "ELockID"),
     )
 
@@ -197,8 +228,8 @@ def _declaration_v1(tree: etree._ElementTree) -> Declaration:
     parties = tuple(
         party for tag, role in roles if (party := _party(root.find(_q(tag)), role)) is not None
     )
-    shipment = root.find(_q("GoodsShipment"))
-    consignment = shipment.find(_q("Consignment"))
+    shipment = _child(root, "GoodsShipment")
+    consignment = _child(shipment, "Consignment")
     issued = _datetime(root, "IssueDateTime", "/Declaration/IssueDateTime")
     if issued is None:
         raise KeyError("schema-valid document lacks IssueDateTime")
@@ -222,9 +253,9 @@ def _declaration_v1(tree: etree._ElementTree) -> Declaration:
         goods_items=tuple(_goods_item(i) for i in shipment.iterfind(_q("GovernmentAgencyGoodsItem"))),
         totals=None if totals is None else Totals(
             goods_item_count=int(_required(totals, "GoodsItemQuantity")),
-            gross_mass=_mass(totals.find(_q("GrossMassMeasure"))),
+            gross_mass=_mass(_child(totals, "GrossMassMeasure")),
             value=Decimal(_required(totals, "CustomsValueAmount")),
-            currency=totals.find(_q("CustomsValueAmount")).get("currencyID"),
+            currency=_attribute(_child(totals, "CustomsValueAmount"), "currencyID"),
         ),
     )
 

@@ -192,7 +192,8 @@ class SchemaRegistry:
     def _detailed_problems(self, entry: SchemaEntry, tree: etree._ElementTree, limit: int,
                            problems: list[Problem]) -> None:
         seen: set[tuple[str | None, str]] = set()
-        for error in entry.detailed.iter_errors(tree):
+        # xmlschema validates lxml trees (documented), but its type hints list only ElementTree's and its protocols.
+        for error in entry.detailed.iter_errors(tree):  # type: ignore[arg-type]
             element = error.elem if isinstance(error.elem, etree._Element) else None
             path = element_path(element) if element is not None else error.path
             message = _plain_names(error.reason or str(error.message))

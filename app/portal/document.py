@@ -100,7 +100,9 @@ def fields_with_invalid_characters(data: Mapping[str, Any], prefix: str = "") ->
 
 
 def party_present(party: Mapping[str, Any] | None) -> bool:
-    return bool(party) and any(_text(party.get(f)) for f in PARTY_FIELDS)
+    if not party:
+        return False
+    return any(_text(party.get(f)) for f in PARTY_FIELDS)
 
 
 def item_present(item: Mapping[str, Any]) -> bool:

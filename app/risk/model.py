@@ -330,6 +330,7 @@ def train(records: Sequence[RiskRecord], *, data_sha256: str, source: str, mappi
     if not train_records or not held_out:
         raise ValueError(f"the time split at {cut} leaves no training or no held-out records")
     encoder, classifier = fit(train_records, extras, params)
+    held_out_dates = [r.declared_on for r in held_out if r.declared_on is not None]  # time_split kept dated ones only
     settings = {**DEFAULT_PARAMS, **(params or {})}
     version_source = json.dumps({"data": data_sha256, "params": settings, "holdout_days": holdout_days,
                                  "extras": list(extras)}, sort_keys=True)
@@ -342,8 +343,8 @@ def train(records: Sequence[RiskRecord], *, data_sha256: str, source: str, mappi
         "params": settings,
         "training_data": {"source": source, "sha256": data_sha256, "mapping": mapping, "rows": len(records),
                           "train_rows": len(train_records), "held_out_rows": len(held_out),
-                          "train_until": cut, "held_out_from": min(r.declared_on for r in held_out).isoformat(),
-                          "held_out_until": max(r.declared_on for r in held_out).isoformat(),
+                          "train_until": cut, "held_out_from": min(held_out_dates).isoformat(),
+                          "held_out_until": max(held_out_dates).isoformat(),
                           "fraud_rate": round(float(labels_of(train_records)[0].mean()), 4)},
         "validation": f"time split: trained on declarations up to {cut}, evaluated on the following "
                       f"{holdout_days} days (never a random split)",

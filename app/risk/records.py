@@ -1,7 +1,9 @@
 """Canonical risk records from a declaration as lodged (domain object + its assessment)."""
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
+from typing import Any, TypedDict
 
 from app.db import models
 from app.domain.declaration import Declaration, PartyRole
@@ -47,6 +49,24 @@ def _duty_by_item(assessed: Assessed) -> dict[int, Decimal]:
     return duty
 
 
+class _Shared(TypedDict):
+    """The fields every goods item's record of one declaration shares."""
+
+    declaration_id: str
+    declared_on: date | None
+    departure_country: str
+    declaration_type: str
+    transport_mode: str
+    office: str
+    importer: str
+    declarant: str
+    seller: str
+    carrier: str
+    aeo_tier: int | None
+    findings: tuple[str, ...]
+    transit_alerts: tuple[str, ...]
+
+
 def build_records(declaration_id: str, declaration: Declaration, assessed: Assessed,
                   transit_alerts: tuple[str, ...] = ()) -> list[RiskRecord]:
     """One record per goods item (values in HKD, tax rate = assessed duty / value)."""
@@ -54,7 +74,7 @@ def build_records(declaration_id: str, declaration: Declaration, assessed: Asses
     duty = _duty_by_item(assessed)
     findings = tuple(f.code for f in assessed.findings)
     tier = assessed.aeo.get("tier") if assessed.aeo else None
-    common = {
+    common: _Shared = {
         "declaration_id": declaration_id, "declared_on": declaration.issued_at.date(),
         "departure_country": _departure_country(declaration), "declaration_type": declaration.type.value,
         "transport_mode": declaration.transport_mode, "office": declaration.control_point or "",
@@ -84,7 +104,7 @@ def stored_records(row: models.Declaration, fraud: bool | None = None, revenue: 
     the stored charges, tax rate from the assessed duty, AEO tier and findings of that version."""
     parties = {p.role: p.identifier for p in row.parties}
     exporter_country = next((p.country for p in row.parties if p.role == PartyRole.EXPORTER.value), None) or ""
-    charges = row.charges or {}
+    charges: dict[str, Any] = row.charges or {}  # stored JSON: values as charges_record wrote them
     items = list(row.goods_items)
     declared = [float(item.value) for item in items]
     value_hkd = charges.get("value_hkd")

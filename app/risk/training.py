@@ -80,15 +80,21 @@ class PromotionDecision:
     current: dict[str, object] | None
 
 
+def _metric(report: dict[str, object], ranking: str, name: str) -> float:
+    metrics = report[ranking]
+    assert isinstance(metrics, dict)
+    return metrics[name]
+
+
 def compare(candidate: dict[str, object], current: dict[str, object] | None) -> PromotionDecision:
     """Promote when the candidate is at least as good as the model in force on the same held-out
     period: precision@5 of the fraud ranking and revenue@5 of the revenue ranking, both."""
     if current is None:
         return PromotionDecision(True, "no model in force", candidate, None)
-    cand_p = candidate["fraud"]["precision@5"]
-    cand_r = candidate["revenue"]["revenue@5"]
-    cur_p = current["fraud"]["precision@5"]
-    cur_r = current["revenue"]["revenue@5"]
+    cand_p = _metric(candidate, "fraud", "precision@5")
+    cand_r = _metric(candidate, "revenue", "revenue@5")
+    cur_p = _metric(current, "fraud", "precision@5")
+    cur_r = _metric(current, "revenue", "revenue@5")
     if cand_p >= cur_p and cand_r >= cur_r:
         return PromotionDecision(True, f"precision@5 {cand_p} >= {cur_p} and revenue@5 {cand_r} >= {cur_r}",
                                  candidate, current)

@@ -145,7 +145,7 @@ class Dispatcher:
                 session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(delivered)).values(
                     status="delivered", delivered_at=now, attempts=OutboxMessage.attempts + 1, last_error=None))
                 for message_id in delivered:
-                    created: datetime = messages[message_id].created_at  # type: ignore[assignment]
+                    created: datetime = messages[message_id].created_at
                     metrics.LATENCY.observe(max(0.0, (now - created).total_seconds()))
             subscriber = session.get(Subscriber, claim.target.id, with_for_update=True)
             assert subscriber is not None

@@ -8,11 +8,13 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 import pika
 import pika.exceptions
 import urllib3
+from pika.adapters.blocking_connection import BlockingChannel
 
 from app.domain.routing import DeliveryResult, classify_status, sign
 
@@ -37,7 +39,7 @@ class Outgoing:
     content_type: str
     body: bytes
     attempts: int
-    created_at: object
+    created_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,9 +126,9 @@ class AmqpTransport:
     def __init__(self, default_url: str, default_exchange: str) -> None:
         self._default_url = default_url
         self._default_exchange = default_exchange
-        self._channels: dict[tuple[str, str], tuple[pika.BlockingConnection, object]] = {}
+        self._channels: dict[tuple[str, str], tuple[pika.BlockingConnection, BlockingChannel]] = {}
 
-    def _channel(self, url: str, exchange: str):
+    def _channel(self, url: str, exchange: str) -> BlockingChannel:
         key = (url, exchange)
         if key not in self._channels:
             connection = pika.BlockingConnection(pika.URLParameters(url))

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard, get_args
 
 from app.domain.problems import RulesDataError
 from app.domain.rates import (  # the rows the loader builds
@@ -30,6 +30,7 @@ from app.domain.rates import (  # the rows the loader builds
     CommodityRule,
     DeclarationChargeRate,
     DeclarationTypeRule,
+    DutyMethod,
     ExchangeRate,
     FormRule,
     HydrocarbonOilRate,
@@ -42,11 +43,15 @@ from app.domain.rates import (  # the rows the loader builds
 
 DEFAULT_RATES_DIR = Path(__file__).resolve().parents[2] / "rules" / "rates"
 
-DUTY_METHODS = frozenset({"liquor", "tobacco", "hydrocarbon_oil", "methyl_alcohol"})
+DUTY_METHODS = frozenset(get_args(DutyMethod))
 FORM_CHARGES = frozenset({"scaled", "flat", "exempt"})
 LEVY_PART_RULES = frozenset({"whole", "pro_rata"})
 
 KeyPath = tuple[str | int, ...]
+
+
+def _is_duty_method(value: str) -> TypeGuard[DutyMethod]:
+    return value in DUTY_METHODS
 
 
 class RateTableError(RulesDataError):
@@ -441,7 +446,7 @@ def _commodities(source: _Source, data: Any) -> tuple[CommodityRule, ...]:
         prefix = t.string("hs_prefix", pattern=r"\d{2,8}")
         commodity = t.string("commodity", pattern=_KIND)
         duty = t.string("duty", choices=DUTY_METHODS)
-        assert prefix is not None and commodity is not None and duty is not None
+        assert prefix is not None and commodity is not None and duty is not None and _is_duty_method(duty)
         if prefix in seen:
             raise t.error("hs_prefix", f"hs_prefix {prefix} is listed twice")
         seen.add(prefix)

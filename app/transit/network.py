@@ -19,8 +19,7 @@ from typing import Any
 
 import numpy as np
 import shapely
-from shapely.geometry import LineString, Point
-from shapely.geometry.base import BaseGeometry
+from shapely.geometry import LineString, Point, Polygon
 
 from app.config import Settings
 from app.domain.transit import Limits
@@ -67,7 +66,7 @@ class Route:
     max_journey: timedelta
     max_stop: timedelta
     path: tuple[tuple[float, float], ...]
-    corridor: BaseGeometry = field(repr=False, compare=False)
+    corridor: Polygon = field(repr=False, compare=False)  # a line's buffer
 
     def contains(self, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
         """Which projected positions lie in the corridor (prepared geometry, vectorised)."""

@@ -28,6 +28,7 @@ from flask_wtf.csrf import CSRFError
 from flask_wtf.file import FileField
 from wtforms import FieldList, Form, FormField, SelectChoice, SelectField, StringField, TextAreaField
 from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response as WerkzeugResponse
 from wtforms.validators import DataRequired, Length
 
 from app.domain.problems import Problem, Rejection
@@ -100,11 +101,11 @@ REQUIRED_ITEM = ("description", "hs_code", "origin_country", "quantity", "net_ma
                  "currency")
 
 
-def trader_required(view: Callable[P, R]) -> Callable[P, R | Response]:
+def trader_required(view: Callable[P, R]) -> Callable[P, R | WerkzeugResponse]:
     """Signed-in trader bound to a party; ``g.caller`` is the party it acts for."""
     @role_required("trader")
     @wraps(view)
-    def guarded(*args: P.args, **kwargs: P.kwargs) -> R | Response:
+    def guarded(*args: P.args, **kwargs: P.kwargs) -> R | WerkzeugResponse:
         if current_user.party_id is None:
             abort(403, description="this trader account is not bound to a party")
         g.caller = portal.trader_caller(db(), current_user)
@@ -456,7 +457,7 @@ def draft(draft_id: int) -> Any:
 
 @bp.post("/drafts/<int:draft_id>/delete")
 @trader_required
-def delete_draft(draft_id: int) -> Response:
+def delete_draft(draft_id: int) -> WerkzeugResponse:
     _found(lambda: portal.delete_draft(db(), caller(), draft_id))
     unit_of_work().commit()
     flash(_("Draft deleted."))
@@ -634,7 +635,7 @@ def keys() -> Any:
 
 @bp.post("/keys/<int:client_id>/revoke")
 @trader_required
-def revoke_key(client_id: int) -> Response:
+def revoke_key(client_id: int) -> WerkzeugResponse:
     client = _found(lambda: api_clients.revoke_key(db(), caller(), client_id))
     after_commit(db(), services().api_keys.clear)  # this worker refuses the key at once
     unit_of_work().commit()
@@ -675,7 +676,7 @@ def install(app: Flask) -> None:
                                                         "translations"))
 
     @app.before_request
-    def traders_home() -> Response | None:
+    def traders_home() -> WerkzeugResponse | None:
         if (request.endpoint == "officer.queue" and current_user.is_authenticated
                 and getattr(current_user, "role", None) == "trader"):
             return redirect(url_for("portal.declarations"))

@@ -58,7 +58,9 @@ def throttle_sign_in(app: Flask, limiter: Limiter, limit: str) -> None:
     Retry-After, the sign-in page says when to try again); showing the page is not."""
     endpoint = "auth.login"
     if endpoint in app.view_functions:
-        app.view_functions[endpoint] = limiter.limit(limit, key_func=sign_in_key, methods=["POST"])(
+        # flask_limiter types the wrapper as returning the view's own result (R), which for Flask's
+        # sync-or-async RouteCallable union infers a mixed callable; the wrapper is sync (ensure_sync).
+        app.view_functions[endpoint] = limiter.limit(limit, key_func=sign_in_key, methods=["POST"])(  # type: ignore[assignment]
             app.view_functions[endpoint])
 
 
@@ -80,7 +82,8 @@ def _not_api() -> bool:
 def init_security(app: Flask, settings: Settings) -> Limiter:
     """Headers, cookie flags and the limiter; returns the limiter for per-view limits (login)."""
     if settings.trusted_proxies:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies,
+        # Flask's documented way to add WSGI middleware; its types declare wsgi_app a method.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies,  # type: ignore[method-assign]
                                 x_proto=settings.trusted_proxies)
     app.session_interface = PagesOnlySessionInterface()
     app.config.update(

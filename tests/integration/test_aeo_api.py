@@ -368,8 +368,8 @@ def auth(key: str, accept: str = "application/xml") -> dict[str, str]:
     return {"Authorization": f"Bearer {key}", "Accept": accept}
 
 
-def post_status(api: FlaskClient, operator_id: str, body: object, key: str = ADMIN_KEY,
-                accept: str = "application/json"):  # type: ignore[no-untyped-def]
+def post_status(api: FlaskClient, operator_id: str, body: object, key: str = ADMIN_KEY,  # type: ignore[no-untyped-def]
+                accept: str = "application/json"):
     return api.post(f"{API}/{operator_id}/status", json=body, headers=auth(key, accept))
 
 

@@ -39,14 +39,14 @@ def with_importer(aeo_id: str | None, importer: str = "12345678") -> bytes:
         b"<GoodsShipment>", party.encode() + b"<GoodsShipment>", 1)
 
 
-def lodge(client: FlaskClient, body: bytes) -> dict:  # type: ignore[type-arg]
+def lodge(client: FlaskClient, body: bytes) -> dict:
     ack = client.post(API, data=body, headers=auth(accept="application/json"))
     assert ack.status_code == 202, ack.get_json()
     return client.get(f"{API}/{ack.get_json()['declaration_id']}", headers=auth(accept="application/json")).get_json()
 
 
-def test_a_recognised_aeo_importer_earns_its_tier_benefits(client: FlaskClient, clean_app: Flask,
-                                                           response_schema) -> None:  # type: ignore[no-untyped-def]
+def test_a_recognised_aeo_importer_earns_its_tier_benefits(client: FlaskClient, clean_app: Flask,  # type: ignore[no-untyped-def]
+                                                           response_schema) -> None:
     register(clean_app, operator("12345678", tier=2))
     status = lodge(client, with_importer(None))
     aeo = status["aeo"]

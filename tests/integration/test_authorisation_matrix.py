@@ -162,7 +162,7 @@ def test_every_route_of_the_application_admits_exactly_its_callers(clean_app: Fl
                     wrong.append(f"{rule.endpoint} as {who}: {status} (expected 401/403)")
                     continue
             should = isinstance(expected, Public) or (kind == ("web" if isinstance(expected, Web) else "api")
-                                                      and role in expected.roles)  # type: ignore[union-attr]
+                                                      and role in expected.roles)
             if allowed != should:
                 wrong.append(f"{rule.endpoint} as {who}: {status} {location} ({'allowed' if allowed else 'refused'},"
                              f" expected {'allowed' if should else 'refused'})")

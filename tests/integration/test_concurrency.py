@@ -18,10 +18,10 @@ API = "/api/v1/declarations"
 RACERS = 8
 
 
-def race(app: Flask, attempt: Callable[[int], tuple[int, dict]]) -> list[tuple[int, dict]]:  # type: ignore[type-arg]
+def race(app: Flask, attempt: Callable[[int], tuple[int, dict]]) -> list[tuple[int, dict]]:
     """Run ``attempt`` in RACERS threads released together; return their (status, body)."""
     barrier = threading.Barrier(RACERS)
-    results: list[tuple[int, dict] | None] = [None] * RACERS  # type: ignore[type-arg]
+    results: list[tuple[int, dict] | None] = [None] * RACERS
 
     def run(n: int) -> None:
         barrier.wait(timeout=10)
@@ -36,7 +36,7 @@ def race(app: Flask, attempt: Callable[[int], tuple[int, dict]]) -> list[tuple[i
     return results  # type: ignore[return-value]
 
 
-def post(app: Flask, path: str, body: bytes, content_type: str = "application/xml") -> tuple[int, dict]:  # type: ignore[type-arg]
+def post(app: Flask, path: str, body: bytes, content_type: str = "application/xml") -> tuple[int, dict]:
     headers = {**auth(accept="application/json"), "Content-Type": content_type}
     response = app.test_client().post(path, data=body, headers=headers)
     return response.status_code, response.get_json()

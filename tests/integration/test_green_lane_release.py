@@ -81,7 +81,7 @@ def test_a_hold_finding_waits_for_an_officer_even_in_the_green_lane(releasing: t
     assert answer.status_code == 202, answer.text
     ack = answer.get_json()
     assert "R701" in {finding["code"] for finding in ack["findings"]}
-    assert ack["status"] == "accepted" and ack["risk"]["lane"] == "green"  # type: ignore[index]
+    assert ack["status"] == "accepted" and ack["risk"]["lane"] == "green"
     with app.extensions["csw"].sessions() as session:
         case = session.scalar(select(Case).where(Case.declaration_id == ack["declaration_id"]))
         assert case is not None and case.state == "open"

@@ -47,8 +47,8 @@ def no_sampling(clean_app: Flask):  # type: ignore[no-untyped-def]
     services.risk = original
 
 
-def test_a_known_bad_declaration_goes_red_for_its_stated_reasons_which_the_trader_is_not_told(
-        client: FlaskClient, clean_app: Flask, no_sampling, response_schema) -> None:  # type: ignore[no-untyped-def]
+def test_a_known_bad_declaration_goes_red_for_its_stated_reasons_which_the_trader_is_not_told(  # type: ignore[no-untyped-def]
+        client: FlaskClient, clean_app: Flask, no_sampling, response_schema) -> None:
     body = with_importer(declaration_xml(lrn="LRN-RISK-BAD", value="10.00"), "99999999")
     ack = client.post(API, data=body, headers=auth())
     assert ack.status_code == 202
@@ -118,7 +118,7 @@ def test_an_amendment_is_rescored_and_each_version_keeps_its_assessment(client: 
         rows = session.scalars(select(RiskAssessment).where(RiskAssessment.declaration_id == reference)
                                .order_by(RiskAssessment.version)).all()
         assert [r.version for r in rows] == [1, 2] and rows[1].score > rows[0].score
-        assert session.get(models.Declaration, reference).lane == "red"  # type: ignore[union-attr]
+        assert session.get(models.Declaration, reference).lane == "red"
 
 
 def test_a_replayed_declaration_reports_the_stored_assessment(client: FlaskClient, no_sampling) -> None:  # type: ignore[no-untyped-def]
@@ -172,7 +172,7 @@ def test_thresholds_can_follow_target_rates_over_recent_declarations(client: Fla
         cache: TtlCache = TtlCache(60)
         found = recent_thresholds(session, derived, cache)
         assert found == thresholds_for_rates(scores, 0.25, 0.25)
-        assert sum(s >= found.red for s in scores) == 1  # type: ignore[union-attr]
+        assert sum(s >= found.red for s in scores) == 1
         assert recent_thresholds(session, fixed, cache) is None
         assert recent_thresholds(session, replace(derived, recent_minimum=5, version="other"), cache) is None
 

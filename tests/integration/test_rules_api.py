@@ -50,8 +50,8 @@ def post(client: FlaskClient, body: bytes, accept: str = "application/json"):  #
     return client.post(API, data=body, headers=auth(accept=accept))
 
 
-def test_rule_breach_refuses_with_every_finding_and_stores_nothing(client: FlaskClient, clean_app: Flask,
-                                                                   response_schema) -> None:  # type: ignore[no-untyped-def]
+def test_rule_breach_refuses_with_every_finding_and_stores_nothing(client: FlaskClient, clean_app: Flask,  # type: ignore[no-untyped-def]
+                                                                   response_schema) -> None:
     body = declaration_xml(items=2).replace(b"<ID>85171300</ID>", b"<ID>99999999</ID>", 1)
     body = body.replace(b'<GrossMassMeasure unitCode="KGM">3</GrossMassMeasure>',
                         b'<GrossMassMeasure unitCode="KGM">1</GrossMassMeasure>', 1)
@@ -72,8 +72,8 @@ def test_rule_breach_refuses_with_every_finding_and_stores_nothing(client: Flask
         assert session.scalar(select(func.count()).select_from(models.Declaration)) == 0
 
 
-def test_hold_and_warn_findings_are_accepted_kept_and_shown(client: FlaskClient, clean_app: Flask,
-                                                            response_schema) -> None:  # type: ignore[no-untyped-def]
+def test_hold_and_warn_findings_are_accepted_kept_and_shown(client: FlaskClient, clean_app: Flask,  # type: ignore[no-untyped-def]
+                                                            response_schema) -> None:
     duplicated = goods_item_xml(1) + goods_item_xml(2).replace("model 2", "model 1")
     body = declaration_xml(lrn="LRN-HOLD-1", goods=duplicated)
     ack = post(client, body)

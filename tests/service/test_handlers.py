@@ -226,7 +226,7 @@ def test_cases_close_the_case_of_a_cancelled_declaration(world: World) -> None:
 def _decided(world: World, kind: type[events.OfficerDecision], **extra: object) -> tuple[str, str, str | None]:
     every_score(world, "red")
     reference = world.lodge(declaration_xml(lrn=f"H-{kind.__name__}")).receipt.id
-    _emit(world, kind(1, reference, "looked at it", "officer:chan", "conv", utcnow(), **extra))  # type: ignore[arg-type]
+    _emit(world, kind(1, reference, "looked at it", "officer:chan", "conv", utcnow(), **extra))
     with world.session() as session:
         row = _row(session, reference)
         last = session.scalars(select(models.DeclarationEvent).where(

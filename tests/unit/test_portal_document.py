@@ -42,7 +42,7 @@ def test_a_filled_form_builds_a_schema_valid_declaration_in_hong_kong_time() -> 
 
 def test_rows_left_blank_are_not_declared_and_items_are_renumbered() -> None:
     items = form()["items"]
-    data = form(items=[dict(ITEM_DEFAULTS), *items, dict(ITEM_DEFAULTS), *items],  # type: ignore[list-item]
+    data = form(items=[dict(ITEM_DEFAULTS), *items, dict(ITEM_DEFAULTS), *items],  # type: ignore[misc]
                 equipment=[{}, {"container_id": "CSQU3054383", "seals": "S1, S2;S3", "elock_id": ""}])
     declaration = INTAKE.receive_declaration(build_declaration(data, "12345678", "Demo")).declaration
     assert [item.sequence for item in declaration.goods_items] == [1, 2]

@@ -26,7 +26,7 @@ def config() -> FactorConfig:
     return FactorConfig.load(PROJECT_ROOT / "rules" / "risk")
 
 
-def codes(reasons: list) -> dict[str, str]:  # type: ignore[type-arg]
+def codes(reasons: list) -> dict[str, str]:
     return {reason.code: reason.text for reason in reasons}
 
 
