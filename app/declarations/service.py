@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql.dml import Insert
 from sqlalchemy.orm import Session
 
 from app.db import models
@@ -206,15 +207,26 @@ def _risk_values(risk: RiskResult | None) -> dict[str, object]:
     return {"lane": risk.lane.value, "risk_score": risk.score, "revenue_at_stake": risk.revenue_at_stake}
 
 
+def _insert_new_statement(dialect_name: str) -> Insert:
+    """``INSERT ... ON CONFLICT (declarant, LRN) DO NOTHING RETURNING id`` for the dialect, built
+    once: constructing it per lodgement (values coerced into the statement) cost ~0.4 ms."""
+    statement = _INSERT_NEW.get(dialect_name)
+    if statement is None:
+        table = models.table_of(models.Declaration)
+        dialect = postgresql if dialect_name == "postgresql" else sqlite
+        statement = _INSERT_NEW[dialect_name] = dialect.insert(table).on_conflict_do_nothing(
+            index_elements=[table.c.declarant_party_id, table.c.lrn]).returning(table.c.id)
+    return statement
+
+
+_INSERT_NEW: dict[str, Insert] = {}
+
+
 def _insert_if_new(connection: Connection, values: dict[str, object]) -> bool:
     """Insert the declaration row unless its (declarant, LRN) is taken; True when inserted.
     ``ON CONFLICT DO NOTHING`` finds re-sends without a look-up and without rolling back the
     caller's transaction."""
-    table = models.Declaration.__table__
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(table).values(values).on_conflict_do_nothing(
-        index_elements=[table.c.declarant_party_id, table.c.lrn]).returning(table.c.id)
-    return connection.execute(statement).first() is not None
+    return connection.execute(_insert_new_statement(connection.dialect.name), values).first() is not None
 
 
 def submit(session: Session, received: ReceivedDeclaration, assessed: Assessed, caller: Caller,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from app.db import models
@@ -257,14 +257,21 @@ def history(session: Session, trip_id: str) -> list[TripEvent]:
 def declaration_changed(session: Session, declaration_id: str, actor: str, now: datetime,
                         rules: RoutingRules) -> int:
     """Re-evaluate the trip carrying ``declaration_id`` (status or lane changed); returns how
-    many manifests changed decision. Call it in the transaction of the change."""
+    many manifests changed decision. Call it in the transaction of the change.
+
+    Most declarations are on no trip (every one just lodged): one indexed Core look-up says so
+    before any flush or ORM query, which lodging would otherwise pay on every green release."""
+    trip_id = session.connection().execute(_TRIP_OF, {"declaration_id": declaration_id}).scalar()
+    if trip_id is None:
+        return 0
     session.flush()
-    trip = session.scalar(
-        select(Trip).join(TripConsignment, TripConsignment.trip_id == Trip.id)
-        .where(TripConsignment.declaration_id == declaration_id).with_for_update())
+    trip = session.scalar(select(Trip).where(Trip.id == trip_id).with_for_update())
     if trip is None:
         return 0
     return int(refresh_manifest(session, trip, actor, now, rules))
+
+
+_TRIP_OF = select(TripConsignment.trip_id).where(TripConsignment.declaration_id == bindparam("declaration_id"))
 
 
 def kiosk_payload(trip: Trip) -> dict[str, Any]:
