@@ -9,13 +9,17 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from lxml import etree
+from sqlalchemy import select
 
+from app.db.routing_models import TripConsignment
+from app.users.clients import create_client, ensure_party
 from tests.conftest import TRADER_KEY
 from tests.integration.test_officer_app import browser, lodge as lodge_case
 from tests.integration.test_portal_web import form_fields
 from tests.integration.test_transit_journeys import ADMIN_KEY, GATEWAY_KEY
 from tests.integration.test_trips_api import json_headers, lodge, open_trip
 
+PARTNER_KEY = "csw_test_partner_key_000000000000"
 HUGE = "9" * 5000
 DEEP = b"[" * 100_000 + b"]" * 100_000
 
@@ -113,3 +117,30 @@ def test_an_xml_error_for_an_id_with_control_characters_is_well_formed(client: F
     response = client.get(path, headers={"Authorization": f"Bearer {TRADER_KEY}", "Accept": "application/xml"})
     assert response.status_code == 404, response.get_data(as_text=True)[:300]
     assert etree.fromstring(response.data).findtext("{urn:csw:response:v1}Code") == "NOT_FOUND"
+
+
+# --- B. only a trip's carrier changes its consignments ---------------------------------------
+
+@pytest.fixture()
+def customs_clients(clean_app: Flask) -> None:
+    with clean_app.extensions["csw"].sessions() as session, session.begin():
+        customs = ensure_party(session, "HKCED0001", "Customs and Excise Department")
+        create_client(session, "customs-partner", customs, key=PARTNER_KEY, role="partner")
+        create_client(session, "customs-admin", customs, key=ADMIN_KEY, role="admin")
+
+
+@pytest.mark.parametrize("key", [PARTNER_KEY, ADMIN_KEY])
+def test_customs_clients_read_trips_but_cannot_change_them(client: FlaskClient, clean_app: Flask,
+                                                            customs_clients: None, key: str) -> None:
+    first, second = lodge(client, "LRN-H19-TRIP-1"), lodge(client, "LRN-H19-TRIP-2")
+    trip = open_trip(client, consignments=[first]).get_json()["trip_id"]
+    assert client.get(f"/api/v1/trips/{trip}", headers=json_headers(key)).status_code == 200
+    assert client.get(f"/api/v1/trips/{trip}/decision", headers=json_headers(key)).status_code == 200
+    unlinked = client.delete(f"/api/v1/trips/{trip}/consignments/{first}", headers=json_headers(key))
+    assert _refused(unlinked, 403)["code"] == "FORBIDDEN"
+    linked = client.post(f"/api/v1/trips/{trip}/consignments", data=json.dumps({"consignments": [second]}),
+                         headers=json_headers(key))
+    assert linked.status_code in (403, 404), linked.get_data(as_text=True)
+    with clean_app.extensions["csw"].sessions() as session:
+        assert session.scalars(select(TripConsignment.declaration_id)
+                               .where(TripConsignment.trip_id == trip)).all() == [first]
