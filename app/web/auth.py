@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 from typing import ParamSpec, TypeVar
-from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, abort, flash, redirect, make_response, render_template, request, url_for
 from flask_babel import gettext as _
@@ -21,6 +20,7 @@ from wtforms.validators import DataRequired, Length
 
 from app.db.case_models import User
 from app.users import service as users
+from app.web import params
 from app.web.context import db, unit_of_work
 
 P = ParamSpec("P")
@@ -72,12 +72,7 @@ class LoginForm(FlaskForm):
 
 def _safe_next(target: str | None) -> str:
     """Only local paths: an attacker's link must not bounce a user off to another site."""
-    if target:
-        parts = urlsplit(target)
-        if (not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//")
-                and "\\" not in target):
-            return target
-    return url_for("officer.queue")
+    return params.local_path(target) or url_for("officer.queue")
 
 
 @bp.route("/login", methods=["GET", "POST"])

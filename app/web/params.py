@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask, request
 from werkzeug.routing import BaseConverter, ValidationError
@@ -101,6 +102,19 @@ def json_object(what: str = "a JSON object") -> dict[str, Any]:
         raise Rejection("INVALID_PARAMETER", "the body must be a JSON object",
                         [Problem(message=f"got {type(body).__name__}", path="$", rule="json-object")])
     return body
+
+
+def local_path(target: str | None) -> str | None:
+    """``target`` if it is a path on this site (``/officer/?page=2``), else None. Every redirect
+    to a requested place (``next``) passes here. Browsers drop tabs and newlines from a URL and
+    read a backslash as a slash, so ``/<TAB>/evil.example`` or ``/\\evil.example`` would leave
+    the site: any control character, whitespace or backslash is refused, not removed."""
+    if not target or len(target) > 2000 or not target.startswith("/") or target.startswith("//"):
+        return None
+    if "\\" in target or any(ch.isspace() or ord(ch) < 32 or 127 <= ord(ch) < 160 for ch in target):
+        return None
+    parts = urlsplit(target)
+    return target if not parts.scheme and not parts.netloc else None
 
 
 class IdConverter(BaseConverter):

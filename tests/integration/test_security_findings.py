@@ -14,7 +14,7 @@ from sqlalchemy import select
 from app.db.routing_models import TripConsignment
 from app.users.clients import create_client, ensure_party
 from tests.conftest import TRADER_KEY
-from tests.integration.test_officer_app import browser, lodge as lodge_case
+from tests.integration.test_officer_app import browser, csrf_token, lodge as lodge_case
 from tests.integration.test_portal_web import form_fields
 from tests.integration.test_transit_journeys import ADMIN_KEY, GATEWAY_KEY
 from tests.integration.test_trips_api import json_headers, lodge, open_trip
@@ -144,3 +144,27 @@ def test_customs_clients_read_trips_but_cannot_change_them(client: FlaskClient, 
     with clean_app.extensions["csw"].sessions() as session:
         assert session.scalars(select(TripConsignment.declaration_id)
                                .where(TripConsignment.trip_id == trip)).all() == [first]
+
+
+# --- D. redirects stay on the site -----------------------------------------------------------
+
+OFFSITE = ["/\t/evil.example", "/\n/evil.example", "//evil.example", "/\\evil.example", "\\\\evil.example",
+           " //evil.example", "https://evil.example/", "/\r\nSet-Cookie:x=1", "\t//evil.example", "/%09/ok"]
+
+
+def _location_is_local(location: str) -> bool:
+    return (location.startswith("/") and not location.startswith("//") and "\\" not in location
+            and not any(ord(ch) < 33 or ord(ch) == 127 for ch in location))
+
+
+@pytest.mark.parametrize("target", OFFSITE)
+def test_locale_and_login_redirect_only_to_local_paths(clean_app: Flask, accounts: dict[str, int],
+                                                       target: str) -> None:
+    client = clean_app.test_client()
+    page = client.get("/login")
+    switched = client.post("/officer/locale", data={"csrf_token": csrf_token(page.text), "locale": "en",
+                                                    "next": target})
+    assert switched.status_code == 302 and _location_is_local(switched.headers["Location"]), switched.headers
+    signed = client.post("/login", query_string={"next": target}, data={
+        "username": "officer", "password": "officer-test-pass", "csrf_token": csrf_token(client.get("/login").text)})
+    assert signed.status_code == 302 and _location_is_local(signed.headers["Location"]), signed.headers

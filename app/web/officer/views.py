@@ -421,7 +421,4 @@ def locale() -> Response:
         users.set_locale(current_user._get_current_object(), chosen)
         uow.commit()
     session["locale"] = chosen
-    target = form.next.data or ""
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("officer.queue")
-    return redirect(target)
+    return redirect(params.local_path(form.next.data) or url_for("officer.queue"))
