@@ -51,6 +51,7 @@ from app.web.api import charges_payload
 from app.web.auth import role_required
 from app.web import params
 from app.web.context import db, services, unit_of_work
+from app.web.envelope import attachment_disposition
 from app.platform.uow import after_commit
 
 P = ParamSpec("P")
@@ -580,7 +581,7 @@ def attachment(reference: str, answer_id: int) -> Response:
     row = _declaration_row(reference)
     found = _found(lambda: portal.get_attachment(db(), caller(), row.id, answer_id))
     return Response(found.content, mimetype=found.content_type or "application/octet-stream", headers={
-        "Content-Disposition": f'attachment; filename="{found.filename or "attachment"}"'})
+        "Content-Disposition": attachment_disposition(found.filename), "Cache-Control": "private, no-store"})
 
 
 def _source_lines(body: bytes, problems: list[Problem]) -> dict[int, str]:

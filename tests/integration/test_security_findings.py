@@ -4,6 +4,8 @@ site, and attachment names cannot shape the download's headers."""
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
+from urllib.parse import quote
 
 import pytest
 from flask import Flask
@@ -11,6 +13,8 @@ from flask.testing import FlaskClient
 from lxml import etree
 from sqlalchemy import select
 
+from app.db.case_models import DocumentRequest
+from app.db.portal_models import DocumentRequestAnswer
 from app.db.routing_models import TripConsignment
 from app.users.clients import create_client, ensure_party
 from tests.conftest import TRADER_KEY
@@ -168,3 +172,33 @@ def test_locale_and_login_redirect_only_to_local_paths(clean_app: Flask, account
     signed = client.post("/login", query_string={"next": target}, data={
         "username": "officer", "password": "officer-test-pass", "csrf_token": csrf_token(client.get("/login").text)})
     assert signed.status_code == 302 and _location_is_local(signed.headers["Location"]), signed.headers
+
+
+# --- E. attachment names cannot shape the download's headers ---------------------------------
+
+def test_attachment_downloads_have_a_safe_content_disposition(clean_app: Flask, accounts: dict[str, int]) -> None:
+    case_id, reference = lodge_case(clean_app, "LRN-H19-ATTACH")
+    name = 'in"vo;ice\r\nX-Injected: 1 發票.pdf'
+    now = datetime.now(timezone.utc)
+    with clean_app.extensions["csw"].sessions() as session, session.begin():
+        request = DocumentRequest(case_id=case_id, declaration_id=reference, documents="invoice", message="send",
+                                  requested_by="user:officer", requested_at=now)
+        session.add(request)
+        session.flush()
+        answer = DocumentRequestAnswer(request_id=request.id, declaration_id=reference, message="here",
+                                       filename=name, content_type="application/pdf", size=5, content=b"%PDF-",
+                                       answered_by="user:trader", answered_at=now)
+        session.add(answer)
+        session.flush()
+        answer_id = answer.id
+    officer, _token = browser(clean_app, "officer")
+    trader, _token = browser(clean_app, "trader")
+    for client, path in ((trader, f"/trader/declarations/{reference}/answers/{answer_id}/attachment"),
+                         (officer, f"/officer/cases/{case_id}/answers/{answer_id}/attachment")):
+        response = client.get(path)
+        assert response.status_code == 200 and response.data == b"%PDF-", path
+        header = response.headers["Content-Disposition"]
+        assert "X-Injected" not in response.headers
+        assert header.startswith('attachment; filename="') and header.count('"') == 2, header
+        assert all(32 <= ord(ch) < 127 for ch in header), header
+        assert header.endswith("; filename*=UTF-8''" + quote(name.replace("\r", "").replace("\n", ""), safe="")), header

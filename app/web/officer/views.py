@@ -33,6 +33,7 @@ from app.users import service as users
 from app.web.auth import role_required
 from app.web import params
 from app.web.context import db, services, unit_of_work
+from app.web.envelope import attachment_disposition
 import app.web.officer.charts as charts
 from app.web.officer.forms import (
     AccountStatusForm,
@@ -238,13 +239,8 @@ def attachment(case_id: int, answer_id: int) -> Response:
         abort(404, description=_("No attachment %(id)s", id=answer_id))
     assert answer.content is not None
     return Response(answer.content, mimetype=answer.content_type or "application/octet-stream", headers={
-        "Content-Disposition": f'attachment; filename="{_safe_filename(answer.filename)}"',
+        "Content-Disposition": attachment_disposition(answer.filename),
         "Cache-Control": "private, no-store"})
-
-
-def _safe_filename(name: str | None) -> str:
-    cleaned = "".join(ch for ch in (name or "attachment") if ch.isalnum() or ch in "._-")
-    return cleaned[-100:] or "attachment"
 
 
 @bp.post("/cases/<id:case_id>/claim")
