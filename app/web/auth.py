@@ -5,6 +5,7 @@ visitors are sent to the login page, signed-in users without the role get 403.
 """
 from __future__ import annotations
 
+import hmac
 from collections.abc import Callable
 from functools import wraps
 from typing import ParamSpec, TypeVar
@@ -35,14 +36,19 @@ login_manager.login_message = _l("Please sign in to open this page.")
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    """The signed-in user for this request; None (signed out) when deactivated or deleted."""
-    if not user_id.isdigit():
+    """The signed-in user for this request; None (signed out) when deactivated or deleted, or
+    when the session's token (``User.get_id``) is no longer the account's: signed out,
+    password reset, deactivated."""
+    number, _sep, token = user_id.partition(":")
+    if not token or not (number.isascii() and number.isdigit() and len(number) <= 10) or int(number) > params.MAX_ID:
         return None
-    user = db().get(User, int(user_id))
+    user = db().get(User, int(number))
     # End the look-up's transaction at once: on SQLite a transaction holds the write lock,
     # and a page that writes must take the write gate before its own transaction begins.
     unit_of_work().end_reads()
-    return user if user is not None and user.active else None
+    if user is None or not user.active or not hmac.compare_digest(user.session_token.encode(), token.encode()):
+        return None
+    return user
 
 
 def install(app: Flask) -> None:
@@ -105,6 +111,10 @@ def throttled(retry_after: int) -> Response:
 
 @bp.post("/logout")
 def logout() -> Response:
+    if current_user.is_authenticated:  # the session cookie, even if kept, no longer signs anyone in
+        uow = unit_of_work().write_lock()
+        users.end_sessions(current_user._get_current_object())
+        uow.commit()
     logout_user()
     flash(_("Signed out."))
     return redirect(url_for("auth.login"))

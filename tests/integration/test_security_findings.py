@@ -13,9 +13,10 @@ from flask.testing import FlaskClient
 from lxml import etree
 from sqlalchemy import select
 
-from app.db.case_models import DocumentRequest
+from app.db.case_models import DocumentRequest, User
 from app.db.portal_models import DocumentRequestAnswer
 from app.db.routing_models import TripConsignment
+from app.users import service as users
 from app.users.clients import create_client, ensure_party
 from tests.conftest import TRADER_KEY
 from tests.integration.test_officer_app import browser, csrf_token, lodge as lodge_case
@@ -148,6 +149,39 @@ def test_customs_clients_read_trips_but_cannot_change_them(client: FlaskClient, 
     with clean_app.extensions["csw"].sessions() as session:
         assert session.scalars(select(TripConsignment.declaration_id)
                                .where(TripConsignment.trip_id == trip)).all() == [first]
+
+
+# --- C. sign-out, password reset and deactivation end the session on the server --------------
+
+def _replayed(app: Flask, cookie: str) -> int:
+    replay = app.test_client()
+    replay.set_cookie("session", cookie)
+    return replay.get("/officer/").status_code
+
+
+def test_a_cookie_captured_before_logout_no_longer_opens_the_application(clean_app: Flask,
+                                                                           accounts: dict[str, int]) -> None:
+    client, token = browser(clean_app, "officer")
+    captured = client.get_cookie("session")
+    assert captured is not None and _replayed(clean_app, captured.value) == 200
+    assert client.post("/logout", data={"csrf_token": token}).status_code == 302
+    assert _replayed(clean_app, captured.value) == 302
+
+
+@pytest.mark.parametrize("change", ["password", "deactivate"])
+def test_a_password_reset_or_deactivation_ends_existing_sessions(clean_app: Flask, accounts: dict[str, int],
+                                                                  change: str) -> None:
+    client, _token = browser(clean_app, "officer")
+    captured = client.get_cookie("session")
+    assert captured is not None
+    with clean_app.extensions["csw"].sessions() as session, session.begin():
+        user = session.get(User, accounts["officer"])
+        if change == "password":
+            users.reset_password(session, user, "a-brand-new-password", "test", "leaked")
+        else:
+            users.set_active(session, user, False, "test", "left")
+            users.set_active(session, user, True, "test", "back")
+    assert _replayed(clean_app, captured.value) == 302
 
 
 # --- D. redirects stay on the site -----------------------------------------------------------
