@@ -275,9 +275,9 @@ def precheck(data: dict[str, Any]) -> dict[str, list[str]]:
 def _label(field_id: str) -> str:
     """``items-2-hs_code`` -> "Goods item 3 · HS code"."""
     parts = field_id.split("-")
-    if len(parts) == 3 and parts[1].isdigit():
+    if len(parts) == 3 and parts[1].isascii() and parts[1].isdigit():
         return f"{FIELD_LABELS.get(parts[0], parts[0])} {int(parts[1]) + 1} · {FIELD_LABELS.get(parts[2], parts[2])}"
-    if len(parts) == 2 and parts[1].isdigit():
+    if len(parts) == 2 and parts[1].isascii() and parts[1].isdigit():
         return f"{FIELD_LABELS.get(parts[0], parts[0])} {int(parts[1]) + 1}"
     if len(parts) == 2:
         return f"{FIELD_LABELS.get(parts[0], parts[0])} · {FIELD_LABELS.get(parts[1], parts[1])}"
