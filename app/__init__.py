@@ -41,6 +41,9 @@ def create_app(settings: Settings | None = None) -> Flask:
         CSW_SETTINGS=settings,
     )
     app.extensions["csw"] = build(settings)
+    from app.web import params  # noqa: PLC0415 - the factory loads the blueprints it registers
+
+    params.install(app)  # the <id:...> route converter, before the blueprints using it
 
     from app.web import aeo_api, api, site  # noqa: PLC0415 - the factory loads the blueprints it registers
 

@@ -9,6 +9,7 @@ embedded as it is (a stored message inside the pull queue's answer).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -25,12 +26,18 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
+# Characters XML 1.0 cannot carry (most C0 controls, surrogates, U+FFFE/FFFF): lxml refuses them.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
 def _text(value: Any) -> str:
+    """The value as element text; a character XML cannot carry (an id echoed in a refusal
+    holding a control character) is written as its escape, ``\\u0001``."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, datetime):
         return iso(value)
-    return str(value)
+    return _NOT_XML.sub(lambda found: f"\\u{ord(found.group()):04x}", str(value))
 
 
 def compact(value: Any) -> Any:

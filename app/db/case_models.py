@@ -2,6 +2,7 @@
 document requests sent to traders (typed SQLAlchemy models on the shared ``Base``)."""
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from decimal import Decimal
 
@@ -9,6 +10,10 @@ from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from app.db.models import Base, Money, UtcDateTime
+
+
+def new_session_token() -> str:
+    return secrets.token_urlsafe(32)
 
 
 class User(Base):
@@ -28,6 +33,9 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Part of the signed-in session's user id (``get_id``): replaced on sign-out, password reset
+    # and (de)activation, which ends every session opened with the old one, on the server.
+    session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
 
     # Flask-Login protocol (kept here so the model needs no Flask import).
     @property
@@ -43,7 +51,8 @@ class User(Base):
         return False
 
     def get_id(self) -> str:
-        return str(self.id)
+        """``<id>:<session token>`` (Flask-Login's alternative token)."""
+        return f"{self.id}:{self.session_token}"
 
 
 class UserEvent(Base):

@@ -128,7 +128,7 @@ def read_json(body: bytes, max_problems: int = 25) -> list[GatewayEvent]:
     """``{"events": [...]}`` checked field by field, with the same limits as the XML schema."""
     try:
         data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested too deeply
         raise Rejection("INVALID_PARAMETER", "the body is not valid JSON",
                         [Problem(message='expected {"events": [...]}', path="$", rule="json")]) from None
     raw_events = data.get("events") if isinstance(data, dict) else None

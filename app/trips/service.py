@@ -92,7 +92,7 @@ def open_trip(session: Session, caller: Caller, vehicle_mark: str, control_point
 
 def get_trip(session: Session, trip_id: str, caller: Caller, for_update: bool = False) -> Trip:
     """The trip if the caller may see it: its carrier, or a customs system (admin/partner role);
-    anyone else's answers like a missing one."""
+    anyone else's answers like a missing one. Seeing is not changing: see ``carriers_trip``."""
     if not is_valid_trip_reference(trip_id):
         raise Rejection("INVALID_REFERENCE",
                         f"{trip_id[:40]!r} is not a trip reference (HKyyT + 10 characters + check character)",
@@ -106,6 +106,15 @@ def get_trip(session: Session, trip_id: str, caller: Caller, for_update: bool = 
     trip = session.scalar(query)
     if trip is None:
         raise Rejection("NOT_FOUND", f"no trip {trip_id}")
+    return trip
+
+
+def carriers_trip(session: Session, trip_id: str, caller: Caller) -> Trip:
+    """The trip, locked, if the caller is its carrier: only the carrier links and unlinks
+    consignments. A customs system reads every trip but changes none (FORBIDDEN)."""
+    trip = get_trip(session, trip_id, caller, for_update=True)
+    if trip.carrier_party_id != caller.party_id:
+        raise Rejection("FORBIDDEN", f"only the carrier of trip {trip.id} may change its consignments")
     return trip
 
 
@@ -201,7 +210,7 @@ def link(session: Session, trip_id: str, references: Sequence[str], caller: Call
         raise Rejection("INVALID_PARAMETER", "name at least one consignment",
                         [Problem(message="empty", path="consignments", rule="min-items")])
     declarations = _linkable(session, references, caller)
-    trip = get_trip(session, trip_id, caller, for_update=True)
+    trip = carriers_trip(session, trip_id, caller)
     _require_in_time(trip, now, rules)
     problems = []
     for index, row in enumerate(declarations):
@@ -235,7 +244,7 @@ def link(session: Session, trip_id: str, references: Sequence[str], caller: Call
 def unlink(session: Session, trip_id: str, reference: str, caller: Caller, now: datetime | None = None,
            *, rules: RoutingRules) -> Trip:
     now = now or utcnow()
-    trip = get_trip(session, trip_id, caller, for_update=True)
+    trip = carriers_trip(session, trip_id, caller)
     _require_in_time(trip, now, rules)
     removed = rowcount(session.execute(delete(TripConsignment).where(
         TripConsignment.trip_id == trip.id, TripConsignment.declaration_id == reference)))

@@ -13,7 +13,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.db.case_models import User, UserEvent
+from app.db.case_models import User, UserEvent, new_session_token
 from app.platform.clock import utcnow
 
 ROLES = ("officer", "supervisor", "admin", "trader")
@@ -108,6 +108,7 @@ def set_active(session: Session, user: User, active: bool, actor: str, reason: s
     if not active:
         _keep_an_administrator(session, user)
     user.active = active
+    end_sessions(user)
     _event(session, user, "reactivated" if active else "deactivated", actor, None, reason)
 
 
@@ -130,7 +131,13 @@ def reset_password(session: Session, user: User, password: str, actor: str, reas
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError("password", f"password must have at least {MIN_PASSWORD_LENGTH} characters")
     user.password_hash = password_hash or hash_password(password)
+    end_sessions(user)
     _event(session, user, "password_reset", actor, None, reason)
+
+
+def end_sessions(user: User) -> None:
+    """Sign the account out everywhere: sessions carry the old token, which no longer loads it."""
+    user.session_token = new_session_token()
 
 
 def find_user(session: Session, username: str) -> User | None:

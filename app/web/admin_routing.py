@@ -23,7 +23,7 @@ def subscribers() -> str:
                            dead=service.dead_letters(db(), limit=50))
 
 
-@bp.post("/subscribers/<int:subscriber_id>/<any(pause, resume, replay):action>")
+@bp.post("/subscribers/<id:subscriber_id>/<any(pause, resume, replay):action>")
 @role_required("admin")
 def change(subscriber_id: int, action: str) -> Response:
     """Pause, resume, or queue the subscriber's dead letters again."""

@@ -10,11 +10,10 @@ Both answer with an ``AeoOperator`` document (``app.web.envelope.respond``).
 """
 from __future__ import annotations
 
-import json
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, Response, g, request
+from flask import Blueprint, Response, g
 
 from app.aeo import service
 from app.reference.mra import MraPartners
@@ -24,6 +23,7 @@ from app.domain.problems import Problem, Rejection
 from app.domain.time import hong_kong_date
 from app.platform.clock import utcnow
 from app.web.api import authenticated_caller
+from app.web import params
 from app.web.context import db, services, unit_of_work
 from app.platform.uow import after_commit
 from app.web.envelope import respond
@@ -111,19 +111,7 @@ def get_operator(operator_id: str) -> Response:
 
 
 def _json_body() -> dict[str, Any]:
-    if request.mimetype != "application/json":
-        raise Rejection(
-            "UNSUPPORTED_MEDIA_TYPE",
-            f"send the status change as Content-Type: application/json (got {request.mimetype or 'none'})",
-        )
-    try:
-        body = json.loads(request.get_data(cache=False) or b"null")
-    except ValueError:
-        body = None
-    if not isinstance(body, dict):
-        raise Rejection("INVALID_PARAMETER", "the body is not a JSON object",
-                        [Problem(message='expected {"action": "...", "reason": "..."}', path="$", rule="json")])
-    return body
+    return params.json_object("the status change")
 
 
 @bp.post("/operators/<operator_id>/status")

@@ -4,8 +4,6 @@ Thin: read the request, call intake and the declaration services, commit, render
 """
 from __future__ import annotations
 
-import json
-from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
@@ -26,6 +24,7 @@ from app.platform.clock import utcnow
 from app.risk import service as risk_service
 from app.risk.service import RiskView
 from app.users.clients import authenticate
+from app.web import params
 from app.web.context import db, services, unit_of_work
 from app.web.envelope import respond
 from app.web.metrics import DECLARATION_OUTCOMES
@@ -141,11 +140,7 @@ def amend_declaration(reference: str) -> Response:
 def cancel_declaration(reference: str) -> Response:
     caller = authenticated_caller()
     if request.mimetype == "application/json":
-        try:
-            body = json.loads(request.get_data(cache=False) or b"null")
-        except ValueError:
-            raise Rejection("INVALID_PARAMETER", "the body is not valid JSON",
-                            [Problem(message="expected {\"reason\": \"...\"}", path="$", rule="json")]) from None
+        body = params.json_value(request.get_data(cache=False))
         reason = require_text_reason(body.get("reason") if isinstance(body, dict) else None)
     else:
         reason = services().intake.receive_cancellation_reason(_xml_body())
@@ -218,7 +213,7 @@ def get_declaration(reference: str) -> Response:
     return respond("StatusNotification", _status_payload(row, caller))
 
 
-@bp.get("/declarations/<reference>/documents/<int:version>")
+@bp.get("/declarations/<reference>/documents/<id:version>")
 def get_document(reference: str, version: int) -> Response:
     """The document exactly as received for ``version`` (the legal record)."""
     caller = authenticated_caller()
@@ -234,31 +229,6 @@ def get_document(reference: str, version: int) -> Response:
     return Response(found.body, mimetype="application/xml", headers={"Digest": f"sha-256={found.sha256}"})
 
 
-def _int_parameter(name: str, default: int, maximum: int) -> int:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
-        raise Rejection("INVALID_PARAMETER", f"{name} must be a whole number from 1 to {maximum}",
-                        [Problem(message=f"got {raw[:20]!r}", path=name, rule="range")])
-    return int(raw)
-
-
-def _since() -> datetime | None:
-    raw = request.args.get("since")
-    if not raw:
-        return None
-    try:
-        moment = datetime.fromisoformat(raw.replace(" ", "+"))
-    except ValueError:
-        raise Rejection("INVALID_PARAMETER", "since must be an ISO 8601 date-time, e.g. 2026-11-21T08:00:00Z",
-                        [Problem(message=f"got {raw[:40]!r}", path="since", rule="iso8601")]) from None
-    if moment.tzinfo is None:
-        raise Rejection("INVALID_PARAMETER", "since needs a time zone (Z or +08:00)",
-                        [Problem(message=f"got {raw[:40]!r}", path="since", rule="iso8601")])
-    return moment
-
-
 STATUSES = {status.value for status in DeclarationStatus}
 
 
@@ -271,8 +241,8 @@ def list_declarations() -> Response:
                         [Problem(message=f"got {status[:30]!r}", path="status", rule="enumeration")])
     page_size = current_app.config["CSW_SETTINGS"].page_size
     result = queries.list_declarations(
-        db(), caller.party_id, status, _since(),
-        _int_parameter("page", 1, 1_000_000), _int_parameter("per_page", page_size, 200),
+        db(), caller.party_id, status, params.query_moment("since"),
+        params.query_int("page", 1, 1_000_000), params.query_int("per_page", page_size, 200),
     )
     payload = {
         "conversation_id": g.conversation_id,

@@ -5,10 +5,10 @@ visitors are sent to the login page, signed-in users without the role get 403.
 """
 from __future__ import annotations
 
+import hmac
 from collections.abc import Callable
 from functools import wraps
 from typing import ParamSpec, TypeVar
-from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, abort, flash, redirect, make_response, render_template, request, url_for
 from flask_babel import gettext as _
@@ -21,6 +21,7 @@ from wtforms.validators import DataRequired, Length
 
 from app.db.case_models import User
 from app.users import service as users
+from app.web import params
 from app.web.context import db, unit_of_work
 
 P = ParamSpec("P")
@@ -35,14 +36,19 @@ login_manager.login_message = _l("Please sign in to open this page.")
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    """The signed-in user for this request; None (signed out) when deactivated or deleted."""
-    if not user_id.isdigit():
+    """The signed-in user for this request; None (signed out) when deactivated or deleted, or
+    when the session's token (``User.get_id``) is no longer the account's: signed out,
+    password reset, deactivated."""
+    number, _sep, token = user_id.partition(":")
+    if not token or not (number.isascii() and number.isdigit() and len(number) <= 10) or int(number) > params.MAX_ID:
         return None
-    user = db().get(User, int(user_id))
+    user = db().get(User, int(number))
     # End the look-up's transaction at once: on SQLite a transaction holds the write lock,
     # and a page that writes must take the write gate before its own transaction begins.
     unit_of_work().end_reads()
-    return user if user is not None and user.active else None
+    if user is None or not user.active or not hmac.compare_digest(user.session_token.encode(), token.encode()):
+        return None
+    return user
 
 
 def install(app: Flask) -> None:
@@ -72,12 +78,7 @@ class LoginForm(FlaskForm):
 
 def _safe_next(target: str | None) -> str:
     """Only local paths: an attacker's link must not bounce a user off to another site."""
-    if target:
-        parts = urlsplit(target)
-        if (not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//")
-                and "\\" not in target):
-            return target
-    return url_for("officer.queue")
+    return params.local_path(target) or url_for("officer.queue")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -110,6 +111,10 @@ def throttled(retry_after: int) -> Response:
 
 @bp.post("/logout")
 def logout() -> Response:
+    if current_user.is_authenticated:  # the session cookie, even if kept, no longer signs anyone in
+        uow = unit_of_work().write_lock()
+        users.end_sessions(current_user._get_current_object())
+        uow.commit()
     logout_user()
     flash(_("Signed out."))
     return redirect(url_for("auth.login"))

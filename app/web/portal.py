@@ -49,7 +49,9 @@ from app.domain.risk import RiskResult
 from app.domain.actors import Caller
 from app.web.api import charges_payload
 from app.web.auth import role_required
+from app.web import params
 from app.web.context import db, services, unit_of_work
+from app.web.envelope import attachment_disposition
 from app.platform.uow import after_commit
 
 P = ParamSpec("P")
@@ -273,9 +275,9 @@ def precheck(data: dict[str, Any]) -> dict[str, list[str]]:
 def _label(field_id: str) -> str:
     """``items-2-hs_code`` -> "Goods item 3 · HS code"."""
     parts = field_id.split("-")
-    if len(parts) == 3 and parts[1].isdigit():
+    if len(parts) == 3 and parts[1].isascii() and parts[1].isdigit():
         return f"{FIELD_LABELS.get(parts[0], parts[0])} {int(parts[1]) + 1} · {FIELD_LABELS.get(parts[2], parts[2])}"
-    if len(parts) == 2 and parts[1].isdigit():
+    if len(parts) == 2 and parts[1].isascii() and parts[1].isdigit():
         return f"{FIELD_LABELS.get(parts[0], parts[0])} {int(parts[1]) + 1}"
     if len(parts) == 2:
         return f"{FIELD_LABELS.get(parts[0], parts[0])} · {FIELD_LABELS.get(parts[1], parts[1])}"
@@ -333,21 +335,27 @@ def _apply_row_action(action: str, data: dict[str, Any], count: int = 1) -> bool
         carried = {k: previous.get(k) for k in ("origin_country", "currency") if previous.get(k)}
         for _row in range(max(0, min(count, MAX_ITEMS - len(items)))):
             items.append({**ITEM_DEFAULTS, **carried})
-    elif kind == "remove_item" and index.isdigit() and int(index) < len(items):
-        items.pop(int(index))
+    elif kind == "remove_item" and (row := _row_index(index, items)) is not None:
+        items.pop(row)
         if not items:
             items.append(dict(ITEM_DEFAULTS))
     elif kind == "add_equipment":
         if len(equipment) < MAX_EQUIPMENT:
             equipment.append({})
-    elif kind == "remove_equipment" and index.isdigit() and int(index) < len(equipment):
-        equipment.pop(int(index))
+    elif kind == "remove_equipment" and (row := _row_index(index, equipment)) is not None:
+        equipment.pop(row)
     elif kind == "fill" and index in ("importer", "exporter", "carrier"):
         party = portal.party_of(db(), caller())
         data[index] = {**(data.get(index) or {}), "name": party.name, "identifier": party.identifier}
     else:
         return False
     return True
+
+
+def _row_index(index: str, rows: list[dict[str, Any]]) -> int | None:
+    """The row a remove button names (``remove_item:3``), None past the last row."""
+    number = params.whole_number(index, "action", 0, MAX_ITEMS)
+    return number if number < len(rows) else None
 
 
 def _declaration_form(draft_id: int | None = None, amending: Any = None) -> Any:
@@ -364,8 +372,7 @@ def _declaration_form(draft_id: int | None = None, amending: Any = None) -> Any:
     form = DeclarationForm()
     data = _clean(form.data)
     action = request.form.get("action", "submit")
-    count = request.form.get("add_count", "1")
-    if _apply_row_action(action, data, int(count) if count.isdigit() else 1):
+    if _apply_row_action(action, data, params.form_int("add_count", 1, MAX_ITEMS) or 1):
         return _render_form(_form_from(data), {}, [], 200, draft_id, amending)
     function_code = "13" if amending is not None else "9"
     if action == "save_draft":
@@ -426,12 +433,11 @@ def _declaration_form(draft_id: int | None = None, amending: Any = None) -> Any:
 @trader_required
 def declarations() -> str:
     args = request.args
-    page = args.get("page", "1")
     filters = portal.Filters(
         status=args.get("status", "") if args.get("status") in STATUSES else "",
         lane=args.get("lane", "") if args.get("lane") in LANES else "",
         type_code=args.get("type", "") if args.get("type") in ("IM", "EX", "TS") else "",
-        search=args.get("q", "")[:40], page=int(page) if page.isdigit() else 1)
+        search=args.get("q", "")[:40], page=params.query_int("page", 1, 100_000))
     listing = portal.track(db(), caller(), filters)
     return render_template("portal/declarations.html", listing=listing, filters=filters, statuses=STATUSES,
                            lanes=LANES, drafts=portal.list_drafts(db(), caller()),
@@ -444,7 +450,7 @@ def new_declaration() -> Any:
     return _declaration_form()
 
 
-@bp.route("/drafts/<int:draft_id>", methods=["GET", "POST"])
+@bp.route("/drafts/<id:draft_id>", methods=["GET", "POST"])
 @trader_required
 def draft(draft_id: int) -> Any:
     found = _found(lambda: portal.get_draft(db(), caller(), draft_id))
@@ -455,7 +461,7 @@ def draft(draft_id: int) -> Any:
     return _declaration_form(draft_id=draft_id, amending=amending)
 
 
-@bp.post("/drafts/<int:draft_id>/delete")
+@bp.post("/drafts/<id:draft_id>/delete")
 @trader_required
 def delete_draft(draft_id: int) -> WerkzeugResponse:
     _found(lambda: portal.delete_draft(db(), caller(), draft_id))
@@ -505,7 +511,7 @@ def amend(reference: str) -> Any:
     return _declaration_form(amending=row)
 
 
-@bp.get("/declarations/<reference>/documents/<int:version>")
+@bp.get("/declarations/<reference>/documents/<id:version>")
 @trader_required
 def document(reference: str, version: int) -> Response:
     row = _declaration_row(reference)
@@ -547,7 +553,7 @@ def cancel(reference: str) -> Any:
     return redirect(url_for("portal.declaration", reference=row.id))
 
 
-@bp.post("/declarations/<reference>/requests/<int:request_id>/answer")
+@bp.post("/declarations/<reference>/requests/<id:request_id>/answer")
 @trader_required
 def answer(reference: str, request_id: int) -> Any:
     row = _declaration_row(reference)
@@ -569,13 +575,13 @@ def answer(reference: str, request_id: int) -> Any:
     return redirect(url_for("portal.declaration", reference=row.id, _anchor=f"request-{request_id}"))
 
 
-@bp.get("/declarations/<reference>/answers/<int:answer_id>/attachment")
+@bp.get("/declarations/<reference>/answers/<id:answer_id>/attachment")
 @trader_required
 def attachment(reference: str, answer_id: int) -> Response:
     row = _declaration_row(reference)
     found = _found(lambda: portal.get_attachment(db(), caller(), row.id, answer_id))
     return Response(found.content, mimetype=found.content_type or "application/octet-stream", headers={
-        "Content-Disposition": f'attachment; filename="{found.filename or "attachment"}"'})
+        "Content-Disposition": attachment_disposition(found.filename), "Cache-Control": "private, no-store"})
 
 
 def _source_lines(body: bytes, problems: list[Problem]) -> dict[int, str]:
@@ -633,7 +639,7 @@ def keys() -> Any:
                            clients=api_clients.list_keys(db(), caller()), revoke_form=FlaskForm()), status
 
 
-@bp.post("/keys/<int:client_id>/revoke")
+@bp.post("/keys/<id:client_id>/revoke")
 @trader_required
 def revoke_key(client_id: int) -> WerkzeugResponse:
     client = _found(lambda: api_clients.revoke_key(db(), caller(), client_id))

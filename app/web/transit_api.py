@@ -30,6 +30,7 @@ from app.domain.actors import CUSTOMS_ROLES, Caller
 from app.platform.clock import utcnow
 from app.transit import service, telemetry
 from app.web.api import authenticated_caller
+from app.web import params
 from app.web.context import db, services, unit_of_work
 from app.web.envelope import respond
 
@@ -94,16 +95,6 @@ def post_events() -> Response:
     return respond("ELockEventReceipt", payload, 200)
 
 
-def _int_parameter(name: str, default: int, maximum: int) -> int:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
-        raise Rejection("INVALID_PARAMETER", f"{name} must be a whole number from 1 to {maximum}",
-                        [Problem(message=f"got {raw[:20]!r}", path=name, rule="range")])
-    return int(raw)
-
-
 def _choice(name: str, allowed: list[str]) -> str | None:
     raw = request.args.get(name)
     if raw is not None and raw not in allowed:
@@ -148,8 +139,8 @@ def list_journeys() -> Response:
     _require(caller, ("admin", "partner", "trader"), "list journeys")
     state = _choice("state", [s.value for s in JourneyState])
     alert = _choice("alert", ["any", "none", *[k.value for k in AlertKind]])
-    page = _int_parameter("page", 1, 100_000)
-    per_page = _int_parameter("per_page", services().settings.page_size, 200)
+    page = params.query_int("page", 1, 100_000)
+    per_page = params.query_int("per_page", services().settings.page_size, 200)
     declaration_id = request.args.get("declaration_id")
     if declaration_id is not None and not is_valid_declaration_reference(declaration_id):
         raise Rejection("INVALID_PARAMETER", "declaration_id must be a declaration reference",
@@ -201,28 +192,14 @@ def list_alerts() -> Response:
     caller = authenticated_caller()
     _require(caller, tuple(sorted(CUSTOMS_ROLES)), "list e-lock alerts")
     kind = _choice("kind", [k.value for k in AlertKind])
-    page = _int_parameter("page", 1, 100_000)
-    per_page = _int_parameter("per_page", services().settings.page_size, 200)
+    page = params.query_int("page", 1, 100_000)
+    per_page = params.query_int("per_page", services().settings.page_size, 200)
     items, total = service.list_alerts(db(), kind, page, per_page)
     return _json({"conversation_id": g.conversation_id, "page": page, "per_page": per_page, "total": total,
                   "alerts": [alert_payload(a) for a in items]})
 
 
 # --- registration (admin) -----------------------------------------------------------------
-
-def _body() -> dict[str, Any]:
-    if request.mimetype != "application/json":
-        raise Rejection("UNSUPPORTED_MEDIA_TYPE",
-                        f"send Content-Type: application/json (got {request.mimetype or 'none'})")
-    try:
-        body = json.loads(request.get_data(cache=False) or b"null")
-    except ValueError:
-        body = None
-    if not isinstance(body, dict):
-        raise Rejection("INVALID_PARAMETER", "the body is not a JSON object",
-                        [Problem(message="expected a JSON object", path="$", rule="json")])
-    return body
-
 
 def _text(body: dict[str, Any], key: str) -> str:
     value = body.get(key)
@@ -245,7 +222,7 @@ def _admin_change(work: Any, status: int = 201) -> Response:
     event in one transaction."""
     caller = authenticated_caller()
     _require(caller, ("admin",), "register e-lock scheme participants")
-    body = _body()
+    body = params.json_object()
     uow = unit_of_work().write_lock()
     payload = work(body, caller.actor)
     uow.commit()

@@ -20,6 +20,7 @@ from app.routing import subscribers as pull
 from app.routing.messages import JSON_CONTENT_TYPE, to_json, to_xml
 from app.trips import service as service
 from app.web.api import authenticated_caller
+from app.web import params
 from app.web.context import db, services, unit_of_work
 from app.web.envelope import wants_json
 
@@ -40,18 +41,7 @@ def _render(root: str, payload: dict[str, Any], status: int = 200, headers: dict
 
 
 def _json_body() -> dict[str, Any]:
-    if request.mimetype != "application/json":
-        raise Rejection("UNSUPPORTED_MEDIA_TYPE",
-                        f"send a JSON object as Content-Type: application/json (got {request.mimetype or 'none'})")
-    try:
-        body = json.loads(request.get_data(cache=False) or b"null")
-    except ValueError:
-        raise Rejection("INVALID_PARAMETER", "the body is not valid JSON",
-                        [Problem(message="not JSON", path="$", rule="json")]) from None
-    if not isinstance(body, dict):
-        raise Rejection("INVALID_PARAMETER", "the body must be a JSON object",
-                        [Problem(message=f"got {type(body).__name__}", path="$", rule="json-object")])
-    return body
+    return params.json_object()
 
 
 def _references(body: dict[str, Any], required: bool) -> list[str]:
@@ -67,15 +57,7 @@ def _references(body: dict[str, Any], required: bool) -> list[str]:
 
 
 def _moment(body: dict[str, Any], field: str) -> datetime:
-    raw = body.get(field)
-    try:
-        if not isinstance(raw, str):
-            raise ValueError
-        moment = datetime.fromisoformat(raw)
-    except ValueError:
-        raise Rejection("INVALID_PARAMETER", f"{field} must be an ISO 8601 date-time with a time zone",
-                        [Problem(message=f"got {str(raw)[:40]!r}", path=field, rule="iso8601")]) from None
-    return moment
+    return params.moment(body.get(field), field)
 
 
 def _text(body: dict[str, Any], field: str) -> str:
@@ -176,11 +158,7 @@ def notifications() -> Response:
     """The caller's party's pull queue: oldest first, until acknowledged."""
     caller = authenticated_caller()
     assert caller.party_id is not None
-    raw = request.args.get("limit", "100")
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PULL:
-        raise Rejection("INVALID_PARAMETER", f"limit must be a whole number from 1 to {MAX_PULL}",
-                        [Problem(message=f"got {raw[:20]!r}", path="limit", rule="range")])
-    messages = pull.pull_queue(db(), caller.party_id, int(raw))
+    messages = pull.pull_queue(db(), caller.party_id, params.query_int("limit", 100, MAX_PULL))
     as_json = wants_json()
     return _render("NotificationList", {"notifications": [_notification(m, as_json) for m in messages]})
 

@@ -743,5 +743,6 @@ def test_the_traders_answer_and_attachment_reach_the_officer(clean_app: Flask, a
     download = client.get(link)
     assert download.status_code == 200 and download.data == png
     assert download.mimetype == "image/png"
-    assert download.headers["Content-Disposition"] == 'attachment; filename="packinglist.png"'
+    assert download.headers["Content-Disposition"] == (
+        "attachment; filename=\"packing_list.png\"; filename*=UTF-8''packing%20list.png")
     assert client.get(f"/officer/cases/{other_case}/answers/{answer_id}/attachment").status_code == 404

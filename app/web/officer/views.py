@@ -31,7 +31,9 @@ from app.risk.service import RiskView, latest_assessment
 from app.transit import queries as transit_queries
 from app.users import service as users
 from app.web.auth import role_required
+from app.web import params
 from app.web.context import db, services, unit_of_work
+from app.web.envelope import attachment_disposition
 import app.web.officer.charts as charts
 from app.web.officer.forms import (
     AccountStatusForm,
@@ -111,10 +113,7 @@ def _filters() -> QueueFilter:
 
 
 def _page_number() -> int:
-    raw = request.args.get("page", "1")
-    if not raw.isdigit() or not 1 <= int(raw) <= 10_000:
-        abort(404, description=_("page must be a number from 1 to 10000"))
-    return int(raw)
+    return params.query_int("page", 1, 10_000, beyond="NOT_FOUND")
 
 
 @bp.get("/")
@@ -209,7 +208,7 @@ def _form_error(form: Any) -> CaseRuleError:
     return CaseRuleError("FORM_INVALID", f"{field}: {'; '.join(str(m) for m in messages)}", field)
 
 
-@bp.get("/cases/<int:case_id>")
+@bp.get("/cases/<id:case_id>")
 @role_required(*EVERYONE)
 def case_view(case_id: int) -> tuple[str, int]:
     return _render_case(_case_or_404(case_id))
@@ -230,7 +229,7 @@ def _change(case_id: int, action: Callable[[Session, User], Case], **forms: Any)
     return case
 
 
-@bp.get("/cases/<int:case_id>/answers/<int:answer_id>/attachment")
+@bp.get("/cases/<id:case_id>/answers/<id:answer_id>/attachment")
 @role_required(*EVERYONE)
 def attachment(case_id: int, answer_id: int) -> Response:
     """A document the trader attached to an answer, downloaded (never shown inline)."""
@@ -240,16 +239,11 @@ def attachment(case_id: int, answer_id: int) -> Response:
         abort(404, description=_("No attachment %(id)s", id=answer_id))
     assert answer.content is not None
     return Response(answer.content, mimetype=answer.content_type or "application/octet-stream", headers={
-        "Content-Disposition": f'attachment; filename="{_safe_filename(answer.filename)}"',
+        "Content-Disposition": attachment_disposition(answer.filename),
         "Cache-Control": "private, no-store"})
 
 
-def _safe_filename(name: str | None) -> str:
-    cleaned = "".join(ch for ch in (name or "attachment") if ch.isalnum() or ch in "._-")
-    return cleaned[-100:] or "attachment"
-
-
-@bp.post("/cases/<int:case_id>/claim")
+@bp.post("/cases/<id:case_id>/claim")
 @role_required(*CASE_WORKERS)
 def claim(case_id: int) -> Response | tuple[str, int]:
     done = _change(case_id, lambda session, user: cases.claim(session, case_id, user))
@@ -259,7 +253,7 @@ def claim(case_id: int) -> Response | tuple[str, int]:
     return redirect(url_for("officer.case_view", case_id=case_id))
 
 
-@bp.post("/cases/<int:case_id>/unclaim")
+@bp.post("/cases/<id:case_id>/unclaim")
 @role_required(*CASE_WORKERS)
 def unclaim(case_id: int) -> Response | tuple[str, int]:
     done = _change(case_id, lambda session, user: cases.unclaim(session, case_id, user))
@@ -269,7 +263,7 @@ def unclaim(case_id: int) -> Response | tuple[str, int]:
     return redirect(url_for("officer.queue"))
 
 
-@bp.post("/cases/<int:case_id>/reassign")
+@bp.post("/cases/<id:case_id>/reassign")
 @role_required("supervisor")
 def reassign(case_id: int) -> Response | tuple[str, int]:
     form = ReassignForm()
@@ -283,16 +277,15 @@ def reassign(case_id: int) -> Response | tuple[str, int]:
     return redirect(url_for("officer.case_view", case_id=case_id))
 
 
-@bp.post("/cases/<int:case_id>/decision")
+@bp.post("/cases/<id:case_id>/decision")
 @role_required(*CASE_WORKERS)
 def decide(case_id: int) -> Response | tuple[str, int]:
     form = DecisionForm()
     if not form.validate():
         return _refused(case_id, _form_error(form), decision_form=form)
-    seen = form.declaration_version.data or ""
     decision = DecisionRequest(Decision(form.decision.data), reason=form.reason.data or "",
                                lane=form.lane.data or None, documents=form.documents.data or "",
-                               version=int(seen) if seen.isdigit() else None)
+                               version=params.form_int("declaration_version", None, params.MAX_ID, minimum=1))
     case = _change(case_id, lambda session, user: cases.decide(
         session, case_id, user, decision, g.get("conversation_id")), decision_form=form)
     if not isinstance(case, Case):
@@ -306,7 +299,7 @@ def decide(case_id: int) -> Response | tuple[str, int]:
     return redirect(url_for("officer.case_view", case_id=case_id))
 
 
-@bp.post("/cases/<int:case_id>/inspection")
+@bp.post("/cases/<id:case_id>/inspection")
 @role_required(*CASE_WORKERS)
 def inspection(case_id: int) -> Response | tuple[str, int]:
     form = InspectionForm()
@@ -321,7 +314,7 @@ def inspection(case_id: int) -> Response | tuple[str, int]:
     return redirect(url_for("officer.case_view", case_id=case_id))
 
 
-@bp.post("/cases/<int:case_id>/notes")
+@bp.post("/cases/<id:case_id>/notes")
 @role_required(*CASE_WORKERS)
 def note(case_id: int) -> Response | tuple[str, int]:
     form = NoteForm()
@@ -388,7 +381,7 @@ def user_admin() -> str | Response | tuple[str, int]:
     return render_template("officer/users.html", form=form, accounts=accounts, status_form=AccountStatusForm()), status
 
 
-@bp.post("/users/<int:user_id>/active")
+@bp.post("/users/<id:user_id>/active")
 @role_required("admin")
 def user_active(user_id: int) -> Response | tuple[str, int]:
     """Deactivate or reactivate an account, with a reason kept on its history."""
@@ -424,7 +417,4 @@ def locale() -> Response:
         users.set_locale(current_user._get_current_object(), chosen)
         uow.commit()
     session["locale"] = chosen
-    target = form.next.data or ""
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("officer.queue")
-    return redirect(target)
+    return redirect(params.local_path(form.next.data) or url_for("officer.queue"))
