@@ -24,6 +24,7 @@ from app.domain.problems import Problem, Rejection
 from app.domain.time import hong_kong_date
 from app.platform.clock import utcnow
 from app.web.api import authenticated_caller
+from app.web.body import request_body
 from app.web.context import db, services, unit_of_work
 from app.platform.uow import after_commit
 from app.web.envelope import respond
@@ -117,7 +118,7 @@ def _json_body() -> dict[str, Any]:
             f"send the status change as Content-Type: application/json (got {request.mimetype or 'none'})",
         )
     try:
-        body = json.loads(request.get_data(cache=False) or b"null")
+        body = json.loads(request_body() or b"null")
     except ValueError:
         body = None
     if not isinstance(body, dict):

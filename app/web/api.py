@@ -26,6 +26,7 @@ from app.platform.clock import utcnow
 from app.risk import service as risk_service
 from app.risk.service import RiskView
 from app.users.clients import authenticate
+from app.web.body import request_body
 from app.web.context import db, services, unit_of_work
 from app.web.envelope import respond
 from app.web.metrics import DECLARATION_OUTCOMES
@@ -61,7 +62,7 @@ def _xml_body() -> bytes:
             "UNSUPPORTED_MEDIA_TYPE",
             f"send the declaration as Content-Type: application/xml (got {mimetype or 'none'})",
         )
-    return request.get_data(cache=False)
+    return request_body()
 
 
 def _lodge(store: pipeline.Store, caller: Caller, reference: str | None = None) -> Response:
@@ -142,7 +143,7 @@ def cancel_declaration(reference: str) -> Response:
     caller = authenticated_caller()
     if request.mimetype == "application/json":
         try:
-            body = json.loads(request.get_data(cache=False) or b"null")
+            body = json.loads(request_body() or b"null")
         except ValueError:
             raise Rejection("INVALID_PARAMETER", "the body is not valid JSON",
                             [Problem(message="expected {\"reason\": \"...\"}", path="$", rule="json")]) from None

@@ -30,6 +30,7 @@ from app.domain.actors import CUSTOMS_ROLES, Caller
 from app.platform.clock import utcnow
 from app.transit import service, telemetry
 from app.web.api import authenticated_caller
+from app.web.body import request_body
 from app.web.context import db, services, unit_of_work
 from app.web.envelope import respond
 
@@ -51,7 +52,7 @@ def _require(caller: Caller, roles: tuple[str, ...], what: str) -> None:
 
 def _events() -> list[telemetry.GatewayEvent]:
     mimetype = request.mimetype
-    body = request.get_data(cache=False)
+    body = request_body()
     if mimetype == "application/json":
         return telemetry.read_json(body, services().settings.max_error_count)
     if mimetype in ("application/xml", "text/xml") or mimetype.endswith("+xml"):
@@ -215,7 +216,7 @@ def _body() -> dict[str, Any]:
         raise Rejection("UNSUPPORTED_MEDIA_TYPE",
                         f"send Content-Type: application/json (got {request.mimetype or 'none'})")
     try:
-        body = json.loads(request.get_data(cache=False) or b"null")
+        body = json.loads(request_body() or b"null")
     except ValueError:
         body = None
     if not isinstance(body, dict):

@@ -20,6 +20,7 @@ from app.routing import subscribers as pull
 from app.routing.messages import JSON_CONTENT_TYPE, to_json, to_xml
 from app.trips import service as service
 from app.web.api import authenticated_caller
+from app.web.body import request_body
 from app.web.context import db, services, unit_of_work
 from app.web.envelope import wants_json
 
@@ -44,7 +45,7 @@ def _json_body() -> dict[str, Any]:
         raise Rejection("UNSUPPORTED_MEDIA_TYPE",
                         f"send a JSON object as Content-Type: application/json (got {request.mimetype or 'none'})")
     try:
-        body = json.loads(request.get_data(cache=False) or b"null")
+        body = json.loads(request_body() or b"null")
     except ValueError:
         raise Rejection("INVALID_PARAMETER", "the body is not valid JSON",
                         [Problem(message="not JSON", path="$", rule="json")]) from None
