@@ -18,7 +18,7 @@ from app.logs import CONVERSATION, configure_logging
 from app.web.context import close_session
 from app.web.envelope import error_response
 from app.web.security import init_security, retry_after_seconds, throttle_sign_in
-from app.web.metrics import DECLARATION_OUTCOMES, LATENCY, REQUESTS
+from app.web.metrics import DECLARATION_OUTCOMES, LATENCY, REQUESTS, method_label
 
 log = logging.getLogger("csw.web")
 
@@ -96,7 +96,7 @@ def _install_request_hooks(app: Flask) -> None:
             response.headers["X-Conversation-ID"] = conversation_id
         route = request.url_rule.rule if request.url_rule is not None else "unmatched"
         elapsed = time.perf_counter() - g.get("started", time.perf_counter())
-        REQUESTS.labels(route, request.method, str(response.status_code)).inc()
+        REQUESTS.labels(route, method_label(request.method), str(response.status_code)).inc()
         LATENCY.labels(route).observe(elapsed)
         log.info("request", extra={"fields": {
             "method": request.method, "path": request.path, "status": response.status_code,
