@@ -120,11 +120,14 @@ def _install_error_handlers(app: Flask) -> None:
         if exc.code == 413:
             limit = app.config["MAX_CONTENT_LENGTH"]
             message = f"the request body exceeds the limit of {limit} bytes"
-        headers = None
+        # The exception's own headers (Allow on a 405, WWW-Authenticate, Retry-After), but not its
+        # Content-Type: the body is the envelope.
+        headers: dict[str, str] | None = {
+            name: value for name, value in exc.get_headers() if name.lower() != "content-type"} or None
         if exc.code == 429:
             message = f"too many requests: this client's limit is {exc.description}; retry later"
             retry_after = str(retry_after_seconds(app.extensions["csw_limiter"]))
-            headers = {"Retry-After": retry_after}
+            headers = {**(headers or {}), "Retry-After": retry_after}
             if request.endpoint == "auth.login":
                 from app.web.auth import throttled  # noqa: PLC0415 - a blueprint module, loaded by create_app
 
