@@ -4,6 +4,7 @@ and the document stored "exactly as received" is the one the client sent, never 
 from __future__ import annotations
 
 import hashlib
+import io
 from collections.abc import Iterator
 from typing import Any
 
@@ -116,3 +117,27 @@ def test_every_body_reading_route_refuses_an_over_limit_chunked_body(
     response = chunked(transit, path, body, {"Content-Type": content_type, "Accept": "application/json"}, key)
     assert response.status_code == 413, (path, response.status_code, response.get_data(as_text=True)[:300])
     assert response.get_json()["code"] == "BODY_TOO_LARGE"
+
+
+def test_a_chunked_portal_upload_over_the_limit_is_refused(clean_app: Flask) -> None:
+    """The portal's multipart upload is parsed by werkzeug from the same limited stream."""
+    from werkzeug.datastructures import FileStorage, MultiDict
+    from werkzeug.test import stream_encode_multipart
+
+    from app.users.service import create_user
+    from tests.integration.test_portal_web import PASSWORD, signed_in, token
+
+    with clean_app.extensions["csw"].sessions() as session, session.begin():
+        party = session.scalar(select(models.Party).where(models.Party.identifier == "12345678"))
+        assert party is not None
+        create_user(session, "uploader", "trader", PASSWORD, party_id=party.id)
+    browser = signed_in(clean_app, "uploader")
+    fields = MultiDict([("csrf_token", token(browser, "/trader/upload")),
+                        ("document", FileStorage(io.BytesIO(padded(LIMIT + 1024 * 1024)), "big.xml"))])
+    stream, _, boundary = stream_encode_multipart(fields)
+    response = browser.post("/trader/upload", headers={
+        "Content-Type": f'multipart/form-data; boundary="{boundary}"', "Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input": Chunked(stream.read()), "wsgi.input_terminated": True})
+    assert response.status_code == 413
+    assert "BODY_TOO_LARGE" in response.get_data(as_text=True)
+    assert declarations(clean_app) == 0
