@@ -18,7 +18,7 @@ from app.logs import CONVERSATION, configure_logging
 from app.web.context import close_session
 from app.web.envelope import error_response
 from app.web.security import init_security, retry_after_seconds, throttle_sign_in
-from app.web.metrics import DECLARATION_OUTCOMES, LATENCY, REQUESTS
+from app.web.metrics import DECLARATION_OUTCOMES, LATENCY, REQUESTS, method_label
 
 log = logging.getLogger("csw.web")
 
@@ -99,7 +99,7 @@ def _install_request_hooks(app: Flask) -> None:
             response.headers["X-Conversation-ID"] = conversation_id
         route = request.url_rule.rule if request.url_rule is not None else "unmatched"
         elapsed = time.perf_counter() - g.get("started", time.perf_counter())
-        REQUESTS.labels(route, request.method, str(response.status_code)).inc()
+        REQUESTS.labels(route, method_label(request.method), str(response.status_code)).inc()
         LATENCY.labels(route).observe(elapsed)
         log.info("request", extra={"fields": {
             "method": request.method, "path": request.path, "status": response.status_code,
@@ -123,11 +123,14 @@ def _install_error_handlers(app: Flask) -> None:
         if exc.code == 413:
             limit = app.config["MAX_CONTENT_LENGTH"]
             message = f"the request body exceeds the limit of {limit} bytes"
-        headers = None
+        # The exception's own headers (Allow on a 405, WWW-Authenticate, Retry-After), but not its
+        # Content-Type: the body is the envelope.
+        headers: dict[str, str] | None = {
+            name: value for name, value in exc.get_headers() if name.lower() != "content-type"} or None
         if exc.code == 429:
             message = f"too many requests: this client's limit is {exc.description}; retry later"
             retry_after = str(retry_after_seconds(app.extensions["csw_limiter"]))
-            headers = {"Retry-After": retry_after}
+            headers = {**(headers or {}), "Retry-After": retry_after}
             if request.endpoint == "auth.login":
                 from app.web.auth import throttled  # noqa: PLC0415 - a blueprint module, loaded by create_app
 

@@ -57,6 +57,8 @@ class Settings:
     rate_limit_storage: str = "memory://"
     secure_cookies: bool = False
     trusted_proxies: int = 0
+    # /metrics: None answers loopback addresses only; a token is required from everywhere
+    metrics_token: str | None = None
     # officers' queue
     case_escalation_minutes: int = 30
     # routing: outbox retention and the dispatcher
@@ -99,6 +101,7 @@ class Settings:
             "rate_limit_storage": os.environ.get("CSW_RATE_LIMIT_STORAGE", "memory://"),
             "secure_cookies": os.environ.get("CSW_SECURE_COOKIES", "0") == "1",
             "trusted_proxies": _int("CSW_TRUSTED_PROXIES", 0),
+            "metrics_token": os.environ.get("CSW_METRICS_TOKEN") or None,
             "release_green": {"1": True, "0": False}.get(os.environ.get("CSW_RELEASE_GREEN", "")),
             "case_escalation_minutes": _positive_int("CSW_CASE_ESCALATION_MINUTES", 30),
             "outbox_retention_days": _int("CSW_OUTBOX_RETENTION_DAYS", 14),

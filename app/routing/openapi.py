@@ -6,11 +6,13 @@ from typing import Any
 
 _XML_AND_JSON: dict[str, dict[str, Any]] = {"application/xml": {}, "application/json": {}}
 _TRIP = {"name": "trip_id", "in": "path", "required": True,
-         "description": "trip reference: HK + yy + T + 10 of 0-9A-Z + ISO 7064 MOD 37,36 check character",
+         "description": "trip reference: HK + yy + T + 10 of 0-9A-Z + ISO 7064 MOD 37,36 check character "
+                        "(a wrong check character is 400 INVALID_REFERENCE)",
          "schema": {"type": "string", "pattern": "^HK[0-9]{2}T[0-9A-Z]{11}$"}}
 _REFERENCE = {"name": "reference", "in": "path", "required": True,
-              "description": "the consignment's declaration reference",
+              "description": "the consignment's declaration reference (with its check character)",
               "schema": {"type": "string", "pattern": "^HK[0-9]{2}D[0-9A-Z]{11}$"}}
+_TEXT = {"type": "string", "maxLength": 40, "pattern": r"\S", "description": "text, at most 40 characters"}
 _REFERENCES = {"type": "array", "maxItems": 200,
                "items": {"type": "string", "pattern": "^HK[0-9]{2}D[0-9A-Z]{11}$"}}
 
@@ -38,8 +40,8 @@ def routing_paths() -> dict[str, Any]:
             "requestBody": _json({"type": "object",
                                   "required": ["vehicle_registration_id", "control_point_id",
                                                "expected_crossing_datetime"],
-                                  "properties": {"vehicle_registration_id": {"type": "string", "example": "XY1234"},
-                                                 "control_point_id": {"type": "string", "example": "HKLMC"},
+                                  "properties": {"vehicle_registration_id": {**_TEXT, "example": "XY1234"},
+                                                 "control_point_id": {**_TEXT, "example": "HKLMC"},
                                                  "expected_crossing_datetime": {"type": "string",
                                                                                 "format": "date-time"},
                                                  "consignments": _REFERENCES}}),
@@ -52,7 +54,7 @@ def routing_paths() -> dict[str, Any]:
             "summary": "Link consignments (declaration references) to the trip, at least 30 minutes before crossing",
             "operationId": "linkConsignments", "parameters": [_TRIP],
             "requestBody": _json({"type": "object", "required": ["consignments"],
-                                  "properties": {"consignments": _REFERENCES}}),
+                                  "properties": {"consignments": {**_REFERENCES, "minItems": 1}}}),
             "responses": {"200": _answer("the trip", "Trip"), **_errors(400, 401, 404, 409, 415)}}},
         "/api/v1/trips/{trip_id}/consignments/{reference}": {"delete": {
             "summary": "Unlink a consignment (same cut-off as linking)",
@@ -75,8 +77,9 @@ def routing_paths() -> dict[str, Any]:
             "summary": "Acknowledge processed messages (they leave the pull queue)",
             "operationId": "acknowledgeNotifications",
             "requestBody": _json({"type": "object", "required": ["message_ids"],
-                                  "properties": {"message_ids": {"type": "array", "maxItems": 500,
-                                                                 "items": {"type": "integer"}}}}),
+                                  "properties": {"message_ids": {
+                                      "type": "array", "minItems": 1, "maxItems": 500,
+                                      "items": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}}}}),
             "responses": {"200": _answer("how many were acknowledged", "Acknowledged"),
                           **_errors(400, 401, 415)}}},
     }

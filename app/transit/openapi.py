@@ -13,7 +13,7 @@ _JOURNEY = {"name": "journey_id", "in": "path", "required": True,
             "schema": {"type": "string", "pattern": "^TJ[0-9]{2}[0-9A-F]{10}$"}}
 _ELOCK = {"name": "elock_id", "in": "path", "required": True,
           "schema": {"type": "string", "pattern": "^[0-9A-Z][0-9A-Z-]{0,34}$"}}
-_PAGING = [{"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+_PAGING = [{"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100_000}},
            {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}}]
 _EVENT = {"type": "object", "required": ["event_id", "elock_id", "type", "occurred_at", "latitude", "longitude"],
           "additionalProperties": False, "properties": {
@@ -35,8 +35,9 @@ def _json_body(properties: dict[str, Any], optional: dict[str, Any] | None = Non
         "type": "object", "required": sorted(properties), "properties": {**properties, **(optional or {})}}}}}
 
 
-_NOTE = {"note": {"type": "string", "maxLength": 500,
-                  "description": "why (kept on the registry history with the client as actor)"}}
+_NOTE = {"note": {"type": "string", "nullable": True, "maxLength": 500, "pattern": "^[^\\u0000-\\u001f\\u007f]*$",
+                  "description": "why (kept on the registry history with the client as actor); no control "
+                                 "characters; null: none"}}
 
 
 def _admin(summary: str, operation: str, properties: dict[str, Any], status: str = "201",
@@ -70,7 +71,10 @@ def transit_paths() -> dict[str, Any]:
                 {"name": "state", "in": "query", "schema": {"type": "string", "enum": [s.value for s in JourneyState]}},
                 {"name": "alert", "in": "query", "description": "an alert kind, any or none",
                  "schema": {"type": "string", "enum": ["any", "none", *[k.value for k in AlertKind]]}},
-                {"name": "declaration_id", "in": "query", "schema": {"type": "string"}}, *_PAGING],
+                {"name": "declaration_id", "in": "query",
+                 "description": "a declaration reference (HK + yy + D + 10 of 0-9A-Z + ISO 7064 MOD 37,36 check "
+                                "character; a wrong check character is 400)",
+                 "schema": {"type": "string", "pattern": "^HK[0-9]{2}D[0-9A-Z]{11}$"}}, *_PAGING],
             "responses": {"200": {"description": "a page of journeys (JSON)", "content": _JSON},
                           **_errors(400, 401, 403)}}},
         "/api/v1/journeys/{journey_id}": {"get": {
@@ -88,14 +92,22 @@ def transit_paths() -> dict[str, Any]:
                           **_errors(400, 401, 403)}}},
         "/api/v1/elock/companies": _admin(
             "Register a participating company (admin)", "registerElockCompany",
-            {"br_number": {"type": "string", "pattern": "^[0-9]{8}$"}, "name": {"type": "string"},
+            {"br_number": {"type": "string", "pattern": "^[0-9]{8}$"},
+             "name": {"type": "string", "minLength": 1, "maxLength": 140,
+                      "pattern": "^[^\\u0000-\\u001f\\u007f]*[^\\s\\u0000-\\u001f\\u007f][^\\u0000-\\u001f\\u007f]*$",
+                      "description": "1 to 140 characters, not only spaces, no control characters"},
              "mode": {"type": "string", "enum": ["air-land", "sea-land"]}}),
         "/api/v1/elock/vehicles": _admin(
             "Register a vehicle of a registered company (admin)", "registerElockVehicle",
-            {"registration_mark": {"type": "string"}, "company": {"type": "string", "pattern": "^[0-9]{8}$"}}),
+            {"registration_mark": {"type": "string", "pattern": "^[A-HJ-NPR-Za-hj-npr-z]{2} ?[1-9][0-9]{0,3}$",
+                                   "description": "HK registration mark: 2 letters without I, O, Q, then 1-9999 "
+                                                  "without a leading zero (stored upper case, without spaces)"},
+             "company": {"type": "string", "pattern": "^[0-9]{8}$"}}),
         "/api/v1/elock/elocks": _admin(
             "Register an e-lock of an accredited supplier (admin)", "registerElock",
-            {"elock_id": {"type": "string"}, "supplier": {"type": "string"}}),
+            {"elock_id": {"type": "string", "pattern": "^[0-9A-Z][0-9A-Z-]{0,34}$"},
+             "supplier": {"type": "string", "minLength": 1,
+                          "description": "an accredited supplier (rules/transit/routes.toml); another is 400"}}),
         "/api/v1/elock/elocks/{elock_id}/status": _admin(
             "Mark an e-lock available, faulty or retired (admin)", "changeElockStatus",
             {"status": {"type": "string", "enum": ["available", "faulty", "retired"]}}, "200", [_ELOCK]),

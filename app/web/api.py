@@ -23,11 +23,12 @@ from app.intake.service import require_text_reason
 from app.platform.clock import utcnow
 from app.risk import service as risk_service
 from app.risk.service import RiskView
-from app.users.clients import authenticate
 from app.web import params
+from app.web.body import request_body
 from app.web.context import db, services, unit_of_work
 from app.web.envelope import respond
 from app.web.metrics import DECLARATION_OUTCOMES
+from app.web.security import bearer_caller
 from app.web.openapi import openapi_document
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -37,10 +38,7 @@ XML_TYPES = {"application/xml", "text/xml"}
 
 def authenticated_caller() -> Caller:
     """The API client behind the request's bearer key (any role), or 401 UNAUTHORIZED."""
-    header = request.headers.get("Authorization", "")
-    scheme, _, key = header.partition(" ")
-    key = key.strip()
-    caller = authenticate(db(), key, services().api_keys) if scheme.lower() == "bearer" and key else None
+    caller = bearer_caller()  # looked up once, by the rate limiter
     # The look-up's short transaction ends here, so that on SQLite the write lock of the
     # request's later transaction is not held while its document is parsed.
     unit_of_work().end_reads()
@@ -60,7 +58,7 @@ def _xml_body() -> bytes:
             "UNSUPPORTED_MEDIA_TYPE",
             f"send the declaration as Content-Type: application/xml (got {mimetype or 'none'})",
         )
-    return request.get_data(cache=False)
+    return request_body()
 
 
 def _lodge(store: pipeline.Store, caller: Caller, reference: str | None = None) -> Response:
@@ -140,7 +138,7 @@ def amend_declaration(reference: str) -> Response:
 def cancel_declaration(reference: str) -> Response:
     caller = authenticated_caller()
     if request.mimetype == "application/json":
-        body = params.json_value(request.get_data(cache=False))
+        body = params.json_value(request_body())
         reason = require_text_reason(body.get("reason") if isinstance(body, dict) else None)
     else:
         reason = services().intake.receive_cancellation_reason(_xml_body())

@@ -23,10 +23,14 @@ def _errors(*statuses: int) -> dict[str, Any]:
     return {str(status): _answer("refusal in the error envelope", "ErrorResponse") for status in statuses}
 
 
+REFERENCE_PATTERN = "^HK[0-9]{2}D[0-9A-Z]{11}$"
+REFERENCE_DESCRIPTION = ("declaration reference: HK + yy + D + 10 of 0-9A-Z + an ISO 7064 MOD 37,36 check "
+                         "character; a reference whose check character is wrong is 400 INVALID_REFERENCE "
+                         "(JSON Schema cannot state the check)")
 _REFERENCE = {
     "name": "reference", "in": "path", "required": True,
-    "description": "declaration reference: HK + yy + D + 10 of 0-9A-Z + ISO 7064 MOD 37,36 check character",
-    "schema": {"type": "string", "pattern": "^HK[0-9]{2}D[0-9A-Z]{11}$"},
+    "description": REFERENCE_DESCRIPTION,
+    "schema": {"type": "string", "pattern": REFERENCE_PATTERN},
 }
 _OPERATOR = {
     "name": "operator_id", "in": "path", "required": True,
@@ -40,8 +44,67 @@ _DECLARATION_BODY = {
 }
 
 
+_CONVERSATION = {"X-Conversation-ID": {
+    "required": True, "description": "the request's conversation id (quote it to support)",
+    "schema": {"type": "string"}}}
+_RETRY_AFTER = {"Retry-After": {"required": True, "description": "seconds", "schema": {"type": "integer"}}}
+ERROR_ENVELOPE: dict[str, Any] = {
+    "type": "object", "required": ["code", "message", "conversation_id", "errors"],
+    "properties": {
+        "code": {"type": "string", "pattern": "^[A-Z_]+$"},
+        "message": {"type": "string"},
+        "conversation_id": {"type": "string", "nullable": True},
+        "errors": {"type": "array", "items": {"type": "object", "required": ["message"], "properties": {
+            "message": {"type": "string"},
+            "path": {"type": "string", "nullable": True},
+            "rule": {"type": "string", "nullable": True},
+            "line": {"type": "integer", "nullable": True},
+            "column": {"type": "integer", "nullable": True}}}},
+    },
+}
+# Statuses any operation can answer besides its own: the service's own refusals, and the
+# HTTP server's (gunicorn answers a request line over 4094 bytes before the service sees it).
+_EVERY_OPERATION = {
+    "400": "a malformed request: a parameter, reference or body the service cannot read",
+    "414": "the request line is longer than the HTTP server accepts (4094 bytes); answered by gunicorn "
+           "before the service, as an HTML page without the error envelope",
+    "429": "over CSW_API_RATE_LIMIT (per live API key, else per client address); retry after Retry-After",
+    "503": "the database is unavailable or busy; nothing was stored; retry after Retry-After",
+}
+_WITH_A_BODY = {
+    "413": "the body is over CSW_MAX_BODY_BYTES (5 MB), whether sent with Content-Length or chunked",
+    "415": "the body's Content-Type is not one this operation reads",
+}
+
+
+def _complete(document: dict[str, Any]) -> dict[str, Any]:
+    """Every operation documents every status the server can answer, every answer of the
+    service its X-Conversation-ID, and every refusal the error envelope (JSON schema)."""
+    document["components"]["schemas"] = {"ErrorResponse": ERROR_ENVELOPE}
+    refusal_content = {"application/xml": {},
+                       "application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}
+    for item in document["paths"].values():
+        for operation in item.values():
+            responses = operation["responses"]
+            extra = dict(_EVERY_OPERATION)
+            if "requestBody" in operation:
+                extra.update(_WITH_A_BODY)
+            if operation.get("security", document["security"]):
+                extra["401"] = "missing, unknown or revoked API key (WWW-Authenticate: Bearer)"
+            for status, description in extra.items():
+                responses.setdefault(status, {"description": description})
+            for status, response in responses.items():
+                if status == "414":
+                    response["content"] = {"text/html": {}}
+                    continue
+                response["headers"] = {**_CONVERSATION, **(_RETRY_AFTER if status in ("429", "503") else {})}
+                if int(status) >= 400:
+                    response["content"] = refusal_content
+    return document
+
+
 def openapi_document() -> dict[str, Any]:
-    return {
+    return _complete({
         "openapi": "3.0.3",
         "info": {
             "title": "Customs Single Window API",
@@ -66,11 +129,15 @@ def openapi_document() -> dict[str, Any]:
                     "summary": "The caller's own declarations, most recently changed first",
                     "operationId": "listDeclarations",
                     "parameters": [
-                        {"name": "status", "in": "query", "schema": {
+                        {"name": "status", "in": "query", "allowEmptyValue": True,
+                         "description": "empty: every status", "schema": {
                             "type": "string",
                             "enum": [status.value for status in DeclarationStatus]}},
-                        {"name": "since", "in": "query", "schema": {"type": "string", "format": "date-time"}},
-                        {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+                        {"name": "since", "in": "query", "allowEmptyValue": True,
+                         "description": "changed since this moment (with a time zone); empty: no bound",
+                         "schema": {"type": "string", "format": "date-time"}},
+                        {"name": "page", "in": "query",
+                         "schema": {"type": "integer", "minimum": 1, "maximum": 1_000_000}},
                         {"name": "per_page", "in": "query",
                          "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
                     ],
@@ -157,4 +224,4 @@ def openapi_document() -> dict[str, Any]:
                         "responses": {"200": {"description": "OpenAPI 3", "content": {"application/json": {}}}}},
             },
         },
-    }
+    })

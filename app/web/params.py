@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 from flask import Flask, request
 from werkzeug.routing import BaseConverter, ValidationError
 
+from app.web.body import request_body
 from app.domain.problems import Problem, Rejection
 
 MAX_ID = 2**31 - 1
@@ -97,7 +98,7 @@ def json_object(what: str = "a JSON object") -> dict[str, Any]:
     if request.mimetype != "application/json":
         raise Rejection("UNSUPPORTED_MEDIA_TYPE",
                         f"send {what} as Content-Type: application/json (got {request.mimetype or 'none'})")
-    body = json_value(request.get_data(cache=False))
+    body = json_value(request_body())
     if not isinstance(body, dict):
         raise Rejection("INVALID_PARAMETER", "the body must be a JSON object",
                         [Problem(message=f"got {type(body).__name__}", path="$", rule="json-object")])

@@ -1,7 +1,8 @@
 """Web security that applies to every route: response headers, session cookies and rate limits.
 
 Installed last in ``create_app`` so it covers every blueprint, including ones added later:
-the API rate limit keys on the caller's API key (hashed) for any ``/api/`` path, the pages
+the API rate limit keys on the caller's API key (hashed) for any ``/api/`` path when the key
+is a live client's, and on the client's address otherwise (no key, an unknown or revoked one), the pages
 get a strict Content-Security-Policy (no inline script), and HSTS is sent only when the
 request arrived over TLS (directly or via a proxy that says so in X-Forwarded-Proto).
 """
@@ -10,13 +11,16 @@ from __future__ import annotations
 import hashlib
 import time
 
-from flask import Flask, Request, Response, request
+from flask import Flask, Request, Response, g, request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.config import Settings
+from app.domain.actors import Caller
+from app.users.clients import authenticate
+from app.web.context import db, services
 
 CONTENT_SECURITY_POLICY = "; ".join([
     "default-src 'self'",
@@ -31,12 +35,29 @@ CONTENT_SECURITY_POLICY = "; ".join([
 HSTS = "max-age=31536000; includeSubDomains"
 
 
-def rate_limit_key() -> str:
-    """The API key's hash when the request carries one (so every worker and host counts one
-    client together, and keys never reach the limiter's storage in clear), else the address."""
+def _bearer_key() -> str:
     scheme, _, key = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and key.strip():
-        return "key:" + hashlib.sha256(key.strip().encode()).hexdigest()
+    return key.strip() if scheme.lower() == "bearer" else ""
+
+
+def bearer_caller() -> Caller | None:
+    """The live API client behind the request's bearer key, or None (no key, an unknown or a
+    revoked one). Looked up once per request: the limiter asks first, the view then reuses it."""
+    if "bearer_caller" not in g:
+        key = _bearer_key()
+        g.bearer_caller = authenticate(db(), key, services().api_keys) if key else None
+    caller: Caller | None = g.bearer_caller
+    return caller
+
+
+def rate_limit_key() -> str:
+    """A live client's key, hashed (so every worker and host counts one client together, and keys
+    never reach the limiter's storage in clear); else the client's address (after ProxyFix, so
+    ``CSW_TRUSTED_PROXIES`` decides whose it is). Keying on any key sent would let a caller
+    inventing a new key for each request go unlimited: requests without a valid key, failed
+    sign-ins included, all count against the address they come from."""
+    if bearer_caller() is not None:
+        return "key:" + hashlib.sha256(_bearer_key().encode()).hexdigest()
     return "addr:" + get_remote_address()
 
 

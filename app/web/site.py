@@ -1,12 +1,15 @@
 """Landing page, health check and metrics."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, render_template
+from flask import Blueprint, Response, current_app, jsonify, render_template, request
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.exceptions import NotFound
+
+from app.domain.problems import Rejection
 
 from app.web.context import db, services
-from app.web.metrics import metrics_response
+from app.web.metrics import may_scrape, metrics_response
 
 bp = Blueprint("site", __name__)
 
@@ -35,4 +38,11 @@ def healthz() -> tuple[Response, int]:
 
 @bp.get("/metrics")
 def metrics() -> Response:
+    """Prometheus text: loopback only by default, or anyone with ``CSW_METRICS_TOKEN``."""
+    token = current_app.config["CSW_SETTINGS"].metrics_token
+    if not may_scrape(token, request.headers.get("Authorization", ""), request.remote_addr):
+        if token:
+            raise Rejection("UNAUTHORIZED",
+                            "send the metrics token (CSW_METRICS_TOKEN) as 'Authorization: Bearer <token>'")
+        raise NotFound()  # exactly as a missing route: the page is not offered off this host
     return metrics_response()

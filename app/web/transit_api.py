@@ -31,6 +31,7 @@ from app.platform.clock import utcnow
 from app.transit import service, telemetry
 from app.web.api import authenticated_caller
 from app.web import params
+from app.web.body import request_body
 from app.web.context import db, services, unit_of_work
 from app.web.envelope import respond
 
@@ -52,7 +53,7 @@ def _require(caller: Caller, roles: tuple[str, ...], what: str) -> None:
 
 def _events() -> list[telemetry.GatewayEvent]:
     mimetype = request.mimetype
-    body = request.get_data(cache=False)
+    body = request_body()
     if mimetype == "application/json":
         return telemetry.read_json(body, services().settings.max_error_count)
     if mimetype in ("application/xml", "text/xml") or mimetype.endswith("+xml"):

@@ -1,6 +1,9 @@
 """Health, metrics, landing page and migrations."""
 from __future__ import annotations
 
+import dataclasses
+
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -30,6 +33,52 @@ def test_metrics_count_requests_and_declaration_outcomes(client: FlaskClient) ->
     assert 'csw_declarations_total{outcome="rejected:XML_MALFORMED"}' in text
     assert 'csw_http_requests_total{method="POST",route="/api/v1/declarations",status="202"}' in text
     assert "csw_http_request_duration_seconds_bucket" in text
+
+
+def test_metrics_labels_are_bounded_whatever_methods_and_paths_clients_send(client: FlaskClient) -> None:
+    for n in range(30):
+        client.open("/api/v1/declarations", method=f"BOGUS{n}X")
+        client.open(f"/no/such/path/{n}", method=f"RANDOM{n}Y")
+    text = client.get("/metrics").get_data(as_text=True)
+    assert "BOGUS" not in text and "RANDOM" not in text and "/no/such" not in text
+    assert 'csw_http_requests_total{method="other",route="unmatched",status="405"}' in text
+    assert 'csw_http_requests_total{method="other",route="unmatched",status="404"}' in text
+    methods = {line.split('method="')[1].split('"')[0] for line in text.splitlines()
+               if line.startswith("csw_http_requests_total{")}
+    assert methods <= {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "other"}
+
+
+def test_metrics_are_answered_on_loopback_only_by_default(client: FlaskClient) -> None:
+    assert client.get("/metrics").status_code == 200
+    outside = client.get("/metrics", environ_base={"REMOTE_ADDR": "203.0.113.7"},
+                         headers={"Accept": "application/json"})
+    assert outside.status_code == 404
+    assert outside.get_json()["code"] == "NOT_FOUND"
+    assert "csw_http_requests_total" not in outside.get_data(as_text=True)
+
+
+def test_a_metrics_token_is_required_from_everywhere_once_set(client: FlaskClient, clean_app: Flask,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = dataclasses.replace(clean_app.config["CSW_SETTINGS"], metrics_token="scrape-secret-0123456789")
+    monkeypatch.setitem(clean_app.config, "CSW_SETTINGS", settings)
+    for remote in ("127.0.0.1", "203.0.113.7"):
+        refused = client.get("/metrics", environ_base={"REMOTE_ADDR": remote},
+                             headers={"Authorization": "Bearer wrong", "Accept": "application/json"})
+        assert refused.status_code == 401
+        assert refused.get_json()["code"] == "UNAUTHORIZED"
+        scraped = client.get("/metrics", environ_base={"REMOTE_ADDR": remote},
+                             headers={"Authorization": "Bearer scrape-secret-0123456789"})
+        assert scraped.status_code == 200
+        assert "csw_http_requests_total" in scraped.get_data(as_text=True)
+
+
+def test_the_metrics_token_is_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.config import Settings
+
+    monkeypatch.delenv("CSW_METRICS_TOKEN", raising=False)
+    assert Settings.from_env().metrics_token is None
+    monkeypatch.setenv("CSW_METRICS_TOKEN", "from-the-environment")
+    assert Settings.from_env().metrics_token == "from-the-environment"
 
 
 def test_landing_page_says_what_the_service_is(client: FlaskClient) -> None:

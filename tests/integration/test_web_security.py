@@ -47,6 +47,36 @@ def test_api_clients_over_their_rate_get_429_with_retry_after(clean_app: Flask, 
 
 
 
+def test_a_fresh_bogus_key_per_request_is_counted_per_address(clean_app: Flask, limited_app: Flask) -> None:
+    """Unknown keys and no key at all are counted against the client's address: inventing a new
+    key for each request does not get round the limit, and a real key keeps its own allowance."""
+    client = limited_app.test_client()
+    answers = [client.get("/api/v1/declarations", headers=auth(f"csw_bogus_{n:024d}", "application/json"))
+               for n in range(3)]
+    answers.append(client.get("/api/v1/declarations", headers={"Accept": "application/json"}))
+    assert [a.status_code for a in answers] == [401, 401, 401, 429]
+    assert answers[-1].get_json()["code"] == "RATE_LIMITED"
+    assert int(answers[-1].headers["Retry-After"]) > 0
+    assert client.get("/api/v1/declarations", headers=auth(TRADER_KEY, "application/json")).status_code == 200
+    elsewhere = client.get("/api/v1/declarations", headers=auth("csw_bogus_elsewhere", "application/json"),
+                           environ_base={"REMOTE_ADDR": "203.0.113.9"})
+    assert elsewhere.status_code == 401, "another address has its own allowance"
+
+
+def test_failed_keys_are_counted_per_client_address_behind_a_trusted_proxy(
+        clean_app: Flask, database_url: str, tmp_path: Path) -> None:
+    settings = Settings.from_env(database_url=database_url, instance_dir=tmp_path, secret_key="test",
+                                 log_level="WARNING", api_rate_limit="2 per minute", trusted_proxies=1)
+    client = create_app(settings).test_client()
+
+    def bogus(n: int, forwarded_for: str) -> int:
+        return client.get("/api/v1/declarations", headers={
+            **auth(f"csw_bogus_{n}", "application/json"), "X-Forwarded-For": forwarded_for}).status_code
+
+    assert [bogus(n, "198.51.100.1") for n in range(3)] == [401, 401, 429]
+    assert bogus(9, "198.51.100.2") == 401, "the proxy's other clients are not held up"
+
+
 def test_password_guessing_is_throttled_per_address_and_username(clean_app: Flask, limited_app: Flask) -> None:
     """After three wrong passwords a minute the sign-in page answers 429 with Retry-After and
     says when to try again; another username is not held up by it."""
