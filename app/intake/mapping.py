@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cache
-from datetime import datetime, timezone
+from datetime import datetime, timezone, tzinfo
 from decimal import Decimal
 
 from lxml import etree
@@ -92,15 +92,17 @@ def _mass(element: etree._Element) -> Decimal:
     return Decimal(text.strip()) * _MASS_TO_KG[unit]
 
 
-def _datetime(parent: etree._Element, name: str, path: str) -> datetime | None:
-    """An xs:dateTime as an aware datetime (Hong Kong time when no zone is given)."""
+def _datetime(parent: etree._Element, name: str, path: str, local: tzinfo | None = HONG_KONG) -> datetime | None:
+    """An xs:dateTime as an aware datetime. Without a zone it is ``local`` time (Hong Kong time
+    for a movement at a control point); with ``local=None`` a zone is required (the issue
+    date-time is an instant, wherever the declarant issued it)."""
     text = _text(parent, name)
     if text is None:
         return None
     try:
         moment = datetime.fromisoformat(text)
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=HONG_KONG)
+        if moment.tzinfo is None and local is not None:
+            moment = moment.replace(tzinfo=local)
         moment.astimezone(timezone.utc)
     except (ValueError, OverflowError):
         raise Rejection(
@@ -109,6 +111,13 @@ def _datetime(parent: etree._Element, name: str, path: str) -> datetime | None:
             [Problem(message=f"{text!r} is outside years 1-9999 (in UTC) or uses hour 24", path=path,
                      rule="date-range", line=_child(parent, name).sourceline)],
         ) from None
+    if moment.tzinfo is None:
+        raise Rejection(
+            "VALUE_OUT_OF_RANGE",
+            f"{name} must give its time zone (Z or an offset such as +08:00): it is an instant",
+            [Problem(message=f"{text!r} has no time zone; send e.g. {text}+08:00 for Hong Kong time", path=path,
+                     rule="date-zone", line=_child(parent, name).sourceline)],
+        )
     return moment
 
 
@@ -230,7 +239,7 @@ def _declaration_v1(tree: etree._ElementTree) -> Declaration:
     )
     shipment = _child(root, "GoodsShipment")
     consignment = _child(shipment, "Consignment")
-    issued = _datetime(root, "IssueDateTime", "/Declaration/IssueDateTime")
+    issued = _datetime(root, "IssueDateTime", "/Declaration/IssueDateTime", local=None)
     if issued is None:
         raise KeyError("schema-valid document lacks IssueDateTime")
     totals = root.find(_q("Totals"))

@@ -6,6 +6,7 @@ with precise paths, because it is ~40x slower.
 """
 from __future__ import annotations
 
+import itertools
 import re
 import threading
 from dataclasses import dataclass, field
@@ -38,25 +39,60 @@ class SchemaEntry:
             return self._detailed
 
 
-def element_path(element: etree._Element) -> str:
+class ElementPaths:
     """``/Declaration/GoodsShipment/GovernmentAgencyGoodsItem[2]/...``: local names, with a
-    1-based position only where an element repeats among its siblings."""
-    steps: list[str] = []
-    node: etree._Element | None = element
-    while node is not None:
-        name = etree.QName(node).localname
-        parent = node.getparent()
-        if parent is None:
-            steps.append(name)
-        else:
-            same = [sibling for sibling in parent if sibling.tag == node.tag]
-            steps.append(f"{name}[{same.index(node) + 1}]" if len(same) > 1 else name)
-        node = parent
-    return "/" + "/".join(reversed(steps))
+    1-based position only where an element repeats among its siblings.
+
+    Positions are remembered: problems come in document order, so naming the n-th of 100,000
+    goods items walks back only to the last one named, not through the whole list each time."""
+
+    def __init__(self) -> None:
+        self._positions: dict[etree._Element, int] = {}
+        self.siblings_visited = 0
+
+    def of(self, element: etree._Element) -> str:
+        steps: list[str] = []
+        node: etree._Element | None = element
+        while node is not None:
+            name = etree.QName(node).localname
+            parent = node.getparent()
+            if parent is None:
+                steps.append(name)
+            else:
+                position = self._position(node)
+                repeated = position > 1 or next(node.itersiblings(str(node.tag)), None) is not None
+                steps.append(f"{name}[{position}]" if repeated else name)
+            node = parent
+        return "/" + "/".join(reversed(steps))
+
+    def _position(self, node: etree._Element) -> int:
+        position = self._positions.get(node)
+        if position is None:
+            position = 1
+            for sibling in node.itersiblings(str(node.tag), preceding=True):
+                self.siblings_visited += 1
+                known = self._positions.get(sibling)
+                if known is not None:
+                    position += known
+                    break
+                position += 1
+            self._positions[node] = position
+        return position
+
+
+def element_path(element: etree._Element) -> str:
+    """The readable path of one element (see ``ElementPaths``)."""
+    return ElementPaths().of(element)
 
 
 MESSAGE_LIMIT = 300  # an error names the offending value; it does not echo megabytes of it
 DETAILED_ELEMENT_LIMIT = 5000  # above this, xmlschema's detailed pass costs too much: use libxml2's log
+# xmlschema builds an error for every undeclared attribute of an element, each echoing all of
+# them, before the problem cap applies: quadratic (2,000 attributes took 24 s). No schema
+# declares more than a handful per element, so a crowded element is explained by libxml2.
+DETAILED_ATTRIBUTE_LIMIT = 32  # on one element
+DETAILED_ATTRIBUTES_IN_ALL = 5000
+LOG_ENTRIES_PER_PROBLEM = 40  # libxml2's log is read at most this far per problem reported
 _LIBXML2_FACET = re.compile(r"\[facet '(\w+)'\]")
 _QUALIFIED_NAME = re.compile(r"'(?:\{[^}]*\}|[A-Za-z_][\w.-]*:)(?=[A-Za-z_])")
 
@@ -92,6 +128,19 @@ def _rule_for(validator: object, reason: str) -> str:
     if name in _RULE_BY_VALIDATOR:
         return _RULE_BY_VALIDATOR[name]
     return "xsd:type" if "Atomic" in name or "Builtin" in name else "xsd:schema"
+
+
+def _worth_detailing(tree: etree._ElementTree) -> bool:
+    """Whether xmlschema may explain the document: not when it is large or has an element
+    crowded with attributes. Counts only up to the first bound crossed."""
+    attributes = 0
+    for elements, element in enumerate(tree.iter(), start=1):
+        crowd = len(element.attrib)
+        attributes += crowd
+        if (elements > DETAILED_ELEMENT_LIMIT or crowd > DETAILED_ATTRIBUTE_LIMIT
+                or attributes > DETAILED_ATTRIBUTES_IN_ALL):
+            return False
+    return True
 
 
 class SchemaRegistry:
@@ -149,7 +198,7 @@ class SchemaRegistry:
     def explain(self, entry: SchemaEntry, tree: etree._ElementTree, limit: int) -> list[Problem]:
         """Each schema problem once, with line, path, rule and message; at most ``limit``."""
         problems: list[Problem] = []
-        if sum(1 for _ in tree.iter()) <= DETAILED_ELEMENT_LIMIT:
+        if _worth_detailing(tree):
             try:
                 self._detailed_problems(entry, tree, limit, problems)
             except Exception as exc:  # noqa: BLE001 - explaining must never turn a 4xx into a 500
@@ -161,20 +210,23 @@ class SchemaRegistry:
 
     @staticmethod
     def _libxml2_problems(entry: SchemaEntry, tree: etree._ElementTree, limit: int) -> list[Problem]:
-        """The fast validator's own log, with its paths made readable: used for large
-        documents, where re-validating with xmlschema would take most of a second."""
+        """The fast validator's own log, with its paths made readable: used for large documents
+        and crowded elements, where re-validating with xmlschema would take seconds. Reads the
+        log no further than ``limit`` problems need (and ``LOG_ENTRIES_PER_PROBLEM`` times that
+        at most, however many repeat)."""
         problems: list[Problem] = []
         seen: set[tuple[str | None, str]] = set()
-        for log_entry in entry.fast.error_log:
-            found = tree.xpath(log_entry.path) if log_entry.path else []
-            element = found[0] if found and isinstance(found[0], etree._Element) else None
+        paths = ElementPaths()
+        for log_entry in itertools.islice(entry.fast.error_log, limit * LOG_ENTRIES_PER_PROBLEM):
             message = _plain_names(log_entry.message.replace("Element '", "'", 1)).rstrip(".")
             if len(message) > MESSAGE_LIMIT:
                 message = message[:MESSAGE_LIMIT] + f"… ({len(message) - MESSAGE_LIMIT} more characters)"
-            path = element_path(element) if element is not None else None
-            if (path, message) in seen:
+            if (log_entry.path, message) in seen:
                 continue
-            seen.add((path, message))
+            seen.add((log_entry.path, message))
+            found = tree.xpath(log_entry.path) if log_entry.path else []
+            element = found[0] if found and isinstance(found[0], etree._Element) else None
+            path = paths.of(element) if element is not None else None
             facet = _LIBXML2_FACET.search(log_entry.message)
             if facet:
                 rule = f"xsd:{facet.group(1)}"
@@ -182,6 +234,8 @@ class SchemaRegistry:
                 rule = "xsd:unique"
             elif "not expected" in log_entry.message or "Missing child" in log_entry.message:
                 rule = "xsd:content"
+            elif ": The attribute '" in log_entry.message:
+                rule = "xsd:attribute"
             else:
                 rule = "xsd:schema"
             problems.append(Problem(message=message, path=path, rule=rule, line=log_entry.line or None))
@@ -192,10 +246,11 @@ class SchemaRegistry:
     def _detailed_problems(self, entry: SchemaEntry, tree: etree._ElementTree, limit: int,
                            problems: list[Problem]) -> None:
         seen: set[tuple[str | None, str]] = set()
+        paths = ElementPaths()
         # xmlschema validates lxml trees (documented), but its type hints list only ElementTree's and its protocols.
         for error in entry.detailed.iter_errors(tree):  # type: ignore[arg-type]
             element = error.elem if isinstance(error.elem, etree._Element) else None
-            path = element_path(element) if element is not None else error.path
+            path = paths.of(element) if element is not None else error.path
             message = _plain_names(error.reason or str(error.message))
             if len(message) > MESSAGE_LIMIT:
                 message = message[:MESSAGE_LIMIT] + f"… ({len(message) - MESSAGE_LIMIT} more characters)"

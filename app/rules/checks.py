@@ -232,6 +232,17 @@ def issue_date_not_future(declaration: Declaration, params: Mapping[str, Any], c
                   {"issued": declaration.issued_at.isoformat(), "received": context.received_at.isoformat()})
 
 
+@check("issue_date_not_long_past", params={"max_age_days": int}, fields=("issued", "received", "max_age_days"))
+def issue_date_not_long_past(declaration: Declaration, params: Mapping[str, Any],
+                             context: CheckContext) -> Iterator[Hit]:
+    """A declaration is issued shortly before it is lodged; one issued years earlier (or in
+    year 1) is a keying or system error, not a date to record."""
+    if declaration.issued_at < context.received_at - timedelta(days=params["max_age_days"]):
+        yield Hit("/Declaration/IssueDateTime",
+                  {"issued": declaration.issued_at.isoformat(), "received": context.received_at.isoformat(),
+                   "max_age_days": params["max_age_days"]})
+
+
 def add_months(day: date, months: int) -> date:
     month = day.month - 1 + months
     year, month = day.year + month // 12, month % 12 + 1

@@ -409,10 +409,11 @@ CASES: dict[str, Case] = {
                                                b"</LengthMeasure></DutiableDetails>"),
                                     faithful_or_refused()),
 
-    # dates (xs:dateTime; no zone means Hong Kong time)
+    # dates (xs:dateTime; an issue date-time needs a zone, a movement without one is Hong Kong time)
     "issue-date-0001-01-01-hong-kong": Case(sub(ISSUED, b"0001-01-01T00:00:00"),
-                                            faithful_or_refused()),
-    "issue-date-0001-01-01-utc": Case(sub(ISSUED, b"0001-01-01T00:00:00Z"), accepted()),
+                                            refused(422, "VALUE_OUT_OF_RANGE")),
+    "issue-date-0001-01-01-utc": Case(sub(ISSUED, b"0001-01-01T00:00:00Z"), refused(422, "RULES_REJECTED")),
+    "issue-date-0001-01-01-minus-14": Case(sub(ISSUED, b"0001-01-01T00:00:00-14:00"), refused(422, "RULES_REJECTED")),
     "issue-date-9999-12-31-plus-14": Case(sub(ISSUED, b"9999-12-31T23:59:59+14:00"),
                                           refused(422, "RULES_REJECTED")),
     "issue-date-9999-12-31-minus-14": Case(sub(ISSUED, b"9999-12-31T23:59:59-14:00"),

@@ -91,3 +91,65 @@ def test_wrong_content_type_is_415(client: FlaskClient, content_type: str) -> No
 def test_xml_with_structured_suffix_type_is_accepted(client: FlaskClient) -> None:
     headers = {**auth(), "Content-Type": "application/vnd.csw.declaration+xml; charset=utf-8"}
     assert client.post(API, data=declaration_xml(), headers=headers).status_code == 202
+
+
+# --- issue 19: floods answered within the problem cap; an issue date-time is an instant -------
+
+def attribute_flood(count: int, element: bytes = b"GoodsShipment", body: bytes | None = None) -> bytes:
+    attributes = b" ".join(b'a%d="x"' % n for n in range(count))
+    base = declaration_xml() if body is None else body
+    return base.replace(b"<" + element + b">", b"<" + element + b" " + attributes + b">", 1)
+
+
+def empty_goods_items(count: int) -> bytes:
+    base = declaration_xml()
+    start = base.index(b"<GovernmentAgencyGoodsItem>")
+    end = base.index(b"</GovernmentAgencyGoodsItem>") + len(b"</GovernmentAgencyGoodsItem>")
+    return base[:start] + b"<GovernmentAgencyGoodsItem/>" * count + base[end:]
+
+
+ZONELESS = declaration_xml().replace(b"2026-11-20T09:30:00+08:00", b"2026-11-20T09:30:00")
+YEAR_ONE = declaration_xml().replace(b"2026-11-20T09:30:00+08:00", b"0001-01-01T00:00:00-14:00")
+
+
+@pytest.mark.parametrize(("name", "body", "status", "code", "path", "rule"), [
+    ("attribute-flood-5000", attribute_flood(5000), 422, "SCHEMA_INVALID", "/Declaration/GoodsShipment",
+     "xsd:attribute"),
+    ("attribute-flood-over-the-limit", attribute_flood(25_000), 400, "XML_FORBIDDEN", "/Declaration/GoodsShipment",
+     "attribute-limit"),
+    ("100k-empty-goods-items", empty_goods_items(100_000), 422, "SCHEMA_INVALID",
+     "/Declaration/GoodsShipment/GovernmentAgencyGoodsItem[1]", "xsd:content"),
+    ("issue-date-time-without-zone", ZONELESS, 422, "VALUE_OUT_OF_RANGE", "/Declaration/IssueDateTime", "date-zone"),
+    ("issue-date-time-in-year-one", YEAR_ONE, 422, "RULES_REJECTED", "/Declaration/IssueDateTime", "R303"),
+])
+def test_issue_19_documents_get_a_specific_4xx_naming_the_rule(client: FlaskClient, clean_app: Flask, name: str,
+                                                               body: bytes, status: int, code: str, path: str,
+                                                               rule: str) -> None:
+    response, cpu_seconds = timed(lambda: client.post(API, data=body, headers=auth(accept="application/json")))
+    assert cpu_seconds < 2.0, name
+    assert response.status_code == status, response.get_json()
+    answer = response.get_json()
+    assert answer["code"] == code and answer["message"]
+    assert (path, rule) in {(error.get("path"), error.get("rule")) for error in answer["errors"]}, answer["errors"]
+    assert len(answer["errors"]) <= 25
+    with clean_app.extensions["csw"].sessions() as session:
+        assert session.scalar(select(func.count()).select_from(models.Declaration)) == 0
+    assert client.post(API, data=declaration_xml(lrn="LRN-AFTER"), headers=auth()).status_code == 202
+
+
+def test_an_attribute_flood_on_an_amendment_or_an_xml_cancellation_is_answered_quickly(client: FlaskClient) -> None:
+    lodged = client.post(API, data=declaration_xml(lrn="LRN-FLOOD"), headers=auth(accept="application/json"))
+    reference = lodged.get_json()["declaration_id"]
+    amendment = attribute_flood(5000, body=declaration_xml(lrn="LRN-FLOOD", function_code="13"))
+    cancellation = attribute_flood(5000, b"Reason", b'<Cancellation xmlns="urn:csw:cancellation:v1">'
+                                                      b"<Reason>duplicate lodgement</Reason></Cancellation>")
+    for url, body in ((f"{API}/{reference}/amendments", amendment), (f"{API}/{reference}/cancellation", cancellation)):
+        response, cpu_seconds = timed(lambda url=url, body=body: client.post(
+            url, data=body, headers=auth(accept="application/json")))
+        assert cpu_seconds < 2.0, url
+        assert response.status_code == 422, response.get_json()
+        answer = response.get_json()
+        assert answer["code"] == "SCHEMA_INVALID"
+        assert {error["rule"] for error in answer["errors"]} == {"xsd:attribute"}
+    status = client.get(f"{API}/{reference}", headers=auth(accept="application/json")).get_json()
+    assert status["status"] == "accepted"

@@ -203,6 +203,9 @@ CASES: dict[str, Case] = {
     "R301": Case(IM, lambda d: replace(d, issued_at=RECEIVED + timedelta(minutes=11)), REJECT, (
         Expected("/Declaration/IssueDateTime", ("2026-11-21T10:11:00+08:00", "2026-11-21T10:00:00+08:00"),
                  ("2026-11-21T10:11:00+08:00",)),)),
+    "R303": Case(IM, lambda d: replace(d, issued_at=datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=-14)))), REJECT, (
+        Expected("/Declaration/IssueDateTime", ("0001-01-01T00:00:00-14:00", "3650 days", "2026-11-21T10:00:00+08:00"),
+                 ("0001-01-01T00:00:00-14:00", "3650")),)),
     "R302": Case(IM, lambda d: replace(d, movement_at=datetime(2026, 10, 30, 9, 0, tzinfo=HKT)), WARN, (
         Expected(f"{CONSIGNMENT}/MovementDateTime",
                  ("Lodged on 2026-11-21", "8 days", "2026-10-30", "HK$20.00"), ("2026-10-30", "20.00")),)),
@@ -487,6 +490,20 @@ class TestIssueDate:
         late = replace(clean[IM], issued_at=datetime(2026, 11, 21, 2, 11, tzinfo=timezone.utc))  # 10:11 HKT
         assert found(rule_set, ok, "R301") == []
         assert len(found(rule_set, late, "R301")) == 1
+
+
+    @pytest.mark.parametrize("days", [0, 30, 365, 3650])
+    def test_issue_time_up_to_ten_years_before_receipt_passes(self, rule_set: RuleSet, clean: dict, days: int) -> None:
+        assert found(rule_set, replace(clean[IM], issued_at=RECEIVED - timedelta(days=days)), "R303") == []
+
+    @pytest.mark.parametrize("issued", [RECEIVED - timedelta(days=3650, seconds=1),
+                                        datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=-14))),
+                                        datetime(1, 1, 1, tzinfo=timezone.utc)])
+    def test_issue_time_more_than_ten_years_before_receipt_is_rejected(self, rule_set: RuleSet, clean: dict,
+                                                                    issued: datetime) -> None:
+        findings = found(rule_set, replace(clean[IM], issued_at=issued), "R303")
+        assert [(f.path, f.severity) for f in findings] == [("/Declaration/IssueDateTime", Severity.REJECT)]
+        assert issued.isoformat() in findings[0].message_en
 
 
 def moved(declaration: Declaration, day: date, total_hkd: str | None = None) -> Declaration:

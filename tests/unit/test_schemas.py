@@ -184,3 +184,149 @@ def test_goods_item_element_names_are_unique_before_its_documents() -> None:
     assert children[-1] == "AdditionalDocument"  # the pass stops there: nothing of the item may follow
     assert {"ID", "TypeCode", "Description", "QuantityQuantity"} <= set(below)
     assert len(below) == len(set(below)), sorted(below)
+
+
+# --- issue 19: the cost of refusing a hostile document is bounded ---------------------------
+
+def _attribute_flood(count: int) -> bytes:
+    attributes = b" ".join(b'a%d="x"' % n for n in range(count))
+    return declaration_xml().replace(b"<GoodsShipment>", b"<GoodsShipment " + attributes + b">", 1)
+
+
+def _empty_goods_items(count: int) -> bytes:
+    base = declaration_xml()
+    start = base.index(b"<GovernmentAgencyGoodsItem>")
+    end = base.index(b"</GovernmentAgencyGoodsItem>") + len(b"</GovernmentAgencyGoodsItem>")
+    return base[:start] + b"<GovernmentAgencyGoodsItem/>" * count + base[end:]
+
+
+def test_an_attribute_flood_is_explained_without_the_detailed_validator(intake: Intake,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """xmlschema builds an error per undeclared attribute, each echoing the whole attribute map
+    (5,000 attributes took minutes): past the bound, libxml2's log explains the document."""
+    import time
+
+    detailed_calls: list[int] = []
+    original = SchemaRegistry._detailed_problems
+    monkeypatch.setattr(SchemaRegistry, "_detailed_problems",
+                        lambda *args: detailed_calls.append(1) or original(*args))
+    started = time.thread_time()
+    with pytest.raises(Rejection) as caught:
+        intake.receive_declaration(_attribute_flood(5000))
+    assert time.thread_time() - started < 2.0
+    assert detailed_calls == []
+    problems = caught.value.problems
+    assert caught.value.code == "SCHEMA_INVALID" and len(problems) == 25
+    assert {(p.path, p.rule) for p in problems} == {("/Declaration/GoodsShipment", "xsd:attribute")}
+    assert "'a0'" in problems[0].message and "not allowed" in problems[0].message and problems[0].line
+
+
+def test_a_few_undeclared_attributes_keep_the_detailed_explanation(intake: Intake) -> None:
+    with pytest.raises(Rejection) as caught:
+        intake.receive_declaration(_attribute_flood(3))
+    problems = caught.value.problems
+    assert [(p.path, p.rule) for p in problems] == [("/Declaration/GoodsShipment", "xsd:attribute")] * 3
+
+
+def test_more_attributes_than_any_document_needs_are_refused_when_parsed() -> None:
+    from app.platform.xml import MAX_ATTRIBUTES
+
+    assert parse_untrusted(_attribute_flood(MAX_ATTRIBUTES - 100)) is not None
+    with pytest.raises(Rejection) as caught:
+        parse_untrusted(_attribute_flood(MAX_ATTRIBUTES + 1))
+    assert caught.value.code == "XML_FORBIDDEN"
+    assert [p.rule for p in caught.value.problems] == ["attribute-limit"]
+    assert str(MAX_ATTRIBUTES) in caught.value.message
+
+
+def test_text_full_of_equals_signs_is_not_mistaken_for_attributes() -> None:
+    from app.platform.xml import MAX_ATTRIBUTES
+
+    body = declaration_xml().replace(b"Smartphones, model 1", b"=" * (MAX_ATTRIBUTES + 1))
+    assert parse_untrusted(body) is not None
+
+
+def test_100k_empty_goods_items_are_refused_by_the_problem_cap_not_the_item_count(intake: Intake) -> None:
+    import time
+
+    body = _empty_goods_items(100_000)
+    started = time.thread_time()
+    with pytest.raises(Rejection) as caught:
+        intake.receive_declaration(body)
+    assert time.thread_time() - started < 1.0  # was 3.5 s: each path rebuilt the 100k-sibling list
+    problems = caught.value.problems
+    assert len(problems) == 25
+    assert [p.path for p in problems[:2]] == ["/Declaration/GoodsShipment/GovernmentAgencyGoodsItem[1]",
+                                               "/Declaration/GoodsShipment/GovernmentAgencyGoodsItem[2]"]
+
+
+def test_element_paths_visit_siblings_in_proportion_to_the_problems() -> None:
+    """Naming the n-th of many repeated elements walks back at most to the last one named."""
+    from app.platform.schemas import ElementPaths
+
+    tree = parse_untrusted(_empty_goods_items(10_000))
+    ns = "{urn:csw:declaration:v1}"
+    items = tree.getroot().findall(f"{ns}GoodsShipment/{ns}GovernmentAgencyGoodsItem")
+    paths = ElementPaths()
+    assert [paths.of(items[n]) for n in (0, 1, 2)] == [
+        f"/Declaration/GoodsShipment/GovernmentAgencyGoodsItem[{n}]" for n in (1, 2, 3)]
+    assert paths.siblings_visited <= 10
+    assert paths.of(items[9_998]).endswith("GovernmentAgencyGoodsItem[9999]")
+    assert paths.of(items[9_999]).endswith("GovernmentAgencyGoodsItem[10000]")
+    assert paths.siblings_visited <= 10_010
+
+
+def test_the_libxml2_log_is_read_only_up_to_the_problem_cap(intake: Intake) -> None:
+    """libxml2 logs every problem; explaining reads no more of the log than the cap needs."""
+    from types import SimpleNamespace
+
+    read: list[int] = []
+
+    class Log:
+        def __iter__(self):  # type: ignore[no-untyped-def]
+            for n in range(100_000):
+                read.append(n)
+                yield SimpleNamespace(path="/*/*[6]", line=7, message=(
+                    f"Element 'GoodsShipment', attribute 'a{n}': The attribute 'a{n}' is not allowed."))
+
+    tree = parse_untrusted(declaration_xml())
+    entry = SimpleNamespace(fast=SimpleNamespace(error_log=Log()))
+    problems = SchemaRegistry._libxml2_problems(entry, tree, 25)  # type: ignore[arg-type]
+    assert len(problems) == 25 and len(read) == 25
+    assert problems[0].path == "/Declaration/GoodsShipment" and problems[0].rule == "xsd:attribute"
+
+    read.clear()
+
+    class Repeats:
+        def __iter__(self):  # type: ignore[no-untyped-def]
+            for n in range(100_000):
+                read.append(n)
+                yield SimpleNamespace(path="/*/*[6]", line=7, message="Element 'GoodsShipment': repeated.")
+
+    problems = SchemaRegistry._libxml2_problems(SimpleNamespace(fast=SimpleNamespace(error_log=Repeats())),  # type: ignore[arg-type]
+                                                tree, 25)
+    assert len(problems) == 1 and len(read) < 100_000
+
+
+# --- issue 19: a declaration's issue date-time is an instant ---------------------------------
+
+def test_an_issue_date_time_without_a_time_zone_is_refused(intake: Intake) -> None:
+    body = declaration_xml().replace(b"2026-11-20T09:30:00+08:00", b"2026-11-20T09:30:00")
+    with pytest.raises(Rejection) as caught:
+        intake.receive_declaration(body)
+    assert caught.value.code == "VALUE_OUT_OF_RANGE"
+    [problem] = caught.value.problems
+    assert (problem.path, problem.rule) == ("/Declaration/IssueDateTime", "date-zone")
+    assert "2026-11-20T09:30:00" in problem.message and problem.line
+
+
+def test_a_movement_date_time_without_a_time_zone_is_hong_kong_time(intake: Intake) -> None:
+    """The movement happens at a Hong Kong control point: its local time is Hong Kong time."""
+    from datetime import datetime
+
+    from app.domain.time import HONG_KONG
+
+    body = declaration_xml().replace(
+        b"</ControlPointID>", b"</ControlPointID><MovementDateTime>2026-11-19T08:00:00</MovementDateTime>")
+    declaration = intake.receive_declaration(body).declaration
+    assert declaration.movement_at == datetime(2026, 11, 19, 8, 0, tzinfo=HONG_KONG)
