@@ -29,6 +29,7 @@ from app.aeo.service import import_operators, read_csv_rows
 from app.config import PROJECT_ROOT, Settings
 from app.db import migrate, models
 from app.platform.commands import sessions as command_sessions
+from app.platform.commands import transaction as command_transaction
 from app.documents import error_payload, to_xml
 from app.domain.problems import Rejection
 from app.intake.service import Intake
@@ -113,7 +114,7 @@ def seed() -> None:
     settings = Settings.from_env()
     rule_set = _rule_set(settings)
     today = hong_kong_date(utcnow())
-    with command_sessions(settings)() as session, session.begin():
+    with command_transaction(settings) as session:
         parties = {identifier: ensure_party(session, identifier, name) for identifier, name in DEMO_PARTIES}
         for name, party_identifier, role, key in DEMO_CLIENTS:
             exists = session.scalar(select(models.ApiClient).where(models.ApiClient.key_hash == hash_key(key)))
@@ -207,7 +208,7 @@ def clients() -> None:
 def clients_create(name: str, party_identifier: str, party_name: str | None, role: str) -> None:
     """Create a client; its key is printed once, alone on the last line."""
     settings = Settings.from_env()
-    with command_sessions(settings)() as session, session.begin():
+    with command_transaction(settings) as session:
         party = ensure_party(session, party_identifier, party_name or party_identifier)
         client, key = create_client(session, name, party, role=role)
         client_id = client.id
@@ -229,7 +230,7 @@ def clients_list() -> None:
 @click.argument("client_id", type=int)
 def clients_revoke(client_id: int) -> None:
     settings = Settings.from_env()
-    with command_sessions(settings)() as session, session.begin():
+    with command_transaction(settings) as session:
         client = revoke_client(session, client_id)
         if client is None:
             raise click.ClickException(f"no client {client_id}")
@@ -252,7 +253,7 @@ def _rule_set(settings: Settings) -> RuleSet:
 def _record_rules_in_force(settings: Settings, actor: str) -> None:
     """A server starting on changed rules leaves an event saying so (audited like any event)."""
     rule_set = _rule_set(settings)
-    with command_sessions(settings)() as session, session.begin():
+    with command_transaction(settings) as session:
         event = record_activation(session, rule_set, actor, utcnow())
     if event is not None:
         click.echo(f"rules version {rule_set.version} now in force (was {event.previous_version or 'none'})")

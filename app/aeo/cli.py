@@ -18,6 +18,7 @@ from app.aeo.registry import RENEWAL_NOTICE_MONTHS, RegistryError, renewal_due_f
 from app.config import Settings
 from app.platform.clock import utcnow
 from app.platform.commands import sessions as command_sessions
+from app.platform.commands import unit_of_work as command_unit_of_work
 from app.domain.time import HONG_KONG
 
 _today_option = click.option(
@@ -71,12 +72,13 @@ def import_command(file: Path, dry_run: bool, on: datetime | None, actor: str | 
             rows = service.read_csv_rows(stream)
         except RegistryError as exc:
             raise click.ClickException(f"{file}: {exc.message}") from None
-    with command_sessions(settings)() as session:
-        report = service.import_operators(session, rows, _actor(actor), _today(on), mra, source=file.name)
+    with command_unit_of_work(settings) as uow:
+        uow.write_lock()
+        report = service.import_operators(uow.session, rows, _actor(actor), _today(on), mra, source=file.name)
         if dry_run:
-            session.rollback()
+            uow.rollback()
         else:
-            session.commit()
+            uow.commit()
     prefix = "dry run, nothing stored: " if dry_run else ""
     click.echo(f"{prefix}{file.name}: created {len(report.created)}, updated {len(report.updated)}, "
                f"unchanged {len(report.unchanged)}, rejected {len(report.rejected)}")
@@ -94,12 +96,14 @@ def _status_command(action: str, summary: str) -> None:
     def command(operator_id: str, reason: str, on: datetime | None, actor: str | None) -> None:
         settings = Settings.from_env()
         today = _today(on)
-        with command_sessions(settings)() as session:
+        with command_unit_of_work(settings) as uow:
+            uow.write_lock()
             try:
-                operator = service.change_status(session, operator_id.strip(), action, reason, _actor(actor), today)
+                operator = service.change_status(uow.session, operator_id.strip(), action, reason, _actor(actor),
+                                                 today)
             except RegistryError as exc:
                 raise click.ClickException(f"{exc.code}: {exc.message}") from None
-            session.commit()
+            uow.commit()
             click.echo(f"{operator.operator_id}: {action} done; now {operator.status}, valid "
                        f"{operator.valid_from.isoformat()} to {operator.valid_until.isoformat()}")
 

@@ -6,6 +6,9 @@ exactly as the same change made through the web does.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
@@ -22,3 +25,13 @@ def unit_of_work(settings: Settings | None = None) -> UnitOfWork:
     """A unit of work on a session of its own, behind the database's write gate."""
     settings = settings or Settings.from_env()
     return UnitOfWork.open(sessions(settings), write_gate(settings.database_url))
+
+
+@contextmanager
+def transaction(settings: Settings | None = None) -> Iterator[Session]:
+    """A command's change: a unit of work behind the write gate, committed (its events handled)
+    when the block ends, rolled back if it raises."""
+    with unit_of_work(settings) as uow:
+        uow.write_lock()
+        yield uow.session
+        uow.commit()

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.platform.commands import sessions as command_sessions
+from app.platform.commands import transaction as command_transaction
 from app.domain.problems import Rejection
 from app.logs import configure_logging
 from app.routing import subscribers as service
@@ -32,14 +33,12 @@ log = logging.getLogger("csw.routing")
 
 @contextmanager
 def _transaction() -> Iterator[Session]:
-    sessions = command_sessions(Settings.from_env())
-    with sessions() as session:
-        try:
-            with session.begin():
-                yield session
-        except Rejection as exc:
-            problems = "; ".join(f"{p.path}: {p.message}" if p.path else p.message for p in exc.problems)
-            raise click.ClickException(f"{exc.message}{': ' + problems if problems else ''}") from None
+    try:
+        with command_transaction(Settings.from_env()) as session:
+            yield session
+    except Rejection as exc:
+        problems = "; ".join(f"{p.path}: {p.message}" if p.path else p.message for p in exc.problems)
+        raise click.ClickException(f"{exc.message}{': ' + problems if problems else ''}") from None
 
 
 def _when(moment: datetime) -> str:

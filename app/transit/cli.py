@@ -14,6 +14,7 @@ import click
 from app.config import Settings
 from app.platform.clock import utcnow
 from app.platform.commands import sessions as command_sessions
+from app.platform.commands import transaction as command_transaction
 from app.domain.problems import Rejection
 from app.platform.schemas import DocumentChecker
 from app.domain.problems import RulesDataError
@@ -52,7 +53,7 @@ def transit() -> None:
 @click.option("--note", default=None, help="Why (kept on the company's history).")
 def register_company(br_number: str, name: str, mode: str, note: str | None) -> None:
     settings = Settings.from_env()
-    with command_sessions(settings)() as session, session.begin():
+    with command_transaction(settings) as session:
         try:
             company = service.register_company(session, br_number, name, mode, utcnow(), actor=_actor(), note=note)
         except Rejection as rejection:
@@ -66,7 +67,7 @@ def register_company(br_number: str, name: str, mode: str, note: str | None) -> 
 @click.option("--note", default=None, help="Why (kept on the vehicle's history).")
 def register_vehicle(mark: str, company_br: str, note: str | None) -> None:
     settings = Settings.from_env()
-    with command_sessions(settings)() as session, session.begin():
+    with command_transaction(settings) as session:
         try:
             vehicle = service.register_vehicle(session, mark, company_br, utcnow(), actor=_actor(), note=note)
         except Rejection as rejection:
@@ -81,7 +82,7 @@ def register_vehicle(mark: str, company_br: str, note: str | None) -> None:
 def register_elock(elock_id: str, supplier: str, note: str | None) -> None:
     settings = Settings.from_env()
     network = network_for(settings.rules_dir)
-    with command_sessions(settings)() as session, session.begin():
+    with command_transaction(settings) as session:
         try:
             lock = service.register_elock(session, elock_id, supplier, utcnow(), network, actor=_actor(), note=note)
         except Rejection as rejection:
@@ -95,7 +96,7 @@ def register_elock(elock_id: str, supplier: str, note: str | None) -> None:
 @click.option("--note", default=None, help="Why, e.g. the fault seen (kept on the e-lock's history).")
 def elock_status(elock_id: str, status: str, note: str | None) -> None:
     settings = Settings.from_env()
-    with command_sessions(settings)() as session, session.begin():
+    with command_transaction(settings) as session:
         try:
             lock = service.set_elock_status(session, elock_id, status, utcnow(), actor=_actor(), note=note)
         except Rejection as rejection:
@@ -190,7 +191,7 @@ def ingest(file: Path) -> None:
     except Rejection as rejection:
         _fail(rejection)
     network = network_for(settings.rules_dir)
-    with command_sessions(settings)() as session, session.begin():
+    with command_transaction(settings) as session:
         report = service.ingest(session, events, Caller(actor="cli:transit-ingest", role="gateway"), utcnow(), network)
         for result in report.results:
             if result.status != "accepted":

@@ -13,6 +13,7 @@ from app.config import Settings
 from app.db.case_models import User, UserEvent
 from app.db.models import Party
 from app.platform.commands import sessions as command_sessions
+from app.platform.commands import transaction as command_transaction
 from app.users.service import (LOCALES, ROLES, AccountError, create_user, find_user, reset_password, set_active,
                                set_role)
 
@@ -76,9 +77,8 @@ def users_create(username: str, role: str, display_name: str | None, locale: str
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     settings = Settings.from_env()
-    sessions = command_sessions(settings)
     try:
-        with sessions() as session, session.begin():
+        with command_transaction(settings) as session:
             party_id = None
             if party_identifier is not None:
                 party_id = session.scalar(select(Party.id).where(Party.identifier == party_identifier.strip()))
@@ -99,9 +99,8 @@ def _cli_actor() -> str:
 def _change(username: str, change: Callable[[Session, User], None]) -> None:
     """Apply one change to an existing account in one transaction, or say why not."""
     settings = Settings.from_env()
-    sessions = command_sessions(settings)
     try:
-        with sessions() as session, session.begin():
+        with command_transaction(settings) as session:
             user = find_user(session, username)
             if user is None:
                 raise click.BadParameter(f"no account {username}", param_hint="USERNAME")
