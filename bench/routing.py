@@ -25,7 +25,8 @@ from sqlalchemy import create_engine, func, select, text
 
 from app.db import migrate
 from app.db.routing_models import OutboxMessage
-from app.db.session import make_engine, make_session_factory, normalise_url
+from app.db.session import make_engine, normalise_url
+from app.platform.uow import make_session_factory
 from app.domain.routing import MessageType
 from app.routing import outbox
 from app.routing.dispatcher import Dispatcher

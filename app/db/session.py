@@ -20,7 +20,7 @@ from typing import IO, Any, cast
 from sqlalchemy import Connection, CursorResult, Engine, Result, create_engine, event
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.pool import ConnectionPoolEntry
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 
 _READING: ContextVar[bool] = ContextVar("csw_reading", default=False)
@@ -78,10 +78,6 @@ def make_engine(url: str) -> Engine:
     # No pre-ping (a round trip per request): a connection lost to a database restart
     # fails one request with 503 (app/__init__.py) and the pool then reconnects.
     return create_engine(url, pool_size=5, max_overflow=5, pool_recycle=1800)
-
-
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(bind=engine, expire_on_commit=False)
 
 
 class SqliteWriteGate:

@@ -1,4 +1,5 @@
-"""Declaration use cases: submit, amend, cancel, change status, look up, list.
+"""Declaration use cases: submit, amend, cancel, change status, change lane (look-ups and
+lists are read-only queries, in ``app.declarations.queries``).
 
 Each takes an open session and leaves the commit to its caller (the request or CLI
 boundary), so the declaration, its document and its event land in one transaction.
@@ -269,15 +270,15 @@ def submit(session: Session, received: ReceivedDeclaration, assessed: Assessed, 
     _insert(connection, models.DeclarationEvent, [
         _event_values(reference, "submitted", None, accepted, 1, caller.actor, now, conversation_id)])
     emit(session, DeclarationLodged(reference, declaration, risk, bool(reasons), caller, now))
-    facts = DeclarationFacts(
-        id=reference, status=accepted, declarant_party_id=caller.party_id, type_code=declaration.type.value,
-        ucr=declaration.ucr, lane=risk.lane.value if risk else None, version=1,
-        transport_mode=declaration.transport_mode, conveyance_id=declaration.conveyance_id,
-        control_point=declaration.control_point,
-        named_parties=tuple((p.role.value, p.identifier) for p in declaration.parties))
     if release:
+        assert risk is not None
+        lodged = DeclarationFacts(
+            id=reference, status=accepted, declarant_party_id=caller.party_id, type_code=declaration.type.value,
+            ucr=declaration.ucr, lane=risk.lane.value, version=1, transport_mode=declaration.transport_mode,
+            conveyance_id=declaration.conveyance_id, control_point=declaration.control_point,
+            named_parties=tuple((p.role.value, p.identifier) for p in declaration.parties))
         # The lane reason quotes the score and thresholds, which are for officers only.
-        _record_status_change(session, facts, DeclarationStatus.RELEASED, "released", LANE_POLICY.actor,
+        _record_status_change(session, lodged, DeclarationStatus.RELEASED, "released", LANE_POLICY.actor,
                               conversation_id, GREEN_LANE_NOTE, now)
     return Outcome(Receipt(id=reference, lrn=declaration.lrn, status=status, version=1, received_at=now))
 

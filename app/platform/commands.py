@@ -12,8 +12,8 @@ from contextlib import contextmanager
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
-from app.db.session import make_engine, make_session_factory, write_gate
-from app.platform.uow import UnitOfWork
+from app.db.session import make_engine, write_gate
+from app.platform.uow import UnitOfWork, make_session_factory
 
 
 def sessions(settings: Settings | None = None) -> sessionmaker[Session]:

@@ -103,9 +103,10 @@ def _forget_on_rollback(session: Session, previous_transaction: Any) -> None:
     session.info.pop(_AFTER_COMMIT, None)
 
 
-def make_session_factory(bind: Any, handlers: HandlerTable) -> sessionmaker[Session]:
-    """Sessions that know the handler table (``expire_on_commit`` off: views read after commit)."""
-    return sessionmaker(bind=bind, expire_on_commit=False, info={_HANDLERS: handlers})
+def make_session_factory(bind: Any, handlers: HandlerTable | None = None) -> sessionmaker[Session]:
+    """Sessions with their own handler table, or the process's when ``handlers`` is None
+    (``expire_on_commit`` off: views read after commit)."""
+    return sessionmaker(bind=bind, expire_on_commit=False, info={_HANDLERS: handlers} if handlers else {})
 
 
 WriteGate: TypeAlias = Callable[[], AbstractContextManager[None]]
@@ -127,9 +128,6 @@ class UnitOfWork:
     @classmethod
     def open(cls, sessions: sessionmaker[Session], write_gate: WriteGate = nullcontext) -> UnitOfWork:
         return cls(sessions(), write_gate, owns_session=True)
-
-    def emit(self, *events: object) -> None:
-        emit(self.session, *events)
 
     def end_reads(self) -> None:
         """End the transaction the preparatory reads used, so the writes begin afresh under the

@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from app.db import models
 from app.db.routing_models import Trip, TripConsignment, TripEvent
 from app.db.session import rowcount
+from app.domain.actors import Caller
 from app.domain.problems import Problem, Rejection
 from app.domain.reference import is_valid_declaration_reference
 from app.domain.trips import (
@@ -34,9 +35,6 @@ from app.domain.events import ManifestChanged, ManifestConsignment
 from app.platform.clock import utcnow
 from app.platform.uow import emit
 from app.reference.routing import RoutingRules
-
-if TYPE_CHECKING:
-    from app.domain.actors import Caller
 
 ROAD = "3"
 UNLINKABLE_STATUSES = frozenset({"refused", "cancelled"})
@@ -160,7 +158,6 @@ def refresh_manifest(session: Session, trip: Trip, actor: str, now: datetime,
         session.flush()
         _event(session, trip, "decision", actor, now)
     if decision_changed or trip.decision != ManifestDecision.PENDING.value:
-        session.flush()
         emit(session, ManifestChanged(
             trip.id, trip.state_version, trip.vehicle_mark, trip.control_point, trip.boundary,
             trip.expected_crossing_at, trip.decision, tuple(trip.selected) if trip.selected else None,

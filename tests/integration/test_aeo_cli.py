@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 from app.aeo.cli import aeo
 from app.config import PROJECT_ROOT
 from app.db import migrate, models
-from app.db.session import make_engine, make_session_factory
+from app.db.session import make_engine
+from app.platform.uow import make_session_factory
 
 SAMPLE = PROJECT_ROOT / "samples" / "aeo" / "operators-with-errors.csv"
 DAY = ["--today", "2026-11-22"]  # the sample's dates are set around this day
