@@ -134,6 +134,8 @@ STATUS_BY_CODE: dict[str, int] = {
     "CONSIGNMENT_NOT_LINKABLE": 409,
     "ALREADY_LINKED": 409,
     "TRANSIT_REJECTED": 422,
+    "INVALID_CALLBACK": 422,
+    "INVALID_ANSWER": 422,
     "INTERNAL_ERROR": 500,
     "DATABASE_UNAVAILABLE": 503,
 }
@@ -154,6 +156,9 @@ RESPONSE_XML = XmlVocabulary(RESPONSE_NS, words={
     "reasons": "Reason",
     "results": "Result",
     "alerts": "Alert",
+    "requests": "Request",
+    "answers": "Answer",
+    "attachments": "Attachment",
 })
 
 

@@ -425,9 +425,12 @@ def decide(session: Session, case_id: int, user: User, request: DecisionRequest,
         case Decision.REQUEST_DOCUMENTS:
             assert row is not None
             documents = request.documents.strip()[:MAX_NOTE] or reason
-            emit(session, DocumentsRequested(case.id, row.id, reason, actor, conversation_id, now, documents))
-            session.add(DocumentRequest(case_id=case.id, declaration_id=row.id, documents=documents, message=reason,
-                                        requested_by=actor, requested_at=now))
+            document_request = DocumentRequest(case_id=case.id, declaration_id=row.id, documents=documents,
+                                               message=reason, requested_by=actor, requested_at=now)
+            session.add(document_request)
+            session.flush()
+            emit(session, DocumentsRequested(case.id, row.id, reason, actor, conversation_id, now, documents,
+                                             document_request.id))
             case.state, case.decision, case.updated_at = CaseState.AWAITING_DOCUMENTS.value, "request_documents", now
             detail["documents"] = documents
         case Decision.REROUTE:

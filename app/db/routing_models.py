@@ -74,8 +74,10 @@ class Subscriber(Base):
     role: Mapped[str] = mapped_column(String(20), index=True)
     code: Mapped[str | None] = mapped_column(String(20))
     party_id: Mapped[int | None] = mapped_column(ForeignKey("parties.id"), index=True)
+    #: Set for an API client's own callback (role ``client``), registered through the API.
+    client_id: Mapped[int | None] = mapped_column(ForeignKey("api_clients.id"), unique=True)
     transport: Mapped[str] = mapped_column(String(8))
-    url: Mapped[str | None] = mapped_column(String(500))
+    url: Mapped[str | None] = mapped_column(String(2000))
     exchange: Mapped[str | None] = mapped_column(String(100))
     format: Mapped[str] = mapped_column(String(4))
     secret: Mapped[str] = mapped_column(String(64))
@@ -127,3 +129,35 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class LifecycleNotification(Base):
+    """One step of a declaration's life as its declarant's systems are told it: kept
+    ``FEED_RETENTION_DAYS`` in the party's pull feed (the id is the feed's cursor) and pushed
+    through the outbox to each callback the party's clients registered."""
+
+    __tablename__ = "lifecycle_notifications"
+    __table_args__ = (Index("ix_lifecycle_notifications_party", "party_id", "id"),)
+
+    id: Mapped[int] = mapped_column(OutboxId, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(32), unique=True)
+    party_id: Mapped[int] = mapped_column(ForeignKey("parties.id"))
+    kind: Mapped[str] = mapped_column(String(30))
+    declaration_id: Mapped[str] = mapped_column(String(16), index=True)
+    lrn: Mapped[str] = mapped_column(String(35))
+    version: Mapped[int] = mapped_column(Integer)
+    conversation_id: Mapped[str | None] = mapped_column(String(36))
+    status: Mapped[str | None] = mapped_column(String(20))
+    lane: Mapped[str | None] = mapped_column(String(10))
+    detail: Mapped[dict[str, object] | None] = mapped_column(JSON(none_as_null=True))
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+
+
+class NotificationCursor(Base):
+    """How far an API client has acknowledged its party's feed (a client's own pull queue)."""
+
+    __tablename__ = "notification_cursors"
+
+    client_id: Mapped[int] = mapped_column(ForeignKey("api_clients.id"), primary_key=True)
+    acknowledged_through: Mapped[int] = mapped_column(OutboxId)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)

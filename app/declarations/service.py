@@ -269,7 +269,7 @@ def submit(session: Session, received: ReceivedDeclaration, assessed: Assessed, 
     _insert_findings(connection, reference, 1, assessed)
     _insert(connection, models.DeclarationEvent, [
         _event_values(reference, "submitted", None, accepted, 1, caller.actor, now, conversation_id)])
-    emit(session, DeclarationLodged(reference, declaration, risk, bool(reasons), caller, now))
+    emit(session, DeclarationLodged(reference, declaration, risk, bool(reasons), caller, now, conversation_id))
     if release:
         assert risk is not None
         lodged = DeclarationFacts(
@@ -357,7 +357,7 @@ def amend(session: Session, reference: str, received: ReceivedDeclaration, asses
         _document_values(row.id, row.version, received, now, conversation_id)])
     _insert(session, models.DeclarationEvent, [
         _event_values(row.id, "amended", row.status, row.status, row.version, caller.actor, now, conversation_id)])
-    emit(session, DeclarationAmended(row.id, row.version, declaration, risk, caller, now))
+    emit(session, DeclarationAmended(row.id, row.version, declaration, risk, caller, now, conversation_id))
     return Outcome(Receipt.of(row))
 
 

@@ -14,6 +14,7 @@ class Caller:
     party_id: int | None = None
     party_identifier: str | None = None
     role: str = "trader"
+    client_id: int | None = None
 
     @property
     def is_customs(self) -> bool:

@@ -48,6 +48,7 @@ class DeclarationLodged:
     needs_officer: bool
     caller: Caller
     at: datetime
+    conversation_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +61,7 @@ class DeclarationAmended:
     risk: RiskResult | None
     caller: Caller
     at: datetime
+    conversation_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,9 +129,11 @@ class InspectionOrdered(OfficerDecision):
 
 @dataclass(frozen=True, slots=True)
 class DocumentsRequested(OfficerDecision):
-    """An officer asked the declarant for documents (``documents``: what is asked for)."""
+    """An officer asked the declarant for documents (``documents``: what is asked for;
+    ``request_id``: the request the declarant answers)."""
 
     documents: str = ""
+    request_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,12 +1,25 @@
 """The outbox follows the rest: a declaration's new status routes its notice (release,
-refusal, cancellation), a trip's changed manifest routes the new copy."""
+refusal, cancellation), a trip's changed manifest routes the new copy, and every step of a
+declaration's life becomes a lifecycle notification for its declarant's systems."""
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from app.domain.events import DeclarationStatusChanged, ManifestChanged
-from app.routing import outbox
+from app.domain.events import (
+    DeclarationAmended,
+    DeclarationLaneChanged,
+    DeclarationLodged,
+    DeclarationStatusChanged,
+    DocumentsAnswered,
+    DocumentsRequested,
+    InspectionOrdered,
+    InspectionOutcomeRecorded,
+    ManifestChanged,
+)
+from app.domain.notifications import KIND_BY_STATUS, NotificationKind
 from app.reference.routing import RoutingRules
+from app.routing import notifications, outbox
+from app.routing.notifications import Subject
 
 
 def on_status_changed(session: Session, event: DeclarationStatusChanged, *, rules: RoutingRules) -> None:
@@ -15,3 +28,67 @@ def on_status_changed(session: Session, event: DeclarationStatusChanged, *, rule
 
 def on_manifest_changed(session: Session, event: ManifestChanged, *, rules: RoutingRules) -> None:
     outbox.manifest_message(session, rules, event)
+
+
+# --- lifecycle notifications ----------------------------------------------------------------
+
+def notify_lodged(session: Session, event: DeclarationLodged) -> None:
+    """Received and accepted: the subject is in the event (the row was just inserted)."""
+    assert event.caller.party_id is not None
+    notifications.notify(session, Subject(event.declaration_id, event.caller.party_id, event.declaration.lrn, 1,
+                                          event.conversation_id, "accepted",
+                                          event.risk.lane.value if event.risk else None),
+                         NotificationKind.ACCEPTED, event.at)
+
+
+def notify_amended(session: Session, event: DeclarationAmended) -> None:
+    subject = notifications.subject_of(session, event.declaration_id)
+    if subject is not None:
+        notifications.notify(session, subject, NotificationKind.AMENDED, event.at)
+
+
+def notify_status_changed(session: Session, event: DeclarationStatusChanged) -> None:
+    """Released, refused, cancelled; the note says why (an officer's reason for a refusal, the
+    trader's own for a cancellation)."""
+    kind = KIND_BY_STATUS.get(event.facts.status)
+    subject = notifications.subject_of(session, event.facts.id) if kind else None
+    if kind is not None and subject is not None:
+        notifications.notify(session, subject, kind, event.at, status=event.facts.status,
+                             detail={"note": event.note})
+
+
+def notify_documents_requested(session: Session, event: DocumentsRequested) -> None:
+    subject = notifications.subject_of(session, event.declaration_id)
+    if subject is not None:
+        notifications.notify(session, subject, NotificationKind.DOCUMENTS_REQUESTED, event.at, detail={
+            "request_id": event.request_id, "documents": event.documents, "message": event.note})
+
+
+def notify_documents_answered(session: Session, event: DocumentsAnswered) -> None:
+    subject = notifications.subject_of(session, event.declaration_id)
+    if subject is not None:
+        notifications.notify(session, subject, NotificationKind.DOCUMENTS_ANSWERED, event.at,
+                             detail={"request_id": event.request_id})
+
+
+def notify_inspection_ordered(session: Session, event: InspectionOrdered) -> None:
+    """The declarant learns that the goods will be inspected, not why (the reason is the risk
+    officer's)."""
+    subject = notifications.subject_of(session, event.declaration_id)
+    if subject is not None:
+        notifications.notify(session, subject, NotificationKind.INSPECTION_ORDERED, event.at)
+
+
+def notify_inspection_outcome(session: Session, event: InspectionOutcomeRecorded) -> None:
+    """The result of the inspection; whether it was a random sample stays with customs."""
+    subject = notifications.subject_of(session, event.declaration_id)
+    if subject is not None:
+        notifications.notify(session, subject, NotificationKind.INSPECTION_OUTCOME, event.at,
+                             detail={"result": event.result})
+
+
+def notify_rerouted(session: Session, event: DeclarationLaneChanged) -> None:
+    """The new lane only: never the officer's note, which may quote the risk criteria."""
+    subject = notifications.subject_of(session, event.declaration_id)
+    if subject is not None:
+        notifications.notify(session, subject, NotificationKind.REROUTED, event.at, lane=event.lane_to)

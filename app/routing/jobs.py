@@ -17,17 +17,20 @@ from app.db.session import rowcount
 from app.domain.time import HONG_KONG
 from app.platform.clock import utcnow
 from app.platform.jobs import run_job
+from app.routing import notifications
 from app.routing.dispatcher import Dispatcher, update_backlog_gauge
 from app.routing.settings import DispatchSettings
 
 
 
 def outbox_purge(session: Session, today: date) -> dict[str, object]:
-    """Delete delivered messages older than the retention period (dead letters are kept)."""
+    """Delete delivered messages older than the retention period (dead letters are kept), and
+    lifecycle notifications past the feed's 14 days."""
     cutoff = utcnow() - timedelta(days=Settings.from_env().outbox_retention_days)
     removed = rowcount(session.execute(delete(OutboxMessage).where(
         OutboxMessage.status == "delivered", OutboxMessage.delivered_at < cutoff)))
-    return {"purged": removed, "before": cutoff.isoformat(), "day": today.isoformat()}
+    return {"purged": removed, "before": cutoff.isoformat(), "day": today.isoformat(),
+            "notifications_purged": notifications.purge(session)}
 
 
 def dispatch_tick(dispatcher: Dispatcher) -> dict[str, object]:

@@ -83,3 +83,88 @@ def routing_paths() -> dict[str, Any]:
             "responses": {"200": _answer("how many were acknowledged", "Acknowledged"),
                           **_errors(400, 401, 415)}}},
     }
+
+
+_DECLARATION = {"name": "reference", "in": "path", "required": True,
+                "description": "declaration reference (with its check character)",
+                "schema": {"type": "string", "pattern": "^HK[0-9]{2}D[0-9A-Z]{11}$"}}
+_ID = {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}
+
+
+def _notification_answer(description: str, root: str) -> dict[str, Any]:
+    return {"description": f"{description} (XML root `{root}` in urn:csw:notification:v1, or JSON)",
+            "content": _XML_AND_JSON}
+
+
+def _response_answer(description: str, root: str) -> dict[str, Any]:
+    return {"description": f"{description} (XML root `{root}` in urn:csw:response:v1, or JSON)",
+            "content": _XML_AND_JSON}
+
+
+def notification_paths() -> dict[str, Any]:
+    """Lifecycle notifications (push to a callback, pull from the feed) and answering an
+    officer's document requests by API."""
+    callback = _response_answer("the callback; `signing_secret` only when it is new", "Callback")
+    return {
+        "/api/v1/callback": {
+            "get": {"summary": "The client's callback for lifecycle notifications", "operationId": "getCallback",
+                    "responses": {"200": callback, **_errors(401, 403, 404)}},
+            "put": {"summary": "Register or change the client's callback: HTTPS (HTTP only on this machine's "
+                               "loopback), no private or link-local addresses, at most 2,000 characters. "
+                               "Deliveries are signed like every webhook (X-CSW-Signature)",
+                    "operationId": "putCallback",
+                    "requestBody": _json({"type": "object", "required": ["url"], "properties": {
+                        "url": {"type": "string", "minLength": 1, "maxLength": 2000, "format": "uri"},
+                        "format": {"type": "string", "enum": ["xml", "json"], "default": "json"},
+                        "rotate_secret": {"type": "boolean", "default": False}}}),
+                    "responses": {"200": callback, **_errors(400, 401, 403, 415, 422)}},
+            "delete": {"summary": "Stop pushing notifications to the callback (the feed keeps them)",
+                       "operationId": "deleteCallback",
+                       "responses": {"204": {"description": "removed"}, **_errors(401, 403, 404)}},
+        },
+        "/api/v1/lifecycle-notifications": {"get": {
+            "summary": "The party's lifecycle notifications after `after` (default: after what this client "
+                       "acknowledged), oldest first; kept 14 days",
+            "operationId": "listLifecycleNotifications",
+            "parameters": [{"name": "after", "in": "query", "schema": {"type": "integer", "minimum": 0,
+                                                                       "maximum": 2**62}},
+                           {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1,
+                                                                       "maximum": 500}}],
+            "responses": {"200": _notification_answer("the notifications", "NotificationFeed"),
+                          **_errors(400, 401, 403)}}},
+        "/api/v1/lifecycle-notifications/acknowledgements": {"post": {
+            "summary": "Acknowledge every notification up to a sequence (this client's cursor moves forward)",
+            "operationId": "acknowledgeLifecycleNotifications",
+            "requestBody": _json({"type": "object", "required": ["through"],
+                                  "properties": {"through": {"type": "integer", "minimum": 0,
+                                                             "maximum": 2**62}}}),
+            "responses": {"200": _response_answer("the client's cursor", "Acknowledged"),
+                          **_errors(400, 401, 403, 415)}}},
+        "/api/v1/declarations/{reference}/document-requests": {"get": {
+            "summary": "Officers' document requests on the declaration (open first), with the answers sent",
+            "operationId": "listDocumentRequests", "parameters": [_DECLARATION],
+            "responses": {"200": _response_answer("the requests", "DocumentRequests"), **_errors(400, 401, 404)}}},
+        "/api/v1/declarations/{reference}/document-requests/{request_id}/answers": {"post": {
+            "summary": "Answer a document request: multipart/form-data with `message` and at most one "
+                       "`attachment` (PDF, PNG or JPEG, checked by content, up to 2 MB), or JSON {message}",
+            "operationId": "answerDocumentRequest",
+            "parameters": [_DECLARATION, {"name": "request_id", "in": "path", "required": True, "schema": _ID}],
+            "requestBody": {"required": True, "content": {
+                "multipart/form-data": {"schema": {"type": "object", "required": ["message"], "properties": {
+                    "message": {"type": "string", "minLength": 1, "maxLength": 2000},
+                    "attachment": {"type": "string", "format": "binary"}}}},
+                "application/json": {"schema": {"type": "object", "required": ["message"], "properties": {
+                    "message": {"type": "string", "minLength": 1, "maxLength": 2000}}}}}},
+            "responses": {"201": _response_answer("the answer", "DocumentAnswer"),
+                          **_errors(400, 401, 404, 413, 415, 422)}}},
+        "/api/v1/declarations/{reference}/attachments": {"get": {
+            "summary": "The attachments sent with the declarant's answers",
+            "operationId": "listAttachments", "parameters": [_DECLARATION],
+            "responses": {"200": _response_answer("the attachments", "Attachments"), **_errors(400, 401, 404)}}},
+        "/api/v1/declarations/{reference}/attachments/{answer_id}": {"get": {
+            "summary": "Download one attachment as it was sent",
+            "operationId": "downloadAttachment",
+            "parameters": [_DECLARATION, {"name": "answer_id", "in": "path", "required": True, "schema": _ID}],
+            "responses": {"200": {"description": "the file", "content": {
+                "application/pdf": {}, "image/png": {}, "image/jpeg": {}}}, **_errors(400, 401, 404)}}},
+    }

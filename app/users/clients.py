@@ -75,7 +75,7 @@ def authenticate(session: Session, key: str, cache: TtlCache[str, Caller] | None
 def caller_for(client: models.ApiClient) -> Caller:
     """The caller an API client acts as (its party, its role)."""
     return Caller(actor=f"client:{client.id}:{client.name}", party_id=client.party_id,
-                  party_identifier=client.party.identifier, role=client.role)
+                  party_identifier=client.party.identifier, role=client.role, client_id=client.id)
 
 
 def client_named(session: Session, name: str) -> Caller | None:

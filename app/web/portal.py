@@ -37,6 +37,7 @@ from app.platform.clock import utcnow
 from app.intake.service import require_text_reason
 from app.portal import codelists
 from app.portal import service as portal
+from app.routing import notifications as lifecycle
 from app.users import clients as api_clients
 from app.portal.document import (ITEM_DEFAULTS, build_declaration, field_for_path, fields_with_invalid_characters,
                                  form_data_from_xml, item_present)
@@ -56,6 +57,15 @@ from app.platform.uow import after_commit
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+#: What each lifecycle notification is called on the page.
+NOTIFICATION_KINDS = {
+    "accepted": _l("accepted"), "amended": _l("amendment accepted"),
+    "documents_requested": _l("documents requested"), "documents_answered": _l("documents answered"),
+    "inspection_ordered": _l("inspection ordered"), "inspection_outcome": _l("inspection outcome"),
+    "rerouted": _l("lane changed"), "released": _l("released"), "refused": _l("refused"),
+    "cancelled": _l("cancelled"),
+}
 
 bp = Blueprint("portal", __name__, url_prefix="/trader", static_folder="static/portal",
                static_url_path="/static")
@@ -497,7 +507,8 @@ def declaration(reference: str) -> str:
         release=portal.release_notice(db(), row), release_message=portal.release_message(db(), row),
         amend_blocked=portal.why_not_amendable(row),
         cancel_blocked=portal.why_not_cancellable(row), cancel_form=CancelForm(), answer_form=AnswerForm(),
-        locale=_locale())
+        notifications=lifecycle.of_declaration(db(), row.declarant_party_id, row.id),
+        notification_kinds=NOTIFICATION_KINDS, locale=_locale())
 
 
 @bp.route("/declarations/<reference>/amend", methods=["GET", "POST"])
