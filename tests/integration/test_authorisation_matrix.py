@@ -73,6 +73,9 @@ EXPECTED: dict[str, Public | Web | Api] = {
     **{f"trips_api.{name}": Api(EVERY_CLIENT) for name in (
         "open_trip", "get_trip", "link_consignments", "unlink_consignment", "kiosk_decision", "notifications",
         "acknowledge")},
+    **{f"notifications_api.{name}": Api(EVERY_CLIENT) for name in (
+        "get_callback", "put_callback", "delete_callback", "lifecycle_notifications", "acknowledge_notifications",
+        "document_requests", "answer_document_request", "attachments", "download_attachment")},
 }
 
 # Values for the URL's variables: the trader's own objects where they exist, so an allowed
@@ -116,6 +119,8 @@ def _request(client: FlaskClient, rule_methods: set[str], path: str, headers: di
         response = client.get(path, headers=headers)
     elif "DELETE" in rule_methods:
         response = client.delete(path, headers=headers)
+    elif "PUT" in rule_methods:
+        response = client.put(path, headers=headers, data=b"")
     else:
         response = client.post(path, headers=headers, data={"csrf_token": token} if token else b"")
     return response.status_code, response.headers.get("Location", "")
