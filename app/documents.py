@@ -159,6 +159,7 @@ RESPONSE_XML = XmlVocabulary(RESPONSE_NS, words={
     "requests": "Request",
     "answers": "Answer",
     "attachments": "Attachment",
+    "codes": "Code",
 })
 
 

@@ -167,4 +167,17 @@ def notification_paths() -> dict[str, Any]:
             "parameters": [_DECLARATION, {"name": "answer_id", "in": "path", "required": True, "schema": _ID}],
             "responses": {"200": {"description": "the file", "content": {
                 "application/pdf": {}, "image/png": {}, "image/jpeg": {}}}, **_errors(400, 401, 404)}}},
+        "/api/v1/declarations/{reference}/release-notice": {"get": {
+            "summary": "The release notice as routed (urn:csw:routing:v1 ReleaseNotice, XML or JSON as it was "
+                       "sent), once released",
+            "operationId": "getReleaseNotice", "parameters": [_DECLARATION],
+            "responses": {"200": {"description": "the routed release notice", "content": _XML_AND_JSON},
+                          **_errors(400, 401, 404)}}},
+        "/api/v1/hs-codes": {"get": {
+            "summary": "Tariff search by code digits or words (English or Chinese)", "operationId": "searchHsCodes",
+            "parameters": [{"name": "q", "in": "query", "required": True,
+                            "schema": {"type": "string", "minLength": 1, "maxLength": 60, "pattern": r"\S"}},
+                           {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1,
+                                                                       "maximum": 50}}],
+            "responses": {"200": _response_answer("the codes", "HsCodes"), **_errors(400, 401)}}},
     }

@@ -20,7 +20,7 @@ from app.portal import service as portal
 from app.routing import notifications
 from app.web import params
 from app.web.api import authenticated_caller
-from app.web.context import db, unit_of_work
+from app.web.context import db, services, unit_of_work
 from app.web.envelope import attachment_disposition, respond, wants_json
 
 bp = Blueprint("notifications_api", __name__, url_prefix="/api/v1")
@@ -194,6 +194,32 @@ def download_attachment(reference: str, answer_id: int) -> Response:
     found = portal.get_attachment(db(), caller, row.id, answer_id)
     return Response(found.content, mimetype=found.content_type or "application/octet-stream", headers={
         "Content-Disposition": attachment_disposition(found.filename), "Cache-Control": "private, no-store"})
+
+
+@bp.get("/declarations/<reference>/release-notice")
+def release_notice(reference: str) -> Response:
+    """The release notice as it was routed (the same message the party's and the control
+    point's systems received), once the declaration is released."""
+    caller = authenticated_caller()
+    row = queries.get_declaration(db(), reference, caller.party_id, with_history=True)
+    message = portal.release_message(db(), row)
+    if message is None:
+        raise Rejection("NOT_FOUND", f"no release notice for {row.id}: it is not released")
+    return Response(bytes(message.body), mimetype=message.content_type)
+
+
+@bp.get("/hs-codes")
+def hs_codes() -> Response:
+    """Tariff search by code or words (English or Chinese), as the portal's form does."""
+    authenticated_caller()
+    query = request.args.get("q", "")
+    if not 1 <= len(query.strip()) <= 60:
+        raise Rejection("INVALID_PARAMETER", "q must be 1 to 60 characters: digits of a code, or words",
+                        [Problem(message="1 to 60 characters", path="q", rule="length")])
+    limit = params.query_int("limit", 25, 50)
+    found = services().reference.pickers.search_hs(query, limit=limit)
+    return respond("HsCodes", {"codes": [{"code": c.code, "name": c.name("en"), "name_zh": c.name("zh_Hant")}
+                                         for c in found]})
 
 
 def init_app(app: Flask) -> None:

@@ -75,7 +75,8 @@ EXPECTED: dict[str, Public | Web | Api] = {
         "acknowledge")},
     **{f"notifications_api.{name}": Api(EVERY_CLIENT) for name in (
         "get_callback", "put_callback", "delete_callback", "lifecycle_notifications", "acknowledge_notifications",
-        "document_requests", "answer_document_request", "attachments", "download_attachment")},
+        "document_requests", "answer_document_request", "attachments", "download_attachment", "release_notice",
+        "hs_codes")},
 }
 
 # Values for the URL's variables: the trader's own objects where they exist, so an allowed

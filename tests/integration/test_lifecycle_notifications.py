@@ -385,3 +385,48 @@ def test_the_feed_keeps_fourteen_days(clean_app: Flask) -> None:
         assert outbox_purge(session, date.today())["notifications_purged"] >= 1
     lrns = {n["lrn"] for n in api.get("/api/v1/lifecycle-notifications", headers=headers()).get_json()["notifications"]}
     assert lrns == {"NEW-0001"}
+
+
+def test_the_release_notice_and_the_tariff_search_are_there_by_api_too(clean_app: Flask) -> None:
+    """Two more things the portal does, for systems: download the routed release notice, and
+    look up HS codes by words."""
+    from tests.integration.test_trips_api import add_subscriber
+
+    api = clean_app.test_client()
+    add_subscriber(clean_app, "trader", "party", party="12345678", fmt="xml")
+    response = api.post("/api/v1/declarations", data=sample("valid/import-5-items.xml"),
+                        headers=headers(content_type="application/xml"))
+    reference = response.get_json()["declaration_id"]
+    notice = api.get(f"/api/v1/declarations/{reference}/release-notice", headers=headers())
+    if response.get_json()["status"] == "released":
+        assert notice.status_code == 200 and b"ReleaseNotice" in notice.data and reference.encode() in notice.data
+    else:  # picked for the random sample: not released, so no notice yet
+        assert notice.status_code == 404
+    assert api.get(f"/api/v1/declarations/{reference}/release-notice",
+                   headers=headers(OTHER_KEY)).status_code == 404
+    codes = api.get("/api/v1/hs-codes?q=8517", headers=headers()).get_json()["codes"]
+    assert codes and all(c["code"].startswith("8517") for c in codes)
+    assert api.get("/api/v1/hs-codes?q=", headers=headers()).status_code == 400
+
+
+def test_every_xml_answer_of_these_routes_validates(officer_cases: Flask, response_schema) -> None:  # type: ignore[no-untyped-def]
+    app, api = officer_cases, officer_cases.test_client()
+    xml = {"Authorization": f"Bearer {TRADER_KEY}", "Accept": "application/xml"}
+    reference, _ = lodge(api, "XML-0001")
+    officer_decides(app, reference, Decision.REQUEST_DOCUMENTS, reason="invoice", documents="invoice")
+    request_id = api.get(f"/api/v1/declarations/{reference}/document-requests",
+                         headers=headers()).get_json()["requests"][0]["request_id"]
+    answers = [
+        api.put("/api/v1/callback", json={"url": "http://127.0.0.1:9/x"}, headers={**xml}),
+        api.get("/api/v1/callback", headers=xml),
+        api.post(f"/api/v1/declarations/{reference}/document-requests/{request_id}/answers",
+                 data={"message": "here", "attachment": (io.BytesIO(PDF), "a.pdf")}, headers=xml,
+                 content_type="multipart/form-data"),
+        api.get(f"/api/v1/declarations/{reference}/document-requests", headers=xml),
+        api.get(f"/api/v1/declarations/{reference}/attachments", headers=xml),
+        api.post("/api/v1/lifecycle-notifications/acknowledgements", json={"through": 1}, headers=xml),
+        api.get("/api/v1/hs-codes?q=phone", headers=xml),
+    ]
+    for answer in answers:
+        assert answer.status_code in (200, 201), answer.text
+        response_schema.assertValid(etree.fromstring(answer.data))
