@@ -46,6 +46,7 @@ class Settings:
     schema_dir: Path = PROJECT_ROOT / "schemas"
     rules_dir: Path = PROJECT_ROOT / "rules"
     max_body_bytes: int = 5 * 1024 * 1024
+    max_batch_body_bytes: int = 16 * 1024 * 1024
     max_error_count: int = 25
     page_size: int = 50
     api_key_cache_seconds: int = 10
@@ -91,6 +92,7 @@ class Settings:
             "secret_key": os.environ.get("CSW_SECRET_KEY", "dev-only-change-me"),
             "instance_dir": instance_dir,
             "max_body_bytes": _int("CSW_MAX_BODY_BYTES", 5 * 1024 * 1024),
+            "max_batch_body_bytes": _int("CSW_MAX_BATCH_BODY_BYTES", 16 * 1024 * 1024),
             "max_error_count": _int("CSW_MAX_ERRORS", 25),
             "page_size": _int("CSW_PAGE_SIZE", 50),
             "api_key_cache_seconds": _int("CSW_API_KEY_CACHE_SECONDS", 10),

@@ -18,7 +18,7 @@ from typing import Any
 
 from lxml import etree
 
-from app.domain.problems import Rejection
+from app.domain.problems import Problem, Rejection
 
 
 def iso(moment: datetime) -> str:
@@ -134,6 +134,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "CONSIGNMENT_NOT_LINKABLE": 409,
     "ALREADY_LINKED": 409,
     "TRANSIT_REJECTED": 422,
+    "BATCH_TOO_LARGE": 413,
     "INVALID_CALLBACK": 422,
     "INVALID_ANSWER": 422,
     "INTERNAL_ERROR": 500,
@@ -167,18 +168,19 @@ def to_xml(root: str, payload: dict[str, Any]) -> bytes:
     return RESPONSE_XML.to_xml(root, payload)
 
 
+def problem_payload(p: Problem) -> dict[str, Any]:
+    """One problem as the error envelope (and a batch's refused result) gives it."""
+    return {"message": p.message, "message_zh": p.message_zh, "path": p.path, "rule": p.rule,
+            "severity": p.severity, "line": p.line if p.line and p.line > 0 else None,
+            "column": p.column if p.column and p.column > 0 else None}
+
+
 def error_payload(rejection: Rejection, conversation_id: str | None) -> dict[str, Any]:
     payload: dict[str, Any] = {
         "code": rejection.code,
         "message": rejection.message,
         "conversation_id": conversation_id,
-        "errors": [
-            {"message": p.message, "message_zh": p.message_zh, "path": p.path, "rule": p.rule,
-             "severity": p.severity,
-             "line": p.line if p.line and p.line > 0 else None,
-             "column": p.column if p.column and p.column > 0 else None}
-            for p in rejection.problems
-        ],
+        "errors": [problem_payload(p) for p in rejection.problems],
     }
     for key, value in rejection.details.items():
         payload[key] = value.split() if key == "supported_namespaces" else value

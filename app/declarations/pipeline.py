@@ -10,7 +10,7 @@ the commit run under it.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -20,6 +20,7 @@ from app.declarations import service
 from app.domain.actors import Caller
 from app.domain.assessment import Assessed, refuse_if_rejected
 from app.domain.declaration import Declaration, ReceivedDeclaration
+from app.domain.problems import Rejection
 from app.domain.risk import RiskResult
 from app.platform.clock import utcnow
 from app.platform.uow import UnitOfWork
@@ -63,6 +64,50 @@ def lodge(uow: UnitOfWork, tools: LodgingTools, body: bytes, store: Store, refer
     uow.end_reads()
     uow.write_lock()
     return Lodged(store(uow.session, received, assessed, now, risk), assessed, risk)
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A declaration of a batch that passed intake, rules and scoring, waiting to be stored."""
+
+    received: ReceivedDeclaration
+    assessed: Assessed
+    risk: RiskResult | None
+    at: datetime
+
+
+def lodge_batch(uow: UnitOfWork, tools: LodgingTools, bodies: Sequence[bytes], store: Store
+                ) -> list[Lodged | Rejection]:
+    """Run the pipeline on each document of a batch; each is accepted or refused on its own.
+
+    Every step before storage runs for all of them outside the write gate; then each is stored
+    in its own part of one unit of work (a savepoint, its handlers inside it), so one that is
+    refused at storage (a conflicting LRN) leaves the others standing, and the batch costs one
+    commit. The caller commits. Results are in the order of ``bodies``."""
+    prepared: list[Prepared | Rejection] = []
+    for body in bodies:
+        try:
+            received = tools.receive(body)
+            now = utcnow()
+            assessed = tools.assess(uow.session, received.declaration, now)
+            refuse_if_rejected(assessed)
+            prepared.append(Prepared(received, assessed, tools.score(uow.session, received, assessed, None), now))
+        except Rejection as rejection:
+            prepared.append(rejection)
+    uow.end_reads()
+    uow.write_lock()
+    results: list[Lodged | Rejection] = []
+    for item in prepared:
+        if isinstance(item, Rejection):
+            results.append(item)
+            continue
+        try:
+            with uow.part():
+                outcome = store(uow.session, item.received, item.assessed, item.at, item.risk)
+            results.append(Lodged(outcome, item.assessed, item.risk))
+        except Rejection as rejection:
+            results.append(rejection)
+    return results
 
 
 def submission(caller: Caller, conversation_id: str) -> Store:

@@ -12,6 +12,10 @@ from app.domain.declaration import ReceivedDeclaration
 from app.domain.problems import Problem, Rejection
 from app.intake.mapping import MAPPERS
 from app.platform.schemas import DocumentChecker
+from app.platform.xml import MAX_ATTRIBUTES
+
+
+BATCH_NS = "urn:csw:declaration-batch:v1"
 
 
 class Intake(DocumentChecker):
@@ -26,6 +30,20 @@ class Intake(DocumentChecker):
             namespace=namespace,
             declaration=MAPPERS[namespace](tree),
         )
+
+    def receive_batch(self, body: bytes, limit: int) -> tuple[str | None, list[bytes]]:
+        """A declaration batch: its own id and each declaration as a document of its own (with
+        the namespaces it uses), to be received one by one. More than ``limit`` is refused."""
+        tree = self.check(body, "declaration-batch", MAX_ATTRIBUTES * limit // 100)
+        root = tree.getroot()
+        batch_id = root.findtext(f"{{{BATCH_NS}}}BatchID")
+        children = [child for child in root if isinstance(child.tag, str)
+                    and etree.QName(child).namespace != BATCH_NS]
+        if len(children) > limit:
+            raise Rejection("BATCH_TOO_LARGE", f"a batch holds at most {limit} declarations (got {len(children)})",
+                            [Problem(message=f"at most {limit} declarations", path="/DeclarationBatch",
+                                     rule="max-declarations")])
+        return batch_id, [etree.tostring(child, encoding="UTF-8", xml_declaration=True) for child in children]
 
     def receive_cancellation_reason(self, body: bytes) -> str:
         tree = self.check(body, "cancellation")

@@ -16,7 +16,7 @@ import xmlschema
 from lxml import etree
 
 from app.domain.problems import Problem, Rejection
-from app.platform.xml import parse_untrusted
+from app.platform.xml import MAX_ATTRIBUTES, parse_untrusted
 
 _NAMESPACE = re.compile(r"urn:csw:(?P<kind>[a-z\-]+):v(?P<version>\d+)")
 
@@ -279,8 +279,8 @@ class DocumentChecker:
         self.registry = SchemaRegistry(schema_dir)
         self.max_problems = max_problems
 
-    def check(self, body: bytes, kind: str) -> etree._ElementTree:
+    def check(self, body: bytes, kind: str, max_attributes: int = MAX_ATTRIBUTES) -> etree._ElementTree:
         """Parse and schema-validate a document of ``kind`` (declaration, cancellation, ...)."""
-        tree = parse_untrusted(body)
+        tree = parse_untrusted(body, max_attributes)
         self.registry.validate(tree, kind, self.max_problems)
         return tree

@@ -15,8 +15,8 @@ drain however the commit is reached; a rollback drops whatever was queued.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from types import TracebackType
 from typing import Any, TypeAlias
 
@@ -148,6 +148,22 @@ class UnitOfWork:
         held, self._held = self._held, None
         if held is not None:
             held.__exit__(None, None, None)
+
+    @contextmanager
+    def part(self) -> Iterator[None]:
+        """A part of the unit of work that stands or falls on its own (a SAVEPOINT): its events
+        are handled inside it, so a part that fails leaves nothing behind (rows, events,
+        handlers' rows) and the parts before and after it stand. Bulk lodging is one unit of
+        work with one part per declaration, and one commit."""
+        queue: list[object] = self.session.info.setdefault(_QUEUE, [])
+        mark = len(queue)
+        try:
+            with self.session.begin_nested():
+                yield
+                drain(self.session)
+        except BaseException:
+            del queue[mark:]
+            raise
 
     def commit(self) -> None:
         try:

@@ -4,6 +4,7 @@ Thin: read the request, call intake and the declaration services, commit, render
 """
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
@@ -27,6 +28,7 @@ from app.web import params
 from app.web.body import request_body
 from app.web.context import db, services, unit_of_work
 from app.web.envelope import respond
+from app.documents import problem_payload
 from app.web.metrics import DECLARATION_OUTCOMES
 from app.web.security import bearer_caller
 from app.web.openapi import openapi_document
@@ -34,6 +36,7 @@ from app.web.openapi import openapi_document
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 XML_TYPES = {"application/xml", "text/xml"}
+_LRN = re.compile(rb"<(?:\w+:)?FunctionalReferenceID>\s*([^<\s]{1,35})\s*</(?:\w+:)?FunctionalReferenceID>")
 
 
 def authenticated_caller() -> Caller:
@@ -51,14 +54,14 @@ def authenticated_caller() -> Caller:
     return caller
 
 
-def _xml_body() -> bytes:
+def _xml_body(limit: int | None = None) -> bytes:
     mimetype = request.mimetype
     if mimetype not in XML_TYPES and not mimetype.endswith("+xml"):
         raise Rejection(
             "UNSUPPORTED_MEDIA_TYPE",
             f"send the declaration as Content-Type: application/xml (got {mimetype or 'none'})",
         )
-    return request_body()
+    return request_body(limit)
 
 
 def _lodge(store: pipeline.Store, caller: Caller, reference: str | None = None) -> Response:
@@ -126,6 +129,51 @@ def _acknowledgement(outcome: service.Outcome, status: int, assessed: Assessed, 
 def submit_declaration() -> Response:
     caller = authenticated_caller()
     return _lodge(pipeline.submission(caller, g.conversation_id), caller)
+
+
+#: Declarations in one batch, and the body a batch may have (1,000 five-item declarations are
+#: about 5 MB; larger declarations need smaller batches).
+MAX_BATCH = 1000
+
+
+@bp.post("/declaration-batches")
+def submit_batch() -> Response:
+    """Up to 1,000 declarations in one document (``urn:csw:declaration-batch:v1``), each
+    accepted or refused on its own, idempotent per LRN like single posts; one result each, in
+    document order."""
+    caller = authenticated_caller()
+    batch_id, documents = services().intake.receive_batch(_xml_body(services().settings.max_batch_body_bytes),
+                                                          MAX_BATCH)
+    uow = unit_of_work()
+    results = pipeline.lodge_batch(uow, services().lodging, documents,
+                                   pipeline.submission(caller, g.conversation_id))
+    uow.commit()
+    payload_results = []
+    for index, (document, result) in enumerate(zip(documents, results, strict=True), start=1):
+        if isinstance(result, Rejection):
+            DECLARATION_OUTCOMES.labels("refused").inc()
+            payload_results.append({
+                "index": index, "lrn": _lrn_of(document), "outcome": "refused", "code": result.code,
+                "message": result.message, "errors": [problem_payload(p) for p in result.problems]})
+            continue
+        receipt = result.outcome.receipt
+        DECLARATION_OUTCOMES.labels("replayed" if result.outcome.replay else "accepted").inc()
+        lane = result.risk.lane.value if result.risk is not None and not result.outcome.replay else None
+        payload_results.append({
+            "index": index, "lrn": receipt.lrn, "outcome": "replayed" if result.outcome.replay else "accepted",
+            "declaration_id": receipt.id, "status": receipt.status, "version": receipt.version, "lane": lane,
+            "findings": [finding_payload(f) for f in result.assessed.findings]})
+    accepted = sum(1 for r in payload_results if r["outcome"] != "refused")
+    return respond("BatchResult", {
+        "conversation_id": g.conversation_id, "batch_id": batch_id, "declarations": len(documents),
+        "accepted": accepted, "refused": len(documents) - accepted, "results": payload_results})
+
+
+def _lrn_of(document: bytes) -> str | None:
+    """The LRN of a refused declaration when it can be read at all (so the sender can match
+    the result), else None."""
+    match = _LRN.search(document)
+    return match.group(1).decode("utf-8", "replace")[:35] if match else None
 
 
 @bp.post("/declarations/<reference>/amendments")

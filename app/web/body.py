@@ -21,9 +21,10 @@ def too_large(limit: int) -> Rejection:
     return Rejection("BODY_TOO_LARGE", f"the request body exceeds the limit of {limit} bytes")
 
 
-def request_body() -> bytes:
-    """The request's body, read once; 413 ``BODY_TOO_LARGE`` past ``CSW_MAX_BODY_BYTES``."""
-    limit: int = current_app.config["MAX_CONTENT_LENGTH"]
+def request_body(limit: int | None = None) -> bytes:
+    """The request's body, read once; 413 ``BODY_TOO_LARGE`` past ``limit`` (by default
+    ``CSW_MAX_BODY_BYTES``; a route with larger documents, the declaration batch, gives its own)."""
+    limit = limit if limit is not None else int(current_app.config["MAX_CONTENT_LENGTH"])
     if request.content_length is not None and request.content_length > limit:
         raise too_large(limit)
     try:

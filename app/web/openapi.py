@@ -152,6 +152,20 @@ def openapi_document() -> dict[str, Any]:
                     "responses": {"200": _answer("status", "StatusNotification"), **_errors(400, 401, 404)},
                 },
             },
+            "/api/v1/declaration-batches": {
+                "post": {
+                    "summary": "Submit up to 1,000 declarations in one document (urn:csw:declaration-batch:v1); "
+                               "each is accepted or refused on its own, idempotent per LRN; one result each, "
+                               "in document order",
+                    "operationId": "submitDeclarationBatch",
+                    "requestBody": {"required": True,
+                                    "description": "a DeclarationBatch holding declarations in a supported "
+                                                   "namespace; at most 16 MB (CSW_MAX_BATCH_BODY_BYTES)",
+                                    "content": {"application/xml": {"schema": {"type": "string"}}}},
+                    "responses": {"200": _answer("one result per declaration", "BatchResult"),
+                                  **_errors(400, 401, 413, 415, 422)},
+                },
+            },
             "/api/v1/declarations/{reference}/amendments": {
                 "post": {
                     "summary": "Amend with a full replacement document (FunctionCode 13, same LRN)",

@@ -61,7 +61,8 @@ EXPECTED: dict[str, Public | Web | Api] = {
         "declarations", "hs_codes", "declaration", "amend", "attachment", "cancel", "document", "release_notice",
         "answer", "new_declaration", "draft", "delete_draft", "keys", "revoke_key", "upload")},
     **{f"api.{name}": Api(EVERY_CLIENT) for name in (
-        "submit_declaration", "list_declarations", "get_declaration", "amend_declaration", "cancel_declaration",
+        "submit_declaration", "submit_batch", "list_declarations", "get_declaration", "amend_declaration",
+        "cancel_declaration",
         "get_document")},
     "aeo_api.get_operator": Api(EVERY_CLIENT), "aeo_api.change_status": Api(frozenset({"admin"})),
     "transit_api.post_events": Api(frozenset({"gateway", "admin"})),

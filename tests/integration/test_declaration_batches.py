@@ -1,0 +1,113 @@
+"""Issue 26: bulk submission. One document of up to 1,000 declarations; each accepted or
+refused on its own, idempotent per LRN like single posts; one result each, in order."""
+from __future__ import annotations
+
+import re
+
+from flask import Flask
+from flask.testing import FlaskClient
+from lxml import etree
+from sqlalchemy import func, select
+
+from app.db import models
+from app.db.routing_models import LifecycleNotification
+from tests.conftest import OTHER_KEY, TRADER_KEY, sample
+from tests.factories import declaration_xml
+
+BATCH = "/api/v1/declaration-batches"
+_PROLOG = re.compile(rb"^<\?xml[^>]*\?>\s*")
+
+
+def batch(*declarations: bytes, batch_id: str | None = "B-0001") -> bytes:
+    inner = b"".join(_PROLOG.sub(b"", d) for d in declarations)
+    head = f"<BatchID>{batch_id}</BatchID>".encode() if batch_id else b""
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n<DeclarationBatch xmlns="urn:csw:declaration-batch:v1">' \
+        + head + inner + b"</DeclarationBatch>"
+
+
+def post(client: FlaskClient, body: bytes, key: str = TRADER_KEY, accept: str = "application/json"):  # type: ignore[no-untyped-def]
+    return client.post(BATCH, data=body, headers={"Authorization": f"Bearer {key}", "Accept": accept,
+                                                   "Content-Type": "application/xml"})
+
+
+def stored(app: Flask) -> int:
+    with app.extensions["csw"].sessions() as session:
+        return session.scalar(select(func.count()).select_from(models.Declaration)) or 0
+
+
+def test_each_declaration_is_accepted_or_refused_on_its_own(clean_app: Flask, response_schema) -> None:  # type: ignore[no-untyped-def]
+    client = clean_app.test_client()
+    body = batch(
+        declaration_xml(lrn="BATCH-OK-1"),
+        declaration_xml(lrn="BATCH-BAD-HS", hs_code="1234567"),               # schema: 8 digits
+        sample("invalid/rule-totals-mismatch.xml"),                           # a reject rule
+        declaration_xml(lrn="BATCH-OK-2", items=3),
+        declaration_xml(lrn="BATCH-OK-1", value="999.00"),                    # same LRN, other document
+        declaration_xml(lrn="BATCH-OTHER", declarant="87654321"),             # not the caller's party
+    )
+    response = post(client, body)
+    assert response.status_code == 200, response.text
+    answer = response.get_json()
+    assert (answer["batch_id"], answer["declarations"], answer["accepted"], answer["refused"]) == \
+        ("B-0001", 6, 2, 4)
+    results = answer["results"]
+    assert [r["index"] for r in results] == [1, 2, 3, 4, 5, 6]
+    assert [r["outcome"] for r in results] == ["accepted", "refused", "refused", "accepted", "refused", "refused"]
+    assert [r.get("code") for r in results] == [None, "SCHEMA_INVALID", "RULES_REJECTED", None, "DUPLICATE_LRN",
+                                                "DECLARANT_MISMATCH"]
+    assert results[1]["lrn"] == "BATCH-BAD-HS" and results[1]["errors"][0]["path"].endswith("/Classification/ID") \
+        or "ID" in results[1]["errors"][0]["path"]
+    assert results[0]["declaration_id"].startswith("HK") and results[0]["lane"] in ("green", "yellow", "red")
+    assert stored(clean_app) == 2
+
+    xml = post(client, body, accept="application/xml")  # the same batch again: replays and the same refusals
+    document = etree.fromstring(xml.data)
+    response_schema.assertValid(document)
+    outcomes = [e.text for e in document.iter("{urn:csw:response:v1}Outcome")]
+    assert outcomes == ["replayed", "refused", "refused", "replayed", "refused", "refused"]
+    assert stored(clean_app) == 2
+
+
+def test_a_refused_declaration_leaves_nothing_behind_and_the_others_keep_their_events(clean_app: Flask) -> None:
+    client = clean_app.test_client()
+    post(client, batch(declaration_xml(lrn="FIRST-1")))
+    answer = post(client, batch(declaration_xml(lrn="FIRST-1", value="5.00"), declaration_xml(lrn="SECOND-1")))
+    assert [r["outcome"] for r in answer.get_json()["results"]] == ["refused", "accepted"]
+    with clean_app.extensions["csw"].sessions() as session:
+        lrns = session.scalars(select(LifecycleNotification.lrn).order_by(LifecycleNotification.id)).all()
+        events = session.scalar(select(func.count()).select_from(models.DeclarationEvent)) or 0
+    assert lrns[0] == "FIRST-1" and lrns.count("FIRST-1") <= 2 and "SECOND-1" in lrns
+    assert events >= 2
+
+
+def test_a_thousand_five_item_declarations_in_one_batch(clean_app: Flask) -> None:
+    template = sample("valid/import-5-items.xml")
+    lrn = re.search(rb"<FunctionalReferenceID>([^<]+)</FunctionalReferenceID>", template)
+    assert lrn is not None
+    declarations = [template.replace(lrn.group(0), f"<FunctionalReferenceID>BULK-{n:05d}</FunctionalReferenceID>"
+                                     .encode()) for n in range(1000)]
+    answer = post(clean_app.test_client(), batch(*declarations))
+    assert answer.status_code == 200, answer.text[:500]
+    assert answer.get_json()["accepted"] == 1000
+    assert stored(clean_app) == 1000
+
+
+def test_batches_that_cannot_be_read_are_refused_whole(clean_app: Flask) -> None:
+    client = clean_app.test_client()
+    too_many = post(client, batch(*[declaration_xml(lrn=f"MANY-{n}") for n in range(1001)]))
+    assert too_many.status_code == 413 and too_many.get_json()["code"] == "BATCH_TOO_LARGE"
+    empty = post(client, batch())
+    assert empty.status_code == 422 and empty.get_json()["code"] == "SCHEMA_INVALID"
+    single = post(client, declaration_xml(lrn="NOT-A-BATCH"))
+    assert single.status_code == 422 and single.get_json()["code"] == "UNKNOWN_SCHEMA"
+    broken = post(client, b"<DeclarationBatch xmlns='urn:csw:declaration-batch:v1'><x>")
+    assert broken.status_code == 400
+    assert post(client, batch(declaration_xml(lrn="NOKEY")), key="nope").status_code == 401
+    assert stored(clean_app) == 0
+
+
+def test_another_party_cannot_see_what_a_batch_stored(clean_app: Flask) -> None:
+    client = clean_app.test_client()
+    reference = post(client, batch(declaration_xml(lrn="MINE-1"))).get_json()["results"][0]["declaration_id"]
+    looked_up = client.get(f"/api/v1/declarations/{reference}", headers={"Authorization": f"Bearer {OTHER_KEY}"})
+    assert looked_up.status_code == 404
