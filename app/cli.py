@@ -4,7 +4,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import sys
+import threading
 from datetime import datetime
 from pathlib import Path
 
@@ -33,7 +35,8 @@ from app.platform.commands import transaction as command_transaction
 from app.documents import error_payload, to_xml
 from app.domain.problems import Rejection
 from app.intake.service import Intake
-from app.jobs import JOBS, run_job
+from app.jobs import JOBS, run_job, start_scheduler
+from app.logs import configure_logging
 from app.rules.assessment import RuleSet, assess
 from app.domain.time import hong_kong_date
 from app.domain.problems import RulesDataError
@@ -306,6 +309,25 @@ def rules_check(files: tuple[Path, ...]) -> None:
         click.echo(f"  charges: HK${charges.total:.2f} (declaration charge {charges.declaration_charge:.2f}, "
                    f"levy {charges.clothing_levy:.2f}, duty {charges.duty_total:.2f})")
     sys.exit(1 if refused else 0)
+
+
+@main.command()
+def scheduler() -> None:
+    """Run the scheduled jobs (and a dispatcher) in this process until stopped: the scale-out
+    set-up's scheduler, beside ``csw serve`` instances started with CSW_SCHEDULER=0. Two may run
+    for availability: each job still runs once per period."""
+    settings = Settings.from_env()
+    configure_logging(settings.log_level)
+    install_handlers(settings)
+    running = start_scheduler(command_sessions(settings), settings)
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda _signal, _frame: stopping.set())
+    signal.signal(signal.SIGINT, lambda _signal, _frame: stopping.set())
+    click.echo(f"scheduler started: {', '.join(job.id for job in running.get_jobs())}")
+    try:
+        stopping.wait()
+    finally:
+        running.shutdown(wait=True)
 
 
 @main.group()

@@ -47,6 +47,10 @@ class Settings:
     rules_dir: Path = PROJECT_ROOT / "rules"
     max_body_bytes: int = 5 * 1024 * 1024
     max_batch_body_bytes: int = 16 * 1024 * 1024
+    run_scheduler: bool = True
+    audit_seal_seconds: int = 30
+    elock_overdue_seconds: int = 60
+    case_escalation_seconds: int = 300
     max_error_count: int = 25
     page_size: int = 50
     api_key_cache_seconds: int = 10
@@ -93,6 +97,10 @@ class Settings:
             "instance_dir": instance_dir,
             "max_body_bytes": _int("CSW_MAX_BODY_BYTES", 5 * 1024 * 1024),
             "max_batch_body_bytes": _int("CSW_MAX_BATCH_BODY_BYTES", 16 * 1024 * 1024),
+            "run_scheduler": os.environ.get("CSW_SCHEDULER", "1") != "0",
+            "audit_seal_seconds": _positive_int("CSW_AUDIT_SEAL_SECONDS", 30),
+            "elock_overdue_seconds": _positive_int("CSW_ELOCK_OVERDUE_SECONDS", 60),
+            "case_escalation_seconds": _positive_int("CSW_CASE_ESCALATION_SECONDS", 300),
             "max_error_count": _int("CSW_MAX_ERRORS", 25),
             "page_size": _int("CSW_PAGE_SIZE", 50),
             "api_key_cache_seconds": _int("CSW_API_KEY_CACHE_SECONDS", 10),

@@ -1,5 +1,6 @@
 """gunicorn settings used by ``csw serve``: the scheduler runs in the master process, so
-there is one per host however many workers serve requests."""
+there is one per host however many workers serve requests (none with CSW_SCHEDULER=0: the
+scale-out set-up runs ``csw scheduler`` on its own)."""
 from __future__ import annotations
 
 from typing import Any
@@ -16,8 +17,11 @@ def when_ready(server: Any) -> None:
     from app.platform.commands import sessions  # noqa: PLC0415
 
     settings = Settings.from_env()
+    if not settings.run_scheduler:
+        server.log.info("scheduler off (CSW_SCHEDULER=0)")
+        return
     install_handlers(settings)  # the jobs' changes (alerts, escalations) reach every capability
-    _scheduler = start_scheduler(sessions(settings))
+    _scheduler = start_scheduler(sessions(settings), settings)
     server.log.info("scheduler started: %s", ", ".join(job.id for job in _scheduler.get_jobs()))
 
 

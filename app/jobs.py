@@ -15,15 +15,13 @@ from app.aeo.jobs import aeo_expiry
 from app.audit.jobs import audit_seal
 from app.cases.escalation import case_escalation
 from app.domain.time import HONG_KONG
-from app.platform.jobs import Job, run_job
+from app.config import Settings
+from app.platform.jobs import Job, daily, every, run_job, weekly
 from app.risk.jobs import risk_retrain
 from app.routing.jobs import outbox_purge, schedule_routing
 from app.transit.jobs import elock_overdue
 
 __all__ = ["JOBS", "run_job", "start_scheduler"]
-
-AUDIT_SEAL_SECONDS = 30
-
 
 JOBS: dict[str, Job] = {
     "aeo-expiry": aeo_expiry, "audit-seal": audit_seal, "elock-overdue": elock_overdue,
@@ -31,21 +29,30 @@ JOBS: dict[str, Job] = {
 }
 
 
-def start_scheduler(sessions: sessionmaker[Session]) -> BackgroundScheduler:
+def start_scheduler(sessions: sessionmaker[Session], settings: Settings | None = None) -> BackgroundScheduler:
     """AEO expiry daily at 00:05 Hong Kong time (a missed run, host down, runs once when it is
-    back); audit sealing every ``AUDIT_SEAL_SECONDS``."""
+    back); audit sealing, e-lock overdue checks and case escalation at their intervals
+    (``CSW_AUDIT_SEAL_SECONDS``, ``CSW_ELOCK_OVERDUE_SECONDS``, ``CSW_CASE_ESCALATION_SECONDS``);
+    each once per period however many schedulers run (``app.platform.jobs``)."""
+    settings = settings or Settings.from_env()
     scheduler = BackgroundScheduler(timezone=HONG_KONG)
+
+    def interval(job: str, seconds: int) -> None:
+        # However late a busy host wakes the scheduler, the period's run still happens (the
+        # default grace of 1 s would drop it); a period missed entirely coalesces into one run.
+        scheduler.add_job(run_job, IntervalTrigger(seconds=seconds), args=(sessions, job, JOBS[job]),
+                          kwargs={"period": every(seconds)}, id=job, coalesce=True, max_instances=1,
+                          misfire_grace_time=None)
+
     scheduler.add_job(run_job, CronTrigger(hour=0, minute=5, timezone=HONG_KONG), args=(sessions, "aeo-expiry",
-                      aeo_expiry), id="aeo-expiry", coalesce=True, max_instances=1, misfire_grace_time=6 * 3600)
-    scheduler.add_job(run_job, IntervalTrigger(seconds=AUDIT_SEAL_SECONDS), args=(sessions, "audit-seal", audit_seal),
-                      id="audit-seal", coalesce=True, max_instances=1)
-    scheduler.add_job(run_job, IntervalTrigger(minutes=1), args=(sessions, "elock-overdue", elock_overdue),
-                      id="elock-overdue", coalesce=True, max_instances=1)
-    scheduler.add_job(run_job, IntervalTrigger(minutes=5), args=(sessions, "case-escalation", case_escalation),
-                      id="case-escalation", coalesce=True, max_instances=1)
+                      aeo_expiry), kwargs={"period": daily}, id="aeo-expiry", coalesce=True, max_instances=1,
+                      misfire_grace_time=6 * 3600)
+    interval("audit-seal", settings.audit_seal_seconds)
+    interval("elock-overdue", settings.elock_overdue_seconds)
+    interval("case-escalation", settings.case_escalation_seconds)
     scheduler.add_job(run_job, CronTrigger(day_of_week="sun", hour=3, minute=30, timezone=HONG_KONG),
-                      args=(sessions, "risk-retrain", risk_retrain), id="risk-retrain", coalesce=True,
-                      max_instances=1, misfire_grace_time=24 * 3600)  # weekly; promotes only a better model
+                      args=(sessions, "risk-retrain", risk_retrain), kwargs={"period": weekly}, id="risk-retrain",
+                      coalesce=True, max_instances=1, misfire_grace_time=24 * 3600)  # promotes only a better model
     schedule_routing(scheduler, sessions)  # outbox dispatcher every few seconds; outbox purge daily
     scheduler.start()
     return scheduler

@@ -309,6 +309,20 @@ class JobRun(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     outcome: Mapped[str] = mapped_column(String(10))
     detail: Mapped[dict[str, object] | None] = mapped_column(JSON(none_as_null=True))
+    #: The period the run stood for (a Hong Kong date, or the n-th interval since the epoch).
+    period: Mapped[str | None] = mapped_column(String(40))
+
+
+class JobPeriod(Base):
+    """A job's period, claimed by the run that does it: however many schedulers fire, one
+    run per period succeeds (the claim is in the run's transaction, so a failed run leaves
+    the period to a retry)."""
+
+    __tablename__ = "job_periods"
+
+    job: Mapped[str] = mapped_column(String(50), primary_key=True)
+    period: Mapped[str] = mapped_column(String(40), primary_key=True)
+    claimed_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class RulesVersionEvent(Base):

@@ -16,7 +16,7 @@ from app.db.routing_models import OutboxMessage
 from app.db.session import rowcount
 from app.domain.time import HONG_KONG
 from app.platform.clock import utcnow
-from app.platform.jobs import run_job
+from app.platform.jobs import daily, run_job
 from app.routing import notifications
 from app.routing.dispatcher import Dispatcher, update_backlog_gauge
 from app.routing.settings import DispatchSettings
@@ -47,6 +47,7 @@ def schedule_routing(scheduler: BaseScheduler, sessions: sessionmaker[Session]) 
     scheduler.add_job(dispatch_tick, IntervalTrigger(seconds=settings.interval_seconds), args=(dispatcher,),
                       id="outbox-dispatch", coalesce=True, max_instances=1)
     scheduler.add_job(run_job, CronTrigger(hour=3, minute=15, timezone=HONG_KONG),
-                      args=(sessions, "outbox-purge", outbox_purge), id="outbox-purge", coalesce=True,
+                      args=(sessions, "outbox-purge", outbox_purge), kwargs={"period": daily}, id="outbox-purge",
+                      coalesce=True,
                       max_instances=1, misfire_grace_time=6 * 3600)
     return dispatcher
