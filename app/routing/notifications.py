@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
 from app import documents
@@ -54,10 +54,15 @@ _SUBJECT = (
            _DECLARATIONS.c.status, _DECLARATIONS.c.lane, _DOCUMENTS.c.conversation_id)
     .select_from(_DECLARATIONS.outerjoin(_DOCUMENTS, (_DOCUMENTS.c.declaration_id == _DECLARATIONS.c.id)
                                          & (_DOCUMENTS.c.version == _DECLARATIONS.c.version)))
+    .where(_DECLARATIONS.c.id == bindparam("declaration_id"))
 )
+# Built once: notify runs for every step of every declaration (twice per green-lane lodging).
 _CALLBACKS = (select(_SUBSCRIBERS.c.id, _SUBSCRIBERS.c.format)
-              .where(_SUBSCRIBERS.c.role == CALLBACK_ROLE, _SUBSCRIBERS.c.state != REMOVED)
+              .where(_SUBSCRIBERS.c.role == CALLBACK_ROLE, _SUBSCRIBERS.c.state != REMOVED,
+                     _SUBSCRIBERS.c.party_id == bindparam("party_id"))
               .order_by(_SUBSCRIBERS.c.id))
+_INSERT_NOTIFICATION = _NOTIFICATIONS.insert()
+_INSERT_OUTBOX = _OUTBOX.insert()
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,8 +80,7 @@ class Subject:
 
 def subject_of(session: Session, declaration_id: str) -> Subject | None:
     """The stored declaration as a subject (None: there is no such declaration)."""
-    row = session.connection().execute(
-        _SUBJECT.where(_DECLARATIONS.c.id == declaration_id)).first()
+    row = session.connection().execute(_SUBJECT, {"declaration_id": declaration_id}).first()
     if row is None:
         return None
     return Subject(declaration_id, row.declarant_party_id, row.lrn, row.version, row.conversation_id,
@@ -115,10 +119,10 @@ def notify(session: Session, subject: Subject, kind: NotificationKind, at: datet
         "detail": {k: v for k, v in (detail or {}).items() if v not in (None, "")} or None, "occurred_at": at,
     }
     connection = session.connection()
-    inserted = connection.execute(_NOTIFICATIONS.insert().values(**values)).inserted_primary_key
+    inserted = connection.execute(_INSERT_NOTIFICATION, values).inserted_primary_key
     assert inserted is not None
     notification_id = inserted[0]
-    callbacks = connection.execute(_CALLBACKS.where(_SUBSCRIBERS.c.party_id == subject.party_id)).all()
+    callbacks = connection.execute(_CALLBACKS, {"party_id": subject.party_id}).all()
     if callbacks:
         payload = payload_of({**values, "id": notification_id})
         bodies: dict[str, tuple[bytes, str]] = {}
@@ -134,7 +138,7 @@ def notify(session: Session, subject: Subject, kind: NotificationKind, at: datet
                 "routing_key": routing_key(MESSAGE_TYPE, None), "content_type": content_type, "body": body,
                 "status": "pending", "attempts": 0, "next_attempt_at": at, "created_at": at,
             })
-        connection.execute(_OUTBOX.insert(), rows)
+        connection.execute(_INSERT_OUTBOX, rows)
     return int(notification_id)
 
 
