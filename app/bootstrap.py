@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime
+from decimal import Decimal
 from functools import partial
 from typing import Any
 
@@ -17,6 +18,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.aeo import service as aeo_service
 from app.reference.aeo_benefits import party_ids
 from app.aeo.service import AeoStanding
+from app.cargo import mapping as cargo_mapping
+from app.cargo import rules as cargo_rules
+from app.cargo import service as cargo_service
+from app.domain.cargo import CargoInformation, ReceivedCargo, as_declaration
+from app.domain.charges import Assessment
+from app.domain.findings import Finding
+from app.platform.clock import utcnow
+from app.reference.aeo_benefits import summarise
+from app.risk.scoring import NO_HISTORY
 from app.cases import handlers as cases
 from app.config import Settings
 from app.db.session import make_engine, write_gate
@@ -58,6 +68,7 @@ class Reference:
     network: Network
     risk: RiskEngine | None
     pickers: PickerLists
+    cargo_rules: tuple[cargo_rules.CargoRule, ...]
 
     @classmethod
     def load(cls, settings: Settings) -> Reference:
@@ -70,6 +81,7 @@ class Reference:
             risk=RiskEngine.load(settings.rules_dir, settings.instance_dir, settings.release_green,
                                  settings.risk_model_dir),
             pickers=picker_lists(settings.rules_dir),
+            cargo_rules=cargo_rules.load_rules(settings.rules_dir),
         )
 
 
@@ -113,27 +125,32 @@ class Caches:
     risk_thresholds: TtlCache[str, LaneThresholds | None]
 
 
+def _standings(session: Session, declaration: Declaration, day: date, rule_set: RuleSet,
+               cache: TtlCache[tuple[str, date], AeoStanding | None]) -> dict[str, AeoStanding]:
+    """The registry's standing of every id the declaration names, from the per-worker cache
+    (``CSW_AEO_CACHE_SECONDS``) or, for the ids not in it, one short read."""
+    standings: dict[str, AeoStanding] = {}
+    missing = []
+    for operator_id in party_ids(declaration):
+        hit, standing = cache.get((operator_id, day))
+        if not hit:
+            missing.append(operator_id)
+        elif standing is not None:
+            standings[operator_id] = standing
+    if missing:
+        looked_up = aeo_service.standings_for(session, missing, day, rule_set.mra)
+        for operator_id in missing:
+            cache.put((operator_id, day), looked_up.get(operator_id))
+        standings.update(looked_up)
+    return standings
+
+
 def _assessor(rule_set: RuleSet, cache: TtlCache[tuple[str, date], AeoStanding | None]
               ) -> Callable[[Session, Declaration, datetime], Assessed]:
     def assess_declaration(session: Session, declaration: Declaration, now: datetime) -> Assessed:
-        """Business rules, charges and AEO benefits, with the registry's standing of every id the
-        declaration names from the per-worker cache (``CSW_AEO_CACHE_SECONDS``) or, for the ids
-        not in it, one short read."""
-        day = hong_kong_date(now)
-        standings: dict[str, AeoStanding] = {}
-        missing = []
-        for operator_id in party_ids(declaration):
-            hit, standing = cache.get((operator_id, day))
-            if not hit:
-                missing.append(operator_id)
-            elif standing is not None:
-                standings[operator_id] = standing
-        if missing:
-            looked_up = aeo_service.standings_for(session, missing, day, rule_set.mra)
-            for operator_id in missing:
-                cache.put((operator_id, day), looked_up.get(operator_id))
-            standings.update(looked_up)
-        return assess(rule_set, declaration, now, standings)
+        """Business rules, charges and AEO benefits, with the AEO standings of the ids named."""
+        return assess(rule_set, declaration, now, _standings(session, declaration, hong_kong_date(now), rule_set,
+                                                             cache))
     return assess_declaration
 
 
@@ -155,6 +172,40 @@ def _scorer(engine: RiskEngine | None, caches: Caches
     return score
 
 
+_NO_CHARGES = Assessment(lines=(), duty_total=Decimal(0), declaration_charge=Decimal(0), clothing_levy=Decimal(0),
+                         total=Decimal(0), value_hkd=Decimal(0))
+
+
+def _cargo_profiler(engine: RiskEngine | None, caches: Caches, rule_set: RuleSet) -> cargo_service.Profile:
+    def profile(session: Session, received: ReceivedCargo, findings: tuple[Finding, ...]) -> RiskResult | None:
+        """The cargo's lane before arrival, by the same risk engine as declarations: the goods,
+        parties, origin, history and the cargo rules' findings, lowered for AEO lodgers."""
+        if engine is None:
+            return None
+        cargo = received.cargo
+        now = utcnow()
+        declaration = as_declaration(cargo, now)
+        standings = _standings(session, declaration, hong_kong_date(now), rule_set, caches.aeo_standings)
+        assessed = Assessed(findings, _NO_CHARGES, "cargo",
+                            summarise(declaration, standings, list(findings), rule_set.aeo_benefits))
+        trader = declaration.parties[1].identifier
+        history = risk_service.importer_history(session, trader, caches.risk_history) if trader else NO_HISTORY
+        thresholds = risk_service.recent_thresholds(session, engine.policy, caches.risk_thresholds)
+        return engine.assess(f"cargo/{cargo.submitter_id}/{cargo.lrn}", received.sha256, declaration, assessed,
+                             (), history, "", thresholds)
+    return profile
+
+
+def _cargo_tools(reference: Reference, caches: Caches, engine: RiskEngine | None) -> cargo_service.CargoTools:
+    def receive(body: bytes) -> ReceivedCargo:
+        return cargo_mapping.received(body, reference.intake.check(body, "cargo"))
+
+    def check(cargo: CargoInformation, now: datetime) -> list[Finding]:
+        return cargo_rules.evaluate(reference.cargo_rules, cargo, reference.rule_set.code_lists, now)
+
+    return cargo_service.CargoTools(receive, check, _cargo_profiler(engine, caches, reference.rule_set))
+
+
 @dataclass
 class Runtime:
     """One process's wiring: settings, database, reference data, handlers, caches, pipeline."""
@@ -167,6 +218,7 @@ class Runtime:
     handlers: dict[type, list[Handler]]
     caches: Caches
     lodging: LodgingTools
+    cargo: cargo_service.CargoTools
 
     def unit_of_work(self) -> UnitOfWork:
         """A unit of work on a session of its own (CLI commands, jobs)."""
@@ -194,6 +246,7 @@ class Runtime:
         """Put another risk engine in force (a retrained model; tests with a fixed policy)."""
         self.reference = replace(self.reference, risk=engine)
         self.lodging = replace(self.lodging, score=_scorer(engine, self.caches))
+        self.cargo = replace(self.cargo, profile=_cargo_profiler(engine, self.caches, self.reference.rule_set))
 
     @property
     def api_keys(self) -> TtlCache[str, Caller]:
@@ -230,6 +283,7 @@ def build(settings: Settings, *, install_handlers: bool = True) -> Runtime:
         lodging=LodgingTools(receive=reference.intake.receive_declaration,
                              assess=_assessor(reference.rule_set, caches.aeo_standings),
                              score=_scorer(reference.risk, caches)),
+        cargo=_cargo_tools(reference, caches, reference.risk),
     )
 
 

@@ -134,6 +134,8 @@ STATUS_BY_CODE: dict[str, int] = {
     "CONSIGNMENT_NOT_LINKABLE": 409,
     "ALREADY_LINKED": 409,
     "TRANSIT_REJECTED": 422,
+    "SUBMITTER_MISMATCH": 422,
+    "CARGO_NOT_CHANGEABLE": 409,
     "BATCH_TOO_LARGE": 413,
     "INVALID_CALLBACK": 422,
     "INVALID_ANSWER": 422,
@@ -161,6 +163,7 @@ RESPONSE_XML = XmlVocabulary(RESPONSE_NS, words={
     "answers": "Answer",
     "attachments": "Attachment",
     "codes": "Code",
+    "cargo": "Cargo",
 })
 
 

@@ -5,6 +5,7 @@ package, puts every table in ``Base.metadata`` (what Alembic and the tests compa
 the migrations) whichever model module is imported first."""
 from app.db import (  # noqa: F401
     audit_models,
+    cargo_models,
     case_models,
     models,
     portal_models,

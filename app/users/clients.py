@@ -19,7 +19,7 @@ from app.domain.problems import Problem, Rejection
 from app.platform.clock import utcnow
 
 KEY_PREFIX = "csw_"
-ROLES = ("trader", "partner", "admin", "gateway")
+ROLES = ("trader", "carrier", "partner", "admin", "gateway")
 
 
 def hash_key(key: str) -> str:

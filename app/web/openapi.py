@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.domain.declaration import DeclarationStatus
+from app.cargo.openapi import cargo_paths
 from app.routing.openapi import notification_paths, routing_paths
 from app.transit.openapi import transit_paths
 
@@ -226,7 +227,7 @@ def openapi_document() -> dict[str, Any]:
                                   **_errors(400, 401, 403, 404, 409, 415, 422)},
                 },
             },
-            **routing_paths(), **notification_paths(),
+            **routing_paths(), **notification_paths(), **cargo_paths(),
             **transit_paths(),
             "/api/v1/rules": {
                 "get": {"summary": "The business rules in force today (code, titles, severity, dates)",

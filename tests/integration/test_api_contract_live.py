@@ -25,6 +25,7 @@ pytestmark = pytest.mark.slow
 
 SCHEMATHESIS = str(Path(sys.executable).with_name("st"))
 ADMIN_KEY = "csw_demo_admin_00000000000000000"
+CONFIG = Path(__file__).with_name("schemathesis.toml")
 CHECKS = ",".join([
     "not_a_server_error", "status_code_conformance", "content_type_conformance", "response_headers_conformance",
     "response_schema_conformance", "negative_data_rejection", "missing_required_header", "unsupported_method",
@@ -46,7 +47,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.mark.parametrize("key", [DEMO_KEY, ADMIN_KEY], ids=["trader", "admin"])
 def test_every_operation_keeps_the_documented_contract(live: str, key: str, accept: str, tmp_path: Path) -> None:
     run = subprocess.run(
-        [SCHEMATHESIS, "run", f"{live}/api/v1/openapi.json", "--checks", CHECKS,
+        [SCHEMATHESIS, "--config-file", str(CONFIG), "run", f"{live}/api/v1/openapi.json", "--checks", CHECKS,
          "--header", f"Authorization: Bearer {key}", "--header", f"Accept: {accept}",
          "--phases", "examples,coverage,fuzzing", "--max-examples", "25", "--generation-deterministic",
          "--request-timeout", "5", "--no-color"],

@@ -22,7 +22,7 @@ from tests.integration.test_officer_app import csrf_token
 
 PASSWORD = "matrix-test-password"
 WEB_ROLES = ("officer", "supervisor", "admin", "trader")
-API_ROLES = ("trader", "partner", "gateway", "admin")
+API_ROLES = ("trader", "carrier", "partner", "gateway", "admin")
 KEYS = {role: f"csw_matrix_{role}_key_".ljust(33, "0") for role in API_ROLES}
 OFFICERS = frozenset({"officer", "supervisor", "admin"})
 WORKERS = frozenset({"officer", "supervisor"})
@@ -78,6 +78,8 @@ EXPECTED: dict[str, Public | Web | Api] = {
         "get_callback", "put_callback", "delete_callback", "lifecycle_notifications", "acknowledge_notifications",
         "document_requests", "answer_document_request", "attachments", "download_attachment", "release_notice",
         "hs_codes")},
+    **{f"cargo_api.{name}": Api(frozenset({"trader", "carrier"})) for name in (
+        "lodge_cargo", "amend_cargo", "cancel_cargo", "get_cargo", "list_cargo")},
 }
 
 # Values for the URL's variables: the trader's own objects where they exist, so an allowed

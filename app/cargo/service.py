@@ -1,0 +1,208 @@
+"""Lodging, amending and cancelling advance cargo information. Services never commit: the
+caller's unit of work does. Every change writes a ``cargo_events`` row with who and when, and
+every document received is kept verbatim with its SHA-256."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.db.cargo_models import CargoDocument, CargoEvent, CargoRecord
+from app.domain.actors import Caller
+from app.domain.cargo import (
+    CargoInformation,
+    CargoParty,
+    CargoStatus,
+    ReceivedCargo,
+    is_valid_cargo_reference,
+    new_cargo_reference,
+)
+from app.domain.findings import Finding, Severity
+from app.domain.problems import Problem, Rejection
+from app.domain.risk import RiskResult
+from app.platform.clock import utcnow
+from app.platform.uow import UnitOfWork
+
+ORIGINAL, AMENDMENT = "9", "13"
+MAX_REASON = 500
+
+Receive = Callable[[bytes], ReceivedCargo]
+Check = Callable[[CargoInformation, datetime], list[Finding]]
+Profile = Callable[[Session, ReceivedCargo, tuple[Finding, ...]], "RiskResult | None"]
+
+
+@dataclass(frozen=True)
+class CargoTools:
+    """The steps of a lodgement, bound at start-up: parse and schema-check, the cargo rules, the
+    risk profile (lane before arrival; None without a risk engine)."""
+
+    receive: Receive
+    check: Check
+    profile: Profile
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    record: CargoRecord
+    findings: tuple[Finding, ...] = field(default=())
+    replay: bool = False
+
+
+def _problems(findings: list[Finding]) -> list[Problem]:
+    return [Problem(message=f.message_en, message_zh=f.message_zh, path=f.path, rule=f.code,
+                    severity=f.severity.value) for f in findings]
+
+
+def _party(party: CargoParty) -> dict[str, object]:
+    return {"name": party.name, "identifier": party.identifier, "address": {
+        "line": party.address.line, "city": party.address.city, "country": party.address.country}}
+
+
+def _finding(finding: Finding) -> dict[str, object]:
+    return {"code": finding.code, "severity": finding.severity.value, "path": finding.path,
+            "message": finding.message_en, "message_zh": finding.message_zh}
+
+
+def _content(cargo: CargoInformation) -> dict[str, object]:
+    return {
+        "direction": cargo.direction, "control_point": cargo.control_point,
+        "expected_crossing_at": cargo.expected_crossing_at, "consignor": _party(cargo.consignor),
+        "consignee": _party(cargo.consignee), "package_count": cargo.package_count,
+        "package_type": cargo.package_type, "marks": cargo.marks, "goods_description": cargo.goods_description,
+        "gross_mass_kg": cargo.gross_mass_kg, "hs_code": cargo.hs_code, "origin_country": cargo.origin_country,
+    }
+
+
+def _prepare(uow: UnitOfWork, tools: CargoTools, body: bytes, caller: Caller, function_code: str
+             ) -> tuple[ReceivedCargo, tuple[Finding, ...], RiskResult | None, datetime]:
+    """Everything before storage, outside the write gate: intake, the lodger, rules, profile."""
+    received = tools.receive(body)
+    cargo = received.cargo
+    if cargo.function_code != function_code:
+        raise Rejection("WRONG_FUNCTION_CODE", "new cargo information carries FunctionCode 9; an amendment, 13, "
+                        "sent to POST /api/v1/cargo/{reference}/amendments",
+                        [Problem(message=f"expected {function_code}", path="/Cargo/FunctionCode",
+                                 rule="function-code")])
+    if cargo.submitter_id != caller.party_identifier:
+        raise Rejection("SUBMITTER_MISMATCH", "the submitter must be the party your API key belongs to", [Problem(
+            message=f"Submitter/ID is {cargo.submitter_id}; your key is for {caller.party_identifier}",
+            path="/Cargo/Submitter/ID", rule="submitter-is-caller")])
+    now = utcnow()
+    findings = tools.check(cargo, now)
+    if any(f.severity is Severity.REJECT for f in findings):
+        raise Rejection("RULES_REJECTED", "the cargo information breaks rules that refuse it", _problems(findings))
+    risk = tools.profile(uow.session, received, tuple(findings))
+    uow.end_reads()
+    uow.write_lock()
+    return received, tuple(findings), risk, now
+
+
+def _event(session: Session, record: CargoRecord, kind: str, actor: str, now: datetime,
+           conversation_id: str | None, note: str | None = None) -> None:
+    session.add(CargoEvent(cargo_id=record.id, kind=kind, version=record.version, status_to=record.status,
+                           lane=record.lane, actor=actor, occurred_at=now, conversation_id=conversation_id, note=note))
+
+
+def _document(session: Session, record: CargoRecord, received: ReceivedCargo, now: datetime,
+              conversation_id: str | None) -> None:
+    session.add(CargoDocument(cargo_id=record.id, version=record.version, body=received.body,
+                              sha256=received.sha256, received_at=now, conversation_id=conversation_id))
+
+
+def lodge(uow: UnitOfWork, tools: CargoTools, body: bytes, caller: Caller, conversation_id: str | None) -> Outcome:
+    """New cargo information; an identical re-send of the same LRN replays the first answer, a
+    different document under the same LRN is a conflict."""
+    assert caller.party_id is not None
+    received, findings, risk, now = _prepare(uow, tools, body, caller, ORIGINAL)
+    session = uow.session
+    existing = session.scalar(select(CargoRecord).where(CargoRecord.submitter_party_id == caller.party_id,
+                                                        CargoRecord.lrn == received.cargo.lrn))
+    if existing is not None:
+        first = session.scalar(select(CargoDocument.sha256).where(CargoDocument.cargo_id == existing.id,
+                                                                  CargoDocument.version == 1))
+        if first == received.sha256:
+            return Outcome(existing, tuple(_stored_findings(existing)), replay=True)
+        raise Rejection("DUPLICATE_LRN", f"LRN {received.cargo.lrn} was already used for cargo {existing.id} "
+                        "with a different document", details={"existing_declaration_id": existing.id})
+    record = CargoRecord(
+        id=new_cargo_reference(now), submitter_party_id=caller.party_id, lrn=received.cargo.lrn,
+        status=CargoStatus.LODGED.value, version=1, **_content(received.cargo),
+        lane=risk.lane.value if risk else None, risk_score=risk.score if risk else None,
+        findings=[_finding(f) for f in findings], received_at=now, updated_at=now)
+    session.add(record)
+    session.flush()
+    _document(session, record, received, now, conversation_id)
+    _event(session, record, "lodged", caller.actor, now, conversation_id)
+    return Outcome(record, findings)
+
+
+def own_record(session: Session, reference: str, party_id: int | None, *, for_update: bool = False) -> CargoRecord:
+    """The caller's party's cargo record; another party's is not found, exactly like a missing one."""
+    if not is_valid_cargo_reference(reference):
+        raise Rejection("INVALID_REFERENCE", f"{reference[:40]!r} is not a cargo reference (HKyyC + 10 characters "
+                        "+ check character)", [Problem(message="format or check character wrong", path="id",
+                                                       rule="reference-check-character")])
+    query = select(CargoRecord).where(CargoRecord.id == reference, CargoRecord.submitter_party_id == party_id)
+    record = session.scalar(query.with_for_update() if for_update else query)
+    if record is None:
+        raise Rejection("NOT_FOUND", f"no cargo {reference}")
+    return record
+
+
+def _changeable(record: CargoRecord, what: str) -> None:
+    if record.status != CargoStatus.LODGED.value:
+        raise Rejection("CARGO_NOT_CHANGEABLE", f"cargo {record.id} is {record.status}: it can no longer be {what}")
+
+
+def amend(uow: UnitOfWork, tools: CargoTools, reference: str, body: bytes, caller: Caller,
+          conversation_id: str | None) -> Outcome:
+    """Replace the cargo information with a full amendment (FunctionCode 13, same LRN), while it
+    is still lodged; re-checked and re-profiled."""
+    received, findings, risk, now = _prepare(uow, tools, body, caller, AMENDMENT)
+    record = own_record(uow.session, reference, caller.party_id, for_update=True)
+    _changeable(record, "amended")
+    if received.cargo.lrn != record.lrn:
+        raise Rejection("LRN_MISMATCH", f"an amendment keeps the LRN {record.lrn}", [Problem(
+            message=f"got {received.cargo.lrn}", path="/Cargo/FunctionalReferenceID", rule="same-lrn")])
+    for column, value in _content(received.cargo).items():
+        setattr(record, column, value)
+    record.version += 1
+    record.lane = risk.lane.value if risk else None
+    record.risk_score = risk.score if risk else None
+    record.findings = [_finding(f) for f in findings]
+    record.updated_at = now
+    _document(uow.session, record, received, now, conversation_id)
+    _event(uow.session, record, "amended", caller.actor, now, conversation_id)
+    return Outcome(record, findings)
+
+
+def cancel(session: Session, reference: str, reason: str, caller: Caller, conversation_id: str | None,
+           now: datetime | None = None) -> CargoRecord:
+    """The lodger withdraws the cargo information (the goods will not cross as lodged)."""
+    now = now or utcnow()
+    record = own_record(session, reference, caller.party_id, for_update=True)
+    _changeable(record, "cancelled")
+    record.status, record.updated_at = CargoStatus.CANCELLED.value, now
+    _event(session, record, "cancelled", caller.actor, now, conversation_id, reason[:MAX_REASON])
+    return record
+
+
+def _stored_findings(record: CargoRecord) -> list[Finding]:
+    return [Finding(str(f["code"]), Severity(str(f["severity"])), str(f["path"]) if f.get("path") else None,
+                    str(f["message"]), str(f["message_zh"])) for f in record.findings]
+
+
+def history(session: Session, record: CargoRecord) -> list[CargoEvent]:
+    return list(session.scalars(select(CargoEvent).where(CargoEvent.cargo_id == record.id).order_by(CargoEvent.id)))
+
+
+def listing(session: Session, party_id: int | None, page: int, per_page: int) -> tuple[int, list[CargoRecord]]:
+    """The party's cargo records, most recently changed first."""
+    query = select(CargoRecord).where(CargoRecord.submitter_party_id == party_id)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(CargoRecord.updated_at.desc(), CargoRecord.id)
+                           .offset((page - 1) * per_page).limit(per_page)).all()
+    return total, list(rows)
