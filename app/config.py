@@ -46,6 +46,10 @@ class Settings:
     schema_dir: Path = PROJECT_ROOT / "schemas"
     rules_dir: Path = PROJECT_ROOT / "rules"
     max_body_bytes: int = 5 * 1024 * 1024
+    # the HTTP server (app/serving): a request head must arrive whole within header_timeout
+    # seconds; a body may pause at most body_timeout seconds between pieces
+    header_timeout_seconds: float = 10.0
+    body_timeout_seconds: float = 10.0
     max_error_count: int = 25
     page_size: int = 50
     api_key_cache_seconds: int = 10
@@ -92,6 +96,8 @@ class Settings:
             "instance_dir": instance_dir,
             "max_body_bytes": _int("CSW_MAX_BODY_BYTES", 5 * 1024 * 1024),
             "max_error_count": _int("CSW_MAX_ERRORS", 25),
+            "header_timeout_seconds": _number("CSW_HEADER_TIMEOUT_SECONDS", 10),
+            "body_timeout_seconds": _number("CSW_BODY_TIMEOUT_SECONDS", 10),
             "page_size": _int("CSW_PAGE_SIZE", 50),
             "api_key_cache_seconds": _int("CSW_API_KEY_CACHE_SECONDS", 10),
             "aeo_cache_seconds": _int("CSW_AEO_CACHE_SECONDS", 10),

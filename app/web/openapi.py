@@ -63,11 +63,14 @@ ERROR_ENVELOPE: dict[str, Any] = {
     },
 }
 # Statuses any operation can answer besides its own: the service's own refusals, and the
-# HTTP server's (gunicorn answers a request line over 4094 bytes before the service sees it).
+# HTTP server's (app/serving answers an unreadable or too slow request before the service).
 _EVERY_OPERATION = {
-    "400": "a malformed request: a parameter, reference or body the service cannot read",
-    "414": "the request line is longer than the HTTP server accepts (4094 bytes); answered by gunicorn "
-           "before the service, as an HTML page without the error envelope",
+    "400": "a malformed request: a parameter, reference or body the service cannot read, or an HTTP request "
+           "the server cannot read (bad framing, a request head over 16 KB, a body cut short: BAD_REQUEST, "
+           "BODY_INCOMPLETE)",
+    "408": "the request head did not arrive whole within CSW_HEADER_TIMEOUT_SECONDS (HEADER_TIMEOUT), or its body "
+           "stalled for CSW_BODY_TIMEOUT_SECONDS or came slower than 8 KB a second (BODY_TIMEOUT); nothing was "
+           "stored and the connection closes",
     "429": "over CSW_API_RATE_LIMIT (per live API key, else per client address); retry after Retry-After",
     "503": "the database is unavailable or busy; nothing was stored; retry after Retry-After",
 }
@@ -94,9 +97,6 @@ def _complete(document: dict[str, Any]) -> dict[str, Any]:
             for status, description in extra.items():
                 responses.setdefault(status, {"description": description})
             for status, response in responses.items():
-                if status == "414":
-                    response["content"] = {"text/html": {}}
-                    continue
                 response["headers"] = {**_CONVERSATION, **(_RETRY_AFTER if status in ("429", "503") else {})}
                 if int(status) >= 400:
                     response["content"] = refusal_content
