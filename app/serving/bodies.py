@@ -3,11 +3,11 @@ runs, so a WSGI thread is only ever given a complete request.
 
 - Within the limit: the application gets the body in one piece with a ``Content-Length``
   of its true size (a chunked body is de-chunked here), whatever framing the client used.
-- Over the limit: the body is read and thrown away up to ``DRAIN_FACTOR`` times the limit
-  before the 413 goes out, so a client that reads the answer only once it has sent
-  everything (Python's urllib, many Java clients) reads the 413 instead of a broken pipe;
-  past that, or with ``Expect: 100-continue``, the 413 goes out at once and the connection
-  closes.
+- Over the limit (a ``Content-Length`` over it, or a chunked body once past it): the 413
+  goes out at once, then the rest of the body is read and thrown away, up to
+  ``DRAIN_FACTOR`` times the limit in all, before the connection closes. A client that reads
+  only once it has sent everything (Python's urllib, many Java clients) so finds the 413
+  waiting instead of a broken pipe. With ``Expect: 100-continue`` nothing is read.
 - Too slow: each wait for the next piece is bounded by ``body_timeout``, and the whole
   body must average at least ``MIN_RATE`` bytes a second after the first ``body_timeout``
   seconds; otherwise 408 and the connection closes.
@@ -38,16 +38,43 @@ _FRAMING = (b"content-length", b"transfer-encoding")
 
 
 @dataclass(frozen=True)
-class Refusal:
-    code: str
-    message: str
-    close: bool  # the connection cannot carry another request (a body is left unread)
-
-
-@dataclass(frozen=True)
 class Limits:
     max_body_bytes: int
     body_timeout: float
+
+
+@dataclass(frozen=True)
+class Refusal:
+    code: str
+    message: str
+    drain: bool = False  # answer first, then read and discard what the client still sends
+
+
+class _Reading:
+    """One body's reading clock: how long the next piece may take."""
+
+    def __init__(self, receive: Receive, limits: Limits) -> None:
+        self.receive, self.limits = receive, limits
+        self.started = time.monotonic()
+        self.received = 0
+        self.ended = False
+
+    async def next(self) -> Message | None:
+        """The next message, or None when the body is too slow."""
+        timeout = self.limits.body_timeout
+        budget = self.started + timeout + self.received / MIN_RATE - time.monotonic()
+        try:
+            message = await asyncio.wait_for(self.receive(), min(timeout, max(budget, 0)))
+        except TimeoutError:
+            return None
+        self.received += len(message.get("body", b""))
+        self.ended = message["type"] == "http.disconnect" or not message.get("more_body", False)
+        return message
+
+    def too_slow(self) -> Refusal:
+        return Refusal("BODY_TIMEOUT", f"the request body did not arrive in time: {self.received} bytes received, "
+                       f"then nothing for {self.limits.body_timeout:g} seconds or less than {MIN_RATE} bytes "
+                       "a second")
 
 
 class WholeBodies:
@@ -61,7 +88,8 @@ class WholeBodies:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        outcome = await self._read(scope, receive)
+        reading = _Reading(receive, self.limits)
+        outcome = await self._read(scope, reading)
         if outcome is None:
             return  # the client went away: there is no one to answer
         body = outcome if isinstance(outcome, bytes) else b""
@@ -70,6 +98,9 @@ class WholeBodies:
         inner["headers"].append((b"content-length", str(len(body)).encode()))
         if isinstance(outcome, Refusal):
             inner[REFUSAL] = (outcome.code, outcome.message)
+        # A refusal leaves the connection unusable; so does a request framed both ways (RFC 9112 6.3).
+        closing = isinstance(outcome, Refusal) or all(_header(scope, name) is not None for name in _FRAMING)
+        draining = isinstance(outcome, Refusal) and outcome.drain
         delivered = False
 
         async def whole() -> Message:
@@ -79,46 +110,44 @@ class WholeBodies:
                 return {"type": "http.request", "body": body, "more_body": False}
             return await receive()
 
-        # a refusal that leaves a body unread, or a request framed both ways (RFC 9112 6.3)
-        closing = (isinstance(outcome, Refusal) and outcome.close) or all(
-            _header(scope, name) is not None for name in _FRAMING)
-
         async def answer(message: Message) -> None:
-            if closing and message["type"] == "http.response.start":
+            if message["type"] == "http.response.start" and closing:
                 message = {**message, "headers": [*message.get("headers", []), (b"connection", b"close")]}
+            if draining and message["type"] == "http.response.body" and not message.get("more_body", False):
+                # The whole answer is written (its Content-Length tells the client so), but it
+                # stays open while the rest of the body is read and thrown away.
+                await send({**message, "more_body": True})
+                await self._drain(reading)
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
             await send(message)
 
         await self.app(inner, whole, answer)
 
-    async def _read(self, scope: Scope, receive: Receive) -> bytes | Refusal | None:
+    async def _read(self, scope: Scope, reading: _Reading) -> bytes | Refusal | None:
         limit = self.limits.max_body_bytes
+        message = f"the request body exceeds the limit of {limit} bytes"
         declared = _declared_length(scope)
-        too_large = Refusal("BODY_TOO_LARGE", f"the request body exceeds the limit of {limit} bytes", close=False)
-        if declared is not None and declared > limit and _expects_continue(scope):
-            return Refusal(too_large.code, too_large.message, close=True)  # the client waits: do not read
+        if declared is not None and declared > limit:
+            return Refusal("BODY_TOO_LARGE", message, drain=not _expects_continue(scope))
         pieces: list[bytes] = []
-        received = 0
-        started = time.monotonic()
         while True:
-            budget = started + self.limits.body_timeout + received / MIN_RATE - time.monotonic()
-            try:
-                message = await asyncio.wait_for(receive(), min(self.limits.body_timeout, max(budget, 0)))
-            except TimeoutError:
-                return Refusal("BODY_TIMEOUT", f"the request body did not arrive in time: {received} bytes "
-                               f"received, then nothing for {self.limits.body_timeout:g} seconds or less than "
-                               f"{MIN_RATE} bytes a second", close=True)
-            if message["type"] == "http.disconnect":
+            received = await reading.next()
+            if received is None:
+                return reading.too_slow()
+            if received["type"] == "http.disconnect":
                 return None
-            piece = message.get("body", b"")
-            received += len(piece)
-            if received <= limit:
-                pieces.append(piece)
-            elif pieces:
-                pieces.clear()  # over the limit: what follows is only drained
-            if not message.get("more_body", False):
-                return too_large if received > limit else b"".join(pieces)
-            if received > limit and received >= DRAIN_FACTOR * limit:
-                return Refusal(too_large.code, too_large.message, close=True)
+            pieces.append(received.get("body", b""))
+            if reading.received > limit:
+                return Refusal("BODY_TOO_LARGE", message, drain=not reading.ended)
+            if reading.ended:
+                return b"".join(pieces)
+
+    async def _drain(self, reading: _Reading) -> None:
+        """Read and discard the rest of a refused body, within the reading clock and up to
+        ``DRAIN_FACTOR`` times the limit in all."""
+        while not reading.ended and reading.received < DRAIN_FACTOR * self.limits.max_body_bytes:
+            if await reading.next() is None:
+                return
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:

@@ -6,6 +6,7 @@ import socket
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from email.message import Message
 
 import pytest
 
@@ -22,14 +23,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         stop(process)
 
 
-def post(url: str, body: bytes) -> tuple[int, dict[str, object], dict[str, str]]:
+def post(url: str, body: bytes) -> tuple[int, dict[str, object], Message]:
+    """Status, JSON answer and headers (looked up regardless of case, as HTTP names them)."""
     request = urllib.request.Request(url, data=body, method="POST", headers={
         "Authorization": f"Bearer {DEMO_KEY}", "Content-Type": "application/xml", "Accept": "application/json"})
     try:
         with urllib.request.urlopen(request, timeout=5) as response:
-            return response.status, json.loads(response.read()), dict(response.headers)
+            return response.status, json.loads(response.read()), response.headers
     except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read()), dict(error.headers)
+        return error.code, json.loads(error.read()), error.headers
 
 
 def test_served_intake_accepts_and_rejects(server: str) -> None:
