@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from tests.conftest import SAMPLES
 from tests.factories import declaration_xml
 from tests.integration.test_hostile_input import BILLION_LAUGHS, DEEP, attribute_flood, empty_goods_items
 from tests.served import DEMO_KEY, postgres_database, prepared_env, start, stop, worker_pids
@@ -30,6 +31,7 @@ from tests.served import DEMO_KEY, postgres_database, prepared_env, start, stop,
 pytestmark = pytest.mark.slow
 
 API = "/api/v1/declarations"
+ADMIN_KEY = "csw_demo_admin_00000000000000000"
 LIMIT = 5 * 1024 * 1024
 HEADER_TIMEOUT = 3
 BODY_TIMEOUT = 2
@@ -70,11 +72,11 @@ def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 
 
 def post(url: str, body: bytes | Iterable[bytes], content_type: str = "application/xml",
-         timeout: float = 10) -> tuple[int, dict[str, object]]:
+         timeout: float = 10, key: str = DEMO_KEY) -> tuple[int, dict[str, object]]:
     """A POST as Python's urllib makes it: the whole body is sent before the answer is read
     (an iterable body goes chunked)."""
     request = urllib.request.Request(url, data=body, method="POST", headers={  # type: ignore[arg-type]
-        "Authorization": f"Bearer {DEMO_KEY}", "Content-Type": content_type, "Accept": "application/json"})
+        "Authorization": f"Bearer {key}", "Content-Type": content_type, "Accept": "application/json"})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.status, json.loads(response.read())
@@ -154,6 +156,11 @@ def test_every_hostile_document_is_refused_within_two_seconds_and_nothing_is_sto
     started = time.perf_counter()
     trip = post(f"{served.base}/api/v1/trips", b"[" * 100_000 + b"]" * 100_000, content_type="application/json")
     assert trip[0] == 400 and time.perf_counter() - started < 2.0, trip
+    started = time.perf_counter()
+    batch = (SAMPLES / "elock" / "clean-run-hkg-lmc-szx.xml").read_bytes()
+    flood = batch.replace(b"<GatewayID>", b"<GatewayID " + b" ".join(b'a%d="x"' % n for n in range(5000)) + b">", 1)
+    telemetry = post(f"{served.base}/api/v1/elock/events", flood, key=ADMIN_KEY)
+    assert telemetry[0] == 422 and time.perf_counter() - started < 2.0, telemetry
     assert not slow, f"answered after 2 s: {slow}"
     assert served.declarations() == before
     assert post(f"{served.base}{API}", declaration_xml(lrn="LRN-HOSTILE-AFTER"))[0] == 202
