@@ -15,6 +15,7 @@ from app.bootstrap import build
 from app.db.session import reading
 from app.domain.problems import Rejection
 from app.logs import CONVERSATION, configure_logging
+from app.web.body import refuse_what_the_server_refused
 from app.web.context import close_session
 from app.web.envelope import error_response
 from app.web.security import init_security, retry_after_seconds, throttle_sign_in
@@ -84,6 +85,7 @@ def _install_request_hooks(app: Flask) -> None:
         if request.method in ("GET", "HEAD"):  # safe methods: their transactions only read
             g.reading = reading()
             g.reading.__enter__()
+        refuse_what_the_server_refused()
 
     @app.teardown_request
     def stop_reading(_exc: BaseException | None = None) -> None:

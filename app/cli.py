@@ -158,9 +158,11 @@ def _lodge_demo_declarations(settings: Settings) -> list[str]:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=2, show_default=True, type=int)
-def serve(host: str, port: int, workers: int) -> None:
+@click.option("--threads", default=8, show_default=True, type=int, help="application threads per worker")
+def serve(host: str, port: int, workers: int, threads: int) -> None:
     """Serve the application with gunicorn (after checking rules/, so a bad edit is reported
-    plainly instead of as a worker that fails to boot)."""
+    plainly instead of as a worker that fails to boot): asyncio workers that read whole
+    requests before a thread runs the application (app/serving)."""
     settings = Settings.from_env()
     _record_rules_in_force(settings, "csw serve")
     metrics_dir = Path(os.environ.get("PROMETHEUS_MULTIPROC_DIR", settings.instance_dir / "prometheus"))
@@ -168,8 +170,9 @@ def serve(host: str, port: int, workers: int) -> None:
     metrics_dir.mkdir(parents=True, exist_ok=True)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     gunicorn = Path(sys.executable).with_name("gunicorn")
-    args = [str(gunicorn), "--bind", f"{host}:{port}", "--workers", str(workers),
-            "--access-logfile", "-", "--timeout", "30", "--config", "python:app.gunicorn_conf", "app.wsgi:app"]
+    args = [str(gunicorn), "--bind", f"{host}:{port}", "--workers", str(workers), "--threads", str(threads),
+            "--worker-class", "app.serving.worker.Worker", "--access-logfile", "-", "--timeout", "30",
+            "--config", "python:app.gunicorn_conf", "app.wsgi:app"]
     os.execv(args[0], args)
 
 

@@ -51,6 +51,10 @@ class Settings:
     audit_seal_seconds: int = 30
     elock_overdue_seconds: int = 60
     case_escalation_seconds: int = 300
+    # the HTTP server (app/serving): a request head must arrive whole within header_timeout
+    # seconds; a body may pause at most body_timeout seconds between pieces
+    header_timeout_seconds: float = 10.0
+    body_timeout_seconds: float = 10.0
     max_error_count: int = 25
     page_size: int = 50
     api_key_cache_seconds: int = 10
@@ -102,6 +106,8 @@ class Settings:
             "elock_overdue_seconds": _positive_int("CSW_ELOCK_OVERDUE_SECONDS", 60),
             "case_escalation_seconds": _positive_int("CSW_CASE_ESCALATION_SECONDS", 300),
             "max_error_count": _int("CSW_MAX_ERRORS", 25),
+            "header_timeout_seconds": _number("CSW_HEADER_TIMEOUT_SECONDS", 10),
+            "body_timeout_seconds": _number("CSW_BODY_TIMEOUT_SECONDS", 10),
             "page_size": _int("CSW_PAGE_SIZE", 50),
             "api_key_cache_seconds": _int("CSW_API_KEY_CACHE_SECONDS", 10),
             "aeo_cache_seconds": _int("CSW_AEO_CACHE_SECONDS", 10),

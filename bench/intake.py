@@ -81,6 +81,9 @@ RSS_FLAT_GROWTH = 0.10  # "flat": the workers' RSS grows by less than this share
 # One benchmark client sends everything; the per-key limit (100/s by default, counted per
 # worker with memory storage) would answer 429s. The limiter still runs on every request.
 BENCH_RATE_LIMIT = "1000000 per second"
+# the server `csw serve` runs (app/cli.py): asyncio workers reading whole requests, a thread pool each
+SERVE_WORKER = "app.serving.worker.Worker"
+SERVE_THREADS = 8
 
 STARTUP_TIMEOUT_S = 60.0
 SETUP_TIMEOUT_S = 180.0
@@ -377,8 +380,8 @@ def gunicorn_server(app_spec: str, workers: int, env: dict[str, str], log_path: 
     port = free_port()
     Path(env["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
     args = [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-            "--worker-class", "sync", "--log-level", "warning", "--timeout", "30",
-            "--graceful-timeout", "5", "--chdir", str(PROJECT_ROOT), app_spec]
+            "--worker-class", SERVE_WORKER, "--threads", str(SERVE_THREADS), "--log-level", "warning",
+            "--timeout", "30", "--graceful-timeout", "5", "--chdir", str(PROJECT_ROOT), app_spec]
     with log_path.open("wb") as log:
         process = subprocess.Popen(args, cwd=PROJECT_ROOT, env=env, stdout=log,
                                    stderr=subprocess.STDOUT, start_new_session=True)
@@ -820,7 +823,8 @@ def header(machine: Machine, args: argparse.Namespace, cases: list[Case], status
         lines.append(f"  - soak: {args.soak_seconds} s of 5-item declarations at {args.connections} connections "
                      f"on {args.soak_backend if args.soak_backend != 'both' else 'each backend'}, after the "
                      "cases; VmRSS of each gunicorn worker (`/proc/<pid>/status`) at its start and end")
-    lines.append(f"- server: gunicorn, {args.workers} sync workers, log level WARNING, no access log, "
+    lines.append(f"- server: gunicorn, {args.workers} workers as `csw serve` runs them ({SERVE_WORKER}, "
+                 f"{SERVE_THREADS} application threads each), log level WARNING, no access log, "
                  f"API rate limit raised to {BENCH_RATE_LIMIT} (one client sends everything; the limiter "
                  "still runs), on the same machine as wrk")
     return lines
@@ -863,7 +867,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=1,
                         help="wrk threads (1 leaves the most CPU to the server)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
-                        help="gunicorn sync workers (default one per CPU, as `csw serve` on 2 cores: the "
+                        help="gunicorn workers (default one per CPU, as `csw serve` on 2 cores: the "
                              "pipeline is CPU-bound, and with more workers than cores the one holding "
                              "SQLite's write gate is preempted while the others queue behind it)")
     parser.add_argument("--soak-seconds", type=int, default=0,

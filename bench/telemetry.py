@@ -201,8 +201,8 @@ def report(machine: Machine, args: argparse.Namespace, runs: list[Run]) -> list[
     lines = [
         f"- {machine.date}, revision {machine.revision}, {machine.cpus} CPU ({machine.cpu_model}), "
         f"Python {machine.python}, load average before {machine.load_average}",
-        f"- gunicorn {args.workers} sync workers; {args.senders} senders, each owning its journeys and sending "
-        f"their events in time order; {args.journeys} live journeys on route {ROUTE}, "
+        f"- gunicorn {args.workers} workers as `csw serve` runs them; {args.senders} senders, each owning its "
+        f"journeys and sending their events in time order; {args.journeys} live journeys on route {ROUTE}, "
         f"{args.events_per_journey} events each (a seal, then GPS positions along the corridor)",
         "",
         "| backend | format | events | batches | seconds | events/s | stored | accepted | failed batches |",

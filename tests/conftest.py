@@ -55,6 +55,17 @@ def _reset_postgres(url: str) -> None:
     engine.dispose()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def contract_checked_clients() -> Iterator[None]:
+    """Every Flask test client checks each ``/api/v1`` answer against the OpenAPI description
+    (tests/contract.py)."""
+    from tests.contract import ContractClient
+
+    Flask.test_client_class = ContractClient
+    yield
+    Flask.test_client_class = None
+
+
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
     """A migrated, empty database of each backend."""

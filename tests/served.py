@@ -11,6 +11,10 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from tests.conftest import POSTGRES_URL, REQUIRE_SERVICES, postgres_available
 
 CSW = str(Path(sys.executable).with_name("csw"))
 DEMO_KEY = "csw_demo_trading_0000000000000000"
@@ -56,3 +60,27 @@ def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
     except ProcessLookupError:
         return
     process.wait(timeout=15)
+
+
+def postgres_database(suffix: str) -> str:
+    """A PostgreSQL database beside the test database, recreated empty, so the session's one
+    is untouched; skips (or fails with ``CSW_REQUIRE_SERVICES=1``) when PostgreSQL is down."""
+    reason = postgres_available(POSTGRES_URL)
+    if reason is not None:
+        if REQUIRE_SERVICES:
+            pytest.fail(f"PostgreSQL required (CSW_REQUIRE_SERVICES=1) but unreachable: {reason}")
+        pytest.skip(f"PostgreSQL not reachable: {reason}")
+    url = make_url(POSTGRES_URL)
+    name = f"{url.database}_{suffix}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+def worker_pids(master: int) -> set[int]:
+    """The gunicorn master's worker processes (Linux ``/proc``)."""
+    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    return {int(pid) for pid in children}

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.domain.declaration import DeclarationStatus
+from app.domain.routing import MessageType
+from app.domain.trips import ManifestDecision
+
 _XML_AND_JSON: dict[str, dict[str, Any]] = {"application/xml": {}, "application/json": {}}
 _TRIP = {"name": "trip_id", "in": "path", "required": True,
          "description": "trip reference: HK + yy + T + 10 of 0-9A-Z + ISO 7064 MOD 37,36 check character "
@@ -18,8 +22,52 @@ _REFERENCES = {"type": "array", "maxItems": 200,
 
 
 def _answer(description: str, root: str) -> dict[str, Any]:
+    """A success answer: XML (routing schema v1), or JSON described by the schema named ``root``."""
     return {"description": f"{description} (XML root `{root}` in urn:csw:routing:v1, or JSON)",
-            "content": _XML_AND_JSON}
+            "content": {"application/xml": {},
+                        "application/json": {"schema": {"$ref": f"#/components/schemas/{root}"}}}}
+
+
+_STRING = {"type": "string"}
+_MOMENT = {"type": "string", "format": "date-time"}
+_DECLARATION_ID = {"type": "string", "pattern": "^HK[0-9]{2}D[0-9A-Z]{11}$"}
+_DECISION = {"type": "string", "enum": [decision.value for decision in ManifestDecision]}
+_TRIP_HEAD = {"trip_id": {"type": "string", "pattern": "^HK[0-9]{2}T[0-9A-Z]{11}$"},
+              "state_version": {"type": "integer", "minimum": 1}, "vehicle_registration_id": _STRING,
+              "control_point_id": _STRING, "decision": _DECISION}
+
+
+def routing_schemas() -> dict[str, Any]:
+    """The JSON answers' schemas (absent values are left out, so those fields are not required)."""
+    return {
+        "Trip": {"type": "object", "required": [*_TRIP_HEAD, "expected_crossing_datetime", "link_deadline_datetime",
+                                                "consignments", "history"], "properties": {
+            **_TRIP_HEAD, "expected_crossing_datetime": _MOMENT, "link_deadline_datetime": _MOMENT,
+            "consignments": {"type": "array", "items": {"type": "object", "required": [
+                "declaration_id", "status", "selected"], "properties": {
+                    "declaration_id": _DECLARATION_ID, "ucr": _STRING,
+                    "status": {"type": "string", "enum": [status.value for status in DeclarationStatus]},
+                    "selected": {"type": "boolean", "description": "named for inspection"}}}},
+            "history": {"type": "array", "items": {"type": "object", "required": ["kind", "occurred_datetime"],
+                                                   "properties": {"kind": _STRING, "decision": _DECISION,
+                                                                  "declaration_id": _DECLARATION_ID,
+                                                                  "occurred_datetime": _MOMENT, "actor": _STRING}}}}},
+        "KioskDecision": {"type": "object", "required": [*_TRIP_HEAD, "instruction"], "properties": {
+            **_TRIP_HEAD, "instruction": {"type": "string", "enum": [
+                "proceed", "go to inspection", "wait: not all consignments are cleared"]},
+            "selected_consignments": {"type": "array", "items": _DECLARATION_ID}}},
+        "NotificationList": {"type": "object", "required": ["notifications"], "properties": {
+            "notifications": {"type": "array", "items": {"type": "object", "required": [
+                "message_id", "idempotency_key", "message_type", "subject", "created_datetime", "content"],
+                "properties": {
+                    "message_id": {"type": "integer", "minimum": 1}, "idempotency_key": _STRING,
+                    "message_type": {"type": "string", "enum": [kind.value for kind in MessageType]},
+                    "subject": _STRING, "created_datetime": _MOMENT,
+                    "content": {"description": "the routed message: a JSON object for subscribers in JSON, "
+                                               "else its XML as a string"}}}}}},
+        "Acknowledged": {"type": "object", "required": ["count"], "properties": {
+            "count": {"type": "integer", "minimum": 0}}},
+    }
 
 
 def _errors(*statuses: int) -> dict[str, Any]:
@@ -51,15 +99,16 @@ def routing_paths() -> dict[str, Any]:
             "operationId": "getTrip", "parameters": [_TRIP],
             "responses": {"200": _answer("the trip", "Trip"), **_errors(400, 401, 404)}}},
         "/api/v1/trips/{trip_id}/consignments": {"post": {
-            "summary": "Link consignments (declaration references) to the trip, at least 30 minutes before crossing",
+            "summary": "Link consignments (declaration references) to the trip, at least 30 minutes before crossing "
+                       "(its carrier only: a customs client reads trips but is refused 403)",
             "operationId": "linkConsignments", "parameters": [_TRIP],
             "requestBody": _json({"type": "object", "required": ["consignments"],
                                   "properties": {"consignments": {**_REFERENCES, "minItems": 1}}}),
-            "responses": {"200": _answer("the trip", "Trip"), **_errors(400, 401, 404, 409, 415)}}},
+            "responses": {"200": _answer("the trip", "Trip"), **_errors(400, 401, 403, 404, 409, 415)}}},
         "/api/v1/trips/{trip_id}/consignments/{reference}": {"delete": {
-            "summary": "Unlink a consignment (same cut-off as linking)",
+            "summary": "Unlink a consignment (same cut-off as linking; its carrier only, else 403)",
             "operationId": "unlinkConsignment", "parameters": [_TRIP, _REFERENCE],
-            "responses": {"200": _answer("the trip", "Trip"), **_errors(400, 401, 404, 409)}}},
+            "responses": {"200": _answer("the trip", "Trip"), **_errors(400, 401, 403, 404, 409)}}},
         "/api/v1/trips/{trip_id}/decision": {"get": {
             "summary": "Kiosk decision: cleared (proceed), inspection (names the consignments) or pending; "
                        "ETag per state version and representation, If-None-Match answers 304",

@@ -1,10 +1,13 @@
 """Reading a request body: the whole body, or 413 ``BODY_TOO_LARGE``, never a part of it.
 
-Werkzeug bounds a body with a Content-Length, but a chunked body (no Content-Length; gunicorn
-ends the stream and sets ``wsgi.input_terminated``) is only cut at ``MAX_CONTENT_LENGTH``:
-``request.get_data()`` then hands back the first 5 MB as if they were all, and the service
-would store (and digest) a document the client never sent. Every route reads its body here:
-at most limit + 1 bytes, and a body longer than the limit is refused whatever its framing.
+``csw serve`` reads every body whole before the application runs (``app.serving``) and
+refuses what is too large or too slow; ``refuse_what_the_server_refused`` answers those
+refusals here, before any route, in the error envelope. Under another WSGI server a chunked
+body (no Content-Length; the server ends the stream and sets ``wsgi.input_terminated``) is
+only cut at ``MAX_CONTENT_LENGTH`` by Werkzeug: ``request.get_data()`` would hand back the
+first 5 MB as if they were all, and the service would store (and digest) a document the
+client never sent. So every route reads its body here too: at most limit + 1 bytes, and a
+body longer than the limit is refused whatever its framing.
 """
 from __future__ import annotations
 
@@ -13,12 +16,22 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wsgi import get_input_stream
 
 from app.domain.problems import Rejection
+from app.serving import REFUSAL
 
 _PIECE = 64 * 1024
 
 
 def too_large(limit: int) -> Rejection:
     return Rejection("BODY_TOO_LARGE", f"the request body exceeds the limit of {limit} bytes")
+
+
+def refuse_what_the_server_refused() -> None:
+    """``before_request``: a body the HTTP server refused (too large, too slow) is answered
+    with its refusal, before the route runs; the body never reached the application."""
+    refusal = (request.environ.get("asgi.scope") or {}).get(REFUSAL)
+    if refusal is not None:
+        code, message = refusal
+        raise Rejection(code, message)
 
 
 def request_body(limit: int | None = None) -> bytes:

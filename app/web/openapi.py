@@ -9,15 +9,19 @@ from typing import Any
 
 from app.domain.declaration import DeclarationStatus
 from app.cargo.openapi import cargo_paths
-from app.routing.openapi import notification_paths, routing_paths
-from app.transit.openapi import transit_paths
+from app.domain.findings import Severity
+from app.domain.risk import Lane
+from app.routing.openapi import notification_paths, routing_paths, routing_schemas
+from app.transit.openapi import transit_paths, transit_schemas
 
 _XML_AND_JSON: dict[str, dict[str, Any]] = {"application/xml": {}, "application/json": {}}
 
 
 def _answer(description: str, root: str) -> dict[str, Any]:
+    """A success answer: XML (response schema v1), or JSON described by the schema named ``root``."""
     return {"description": f"{description} (XML root `{root}` in urn:csw:response:v1, or JSON)",
-            "content": _XML_AND_JSON}
+            "content": {"application/xml": {},
+                        "application/json": {"schema": {"$ref": f"#/components/schemas/{root}"}}}}
 
 
 def _errors(*statuses: int) -> dict[str, Any]:
@@ -45,6 +49,92 @@ _DECLARATION_BODY = {
 }
 
 
+# JSON answers (absent values are left out, so a field that may be absent is not required)
+_TEXT = {"type": "string"}
+_MOMENT = {"type": "string", "format": "date-time"}
+_DAY = {"type": "string", "format": "date"}
+_COUNT = {"type": "integer", "minimum": 0}
+_MONEY = {"type": "string", "pattern": "^-?[0-9]+\\.[0-9]{2}$"}
+_DECLARATION_ID = {"type": "string", "pattern": REFERENCE_PATTERN}
+_STATUS = {"type": "string", "enum": [status.value for status in DeclarationStatus]}
+_SEVERITY = {"type": "string", "enum": [severity.value for severity in Severity]}
+_FINDING = {"type": "object", "required": ["code", "severity", "message"], "properties": {
+    "code": _TEXT, "severity": _SEVERITY, "path": _TEXT,
+    "message": _TEXT, "message_zh": _TEXT}}
+_RISK = {"type": "object", "required": ["lane"], "description": "the lane; the score and its reasons for customs "
+         "clients only", "properties": {
+             "lane": {"type": "string", "enum": [lane.value for lane in Lane]}, "score": {"type": "number"},
+             "revenue_at_stake": _MONEY, "random_sample": {"type": "boolean"}, "model_version": _TEXT,
+             "reasons": {"type": "array", "items": {"type": "object", "required": ["points", "text"],
+                                                    "properties": {"points": _TEXT, "text": _TEXT}}}}}
+_SUMMARY = {
+    "declaration_id": _DECLARATION_ID, "lrn": _TEXT, "ucr": _TEXT, "type_code": _TEXT, "status": _STATUS,
+    "lane": {"type": "string", "enum": [lane.value for lane in Lane]}, "version": {"type": "integer", "minimum": 1},
+    "goods_item_count": _COUNT, "received_datetime": _MOMENT, "updated_datetime": _MOMENT}
+_SUMMARY_REQUIRED = ["declaration_id", "lrn", "type_code", "status", "version", "goods_item_count",
+                     "received_datetime", "updated_datetime"]
+_CHARGES = {"type": "object", "required": ["currency", "declaration_charge", "clothing_levy", "duty_total", "total",
+                                           "lines", "notes"], "properties": {
+    "currency": _TEXT, "declaration_charge": _MONEY, "clothing_levy": _MONEY, "duty_total": _MONEY,
+    "total": _MONEY, "value_hkd": _MONEY, "notes": {"type": "array", "items": _TEXT},
+    "lines": {"type": "array", "items": {"type": "object", "required": ["kind", "amount"], "properties": {
+        "kind": _TEXT, "goods_item_sequence": {"type": "integer"}, "commodity": _TEXT, "base": _TEXT,
+        "rate": _TEXT, "amount": _MONEY}}}}}
+_ANSWERS: dict[str, Any] = {
+    "BatchResult": {"type": "object", "required": ["conversation_id", "declarations", "accepted", "refused",
+                                                   "results"], "properties": {
+        "conversation_id": _TEXT, "batch_id": _TEXT, "declarations": _COUNT, "accepted": _COUNT, "refused": _COUNT,
+        "results": {"type": "array", "items": {"type": "object", "required": ["index", "outcome"], "properties": {
+            "index": {"type": "integer", "minimum": 1}, "lrn": _TEXT,
+            "outcome": {"type": "string", "enum": ["accepted", "replayed", "refused"]},
+            "declaration_id": _DECLARATION_ID, "status": _STATUS, "version": {"type": "integer", "minimum": 1},
+            "lane": _TEXT, "findings": {"type": "array", "items": _FINDING}, "code": _TEXT, "message": _TEXT,
+            "errors": {"type": "array", "items": {"type": "object"}}}}}}},
+    "Acknowledgement": {"type": "object", "required": [
+        "conversation_id", "declaration_id", "lrn", "status", "version", "received_datetime", "replay", "findings"],
+        "properties": {"conversation_id": _TEXT, "declaration_id": _DECLARATION_ID, "lrn": _TEXT, "status": _STATUS,
+                       "version": {"type": "integer", "minimum": 1}, "received_datetime": _MOMENT,
+                       "replay": {"type": "boolean"}, "findings": {"type": "array", "items": _FINDING},
+                       "risk": _RISK}},
+    "StatusNotification": {"type": "object", "required": ["conversation_id", *_SUMMARY_REQUIRED, "findings",
+                                                          "history"],
+                           "properties": {
+        "conversation_id": _TEXT, **_SUMMARY, "rules_version": _TEXT,
+        "findings": {"type": "array", "items": _FINDING}, "charges": _CHARGES,
+        "aeo": {"type": "object", "description": "the AEO standing of the declaration's parties when assessed"},
+        "risk": _RISK,
+        "history": {"type": "array", "items": {"type": "object", "required": ["kind", "occurred_datetime"],
+                                               "properties": {"kind": _TEXT, "status": _STATUS,
+                                                              "version": {"type": "integer"},
+                                                              "occurred_datetime": _MOMENT, "actor": _TEXT,
+                                                              "note": _TEXT}}}}},
+    "DeclarationList": {"type": "object", "required": ["conversation_id", "page", "per_page", "total",
+                                                       "declarations"], "properties": {
+        "conversation_id": _TEXT, "page": {"type": "integer", "minimum": 1},
+        "per_page": {"type": "integer", "minimum": 1}, "total": _COUNT,
+        "declarations": {"type": "array", "items": {"type": "object", "required": _SUMMARY_REQUIRED,
+                                                    "properties": _SUMMARY}}}},
+    "AeoOperator": {"type": "object", "required": [
+        "conversation_id", "operator_id", "country", "name", "tier", "status", "valid_from", "valid_until",
+        "recognised", "renewal_due", "renewal_due_from", "as_of", "updated_datetime"], "properties": {
+        "conversation_id": _TEXT, "operator_id": _TEXT, "country": {"type": "string", "pattern": "^[A-Z]{2}$"},
+        "name": _TEXT, "tier": {"type": "integer", "minimum": 1, "maximum": 3}, "status": _TEXT,
+        "valid_from": _DAY, "valid_until": _DAY, "revoked_on": _DAY, "recognised": {"type": "boolean"},
+        "reason": _TEXT, "renewal_due": {"type": "boolean"}, "renewal_due_from": _DAY, "mra_programme": _TEXT,
+        "as_of": _DAY, "updated_datetime": _MOMENT,
+        "history": {"type": "array", "description": "administrators only", "items": {
+            "type": "object", "required": ["status_to", "actor", "occurred_datetime"], "properties": {
+                "status_from": _TEXT, "status_to": _TEXT, "reason": _TEXT, "actor": _TEXT,
+                "occurred_datetime": _MOMENT}}}}},
+    "RuleList": {"type": "object", "required": ["rules_version", "rules"], "properties": {
+        "rules_version": _TEXT, "rules": {"type": "array", "items": {"type": "object", "required": [
+            "code", "title", "title_zh", "severity", "applies_to", "effective_from", "check"], "properties": {
+                "code": _TEXT, "title": _TEXT, "title_zh": _TEXT,
+                "severity": _SEVERITY,
+                "applies_to": _TEXT, "effective_from": _DAY, "effective_until": _DAY, "check": _TEXT}}}}},
+}
+
+
 _CONVERSATION = {"X-Conversation-ID": {
     "required": True, "description": "the request's conversation id (quote it to support)",
     "schema": {"type": "string"}}}
@@ -64,11 +154,14 @@ ERROR_ENVELOPE: dict[str, Any] = {
     },
 }
 # Statuses any operation can answer besides its own: the service's own refusals, and the
-# HTTP server's (gunicorn answers a request line over 4094 bytes before the service sees it).
+# HTTP server's (app/serving answers an unreadable or too slow request before the service).
 _EVERY_OPERATION = {
-    "400": "a malformed request: a parameter, reference or body the service cannot read",
-    "414": "the request line is longer than the HTTP server accepts (4094 bytes); answered by gunicorn "
-           "before the service, as an HTML page without the error envelope",
+    "400": "a malformed request: a parameter, reference or body the service cannot read, or an HTTP request "
+           "the server cannot read (bad framing, a request head over 16 KB, a body cut short: BAD_REQUEST, "
+           "BODY_INCOMPLETE)",
+    "408": "the request head did not arrive whole within CSW_HEADER_TIMEOUT_SECONDS (HEADER_TIMEOUT), or its body "
+           "stalled for CSW_BODY_TIMEOUT_SECONDS or came slower than 8 KB a second (BODY_TIMEOUT); nothing was "
+           "stored and the connection closes",
     "429": "over CSW_API_RATE_LIMIT (per live API key, else per client address); retry after Retry-After",
     "503": "the database is unavailable or busy; nothing was stored; retry after Retry-After",
 }
@@ -81,7 +174,8 @@ _WITH_A_BODY = {
 def _complete(document: dict[str, Any]) -> dict[str, Any]:
     """Every operation documents every status the server can answer, every answer of the
     service its X-Conversation-ID, and every refusal the error envelope (JSON schema)."""
-    document["components"]["schemas"] = {"ErrorResponse": ERROR_ENVELOPE}
+    document["components"]["schemas"] = {"ErrorResponse": ERROR_ENVELOPE, **_ANSWERS, **routing_schemas(),
+                                         **transit_schemas()}
     refusal_content = {"application/xml": {},
                        "application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}
     for item in document["paths"].values():
@@ -95,9 +189,6 @@ def _complete(document: dict[str, Any]) -> dict[str, Any]:
             for status, description in extra.items():
                 responses.setdefault(status, {"description": description})
             for status, response in responses.items():
-                if status == "414":
-                    response["content"] = {"text/html": {}}
-                    continue
                 response["headers"] = {**_CONVERSATION, **(_RETRY_AFTER if status in ("429", "503") else {})}
                 if int(status) >= 400:
                     response["content"] = refusal_content
@@ -236,7 +327,8 @@ def openapi_document() -> dict[str, Any]:
             },
             "/api/v1/openapi.json": {
                 "get": {"summary": "This document", "operationId": "openapi", "security": [],
-                        "responses": {"200": {"description": "OpenAPI 3", "content": {"application/json": {}}}}},
+                        "responses": {"200": {"description": "OpenAPI 3", "content": {"application/json": {
+                            "schema": {"type": "object", "required": ["openapi", "info", "paths", "components"]}}}}}},
             },
         },
     })

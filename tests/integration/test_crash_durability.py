@@ -21,11 +21,9 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
-from tests.conftest import POSTGRES_URL, REQUIRE_SERVICES, postgres_available
 from tests.factories import declaration_xml
-from tests.served import DEMO_KEY, prepared_env, start, stop
+from tests.served import DEMO_KEY, postgres_database, prepared_env, start, stop
 
 pytestmark = pytest.mark.slow
 
@@ -46,26 +44,9 @@ class Acknowledged:
             self.by_id[declaration_id] = sha256
 
 
-def _postgres_crash_url() -> str:
-    """A database beside the test database, recreated empty, so the session's one is untouched."""
-    reason = postgres_available(POSTGRES_URL)
-    if reason is not None:
-        if REQUIRE_SERVICES:
-            pytest.fail(f"PostgreSQL required (CSW_REQUIRE_SERVICES=1) but unreachable: {reason}")
-        pytest.skip(f"PostgreSQL not reachable: {reason}")
-    url = make_url(POSTGRES_URL)
-    name = f"{url.database}_crash"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return url.set(database=name).render_as_string(hide_password=False)
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def crash_database(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, dict[str, str]]:
-    url = f"sqlite:///{tmp_path / 'csw.db'}" if request.param == "sqlite" else _postgres_crash_url()
+    url = f"sqlite:///{tmp_path / 'csw.db'}" if request.param == "sqlite" else postgres_database("crash")
     return url, prepared_env(tmp_path, url)
 
 

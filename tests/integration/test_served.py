@@ -2,15 +2,21 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from email.message import Message
 
 import pytest
+import requests
+from urllib3 import encode_multipart_formdata
 
 from tests.factories import declaration_xml
 from tests.served import DEMO_KEY, prepared_env, start, stop
+
+TOKEN = re.compile(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"')
 
 
 @pytest.fixture(scope="module")
@@ -22,14 +28,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         stop(process)
 
 
-def post(url: str, body: bytes) -> tuple[int, dict[str, object], dict[str, str]]:
+def post(url: str, body: bytes) -> tuple[int, dict[str, object], Message]:
+    """Status, JSON answer and headers (looked up regardless of case, as HTTP names them)."""
     request = urllib.request.Request(url, data=body, method="POST", headers={
         "Authorization": f"Bearer {DEMO_KEY}", "Content-Type": "application/xml", "Accept": "application/json"})
     try:
         with urllib.request.urlopen(request, timeout=5) as response:
-            return response.status, json.loads(response.read()), dict(response.headers)
+            return response.status, json.loads(response.read()), response.headers
     except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read()), dict(error.headers)
+        return error.code, json.loads(error.read()), error.headers
 
 
 def test_served_intake_accepts_and_rejects(server: str) -> None:
@@ -64,3 +71,22 @@ def test_served_metrics_add_up_across_workers(server: str) -> None:
     text = urllib.request.urlopen(f"{server}/metrics", timeout=5).read().decode()
     line = next(row for row in text.splitlines() if row.startswith('csw_declarations_total{outcome="accepted"}'))
     assert float(line.split()[-1]) >= 6
+
+
+@pytest.mark.parametrize("framing", ["content-length", "chunked"])
+def test_served_portal_upload_arrives_whole_whatever_its_framing(server: str, framing: str) -> None:
+    """A browser's multipart upload goes through the server's whole-body reading to the
+    portal's form parser intact, sent with a Content-Length or chunked."""
+    browser = requests.Session()
+    page = browser.get(f"{server}/login", timeout=5).text
+    signed_in = browser.post(f"{server}/login", allow_redirects=False, timeout=5, data={
+        "username": "trader", "password": "trader-demo-pass", "csrf_token": TOKEN.search(page).group(1)})  # type: ignore[union-attr]
+    assert signed_in.status_code == 302
+    token = TOKEN.search(browser.get(f"{server}/trader/upload", timeout=5).text).group(1)  # type: ignore[union-attr]
+    body, content_type = encode_multipart_formdata({
+        "csrf_token": token, "document": ("upload.xml", declaration_xml(lrn=f"LRN-UPLOAD-{framing}"), "text/xml")})
+    data: bytes | Iterator[bytes] = body if framing == "content-length" else iter([body[:100], body[100:]])
+    answer = browser.post(f"{server}/trader/upload", data=data, headers={"Content-Type": content_type},
+                          allow_redirects=False, timeout=10)
+    assert answer.status_code == 302, answer.text[:500]
+    assert answer.headers["Location"].startswith("/trader/declarations/HK")
