@@ -171,6 +171,7 @@ def charges_payload(record: dict[str, Any]) -> dict[str, Any]:
         "currency": record["currency"],
         "declaration_charge": record["declaration_charge"],
         "clothing_levy": record["clothing_levy"],
+        "penalty": record.get("penalty", "0.00"),
         "duty_total": record["duty_total"],
         "total": record["total"],
         "value_hkd": record.get("value_hkd"),

@@ -20,6 +20,7 @@ from app.portal.document import build_declaration, form_data_from_xml
 from app.users.clients import create_client, ensure_party
 from app.users.service import create_user
 from tests.conftest import OTHER_BRN, TRADER_BRN, TRADER_KEY, auth, sample
+from tests.factories import recent_movement
 
 PASSWORD = "portal-test-password"
 TOKEN = re.compile(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"')
@@ -63,7 +64,7 @@ def item_fields(index: int, hs_code: str = "85171300", **overrides: str) -> dict
 def form_fields(lrn: str = "PORTAL-0001", items: int = 3, **overrides: str) -> dict[str, str]:
     data = {"type_code": "IM", "form_code": "", "lrn": lrn, "ucr": "", "issued_at": "2026-11-20T09:30",
             "transport_mode": "3", "control_point": "HKLMC", "conveyance_id": "", "departure_location": "",
-            "destination_location": "", "movement_at": ""}
+            "destination_location": "", "movement_at": recent_movement()[:16]}
     for index in range(items):
         data.update(item_fields(index))
     data.update(overrides)
@@ -292,7 +293,7 @@ def test_an_uploaded_sample_is_lodged_and_a_bad_one_reported_with_lines(traders:
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert "SCHEMA_INVALID" in page and "GovernmentAgencyGoodsItem[2]/Commodity/Classification/ID" in page
-    assert re.search(r'<td class="num">54</td>', page)  # the line of the bad HS code
+    assert re.search(r'<td class="num">55</td>', page)  # the line of the bad HS code
     assert "8517130" in page
 
 
