@@ -39,6 +39,8 @@ from app.risk.scoring import RiskEngine
 from app.routing import handlers as routing
 from app.reference import routing as routing_rules
 from app.reference.routing import RoutingRules
+from app.revenue import handlers as revenue
+from app.revenue.gateway import PaymentGateway, RecordedPayment
 from app.rules.assessment import RuleSet, assess
 from app.transit import handlers as transit
 from app.transit import network as transit_network
@@ -79,12 +81,14 @@ def handler_table(rules: RoutingRules, network: Network) -> dict[type, list[Hand
     assessment is stored before the case that shows whether it was a random sample."""
     return {
         events.DeclarationLodged: [risk.on_declaration_lodged, partial(transit.on_declaration_lodged, network=network),
-                                   cases.on_declaration_lodged],
+                                   cases.on_declaration_lodged, revenue.on_declaration_lodged],
         events.DeclarationAmended: [risk.on_declaration_amended,
                                     partial(transit.on_declaration_amended, network=network),
-                                    partial(trips.on_declaration_amended, rules=rules), cases.on_declaration_amended],
+                                    partial(trips.on_declaration_amended, rules=rules), cases.on_declaration_amended,
+                                    revenue.on_declaration_amended],
         events.DeclarationStatusChanged: [partial(routing.on_status_changed, rules=rules),
-                                          partial(trips.on_status_changed, rules=rules), transit.on_status_changed],
+                                          partial(trips.on_status_changed, rules=rules), transit.on_status_changed,
+                                          revenue.on_status_changed],
         events.DeclarationLaneChanged: [partial(trips.on_lane_changed, rules=rules)],
         events.DeclarationCancelled: [transit.on_declaration_cancelled, cases.on_declaration_cancelled],
         events.ReleaseDecided: [declarations.on_release_decided],
@@ -97,6 +101,9 @@ def handler_table(rules: RoutingRules, network: Network) -> dict[type, list[Hand
         events.TransitAlertRaised: [cases.on_transit_alert],
         events.JourneyReleased: [declarations.on_journey_released],
         events.ManifestChanged: [partial(routing.on_manifest_changed, rules=rules)],
+        events.DutyDemandRaised: [partial(routing.on_duty_demand_raised, rules=rules)],
+        events.DutySettled: [declarations.on_duty_settled, partial(routing.on_duty_settled, rules=rules)],
+        events.DutyRefunded: [partial(routing.on_duty_refunded, rules=rules)],
     }
 
 
@@ -164,6 +171,7 @@ class Runtime:
     handlers: dict[type, list[Handler]]
     caches: Caches
     lodging: LodgingTools
+    payments: PaymentGateway = RecordedPayment()
 
     def unit_of_work(self) -> UnitOfWork:
         """A unit of work on a session of its own (CLI commands, jobs)."""

@@ -8,6 +8,7 @@ from app.db import (  # noqa: F401
     case_models,
     models,
     portal_models,
+    revenue_models,
     risk_models,
     routing_models,
     transit_models,

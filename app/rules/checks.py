@@ -346,8 +346,10 @@ def form_matches_type(declaration: Declaration, params: Mapping[str, Any], conte
     if form is None or form in allowed:
         return
     kind, kind_zh = TYPE_WORDS[declaration.type.value]
-    expected, expected_zh = ((f"one of {', '.join(sorted(allowed))}", f"須為 {'、'.join(sorted(allowed))} 其中之一")
-                             if allowed else ("none: transhipment cargo needs no TDEC", "不適用：轉運貨物毋須遞交報關單"))
+    if allowed:
+        expected, expected_zh = f"one of {', '.join(sorted(allowed))}", f"須為 {'、'.join(sorted(allowed))} 其中之一"
+    else:
+        expected, expected_zh = "none: transhipment cargo needs no TDEC", "不適用：轉運貨物毋須遞交報關單"
     yield Hit("/Declaration/FormCode", {"form": form, "kind": kind, "kind_zh": kind_zh, "expected": expected,
                                         "expected_zh": expected_zh})
 

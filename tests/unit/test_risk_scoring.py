@@ -14,9 +14,15 @@ from app.intake.service import Intake
 from app.risk.factors import TraderHistory
 from app.risk.scoring import RiskEngine
 from app.rules.assessment import RuleSet, assess
-from tests.factories import MOVED_19_NOV_2026, declaration_xml, goods_item_xml
+from tests.factories import MOVED_19_NOV_2026, goods_item_xml
+from tests.factories import declaration_xml as any_declaration_xml
 
 NOW = datetime(2026, 11, 20, 2, 0, tzinfo=timezone.utc)
+
+
+def declaration_xml(**fields: object) -> bytes:
+    """The factory's declaration, its goods moved on time for ``NOW``."""
+    return any_declaration_xml(movement_at=MOVED_19_NOV_2026, **fields)  # type: ignore[arg-type]
 ESTABLISHED = TraderHistory(50)  # an importer with 50 earlier declarations
 
 
@@ -55,7 +61,7 @@ def with_importer(body: bytes, importer: str) -> bytes:
 
 
 def test_a_watchlisted_importer_declaring_smartphones_far_below_their_value_goes_red(engine, rule_set) -> None:  # type: ignore[no-untyped-def]
-    bad = with_importer(declaration_xml(movement_at=MOVED_19_NOV_2026, lrn="LRN-BAD", value="10.00"), "99999999")
+    bad = with_importer(declaration_xml(lrn="LRN-BAD", value="10.00"), "99999999")
     result = score(engine, rule_set, bad)
     assert result.lane is Lane.RED and result.score >= 70
     top = [reason.text for reason in result.top_reasons(3)]
@@ -65,14 +71,14 @@ def test_a_watchlisted_importer_declaring_smartphones_far_below_their_value_goes
 
 
 def test_the_same_goods_at_a_fair_value_from_a_known_importer_score_lower(engine, rule_set) -> None:  # type: ignore[no-untyped-def]
-    bad = score(engine, rule_set, with_importer(declaration_xml(movement_at=MOVED_19_NOV_2026, lrn="LRN-A", value="10.00"), "99999999"))
-    fair = score(engine, rule_set, with_importer(declaration_xml(movement_at=MOVED_19_NOV_2026, lrn="LRN-B", value="4000.00"), "12345678"))
+    bad = score(engine, rule_set, with_importer(declaration_xml(lrn="LRN-A", value="10.00"), "99999999"))
+    fair = score(engine, rule_set, with_importer(declaration_xml(lrn="LRN-B", value="4000.00"), "12345678"))
     assert fair.score < bad.score
     assert not any(r.code in ("WATCHLIST", "LOW_VALUE") for r in fair.reasons)
 
 
 def test_an_aeo_tier_2_importer_with_clean_findings_goes_green(engine, rule_set) -> None:  # type: ignore[no-untyped-def]
-    body = with_importer(declaration_xml(movement_at=MOVED_19_NOV_2026, lrn="LRN-AEO", value="4000.00"), "12345678")
+    body = with_importer(declaration_xml(lrn="LRN-AEO", value="4000.00"), "12345678")
     result = score(engine, rule_set, body, {"12345678": Standing("12345678", 2)})
     assert result.lane is Lane.GREEN
     assert any(r.code == "AEO" and r.points < 0 and "tier 2" in r.text for r in result.reasons)
@@ -80,7 +86,7 @@ def test_an_aeo_tier_2_importer_with_clean_findings_goes_green(engine, rule_set)
 
 
 def test_a_first_time_importer_is_a_stated_reason(engine, rule_set) -> None:  # type: ignore[no-untyped-def]
-    body = with_importer(declaration_xml(movement_at=MOVED_19_NOV_2026, lrn="LRN-NEW"), "55555555")
+    body = with_importer(declaration_xml(lrn="LRN-NEW"), "55555555")
     first = score(engine, rule_set, body, history=TraderHistory(0))
     known = score(engine, rule_set, body, history=TraderHistory(100))
     assert any(r.code == "FIRST_TIME_TRADER" for r in first.reasons)
@@ -89,7 +95,7 @@ def test_a_first_time_importer_is_a_stated_reason(engine, rule_set) -> None:  # 
 
 def test_expected_revenue_is_the_fraud_probability_times_the_value(engine, rule_set) -> None:  # type: ignore[no-untyped-def]
     goods = goods_item_xml(1, "85171300", "1000.00") + goods_item_xml(2, "61091000", "3000.00")
-    result = score(engine, rule_set, declaration_xml(movement_at=MOVED_19_NOV_2026, lrn="LRN-REV", goods=goods))
+    result = score(engine, rule_set, declaration_xml(lrn="LRN-REV", goods=goods))
     assert 0 < result.revenue_at_stake <= 4000
     assert 0 <= result.probability <= 1 and 0 <= result.score <= 100
     assert len(result.item_scores) == 2
@@ -97,7 +103,7 @@ def test_expected_revenue_is_the_fraud_probability_times_the_value(engine, rule_
 
 def test_the_random_sample_is_recorded_with_its_seed(engine, rule_set) -> None:  # type: ignore[no-untyped-def]
     always = replace(engine, policy=replace(engine.policy, sample_rate=1.0))
-    result = score(always, rule_set, with_importer(declaration_xml(movement_at=MOVED_19_NOV_2026, lrn="LRN-S", value="4000.00"), "12345678"),
+    result = score(always, rule_set, with_importer(declaration_xml(lrn="LRN-S", value="4000.00"), "12345678"),
                    {"12345678": Standing("12345678", 2)})
     assert result.random_sample and result.lane is always.policy.sample_lane
     assert result.sample_seed == engine.policy.sample_seed and 0 <= result.sample_draw < 1
