@@ -134,6 +134,15 @@ STATUS_BY_CODE: dict[str, int] = {
     "CONSIGNMENT_NOT_LINKABLE": 409,
     "ALREADY_LINKED": 409,
     "TRANSIT_REJECTED": 422,
+    "INVALID_AMOUNT": 422,
+    "INVALID_PAYMENT_REFERENCE": 422,
+    "OVERPAYMENT": 422,
+    "UNDERPAYMENT": 422,
+    "NO_DUTY_DUE": 409,
+    "DEMAND_ALREADY_PAID": 409,
+    "DEMAND_WITHDRAWN": 409,
+    "PAYMENT_DECLINED": 402,
+    "DUPLICATE_SECURITY": 409,
     "INTERNAL_ERROR": 500,
     "DATABASE_UNAVAILABLE": 503,
 }
@@ -154,6 +163,12 @@ RESPONSE_XML = XmlVocabulary(RESPONSE_NS, words={
     "reasons": "Reason",
     "results": "Result",
     "alerts": "Alert",
+    "demands": "Demand",
+    "payments": "Payment",
+    "refunds": "Refund",
+    "commodities": "Commodity",
+    "securities": "Security",
+    "secured_demands": "Demand",
 })
 
 

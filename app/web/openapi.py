@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.domain.declaration import DeclarationStatus
+from app.revenue.openapi import revenue_paths
 from app.routing.openapi import routing_paths
 from app.transit.openapi import transit_paths
 
@@ -109,7 +110,7 @@ def openapi_document() -> dict[str, Any]:
         "info": {
             "title": "Customs Single Window API",
             "version": "1",
-            "description": "Trade declaration intake. Every answer carries X-Conversation-ID. "
+            "description": "Trade declaration intake, duty and payments. Every answer carries X-Conversation-ID. "
                            "Answers are XML unless Accept prefers application/json.",
         },
         "components": {"securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer"}}},
@@ -214,6 +215,7 @@ def openapi_document() -> dict[str, Any]:
             },
             **routing_paths(),
             **transit_paths(),
+            **revenue_paths(),
             "/api/v1/rules": {
                 "get": {"summary": "The business rules in force today (code, titles, severity, dates)",
                         "operationId": "listRules", "security": [],
