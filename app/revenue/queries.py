@@ -75,6 +75,17 @@ def statement(session: Session, reference: str, party_id: int | None) -> Stateme
         release_waits=bool(row.release_on_settlement))
 
 
+def duty_status_of(session: Session, declaration_ids: list[str]) -> dict[str, str]:
+    """The duty status (due, secured, paid) of each of the declarations that has demands."""
+    if not declaration_ids:
+        return {}
+    by_declaration: dict[str, list[DutyDemand]] = {}
+    for demand in session.scalars(select(DutyDemand).where(DutyDemand.declaration_id.in_(declaration_ids))):
+        by_declaration.setdefault(demand.declaration_id, []).append(demand)
+    return {declaration_id: status_of([demand_view(d) for d in rows])
+            for declaration_id, rows in by_declaration.items()}
+
+
 def receipt(session: Session, number: str, party_id: int | None) -> tuple[Payment, DutyDemand]:
     """A payment by its receipt number, if ``party_id`` (None: any) made it."""
     if not is_valid_reference(number, RECEIPT):
@@ -146,6 +157,14 @@ def unpaid(session: Session, limit: int = 50, offset: int = 0) -> tuple[list[Unp
                    bool(decl.release_on_settlement)) for d, decl, party in rows], count
 
 
+def due_of_party(session: Session, party_id: int) -> list[str]:
+    """The declarations of a party with duty still due, oldest demand first."""
+    rows = session.execute(select(DutyDemand.declaration_id, func.min(DutyDemand.raised_at)).where(
+        DutyDemand.declarant_party_id == party_id, DutyDemand.state == DemandState.DUE.value)
+        .group_by(DutyDemand.declaration_id).order_by(func.min(DutyDemand.raised_at)))
+    return [row[0] for row in rows]
+
+
 def demands(session: Session, state: str | None = None, party_identifier: str | None = None,
             limit: int = 200) -> list[tuple[DutyDemand, str]]:
     """Demands, newest first, with the declarant's identifier (for ``csw revenue demands``)."""
@@ -214,7 +233,8 @@ def report(session: Session, start: date, end: date) -> Report:
     result = Report(start, end)
     day_count = (end - start).days + 1
     for offset in range(day_count):
-        result.days[start + timedelta(days=offset)] = {column: ZERO for column in REPORT_COLUMNS}
+        result.days[start + timedelta(days=offset)] = {column: Decimal(0) if column == "declarations" else ZERO
+                                                       for column in REPORT_COLUMNS}
 
     def commodity(name: str) -> dict[str, Decimal]:
         return result.commodities.setdefault(name, {column: ZERO for column in COMMODITY_COLUMNS})
