@@ -42,12 +42,15 @@ def test_an_officers_release_of_a_dutiable_declaration_waits_for_payment(clean_a
     client, token = browser(clean_app, "officer")
     queue = client.get("/officer/").get_data(as_text=True)
     assert 'id="unpaid-duty"' in queue and f'data-declaration-id="{reference}"' in queue
+    assert "duty unpaid" in queue  # the case's row is marked too
     client.post(f"/officer/cases/{case_id}/claim", data={"csrf_token": token})
     decided = client.post(f"/officer/cases/{case_id}/decision",
                           data={"csrf_token": token, "decision": "release", "reason": "documents in order"})
     assert decided.status_code == 302
     assert case_row(clean_app, case_id).state == "closed"
     assert declaration_status(clean_app, reference)["status"] != "released"
+    case_page = client.get(f"/officer/cases/{case_id}").get_data(as_text=True)
+    assert 'data-status="due"' in case_page and "waits for the payment" in case_page
     page = client.get("/officer/duty").get_data(as_text=True)
     assert f'data-declaration-id="{reference}"' in page and "waits for payment" in page
     pay(clean_app, reference)

@@ -128,10 +128,11 @@ def queue() -> str:
     page = cases.queue_page(db(), filters, _page_number(), services().settings.page_size)
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     unpaid, unpaid_count = revenue.unpaid(db(), limit=UNPAID_ON_QUEUE)
+    duty = revenue.duty_status_of(db(), [c.declaration_id for c in page.cases if c.declaration_id])
     return render_template("officer/queue.html", page=page, filters=filters, args=args,
                            mine=request.args.get("mine") == "1", counts=cases.queue_counts(db()),
-                           count_cap=cases.COUNT_CAP,
-                           now=utcnow(), action=ActionForm(), unpaid=unpaid, unpaid_count=unpaid_count)
+                           count_cap=cases.COUNT_CAP, now=utcnow(), action=ActionForm(), unpaid=unpaid,
+                           unpaid_count=unpaid_count, duty=duty)
 
 
 UNPAID_ON_QUEUE = 10
@@ -206,6 +207,7 @@ def _render_case(case: Case, status: int = 200, error: CaseRuleError | None = No
     return render_template(
         "officer/case.html", case=case, declaration=declaration, findings=findings,
         risk=_risk(declaration) if declaration else None, journey=_journey(case),
+        duty=revenue.statement(db(), declaration.id, None) if declaration else None,
         history=_history(case, declaration), error=error, mine=mine,
         can_work=current_user.role in CASE_WORKERS, supervisor=current_user.role == "supervisor",
         decisions=[d.value for d in allowed_decisions(CaseState(case.state), case.declaration_id is not None)]
