@@ -54,6 +54,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     from app.web import transit_api  # noqa: PLC0415 - the factory loads the blueprints it registers
 
     transit_api.init_app(app)  # route network (rules/transit) checked at start-up; /api/v1/elock, /api/v1/journeys
+    from app.web import revenue_api  # noqa: PLC0415 - the factory loads the blueprints it registers
+
+    revenue_api.init_app(app)  # /api/v1/declarations/<id>/duty, payments, receipts, the duty account
     app.teardown_appcontext(close_session)
     _install_request_hooks(app)
     _install_error_handlers(app)

@@ -49,6 +49,8 @@ from app.risk.scoring import RiskEngine
 from app.routing import handlers as routing
 from app.reference import routing as routing_rules
 from app.reference.routing import RoutingRules
+from app.revenue import handlers as revenue
+from app.revenue.gateway import PaymentGateway, RecordedPayment
 from app.rules.assessment import RuleSet, assess
 from app.transit import handlers as transit
 from app.transit import network as transit_network
@@ -92,14 +94,15 @@ def handler_table(rules: RoutingRules, network: Network) -> dict[type, list[Hand
     return {
         events.DeclarationLodged: [routing.notify_lodged, risk.on_declaration_lodged,
                                    partial(transit.on_declaration_lodged, network=network),
-                                   cases.on_declaration_lodged],
+                                   cases.on_declaration_lodged, revenue.on_declaration_lodged],
         events.DeclarationAmended: [risk.on_declaration_amended,
                                     partial(transit.on_declaration_amended, network=network),
                                     partial(trips.on_declaration_amended, rules=rules), cases.on_declaration_amended,
-                                    routing.notify_amended],
+                                    revenue.on_declaration_amended, routing.notify_amended],
         events.DeclarationStatusChanged: [partial(routing.on_status_changed, rules=rules),
                                           routing.notify_status_changed,
-                                          partial(trips.on_status_changed, rules=rules), transit.on_status_changed],
+                                          partial(trips.on_status_changed, rules=rules), transit.on_status_changed,
+                                          revenue.on_status_changed],
         events.DeclarationLaneChanged: [partial(trips.on_lane_changed, rules=rules), routing.notify_rerouted],
         events.DeclarationCancelled: [transit.on_declaration_cancelled, cases.on_declaration_cancelled],
         events.ReleaseDecided: [declarations.on_release_decided],
@@ -112,6 +115,10 @@ def handler_table(rules: RoutingRules, network: Network) -> dict[type, list[Hand
         events.TransitAlertRaised: [cases.on_transit_alert],
         events.JourneyReleased: [declarations.on_journey_released],
         events.ManifestChanged: [partial(routing.on_manifest_changed, rules=rules)],
+        events.DutyDemandRaised: [partial(routing.on_duty_demand_raised, rules=rules), routing.notify_duty_demanded],
+        events.DutySettled: [declarations.on_duty_settled, partial(routing.on_duty_settled, rules=rules),
+                             routing.notify_duty_settled],
+        events.DutyRefunded: [partial(routing.on_duty_refunded, rules=rules), routing.notify_duty_refunded],
     }
 
 
@@ -219,6 +226,7 @@ class Runtime:
     caches: Caches
     lodging: LodgingTools
     cargo: cargo_service.CargoTools
+    payments: PaymentGateway = RecordedPayment()
 
     def unit_of_work(self) -> UnitOfWork:
         """A unit of work on a session of its own (CLI commands, jobs)."""

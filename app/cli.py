@@ -20,6 +20,7 @@ from app.declarations.pipeline import LodgingTools
 from app.domain.actors import Caller
 from app.platform.clock import utcnow
 from app.platform.uow import UnitOfWork
+from app.revenue.cli import revenue
 from app.risk.cli import risk
 from app.routing.cli import dispatch, outbox, subscribers
 from app.transit.cli import transit
@@ -361,3 +362,4 @@ main.add_command(audit)
 main.add_command(users)
 main.add_command(risk)
 main.add_command(declarations)
+main.add_command(revenue)

@@ -143,6 +143,15 @@ STATUS_BY_CODE: dict[str, int] = {
     "BATCH_TOO_LARGE": 413,
     "INVALID_CALLBACK": 422,
     "INVALID_ANSWER": 422,
+    "INVALID_AMOUNT": 422,
+    "INVALID_PAYMENT_REFERENCE": 422,
+    "OVERPAYMENT": 422,
+    "UNDERPAYMENT": 422,
+    "NO_DUTY_DUE": 409,
+    "DEMAND_ALREADY_PAID": 409,
+    "DEMAND_WITHDRAWN": 409,
+    "PAYMENT_DECLINED": 402,
+    "DUPLICATE_SECURITY": 409,
     "INTERNAL_ERROR": 500,
     "DATABASE_UNAVAILABLE": 503,
 }
@@ -168,6 +177,12 @@ RESPONSE_XML = XmlVocabulary(RESPONSE_NS, words={
     "attachments": "Attachment",
     "codes": "Code",
     "cargo": "Cargo",
+    "demands": "Demand",
+    "payments": "Payment",
+    "refunds": "Refund",
+    "commodities": "Commodity",
+    "securities": "Security",
+    "secured_demands": "Demand",
 })
 
 

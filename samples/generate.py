@@ -14,6 +14,7 @@ Standard library only:
 from __future__ import annotations
 
 import sys
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -110,6 +111,12 @@ def goods_item(seq: int) -> tuple[str, Decimal, Decimal]:
     return xml, Decimal(mass(gross)), value.quantize(Decimal("0.01"))
 
 
+def moved(issued: str) -> str:
+    """The goods arrived the day before the declaration was issued (same time of day)."""
+    day = date.fromisoformat(issued[:10]) - timedelta(days=1)
+    return day.isoformat() + issued[10:]
+
+
 def declaration(items: int, lrn: str, issued: str, containers: int) -> str:
     equipment = "".join(
         f"""      <TransportEquipment>
@@ -149,6 +156,7 @@ def declaration(items: int, lrn: str, issued: str, containers: int) -> str:
       <ConveyanceID>9811000</ConveyanceID>
       <ControlPointID>HKKCG</ControlPointID>
       <DepartureLocationID>CNYTN</DepartureLocationID>
+      <MovementDateTime>{moved(issued)}</MovementDateTime>
 {equipment}    </Consignment>
 {"".join(body)}  </GoodsShipment>
   <Totals>

@@ -1,7 +1,18 @@
 """Builders for declaration documents in tests (valid unless told otherwise)."""
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from xml.sax.saxutils import escape
+
+HKT = timezone(timedelta(hours=8))
+RECENTLY = "recently"
+# A movement on time for the fixed receipt moments of the unit tests (20-22 Nov 2026).
+MOVED_19_NOV_2026 = "2026-11-19T09:00:00+08:00"
+
+
+def recent_movement() -> str:
+    """A MovementDateTime a day before now (Hong Kong time): lodged well within the 14 days."""
+    return (datetime.now(HKT) - timedelta(days=1)).replace(microsecond=0).isoformat()
 
 
 def goods_item_xml(sequence: int, hs_code: str = "85171300", value: str = "1200.00") -> str:
@@ -33,10 +44,19 @@ def declaration_xml(
     value: str = "1200.00",
     goods: str | None = None,
     consignment_extra: str = "",
+    movement_at: str | None = RECENTLY,
 ) -> bytes:
     """``goods`` replaces the generated goods items with raw XML; ``consignment_extra`` is
-    inserted after the control point (e.g. departure/destination, movement date)."""
+    inserted after the control point (e.g. departure/destination, movement date).
+    ``movement_at``: the MovementDateTime of an import or export (by default a day ago, so
+    the declaration is on time; None leaves it out), unless ``consignment_extra`` has one."""
     goods = goods if goods is not None else "".join(goods_item_xml(i, hs_code, value) for i in range(1, items + 1))
+    if movement_at is not None and type_code in ("IM", "EX") and "MovementDateTime" not in consignment_extra:
+        stamp = recent_movement() if movement_at == RECENTLY else movement_at
+        movement = f"<MovementDateTime>{stamp}</MovementDateTime>"
+        before = consignment_extra.find("<TransportEquipment")
+        consignment_extra = (consignment_extra[:before] + movement + consignment_extra[before:] if before >= 0
+                             else consignment_extra + movement)
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <Declaration xmlns="{namespace}">
   <FunctionCode>{function_code}</FunctionCode>

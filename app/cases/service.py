@@ -98,6 +98,13 @@ def _revenue(row: models.Declaration) -> Decimal:
         return Decimal(0)
 
 
+def _deadline(row: models.Declaration, now: datetime) -> datetime | None:
+    """The goods' movement while it is still ahead (an arrival to meet). A trade declaration
+    is lodged after its goods moved (rule R305), so a movement in the past is no deadline:
+    were it one, every import and export would rank as overdue."""
+    return row.movement_at if row.movement_at is not None and row.movement_at > now else None
+
+
 def _selection(session: Session, row: models.Declaration) -> str:
     """``random`` when the risk module sent the declaration to its lane as a random sample
     (kept apart so the dashboard can compare hit rates of targeted and random inspections)."""
@@ -126,7 +133,7 @@ def open_cases_for_declaration(session: Session, declaration_id: str, *, now: da
         "lane": row.lane if row.lane in ("green", *CASE_LANES) else None,
         "control_point": row.control_point, "type_code": row.type_code,
         "risk_score": int(row.risk_score or 0), "revenue_at_stake": _revenue(row),
-        "aeo_priority": _aeo_priority(row), "deadline_at": row.movement_at, "selection": _selection(session, row),
+        "aeo_priority": _aeo_priority(row), "deadline_at": _deadline(row, now), "selection": _selection(session, row),
     }
     if case is None:
         case = Case(declaration_id=declaration_id, state=CaseState.OPEN.value, source="declaration",

@@ -9,6 +9,7 @@ from app.db import (  # noqa: F401
     case_models,
     models,
     portal_models,
+    revenue_models,
     risk_models,
     routing_models,
     transit_models,

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Table,
     Date,
     DateTime,
@@ -20,6 +21,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -141,6 +143,8 @@ class Declaration(Base):
     received_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
     conversation_id: Mapped[str] = mapped_column(String(36))
+    # A release was decided (green lane, officer) but waits for the duty to be paid or secured.
+    release_on_settlement: Mapped[bool] = mapped_column(Boolean, server_default=text("false"), default=False)
 
     # Read-only views: content is written in bulk by app.declarations.service.
     declarant: Mapped[Party] = relationship(viewonly=True)

@@ -1,15 +1,17 @@
 """How declarations follow what other capabilities decide: an officer's decision on a case,
-and the intact arrival of a transhipment's e-lock journeys."""
+the intact arrival of a transhipment's e-lock journeys, and the duty being settled (a release
+decided while duty was due waits for it)."""
 from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db import models
-from app.declarations.service import change_lane, change_status
+from app.declarations.service import change_lane, change_status, release
 from app.domain.declaration import FINAL_STATUSES, DeclarationStatus
 from app.domain.events import (
     DocumentsRequested,
+    DutySettled,
     InspectionOrdered,
     JourneyReleased,
     RefusalDecided,
@@ -25,8 +27,9 @@ def _declaration(session: Session, declaration_id: str) -> models.Declaration:
 
 
 def on_release_decided(session: Session, event: ReleaseDecided) -> None:
-    change_status(session, _declaration(session, event.declaration_id), DeclarationStatus.RELEASED, "released",
-                  event.actor, event.conversation_id, note=event.note, now=event.at)
+    """The officer's release, or (duty still due) a release waiting for the duty."""
+    release(session, _declaration(session, event.declaration_id), event.actor, event.conversation_id,
+            note=event.note, now=event.at)
 
 
 def on_refusal_decided(session: Session, event: RefusalDecided) -> None:
@@ -54,8 +57,8 @@ def on_reroute_decided(session: Session, event: RerouteDecided) -> None:
     change_lane(session, row, event.lane_to, event.actor, event.conversation_id,
                 note=f"lane {event.lane_from or 'none'} -> {event.lane_to}: {reason}", now=event.at)
     if event.lane_to == "green":
-        change_status(session, row, DeclarationStatus.RELEASED, "released", event.actor, event.conversation_id,
-                      note=f"re-routed to the green lane: {reason}", now=event.at)
+        release(session, row, event.actor, event.conversation_id, note=f"re-routed to the green lane: {reason}",
+                now=event.at)
 
 
 def on_journey_released(session: Session, event: JourneyReleased) -> None:
@@ -66,5 +69,16 @@ def on_journey_released(session: Session, event: JourneyReleased) -> None:
                          .with_for_update())
     if row is None or DeclarationStatus(row.status) in FINAL_STATUSES:
         return
-    change_status(session, row, DeclarationStatus.RELEASED, "released", event.caller, None,
-                  note=f"journey {event.journey_id}: {event.note}", now=event.at)
+    release(session, row, event.caller, None, note=f"journey {event.journey_id}: {event.note}", now=event.at)
+
+
+def on_duty_settled(session: Session, event: DutySettled) -> None:
+    """Nothing is due any more: a release that waited for the duty goes ahead."""
+    if not event.all_settled:
+        return
+    row = session.scalar(select(models.Declaration).where(models.Declaration.id == event.declaration_id)
+                         .with_for_update())
+    if row is None or not row.release_on_settlement or DeclarationStatus(row.status) in FINAL_STATUSES:
+        return
+    words = {"paid": "duty paid", "secured": "duty secured", "not_owed": "no duty owed"}.get(event.how, event.how)
+    release(session, row, event.actor, None, note=f"{words} ({event.detail})", now=event.at)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from app.db import models
 from app.db.bulk import insert_rows
+from app.db.revenue_models import DutyDemand
 from app.db.session import Writer, connection_of
 from app.domain.actors import Caller
 from app.domain.assessment import Assessed, charges_record
@@ -50,13 +51,16 @@ from app.platform.uow import emit
 
 @dataclass(frozen=True, slots=True)
 class Receipt:
-    """What an acknowledgement says about the declaration."""
+    """What an acknowledgement says about the declaration. ``awaiting_duty``: released on the
+    green lane once its duty is paid or secured (a deferment account may secure it before the
+    commit, so the stored status is the one to report)."""
 
     id: str
     lrn: str
     status: str
     version: int
     received_at: datetime
+    awaiting_duty: bool = False
 
     @classmethod
     def of(cls, row: models.Declaration) -> Receipt:
@@ -250,6 +254,8 @@ def submit(session: Session, received: ReceivedDeclaration, assessed: Assessed, 
     reasons = case_reasons(risk.lane.value if risk else None,
                            [f for f in assessed.findings if f.severity is Severity.HOLD])
     release = not reasons and releases_on_green_lane(declaration, risk)
+    awaiting_duty = release and duty_owed(assessed)
+    release = release and not awaiting_duty
     accepted = DeclarationStatus.ACCEPTED.value
     status = DeclarationStatus.RELEASED.value if release else accepted
     connection = session.connection()
@@ -257,6 +263,7 @@ def submit(session: Session, received: ReceivedDeclaration, assessed: Assessed, 
         "id": reference, "declarant_party_id": caller.party_id, "status": status, "version": 1,
         "schema_namespace": received.namespace, "original_sha256": received.sha256,
         "received_at": now, "updated_at": now, "conversation_id": conversation_id,
+        "release_on_settlement": awaiting_duty,
         **_header_values(declaration, assessed), **_risk_values(risk),
     })
     if not inserted:
@@ -267,9 +274,13 @@ def submit(session: Session, received: ReceivedDeclaration, assessed: Assessed, 
     _insert(connection, models.DeclarationDocument, [_document_values(reference, 1, received, now, conversation_id)])
     _insert_content(connection, reference, declaration)
     _insert_findings(connection, reference, 1, assessed)
-    _insert(connection, models.DeclarationEvent, [
-        _event_values(reference, "submitted", None, accepted, 1, caller.actor, now, conversation_id)])
-    emit(session, DeclarationLodged(reference, declaration, risk, bool(reasons), caller, now, conversation_id))
+    events = [_event_values(reference, "submitted", None, accepted, 1, caller.actor, now, conversation_id)]
+    if awaiting_duty:
+        events.append(_event_values(reference, "release_awaiting_duty", accepted, accepted, 1, LANE_POLICY.actor, now,
+                                    conversation_id, f"{GREEN_LANE_NOTE} once the duty is paid or secured"))
+    _insert(connection, models.DeclarationEvent, events)
+    emit(session, DeclarationLodged(reference, declaration, risk, bool(reasons), caller, now,
+                                    conversation_id=conversation_id, charges=assessed.charges))
     if release:
         assert risk is not None
         lodged = DeclarationFacts(
@@ -280,11 +291,42 @@ def submit(session: Session, received: ReceivedDeclaration, assessed: Assessed, 
         # The lane reason quotes the score and thresholds, which are for officers only.
         _record_status_change(session, lodged, DeclarationStatus.RELEASED, "released", LANE_POLICY.actor,
                               conversation_id, GREEN_LANE_NOTE, now)
-    return Outcome(Receipt(id=reference, lrn=declaration.lrn, status=status, version=1, received_at=now))
+    return Outcome(Receipt(id=reference, lrn=declaration.lrn, status=status, version=1, received_at=now,
+                           awaiting_duty=awaiting_duty))
 
 
 LANE_POLICY = Caller(actor="system:lane-policy", role="system")
 GREEN_LANE_NOTE = "released on the green lane"
+
+
+def duty_owed(assessed: Assessed) -> bool:
+    """The assessment charges duty (dutiable goods on an import): the goods wait for it."""
+    return assessed.charges.duty_total > 0
+
+
+def duty_unsettled(session: Session, declaration_id: str) -> bool:
+    """A demand of the declaration is still due (read from the revenue capability's table)."""
+    return session.scalar(select(DutyDemand.id).where(DutyDemand.declaration_id == declaration_id,
+                                                      DutyDemand.state == "due").limit(1)) is not None
+
+
+def release(session: Session, row: models.Declaration, actor: Caller | str, conversation_id: str | None,
+            note: str | None, now: datetime | None = None) -> bool:
+    """Release the declaration, unless duty is still due on it: then the release is recorded
+    as waiting (``release_on_settlement``) and happens when the revenue capability says the
+    duty is settled (``on_duty_settled``). True when released now."""
+    now = now or utcnow()
+    if duty_unsettled(session, row.id):
+        row.release_on_settlement = True
+        row.updated_at = now
+        _insert(session, models.DeclarationEvent, [
+            _event_values(row.id, "release_awaiting_duty", row.status, row.status, row.version,
+                          actor.actor if isinstance(actor, Caller) else actor, now, conversation_id,
+                          f"{note or 'released'}: once the duty is paid or secured")])
+        return False
+    row.release_on_settlement = False
+    change_status(session, row, DeclarationStatus.RELEASED, "released", actor, conversation_id, note=note, now=now)
+    return True
 
 
 def releases_on_green_lane(declaration: Declaration, risk: RiskResult | None) -> bool:
@@ -347,6 +389,9 @@ def amend(session: Session, reference: str, received: ReceivedDeclaration, asses
     row.version += 1
     row.updated_at = now
     row.schema_namespace = received.namespace
+    if case_reasons(risk.lane.value if risk else row.lane,
+                    [f for f in assessed.findings if f.severity is Severity.HOLD]):
+        row.release_on_settlement = False  # the new version goes to an officer, who decides again
     for column, value in {**_header_values(declaration, assessed), **_risk_values(risk)}.items():
         setattr(row, column, value)
     session.flush()
@@ -357,7 +402,8 @@ def amend(session: Session, reference: str, received: ReceivedDeclaration, asses
         _document_values(row.id, row.version, received, now, conversation_id)])
     _insert(session, models.DeclarationEvent, [
         _event_values(row.id, "amended", row.status, row.status, row.version, caller.actor, now, conversation_id)])
-    emit(session, DeclarationAmended(row.id, row.version, declaration, risk, caller, now, conversation_id))
+    emit(session, DeclarationAmended(row.id, row.version, declaration, risk, caller, now,
+                                     conversation_id=conversation_id, charges=assessed.charges))
     return Outcome(Receipt.of(row))
 
 

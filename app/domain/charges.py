@@ -1,4 +1,4 @@
-"""Duty, declaration charge and clothing levy of one declaration.
+"""Duty, declaration charge, clothing levy and penalties of one declaration.
 
 Pure: a declaration, the rate tables (``app.rules.rates.RateTables``) and the assessment
 date in, an ``Assessment`` out; no I/O, no clock. Money is ``Decimal``: duty and the levy
@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import decimal
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from functools import partial
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from app.domain.declaration import Declaration, GoodsItem
 
@@ -38,6 +38,7 @@ HKD = "HKD"
 DECLARATION_CHARGE = "declaration_charge"
 CLOTHING_LEVY = "clothing_levy"
 DUTY = "duty"
+PENALTY = "penalty"
 
 # quantity units that are themselves a volume, for goods declared without VolumeMeasure
 _LITRES_PER_UNIT = {"LTR": Decimal(1), "CLT": Decimal("0.01"), "MLT": Decimal("0.001"), "MTQ": Decimal(1000)}
@@ -48,7 +49,7 @@ _STICKS_PER_UNIT = {"MIL": 1000}  # UN/ECE Rec 20 MIL = thousand (of cigarettes)
 class ChargeLine:
     """One amount and how it was reached, in words an officer or trader can check."""
 
-    kind: str  # "declaration_charge" | "clothing_levy" | "duty"
+    kind: str  # "declaration_charge" | "clothing_levy" | "duty" | "penalty"
     goods_item_sequence: int | None
     commodity: str | None  # e.g. "liquor", "cigarettes", "unleaded_petrol"
     base: str  # e.g. "1,200 bottles x 0.7 L at HK$306.00 per bottle"
@@ -59,7 +60,8 @@ class ChargeLine:
 @dataclass(frozen=True, slots=True)
 class Assessment:
     """Everything payable on a declaration, in HKD. ``value_hkd`` is the declared value
-    of all goods items in HKD (None when some item could not be converted)."""
+    of all goods items in HKD (None when some item could not be converted); ``penalty`` the
+    penalties the rules levy (late lodgement), part of ``total``."""
 
     lines: tuple[ChargeLine, ...]
     duty_total: Decimal
@@ -69,6 +71,42 @@ class Assessment:
     value_hkd: Decimal | None = None
     currency: str = HKD
     notes: tuple[str, ...] = ()
+    penalty: Decimal = ZERO
+
+    def duty_by_commodity(self) -> dict[str, Decimal]:
+        """The duty of each dutiable commodity (liquor, cigarettes, ...), in HKD."""
+        result: dict[str, Decimal] = {}
+        for line in self.lines:
+            if line.kind == DUTY and line.commodity:
+                result[line.commodity] = result.get(line.commodity, ZERO) + line.amount
+        return result
+
+
+class Levy(Protocol):
+    """A finding that may levy an amount (``app.domain.findings.Finding``)."""
+
+    @property
+    def code(self) -> str: ...
+
+    @property
+    def message_en(self) -> str: ...
+
+    @property
+    def charge(self) -> Decimal | None: ...
+
+
+def with_penalties(assessment: Assessment, findings: Sequence[Levy]) -> Assessment:
+    """The assessment with a penalty line for each finding that levies one (R302: the
+    late-lodgement penalty), counted in the total."""
+    lines = [ChargeLine(PENALTY, None, None, finding.message_en, f"rule {finding.code}", _cents(charge))
+             for finding in findings if (charge := finding.charge)]
+    if not lines:
+        return assessment
+    with decimal.localcontext() as context:
+        context.prec = 60  # totals may be as large as any declared value
+        added = sum((line.amount for line in lines), ZERO)
+        return replace(assessment, lines=(*assessment.lines, *lines), penalty=assessment.penalty + added,
+                       total=(assessment.total + added).quantize(CENT))
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,14 +123,16 @@ class _Value:
         return f"{self.declared} at {self.exchange}" if self.exchange else None
 
 
-def assess(declaration: Declaration, rates: RateTables, on: date) -> Assessment:
-    """Assess ``declaration`` under the rates in force ``on`` (the assessment date)."""
+def assess(declaration: Declaration, rates: RateTables, on: date, *, assumed_form: str | None = None) -> Assessment:
+    """Assess ``declaration`` under the rates in force ``on`` (the assessment date).
+    ``assumed_form``: the form the goods call for (``app.domain.forms.goods_form``), charged
+    when the declaration states none; without it the type's ``default_form``."""
     notes: list[str] = []
     lines: list[ChargeLine] = []
     with decimal.localcontext() as context:
         context.prec = 60  # room for any declared value before rounding to cents
         values = [_value(item, rates, on, notes) for item in declaration.goods_items]
-        lines.extend(_charges(declaration, values, rates, on, notes))
+        lines.extend(_charges(declaration, values, rates, on, notes, assumed_form))
         lines.extend(_duties(declaration, values, rates, on, notes))
 
         def total(kind: str) -> Decimal:
@@ -116,17 +156,19 @@ def assess(declaration: Declaration, rates: RateTables, on: date) -> Assessment:
 
 
 def _charges(declaration: Declaration, values: Sequence[_Value], rates: RateTables, on: date,
-             notes: list[str]) -> list[ChargeLine]:
+             notes: list[str], assumed_form: str | None = None) -> list[ChargeLine]:
     """Declaration charge and clothing levy, by declaration type and form."""
     type_code = str(getattr(declaration.type, "value", declaration.type))
     type_rule = rates.declaration_types.get(type_code)
     if type_rule is None:
         notes.append(f"declaration type {type_code} has no charge rules; no declaration charge assessed")
         return []
-    if type_rule.charge_exempt:
-        return [ChargeLine(DECLARATION_CHARGE, None, None, f"{type_code} declaration", "exempt", ZERO)]
+    if not type_rule.tdec:
+        notes.append(f"a {type_code} declaration is not a trade declaration (TDEC): transhipment cargo is an "
+                     "exempted article, so no declaration charge applies")
+        return []
     given = str(declaration.form_code or "").strip().upper() or None
-    form_code = given or type_rule.default_form
+    form_code = given or assumed_form or type_rule.default_form
     if form_code is None:
         notes.append(f"no form code on this {type_code} declaration and none assumed; "
                      "no declaration charge assessed")
@@ -138,7 +180,12 @@ def _charges(declaration: Declaration, values: Sequence[_Value], rates: RateTabl
     if form.declaration_type != type_code:
         notes.append(f"form {form_code} is for {form.declaration_type} declarations, "
                      f"this one is {type_code}; charged as form {form_code}")
-    form_text = f"form {form_code}" if given else f"form {form_code} (assumed: no form code given)"
+    if given:
+        form_text = f"form {form_code}"
+    elif assumed_form:
+        form_text = f"form {form_code} (the form the goods call for: no form code given)"
+    else:
+        form_text = f"form {form_code} (assumed: no form code given)"
     if form.charge == "exempt":
         return [ChargeLine(DECLARATION_CHARGE, None, None, f"{form_text}: charge-exempt", "exempt", ZERO)]
     result: list[ChargeLine] = []
@@ -167,7 +214,7 @@ def _declaration_charge(form: FormRule, form_text: str, values: Sequence[_Value]
                           _cents(rate.flat_charge))
     known, missing = _declared_total(values, declaration)
     amount, steps = _scaled_charge(known, rate)
-    if missing and amount < rate.cap:
+    if missing and (rate.cap is None or amount < rate.cap):
         notes.append(f"declaration charge not assessed: the value of goods item(s) {missing} "
                      "is not known in HKD")
         return None
@@ -177,9 +224,10 @@ def _declaration_charge(form: FormRule, form_text: str, values: Sequence[_Value]
     if steps:
         base += (f" = first {_rate_money(rate.first_band_value)} + {steps:,} x "
                  f"{_rate_money(rate.step_value)} or part")
+    cap = f", max {_rate_money(rate.cap)}" if rate.cap is not None else ""
     text = (f"{_rate_money(rate.first_band_charge)} on the first {_rate_money(rate.first_band_value)} + "
             f"{_rate_money(rate.step_charge)} per further {_rate_money(rate.step_value)} or part, "
-            f"rounded up to {_rate_money(rate.round_up_to)}, max {_rate_money(rate.cap)}{_since(rate)}")
+            f"rounded up to {_rate_money(rate.round_up_to)}{cap}{_since(rate)}")
     return ChargeLine(DECLARATION_CHARGE, None, None, base + _conversions(values), text, amount)
 
 
@@ -190,7 +238,7 @@ def _scaled_charge(value: Decimal, rate: DeclarationChargeRate) -> tuple[Decimal
         steps = ((value - rate.first_band_value) / rate.step_value).to_integral_value(ROUND_CEILING)
     charge = rate.first_band_charge + steps * rate.step_charge
     charge = (charge / rate.round_up_to).to_integral_value(ROUND_CEILING) * rate.round_up_to
-    return _cents(min(charge, rate.cap)), int(steps)
+    return _cents(charge if rate.cap is None else min(charge, rate.cap)), int(steps)
 
 
 def _clothing_levy(form_text: str, values: Sequence[_Value], declaration: Declaration,

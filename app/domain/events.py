@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from app.domain.actors import Caller
+from app.domain.charges import Assessment
 from app.domain.declaration import Declaration
 from app.domain.risk import RiskResult
 
@@ -49,6 +50,7 @@ class DeclarationLodged:
     caller: Caller
     at: datetime
     conversation_id: str | None = None
+    charges: Assessment | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +64,7 @@ class DeclarationAmended:
     caller: Caller
     at: datetime
     conversation_id: str | None = None
+    charges: Assessment | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +198,52 @@ class JourneyReleased:
     note: str
     all_released: bool
     caller: Caller
+    at: datetime
+
+
+# --- revenue: duty demands and payments ----------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class DutyDemandRaised:
+    """Duty is owed on a declaration: a demand to pay (or secure) before its goods are released."""
+
+    demand_reference: str
+    declaration_id: str
+    declarant_party_id: int
+    amount: Decimal
+    actor: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DutySettled:
+    """A demand was settled (``how``: ``paid``, with the receipt number as ``detail``, or
+    ``secured`` by the account or guarantee named in ``detail``), or a declaration's demands
+    were withdrawn (``how`` ``not_owed``). ``all_settled``: nothing is due on the declaration
+    any more, so a release waiting for the duty may go ahead."""
+
+    demand_reference: str | None
+    declaration_id: str
+    declarant_party_id: int
+    amount: Decimal
+    how: str
+    detail: str
+    all_settled: bool
+    actor: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DutyRefunded:
+    """Duty paid and no longer owed (a cancelled, refused or amended declaration) is refunded."""
+
+    refund_reference: str
+    demand_reference: str
+    declaration_id: str
+    declarant_party_id: int
+    amount: Decimal
+    reason: str
+    actor: str
     at: datetime
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from decimal import Decimal
 
 
 class Severity(str, enum.Enum):
@@ -23,3 +24,4 @@ class Finding:
     path: str | None
     message_en: str
     message_zh: str
+    charge: Decimal | None = None  # HKD the finding adds to the charges (a late-lodgement penalty)

@@ -36,7 +36,7 @@ class DeclarationChargeRate(DatedRate):
     step_value: Decimal
     step_charge: Decimal
     round_up_to: Decimal
-    cap: Decimal
+    cap: Decimal | None  # None: no cap (before 1 Aug 2018)
     flat_charge: Decimal
 
 
@@ -135,11 +135,12 @@ class FormRule:
 @dataclass(frozen=True, slots=True)
 class DeclarationTypeRule:
     """Per declaration type (IM/EX/TS): the form assumed when none is given, whether it
-    is exempt from the declaration charge, and whether dutiable goods pay duty on it."""
+    is a trade declaration (TDEC) at all (transhipment cargo is an exempted article: no
+    TDEC, so no declaration charge), and whether dutiable goods pay duty on it."""
 
     code: str
     default_form: str | None
-    charge_exempt: bool
+    tdec: bool
     duty: bool
 
 

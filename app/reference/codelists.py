@@ -1,5 +1,6 @@
-"""Code lists as data: HS codes, locations, control points, units, package types and the
-licence requirements of controlled goods, read from the CSV files in ``rules/codelists/``
+"""Code lists as data: HS codes, locations, control points, units, package types, the
+licence requirements of controlled goods and the goods each TDEC form is for (food,
+clothing under the levy, the charge exemption reasons), read from the CSV files in ``rules/codelists/``
 (see the README there), plus ISO 3166-1 countries and ISO 4217 currencies from pycountry.
 
 ``load_code_lists`` is called once at start-up; it checks every file completely and raises
@@ -29,6 +30,9 @@ CONTROL_POINTS_FILE = "control_points.csv"
 UNITS_FILE = "units.csv"
 PACKAGE_TYPES_FILE = "package_types.csv"
 CONTROLLED_GOODS_FILE = "controlled_goods.csv"
+FOOD_HEADINGS_FILE = "food_headings.csv"
+CLOTHING_LEVY_GOODS_FILE = "clothing_levy_goods.csv"
+CHARGE_EXEMPTIONS_FILE = "charge_exemptions.csv"
 
 HS_LEVELS = {2: "chapter", 4: "heading", 6: "subheading", 8: "item"}
 RESERVED_HS_CHAPTERS = frozenset({"77"})  # reserved by the WCO for possible future use
@@ -48,6 +52,7 @@ _UNIT = re.compile(r"[0-9A-Z]{2,3}")
 _PACKAGE_TYPE = re.compile(r"[0-9A-Z]{2}")
 _LICENCE_TYPE = re.compile(r"[0-9A-Z]{1,10}")  # the schema's DocumentTypeCodeType
 _CATEGORY = re.compile(r"[a-z][a-z0-9_]*")
+_EXEMPTION_CODE = re.compile(r"[A-Z][A-Z0-9]{1,9}")  # a document ID the schema accepts
 
 
 class CodeListError(RulesDataError):
@@ -121,6 +126,27 @@ class ControlledGoods:
         return self.licence_id_pattern.fullmatch(licence_id) is not None
 
 
+@dataclass(frozen=True, slots=True)
+class ChargeExemption:
+    """A reason goods are exempt from the declaration charge (forms 1B and 2B), for the
+    declaration types in ``applies_to``; when ``hs_prefixes`` is not empty, only for goods
+    whose HS code starts with one of them (gold bars: 7108 1210 and 7108 2010)."""
+
+    code: str
+    name_en: str
+    name_zh: str
+    applies_to: frozenset[str]
+    hs_prefixes: tuple[str, ...] = ()
+
+    def covers(self, hs_code: str, declaration_type: str) -> bool:
+        return declaration_type in self.applies_to and (not self.hs_prefixes or hs_code.startswith(self.hs_prefixes))
+
+
+def _matches_prefix(prefixes: frozenset[str], hs_code: str) -> bool:
+    """True when a prefix of 2 to 8 digits of ``hs_code`` is in ``prefixes``."""
+    return any(hs_code[:length] in prefixes for length in range(2, min(len(hs_code), 8) + 1))
+
+
 @dataclass(frozen=True, repr=False)
 class CodeLists:
     countries: frozenset[str]  # ISO 3166-1 alpha-2 (pycountry)
@@ -131,6 +157,9 @@ class CodeLists:
     units: Mapping[str, CodeEntry]
     package_types: Mapping[str, CodeEntry]
     controlled_goods: tuple[ControlledGoods, ...]
+    food_prefixes: frozenset[str] = frozenset()
+    clothing_levy_prefixes: frozenset[str] = frozenset()
+    charge_exemptions: Mapping[str, ChargeExemption] = field(default_factory=lambda: MappingProxyType({}))
 
     _controls_by_prefix: Mapping[str, tuple[ControlledGoods, ...]] = field(
         init=False, repr=False, compare=False
@@ -182,6 +211,15 @@ class CodeLists:
                     # (prefix, licence_type) is unique, so the first hit per key is the longest
                     best.setdefault((entry.category, entry.licence_type), entry)
         return list(best.values())
+
+    def is_food(self, hs_code: str) -> bool:
+        """Goods of ``hs_code`` are food items (TDEC form 1A; ``food_headings.csv``)."""
+        return _matches_prefix(self.food_prefixes, hs_code)
+
+    def is_clothing_levy_goods(self, hs_code: str) -> bool:
+        """Goods of ``hs_code`` are clothing or footwear under the Clothing Industry Training
+        Levy (TDEC form 2A when made in Hong Kong; ``clothing_levy_goods.csv``)."""
+        return _matches_prefix(self.clothing_levy_prefixes, hs_code)
 
 
 # ----------------------------------------------------------------------------------------
@@ -397,6 +435,40 @@ def _load_controlled_goods(path: Path) -> tuple[ControlledGoods, ...]:
     return tuple(entries)
 
 
+def _load_goods_prefixes(path: Path) -> frozenset[str]:
+    """An HS prefix list (``hs_prefix,name_en,name_zh``): chapters, headings or longer."""
+    prefixes: set[str] = set()
+    unique = _unique(path, "hs_prefix")
+    for row in _rows(path, ("hs_prefix", "name_en", "name_zh")):
+        prefix = row.code("hs_prefix", _HS_PREFIX, "an HS code prefix of 2 to 8 digits")
+        if prefix[:2] in RESERVED_HS_CHAPTERS:
+            raise row.fail(f"chapter {prefix[:2]} is reserved in the Harmonized System")
+        unique(row, prefix)
+        row.text("name_en")  # names are not blank
+        row.text("name_zh")
+        prefixes.add(prefix)
+    return frozenset(prefixes)
+
+
+def _load_charge_exemptions(path: Path) -> dict[str, ChargeExemption]:
+    entries: dict[str, ChargeExemption] = {}
+    unique = _unique(path, "code")
+    for row in _rows(path, ("code", "name_en", "name_zh", "applies_to", "hs_prefixes")):
+        code = row.code("code", _EXEMPTION_CODE, "a reason code (a capital letter + 1-9 of A-Z, 0-9)")
+        tokens = row.values["applies_to"].split()
+        bad = [t for t in tokens if t not in DECLARATION_TYPES - {"TS"}]
+        if not tokens or bad:
+            raise row.fail("applies_to must be IM, EX or both (a transhipment is not a trade declaration)")
+        prefixes = row.values["hs_prefixes"].split()
+        for prefix in prefixes:
+            if not _HS_PREFIX.fullmatch(prefix):
+                raise row.fail(f"hs_prefixes {prefix!r} is not an HS code prefix of 2 to 8 digits")
+        unique(row, code)
+        entries[code] = ChargeExemption(code, row.text("name_en"), row.text("name_zh"), frozenset(tokens),
+                                        tuple(prefixes))
+    return entries
+
+
 def load_code_lists(directory: Path = DEFAULT_DIRECTORY) -> CodeLists:
     """Read and check every code list in ``directory``; raise CodeListError on the first problem."""
     directory = Path(directory)
@@ -408,6 +480,9 @@ def load_code_lists(directory: Path = DEFAULT_DIRECTORY) -> CodeLists:
     units = _load_units(directory / UNITS_FILE)
     package_types = _load_package_types(directory / PACKAGE_TYPES_FILE)
     controlled_goods = _load_controlled_goods(directory / CONTROLLED_GOODS_FILE)
+    food = _load_goods_prefixes(directory / FOOD_HEADINGS_FILE)
+    clothing = _load_goods_prefixes(directory / CLOTHING_LEVY_GOODS_FILE)
+    exemptions = _load_charge_exemptions(directory / CHARGE_EXEMPTIONS_FILE)
     return CodeLists(
         countries=countries,
         currencies=currencies,
@@ -417,4 +492,7 @@ def load_code_lists(directory: Path = DEFAULT_DIRECTORY) -> CodeLists:
         units=MappingProxyType(units),
         package_types=MappingProxyType(package_types),
         controlled_goods=controlled_goods,
+        food_prefixes=food,
+        clothing_levy_prefixes=clothing,
+        charge_exemptions=MappingProxyType(exemptions),
     )

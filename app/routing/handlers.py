@@ -1,6 +1,7 @@
 """The outbox follows the rest: a declaration's new status routes its notice (release,
-refusal, cancellation), a trip's changed manifest routes the new copy, and every step of a
-declaration's life becomes a lifecycle notification for its declarant's systems."""
+refusal, cancellation), a trip's changed manifest routes the new copy, a duty demand raised,
+settled or refunded routes its notice to the declarant, and every step of a declaration's life
+becomes a lifecycle notification for its declarant's systems."""
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
@@ -12,11 +13,15 @@ from app.domain.events import (
     DeclarationStatusChanged,
     DocumentsAnswered,
     DocumentsRequested,
+    DutyDemandRaised,
+    DutyRefunded,
+    DutySettled,
     InspectionOrdered,
     InspectionOutcomeRecorded,
     ManifestChanged,
 )
 from app.domain.notifications import KIND_BY_STATUS, NotificationKind
+from app.domain.routing import MessageType
 from app.reference.routing import RoutingRules
 from app.routing import notifications, outbox
 from app.routing.notifications import Subject
@@ -28,6 +33,31 @@ def on_status_changed(session: Session, event: DeclarationStatusChanged, *, rule
 
 def on_manifest_changed(session: Session, event: ManifestChanged, *, rules: RoutingRules) -> None:
     outbox.manifest_message(session, rules, event)
+
+
+def on_duty_demand_raised(session: Session, event: DutyDemandRaised, *, rules: RoutingRules) -> None:
+    outbox.duty_notice(session, rules, MessageType.DUTY_DEMAND_NOTICE, event.declaration_id, event.declarant_party_id,
+                       {"demand_id": event.demand_reference, "amount": f"{event.amount:.2f}", "currency": "HKD",
+                        "status": "due",
+                        "note": "duty is due: pay it, or secure it on a deferment account or guarantee, "
+                                "before the goods are released"}, event.at)
+
+
+def on_duty_settled(session: Session, event: DutySettled, *, rules: RoutingRules) -> None:
+    """Paid or secured demands are notified; demands withdrawn (nothing owed) are not."""
+    if event.how not in ("paid", "secured"):
+        return
+    outbox.duty_notice(session, rules, MessageType.DUTY_SETTLED_NOTICE, event.declaration_id,
+                       event.declarant_party_id,
+                       {"demand_id": event.demand_reference, "amount": f"{event.amount:.2f}", "currency": "HKD",
+                        "status": event.how, "note": event.detail}, event.at)
+
+
+def on_duty_refunded(session: Session, event: DutyRefunded, *, rules: RoutingRules) -> None:
+    outbox.duty_notice(session, rules, MessageType.DUTY_REFUND_NOTICE, event.declaration_id, event.declarant_party_id,
+                       {"demand_id": event.demand_reference, "refund_id": event.refund_reference,
+                        "amount": f"{event.amount:.2f}", "currency": "HKD", "status": "refunded",
+                        "note": event.reason}, event.at)
 
 
 # --- lifecycle notifications ----------------------------------------------------------------
@@ -92,3 +122,26 @@ def notify_rerouted(session: Session, event: DeclarationLaneChanged) -> None:
     subject = notifications.subject_of(session, event.declaration_id)
     if subject is not None:
         notifications.notify(session, subject, NotificationKind.REROUTED, event.at, lane=event.lane_to)
+
+
+def notify_duty_demanded(session: Session, event: DutyDemandRaised) -> None:
+    """Duty is due: the release waits until it is paid or secured."""
+    subject = notifications.subject_of(session, event.declaration_id)
+    if subject is not None:
+        notifications.notify(session, subject, NotificationKind.DUTY_DEMANDED, event.at, detail={
+            "demand_id": event.demand_reference, "amount": f"{event.amount:.2f}"})
+
+
+def notify_duty_settled(session: Session, event: DutySettled) -> None:
+    """Paid, secured, or withdrawn (not owed any more): ``note`` says which."""
+    subject = notifications.subject_of(session, event.declaration_id)
+    if subject is not None:
+        notifications.notify(session, subject, NotificationKind.DUTY_SETTLED, event.at, detail={
+            "demand_id": event.demand_reference, "amount": f"{event.amount:.2f}", "note": event.how})
+
+
+def notify_duty_refunded(session: Session, event: DutyRefunded) -> None:
+    subject = notifications.subject_of(session, event.declaration_id)
+    if subject is not None:
+        notifications.notify(session, subject, NotificationKind.DUTY_REFUNDED, event.at, detail={
+            "demand_id": event.demand_reference, "amount": f"{event.amount:.2f}", "note": event.reason})

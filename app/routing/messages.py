@@ -27,6 +27,9 @@ ROOT_BY_TYPE = {
     "refusal_notice": "RefusalNotice",
     "cancellation_notice": "CancellationNotice",
     "manifest_decision": "ConveyanceManifest",
+    "duty_demand_notice": "DutyDemandNotice",
+    "duty_settled_notice": "DutySettledNotice",
+    "duty_refund_notice": "DutyRefundNotice",
 }
 
 

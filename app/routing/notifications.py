@@ -36,7 +36,7 @@ CALLBACK_ROLE = "client"
 REMOVED = "removed"
 MAX_FEED_PAGE = 500
 #: Detail fields a notification may carry, in the schema's order.
-DETAIL_FIELDS = ("request_id", "documents", "message", "result", "note")
+DETAIL_FIELDS = ("request_id", "documents", "message", "result", "demand_id", "amount", "note")
 
 NOTIFICATION_XML = XmlVocabulary(NOTIFICATION_NS, words={"id": "ID", "lrn": "LRN", "datetime": "DateTime"},
                                  item_names={"notifications": "Notification"})

@@ -167,6 +167,35 @@ def declaration_notice(session: Session, rules: RoutingRules, facts: Declaration
     return enqueue(session, subscribers, message_type, f"declaration:{facts.id}", payload, facts.control_point, now)
 
 
+_DECLARATIONS = models.Declaration.__table__
+_ROUTED_FACTS = select(_DECLARATIONS.c.control_point, _DECLARATIONS.c.transport_mode, _DECLARATIONS.c.type_code
+                       ).where(_DECLARATIONS.c.id == bindparam("declaration_id"))
+
+
+def duty_notice(session: Session, rules: RoutingRules, message_type: MessageType, declaration_id: str,
+                declarant_party_id: int, payload: dict[str, Any], now: datetime) -> int:
+    """Route a duty notice (demand raised, duty settled, duty refunded) about a declaration to
+    whoever its routes name (the declarant by default)."""
+    row = session.connection().execute(_ROUTED_FACTS, {"declaration_id": declaration_id}).first()
+    control_point = row.control_point if row is not None else None
+    roles = frozenset(recipients_for(rules.routes, MessageFacts(
+        message_type=message_type, control_point=control_point,
+        transport_mode=row.transport_mode if row is not None else None,
+        declaration_type=row.type_code if row is not None else None,
+        cross_boundary=rules.crosses_boundary(control_point))))
+    if not roles:
+        return 0
+    point = rules.control_points.get(control_point or "")
+    subscribers = subscribers_for(session, Addressees(
+        party_ids=frozenset([declarant_party_id] if RecipientRole.DECLARANT in roles else []),
+        control_point=control_point, boundary=point.boundary if point else None, roles=roles,
+        party_identifiers=frozenset(_named_identifiers(session, [declaration_id], roles))))
+    if not subscribers:
+        return 0
+    return enqueue(session, subscribers, message_type, f"declaration:{declaration_id}",
+                   {"declaration_id": declaration_id, **payload}, control_point, now)
+
+
 def manifest_message(session: Session, rules: RoutingRules, manifest: ManifestChanged) -> int:
     """Route a trip's manifest with its (new) decision to the declarants, the carrier and the
     offices its routes name."""

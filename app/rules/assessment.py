@@ -15,6 +15,8 @@ from pathlib import Path
 from app.reference.aeo_benefits import AeoBenefits, load_benefits, summarise
 from app.reference.mra import MraPartners, load_mra_partners
 from app.domain.charges import assess as assess_charges
+from app.domain.charges import with_penalties
+from app.domain.forms import goods_form
 from app.domain.declaration import Declaration
 from app.domain.assessment import Assessed
 from app.domain.time import hong_kong_date
@@ -57,12 +59,16 @@ class RuleSet:
 
 def assess(rule_set: RuleSet, declaration: Declaration, received_at: datetime,
            aeo: Mapping[str, AeoStandingView] | None = None) -> Assessed:
-    """Charges, every rule in force, and the AEO benefits; ``aeo`` is the registry's
-    standing of the ids the declaration names (``app.reference.aeo_benefits.party_ids``)."""
+    """Charges (on the stated form, else the one the goods call for), every rule in force,
+    the penalties findings levy (late lodgement) added to the charges, and the AEO benefits;
+    ``aeo`` is the registry's standing of the ids the declaration names
+    (``app.reference.aeo_benefits.party_ids``)."""
     aeo = aeo or {}
-    charges = assess_charges(declaration, rule_set.rates, hong_kong_date(received_at))
-    context = CheckContext(code_lists=rule_set.code_lists, received_at=received_at,
-                           value_hkd=charges.value_hkd, aeo=aeo)
+    lists = rule_set.code_lists
+    charges = assess_charges(declaration, rule_set.rates, hong_kong_date(received_at),
+                             assumed_form=goods_form(declaration, lists.is_food, lists.is_clothing_levy_goods))
+    context = CheckContext(code_lists=lists, received_at=received_at, value_hkd=charges.value_hkd, aeo=aeo)
     findings = evaluate(rule_set.rules, declaration, context)
+    charges = with_penalties(charges, findings)
     return Assessed(tuple(findings), charges, rule_set.version,
                     summarise(declaration, aeo, findings, rule_set.aeo_benefits))

@@ -19,6 +19,7 @@ from typing import Any
 from stdnum import iso6346
 
 from app.domain.declaration import Declaration, DeclarationType, PartyRole
+from app.domain.forms import EXEMPT_FORMS, effective_form, forms_for, is_levied_clothing, stated_form
 from app.domain.time import hong_kong_date
 from app.domain import paths
 from app.reference.codelists import CodeLists
@@ -39,8 +40,12 @@ class CheckContext:
 
 @dataclass(frozen=True, slots=True)
 class Hit:
+    """Where a rule is broken and the values its message quotes; ``charge``: an amount in HKD
+    the finding adds to the declaration's charges (the late-lodgement penalty)."""
+
     path: str | None
     values: Mapping[str, object] = field(default_factory=dict)
+    charge: Decimal | None = None
 
 
 CheckFunction = Callable[[Declaration, Mapping[str, Any], CheckContext], Iterator[Hit]]
@@ -286,11 +291,135 @@ def lodged_within(declaration: Declaration, params: Mapping[str, Any], context: 
         penalty = bands[1]
     else:
         penalty = bands[2]
+    amount = Decimal(str(penalty)).quantize(Decimal("0.01"))
     yield Hit(f"{paths.CONSIGNMENT}/MovementDateTime", {
         "movement": movement.isoformat(), "lodged": lodged.isoformat(),
-        "days_late": days_late, "penalty": f"{Decimal(str(penalty)):.2f}",
-    })
+        "days_late": days_late, "penalty": f"{amount:.2f}",
+    }, charge=amount)
 
+
+@check("movement_date_present")
+def movement_date_present(declaration: Declaration, params: Mapping[str, Any], context: CheckContext) -> Iterator[Hit]:
+    """An import or export declaration is due within 14 days after the goods moved (Cap 60E
+    regs 4 and 5): without the date of the movement neither the period nor the penalty can
+    be judged, so the date is required."""
+    if declaration.movement_at is None:
+        yield Hit(f"{paths.CONSIGNMENT}/MovementDateTime")
+
+
+@check("movement_not_future", params={"tolerance_minutes": int}, fields=("movement", "received"))
+def movement_not_future(declaration: Declaration, params: Mapping[str, Any], context: CheckContext) -> Iterator[Hit]:
+    """A trade declaration is lodged after the goods moved; a movement dated after its
+    receipt would put the lodgement period (and its penalty) out of reach."""
+    movement = declaration.movement_at
+    if movement is not None and movement > context.received_at + timedelta(minutes=params["tolerance_minutes"]):
+        yield Hit(f"{paths.CONSIGNMENT}/MovementDateTime",
+                  {"movement": movement.isoformat(), "received": context.received_at.isoformat()})
+
+
+
+# --- the form follows the goods ---------------------------------------------------------
+
+TYPE_WORDS = {"IM": ("import", "進口"), "EX": ("export", "出口"), "TS": ("transhipment", "轉運")}
+GOODS_CLASSES = frozenset({"food", "hk_clothing"})
+
+
+def _form_of(declaration: Declaration, context: CheckContext) -> str | None:
+    """The form the declaration is judged on: as stated, else as the goods call for."""
+    lists = context.code_lists
+    return effective_form(declaration, lists.is_food, lists.is_clothing_levy_goods)[0]
+
+
+def _fits(goods: str, item: Any, context: CheckContext) -> bool:
+    lists = context.code_lists
+    if goods == "food":
+        return lists.is_food(item.hs_code)
+    return is_levied_clothing(item, lists.is_clothing_levy_goods)
+
+
+@check("form_matches_type", fields=("form", "kind", "kind_zh", "expected", "expected_zh"))
+def form_matches_type(declaration: Declaration, params: Mapping[str, Any], context: CheckContext) -> Iterator[Hit]:
+    """Forms 1, 1A and 1B are import declarations, 2, 2A and 2B export declarations; a
+    transhipment is not a trade declaration at all (an exempted article), so it has no form."""
+    form = stated_form(declaration)
+    allowed = forms_for(declaration.type)
+    if form is None or form in allowed:
+        return
+    kind, kind_zh = TYPE_WORDS[declaration.type.value]
+    if allowed:
+        expected, expected_zh = f"one of {', '.join(sorted(allowed))}", f"須為 {'、'.join(sorted(allowed))} 其中之一"
+    else:
+        expected, expected_zh = "none: transhipment cargo needs no TDEC", "不適用：轉運貨物毋須遞交報關單"
+    yield Hit("/Declaration/FormCode", {"form": form, "kind": kind, "kind_zh": kind_zh, "expected": expected,
+                                        "expected_zh": expected_zh})
+
+
+@check("form_goods_only", params={"form": str, "goods": str}, fields=("sequence", "hs_code", "origin", "form"),
+       choices={"goods": GOODS_CLASSES})
+def form_goods_only(declaration: Declaration, params: Mapping[str, Any], context: CheckContext) -> Iterator[Hit]:
+    """A form for one class of goods (1A: food items; 2A: Hong Kong-made clothing and
+    footwear) carries those goods only: each other item is named, so the charge cannot be
+    lowered (1A is charged a flat fee) or the goods mixed under another form's terms."""
+    if _form_of(declaration, context) != params["form"]:
+        return
+    for index, item in enumerate(declaration.goods_items):
+        if not _fits(params["goods"], item, context):
+            yield Hit(paths.goods_item(declaration, index, "Commodity/Classification/ID"), {
+                "sequence": item.sequence, "hs_code": item.hs_code, "origin": item.origin_country,
+                "form": params["form"]})
+
+
+@check("form_required_for_goods", params={"form": str, "goods": str},
+       fields=("sequence", "hs_code", "origin", "form", "given"), choices={"goods": GOODS_CLASSES})
+def form_required_for_goods(declaration: Declaration, params: Mapping[str, Any],
+                            context: CheckContext) -> Iterator[Hit]:
+    """Goods of a class go on their own form (Hong Kong-made clothing and footwear on 2A,
+    which carries the Clothing Industry Training Levy): each such item on another form is named."""
+    form = _form_of(declaration, context)
+    if form == params["form"]:
+        return
+    for index, item in enumerate(declaration.goods_items):
+        if _fits(params["goods"], item, context):
+            yield Hit(paths.goods_item(declaration, index, "Commodity/Classification/ID"), {
+                "sequence": item.sequence, "hs_code": item.hs_code, "origin": item.origin_country,
+                "form": params["form"], "given": form or "none"})
+
+
+@check("charge_exemption_reason", params={"document_type": str},
+       fields=("sequence", "hs_code", "form", "problem", "problem_zh"))
+def charge_exemption_reason(declaration: Declaration, params: Mapping[str, Any],
+                            context: CheckContext) -> Iterator[Hit]:
+    """A charge-exempt form (1B, 2B) is for articles exempted from the declaration charge:
+    every goods item states its reason as an AdditionalDocument of ``document_type`` whose
+    ID is a code of ``rules/codelists/charge_exemptions.csv`` that covers the item (its
+    declaration type and, for reasons limited to some goods, its HS code)."""
+    form = stated_form(declaration)
+    if form not in EXEMPT_FORMS:
+        return
+    reasons = context.code_lists.charge_exemptions
+    known = ", ".join(sorted(reasons)) or "none"
+    kind = declaration.type.value
+    for index, item in enumerate(declaration.goods_items):
+        given = [d for d in item.documents if d.type_code == params["document_type"]]
+        path = paths.goods_item(declaration, index, "AdditionalDocument" if given else "")
+        values: dict[str, object] = {"sequence": item.sequence, "hs_code": item.hs_code, "form": form}
+        if not given:
+            yield Hit(path, {**values,
+                             "problem": f"no exemption reason (an AdditionalDocument of TypeCode "
+                                        f"{params['document_type']} whose ID is one of: {known})",
+                             "problem_zh": f"欠缺豁免理由（類型代碼 {params['document_type']} 的附加文件，"
+                                           f"編號須為以下其中之一：{known}）"})
+            continue
+        for document in given:
+            reason = reasons.get(document.identifier)
+            if reason is None:
+                yield Hit(path, {**values,
+                                 "problem": f"{document.identifier} is not a charge exemption reason (known: {known})",
+                                 "problem_zh": f"{document.identifier} 不是報關費豁免理由（可用：{known}）"})
+            elif not reason.covers(item.hs_code, kind):
+                yield Hit(path, {**values,
+                                 "problem": f"reason {reason.code} ({reason.name_en}) does not cover these goods",
+                                 "problem_zh": f"豁免理由 {reason.code}（{reason.name_zh}）不適用於此貨品"})
 
 
 # --- licences ---------------------------------------------------------------------------

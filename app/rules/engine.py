@@ -227,5 +227,5 @@ def _findings(rule: Rule, declaration: Declaration, context: CheckContext) -> li
     for hit in CHECKS[rule.check].function(declaration, rule.params, context):
         values = {k: str(v) for k, v in hit.values.items()}
         found.append(Finding(rule.code, rule.severity, hit.path,
-                             rule.message_en.format_map(values), rule.message_zh.format_map(values)))
+                             rule.message_en.format_map(values), rule.message_zh.format_map(values), hit.charge))
     return found

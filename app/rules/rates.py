@@ -286,7 +286,7 @@ def _declaration_charge(source: _Source, data: Any) -> Schedule[DeclarationCharg
             step_value=t.required_decimal("step_value", positive=True),
             step_charge=t.required_decimal("step_charge"),
             round_up_to=t.required_decimal("round_up_to", positive=True),
-            cap=t.required_decimal("cap"),
+            cap=t.decimal("cap", required=False),
             flat_charge=t.required_decimal("flat_charge"),
         ))
         t.finish()
@@ -431,7 +431,7 @@ def _declaration_types(source: _Source, data: Any) -> dict[str, DeclarationTypeR
         result[code] = DeclarationTypeRule(
             code=code,
             default_form=t.string("default_form", required=False),
-            charge_exempt=t.boolean("charge_exempt", False),
+            tdec=t.boolean("tdec", True),
             duty=t.boolean("duty", False),
         )
         t.finish()

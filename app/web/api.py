@@ -5,6 +5,7 @@ Thin: read the request, call intake and the declaration services, commit, render
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
@@ -68,8 +69,12 @@ def _lodge(store: pipeline.Store, caller: Caller, reference: str | None = None) 
     uow = unit_of_work()
     lodged = pipeline.lodge(uow, services().lodging, _xml_body(), store, reference)
     uow.commit()
-    risk = None if lodged.outcome.replay else lodged.risk
-    return _acknowledgement(lodged.outcome, 202, lodged.assessed, caller, risk)
+    outcome = lodged.outcome
+    if outcome.receipt.awaiting_duty:  # a deferment account may have secured the duty: the goods went
+        stored = db().scalar(select(models.Declaration.status).where(models.Declaration.id == outcome.receipt.id))
+        outcome = replace(outcome, receipt=replace(outcome.receipt, status=stored or outcome.receipt.status))
+    risk = None if outcome.replay else lodged.risk
+    return _acknowledgement(outcome, 202, lodged.assessed, caller, risk)
 
 
 def risk_payload(risk: RiskResult | RiskView | None, caller: Caller, count: int = 3
@@ -219,6 +224,7 @@ def charges_payload(record: dict[str, Any]) -> dict[str, Any]:
         "currency": record["currency"],
         "declaration_charge": record["declaration_charge"],
         "clothing_levy": record["clothing_levy"],
+        "penalty": record.get("penalty", "0.00"),
         "duty_total": record["duty_total"],
         "total": record["total"],
         "value_hkd": record.get("value_hkd"),

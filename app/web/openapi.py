@@ -11,6 +11,7 @@ from app.domain.declaration import DeclarationStatus
 from app.cargo.openapi import cargo_paths
 from app.domain.findings import Severity
 from app.domain.risk import Lane
+from app.revenue.openapi import revenue_paths
 from app.routing.openapi import notification_paths, routing_paths, routing_schemas
 from app.transit.openapi import transit_paths, transit_schemas
 
@@ -201,7 +202,7 @@ def openapi_document() -> dict[str, Any]:
         "info": {
             "title": "Customs Single Window API",
             "version": "1",
-            "description": "Trade declaration intake. Every answer carries X-Conversation-ID. "
+            "description": "Trade declaration intake, duty and payments. Every answer carries X-Conversation-ID. "
                            "Answers are XML unless Accept prefers application/json.",
         },
         "components": {"securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer"}}},
@@ -320,6 +321,7 @@ def openapi_document() -> dict[str, Any]:
             },
             **routing_paths(), **notification_paths(), **cargo_paths(),
             **transit_paths(),
+            **revenue_paths(),
             "/api/v1/rules": {
                 "get": {"summary": "The business rules in force today (code, titles, severity, dates)",
                         "operationId": "listRules", "security": [],

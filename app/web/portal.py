@@ -43,6 +43,8 @@ from app.portal.document import (ITEM_DEFAULTS, build_declaration, field_for_pat
                                  form_data_from_xml, item_present)
 from app.declarations import pipeline
 from app.declarations import queries as declarations_queries
+from app.revenue import queries as revenue_queries
+from app.revenue import service as revenue
 from app.declarations import service as declarations_service
 from app.domain.assessment import Assessed
 from app.domain.declaration import ReceivedDeclaration
@@ -63,7 +65,8 @@ NOTIFICATION_KINDS = {
     "accepted": _l("accepted"), "amended": _l("amendment accepted"),
     "documents_requested": _l("documents requested"), "documents_answered": _l("documents answered"),
     "inspection_ordered": _l("inspection ordered"), "inspection_outcome": _l("inspection outcome"),
-    "rerouted": _l("lane changed"), "released": _l("released"), "refused": _l("refused"),
+    "rerouted": _l("lane changed"), "duty_demanded": _l("duty demanded"), "duty_settled": _l("duty settled"),
+    "duty_refunded": _l("duty refunded"), "released": _l("released"), "refused": _l("refused"),
     "cancelled": _l("cancelled"),
 }
 
@@ -208,6 +211,11 @@ class CancelForm(FlaskForm):
 class AnswerForm(FlaskForm):
     message = TextAreaField(_l("Message to the officer"), validators=[DataRequired(), Length(max=2000)])
     attachment = FileField(_l("Attachment (PDF, PNG or JPEG, up to 2 MB)"))
+
+
+class PayForm(FlaskForm):
+    amount = StringField(_l("Amount (HKD)"), validators=[Length(max=40)])
+    payment_reference = StringField(_l("Your payment reference"), validators=[Length(max=35)])
 
 
 class KeyForm(FlaskForm):
@@ -451,7 +459,8 @@ def declarations() -> str:
     listing = portal.track(db(), caller(), filters)
     return render_template("portal/declarations.html", listing=listing, filters=filters, statuses=STATUSES,
                            lanes=LANES, drafts=portal.list_drafts(db(), caller()),
-                           party=portal.party_of(db(), caller()))
+                           party=portal.party_of(db(), caller()),
+                           duty=revenue_queries.duty_status_of(db(), [row.id for row in listing.rows]))
 
 
 @bp.route("/declarations/new", methods=["GET", "POST"])
@@ -508,7 +517,8 @@ def declaration(reference: str) -> str:
         amend_blocked=portal.why_not_amendable(row),
         cancel_blocked=portal.why_not_cancellable(row), cancel_form=CancelForm(), answer_form=AnswerForm(),
         notifications=lifecycle.of_declaration(db(), row.declarant_party_id, row.id),
-        notification_kinds=NOTIFICATION_KINDS, locale=_locale())
+        notification_kinds=NOTIFICATION_KINDS,
+        duty=revenue_queries.statement(db(), row.id, caller().party_id), pay_form=PayForm(), locale=_locale())
 
 
 @bp.route("/declarations/<reference>/amend", methods=["GET", "POST"])
@@ -562,6 +572,38 @@ def cancel(reference: str) -> Any:
         return redirect(url_for("portal.declaration", reference=row.id))
     flash(_("Declaration %(id)s cancelled.", id=row.id))
     return redirect(url_for("portal.declaration", reference=row.id))
+
+
+@bp.post("/declarations/<reference>/duty/pay")
+@trader_required
+def pay_duty(reference: str) -> Any:
+    """Pay the duty due through the payment step (``services().payments``); the receipt follows."""
+    row = _declaration_row(reference)
+    form = PayForm()
+    try:
+        if not form.validate():
+            raise Rejection("INVALID_PARAMETER", _("The form expired or is incomplete; try again."))
+        reads_done()
+        uow = unit_of_work().write_lock()
+        recorded = revenue.pay(uow.session, row.id, caller(), form.amount.data or "",
+                               form.payment_reference.data or "", services().payments)
+        uow.commit()
+    except Rejection as rejection:
+        unit_of_work().rollback()
+        problem = rejection.problems[0] if rejection.problems else None
+        words = problem.message_zh if problem and problem.message_zh and _locale() == "zh_Hant" else rejection.message
+        flash(_("Not paid: %(reason)s", reason=words))
+        return redirect(url_for("portal.declaration", reference=row.id, _anchor="duty"))
+    flash(_("Payment recorded: receipt %(receipt)s.", receipt=recorded.payment.receipt_number))
+    return redirect(url_for("portal.receipt", number=recorded.payment.receipt_number))
+
+
+@bp.get("/receipts/<number>")
+@trader_required
+def receipt(number: str) -> str:
+    payment, demand = _found(lambda: revenue_queries.receipt(db(), number, caller().party_id))
+    return render_template("portal/receipt.html", payment=payment, demand=demand,
+                           party=portal.party_of(db(), caller()))
 
 
 @bp.post("/declarations/<reference>/requests/<id:request_id>/answer")

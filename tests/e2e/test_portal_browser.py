@@ -14,6 +14,7 @@ from app.db import models
 from app.users.clients import ensure_party
 from app.users.service import create_user, find_user
 from tests.e2e.conftest import LiveServer, screenshot
+from tests.factories import recent_movement
 
 USERNAME = "portal-trader"
 PASSWORD = "portal-e2e-pass"
@@ -38,6 +39,11 @@ def sign_in(page: Page, base: str) -> None:
     expect(page.locator("h1")).to_contain_text("Declarations of Demo Trading Company Limited")
 
 
+def fill_movement(page: Page) -> None:
+    """The goods moved a day ago (a trade declaration is lodged after the movement)."""
+    page.fill("#movement_at", recent_movement()[:16])
+
+
 def fill_item(page: Page, index: int, description: str, hs_code: str, value: str) -> None:
     prefix = f"#items-{index}-"
     page.fill(prefix + "description", description)
@@ -60,6 +66,7 @@ def test_lodge_a_three_item_import_and_see_its_lane(page: Page, trader: str) -> 
     screenshot(page, "portal-01-declarations")
     page.click("text=New import")
     page.fill("#lrn", "E2E-FORM-0001")
+    fill_movement(page)
     page.select_option("#control_point", "HKLMC")
     fill_item(page, 0, "Smartphones, 128 GB", "85171300", "120000.00")
     page.click("#add-item")
@@ -80,6 +87,7 @@ def test_fix_and_resubmit_a_declaration_refused_by_a_rule(page: Page, trader: st
     sign_in(page, trader)
     page.goto(f"{trader}/trader/declarations/new?type=IM")
     page.fill("#lrn", "E2E-FIX-0001")
+    fill_movement(page)
     fill_item(page, 0, "Mystery goods", "99999999", "500.00")
     page.click("#submit-declaration")
     summary = page.locator("#error-summary")
@@ -113,6 +121,7 @@ def test_cancel_a_declaration(page: Page, trader: str, live_server: LiveServer) 
     sign_in(page, trader)
     page.goto(f"{trader}/trader/declarations/new?type=IM")
     page.fill("#lrn", "E2E-CANCEL-0001")
+    fill_movement(page)
     fill_item(page, 0, "Smartphones, 64 GB", "85171300", "9000.00")
     page.click("#submit-declaration")
     expect(page.locator(".flash")).to_contain_text("accepted")

@@ -157,9 +157,11 @@ def test_partners_lists_every_mra_and_marks_unconfirmed_dates(cli_db: str) -> No
     code, output = run("partners", "--today", "2024-12-02")
     assert code == 0
     lines = output.splitlines()
-    assert len(lines) == 13
+    assert len(lines) == 18
     south_africa = next(line for line in lines if line.startswith("ZA"))
     assert "2024-12-03" in south_africa and "not in force" in south_africa
+    peru = next(line for line in lines if line.startswith("PE"))
+    assert "2025-12-30" in peru and "not in force" in peru and "[date unconfirmed]" in peru
     assert "[date unconfirmed]" in next(line for line in lines if line.startswith("MO"))
 
 

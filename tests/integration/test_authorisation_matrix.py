@@ -55,16 +55,21 @@ EXPECTED: dict[str, Public | Web | Api] = {
     "officer.claim": Web(WORKERS), "officer.unclaim": Web(WORKERS), "officer.decide": Web(WORKERS),
     "officer.inspection": Web(WORKERS), "officer.note": Web(WORKERS),
     "officer.reassign": Web(frozenset({"supervisor"})), "officer.dashboard": Web(frozenset({"supervisor", "admin"})),
+    "officer.unpaid_duty": Web(OFFICERS), "officer.revenue_report": Web(frozenset({"supervisor", "admin"})),
+    "officer.revenue_report_csv": Web(frozenset({"supervisor", "admin"})),
     "officer.user_admin": Web(frozenset({"admin"})), "officer.user_active": Web(frozenset({"admin"})),
     "admin_routing.subscribers": Web(frozenset({"admin"})), "admin_routing.change": Web(frozenset({"admin"})),
     **{f"portal.{name}": Web(frozenset({"trader"})) for name in (
         "declarations", "hs_codes", "declaration", "amend", "attachment", "cancel", "document", "release_notice",
-        "answer", "new_declaration", "draft", "delete_draft", "keys", "revoke_key", "upload")},
+        "answer", "new_declaration", "draft", "delete_draft", "keys", "revoke_key", "upload", "pay_duty",
+        "receipt")},
     **{f"api.{name}": Api(EVERY_CLIENT) for name in (
         "submit_declaration", "submit_batch", "list_declarations", "get_declaration", "amend_declaration",
         "cancel_declaration",
         "get_document")},
     "aeo_api.get_operator": Api(EVERY_CLIENT), "aeo_api.change_status": Api(frozenset({"admin"})),
+    **{f"revenue_api.{name}": Api(EVERY_CLIENT) for name in (
+        "duty_statement", "pay_duty", "get_receipt", "duty_account")},
     "transit_api.post_events": Api(frozenset({"gateway", "admin"})),
     "transit_api.list_journeys": Api(frozenset({"trader", "partner", "admin"})),
     "transit_api.get_journey": Api(frozenset({"trader", "partner", "admin"})),
@@ -86,7 +91,8 @@ EXPECTED: dict[str, Public | Web | Api] = {
 # caller reaches the view itself and a refusal can only come from the role check.
 PATH_VALUES = {"case_id": 1, "user_id": 1, "answer_id": 1, "request_id": 1, "draft_id": 1, "client_id": 1,
                "subscriber_id": 1, "action": "pause", "version": 1, "operator_id": "HKAEO00000001",
-               "elock_id": "EL-000001", "journey_id": "1", "trip_id": "1", "filename": "csw.css", "path": "csw.css"}
+               "elock_id": "EL-000001", "journey_id": "1", "trip_id": "1", "filename": "csw.css", "path": "csw.css",
+               "number": "HK26R0000000000X"}
 
 
 @pytest.fixture()

@@ -99,3 +99,41 @@ def test_declarations_lodge_goes_through_the_api_pipeline(cli_env: str, tmp_path
     with create_app(Settings.from_env()).extensions["csw"].sessions() as session:
         stored = session.query(models.Declaration).filter_by(lrn="CLI-LODGE-1").one()
         assert stored.declarant.identifier == "12345678"
+
+
+def test_revenue_commands_pay_secure_and_report(cli_env: str, tmp_path: Path) -> None:
+    """``csw revenue``: the liquor sample's demand is listed, a wrong amount is refused (exit 1),
+    the right one recorded with a receipt; a deferment account secures the next declaration's
+    duty at once; the report is CSV."""
+    import re
+
+    from tests.factories import recent_movement
+
+    assert run("db", "upgrade")[0] == 0
+    assert run("seed")[0] == 0
+    body = re.sub(rb"<MovementDateTime>[^<]*</MovementDateTime>",
+                  f"<MovementDateTime>{recent_movement()}</MovementDateTime>".encode(),
+                  (Path(__file__).resolve().parents[2] / "samples/valid/import-liquor.xml").read_bytes())
+    liquor = tmp_path / "liquor.xml"
+    liquor.write_bytes(body)
+    code, output = run("declarations", "lodge", str(liquor), "--client", "demo-trading-tms")
+    assert code == 0, output
+    reference = output.split(" (")[1][:16]
+    code, listing = run("revenue", "demands", "--state", "due")
+    assert code == 0 and reference in listing and "HK$    216,000.00" in listing
+    result = CliRunner().invoke(main, ["revenue", "pay", reference, "--amount", "216000.01", "--reference", "CHQ-1"])
+    assert result.exit_code == 1 and "OVERPAYMENT" in result.output
+    code, paid = run("revenue", "pay", reference, "--amount", "216000.00", "--reference", "CHQ-1")
+    assert code == 0 and paid.startswith("receipt HK") and "nothing is due any more" in paid
+    code, statement = run("revenue", "statement", reference)
+    assert code == 0 and "duty paid" in statement and "raised" in statement and "paid HK$216,000.00" in statement
+    code, opened = run("revenue", "securities", "open", "--party", "12345678", "--kind", "deferment",
+                       "--reference", "DA-12345678", "--limit", "1000000")
+    assert code == 0 and opened.startswith("#") and "limit HK$1,000,000.00" in opened
+    liquor.write_bytes(body.replace(b"DTC-IM-2026-000103", b"DTC-IM-2026-000104"))
+    code, output = run("declarations", "lodge", str(liquor), "--client", "demo-trading-tms")
+    assert code == 0 and "already lodged" not in output, output
+    code, accounts = run("revenue", "securities", "list", "--party", "12345678")
+    assert "DA-12345678" in accounts and "balance HK$216,000.00" in accounts  # secured on lodgement, whatever lane
+    code, report = run("revenue", "report")
+    assert code == 0 and report.splitlines()[0].startswith("day,declarations,declaration_charge")

@@ -38,6 +38,7 @@ ROUTES: dict[str, set[str] | None] = {
     "officer.unclaim": WORKERS, "officer.reassign": {"supervisor"}, "officer.decide": WORKERS,
     "officer.inspection": WORKERS, "officer.note": WORKERS, "officer.dashboard": SUPERVISORS,
     "officer.user_admin": {"admin"}, "officer.user_active": {"admin"}, "officer.attachment": EVERYONE,
+    "officer.unpaid_duty": EVERYONE, "officer.revenue_report": SUPERVISORS, "officer.revenue_report_csv": SUPERVISORS,
     "officer.locale": None,
     "officer.static": None,
     "auth.login": None, "auth.logout": None,

@@ -20,6 +20,7 @@ from app.portal.document import build_declaration, form_data_from_xml
 from app.users.clients import create_client, ensure_party
 from app.users.service import create_user
 from tests.conftest import OTHER_BRN, TRADER_BRN, TRADER_KEY, auth, sample
+from tests.factories import recent_movement
 
 PASSWORD = "portal-test-password"
 TOKEN = re.compile(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"')
@@ -63,7 +64,7 @@ def item_fields(index: int, hs_code: str = "85171300", **overrides: str) -> dict
 def form_fields(lrn: str = "PORTAL-0001", items: int = 3, **overrides: str) -> dict[str, str]:
     data = {"type_code": "IM", "form_code": "", "lrn": lrn, "ucr": "", "issued_at": "2026-11-20T09:30",
             "transport_mode": "3", "control_point": "HKLMC", "conveyance_id": "", "departure_location": "",
-            "destination_location": "", "movement_at": ""}
+            "destination_location": "", "movement_at": recent_movement()[:16]}
     for index in range(items):
         data.update(item_fields(index))
     data.update(overrides)
@@ -107,10 +108,10 @@ def test_every_portal_route_is_for_traders_only(traders: Flask) -> None:
             create_user(session, role, role, PASSWORD)
     reference = reference_of(post_form(signed_in(traders, "trader"), form_fields(lrn="ROLES-1")))
     values = {"reference": reference, "draft_id": 999, "version": 1, "request_id": 999, "answer_id": 999,
-              "client_id": 999}
+              "client_id": 999, "number": "HK26R0000000000X"}
     rules = [rule for rule in traders.url_map.iter_rules()
              if rule.endpoint.startswith("portal.") and rule.endpoint != "portal.static"]
-    assert len(rules) == 15, "a new portal route: check it is walked here"
+    assert len(rules) == 17, "a new portal route: check it is walked here"
     for username in ("trader", "officer", "supervisor", "admin", None):
         client = signed_in(traders, username) if username else traders.test_client()
         csrf = token(client)
@@ -292,7 +293,7 @@ def test_an_uploaded_sample_is_lodged_and_a_bad_one_reported_with_lines(traders:
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert "SCHEMA_INVALID" in page and "GovernmentAgencyGoodsItem[2]/Commodity/Classification/ID" in page
-    assert re.search(r'<td class="num">54</td>', page)  # the line of the bad HS code
+    assert re.search(r'<td class="num">55</td>', page)  # the line of the bad HS code
     assert "8517130" in page
 
 
@@ -483,3 +484,38 @@ def test_trader_accounts_need_a_party_and_officers_have_none(traders: Flask) -> 
         with pytest.raises(AccountError):
             create_user(session, "officer2", "officer", PASSWORD, party_id=party_id)
         session.rollback()
+
+
+# --- duty payment -------------------------------------------------------------------------
+
+def test_a_trader_pays_the_duty_on_the_declaration_page_and_gets_a_receipt(traders: Flask) -> None:
+    """The liquor sample waits for HK$216,000 of duty (a yellow case here); the trader sees it
+    due, a wrong amount is refused in words, the right one gives a receipt; the list shows it paid."""
+    client = signed_in(traders, "trader")
+    body = re.sub(rb"<MovementDateTime>[^<]*</MovementDateTime>",
+                  f"<MovementDateTime>{recent_movement()}</MovementDateTime>".encode(),
+                  sample("valid/import-liquor.xml"))
+    response = client.post("/trader/upload", data={
+        "csrf_token": token(client, "/trader/upload"),
+        "document": (io.BytesIO(body), "import-liquor.xml")}, content_type="multipart/form-data")
+    reference = reference_of(response)
+    path = f"/trader/declarations/{reference}"
+    page = client.get(path).get_data(as_text=True)
+    assert 'data-status="due"' in page and "HK$216000.00 is due" in page and 'id="pay-duty"' in page
+    assert "duty due" in client.get("/trader/").get_data(as_text=True)
+    wrong = client.post(f"{path}/duty/pay", data={"csrf_token": token(client, path), "amount": "216000.01",
+                                                   "payment_reference": "HSBC-1"})
+    assert wrong.status_code == 302
+    assert "more than the HK$216,000.00 due" in client.get(path).get_data(as_text=True)
+    paid = client.post(f"{path}/duty/pay", data={"csrf_token": token(client, path), "amount": "216000.00",
+                                                  "payment_reference": "HSBC-1"})
+    assert paid.status_code == 302 and "/trader/receipts/HK" in paid.headers["Location"]
+    receipt = client.get(paid.headers["Location"]).get_data(as_text=True)
+    assert "HK$216000.00" in receipt and "HSBC-1" in receipt and reference in receipt
+    page = client.get(path).get_data(as_text=True)
+    assert 'data-status="paid"' in page and 'id="pay-duty"' not in page
+    again = client.post(f"{path}/duty/pay", data={"csrf_token": token(client, path), "amount": "216000.00",
+                                                   "payment_reference": "HSBC-2"})
+    assert again.status_code == 302 and "already paid" in client.get(path).get_data(as_text=True)
+    number = paid.headers["Location"].rsplit("/", 1)[1]
+    assert signed_in(traders, "harbour").get(f"/trader/receipts/{number}").status_code == 404

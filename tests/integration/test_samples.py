@@ -36,4 +36,8 @@ def test_sample_outcome(client: FlaskClient, name: str) -> None:
     if "path" in expected:
         assert any(expected["path"] in (error.get("path") or "") for error in body["errors"]), body["errors"]
     if "rule" in expected:
-        assert [error["rule"] for error in body["errors"]] == [expected["rule"]], body["errors"]
+        # the sample breaks exactly one rule that refuses; lodged more than 14 days after its
+        # movement date it is also late (R302, a warning with its penalty)
+        refusing = [error["rule"] for error in body["errors"] if error.get("severity") == "reject"]
+        assert refusing == [expected["rule"]], body["errors"]
+        assert {error["rule"] for error in body["errors"]} <= {expected["rule"], "R302"}, body["errors"]

@@ -338,3 +338,92 @@ def test_every_handler_in_the_table_is_documented_in_order(world: World) -> None
                   for cells in (line.split("|") for line in section.strip().splitlines()[2:])]
     table = handler_table(world.runtime.reference.routing_rules, world.runtime.reference.network)
     assert documented == describe(table)
+
+
+# --- revenue ---------------------------------------------------------------------------------
+
+LIQUOR = sample("valid/import-liquor.xml")
+
+
+def _on_time(body: bytes, lrn: str) -> bytes:
+    import re
+
+    from tests.factories import recent_movement
+
+    body = re.sub(rb"<MovementDateTime>[^<]*</MovementDateTime>",
+                  f"<MovementDateTime>{recent_movement()}</MovementDateTime>".encode(), body)
+    return re.sub(rb"<FunctionalReferenceID>[^<]*</FunctionalReferenceID>",
+                  f"<FunctionalReferenceID>{lrn}</FunctionalReferenceID>".encode(), body)
+
+
+def _demands(world: World, reference: str) -> list[str]:
+    from app.db.revenue_models import DutyDemand
+
+    with world.session() as session:
+        return [d.state for d in session.scalars(select(DutyDemand).where(DutyDemand.declaration_id == reference)
+                                                  .order_by(DutyDemand.id))]
+
+
+def test_revenue_raises_a_demand_for_a_dutiable_lodgement(world: World) -> None:
+    reference = world.lodge(_on_time(LIQUOR, "H-DUTY-1")).receipt.id
+    assert _demands(world, reference) == ["due"]
+    assert _demands(world, world.lodge(declaration_xml(lrn="H-NODUTY")).receipt.id) == []
+
+
+def test_revenue_reconciles_the_demands_of_an_amendment(world: World) -> None:
+    from app.declarations import pipeline
+
+    reference = world.lodge(_on_time(LIQUOR, "H-DUTY-2")).receipt.id
+    weaker = _on_time(LIQUOR, "H-DUTY-2").replace(b"<FunctionCode>9</FunctionCode>", b"<FunctionCode>13</FunctionCode>")
+    weaker = weaker.replace(b"<AlcoholStrengthPercent>40</AlcoholStrengthPercent>",
+                            b"<AlcoholStrengthPercent>30</AlcoholStrengthPercent>")
+    with world.uow() as uow:
+        pipeline.lodge(uow, world.runtime.lodging, weaker, pipeline.amendment(reference, world.trader, "t"), reference)
+        uow.commit()
+    assert _demands(world, reference) == ["withdrawn"]
+
+
+def test_revenue_withdraws_the_demands_of_a_refused_declaration(world: World) -> None:
+    reference = world.lodge(_on_time(LIQUOR, "H-DUTY-3")).receipt.id
+    with world.uow() as uow:
+        declarations.change_status(uow.session, _row(uow.session, reference), DeclarationStatus.REFUSED, "refused",
+                                   "officer:chan", None, note="undervalued")
+        uow.commit()
+    assert _demands(world, reference) == ["withdrawn"]
+
+
+def test_declarations_release_what_waited_once_the_duty_is_settled(world: World) -> None:
+    reference = world.lodge(_on_time(LIQUOR, "H-DUTY-4")).receipt.id
+    with world.uow() as uow:
+        row = _row(uow.session, reference)
+        assert not declarations.release(uow.session, row, "officer:chan", None, "ok")
+        uow.commit()
+    _emit(world, events.DutySettled("HK26MAAAAAAAAAA0", reference, world.trader.party_id or 0, Decimal("1"), "paid",
+                                    "receipt X", False, "test", utcnow()))
+    with world.session() as session:
+        assert _row(session, reference).status == "accepted"  # something is still due
+    from app.db.revenue_models import DutyDemand
+
+    with world.runtime.sessions() as session, session.begin():  # as revenue.service.pay leaves it
+        for demand in session.scalars(select(DutyDemand).where(DutyDemand.declaration_id == reference)):
+            demand.state = "paid"
+    _emit(world, events.DutySettled("HK26MAAAAAAAAAA0", reference, world.trader.party_id or 0, Decimal("1"), "paid",
+                                    "receipt X", True, "test", utcnow()))
+    with world.session() as session:
+        row = _row(session, reference)
+        assert row.status == "released" and not row.release_on_settlement
+
+
+def test_routing_routes_duty_notices_to_the_declarant(world: World) -> None:
+    _subscribe_trader(world)
+    reference = world.lodge(declaration_xml(lrn="H-NOTICE")).receipt.id
+    party = world.trader.party_id or 0
+    _emit(world, events.DutyDemandRaised("HK26MAAAAAAAAAA0", reference, party, Decimal("5.00"), "test", utcnow()),
+          events.DutySettled("HK26MAAAAAAAAAA0", reference, party, Decimal("5.00"), "paid", "receipt R", True,
+                             "test", utcnow()),
+          events.DutySettled(None, reference, party, Decimal("0"), "not_owed", "cancelled", True, "test", utcnow()),
+          events.DutyRefunded("HK26FAAAAAAAAAA0", "HK26MAAAAAAAAAA0", reference, party, Decimal("5.00"), "cancelled",
+                              "test", utcnow()))
+    assert _messages(world) == [("duty_demand_notice", f"declaration:{reference}"),
+                                ("duty_settled_notice", f"declaration:{reference}"),
+                                ("duty_refund_notice", f"declaration:{reference}")]

@@ -11,7 +11,8 @@ from app.domain.aeo import FOREIGN_OPERATOR_ID
 from app.domain.problems import RulesDataError
 
 TODAY = date(2026, 11, 22)
-EXPECTED = {"CN", "MO", "IN", "KR", "SG", "TH", "MY", "JP", "AU", "NZ", "IL", "CA", "ZA"}
+EXPECTED = {"CN", "MO", "IN", "KR", "SG", "TH", "MY", "JP", "AU", "NZ", "IL", "CA", "ZA",
+            "MX", "ID", "BH", "SA", "PE"}
 
 PARTNER = """
 [[partner]]
@@ -54,6 +55,15 @@ def test_macao_2023_and_south_africa_2024_as_in_domain_md() -> None:
     south_africa = mra.get("ZA")
     assert south_africa.in_force_from == date(2024, 12, 3)
     assert not south_africa.in_force(date(2024, 12, 2))
+
+
+def test_the_eighteen_partners_of_end_2025_with_japan_and_peru_dated_as_in_domain_md() -> None:
+    mra = load_mra_partners()
+    assert len(mra) == 18
+    japan, peru = mra.get("JP"), mra.get("PE")
+    assert japan.in_force_from == date(2016, 10, 31) and japan.confirmed
+    assert peru.signed == date(2025, 12, 30) and not peru.in_force(date(2025, 12, 29)) and not peru.confirmed
+    assert all(not mra.get(code).confirmed for code in ("MX", "ID", "BH", "SA", "PE"))
 
 
 def test_every_shipped_format_matches_its_example_and_no_other_economy_s() -> None:

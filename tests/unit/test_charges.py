@@ -129,14 +129,48 @@ def test_food_import_form_1a_pays_a_flat_20_cents_whatever_the_value() -> None:
 @pytest.mark.parametrize(("type_", "form"), [
     (DeclarationType.IMPORT, "1B"),
     (DeclarationType.EXPORT, "2B"),
-    (DeclarationType.TRANSHIPMENT, None),
-    (DeclarationType.TRANSHIPMENT, "1"),  # transhipment is exempt whatever form is given
 ])
-def test_charge_exempt_forms_and_transhipment_pay_nothing(type_: DeclarationType, form: str | None) -> None:
+def test_charge_exempt_forms_pay_nothing(type_: DeclarationType, form: str | None) -> None:
     result = assess(declaration(item(value="900000.00"), type=type_, form=form), RATES, ON)
     line = charge_line(result)
     assert line.amount == Decimal("0.00") and line.rate == "exempt"
     assert result.total == Decimal("0.00")
+
+
+@pytest.mark.parametrize("form", [None, "1"])
+def test_a_transhipment_is_not_a_trade_declaration_and_has_no_declaration_charge(form: str | None) -> None:
+    """Transhipment cargo is an exempted article (Cap 60E reg 3): no TDEC, so no charge line
+    at all (not a charge-exempt TDEC), whatever form code is sent."""
+    result = assess(declaration(item(value="900000.00"), type=DeclarationType.TRANSHIPMENT, form=form), RATES, ON)
+    assert [line for line in result.lines if line.kind == "declaration_charge"] == []
+    assert result.total == Decimal("0.00")
+    assert any("not a trade declaration (TDEC)" in note for note in result.notes)
+
+
+def test_without_a_form_code_the_form_the_goods_call_for_is_charged() -> None:
+    result = assess(declaration(item(value="100000.00"), form=None), RATES, ON, assumed_form="1A")
+    line = charge_line(result)
+    assert line.amount == Decimal("0.20") and "the form the goods call for" in line.base
+    levied = assess(declaration(item(value="1000.00"), type=DeclarationType.EXPORT, form=None), RATES, ON,
+                    assumed_form="2A")
+    assert levied.clothing_levy == Decimal("0.30")
+
+
+@pytest.mark.parametrize(("on", "value", "charge"), [
+    (date(2012, 7, 31), "100000.00", "14.00"),     # HK$0.50 + 54 x HK$0.25 = 14.00
+    (date(2012, 8, 1), "100000.00", "7.00"),       # HK$0.20 + 54 x HK$0.125 = 6.95 -> 7.00
+    (date(2018, 7, 31), "10000000.00", "1244.50"),  # no cap yet: 0.20 + 9954 x 0.125 = 1244.45 -> 1244.50
+    (date(2018, 8, 1), "10000000.00", "200.00"),    # capped from 1 Aug 2018
+])
+def test_declaration_charge_regimes_by_date(on: date, value: str, charge: str) -> None:
+    """domain.md: these rates from 1 Aug 2012 (before: HK$0.50 / HK$0.25), the cap from 1 Aug 2018."""
+    result = assess(declaration(item(value=value)), RATES, on)
+    assert result.declaration_charge == Decimal(charge)
+    assert ("max HK$200" in charge_line(result).rate) == (on >= date(2018, 8, 1))
+
+
+def test_food_form_before_august_2012_paid_50_cents() -> None:
+    assert assess(declaration(item(value="5000.00"), form="1A"), RATES, date(2010, 1, 1)).total == Decimal("0.50")
 
 
 def test_form_2a_pays_the_declaration_charge_and_the_clothing_levy() -> None:

@@ -231,6 +231,9 @@ MINIMAL = {
     "controlled_goods.csv": "hs_prefix,category,licence_type,licence_id_pattern,authority_en,"
                             "authority_zh,applies_to\n"
                             "8471,strategic_commodities,IL,^SC-IL-\\d{4}-\\d{6}$,TID,工業貿易署,IM\n",
+    "food_headings.csv": "hs_prefix,name_en,name_zh\n02,Meat,肉\n0402,Milk,奶\n",
+    "clothing_levy_goods.csv": "hs_prefix,name_en,name_zh\n61,Knitted apparel,針織服裝\n",
+    "charge_exemptions.csv": "code,name_en,name_zh,applies_to,hs_prefixes\nGOLD,Gold bars,金條,IM EX,71081210\n",
 }
 
 
@@ -386,3 +389,39 @@ def test_every_shipped_file_is_checked(tmp_path: Path, name: str) -> None:
         load_code_lists(directory)
     assert Path(caught.value.path).name == name
     assert caught.value.line == len((directory / name).read_text(encoding="utf-8").splitlines())
+
+
+# --- the goods of the TDEC forms ----------------------------------------------------------
+
+def test_food_and_levied_clothing_are_matched_by_prefix(tmp_path: Path) -> None:
+    lists = load_code_lists(_write(tmp_path))
+    assert lists.is_food("02023000") and lists.is_food("04021000")
+    assert not lists.is_food("04061000") and not lists.is_food("84713000")
+    assert lists.is_clothing_levy_goods("61091000") and not lists.is_clothing_levy_goods("62052000")
+
+
+def test_a_charge_exemption_covers_its_types_and_goods(tmp_path: Path) -> None:
+    gold = load_code_lists(_write(tmp_path)).charge_exemptions["GOLD"]
+    assert gold.covers("71081210", "IM") and gold.covers("71081210", "EX")
+    assert not gold.covers("71081200", "IM") and not gold.covers("71081210", "TS")
+
+
+def test_the_shipped_form_goods_lists_load() -> None:
+    lists = load_code_lists(DEFAULT_DIRECTORY)
+    assert lists.is_food("02023000") and lists.is_food("22083000") and not lists.is_food("24022000")
+    assert not lists.is_food("23091000")  # pet food is not a food item
+    assert all(lists.is_clothing_levy_goods(code) for code in ("61091000", "62052000", "64041100"))
+    assert {"GOLD", "AIRCRAFT"} <= set(lists.charge_exemptions)
+
+
+@pytest.mark.parametrize(("name", "text", "reason"), [
+    ("food_headings", "hs_prefix,name_en,name_zh\n7a,Bad,壞\n", "is not an HS code prefix"),
+    ("food_headings", "hs_prefix,name_en,name_zh\n02,Meat,肉\n02,Meat,肉\n", "duplicate hs_prefix"),
+    ("clothing_levy_goods", "hs_prefix,name_en,name_zh\n77,Reserved,保留\n", "reserved"),
+    ("charge_exemptions", "code,name_en,name_zh,applies_to,hs_prefixes\nGOLD,Gold,金,TS,\n", "IM, EX or both"),
+    ("charge_exemptions", "code,name_en,name_zh,applies_to,hs_prefixes\ngold,Gold,金,IM,\n", "is not a reason code"),
+    ("charge_exemptions", "code,name_en,name_zh,applies_to,hs_prefixes\nGOLD,Gold,金,IM,71x\n", "hs_prefixes"),
+])
+def test_form_goods_lists_are_checked(tmp_path: Path, name: str, text: str, reason: str) -> None:
+    error = _error(tmp_path, **{name: text})
+    assert error.path.name == f"{name}.csv" and reason in error.reason

@@ -10,7 +10,7 @@ Whatever comes in, ``assess``:
 * yields findings whose code is a rule of the rule set, with a severity and both messages
   filled in (no ``{field}`` left over);
 * yields charges that are non-negative ``Decimal`` amounts with
-  ``total == duty_total + declaration_charge + clothing_levy``, that ``charges_record``
+  ``total == duty_total + declaration_charge + clothing_levy + penalty``, that ``charges_record``
   can store;
 
 and the checks that compute with dates and amounts answer for any of them rather than
@@ -223,13 +223,14 @@ def check_findings(assessed: Assessed) -> None:
 def check_charges(assessed: Assessed) -> None:
     charges = assessed.charges
     amounts = {"duty_total": charges.duty_total, "declaration_charge": charges.declaration_charge,
-               "clothing_levy": charges.clothing_levy, "total": charges.total}
+               "clothing_levy": charges.clothing_levy, "penalty": charges.penalty, "total": charges.total}
     for name, amount in amounts.items():
         assert isinstance(amount, Decimal) and amount.is_finite(), (name, amount)
         assert amount >= 0, (name, amount, charges)
     with localcontext() as exact:  # the default 28 digits would round a sum of huge amounts
         exact.prec = 200
-        assert charges.total == charges.duty_total + charges.declaration_charge + charges.clothing_levy, charges
+        assert charges.total == (charges.duty_total + charges.declaration_charge + charges.clothing_levy
+                                 + charges.penalty), charges
     for line in charges.lines:
         assert isinstance(line.amount, Decimal) and line.amount.is_finite() and line.amount >= 0, line
     assert charges.value_hkd is None or (isinstance(charges.value_hkd, Decimal) and charges.value_hkd >= 0)

@@ -48,7 +48,8 @@ def test_declaration_charge_figures() -> None:
     assert [RATES.forms[code].charge for code in ("1", "1A", "1B", "2", "2A", "2B")] == [
         "scaled", "flat", "exempt", "scaled", "scaled", "exempt"]
     assert [code for code, form in RATES.forms.items() if form.clothing_levy] == ["2A"]
-    assert RATES.declaration_types["TS"].charge_exempt
+    assert not RATES.declaration_types["TS"].tdec  # transhipment cargo: no TDEC at all
+    assert RATES.declaration_types["IM"].tdec and RATES.declaration_types["EX"].tdec
 
 
 def test_liquor_regimes_by_date() -> None:

@@ -14,9 +14,15 @@ from app.intake.service import Intake
 from app.risk.factors import TraderHistory
 from app.risk.scoring import RiskEngine
 from app.rules.assessment import RuleSet, assess
-from tests.factories import declaration_xml, goods_item_xml
+from tests.factories import MOVED_19_NOV_2026, goods_item_xml
+from tests.factories import declaration_xml as any_declaration_xml
 
 NOW = datetime(2026, 11, 20, 2, 0, tzinfo=timezone.utc)
+
+
+def declaration_xml(**fields: object) -> bytes:
+    """The factory's declaration, its goods moved on time for ``NOW``."""
+    return any_declaration_xml(movement_at=MOVED_19_NOV_2026, **fields)  # type: ignore[arg-type]
 ESTABLISHED = TraderHistory(50)  # an importer with 50 earlier declarations
 
 

@@ -209,6 +209,29 @@ CASES: dict[str, Case] = {
     "R302": Case(IM, lambda d: replace(d, movement_at=datetime(2026, 10, 30, 9, 0, tzinfo=HKT)), WARN, (
         Expected(f"{CONSIGNMENT}/MovementDateTime",
                  ("Lodged on 2026-11-21", "8 days", "2026-10-30", "HK$20.00"), ("2026-10-30", "20.00")),)),
+    "R304": Case(EX, lambda d: replace(d, movement_at=None), REJECT, (
+        Expected(f"{CONSIGNMENT}/MovementDateTime", ("MovementDateTime", "14-day lodgement period"),
+                 ("MovementDateTime", "14天")),)),
+    "R305": Case(IM, lambda d: replace(d, movement_at=RECEIVED + timedelta(hours=2)), REJECT, (
+        Expected(f"{CONSIGNMENT}/MovementDateTime", ("2026-11-21T12:00:00+08:00", "2026-11-21T10:00:00+08:00"),
+                 ("2026-11-21T12:00:00+08:00",)),)),
+    "R801": Case(EX, lambda d: replace(d, form_code="1A"), REJECT, (
+        Expected("/Declaration/FormCode", ("Form 1A", "export declaration", "one of 2, 2A, 2B"), ("1A", "出口")),)),
+    "R802": Case(IM, lambda d: replace(d, form_code="1A"), REJECT, (
+        Expected(f"{ITEM}[1]/Commodity/Classification/ID", ("Goods item 1", "HS 85171300", "not a food item",
+                                                            "form 1A"), ("85171300", "食品")),)),
+    "R803": Case(EX, lambda d: with_item(replace(d, form_code="2A"), 0, hs_code="61091000", origin_country="HK"),
+                 REJECT, (
+        Expected(f"{ITEM}[2]/Commodity/Classification/ID", ("Goods item 2", "HS 22083000, origin GB",
+                                                            "not clothing or footwear made in Hong Kong"),
+                 ("22083000", "GB")),)),
+    "R804": Case(EX, lambda d: with_item(d, 0, hs_code="62052000", origin_country="HK"), REJECT, (
+        Expected(f"{ITEM}[1]/Commodity/Classification/ID", ("Goods item 1", "HS 62052000", "form 2A",
+                                                            "form given: 2"), ("62052000", "2A")),)),
+    "R805": Case(IM, lambda d: replace(d, form_code="1B"), REJECT, (
+        Expected(f"{ITEM}[1]", ("Goods item 1", "charge-exempt form 1B", "no exemption reason", "CXR"),
+                 ("1B", "CXR")),
+        Expected(f"{ITEM}[2]", ("Goods item 2", "no exemption reason"), ("豁免理由",)))),
     "R401": Case(IM, lambda d: with_item(d, 1, documents=()), REJECT, (
         Expected(f"{ITEM}[2]", ("Goods item 2", "HS 22083000", "dutiable liquor", "type DC",
                                 "Customs and Excise Department"), ("22083000", "香港海關", "DC")),)),
@@ -594,6 +617,139 @@ class TestLateLodgement:
 
     def test_transhipments_are_exempt(self, rule_set: RuleSet, clean: dict) -> None:
         assert found(rule_set, moved(clean[TS], date(2025, 1, 1)), "R302") == []
+
+
+class TestMovementDate:
+    def test_imports_and_exports_need_the_date_of_the_movement(self, rule_set: RuleSet, clean: dict) -> None:
+        for kind in (IM, EX):
+            findings = found(rule_set, replace(clean[kind], movement_at=None), "R304")
+            assert [(f.path, f.severity) for f in findings] == [(f"{CONSIGNMENT}/MovementDateTime", Severity.REJECT)]
+
+    def test_a_transhipment_needs_none(self, rule_set: RuleSet, clean: dict) -> None:
+        assert found(rule_set, replace(clean[TS], movement_at=None), "R304") == []
+
+    @pytest.mark.parametrize(("minutes", "refused"), [(0, False), (60, False), (61, True), (60 * 24 * 365, True)])
+    def test_a_movement_after_receipt_is_refused_beyond_an_hour(self, rule_set: RuleSet, clean: dict, minutes: int,
+                                                                refused: bool) -> None:
+        declaration = replace(clean[IM], movement_at=RECEIVED + timedelta(minutes=minutes))
+        assert bool(found(rule_set, declaration, "R305")) is refused
+
+
+class TestLatePenaltyIsCharged:
+    """The late-lodgement penalty R302 names is a charge line counted in the total."""
+
+    def test_the_penalty_is_a_charge_line_in_the_total(self, rule_set: RuleSet, clean: dict) -> None:
+        on_time = assess(rule_set, clean[IM], RECEIVED).charges
+        late = assess(rule_set, moved(clean[IM], date(2026, 9, 6), "20000.01"), RECEIVED).charges
+        (line,) = [line for line in late.lines if line.kind == "penalty"]
+        assert line.amount == Decimal("200.00") and line.rate == "rule R302" and "HK$200.00" in line.base
+        assert late.penalty == Decimal("200.00") and on_time.penalty == Decimal("0.00")
+        assert late.total == late.duty_total + late.declaration_charge + late.clothing_levy + Decimal("200.00")
+
+    def test_no_penalty_line_on_time(self, rule_set: RuleSet, clean: dict) -> None:
+        assert [line for line in assess(rule_set, clean[IM], RECEIVED).charges.lines if line.kind == "penalty"] == []
+
+
+def food(declaration: Declaration) -> Declaration:
+    """Both goods items turned into food (frozen beef, apples)."""
+    declaration = with_item(declaration, 0, hs_code="02023000", description="Frozen boneless beef", documents=())
+    return with_item(declaration, 1, hs_code="08081000", description="Apples", documents=(),
+                     alcohol_strength=None, volume_litres=None)
+
+
+def hk_clothing(declaration: Declaration) -> Declaration:
+    declaration = with_item(declaration, 0, hs_code="62052000", origin_country="HK", description="Cotton shirts")
+    return with_item(declaration, 1, hs_code="61091000", origin_country="HK", description="T-shirts", documents=(),
+                     alcohol_strength=None, volume_litres=None)
+
+
+def reason(declaration: Declaration, index: int, code: str) -> Declaration:
+    documents = declaration.goods_items[index].documents
+    return with_item(declaration, index, documents=(*documents, AdditionalDocument("CXR", code)))
+
+
+FORM_RULES = ("R801", "R802", "R803", "R804", "R805")
+
+
+def form_findings(rule_set: RuleSet, declaration: Declaration) -> list[tuple[str, str | None]]:
+    return [(f.code, f.path) for f in found(rule_set, declaration) if f.code in FORM_RULES]
+
+
+class TestTheFormFollowsTheGoods:
+    """C&SD's types of declarations: 1A food only, 1B and 2B with an exemption reason, 2A for
+    Hong Kong-made clothing and footwear (with the levy); the wrong form is refused."""
+
+    def test_food_on_form_1a_passes_and_is_charged_flat(self, rule_set: RuleSet, clean: dict) -> None:
+        declaration = replace(food(clean[IM]), form_code="1A")
+        assert form_findings(rule_set, declaration) == []
+        assert assess(rule_set, declaration, RECEIVED).charges.declaration_charge == Decimal("0.20")
+
+    def test_laptops_on_the_food_form_are_refused_item_by_item(self, rule_set: RuleSet, clean: dict) -> None:
+        declaration = replace(with_item(food(clean[IM]), 1, hs_code="84713000"), form_code="1A")
+        assert form_findings(rule_set, declaration) == [("R802", f"{ITEM}[2]/Commodity/Classification/ID")]
+
+    def test_an_import_without_a_form_code_is_charged_on_the_form_its_goods_call_for(
+            self, rule_set: RuleSet, clean: dict) -> None:
+        food_only = assess(rule_set, replace(food(clean[IM]), form_code=None), RECEIVED).charges
+        mixed = assess(rule_set, replace(clean[IM], form_code=None), RECEIVED).charges
+        assert food_only.declaration_charge == Decimal("0.20")
+        assert "form 1A (the form the goods call for" in food_only.lines[0].base
+        assert "form 1 (the form the goods call for" in mixed.lines[0].base
+
+    def test_hong_kong_clothing_on_form_2_is_refused_and_names_each_item(self, rule_set: RuleSet,
+                                                                        clean: dict) -> None:
+        declaration = hk_clothing(clean[EX])
+        for form in ("2", "2B"):
+            assert [code for code, _ in form_findings(rule_set, replace(declaration, form_code=form))
+                    if code == "R804"] == ["R804", "R804"]
+
+    def test_hong_kong_clothing_on_form_2a_pays_the_levy(self, rule_set: RuleSet, clean: dict) -> None:
+        declaration = replace(hk_clothing(clean[EX]), form_code="2A")
+        assert form_findings(rule_set, declaration) == []
+        assert assess(rule_set, declaration, RECEIVED).charges.clothing_levy == Decimal("1.50")  # HK$4,872: 5 x 0.30
+
+    def test_an_export_of_hong_kong_clothing_without_a_form_code_is_levied(self, rule_set: RuleSet,
+                                                                          clean: dict) -> None:
+        declaration = replace(hk_clothing(clean[EX]), form_code=None)
+        assert form_findings(rule_set, declaration) == []
+        assert assess(rule_set, declaration, RECEIVED).charges.clothing_levy == Decimal("1.50")
+
+    def test_clothing_made_elsewhere_is_not_for_form_2a(self, rule_set: RuleSet, clean: dict) -> None:
+        declaration = replace(with_item(hk_clothing(clean[EX]), 0, origin_country="CN"), form_code="2A")
+        assert form_findings(rule_set, declaration) == [("R803", f"{ITEM}[1]/Commodity/Classification/ID")]
+        made_in_china = replace(with_item(declaration, 1, origin_country="CN"), form_code="2")
+        assert form_findings(rule_set, made_in_china) == []
+
+    def test_a_charge_exempt_form_needs_a_listed_reason_that_covers_the_goods(self, rule_set: RuleSet,
+                                                                             clean: dict) -> None:
+        declaration = replace(clean[IM], form_code="1B")
+        assert len(form_findings(rule_set, declaration)) == 2
+        covered = reason(reason(declaration, 0, "AIRCRAFT"), 1, "AIRCRAFT")
+        assert form_findings(rule_set, covered) == []
+        unknown = reason(reason(declaration, 0, "SAMPLES"), 1, "AIRCRAFT")
+        findings = [f for f in found(rule_set, unknown, "R805")]
+        assert len(findings) == 1 and "SAMPLES is not a charge exemption reason" in findings[0].message_en
+        assert findings[0].path == f"{ITEM}[1]/AdditionalDocument"
+
+    def test_a_reason_limited_to_some_goods_covers_only_those(self, rule_set: RuleSet, clean: dict) -> None:
+        gold = with_item(replace(clean[IM], form_code="1B"), 0, hs_code="71081210")
+        gold = reason(reason(gold, 0, "GOLD"), 1, "GOLD")
+        findings = found(rule_set, gold, "R805")
+        assert [f.path for f in findings] == [f"{ITEM}[2]/AdditionalDocument"]
+        assert "reason GOLD (Gold bars of fineness 995.0 or above) does not cover" in findings[0].message_en
+
+    def test_a_reason_for_imports_does_not_cover_an_export(self, rule_set: RuleSet, clean: dict) -> None:
+        export = reason(reason(replace(clean[EX], form_code="2B"), 0, "AIRCRAFT"), 1, "AIRCRAFT")
+        assert [code for code, _ in form_findings(rule_set, export)] == ["R805", "R805"]
+
+    def test_an_exempt_form_is_charged_nothing(self, rule_set: RuleSet, clean: dict) -> None:
+        covered = reason(reason(replace(clean[IM], form_code="1B"), 0, "AIRCRAFT"), 1, "AIRCRAFT")
+        assert assess(rule_set, covered, RECEIVED).charges.declaration_charge == Decimal("0.00")
+
+    @pytest.mark.parametrize(("kind", "form"), [(IM, "2"), (EX, "1"), (EX, "1B"), (TS, "1"), (TS, "2A")])
+    def test_a_form_of_another_type_is_refused(self, rule_set: RuleSet, clean: dict, kind: DeclarationType,
+                                               form: str) -> None:
+        assert ("R801", "/Declaration/FormCode") in form_findings(rule_set, replace(clean[kind], form_code=form))
 
 
 # --- R401-R402: licences ---------------------------------------------------------------------

@@ -23,7 +23,7 @@ from app.intake.service import Intake
 from app.rules.assessment import RuleSet, assess, content_version
 from app.rules.checks import CHECKS, CheckContext, CheckSpec, Hit
 from app.rules.engine import RulePackError, evaluate, load_pack, load_rules
-from tests.factories import declaration_xml
+from tests.factories import MOVED_19_NOV_2026, declaration_xml
 
 HKT = timezone(timedelta(hours=8), "HKT")
 RECEIVED = datetime(2026, 11, 21, 10, 0, tzinfo=HKT)
@@ -309,7 +309,7 @@ def intake() -> Intake:
 @pytest.fixture(scope="module")
 def unknown_hs(intake: Intake) -> Declaration:
     """An import of one goods item whose HS code (85171399) is not in the tariff list."""
-    return intake.receive_declaration(declaration_xml(hs_code="85171399")).declaration
+    return intake.receive_declaration(declaration_xml(hs_code="85171399", movement_at=MOVED_19_NOV_2026)).declaration
 
 
 def context(rule_set: RuleSet, received_at: datetime = RECEIVED) -> CheckContext:
@@ -403,7 +403,7 @@ def test_a_failing_check_holds_rather_than_rejects_in_an_assessment(
         tmp_path: Path, rule_set: RuleSet, intake: Intake, failing_check: str) -> None:
     text = HEADER + rule('"R902"', check=f'"{failing_check}"', params=None, message=PLAIN_MESSAGE)
     broken = replace(rule_set, rules=rule_set.rules + tuple(load_pack(write(tmp_path, text))))
-    clean = intake.receive_declaration(declaration_xml(items=2)).declaration
+    clean = intake.receive_declaration(declaration_xml(items=2, movement_at=MOVED_19_NOV_2026)).declaration
     assessed = assess(broken, clean, RECEIVED)
     assert [(f.code, f.severity) for f in assessed.findings if f.code == "R902"] == [("R902", Severity.HOLD)]
     assert not assessed.rejected
@@ -449,7 +449,7 @@ def test_a_changed_tolerance_changes_the_totals_check(rules_copy: Path, rule_set
 
 
 def test_a_changed_severity_changes_the_decision(rules_copy: Path, rule_set: RuleSet, intake: Intake) -> None:
-    clean = intake.receive_declaration(declaration_xml(items=2)).declaration
+    clean = intake.receive_declaration(declaration_xml(items=2, movement_at=MOVED_19_NOV_2026)).declaration
     first = clean.goods_items[0]
     duplicated = replace(clean, goods_items=(first, replace(first, sequence=2)))
     before = assess(rule_set, duplicated, RECEIVED)

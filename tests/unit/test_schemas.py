@@ -326,7 +326,6 @@ def test_a_movement_date_time_without_a_time_zone_is_hong_kong_time(intake: Inta
 
     from app.domain.time import HONG_KONG
 
-    body = declaration_xml().replace(
-        b"</ControlPointID>", b"</ControlPointID><MovementDateTime>2026-11-19T08:00:00</MovementDateTime>")
+    body = declaration_xml(movement_at="2026-11-19T08:00:00")
     declaration = intake.receive_declaration(body).declaration
     assert declaration.movement_at == datetime(2026, 11, 19, 8, 0, tzinfo=HONG_KONG)

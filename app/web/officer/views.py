@@ -4,9 +4,11 @@ Every page works without JavaScript: forms post, the server answers with a redir
 or the page again with the problem named and a 4xx status (not done)."""
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -25,8 +27,11 @@ from app.cases import service as cases
 from app.cases.service import CaseNotFound, DecisionRequest, QueueFilter
 from app.db import models
 from app.db.case_models import Case, User
+from app.domain.problems import Problem, Rejection
+from app.domain.time import HONG_KONG
 from app.domain.cases import CaseRuleError, CaseState, Decision, InspectionResult, allowed_decisions
 from app.platform.clock import utcnow
+from app.revenue import queries as revenue
 from app.risk.service import RiskView, latest_assessment
 from app.transit import queries as transit_queries
 from app.users import service as users
@@ -122,10 +127,28 @@ def queue() -> str:
     filters = _filters()
     page = cases.queue_page(db(), filters, _page_number(), services().settings.page_size)
     args = {k: v for k, v in request.args.items() if k != "page" and v}
+    unpaid, unpaid_count = revenue.unpaid(db(), limit=UNPAID_ON_QUEUE)
+    duty = revenue.duty_status_of(db(), [c.declaration_id for c in page.cases if c.declaration_id])
     return render_template("officer/queue.html", page=page, filters=filters, args=args,
                            mine=request.args.get("mine") == "1", counts=cases.queue_counts(db()),
-                           count_cap=cases.COUNT_CAP,
-                           now=utcnow(), action=ActionForm())
+                           count_cap=cases.COUNT_CAP, now=utcnow(), action=ActionForm(), unpaid=unpaid,
+                           unpaid_count=unpaid_count, duty=duty)
+
+
+UNPAID_ON_QUEUE = 10
+
+
+@bp.get("/duty")
+@role_required(*EVERYONE)
+def unpaid_duty() -> str:
+    """Dutiable declarations whose duty is still due, oldest demand first."""
+    size = services().settings.page_size
+    number = _page_number()
+    rows, count = revenue.unpaid(db(), limit=size, offset=(number - 1) * size)
+    if number > 1 and not rows:
+        abort(404)
+    return render_template("officer/duty.html", unpaid=rows, count=count, page=number,
+                           has_next=number * size < count)
 
 
 # --- case view ----------------------------------------------------------------------------
@@ -184,6 +207,7 @@ def _render_case(case: Case, status: int = 200, error: CaseRuleError | None = No
     return render_template(
         "officer/case.html", case=case, declaration=declaration, findings=findings,
         risk=_risk(declaration) if declaration else None, journey=_journey(case),
+        duty=revenue.statement(db(), declaration.id, None) if declaration else None,
         history=_history(case, declaration), error=error, mine=mine,
         can_work=current_user.role in CASE_WORKERS, supervisor=current_user.role == "supervisor",
         decisions=[d.value for d in allowed_decisions(CaseState(case.state), case.declaration_id is not None)]
@@ -350,6 +374,69 @@ def dashboard() -> str:
         age_chart=charts.bar_chart([label for label, _count in figures.open_by_age],
                                    [count for _label, count in figures.open_by_age], _("Open cases by age")),
     )
+
+
+# --- revenue report --------------------------------------------------------------------------
+
+REPORT_DAYS = 30
+
+
+def _report_range() -> tuple[date, date]:
+    """``from`` and ``to`` (YYYY-MM-DD, Hong Kong days; default: the last 30 days)."""
+    today = utcnow().astimezone(HONG_KONG).date()
+
+    def day(name: str, default: date) -> date:
+        raw = request.args.get(name) or ""
+        if not raw:
+            return default
+        try:
+            if len(raw) != 10:
+                raise ValueError(raw)
+            return date.fromisoformat(raw)
+        except ValueError:
+            raise Rejection("INVALID_PARAMETER", _("%(name)s must be a date, YYYY-MM-DD", name=name),
+                            [Problem(message=f"got {raw[:20]!r}", path=name, rule="date")]) from None
+
+    end = day("to", today)
+    return day("from", end - timedelta(days=REPORT_DAYS - 1)), end
+
+
+def _report() -> revenue.Report | tuple[str, int]:
+    try:
+        start, end = _report_range()
+        return revenue.report(db(), start, end)
+    except Rejection as rejection:
+        return render_template("officer/error.html", code=400, message=rejection.message,
+                               conversation_id=g.get("conversation_id")), 400
+
+
+@bp.get("/reports/revenue")
+@role_required(*SUPERVISORS)
+def revenue_report() -> str | tuple[str, int]:
+    """Charges and duty per day and per commodity (supervisors)."""
+    report = _report()
+    if isinstance(report, tuple):
+        return report
+    labels = [day.strftime("%m-%d") for day, _row in report.rows()]
+    paid = [float(row["duty_paid"]) for _day, row in report.rows()]
+    return render_template("officer/revenue.html", report=report, columns=revenue.REPORT_COLUMNS,
+                           commodity_columns=revenue.COMMODITY_COLUMNS,
+                           chart=charts.bar_chart(labels, paid, _("Duty collected per day (HKD)")))
+
+
+@bp.get("/reports/revenue.csv")
+@role_required(*SUPERVISORS)
+def revenue_report_csv() -> Response | tuple[str, int]:
+    report = _report()
+    if isinstance(report, tuple):
+        return report
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\r\n")
+    for row in revenue.report_csv_rows(report):
+        writer.writerow(row)
+    name = f"revenue-{report.start.isoformat()}-{report.end.isoformat()}.csv"
+    return Response(text.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": attachment_disposition(name)})
 
 
 # --- accounts -----------------------------------------------------------------------------
