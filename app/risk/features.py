@@ -238,35 +238,33 @@ class FeatureEncoder:
 
     def transform(self, records: Sequence[RiskRecord], value_factor: float = 1.0,
                   history: Sequence[tuple[int, int]] | None = None) -> np.ndarray:
-        """The main model's matrix, column by column (a per-row loop costs more, and batch
-        scoring must reach 20,000 rows/s)."""
+        """The main model's matrix, key by key: one lookup per record and key filling two columns
+        at once (a per-row loop costs more, and batch scoring must reach 20,000 rows/s)."""
+        matrix = np.empty((len(records), len(self.feature_names)))
         if not records:
-            return np.zeros((0, len(self.feature_names)))
+            return matrix
         history = self.profile_history(records, value_factor) if history is None else history
-        columns: list[list[float]] = []
+        unseen = (self.prior, 0.0)
+        column = 0
         for name, getter in self.keys().items():
             table = self.tables.get(name, {})
-            unseen = (self.prior, 0.0)
-            found = [table.get(getter(r), unseen) for r in records]
-            columns += [[rate for rate, _n in found], [n for _rate, n in found]]
-        profile = [_profile_features(n, frauds) for n, frauds in history]
-        columns += [[p[0] for p in profile], [p[1] for p in profile]]
-        numeric = [self._numeric(r, value_factor) for r in records]
-        columns += [[row[k] for row in numeric] for k in range(len(NUMERIC))]
-        return np.array(columns, dtype=float).T.copy()
+            matrix[:, column:column + 2] = [table.get(getter(r), unseen) for r in records]
+            column += 2
+        matrix[:, column:column + 2] = [_profile_features(n, frauds) for n, frauds in history]
+        matrix[:, column + 2:] = [self._numeric(r, value_factor) for r in records]
+        return matrix
 
     def novelty_transform(self, records: Sequence[RiskRecord], value_factor: float = 1.0) -> np.ndarray:
         """The new-profile model's matrix."""
+        matrix = np.empty((len(records), len(self.novelty_feature_names)))
         if not records:
-            return np.zeros((0, len(self.novelty_feature_names)))
-        keys = self.keys()
-        columns: list[list[float]] = []
-        for name in self.novelty_keys:
-            table, getter, prior = self.novelty_tables.get(name, {}), keys[name], self.prior
-            columns.append([table.get(getter(r), prior) for r in records])
-        numeric = [self._novelty_numeric(r, value_factor) for r in records]
-        columns += [[row[0] for row in numeric], [row[1] for row in numeric]]
-        return np.array(columns, dtype=float).T.copy()
+            return matrix
+        keys, prior = self.keys(), self.prior
+        for column, name in enumerate(self.novelty_keys):
+            table, getter = self.novelty_tables.get(name, {}), keys[name]
+            matrix[:, column] = [table.get(getter(r), prior) for r in records]
+        matrix[:, len(self.novelty_keys):] = [self._novelty_numeric(r, value_factor) for r in records]
+        return matrix
 
     def facts(self, r: RiskRecord, value_factor: float = 1.0, limit: int = 2, minimum: int = 10) -> list[str]:
         """Plain-words history behind an item's probability: its goods profile's inspections,
