@@ -104,13 +104,16 @@ class FeatureEncoder:
     profiles: dict[Profile, tuple[int, int]] = field(default_factory=dict)
     hs6_log_mass: dict[str, float] = field(default_factory=dict)
     hs6_log_unit_value: dict[str, float] = field(default_factory=dict)
+    _keys: dict[str, KeyFn] = field(default_factory=dict, repr=False, compare=False)
 
     def __getstate__(self) -> dict[str, object]:
-        """The rate tables are derived from the counts: saved once, rebuilt on loading."""
-        return {k: v for k, v in self.__dict__.items() if k != "tables"}
+        """The rate tables are derived from the counts: saved once, rebuilt on loading (and the
+        key functions are code, not data)."""
+        return {k: v for k, v in self.__dict__.items() if k not in ("tables", "_keys")}
 
     def __setstate__(self, state: dict[str, object]) -> None:
         self.__dict__.update(state)
+        self._keys = {}
         self.tables = self._rate_tables()
 
     def _rate_tables(self) -> dict[str, dict[str, tuple[float, float]]]:
@@ -120,7 +123,9 @@ class FeatureEncoder:
 
     def keys(self) -> dict[str, KeyFn]:
         """The rate keys: the fixed ones and each source-specific code (``extras``)."""
-        return {**RATE_KEYS, **{f"extra:{name}": _extra(name) for name in self.extras}}
+        if not self._keys:
+            self._keys = {**RATE_KEYS, **{f"extra:{name}": _extra(name) for name in self.extras}}
+        return self._keys
 
     def _novelty_keys(self) -> tuple[str, ...]:
         """The new-profile model's keys: as set (the mapping's ``[model] new_profile_keys``,
