@@ -1,4 +1,4 @@
-"""``csw risk``: train a model from CSV, evaluate it, derive lane thresholds, retrain and promote."""
+"""``csw risk``: train a model from CSV, evaluate it, score a file, derive lane thresholds."""
 from __future__ import annotations
 
 import json
@@ -14,7 +14,9 @@ from app.domain.risk import thresholds_for_rates
 from app.risk.evaluation import format_table
 from app.risk.importer import MappingError
 from app.risk.policy import load_policy
-from app.risk.training import evaluate_csv, train_from_csv
+from app.risk.training import evaluate_csv, score_csv, train_from_csv
+
+JSON_KEYS = ("fraud", "revenue", "auc", "rows", "frauds", "unseen_profiles", "baselines")
 
 
 @click.group()
@@ -56,7 +58,8 @@ def train_command(csv_path: Path, mapping: str, out: Path, holdout_days: int, li
 @click.option("--held-out", "held_out", is_flag=True,
               help="score only the rows dated after the model's training period (its validation on the training file)")
 def evaluate_command(model_dir: Path, csv_path: Path, mapping: str | None, as_json: bool, held_out: bool) -> None:
-    """precision@k, recall@k and revenue@k at 1, 2, 5 and 10% for both rankings."""
+    """precision@k, recall@k and revenue@k at 1, 2, 5 and 10% for both rankings, and the AUC: on
+    all rows and on rows whose goods profile is unseen in training, with the baselines beside."""
     settings = Settings.from_env()
     try:
         report = evaluate_csv(model_dir, csv_path, mapping, settings.rules_dir, held_out)
@@ -67,9 +70,28 @@ def evaluate_command(model_dir: Path, csv_path: Path, mapping: str | None, as_js
         click.echo(f"warning: {overlap} rows fall in the model's training period and flatter its figures; "
                    "--held-out scores only the later rows", err=True)
     if as_json:
-        click.echo(json.dumps({"fraud": report["fraud"], "revenue": report["revenue"], "auc": report["auc"]}))
+        click.echo(json.dumps({key: report[key] for key in JSON_KEYS}))
     else:
         click.echo(format_table(report))
+        baselines = report["baselines"]
+        assert isinstance(baselines, dict)
+        for name, baseline in baselines.items():
+            click.echo(f"\nbaseline {name}:\n{format_table(baseline)}")
+
+
+@risk.command("score")
+@click.option("--model", "model_dir", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--csv", "csv_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", required=True, type=click.Path(dir_okay=False, writable=True, path_type=Path))
+@click.option("--mapping", default=None, help="column mapping (default: the one the model was trained with)")
+def score_command(model_dir: Path, csv_path: Path, out: Path, mapping: str | None) -> None:
+    """Write one CSV line per input row: its id, the fraud probability and the revenue-ranking score."""
+    settings = Settings.from_env()
+    try:
+        rows = score_csv(model_dir, csv_path, mapping, settings.rules_dir, out)
+    except (MappingError, ValueError, FileNotFoundError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"scored {rows} rows into {out}")
 
 
 @risk.command("thresholds")

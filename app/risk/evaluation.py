@@ -28,11 +28,12 @@ def ranking_metrics(order_by: np.ndarray, fraud: np.ndarray, revenue: np.ndarray
     return metrics
 
 
-def auc(scores: np.ndarray, fraud: np.ndarray) -> float:
-    """Area under the ROC curve (Mann-Whitney, ties counted half)."""
+def auc(scores: np.ndarray, fraud: np.ndarray) -> float | None:
+    """Area under the ROC curve (Mann-Whitney, ties counted half); None when the rows hold
+    only one class (or none), where it is undefined."""
     fraud = fraud.astype(int)
-    if fraud.min() == fraud.max():
-        return float("nan")
+    if len(fraud) == 0 or fraud.min() == fraud.max():
+        return None
     return round(float(roc_auc_score(fraud, scores)), 4)
 
 
@@ -49,7 +50,8 @@ def evaluation_report(probability: np.ndarray, expected_revenue: np.ndarray, fra
 
 
 def format_table(report: dict[str, object]) -> str:
-    """The report as a plain-text table, one line per ranking and rate."""
+    """The report as a plain-text table, one line per ranking and rate, then the same for the
+    rows whose goods profile is unseen in training when the report has them."""
     lines = [f"{'ranking':<10} {'rate':>5} {'precision':>10} {'recall':>8} {'revenue':>8}"]
     for ranking in ("fraud", "revenue"):
         metrics = report[ranking]
@@ -58,4 +60,7 @@ def format_table(report: dict[str, object]) -> str:
             lines.append(f"{ranking:<10} {rate:>4}% {metrics[f'precision@{rate}']:>10.3f} "
                          f"{metrics[f'recall@{rate}']:>8.3f} {metrics[f'revenue@{rate}']:>8.3f}")
     lines.append(f"AUC {report['auc']}  rows {report.get('rows')}  frauds {report.get('frauds')}")
+    unseen = report.get("unseen_profiles")
+    if isinstance(unseen, dict):
+        lines += ["", "rows whose goods profile (HS6, net mass) is unseen in training:", format_table(unseen)]
     return "\n".join(lines)

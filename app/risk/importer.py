@@ -34,6 +34,7 @@ class ColumnMapping:
     fraud: str | None
     revenue: str | None
     currency: str
+    new_profile_keys: tuple[str, ...] = ()
 
     @classmethod
     def load(cls, path: Path) -> ColumnMapping:
@@ -50,7 +51,8 @@ class ColumnMapping:
         return cls(name=str(data.get("name", path.stem)), columns=columns,
                    constants={k: str(v) for k, v in data.get("constants", {}).items()},
                    extras=dict(data.get("extras", {})), date_format=str(data.get("date_format", "%Y-%m-%d")),
-                   fraud=data.get("fraud"), revenue=data.get("revenue"), currency=str(data.get("currency", "HKD")))
+                   fraud=data.get("fraud"), revenue=data.get("revenue"), currency=str(data.get("currency", "HKD")),
+                   new_profile_keys=tuple(str(k) for k in data.get("model", {}).get("new_profile_keys", ())))
 
 
 def mapping_path(rules_dir: Path, name_or_path: str) -> Path:
@@ -76,13 +78,16 @@ def _number(text: str, path: Path, line: int, column: str) -> float:
         raise MappingError(f"{path}:{line}: column {column!r} is not a number: {text[:30]!r}") from None
 
 
-def read_records(path: Path, mapping: ColumnMapping, limit: int | None = None) -> Iterator[RiskRecord]:
-    """One record per CSV row; a missing column or a malformed number stops with its line."""
+def read_records(path: Path, mapping: ColumnMapping, limit: int | None = None,
+                 labelled: bool = True) -> Iterator[RiskRecord]:
+    """One record per CSV row; a missing column or a malformed number stops with its line.
+    ``labelled=False`` (scoring a file) reads no fraud or revenue column, present or not."""
     with path.open(newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
         header = set(reader.fieldnames or ())
         wanted = list(mapping.columns.values()) + list(mapping.extras.values())
-        wanted += [c for c in (mapping.fraud, mapping.revenue) if c]
+        fraud_column, revenue_column = (mapping.fraud, mapping.revenue) if labelled else (None, None)
+        wanted += [c for c in (fraud_column, revenue_column) if c]
         absent = sorted({c for c in wanted if c not in header})
         if absent:
             raise MappingError(f"{path}: columns missing for mapping {mapping.name!r}: {', '.join(absent)}")
@@ -101,9 +106,9 @@ def read_records(path: Path, mapping: ColumnMapping, limit: int | None = None) -
                     raise MappingError(f"{path}:{line}: column {cols['declared_on']!r} is not a date in "
                                        f"{mapping.date_format}") from None
             fraud = None
-            if mapping.fraud:
-                fraud = row[mapping.fraud].strip() not in ("", "0", "0.0", "false", "no")
-            revenue = _number(row[mapping.revenue], path, line, mapping.revenue) if mapping.revenue else None
+            if fraud_column:
+                fraud = row[fraud_column].strip() not in ("", "0", "0.0", "false", "no")
+            revenue = _number(row[revenue_column], path, line, revenue_column) if revenue_column else None
             yield RiskRecord(
                 declaration_id=row[cols["declaration_id"]].strip(), item_sequence=1, declared_on=declared_on,
                 hs_code=row[cols["hs_code"]].strip(), origin_country=text["origin_country"],

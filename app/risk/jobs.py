@@ -21,11 +21,14 @@ def risk_retrain(session: Session, today: date) -> dict[str, object]:
     settings = Settings.from_env()
     history = []
     currency = "HKD"
+    novelty_keys: tuple[str, ...] = ()
     foreign_per_hkd = FactorConfig.load(settings.rules_dir / "risk").value_per_hkd
     if settings.risk_history_csv is not None:
         mapping = ColumnMapping.load(mapping_path(settings.rules_dir, settings.risk_history_mapping))
         history = list(read_records(settings.risk_history_csv, mapping))
         currency = mapping.currency
+        # the candidate learns no source-specific codes (inspection outcomes have none)
+        novelty_keys = tuple(key for key in mapping.new_profile_keys if not key.startswith("extra:"))
     current_dir = model_directory(settings.rules_dir, settings.instance_dir, settings.risk_model_dir)
     current_currency = currency
     if current_dir is not None:
@@ -36,7 +39,7 @@ def risk_retrain(session: Session, today: date) -> dict[str, object]:
         models_dir=settings.instance_dir / "risk" / "models", instance_dir=settings.instance_dir,
         actor="job:risk-retrain", now=utcnow(),
         value_per_hkd=value_factor("HKD", currency, foreign_per_hkd), currency=currency,
-        current_value_factor=value_factor(currency, current_currency, foreign_per_hkd))
+        current_value_factor=value_factor(currency, current_currency, foreign_per_hkd), novelty_keys=novelty_keys)
     return {**report, "day": today.isoformat()}
 
 

@@ -1,16 +1,20 @@
-"""The learned part of the score: gradient-boosted trees (scikit-learn) on features whose
-encodings are fitted on the training period only, saved as a versioned artefact.
+"""The learned part of the score: two gradient-boosted tree models (scikit-learn) over the
+inspection history in ``app.risk.features``, saved as a versioned artefact.
 
-Revenue at stake of a declaration is its fraud probability times its value (the duty base),
-so one model serves both rankings: by probability and by expected revenue."""
+- the **main model** ranks items whose goods profile (HS6, net mass, value) has been inspected
+  before: the seizure-profile memory and every smoothed rate;
+- the **new-profile model** ranks items whose profile is new, from rates counted over first
+  inspections of profiles and the amounts; it is trained on those first inspections only.
+
+Revenue at stake of an item is its fraud probability times its value (the duty base), so one
+probability serves both rankings: by fraud probability, and by expected revenue for the lane
+that looks for money."""
 from __future__ import annotations
 
 import hashlib
 import json
 import logging
-import math
-from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -25,148 +29,19 @@ from threadpoolctl import threadpool_limits
 from app.domain.risk import RiskRecord
 from app.platform.clock import utcnow
 from app.risk.evaluation import evaluation_report
+from app.risk.features import PROFILE, FeatureEncoder
 
 log = logging.getLogger("csw.risk")
 
 ARTEFACT = "model.joblib"
 MANIFEST = "manifest.json"
-MAX_CATEGORIES = 250
-SMOOTHING = 20.0
+FORMAT = 2  # 1: one model over category codes and out-of-fold rates (before issue 25)
 FLAT_FOREST_ROWS = 64
-
-BASE_CATEGORIES: dict[str, Callable[[RiskRecord], str]] = {
-    "hs2": lambda r: r.hs_code[:2],
-    "origin_country": lambda r: r.origin_country,
-    "departure_country": lambda r: r.departure_country,
-    "office": lambda r: r.office,
-    "transport_mode": lambda r: r.transport_mode,
-    "declaration_type": lambda r: r.declaration_type,
-}
-TARGET_KEYS: dict[str, Callable[[RiskRecord], str]] = {
-    "hs6": lambda r: r.hs6,
-    "hs4": lambda r: r.hs_code[:4],
-    "origin_country": lambda r: r.origin_country,
-    "route": lambda r: f"{r.origin_country}>{r.departure_country}",
-    "importer": lambda r: r.importer,
-    "declarant": lambda r: r.declarant,
-    "seller": lambda r: r.seller,
-    "office": lambda r: r.office,
-}
-COUNT_KEYS: dict[str, Callable[[RiskRecord], str]] = {
-    "importer": lambda r: r.importer,
-    "declarant": lambda r: r.declarant,
-    "seller": lambda r: r.seller,
-    "hs6": lambda r: r.hs6,
-}
-NUMERIC = ("log_value", "log_net_mass", "log_unit_value", "unit_value_vs_hs6", "tax_rate", "log_duty", "hs6_number")
+MIN_NOVELTY_ROWS = 100
 
 
-def _log(value: float) -> float:
-    return math.log1p(max(value, 0.0))
-
-
-@dataclass
-class FeatureEncoder:
-    """Category codes (by frequency; NaN = unseen), smoothed historical fraud rates and counts, all
-    learnt from the training records only (rates for training rows are out-of-fold, so a row never
-    sees its own label)."""
-
-    extras: tuple[str, ...] = ()
-    categories: dict[str, dict[str, int]] = field(default_factory=dict)
-    rates: dict[str, dict[str, float]] = field(default_factory=dict)
-    counts: dict[str, dict[str, int]] = field(default_factory=dict)
-    hs6_unit_value: dict[str, float] = field(default_factory=dict)
-    prior: float = 0.0
-
-    @property
-    def category_names(self) -> list[str]:
-        return list(BASE_CATEGORIES) + [f"extra:{name}" for name in self.extras]
-
-    @property
-    def feature_names(self) -> list[str]:
-        return (self.category_names + [f"fraud_rate:{k}" for k in TARGET_KEYS]
-                + [f"count:{k}" for k in COUNT_KEYS] + list(NUMERIC))
-
-    def _category_getters(self) -> list[Callable[[RiskRecord], str]]:
-        return list(BASE_CATEGORIES.values()) + [
-            lambda r, name=name: r.extra(name) for name in self.extras]
-
-    def fit(self, records: Sequence[RiskRecord], labels: np.ndarray, seed: int = 0) -> np.ndarray:
-        """Learn the encodings and return the training matrix (with out-of-fold rates)."""
-        self.prior = float(labels.mean())
-        for name, getter in zip(self.category_names, self._category_getters()):
-            frequent = Counter(getter(r) for r in records).most_common(MAX_CATEGORIES)
-            self.categories[name] = {value: code for code, (value, _n) in enumerate(frequent)}
-        for name, getter in COUNT_KEYS.items():
-            self.counts[name] = dict(Counter(getter(r) for r in records))
-        unit_values: dict[str, list[float]] = defaultdict(list)
-        for r in records:
-            if r.net_mass > 0 and r.value > 0:
-                unit_values[r.hs6].append(r.unit_value)
-        self.hs6_unit_value = {hs6: float(np.median(v)) for hs6, v in unit_values.items()}
-        folds = np.random.default_rng(seed).integers(0, 5, len(records))
-        out_of_fold: dict[str, np.ndarray] = {}
-        for name, getter in TARGET_KEYS.items():
-            keys = [getter(r) for r in records]
-            self.rates[name] = self._rates(keys, labels)
-            column = np.empty(len(records))
-            for fold in range(5):
-                inside = folds != fold
-                fold_rates = self._rates([k for k, keep in zip(keys, inside) if keep], labels[inside])
-                for index in np.flatnonzero(~inside):
-                    column[index] = fold_rates.get(keys[index], self.prior)
-            out_of_fold[name] = column
-        matrix = self.transform(records)
-        offset = len(self.category_names)
-        for position, name in enumerate(TARGET_KEYS):
-            matrix[:, offset + position] = out_of_fold[name]
-        return matrix
-
-    def _rates(self, keys: Sequence[str], labels: np.ndarray) -> dict[str, float]:
-        sums: dict[str, float] = defaultdict(float)
-        totals: dict[str, int] = defaultdict(int)
-        for key, label in zip(keys, labels):
-            sums[key] += float(label)
-            totals[key] += 1
-        prior = float(labels.mean()) if len(labels) else self.prior
-        return {key: (sums[key] + SMOOTHING * prior) / (totals[key] + SMOOTHING) for key in totals}
-
-    def row(self, r: RiskRecord) -> list[float]:
-        """The feature vector of one record (NaN = unseen category)."""
-        return [float(v) for v in self.transform([r])[0]]
-
-    def _numeric(self, r: RiskRecord, value_factor: float = 1.0) -> tuple[float, ...]:
-        """The amounts, with ``math`` (not numpy) so that values sitting on a tree threshold fall
-        on the same side as when the model was trained. ``value_factor`` puts the value in the
-        model's currency (the same arithmetic as ``RiskRecord.unit_value`` and ``duty``)."""
-        nan = float("nan")
-        value = r.value * value_factor
-        reference = self.hs6_unit_value.get(r.hs6)
-        unit_value = value / r.net_mass if r.net_mass > 0 else 0.0
-        ratio = math.log(unit_value / reference) if reference and unit_value > 0 else nan
-        hs6_number = float(r.hs6) if r.hs6.isdigit() else nan
-        return (_log(value), _log(r.net_mass), _log(unit_value), ratio, r.tax_rate, _log(value * r.tax_rate / 100.0),
-                hs6_number)
-
-    def transform(self, records: Sequence[RiskRecord], value_factor: float = 1.0) -> np.ndarray:
-        """The feature matrix, built column by column: a per-row loop costs ~20 µs a row and
-        batch scoring must reach 20,000 rows/s."""
-        if not records:
-            return np.zeros((0, len(self.feature_names)))
-        nan = float("nan")
-        columns: list[list[float]] = []
-        for name, getter in zip(self.category_names, self._category_getters()):
-            codes = self.categories[name]
-            columns.append([codes.get(getter(r), nan) for r in records])
-        for name, getter in TARGET_KEYS.items():
-            rates, prior = self.rates[name], self.prior
-            columns.append([rates.get(getter(r), prior) for r in records])
-        for name, getter in COUNT_KEYS.items():
-            counts = self.counts[name]
-            columns.append([counts.get(getter(r), 0) for r in records])
-        numeric = [self._numeric(r, value_factor) for r in records]
-        columns += [[row[position] for row in numeric] for position in range(len(NUMERIC))]
-        return np.column_stack([np.asarray(c, dtype=float) for c in columns])
+class ModelFormatError(ValueError):
+    """An artefact written by an older release, which this one cannot read."""
 
 
 @dataclass(frozen=True)
@@ -223,54 +98,94 @@ class FlatForest:
 
 @dataclass
 class RiskModel:
-    """A trained model with its manifest (version, training data hash, metrics, features)."""
+    """A trained model with its manifest (version, training data hash, metrics, features).
+
+    ``novelty`` is None when the training data held too few first inspections of a profile
+    (then the main model ranks every item)."""
 
     encoder: FeatureEncoder
     classifier: HistGradientBoostingClassifier
+    novelty: HistGradientBoostingClassifier | None
     manifest: dict[str, Any]
     forest: FlatForest | None = field(default=None, repr=False)
+    novelty_forest: FlatForest | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        """The flat forest reads scikit-learn's tree arrays; should a release change them, scoring
-        falls back to scikit-learn (slower, same results) instead of failing to start."""
-        if self.forest is None:
-            try:
+        """The flat forests read scikit-learn's tree arrays; should a release change them,
+        scoring falls back to scikit-learn (slower, same results) instead of failing to start."""
+        try:
+            if self.forest is None:
                 self.forest = FlatForest.of(self.classifier)
-            except (AttributeError, KeyError, IndexError, TypeError, ValueError) as exc:
-                log.warning("risk model %s: scoring through scikit-learn only (%s)", self.manifest.get("version"), exc)
+            if self.novelty_forest is None and self.novelty is not None:
+                self.novelty_forest = FlatForest.of(self.novelty)
+        except (AttributeError, KeyError, IndexError, TypeError, ValueError) as exc:
+            self.forest = self.novelty_forest = None
+            log.warning("risk model %s: scoring through scikit-learn only (%s)", self.manifest.get("version"), exc)
 
     @property
     def version(self) -> str:
         return str(self.manifest["version"])
 
     def probabilities(self, records: Sequence[RiskRecord], value_factor: float = 1.0) -> np.ndarray:
-        """Fraud probability per record: small batches (a request) on the flat forest, large ones
-        on scikit-learn with one thread (more threads only contend with the other workers).
-        ``value_factor`` converts the records' values into the model's currency."""
+        """Fraud probability per record: the main model for profiles inspected before, the
+        new-profile model for the others. ``value_factor`` converts the records' values into
+        the model's currency."""
         if not records:
             return np.zeros(0)
-        matrix = self.encoder.transform(records, value_factor)
-        if len(records) <= FLAT_FOREST_ROWS and self.forest is not None:
-            return self.forest.probabilities(matrix)
-        with threadpool_limits(limits=1, user_api="openmp"):
-            return self.classifier.predict_proba(matrix)[:, 1]
+        history = self.encoder.profile_history(records, value_factor)
+        if self.novelty is None:
+            return _predict(self.classifier, self.forest, self.encoder.transform(records, value_factor, history))
+        seen = [index for index, (n, _frauds) in enumerate(history) if n]
+        new = [index for index, (n, _frauds) in enumerate(history) if not n]
+        result = np.empty(len(records))
+        if seen:
+            matrix = self.encoder.transform([records[i] for i in seen], value_factor, [history[i] for i in seen])
+            result[seen] = _predict(self.classifier, self.forest, matrix)
+        if new:
+            matrix = self.encoder.novelty_transform([records[i] for i in new], value_factor)
+            result[new] = _predict(self.novelty, self.novelty_forest, matrix)
+        return result
 
     def probability(self, record: RiskRecord) -> float:
         return float(self.probabilities([record])[0])
 
+    def explain(self, record: RiskRecord, value_factor: float = 1.0) -> list[str]:
+        """The history behind an item's probability, in words an officer reads."""
+        return self.encoder.facts(record, value_factor)
+
     def save(self, directory: Path) -> Path:
         directory.mkdir(parents=True, exist_ok=True)
-        joblib.dump({"encoder": self.encoder, "classifier": self.classifier}, directory / ARTEFACT, compress=3)
+        joblib.dump({"format": FORMAT, "encoder": self.encoder, "classifier": self.classifier,
+                     "novelty": self.novelty}, directory / ARTEFACT, compress=3)
         (directory / MANIFEST).write_text(json.dumps(self.manifest, indent=2, sort_keys=True) + "\n",
                                           encoding="utf-8")
         return directory
 
     @classmethod
     def load(cls, directory: Path) -> RiskModel:
-        """A saved model; the artefact must have been made with this scikit-learn's major.minor."""
+        """A saved model; the artefact must have been made with this scikit-learn's major.minor
+        and in this release's format (``ModelFormatError`` otherwise)."""
         manifest = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
+        if not readable(manifest):
+            raise ModelFormatError(f"{directory}: model format {manifest.get('format', 1)} is not {FORMAT}; "
+                                   "train a new model with `csw risk train`")
         parts = joblib.load(directory / ARTEFACT)
-        return cls(parts["encoder"], parts["classifier"], manifest)
+        return cls(parts["encoder"], parts["classifier"], parts["novelty"], manifest)
+
+
+def readable(manifest: dict[str, Any]) -> bool:
+    """Whether this release can load a model with this manifest."""
+    return manifest.get("format") == FORMAT
+
+
+def _predict(classifier: HistGradientBoostingClassifier, forest: FlatForest | None, matrix: np.ndarray) -> np.ndarray:
+    """Small batches (a request) on the flat forest, large ones on scikit-learn with one
+    thread (more threads only contend with the other workers)."""
+    if len(matrix) <= FLAT_FOREST_ROWS and forest is not None:
+        return forest.probabilities(matrix)
+    with threadpool_limits(limits=1, user_api="openmp"):
+        return np.asarray(classifier.predict_proba(matrix)[:, 1])
+
 
 def labels_of(records: Sequence[RiskRecord]) -> tuple[np.ndarray, np.ndarray]:
     """(fraud 0/1, revenue at stake) arrays; revenue defaults to the declared value."""
@@ -291,67 +206,100 @@ def time_split(records: Sequence[RiskRecord], holdout_days: int) -> tuple[list[R
     return train, held, cut.isoformat()
 
 
-# 100 trees: each costs a few microseconds per prediction call, and scoring in the request path
-# must stay well under 2 ms. No early stopping: it would hold out a random tenth of the
-# training rows, and validation here is by time only. Category codes are ordinal features
-# (native categorical support re-encodes every call, which costs milliseconds per request).
+# 100 trees of up to 31 leaves for the main model, 200 of up to 8 for the new-profile model
+# (weaker signal: shallow trees, slower learning). Scoring a request walks one of the two per
+# item, well under 1 ms. No early stopping: it would hold out a random tenth of the training
+# rows, and validation here is by time only.
 DEFAULT_PARAMS: dict[str, Any] = {
     "max_iter": 100, "learning_rate": 0.1, "max_leaf_nodes": 31, "min_samples_leaf": 40,
+    "l2_regularization": 1.0, "early_stopping": False, "random_state": 0,
+}
+NOVELTY_PARAMS: dict[str, Any] = {
+    "max_iter": 200, "learning_rate": 0.05, "max_leaf_nodes": 8, "min_samples_leaf": 40,
     "l2_regularization": 1.0, "early_stopping": False, "random_state": 0,
 }
 
 
 def fit(records: Sequence[RiskRecord], extras: Sequence[str], params: dict[str, Any] | None = None,
-        seed: int = 0) -> tuple[FeatureEncoder, HistGradientBoostingClassifier]:
+        novelty_params: dict[str, Any] | None = None, novelty_keys: Sequence[str] | None = None
+        ) -> tuple[FeatureEncoder, HistGradientBoostingClassifier, HistGradientBoostingClassifier | None]:
+    """The encoder and both tree models; each training row sees only the history before its day.
+    ``novelty_keys``: the rate keys of the new-profile model (default: every key)."""
     fraud, _revenue = labels_of(records)
-    encoder = FeatureEncoder(extras=tuple(extras))
-    matrix = encoder.fit(records, fraud, seed)
+    encoder = FeatureEncoder(extras=tuple(extras), novelty_keys=tuple(novelty_keys or ()))
+    matrix, novelty_matrix, new_profile = encoder.fit(records, fraud)
     classifier = HistGradientBoostingClassifier(**{**DEFAULT_PARAMS, **(params or {})})
-    classifier.fit(matrix, fraud)
-    return encoder, classifier
+    novelty = None
+    first = fraud[new_profile]
+    # One thread: OpenMP threads spinning on a busy machine (or beside the web workers, for the
+    # retrain job) make fitting ten times slower, not faster.
+    with threadpool_limits(limits=1, user_api="openmp"):
+        classifier.fit(matrix, fraud)
+        if len(first) >= MIN_NOVELTY_ROWS and 0 < first.sum() < len(first):
+            novelty = HistGradientBoostingClassifier(**{**NOVELTY_PARAMS, **(novelty_params or {})})
+            novelty.fit(novelty_matrix, first)
+    return encoder, classifier, novelty
 
 
 def expected_revenue(probability: np.ndarray, records: Sequence[RiskRecord]) -> np.ndarray:
+    """The revenue ranking: fraud probability times the item's value (the duty base)."""
     return probability * np.array([max(r.value, 0.0) for r in records])
 
 
-def evaluate(model: RiskModel, records: Sequence[RiskRecord]) -> dict[str, object]:
-    probability = model.probabilities(records)
+def ranking_report(probability: np.ndarray, records: Sequence[RiskRecord], unseen: np.ndarray) -> dict[str, object]:
+    """Both rankings on every row, and again on the rows whose (HS6, net mass) pair is not in
+    the training data (where remembering outcomes cannot help)."""
     fraud, revenue = labels_of(records)
-    return evaluation_report(probability, expected_revenue(probability, records), fraud, revenue)
+    report = evaluation_report(probability, expected_revenue(probability, records), fraud, revenue)
+    chosen = [r for r, new in zip(records, unseen) if new]
+    report["unseen_profiles"] = evaluation_report(probability[unseen], expected_revenue(probability[unseen], chosen),
+                                                  fraud[unseen], revenue[unseen])
+    return report
+
+
+def evaluate(model: RiskModel, records: Sequence[RiskRecord]) -> dict[str, object]:
+    return ranking_report(model.probabilities(records), records, ~model.encoder.pairs_seen(records))
 
 
 def train(records: Sequence[RiskRecord], *, data_sha256: str, source: str, mapping: str, extras: Sequence[str],
           holdout_days: int = 90, params: dict[str, Any] | None = None,
-          baselines: dict[str, dict[str, object]] | None = None) -> tuple[RiskModel, list[RiskRecord]]:
+          novelty_keys: Sequence[str] | None = None) -> tuple[RiskModel, list[RiskRecord]]:
     """Fit on all but the latest ``holdout_days``, evaluate on them, and return the model with
     its manifest and the held-out records (for baselines and promotion decisions)."""
     train_records, held_out, cut = time_split(records, holdout_days)
     if not train_records or not held_out:
         raise ValueError(f"the time split at {cut} leaves no training or no held-out records")
-    encoder, classifier = fit(train_records, extras, params)
+    train_records.sort(key=lambda r: r.declared_on or cut)
+    encoder, classifier, novelty = fit(train_records, extras, params, novelty_keys=novelty_keys)
     held_out_dates = [r.declared_on for r in held_out if r.declared_on is not None]  # time_split kept dated ones only
     settings = {**DEFAULT_PARAMS, **(params or {})}
-    version_source = json.dumps({"data": data_sha256, "params": settings, "holdout_days": holdout_days,
-                                 "extras": list(extras)}, sort_keys=True)
+    version_source = json.dumps({"data": data_sha256, "params": settings, "novelty_params": NOVELTY_PARAMS,
+                                 "features": encoder.feature_names + encoder.novelty_feature_names,
+                                 "profile": PROFILE, "format": FORMAT,
+                                 "holdout_days": holdout_days, "extras": list(extras)}, sort_keys=True)
     version = "rm-" + hashlib.sha256(version_source.encode()).hexdigest()[:12]
+    fraud = labels_of(train_records)[0]
     manifest: dict[str, Any] = {
         "version": version,
+        "format": FORMAT,
         "created_at": utcnow().isoformat(timespec="seconds"),
-        "algorithm": "sklearn.ensemble.HistGradientBoostingClassifier",
+        "algorithm": "sklearn.ensemble.HistGradientBoostingClassifier x2 (profiles seen before / new profiles)",
         "sklearn_version": sklearn.__version__,
         "params": settings,
+        "novelty_params": NOVELTY_PARAMS if novelty is not None else None,
         "training_data": {"source": source, "sha256": data_sha256, "mapping": mapping, "rows": len(records),
                           "train_rows": len(train_records), "held_out_rows": len(held_out),
                           "train_until": cut, "held_out_from": min(held_out_dates).isoformat(),
                           "held_out_until": max(held_out_dates).isoformat(),
-                          "fraud_rate": round(float(labels_of(train_records)[0].mean()), 4)},
+                          "fraud_rate": round(float(fraud.mean()), 4),
+                          "goods_profiles": len(encoder.profiles)},
         "validation": f"time split: trained on declarations up to {cut}, evaluated on the following "
-                      f"{holdout_days} days (never a random split)",
+                      f"{holdout_days} days (never a random split); every training row's history features "
+                      "come from the days before it",
         "features": encoder.feature_names,
+        "novelty_features": encoder.novelty_feature_names,
+        "goods_profile": PROFILE,
     }
-    model = RiskModel(encoder, classifier, manifest)
+    model = RiskModel(encoder, classifier, novelty, manifest)
     manifest["metrics"] = evaluate(model, held_out)
-    if baselines:
-        manifest["baselines"] = baselines
     return model, held_out

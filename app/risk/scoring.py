@@ -4,6 +4,7 @@ Loaded once per process (``RiskEngine.load``); scoring a declaration is pure com
 on values the caller already holds (no database access), so it costs well under 2 ms."""
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
@@ -15,7 +16,7 @@ import numpy as np
 from app.domain.declaration import Declaration
 from app.domain.risk import Lane, LanePolicy, LaneThresholds, Reason, RiskRecord, RiskResult, decide_lane, sample_draw
 from app.risk.factors import FactorConfig, TraderHistory, declaration_factors, item_factors
-from app.risk.model import RiskModel
+from app.risk.model import MANIFEST, RiskModel, readable
 from app.risk.policy import load_policy
 from app.risk.records import build_records, finding_pairs
 from app.domain.assessment import Assessed
@@ -29,22 +30,32 @@ WARM_UP = RiskRecord(declaration_id="", item_sequence=1, declared_on=None, hs_co
 NO_HISTORY = TraderHistory(None)  # frozen: one shared default is safe
 
 
+def _readable(directory: Path) -> bool:
+    manifest = directory / MANIFEST
+    return manifest.exists() and readable(json.loads(manifest.read_text(encoding="utf-8")))
+
+
 def shipped_models(rules_dir: Path) -> list[Path]:
+    """The models under ``rules/risk/models`` that this release can load, oldest name first."""
     base = rules_dir / "risk" / "models"
-    return sorted(p for p in base.iterdir() if (p / "manifest.json").exists()) if base.exists() else []
+    return sorted(p for p in base.iterdir() if _readable(p)) if base.exists() else []
 
 
 def model_directory(rules_dir: Path, instance_dir: Path, explicit: Path | None = None) -> Path | None:
     """The model in force: ``explicit`` (``CSW_RISK_MODEL_DIR``), else the last one promoted by
     the retrain job (``<instance>/risk/current_model`` names it), else the newest shipped under
-    ``rules/risk/models``."""
+    ``rules/risk/models``. A promoted model in a format this release cannot read (an older
+    release's) is passed over with a warning, so an upgrade never stops start-up."""
     if explicit is not None:
         return explicit
     pointer = instance_dir / "risk" / CURRENT_POINTER
     if pointer.exists():
         target = Path(pointer.read_text(encoding="utf-8").strip())
-        if (target / "manifest.json").exists():
+        if _readable(target):
             return target
+        if (target / MANIFEST).exists():
+            log.warning("risk model %s was written in an older format: using the shipped model until the "
+                        "retrain job promotes a new one", target)
     shipped = shipped_models(rules_dir)
     return shipped[-1] if shipped else None
 
@@ -75,21 +86,37 @@ class RiskEngine:
         engine.item_probabilities([WARM_UP])  # first prediction pays lazy set-up: not a trader's request
         return engine
 
-    def _model_reason(self, record: RiskRecord, probability: float, points: float) -> Reason:
+    def model_points(self, probability: float) -> float:
+        """``[model] weight`` x how far the probability lies from an average item's (the training
+        data's fraud rate) towards certain fraud: 0 for an average or safer item, the whole
+        weight for certain fraud. Probability x weight would give every ordinary item the
+        base rate's points (22 with the shipped model) whatever it is."""
         assert self.model is not None
-        rates = self.model.encoder.rates
-        prior = self.model.encoder.prior
-        context = [f"HS {record.hs6} fraud rate {rates['hs6'].get(record.hs6, prior):.0%} in training data",
-                   f"origin {record.origin_country} {rates['origin_country'].get(record.origin_country, prior):.0%}"]
-        return Reason("MODEL", round(points, 1),
+        base = self.model.encoder.prior
+        return self.factors.model_weight * max(0.0, probability - base) / (1.0 - base) if base < 1 else 0.0
+
+    def _model_reason(self, record: RiskRecord, probability: float) -> Reason:
+        """The probability with the inspection history behind it, e.g. *"learned model rm-… puts
+        the fraud probability at 91%, against 22% for an average item (the same goods (HS 440890,
+        108 kg) were inspected 3 times before: fraud found 3 times; route CN>BE: fraud in 35% of
+        120)"*."""
+        assert self.model is not None
+        return Reason("MODEL", round(self.model_points(probability), 1),
                       f"item {record.item_sequence}: learned model {self.model.version} puts the fraud probability "
-                      f"at {probability:.0%} ({'; '.join(context)}; overall {prior:.0%})")
+                      f"at {probability:.0%}, against {self.model.encoder.prior:.0%} for an average item "
+                      f"({'; '.join(self.model.explain(record, self.value_factor))})")
+
+    @property
+    def value_factor(self) -> float:
+        """What an HKD value is multiplied by to be in the model's currency."""
+        if self.model is None or self.model.manifest.get("currency", "HKD") == "HKD":
+            return 1.0
+        return self.factors.value_per_hkd
 
     def item_probabilities(self, records: list[RiskRecord]) -> np.ndarray:
         if self.model is None or not records:
             return np.zeros(len(records))
-        factor = 1.0 if self.model.manifest.get("currency", "HKD") == "HKD" else self.factors.value_per_hkd
-        return self.model.probabilities(records, value_factor=factor)
+        return self.model.probabilities(records, value_factor=self.value_factor)
 
     def assess(self, sample_key: str, variant: str | int, declaration: Declaration, assessed: Assessed,
                transit_alerts: tuple[str, ...] = (), history: TraderHistory = NO_HISTORY,
@@ -105,8 +132,7 @@ class RiskEngine:
         for record, probability in zip(records, probabilities):
             reasons = item_factors(self.factors, record, record.value)
             if self.model is not None:
-                reasons.insert(0, self._model_reason(record, float(probability),
-                                                     float(probability) * self.factors.model_weight))
+                reasons.insert(0, self._model_reason(record, float(probability)))
             item_points.append((sum(r.points for r in reasons), reasons))
         worst_points, worst_reasons = max(item_points, key=lambda pair: pair[0], default=(0.0, []))
         parties = [(p.role.value, p.identifier) for p in declaration.parties]

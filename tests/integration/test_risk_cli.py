@@ -1,9 +1,11 @@
-"""``csw risk train`` / ``csw risk evaluate`` and the retrain/promote job, on a small synthetic history."""
+"""``csw risk train`` / ``evaluate`` / ``score`` and the retrain/promote job, on a small synthetic history."""
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 from flask import Flask
@@ -13,45 +15,94 @@ from app.cli import main
 from app.db import models
 from app.db.risk_models import RiskModelPromotion
 from app.jobs import JOBS, run_job
+from app.risk.importer import ColumnMapping, read_records
+from app.risk.model import RiskModel
 from app.risk.scoring import CURRENT_POINTER
-from tests.unit.test_risk_model import write_history
+from tests.unit.test_risk_model import MAPPING, write_history
 
 
 @pytest.fixture(scope="module")
 def history(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_history(tmp_path_factory.mktemp("risk-data") / "history.csv", rows=2000)
+    return write_history(tmp_path_factory.mktemp("risk-data") / "history.csv", rows=2000, repeat=0.3)
 
 
-def test_train_then_evaluate_prints_metrics_for_both_rankings(history: Path, tmp_path: Path) -> None:
-    runner = CliRunner()
-    out = tmp_path / "model"
-    trained = runner.invoke(main, ["risk", "train", "--csv", str(history), "--out", str(out),
-                                   "--holdout-days", "30", "--no-baselines"])
+METRICS = {f"{kind}@{rate}" for kind in ("precision", "recall", "revenue") for rate in (1, 2, 5, 10)}
+
+
+@pytest.fixture(scope="module")
+def model_dir(history: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("risk-model") / "model"
+    trained = CliRunner().invoke(main, ["risk", "train", "--csv", str(history), "--out", str(out),
+                                        "--holdout-days", "30"])
     assert trained.exit_code == 0, trained.output
-    assert "validated on" in trained.output and (out / "manifest.json").exists()
-    table = runner.invoke(main, ["risk", "evaluate", "--model", str(out), "--csv", str(history)])
+    assert "validated on" in trained.output and "baseline profile_history" in trained.output
+    return out
+
+
+def assert_report(report: dict) -> None:
+    """Both rankings at every rate, the AUC, on all rows and on rows of unseen goods profiles."""
+    for part in (report, report["unseen_profiles"]):
+        assert set(part["fraud"]) == METRICS and set(part["revenue"]) == METRICS
+        assert {"auc", "rows", "frauds"} <= set(part)
+    assert 0 < report["unseen_profiles"]["rows"] <= report["rows"]
+
+
+def test_train_then_evaluate_prints_metrics_for_both_rankings_with_the_baselines(history: Path,
+                                                                                 model_dir: Path) -> None:
+    runner = CliRunner()
+    table = runner.invoke(main, ["risk", "evaluate", "--model", str(model_dir), "--csv", str(history)])
     assert table.exit_code == 0 and "revenue" in table.output and "10%" in table.output
-    result = runner.invoke(main, ["risk", "evaluate", "--model", str(out), "--csv", str(history), "--json"])
+    assert "unseen in training" in table.output and "baseline logistic_regression" in table.output
+    result = runner.invoke(main, ["risk", "evaluate", "--model", str(model_dir), "--csv", str(history), "--json"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
-    assert set(report) == {"fraud", "revenue", "auc"}
-    for ranking in ("fraud", "revenue"):
-        assert {f"{kind}@{rate}" for kind in ("precision", "recall", "revenue") for rate in (1, 2, 5, 10)} \
-            == set(report[ranking])
+    assert set(report) == {"fraud", "revenue", "auc", "rows", "frauds", "unseen_profiles", "baselines"}
+    assert_report(report)
+    assert set(report["baselines"]) == {"hs6_rate", "profile_history", "logistic_regression"}
+    for baseline in report["baselines"].values():
+        assert_report(baseline)
+        assert baseline["unseen_profiles"]["rows"] == report["unseen_profiles"]["rows"]
 
 
-def test_evaluate_warns_about_training_rows_and_can_score_only_the_later_ones(history: Path, tmp_path: Path) -> None:
+def test_evaluate_warns_about_training_rows_and_can_score_only_the_later_ones(history: Path, model_dir: Path) -> None:
     runner = CliRunner()
-    out = tmp_path / "model"
-    assert runner.invoke(main, ["risk", "train", "--csv", str(history), "--out", str(out), "--holdout-days", "30",
-                                "--no-baselines"]).exit_code == 0
-    manifest = json.loads((out / "manifest.json").read_text())
-    whole = runner.invoke(main, ["risk", "evaluate", "--model", str(out), "--csv", str(history), "--json"])
+    manifest = json.loads((model_dir / "manifest.json").read_text())
+    whole = runner.invoke(main, ["risk", "evaluate", "--model", str(model_dir), "--csv", str(history), "--json"])
     assert whole.exit_code == 0 and "training period" in whole.stderr
-    held = runner.invoke(main, ["risk", "evaluate", "--model", str(out), "--csv", str(history), "--json",
+    held = runner.invoke(main, ["risk", "evaluate", "--model", str(model_dir), "--csv", str(history), "--json",
                                 "--held-out"])
     assert held.exit_code == 0 and "training period" not in held.stderr
-    assert json.loads(held.stdout) == {key: manifest["metrics"][key] for key in ("fraud", "revenue", "auc")}
+    report = json.loads(held.stdout)
+    assert {key: report[key] for key in manifest["metrics"]} == manifest["metrics"]
+    assert report["baselines"] == manifest["baselines"]
+
+
+def test_score_writes_one_line_per_row_with_its_id_probability_and_revenue_score(history: Path, model_dir: Path,
+                                                                                tmp_path: Path) -> None:
+    """Anyone can score data of their own: no fraud column needed, one output line per input row."""
+    rows = list(csv.reader(history.open()))
+    header = rows[0]
+    keep = [i for i, name in enumerate(header) if name not in ("Fraud", "Critical Fraud")]
+    unlabelled = tmp_path / "later.csv"
+    with unlabelled.open("w", newline="") as handle:
+        csv.writer(handle).writerows([[row[i] for i in keep] for row in rows[:301]])
+    out = tmp_path / "scores.csv"
+    result = CliRunner().invoke(main, ["risk", "score", "--model", str(model_dir), "--csv", str(unlabelled),
+                                       "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "scored 300 rows" in result.output
+    lines = list(csv.DictReader(out.open()))
+    assert list(lines[0]) == ["Declaration ID", "fraud_probability", "revenue_score"]
+    assert [line["Declaration ID"] for line in lines] == [row[0] for row in rows[1:301]]
+    model = RiskModel.load(model_dir)
+    records = list(read_records(unlabelled, ColumnMapping.load(MAPPING), labelled=False))
+    expected = model.probabilities(records)
+    assert [float(line["fraud_probability"]) for line in lines] == pytest.approx(expected, abs=1e-6)
+    assert [float(line["revenue_score"]) for line in lines] == pytest.approx(
+        expected * np.array([r.value for r in records]), abs=0.01)
+    missing = CliRunner().invoke(main, ["risk", "score", "--model", str(model_dir), "--csv", str(out),
+                                        "--out", str(tmp_path / "x.csv")])
+    assert missing.exit_code != 0 and "columns missing" in missing.output
 
 
 def test_an_unknown_mapping_is_a_clear_error(history: Path, tmp_path: Path) -> None:

@@ -107,3 +107,16 @@ def test_the_random_sample_is_recorded_with_its_seed(engine, rule_set) -> None: 
                    {"12345678": Standing("12345678", 2)})
     assert result.random_sample and result.lane is always.policy.sample_lane
     assert result.sample_seed == engine.policy.sample_seed and 0 <= result.sample_draw < 1
+
+
+def test_the_model_adds_points_only_for_its_lift_over_an_average_item(engine, rule_set) -> None:  # type: ignore[no-untyped-def]
+    assert engine.model is not None
+    base = engine.model.encoder.prior
+    weight = engine.factors.model_weight
+    assert engine.model_points(base) == 0 and engine.model_points(base / 2) == 0
+    assert engine.model_points(1.0) == pytest.approx(weight)
+    assert engine.model_points(base + (1 - base) / 2) == pytest.approx(weight / 2)
+    result = score(engine, rule_set, declaration_xml(lrn="LRN-LIFT"))
+    model = next(r for r in result.reasons if r.code == "MODEL")
+    assert model.points == pytest.approx(engine.model_points(result.probability), abs=0.06)  # probability: 4 places
+    assert f"against {base:.0%} for an average item" in model.text and "HS 851713" in model.text
