@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 from flask import (Blueprint, Flask, Response, abort, flash, g, jsonify, redirect, render_template, request,
-                   url_for)
+                   session, url_for)
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -32,14 +32,18 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from wtforms.validators import DataRequired, Length
 
 from app.domain.problems import Problem, Rejection
+from app.web import portal_checks as checks
+from app.web.declared import declared
+from app.web.labels import term
+from app.web.plain import Message, problem_message, rejection_summary
 from app.domain.time import HONG_KONG
 from app.platform.clock import utcnow
 from app.intake.service import require_text_reason
 from app.portal import codelists
 from app.portal import service as portal
 from app.users import clients as api_clients
-from app.portal.document import (ITEM_DEFAULTS, build_declaration, field_for_path, fields_with_invalid_characters,
-                                 form_data_from_xml, item_present)
+from app.portal.document import (ITEM_DEFAULTS, build_declaration, fields_with_invalid_characters,
+                                 form_data_from_xml)
 from app.declarations import pipeline
 from app.declarations import queries as declarations_queries
 from app.declarations import service as declarations_service
@@ -98,9 +102,6 @@ FIELD_LABELS: dict[str, Any] = {
 MAX_ITEMS = 999
 MAX_EQUIPMENT = 99
 ADD_COUNTS = (1, 5, 10, 25, 50)
-REQUIRED_HEADER = ("type_code", "lrn", "issued_at", "transport_mode")
-REQUIRED_ITEM = ("description", "hs_code", "origin_country", "quantity", "net_mass", "gross_mass", "value",
-                 "currency")
 
 
 def trader_required(view: Callable[P, R]) -> Callable[P, R | WerkzeugResponse]:
@@ -243,33 +244,8 @@ def new_form_data(type_code: str) -> dict[str, Any]:
 
 
 def _clean(data: dict[str, Any]) -> dict[str, Any]:
-    data = {k: v for k, v in data.items() if k != "csrf_token"}
-    return data
-
-
-def precheck(data: dict[str, Any]) -> dict[str, list[str]]:
-    """Required values missing from the form, caught before the document is built."""
-    errors: dict[str, list[str]] = {}
-    for field in fields_with_invalid_characters(data):
-        errors.setdefault(field, []).append(_("Remove the control characters from this field."))
-    for name in REQUIRED_HEADER:
-        if not str(data.get(name) or "").strip():
-            errors.setdefault(name, []).append(_("Enter the %(field)s.", field=str(FIELD_LABELS[name]).lower()))
-    items = data.get("items") or []
-    if not any(item_present(item) for item in items):
-        errors.setdefault("items-0-description", []).append(_("Declare at least one goods item."))
-    for index, item in enumerate(items):
-        if not item_present(item):
-            continue
-        for name in REQUIRED_ITEM:
-            if not str(item.get(name) or "").strip():
-                errors.setdefault(f"items-{index}-{name}", []).append(
-                    _("Enter the %(field)s.", field=str(FIELD_LABELS[name]).lower()))
-    if data.get("type_code") == "TS" and not any(str(e.get("elock_id") or "").strip()
-                                                 for e in data.get("equipment") or []):
-        errors.setdefault("equipment", []).append(
-            _("A transhipment travels under e-lock: add a container with its e-lock."))
-    return errors
+    """The form's values without the CSRF token, normalised as the trader meant them."""
+    return checks.normalise({k: v for k, v in data.items() if k != "csrf_token"}, _codes())
 
 
 def _label(field_id: str) -> str:
@@ -284,32 +260,8 @@ def _label(field_id: str) -> str:
     return str(FIELD_LABELS.get(field_id, field_id))
 
 
-def _problem_text(problem: Problem) -> str:
-    if _locale() == "zh_Hant" and problem.message_zh:
-        return problem.message_zh
-    return problem.message
-
-
-def field_errors(rejection: Rejection) -> tuple[dict[str, list[str]], list[str]]:
-    """A rejection's problems by form field (from their paths), and those about the whole."""
-    by_field: dict[str, list[str]] = {}
-    general: list[str] = []
-    for problem in rejection.problems:
-        if problem.severity not in (None, "reject"):
-            continue
-        field = field_for_path(problem.path)
-        text = _problem_text(problem) + (f" [{problem.rule}]" if problem.rule else "")
-        if field is None:
-            general.append(text)
-        else:
-            by_field.setdefault(field, []).append(text)
-    if not rejection.problems:
-        general.append(rejection.message)
-    return by_field, general
-
-
-def _render_form(form: DeclarationForm, errors: dict[str, list[str]], general: list[str], status: int,
-                 draft_id: int | None, amending: Any = None, notices: list[Problem] | None = None
+def _render_form(form: DeclarationForm, errors: checks.Errors, general: list[Message], status: int,
+                 draft_id: int | None, amending: Any = None, notices: list[Message] | None = None
                  ) -> tuple[str, int]:
     codes = _codes()
     summary = [(field, _label(field), message) for field, messages in errors.items() for message in messages]
@@ -358,6 +310,32 @@ def _row_index(index: str, rows: list[dict[str, Any]]) -> int | None:
     return number if number < len(rows) else None
 
 
+def _assess(declaration: Any) -> list[Problem]:
+    """Every finding of the business rules on ``declaration``, nothing stored."""
+    assessed = services().lodging.assess(db(), declaration, utcnow())
+    return [Problem(message=f.message_en, message_zh=f.message_zh, path=f.path, rule=f.code,
+                    severity=f.severity.value) for f in assessed.findings]
+
+
+def _assess_anyway(data: dict[str, Any], at_fault: set[str], function_code: str) -> list[Problem]:
+    party = portal.party_of(db(), caller())
+    return checks.assess_anyway(data, at_fault, (party.identifier, party.name), function_code,
+                                services().lodging.receive, _assess)
+
+
+def _checked_without_lodging(data: dict[str, Any], body: bytes, function_code: str
+                             ) -> tuple[checks.Errors, list[Message], list[Message]]:
+    """Schema and rule problems of a form that cannot be lodged yet (values are missing)."""
+    try:
+        received = services().lodging.receive(body)
+    except Rejection as rejection:
+        by_field, general, notices = checks.problems_by_field(rejection.problems, data)
+        more, more_general, more_notices = checks.problems_by_field(
+            _assess_anyway(data, set(by_field), function_code), data)
+        return checks.merge(by_field, more), general + more_general, notices + more_notices
+    return checks.problems_by_field(_assess(received.declaration), data)
+
+
 def _declaration_form(draft_id: int | None = None, amending: Any = None) -> Any:
     """The form's one handler: new declaration, resumed draft, or amendment of ``amending``."""
     party = portal.party_of(db(), caller())
@@ -381,7 +359,7 @@ def _declaration_form(draft_id: int | None = None, amending: Any = None) -> Any:
         flash(_("Draft saved. You can resume it from your declarations."))
         return redirect(url_for("portal.draft", draft_id=draft.id))
     if action == "download":
-        invalid = {field: [_("Remove the control characters from this field.")]
+        invalid = {field: [Message(_("Remove the control characters from this field."), "xml-characters")]
                    for field in fields_with_invalid_characters(data)}
         if invalid:
             return _render_form(_form_from(data), invalid, [], 422, draft_id, amending)
@@ -389,10 +367,15 @@ def _declaration_form(draft_id: int | None = None, amending: Any = None) -> Any:
         filename = (re.sub(r"[^0-9A-Za-z._-]", "_", str(data.get("lrn") or "").strip())[:35] or "declaration") + ".xml"
         return Response(body, mimetype="application/xml",
                         headers={"Content-Disposition": f'attachment; filename="{filename}"'})
-    errors = precheck(data)
-    if errors:
-        return _render_form(_form_from(data), errors, [], 422, draft_id, amending)
+    missing = checks.precheck(data)
+    if fields_with_invalid_characters(data):
+        return _render_form(_form_from(data), missing, [], 422, draft_id, amending)
     body = build_declaration(data, party.identifier, party.name, function_code)
+    if missing:
+        # Not lodged: but the schema and the rules are run too, so every problem shows at once.
+        by_field, general, notices = _checked_without_lodging(data, body, function_code)
+        return _render_form(_form_from(data), checks.merge(missing, by_field), general, 422, draft_id, amending,
+                            notices=notices)
     trader = caller()
 
     lodging = (pipeline.amendment(amending.id, trader, g.conversation_id) if amending is not None
@@ -413,9 +396,13 @@ def _declaration_form(draft_id: int | None = None, amending: Any = None) -> Any:
         uow.commit()
     except Rejection as rejection:
         uow.rollback()
-        by_field, general = field_errors(rejection)
-        return _render_form(_form_from(data), by_field, [rejection.message, *general], 422, draft_id, amending,
-                            notices=[p for p in rejection.problems if p.severity in ("hold", "info", "warn")])
+        by_field, general, notices = checks.problems_by_field(rejection.problems, data)
+        if rejection.code == "SCHEMA_INVALID":
+            more, more_general, more_notices = checks.problems_by_field(
+                _assess_anyway(data, set(by_field), function_code), data)
+            by_field, general, notices = checks.merge(by_field, more), general + more_general, notices + more_notices
+        return _render_form(_form_from(data), by_field, [rejection_summary(rejection), *general], 422, draft_id,
+                            amending, notices=notices)
     receipt = outcome.receipt
     if outcome.replay:
         flash(_("Declaration %(id)s was already lodged with this content.", id=receipt.id))
@@ -480,33 +467,49 @@ def _found(look_up: Callable[[], R]) -> R:
         raise
 
 
-def _declaration_row(reference: str, with_history: bool = False) -> Any:
+def _declaration_row(reference: str, with_history: bool = False, with_content: bool = False) -> Any:
     return _found(lambda: declarations_queries.get_declaration(db(), reference, caller().party_id,
-                                                               with_history=with_history))
+                                                               with_history=with_history, with_content=with_content))
+
+
+FINDING_ORDER = ("reject", "hold", "warn", "info")
+FINDING_TITLES = {"reject": _l("To fix"), "hold": _l("Held for an officer to check"), "warn": _l("Warnings"),
+                  "info": _l("For your information")}
+
+
+def _blocked(row: Any, reason: str | None, amend: bool) -> str | None:
+    """Why the trader cannot amend (or cancel) now, in the trader's language."""
+    if reason is None:
+        return None
+    if amend:
+        return _("This declaration is %(status)s, so it can no longer be amended.", status=term(row.status))
+    return _("This declaration is %(status)s, so it can no longer be cancelled.", status=term(row.status))
 
 
 @bp.get("/declarations/<reference>")
 @trader_required
 def declaration(reference: str) -> str:
-    row = _declaration_row(reference, with_history=True)
+    row = _declaration_row(reference, with_history=True, with_content=True)
     findings = [f for f in row.findings if f.version == row.version]
+    groups = [(severity, [f for f in findings if f.severity == severity]) for severity in FINDING_ORDER]
     return render_template(
-        "portal/declaration.html", row=row, findings=findings,
+        "portal/declaration.html", row=row, finding_groups=[(s, g) for s, g in groups if g],
+        finding_titles=FINDING_TITLES, declared=declared(row, _codes(), _locale()),
         charges=charges_payload(row.charges) if row.charges else None,
         threads=portal.request_threads(db(), row.id), versions=portal.document_versions(db(), row),
         release=portal.release_notice(db(), row), release_message=portal.release_message(db(), row),
-        amend_blocked=portal.why_not_amendable(row),
-        cancel_blocked=portal.why_not_cancellable(row), cancel_form=CancelForm(), answer_form=AnswerForm(),
-        locale=_locale())
+        amend_blocked=_blocked(row, portal.why_not_amendable(row), amend=True),
+        cancel_blocked=_blocked(row, portal.why_not_cancellable(row), amend=False), cancel_form=CancelForm(),
+        answer_form=AnswerForm(), locale=_locale())
 
 
 @bp.route("/declarations/<reference>/amend", methods=["GET", "POST"])
 @trader_required
 def amend(reference: str) -> Any:
     row = _declaration_row(reference)
-    blocked = portal.why_not_amendable(row)
+    blocked = _blocked(row, portal.why_not_amendable(row), amend=True)
     if blocked:
-        flash(_("This declaration cannot be amended: %(reason)s", reason=blocked))
+        flash(blocked, "error")
         return redirect(url_for("portal.declaration", reference=row.id))
     return _declaration_form(amending=row)
 
@@ -547,8 +550,9 @@ def cancel(reference: str) -> Any:
         uow.commit()
     except Rejection as rejection:
         unit_of_work().rollback()
-        flash(_("Not cancelled: %(reason)s", reason=rejection.message))
-        return redirect(url_for("portal.declaration", reference=row.id))
+        reasons = [problem_message(p).text for p in rejection.problems] or [rejection_summary(rejection).text]
+        flash(_("Not cancelled: %(reason)s", reason=" ".join(reasons)), "error")
+        return redirect(url_for("portal.declaration", reference=row.id, _anchor="actions-title"))
     flash(_("Declaration %(id)s cancelled.", id=row.id))
     return redirect(url_for("portal.declaration", reference=row.id))
 
@@ -556,6 +560,8 @@ def cancel(reference: str) -> Any:
 @bp.post("/declarations/<reference>/requests/<id:request_id>/answer")
 @trader_required
 def answer(reference: str, request_id: int) -> Any:
+    """The answer's problems are shown inside the request they belong to (the page opens
+    there), not at the top of the page."""
     row = _declaration_row(reference)
     form = AnswerForm()
     upload = form.attachment.data
@@ -568,8 +574,8 @@ def answer(reference: str, request_id: int) -> Any:
         uow.commit()
     except Rejection as rejection:
         unit_of_work().rollback()
-        flash(_("Answer not sent: %(reasons)s",
-                reasons="; ".join(p.message for p in rejection.problems) or rejection.message))
+        for message in [problem_message(p) for p in rejection.problems] or [rejection_summary(rejection)]:
+            flash(message.text, f"request-{request_id}")
         return redirect(url_for("portal.declaration", reference=row.id, _anchor=f"request-{request_id}"))
     flash(_("Answer sent to the officer."))
     return redirect(url_for("portal.declaration", reference=row.id, _anchor=f"request-{request_id}"))
@@ -624,8 +630,9 @@ def upload() -> Any:
 @bp.route("/keys", methods=["GET", "POST"])
 @trader_required
 def keys() -> Any:
+    """Post/redirect/get: a created key is shown once on the page the POST redirects to (kept
+    in the session until then), so reloading never creates a second key."""
     form = KeyForm()
-    new_key = None
     status = 200
     if request.method == "POST":
         try:
@@ -633,9 +640,15 @@ def keys() -> Any:
             unit_of_work().commit()
         except Rejection as rejection:
             unit_of_work().rollback()
-            form.name.errors = [p.message for p in rejection.problems] or [rejection.message]
+            form.name.errors = [problem_message(p) for p in rejection.problems] or [rejection_summary(rejection)]
             status = 422
-    return render_template("portal/keys.html", form=form, new_key=new_key,
+        else:
+            session["new_key"] = {"id": client.id, "key": new_key}
+            flash(_("API key “%(name)s” created.", name=client.name))
+            return redirect(url_for("portal.keys", _anchor="new-key-card"))
+    created = session.pop("new_key", None) if request.method == "GET" else None
+    return render_template("portal/keys.html", form=form, new_key=created["key"] if created else None,
+                           new_key_id=created["id"] if created else None,
                            clients=api_clients.list_keys(db(), caller()), revoke_form=FlaskForm()), status
 
 
@@ -645,7 +658,7 @@ def revoke_key(client_id: int) -> WerkzeugResponse:
     client = _found(lambda: api_clients.revoke_key(db(), caller(), client_id))
     after_commit(db(), services().api_keys.clear)  # this worker refuses the key at once
     unit_of_work().commit()
-    flash(_("API key %(name)s revoked.", name=client.name))
+    flash(_("API key “%(name)s” (starting %(prefix)s) revoked.", name=client.name, prefix=client.key_prefix))
     return redirect(url_for("portal.keys"))
 
 

@@ -38,7 +38,8 @@ ROUTES: dict[str, set[str] | None] = {
     "officer.unclaim": WORKERS, "officer.reassign": {"supervisor"}, "officer.decide": WORKERS,
     "officer.inspection": WORKERS, "officer.note": WORKERS, "officer.dashboard": SUPERVISORS,
     "officer.user_admin": {"admin"}, "officer.user_active": {"admin"}, "officer.attachment": EVERYONE,
-    "officer.locale": None,
+    "officer.locale": None, "officer.search": EVERYONE, "officer.declaration": EVERYONE,
+    "officer.save_search": EVERYONE, "officer.delete_search": EVERYONE,
     "officer.static": None,
     "auth.login": None, "auth.logout": None,
 }
@@ -145,7 +146,7 @@ def test_every_route_checks_the_role_of_every_user(clean_app: Flask, accounts: d
     endpoints = {rule.endpoint for rule in clean_app.url_map.iter_rules()
                  if rule.endpoint.startswith(("officer.", "auth."))}
     assert endpoints == set(ROUTES), "a new route needs its roles in ROUTES"
-    case_id, _ = lodge(clean_app, "LRN-ROLES-1")
+    case_id, reference = lodge(clean_app, "LRN-ROLES-1")
     anonymous = clean_app.test_client()
     for username in ("officer", "supervisor", "admin", "trader", None):
         client, token = browser(clean_app, username) if username else (anonymous, "")
@@ -154,8 +155,8 @@ def test_every_route_checks_the_role_of_every_user(clean_app: Flask, accounts: d
             allowed = ROUTES.get(rule.endpoint, "skip")
             if allowed == "skip" or allowed is None:
                 continue
-            path = rule.build({"case_id": case_id, "answer_id": 1, "user_id": accounts["officer2"]},
-                              append_unknown=False)[1]
+            path = rule.build({"case_id": case_id, "answer_id": 1, "user_id": accounts["officer2"],
+                               "reference": reference, "search_id": 1}, append_unknown=False)[1]
             if "GET" in rule.methods:
                 response = client.get(path)
             else:

@@ -310,7 +310,7 @@ def test_amend_from_the_declaration_page_then_cancel(traders: Flask) -> None:
     assert stored(traders, reference).status == "cancelled"
     page = client.get(f"/trader/declarations/{reference}").get_data(as_text=True)
     assert 'id="cancel-blocked"' in page and 'id="amend-blocked"' in page
-    assert "cannot be amended" in page
+    assert "can no longer be amended" in page
     response = client.get(f"/trader/declarations/{reference}/amend")
     assert response.status_code == 302
 
@@ -381,21 +381,29 @@ def test_a_document_request_is_answered_with_a_message_and_attachment(traders: F
 
 def test_api_keys_are_created_shown_once_and_revoked(traders: Flask) -> None:
     client = signed_in(traders, "trader")
-    page = client.post("/trader/keys", data={"name": "my-tms", "csrf_token": token(client, "/trader/keys")})
-    key = re.search(r'<code id="new-key">([^<]+)</code>', page.get_data(as_text=True)).group(1)
+    created = client.post("/trader/keys", data={"name": "my-tms", "csrf_token": token(client, "/trader/keys")})
+    assert created.status_code == 302  # post/redirect/get: reloading the page cannot create a second key
+    page = client.get(created.headers["Location"]).get_data(as_text=True)
+    key = re.search(r'<code id="new-key">([^<]+)</code>', page).group(1)
     api = traders.test_client()
     assert api.post("/api/v1/declarations", data=sample("valid/import-1-item-food.xml"),
                     headers=auth(key)).status_code == 202
     listing = client.get("/trader/keys").get_data(as_text=True)
     assert "my-tms" in listing and key not in listing
-    client_id = int(re.search(r'/trader/keys/(\d+)/revoke"[^>]*>\s*<input[^>]*>\s*<button[^>]*>Revoke my-tms',
-                              listing).group(1))
+    assert listing.count("<td>my-tms</td>") == 1
+    client_id = int(re.search(r'/trader/keys/(\d+)/revoke"[^>]*>\s*<input[^>]*><button[^>]*>Revoke “my-tms” '
+                              r'\(' + key[:12] + '…, created 20', listing).group(1))
+    again = client.post("/trader/keys", data={"name": "My-TMS", "csrf_token": token(client, "/trader/keys")})
+    assert again.status_code == 422
+    assert "A live key already has this name" in again.get_data(as_text=True)
     other = signed_in(traders, "harbour")
     assert other.post(f"/trader/keys/{client_id}/revoke",
                       data={"csrf_token": token(other, "/trader/keys")}).status_code == 404
     assert "my-tms" not in other.get("/trader/keys").get_data(as_text=True)
     client.post(f"/trader/keys/{client_id}/revoke", data={"csrf_token": token(client, "/trader/keys")})
     assert api.get("/api/v1/declarations", headers=auth(key)).status_code == 401
+    reused = client.post("/trader/keys", data={"name": "my-tms", "csrf_token": token(client, "/trader/keys")})
+    assert reused.status_code == 302  # the name of a revoked key is free again
 
 
 def test_a_trader_never_sees_another_partys_declarations_or_drafts(traders: Flask) -> None:

@@ -70,3 +70,10 @@ class AccountStatusForm(FlaskForm):
     """Deactivate or reactivate an account: the reason goes on its history."""
     active = SelectField(choices=[Choice("0", "deactivate"), Choice("1", "reactivate")])
     reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
+
+
+class SaveSearchForm(FlaskForm):
+    """Keep the filters on screen (queue or search) under a name."""
+    page = HiddenField(validators=[InputRequired()])
+    query = HiddenField(validators=[Optional(), Length(max=1000)])
+    name = StringField(_l("Name for this filter"), validators=[DataRequired(), Length(max=60)])

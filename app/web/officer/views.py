@@ -9,8 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -21,6 +23,7 @@ from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice as Choice
 
 from app.cases import dashboard as dashboard_figures
+from app.cases import queries as case_queries
 from app.cases import service as cases
 from app.cases.service import CaseNotFound, DecisionRequest, QueueFilter
 from app.db import models
@@ -34,6 +37,9 @@ from app.web.auth import role_required
 from app.web import params
 from app.web.context import db, services, unit_of_work
 from app.web.envelope import attachment_disposition
+from app.web.declared import declared
+from app.web.labels import ALERT_KINDS, term
+from app.web.plain import case_rule_message
 import app.web.officer.charts as charts
 from app.web.officer.forms import (
     AccountStatusForm,
@@ -43,6 +49,7 @@ from app.web.officer.forms import (
     LocaleForm,
     NoteForm,
     ReassignForm,
+    SaveSearchForm,
     UserForm,
 )
 
@@ -63,19 +70,6 @@ def money(value: object) -> str:
         return f"HK${Decimal(str(value)):,.2f}"
     except ArithmeticError:
         return str(value)
-
-
-@bp.app_template_filter("term")
-def term(value: object) -> str:
-    """A stored code (state, lane, event kind, decision) in the reader's language: its
-    translation, else the code made readable, so nobody reads "decision:request_documents"."""
-    if value is None or value == "":
-        return ""
-    code = str(value)
-    translated = _(code)
-    if translated != code:
-        return translated
-    return code.replace("decision:", "decision: ").replace("_", " ")
 
 
 @bp.errorhandler(403)
@@ -99,7 +93,12 @@ def _case_or_404(case_id: int) -> Case:
 
 # --- queue --------------------------------------------------------------------------------
 
+QUEUE_STATES = ("open", "claimed", "awaiting_documents", "inspection", "closed")
+
+
 def _filters() -> QueueFilter:
+    """The queue's filters from the query string. Codes are matched whatever their case
+    (``hklmc`` finds HKLMC's cases); an unknown value simply matches nothing."""
     args = request.args
 
     def text(name: str, limit: int) -> str | None:
@@ -107,25 +106,53 @@ def _filters() -> QueueFilter:
         return value[:limit] or None
 
     mine = args.get("mine") == "1"
-    return QueueFilter(lane=text("lane", 10), control_point=text("control_point", 5), type_code=text("type", 2),
-                       alert_kind=text("alert_kind", 30), state=text("state", 20),
-                       assigned_to_id=current_user.id if mine else None)
+    lane, control_point, alert_kind = text("lane", 10), text("control_point", 5), text("alert_kind", 40)
+    type_code, state = text("type", 2), text("state", 20)
+    return QueueFilter(lane=lane.lower() if lane else None, control_point=control_point.upper() if control_point
+                       else None, type_code=type_code.upper() if type_code else None,
+                       alert_kind=alert_kind.lower() if alert_kind else None,
+                       state=state.lower() if state else None, assigned_to_id=current_user.id if mine else None)
 
 
 def _page_number() -> int:
     return params.query_int("page", 1, 10_000, beyond="NOT_FOUND")
 
 
+def alert_kind_choices() -> list[tuple[str, str]]:
+    """Every alert kind the e-lock scheme raises, and any other a case has carried."""
+    kinds = dict.fromkeys([*ALERT_KINDS, *case_queries.alert_kinds_seen(db())])
+    return [(kind, term(kind)) for kind in kinds]
+
+
+def control_point_choices() -> list[tuple[str, str]]:
+    locale = str(get_locale() or "en")
+    return [(c.code, f"{c.name(locale)} ({c.code})") for c in services().reference.pickers.control_points]
+
+
 @bp.get("/")
 @role_required(*EVERYONE)
 def queue() -> str:
     filters = _filters()
-    page = cases.queue_page(db(), filters, _page_number(), services().settings.page_size)
+    page: Any
+    if filters.state == "closed":
+        page = case_queries.closed_cases(db(), _page_number(), services().settings.page_size, lane=filters.lane,
+                                         control_point=filters.control_point, type_code=filters.type_code,
+                                         alert_kind=filters.alert_kind, assigned_to_id=filters.assigned_to_id)
+    else:
+        page = cases.queue_page(db(), filters, _page_number(), services().settings.page_size)
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template("officer/queue.html", page=page, filters=filters, args=args,
                            mine=request.args.get("mine") == "1", counts=cases.queue_counts(db()),
-                           count_cap=cases.COUNT_CAP,
+                           count_cap=cases.COUNT_CAP, states=QUEUE_STATES, control_points=control_point_choices(),
+                           alert_kinds=alert_kind_choices(),
+                           saved=case_queries.saved_searches(db(), current_user.id),
+                           save_form=SaveSearchForm(page="queue", query=_query_string()),
                            now=utcnow(), action=ActionForm())
+
+
+def _query_string() -> str:
+    """The page's filters as a query string (without the page number), for saving them."""
+    return urlencode([(k, v) for k, v in request.args.items(multi=True) if k != "page" and v])
 
 
 # --- case view ----------------------------------------------------------------------------
@@ -137,15 +164,68 @@ class HistoryEntry:
     kind: str
     actor: str
     note: str | None
-    detail: dict[str, Any] | None
+    lines: list[str]
+
+
+def _listed(value: object) -> str:
+    values = value if isinstance(value, list | tuple) else [value]
+    return ", ".join(term(v) for v in values if v not in (None, ""))
+
+
+def detail_lines(detail: dict[str, Any] | None) -> list[str]:
+    """A case event's recorded facts as short lines in the reader's language (never
+    ``key: raw_value``); the evidence of an alert is left to the journey section."""
+    lines: list[str] = []
+    for key, value in (detail or {}).items():
+        if value in (None, "", [], False) or key in ("evidence", "alert_id", "request_id", "occurred_at"):
+            continue
+        match key:
+            case "reasons" | "added":
+                lines.append(_("reasons: %(list)s", list=_listed(value)))
+            case "version":
+                lines.append(_("declaration version %(v)s", v=value))
+            case "user":
+                lines.append(_("by %(user)s", user=value))
+            case "from" | "to":
+                continue
+            case "decision":
+                lines.append(term(value))
+            case "documents":
+                lines.append(_("documents: %(documents)s", documents=value))
+            case "result":
+                lines.append(_("result: %(result)s", result=term(value)))
+            case "revenue_recovered":
+                lines.append(_("revenue recovered: %(amount)s", amount=money(value)))
+            case "selection":
+                lines.append(term(value))
+            case "level":
+                lines.append(_("escalation level %(level)s", level=value))
+            case "declaration_status":
+                lines.append(_("declaration %(status)s", status=term(value)))
+            case "kind":
+                lines.append(term(value))
+            case "journey_id":
+                lines.append(_("e-lock journey %(id)s", id=value))
+            case "documents_answered":
+                lines.append(_("the trader answered the document request"))
+            case _:
+                lines.append(f"{term(key)}: {_listed(value)}")
+    details = detail or {}
+    if details.get("from") or details.get("to"):
+        lines.append(_("from %(before)s to %(after)s", before=term(details.get("from")) or _("the queue"),
+                       after=term(details.get("to")) or _("the queue")))
+    return lines
 
 
 def _history(case: Case, declaration: models.Declaration | None) -> list[HistoryEntry]:
-    entries = [HistoryEntry(e.occurred_at, "case", e.kind, e.actor, e.note, e.detail) for e in case.events]
+    entries = [HistoryEntry(e.occurred_at, "case", e.kind, e.actor, e.note, detail_lines(e.detail))
+               for e in case.events]
     if declaration is not None:
-        entries += [HistoryEntry(e.occurred_at, "declaration", e.kind, e.actor, e.note,
-                                 {"status": f"{e.status_from or '—'} → {e.status_to}", "version": e.version})
-                    for e in declaration.events]
+        for e in declaration.events:
+            lines = [_("declaration version %(v)s", v=e.version)]
+            if e.status_from != e.status_to:
+                lines.insert(0, _("declaration now %(status)s", status=term(e.status_to)))
+            entries.append(HistoryEntry(e.occurred_at, "declaration", e.kind, e.actor, e.note, lines))
     return sorted(entries, key=lambda entry: entry.occurred_at, reverse=True)
 
 
@@ -181,8 +261,11 @@ def _render_case(case: Case, status: int = 200, error: CaseRuleError | None = No
     decision_form = decision_form or DecisionForm()
     if declaration is not None:
         decision_form.declaration_version.data = str(declaration.version)
+    locale = str(get_locale() or "en")
     return render_template(
         "officer/case.html", case=case, declaration=declaration, findings=findings,
+        declared=declared(declaration, services().reference.pickers, locale) if declaration else None,
+        error_text=case_rule_message(error) if error else None,
         risk=_risk(declaration) if declaration else None, journey=_journey(case),
         history=_history(case, declaration), error=error, mine=mine,
         can_work=current_user.role in CASE_WORKERS, supervisor=current_user.role == "supervisor",
@@ -204,8 +287,11 @@ def _refused(case_id: int, error: CaseRuleError, **forms: Any) -> tuple[str, int
 
 
 def _form_error(form: Any) -> CaseRuleError:
+    """The form's first problem, naming the field by its label."""
     field, messages = next(iter(form.errors.items()))
-    return CaseRuleError("FORM_INVALID", f"{field}: {'; '.join(str(m) for m in messages)}", field)
+    label = getattr(getattr(form, field, None), "label", None)
+    name = label.text if label is not None and label.text else field
+    return CaseRuleError("FORM_INVALID", f"{name}: {' '.join(str(m) for m in messages)}", field)
 
 
 @bp.get("/cases/<id:case_id>")
