@@ -121,6 +121,16 @@ def actor(value: object) -> str:
     return text
 
 
+ACCOUNT_EVENTS = {"created": _l("account created"), "role_changed": _l("role changed"),
+                  "deactivated": _l("deactivated"), "reactivated": _l("reactivated"),
+                  "password_reset": _l("password reset"), "search_saved": _l("filter saved"),
+                  "search_deleted": _l("filter deleted")}
+
+
+def account_event(code: object) -> str:
+    return term(code, ACCOUNT_EVENTS)
+
+
 AEO_STATUSES = {"active": _l("active"), "suspended": _l("suspended"), "revoked": _l("revoked"),
                 "expired": _l("expired"), "unknown": _l("not in the registry")}
 
@@ -173,6 +183,7 @@ def install(app: Any) -> None:
     app.add_template_filter(when, "when")
     app.add_template_filter(declaration_type, "declaration_type")
     app.add_template_filter(reason_label, "reason_label")
+    app.add_template_filter(account_event, "account_event")
     app.add_template_filter(duration_minutes, "minutes")
     from app.web.plain import aeo_reason, charge_text, event_note, risk_text  # noqa: PLC0415 - plain imports labels lazily
 

@@ -408,3 +408,33 @@ _RISK_PHRASES_ZH: list[tuple[re.Pattern[str], str]] = [(re.compile(pattern), rep
     (r"recognised", "獲認可"),
     (r"Tier (\d)", r"第 \1 級"),
 )]
+
+
+def account_message(field: str, message: str) -> str:
+    """An account change refused (``app.users.service.AccountError``), said plainly."""
+    if field == "username":
+        if "taken" in message:
+            return _("Username: this username is taken; choose another.")
+        return _("Username: 2 to 60 characters: lower-case letters, digits, “.”, “_” or “-”, starting with a "
+                 "letter.")
+    if field == "password":
+        return _("Password: at least 10 characters.")
+    if field == "reason":
+        return _("Reason: say why the account is changed (it is kept on the account's history).")
+    if field == "party":
+        if "no party" in message:
+            return _("Company's BR number: no company with this number is known.")
+        return _("Company's BR number: a trader account needs its company's BR number; officers' accounts have "
+                 "none.")
+    if field == "role":
+        if "already" in message:
+            return _("Role: the account already has this role.")
+        return _("Role: roles change only among officer, supervisor and administrator.")
+    if field == "active":
+        if "last active administrator" in message:
+            return _("The last active administrator cannot be deactivated or given another role.")
+        if "their own account" in message:
+            return _("Administrators cannot deactivate their own account.")
+        if "already" in message:
+            return _("The account is already in that state.")
+    return message

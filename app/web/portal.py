@@ -14,7 +14,6 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 from functools import wraps
-from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 from flask import (Blueprint, Flask, Response, abort, flash, g, jsonify, redirect, render_template, request,
@@ -23,7 +22,8 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
+
+from app.web.form_text import TranslatedForm
 from flask_wtf.csrf import CSRFError
 from flask_wtf.file import FileField
 from wtforms import FieldList, Form, FormField, SelectChoice, SelectField, StringField, TextAreaField
@@ -167,7 +167,7 @@ class ItemSubform(Form):
     documents = TextAreaField(_l("Licences and permits"))
 
 
-class DeclarationForm(FlaskForm):
+class DeclarationForm(TranslatedForm):
     type_code = SelectField(_l("Declaration type"), choices=_options(TYPE_CHOICES), validate_choice=False)
     form_code = SelectField(_l("TDEC form"), choices=_options(FORM_CHOICES), validate_choice=False)
     lrn = StringField(_l("Local reference (LRN)"))
@@ -187,21 +187,21 @@ class DeclarationForm(FlaskForm):
     items = FieldList(FormField(ItemSubform), min_entries=1, max_entries=999)
 
 
-class UploadForm(FlaskForm):
+class UploadForm(TranslatedForm):
     document = FileField(_l("Declaration XML file"))
     amends = StringField(_l("Amends declaration (reference), for FunctionCode 13"))
 
 
-class CancelForm(FlaskForm):
+class CancelForm(TranslatedForm):
     reason = TextAreaField(_l("Reason for cancelling"), validators=[DataRequired(), Length(min=3, max=500)])
 
 
-class AnswerForm(FlaskForm):
+class AnswerForm(TranslatedForm):
     message = TextAreaField(_l("Message to the officer"), validators=[DataRequired(), Length(max=2000)])
     attachment = FileField(_l("Attachment (PDF, PNG or JPEG, up to 2 MB)"))
 
 
-class KeyForm(FlaskForm):
+class KeyForm(TranslatedForm):
     name = StringField(_l("System name"), validators=[DataRequired(), Length(min=2, max=100)])
 
 
@@ -649,7 +649,7 @@ def keys() -> Any:
     created = session.pop("new_key", None) if request.method == "GET" else None
     return render_template("portal/keys.html", form=form, new_key=created["key"] if created else None,
                            new_key_id=created["id"] if created else None,
-                           clients=api_clients.list_keys(db(), caller()), revoke_form=FlaskForm()), status
+                           clients=api_clients.list_keys(db(), caller()), revoke_form=TranslatedForm()), status
 
 
 @bp.post("/keys/<id:client_id>/revoke")
@@ -686,13 +686,9 @@ def page_error(exc: HTTPException) -> tuple[str, int]:
 
 
 def install(app: Flask) -> None:
-    """Register ``/trader`` and the portal's own zh_Hant catalogue (merged with the app's),
-    and send a trader who signs in without a destination to the portal, not the case queue."""
+    """Register ``/trader`` (its messages are in the application's one catalogue), and send a
+    trader who signs in without a destination to the portal, not the case queue."""
     app.register_blueprint(bp)
-    babel_config = app.extensions.get("babel")
-    if babel_config is not None:
-        babel_config.translation_directories.append(str(Path(__file__).resolve().parent.parent / "portal" /
-                                                        "translations"))
 
     @app.before_request
     def traders_home() -> WerkzeugResponse | None:

@@ -19,22 +19,10 @@ from app.db.portal_models import DeclarationDraft, DocumentRequestAnswer
 from app.portal.document import build_declaration, form_data_from_xml
 from app.users.clients import create_client, ensure_party
 from app.users.service import create_user
-from tests.conftest import OTHER_BRN, TRADER_BRN, TRADER_KEY, auth, sample
+from tests.conftest import TRADER_BRN, TRADER_KEY, auth, sample
 
 PASSWORD = "portal-test-password"
 TOKEN = re.compile(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"')
-
-
-@pytest.fixture()
-def traders(clean_app: Flask) -> Flask:
-    """Trader accounts ``trader`` (12345678) and ``harbour`` (87654321), and an officer."""
-    with clean_app.extensions["csw"].sessions() as session, session.begin():
-        for username, brn in (("trader", TRADER_BRN), ("harbour", OTHER_BRN)):
-            party = session.scalar(select(models.Party).where(models.Party.identifier == brn))
-            assert party is not None
-            create_user(session, username, "trader", PASSWORD, party_id=party.id)
-        create_user(session, "officer", "officer", PASSWORD)
-    return clean_app
 
 
 def token(client: FlaskClient, path: str = "/login") -> str:

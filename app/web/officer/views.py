@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
+from babel.dates import format_skeleton
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -39,7 +40,7 @@ from app.web.context import db, services, unit_of_work
 from app.web.envelope import attachment_disposition
 from app.web.declared import declared
 from app.web.labels import ALERT_KINDS, term
-from app.web.plain import case_rule_message
+from app.web.plain import account_message, case_rule_message
 import app.web.officer.charts as charts
 from app.web.officer.forms import (
     AccountStatusForm,
@@ -48,7 +49,9 @@ from app.web.officer.forms import (
     InspectionForm,
     LocaleForm,
     NoteForm,
+    PasswordForm,
     ReassignForm,
+    RoleForm,
     SaveSearchForm,
     UserForm,
 )
@@ -420,29 +423,40 @@ def note(case_id: int) -> Response | tuple[str, int]:
 @role_required(*SUPERVISORS)
 def dashboard() -> str:
     figures = dashboard_figures.figures(db())
-    volume_labels = [d.strftime("%m-%d") for d in figures.days]
+    locale = str(get_locale() or "en")
+    volume_labels = [format_skeleton("MMMd", d, locale=locale) for d in figures.days]
     lanes = ["green", "yellow", "red", "none"]
     lane_values = [figures.lane_mix.get(lane, 0) for lane in lanes]
     hit_values = [round(100 * (r.rate or 0), 1) for r in figures.hit_rates]
+    ages = {"< 1 h": _("under 1 hour"), "1-4 h": _("1 to 4 hours"), "4-24 h": _("4 to 24 hours"),
+            "1-3 d": _("1 to 3 days"), "> 3 d": _("over 3 days")}
+    open_by_age = [(ages.get(label, label), count) for label, count in figures.open_by_age]
     return render_template(
-        "officer/dashboard.html", figures=figures,
+        "officer/dashboard.html", figures=figures, open_by_age=open_by_age,
+        first_day=figures.days[0].isoformat(), last_day=figures.days[-1].isoformat(),
         declarations_chart=charts.bar_chart(volume_labels, figures.declarations_per_day,
                                             _("Declarations per day")),
         cases_chart=charts.bar_chart(volume_labels, figures.cases_per_day, _("Cases opened per day")),
-        lane_chart=charts.bar_chart([_(lane) for lane in lanes], lane_values, _("Lane mix"),
+        lane_chart=charts.bar_chart([term(lane) for lane in lanes], lane_values, _("Lane mix"),
                                     colours=("#2e7d32", "#c77c02", "#b3261e", "#546e7a")),
-        hit_chart=charts.bar_chart([_("targeted"), _("random")], hit_values, _("Inspection hit rate (per cent)"),
+        hit_chart=charts.bar_chart([term("targeted"), term("random")], hit_values, _("Inspection hit rate (per cent)"),
                                    value_format="{:g}%"),
-        age_chart=charts.bar_chart([label for label, _count in figures.open_by_age],
-                                   [count for _label, count in figures.open_by_age], _("Open cases by age")),
+        age_chart=charts.bar_chart([label for label, _count in open_by_age],
+                                   [count for _label, count in open_by_age], _("Open cases by age")),
     )
 
 
 # --- accounts -----------------------------------------------------------------------------
 
+def _actor_of_admin() -> str:
+    return f"officer:{current_user.username}"
+
+
 @bp.route("/users", methods=["GET", "POST"])
 @role_required("admin")
 def user_admin() -> str | Response | tuple[str, int]:
+    """Every account, and a new one (officers, supervisors, administrators, or a trader bound
+    to its company). Post/redirect/get; a refusal names the field by its label."""
     form = UserForm()
     status = 200
     if request.method == "POST":
@@ -450,44 +464,97 @@ def user_admin() -> str | Response | tuple[str, int]:
             hashed = users.hash_password(form.password.data or "")  # slow on purpose: outside the gate
             try:
                 uow = unit_of_work().write_lock()
-                users.create_user(uow.session, form.username.data or "", form.role.data or "",
-                                  form.password.data or "", display_name=form.display_name.data or None,
-                                  password_hash=hashed, actor=f"officer:{current_user.username}")
+                party_id = None
+                if form.role.data == "trader" or (form.party.data or "").strip():
+                    party_id = users.party_id_for(uow.session, form.party.data or "")
+                user = users.create_user(uow.session, form.username.data or "", form.role.data or "",
+                                         form.password.data or "", display_name=form.display_name.data or None,
+                                         locale=form.locale.data or "en", party_id=party_id, password_hash=hashed,
+                                         actor=_actor_of_admin())
                 uow.commit()
             except users.AccountError as exc:
                 unit_of_work().rollback()
-                getattr(form, exc.field).errors = [exc.message]
+                target = getattr(form, exc.field, None) or form.username
+                target.errors = [account_message(exc.field, exc.message)]
                 status = 422
             else:
-                flash(_("Account %(username)s created.", username=form.username.data))
-                return redirect(url_for("officer.user_admin"))
+                flash(_("Account %(username)s created.", username=user.username))
+                return redirect(url_for("officer.user_account", user_id=user.id))
         else:
             status = 422
     accounts = db().scalars(select(User).order_by(User.role, User.username)).all()
-    return render_template("officer/users.html", form=form, accounts=accounts, status_form=AccountStatusForm()), status
+    return render_template("officer/users.html", form=form, accounts=accounts), status
 
 
-@bp.post("/users/<id:user_id>/active")
+def _account_or_404(user_id: int) -> User:
+    user = db().get(User, user_id)
+    if user is None:
+        abort(404, description=_("No such account."))
+    return user
+
+
+@bp.get("/users/<id:user_id>")
 @role_required("admin")
-def user_active(user_id: int) -> Response | tuple[str, int]:
-    """Deactivate or reactivate an account, with a reason kept on its history."""
-    form = AccountStatusForm()
+def user_account(user_id: int) -> str:
+    """One account: its details, the changes an administrator can make, and its history."""
+    user = _account_or_404(user_id)
+    party = db().get(models.Party, user.party_id) if user.party_id is not None else None
+    return render_template("officer/user.html", user=user, party=party, history=users.history(db(), user),
+                           status_form=AccountStatusForm(), role_form=RoleForm(role=user.role),
+                           password_form=PasswordForm())
+
+
+def _account_change(user_id: int, change: Callable[[Session, User], None], form: Any, done: str) -> Response:
+    """Validate ``form``, apply ``change`` to the account behind the write gate, and go back
+    to the account's page saying what happened (or what was wrong, naming the field)."""
     if not form.validate():
-        abort(422, description=_("give a reason for the change"))
+        field, messages = next(iter(form.errors.items()))
+        flash(f"{getattr(form, field).label.text}: {' '.join(str(m) for m in messages)}", "error")
+        return redirect(url_for("officer.user_account", user_id=user_id))
     uow = unit_of_work().write_lock()
     user = uow.session.get(User, user_id)
     if user is None:
         uow.rollback()
-        abort(404, description=_("no such account"))
+        abort(404, description=_("No such account."))
     try:
-        users.set_active(uow.session, user, form.active.data == "1", f"officer:{current_user.username}",
-                         form.reason.data or "")
+        change(uow.session, user)
     except users.AccountError as exc:
         uow.rollback()
-        abort(409, description=exc.message)
+        flash(account_message(exc.field, exc.message), "error")
+        return redirect(url_for("officer.user_account", user_id=user_id))
     uow.commit()
-    flash(_("Account %(username)s changed.", username=user.username))
-    return redirect(url_for("officer.user_admin"))
+    flash(done)
+    return redirect(url_for("officer.user_account", user_id=user_id))
+
+
+@bp.post("/users/<id:user_id>/active")
+@role_required("admin")
+def user_active(user_id: int) -> Response:
+    """Deactivate or reactivate an account, with a reason kept on its history."""
+    form = AccountStatusForm()
+    return _account_change(user_id, lambda session, user: users.set_active(
+        session, user, form.active.data == "1", _actor_of_admin(), form.reason.data or ""), form,
+        _("Account changed: %(state)s.", state=_("active") if form.active.data == "1" else _("inactive")))
+
+
+@bp.post("/users/<id:user_id>/role")
+@role_required("admin")
+def user_role(user_id: int) -> Response:
+    form = RoleForm()
+    return _account_change(user_id, lambda session, user: users.set_role(
+        session, user, form.role.data or "", _actor_of_admin(), form.reason.data or ""), form,
+        _("Role changed to %(role)s.", role=term(form.role.data)))
+
+
+@bp.post("/users/<id:user_id>/password")
+@role_required("admin")
+def user_password(user_id: int) -> Response:
+    """A new password (the account is signed out everywhere); the history says when and why."""
+    form = PasswordForm()
+    hashed = users.hash_password(form.password.data) if form.password.data else None  # outside the gate
+    return _account_change(user_id, lambda session, user: users.reset_password(
+        session, user, form.password.data or "", _actor_of_admin(), form.reason.data or "", password_hash=hashed),
+        form, _("Password reset: the account was signed out everywhere."))
 
 
 @bp.post("/locale")
