@@ -106,6 +106,15 @@ def _selection(session: Session, row: models.Declaration) -> str:
     return "random" if sampled else "targeted"
 
 
+def _deadline(movement_at: datetime | None, now: datetime) -> datetime | None:
+    """When the officer must have decided: the goods' movement time, but never before the case
+    is opened -- goods already at the border (a movement time past) are due within
+    ``ALERT_DEADLINE``, as urgently as a transit alert."""
+    if movement_at is None:
+        return None
+    return max(movement_at, now + ALERT_DEADLINE)
+
+
 def open_cases_for_declaration(session: Session, declaration_id: str, *, now: datetime | None = None,
                                actor: str = "system") -> Case | None:
     """Open (or update) the one active case of a declaration that needs an officer.
@@ -126,7 +135,8 @@ def open_cases_for_declaration(session: Session, declaration_id: str, *, now: da
         "lane": row.lane if row.lane in ("green", *CASE_LANES) else None,
         "control_point": row.control_point, "type_code": row.type_code,
         "risk_score": int(row.risk_score or 0), "revenue_at_stake": _revenue(row),
-        "aeo_priority": _aeo_priority(row), "deadline_at": row.movement_at, "selection": _selection(session, row),
+        "aeo_priority": _aeo_priority(row), "deadline_at": _deadline(row.movement_at, now),
+        "selection": _selection(session, row),
     }
     if case is None:
         case = Case(declaration_id=declaration_id, state=CaseState.OPEN.value, source="declaration",

@@ -3,15 +3,16 @@ with pause / resume / replay. Guarded by ``role_required("admin")`` (officers' a
 each change is recorded on the subscriber's history as ``officer:<username>``."""
 from __future__ import annotations
 
-from flask import Blueprint, Flask, flash, redirect, render_template, url_for
+from flask import Blueprint, Flask, flash, g, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
-from markupsafe import escape
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from app.routing import subscribers as service
 from app.web.auth import role_required
 from app.web.context import db, unit_of_work
+from app.web.plain import page_error_message
 
 bp = Blueprint("admin_routing", __name__, url_prefix="/admin/routing")
 
@@ -30,11 +31,11 @@ def change(subscriber_id: int, action: str) -> Response:
     name = str(subscriber_id)
     actor = f"officer:{current_user.username}"
     if action == "pause":
-        message = f"paused {service.pause(db(), name, actor=actor).name}"
+        message = _("Paused %(name)s.", name=service.pause(db(), name, actor=actor).name)
     elif action == "resume":
-        message = f"resumed {service.resume(db(), name, actor=actor).name}"
+        message = _("Resumed %(name)s.", name=service.resume(db(), name, actor=actor).name)
     else:
-        message = f"replayed {service.replay(db(), name, actor=actor)} dead letter(s)"
+        message = _("%(count)s dead letters queued again.", count=service.replay(db(), name, actor=actor))
     unit_of_work().commit()
     flash(message)
     return redirect(url_for("admin_routing.subscribers"))
@@ -42,8 +43,9 @@ def change(subscriber_id: int, action: str) -> Response:
 
 @bp.errorhandler(403)
 def forbidden(exc: HTTPException) -> tuple[str, int]:
-    """A signed-in user without the admin role: 403 (the API's error envelope is for /api/)."""
-    return escape(exc.description or "forbidden"), 403
+    """A signed-in user without the admin role: 403, as a page (the API's error envelope is for /api/)."""
+    return render_template("officer/error.html", code="FORBIDDEN", message=None, plain=page_error_message(403),
+                           conversation_id=g.get("conversation_id")), 403
 
 
 def install(app: Flask) -> None:

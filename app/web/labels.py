@@ -131,6 +131,19 @@ def account_event(code: object) -> str:
     return term(code, ACCOUNT_EVENTS)
 
 
+SUBSCRIBER_TERMS = {
+    "party": _l("company"), "control_point": _l("control point"), "terminal": _l("terminal"),
+    "partner_customs": _l("partner customs"), "webhook": _l("web hook"), "amqp": _l("message queue (AMQP)"),
+    "pull": _l("pull queue"), "active": _l("active"), "paused": _l("paused"), "blocked": _l("blocked"),
+    "release_notice": _l("release notice"), "refusal_notice": _l("refusal notice"),
+    "cancellation_notice": _l("cancellation notice"), "manifest_decision": _l("conveyance manifest"),
+}
+
+
+def subscriber_term(code: object) -> str:
+    return term(code, SUBSCRIBER_TERMS)
+
+
 AEO_STATUSES = {"active": _l("active"), "suspended": _l("suspended"), "revoked": _l("revoked"),
                 "expired": _l("expired"), "unknown": _l("not in the registry")}
 
@@ -184,6 +197,7 @@ def install(app: Any) -> None:
     app.add_template_filter(declaration_type, "declaration_type")
     app.add_template_filter(reason_label, "reason_label")
     app.add_template_filter(account_event, "account_event")
+    app.add_template_filter(subscriber_term, "subscriber_term")
     app.add_template_filter(duration_minutes, "minutes")
     from app.web.plain import aeo_reason, charge_text, event_note, risk_text  # noqa: PLC0415 - plain imports labels lazily
 

@@ -438,3 +438,25 @@ def account_message(field: str, message: str) -> str:
         if "already" in message:
             return _("The account is already in that state.")
     return message
+
+
+def page_error_message(status: int | None) -> str:
+    """What a refused page says (its technical description goes to the details)."""
+    messages = {
+        400: _("The request could not be understood: go back and try again."),
+        403: _("This page is not for your account."),
+        404: _("There is no such page or record, or it belongs to another company."),
+        409: _("This was changed by someone else meanwhile: reload the page and try again."),
+        413: _("The file is too large."),
+        422: _("Some of what was sent is not accepted."),
+    }
+    return messages.get(status or 400, messages[400])
+
+
+def own_description(exc: Any) -> str | None:
+    """An error's description when the page wrote it (in the reader's language), not a web
+    framework default nor a role check's English."""
+    description = getattr(exc, "description", None)
+    if not description or getattr(exc, "code", None) == 403 or description == type(exc).description:
+        return None
+    return str(description)

@@ -35,14 +35,15 @@ from app.domain.problems import Problem, Rejection
 from app.web import portal_checks as checks
 from app.web.declared import declared
 from app.web.labels import term
-from app.web.plain import Message, problem_message, rejection_summary
+from app.web.plain import (Message, finding_message, is_schema_problem, page_error_message, problem_message,
+                           refine_field, rejection_summary, schema_message)
 from app.domain.time import HONG_KONG
 from app.platform.clock import utcnow
 from app.intake.service import require_text_reason
 from app.portal import codelists
 from app.portal import service as portal
 from app.users import clients as api_clients
-from app.portal.document import (ITEM_DEFAULTS, build_declaration, fields_with_invalid_characters,
+from app.portal.document import (ITEM_DEFAULTS, build_declaration, field_for_path, fields_with_invalid_characters,
                                  form_data_from_xml)
 from app.declarations import pipeline
 from app.declarations import queries as declarations_queries
@@ -69,24 +70,24 @@ def _options(pairs: list[tuple[str, Any]]) -> list[SelectChoice]:
 
 
 TYPE_CHOICES = [("IM", _l("Import")), ("EX", _l("Export")), ("TS", _l("Transhipment under e-lock"))]
-FORM_CHOICES = [("", _l("(not stated)")), ("1", "1 · " + _l("import, non-food")), ("1A", "1A · " + _l("import, food")),
-                ("1B", "1B · " + _l("import, charge-exempt")), ("2", "2 · " + _l("export / re-export")),
-                ("2A", "2A · " + _l("export of HK-made clothing")), ("2B", "2B · " + _l("export, charge-exempt"))]
+FORM_CHOICES = [("", _l("(not stated)")), ("1", _l("1 · import, non-food")), ("1A", _l("1A · import, food")),
+                ("1B", _l("1B · import, charge-exempt")), ("2", _l("2 · export / re-export")),
+                ("2A", _l("2A · export of HK-made clothing")), ("2B", _l("2B · export, charge-exempt"))]
 MODE_CHOICES = [("", _l("choose")), ("1", _l("1 · sea")), ("2", _l("2 · rail")), ("3", _l("3 · road")),
                 ("4", _l("4 · air")), ("5", _l("5 · post")), ("7", _l("7 · fixed installation")),
                 ("8", _l("8 · inland water")), ("9", _l("9 · not known"))]
-MASS_UNITS = [("KGM", "KGM · kg"), ("GRM", "GRM · g"), ("TNE", "TNE · t")]
-VOLUME_UNITS = [("LTR", "LTR · l"), ("MLT", "MLT · ml")]
+MASS_UNITS = [("KGM", _l("kilograms (KGM)")), ("GRM", _l("grams (GRM)")), ("TNE", _l("tonnes (TNE)"))]
+VOLUME_UNITS = [("LTR", _l("litres (LTR)")), ("MLT", _l("millilitres (MLT)"))]
 STATUSES = ("accepted", "under_review", "released", "refused", "cancelled")
 LANES = ("green", "yellow", "red")
 # Labels of the fields, for error messages and the error summary.
 FIELD_LABELS: dict[str, Any] = {
     "type_code": _l("Declaration type"), "form_code": _l("TDEC form"), "lrn": _l("Local reference (LRN)"),
-    "ucr": _l("Unique consignment reference (UCR)"), "issued_at": _l("Issued (HKT)"),
+    "ucr": _l("Unique consignment reference (UCR)"), "issued_at": _l("Issued (Hong Kong time)"),
     "declarant": _l("Declarant"), "declarant_aeo_id": _l("Declarant's AEO certificate"),
     "transport_mode": _l("Transport mode"), "conveyance_id": _l("Conveyance (vehicle, vessel, flight)"),
     "control_point": _l("Control point"), "departure_location": _l("Departure (UN/LOCODE)"),
-    "destination_location": _l("Destination (UN/LOCODE)"), "movement_at": _l("Arrival / departure (HKT)"),
+    "destination_location": _l("Destination (UN/LOCODE)"), "movement_at": _l("Arrival / departure (Hong Kong time)"),
     "name": _l("Name"), "identifier": _l("ID (BR number or AEO id)"), "aeo_id": _l("AEO certificate"),
     "address_line": _l("Address"), "city": _l("City"), "country": _l("Country"),
     "container_id": _l("Container number"), "seals": _l("Seal numbers"), "elock_id": _l("E-lock"),
@@ -172,7 +173,7 @@ class DeclarationForm(TranslatedForm):
     form_code = SelectField(_l("TDEC form"), choices=_options(FORM_CHOICES), validate_choice=False)
     lrn = StringField(_l("Local reference (LRN)"))
     ucr = StringField(_l("Unique consignment reference (UCR)"))
-    issued_at = StringField(_l("Issued (HKT)"))
+    issued_at = StringField(_l("Issued (Hong Kong time)"))
     declarant_aeo_id = StringField(_l("Declarant's AEO certificate"))
     importer = FormField(PartySubform)
     exporter = FormField(PartySubform)
@@ -182,14 +183,14 @@ class DeclarationForm(TranslatedForm):
     control_point = SelectField(_l("Control point"), choices=[], validate_choice=False)
     departure_location = StringField(_l("Departure (UN/LOCODE)"))
     destination_location = StringField(_l("Destination (UN/LOCODE)"))
-    movement_at = StringField(_l("Arrival / departure (HKT)"))
+    movement_at = StringField(_l("Arrival / departure (Hong Kong time)"))
     equipment = FieldList(FormField(EquipmentSubform), min_entries=0, max_entries=99)
     items = FieldList(FormField(ItemSubform), min_entries=1, max_entries=999)
 
 
 class UploadForm(TranslatedForm):
     document = FileField(_l("Declaration XML file"))
-    amends = StringField(_l("Amends declaration (reference), for FunctionCode 13"))
+    amends = StringField(_l("Reference of the declaration this file amends"))
 
 
 class CancelForm(TranslatedForm):
@@ -217,7 +218,7 @@ def _locale() -> str:
 
 def _choices(codes: tuple[codelists.Code, ...], blank: bool = False) -> list[SelectChoice]:
     locale = _locale()
-    options = [(c.code, f"{c.code} · {c.name(locale)}") for c in codes]
+    options = [(c.code, f"{c.name(locale)} ({c.code})") for c in codes]
     return _options([("", _("choose"))] + options if blank else options)
 
 
@@ -597,17 +598,35 @@ def _source_lines(body: bytes, problems: list[Problem]) -> dict[int, str]:
     return {n: lines[n - 1].strip()[:200] for n in sorted(wanted) if 0 < n <= len(lines)}
 
 
+def _upload_refused(form: UploadForm, rejection: Rejection, body: bytes) -> tuple[str, int]:
+    """The refused file's problems as a table: the field each is about (by its label), what is
+    wrong in plain words; line, rule and path folded in a details element."""
+    problems = []
+    for problem in rejection.problems:
+        field = field_for_path(problem.path)
+        if field is not None and is_schema_problem(problem):
+            field = refine_field(field, problem)
+            message = schema_message(field, problem)
+        elif problem.severity in ("hold", "warn", "info"):
+            message = finding_message(problem)
+        else:
+            message = problem_message(problem)
+        problems.append((problem, _label(field) if field else None, message))
+    return render_template("portal/upload.html", form=form, rejection=rejection, problems=problems,
+                           summary=rejection_summary(rejection), lines=_source_lines(body, rejection.problems)), 422
+
+
 @bp.route("/upload", methods=["GET", "POST"])
 @trader_required
 def upload() -> Any:
     form = UploadForm()
     if request.method == "GET":
-        return render_template("portal/upload.html", form=form, rejection=None, lines={})
+        return render_template("portal/upload.html", form=form, rejection=None, problems=[], lines={})
     uploaded = form.document.data
     if not uploaded:
         rejection = Rejection("NO_FILE", _("Choose the declaration XML file to upload."),
                               [Problem(message=_("no file chosen"), path="document", rule="file-required")])
-        return render_template("portal/upload.html", form=form, rejection=rejection, lines={}), 422
+        return _upload_refused(form, rejection, b"")
     body = uploaded.read()
     amends = (form.amends.data or "").strip().upper()
     trader = caller()
@@ -621,8 +640,7 @@ def upload() -> Any:
         uow.commit()
     except Rejection as rejection:
         uow.rollback()
-        return render_template("portal/upload.html", form=form, rejection=rejection,
-                               lines=_source_lines(body, rejection.problems)), 422
+        return _upload_refused(form, rejection, body)
     flash(_("Declaration %(id)s accepted from %(file)s.", id=outcome.receipt.id, file=uploaded.filename))
     return redirect(url_for("portal.declaration", reference=outcome.receipt.id))
 
@@ -681,7 +699,8 @@ def hs_codes() -> Any:
 def page_error(exc: HTTPException) -> tuple[str, int]:
     """Errors of the portal's pages as pages (the API keeps its XML/JSON envelope)."""
     code = {403: "FORBIDDEN", 404: "NOT_FOUND", 413: "BODY_TOO_LARGE"}.get(exc.code or 400, "CSRF_INVALID")
-    return render_template("portal/error.html", code=code, message=exc.description,
+    return render_template("portal/error.html", code=code, message=None,
+                           plain=page_error_message(exc.code),
                            conversation_id=g.get("conversation_id")), exc.code or 400
 
 

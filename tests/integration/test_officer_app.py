@@ -589,6 +589,18 @@ def test_times_are_shown_in_hong_kong_time(clean_app: Flask, accounts: dict[str,
     assert "2026-11-26 07:30" in client.get(f"/officer/cases/{case_id}").text
 
 
+def test_a_case_deadline_is_never_before_its_opening(clean_app: Flask, accounts: dict[str, int]) -> None:
+    """Goods that moved before the case opened are due within 30 minutes of the opening, not
+    in the past; the page shows both with their year."""
+    case_id, _ = lodge(clean_app, "LRN-PAST-MOVE", movement=datetime(2026, 1, 2, 3, 4, tzinfo=timezone.utc))
+    case = case_row(clean_app, case_id)
+    assert case.deadline_at is not None and case.deadline_at > case.opened_at
+    assert case.deadline_at - case.opened_at <= timedelta(minutes=31)
+    client, _token = browser(clean_app, "officer")
+    page = client.get(f"/officer/cases/{case_id}").text
+    assert re.search(r"Deadline <span class=\"deadline\">20\d\d-\d\d-\d\d \d\d:\d\d HKT</span>", page)
+
+
 # --- accounts -----------------------------------------------------------------------------
 
 def test_admin_creates_accounts_on_the_page(clean_app: Flask, accounts: dict[str, int]) -> None:

@@ -7,7 +7,7 @@ from wtforms import DecimalField, HiddenField, PasswordField, SelectField, Strin
 from wtforms.fields.choices import SelectChoice as Choice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from app.domain.cases import LANES, Decision, InspectionResult
+from app.domain.cases import Decision, InspectionResult
 
 
 class ActionForm(TranslatedForm):
@@ -23,7 +23,8 @@ class DecisionForm(TranslatedForm):
         Choice(Decision.REROUTE.value, _l("Re-route lane")),
     ], validators=[InputRequired()])
     lane = SelectField(_l("New lane (re-route only)"),
-                       choices=[Choice("", "—"), *[Choice(lane, lane) for lane in LANES]],
+                       choices=[Choice("", "—"), Choice("green", _l("green")), Choice("yellow", _l("yellow")),
+                                Choice("red", _l("red"))],
                        validators=[Optional()])
     documents = StringField(_l("Documents requested"), validators=[Optional(), Length(max=500)])
     reason = TextAreaField(_l("Reason"), validators=[Optional(), Length(max=4000)])

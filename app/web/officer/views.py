@@ -40,7 +40,7 @@ from app.web.context import db, services, unit_of_work
 from app.web.envelope import attachment_disposition
 from app.web.declared import declared
 from app.web.labels import ALERT_KINDS, term
-from app.web.plain import account_message, case_rule_message
+from app.web.plain import account_message, case_rule_message, own_description, page_error_message
 import app.web.officer.charts as charts
 from app.web.officer.forms import (
     AccountStatusForm,
@@ -83,7 +83,8 @@ def money(value: object) -> str:
 def page_error(exc: HTTPException) -> tuple[str, int]:
     """Errors of the officers' pages as pages (the API keeps its XML/JSON envelope)."""
     code = {403: "FORBIDDEN", 404: "NOT_FOUND", 409: "CONFLICT", 422: "INVALID"}.get(exc.code or 400, "CSRF_INVALID")
-    return render_template("officer/error.html", code=code, message=exc.description,
+    return render_template("officer/error.html", code=code, message=own_description(exc),
+                           plain=page_error_message(exc.code),
                            conversation_id=g.get("conversation_id")), exc.code or 400
 
 
@@ -239,10 +240,16 @@ def _risk(declaration: models.Declaration) -> RiskView | None:
 
 def _journey(case: Case) -> dict[str, Any] | None:
     """The e-lock journey (timeline, alerts and track) when the case has one."""
-    journey = transit_queries.journey_view(db(), case.journey_id, case.declaration_id)
+    journey = transit_queries.journey_view(db(), case.journey_id, case.declaration_id, services().reference.network)
     if journey is None:
         return None
-    return {"view": journey, "track_svg": charts.track(journey.track, _("E-lock track"))}
+    labels = charts.TrackLabels(
+        title=_("E-lock track over the approved route"), corridor=_("approved corridor"), route=_("approved route"),
+        track=_("reported track"), start=_("start"), end=_("last position"), outside=_("outside the corridor"),
+        deviation=_("left the route here"))
+    readings = [(r.longitude, r.latitude, r.inside_corridor) for r in journey.readings]
+    return {"view": journey, "track_svg": charts.track(readings, labels, journey.corridor, journey.route_path,
+                                                       journey.points)}
 
 
 def _officers() -> list[User]:
