@@ -65,6 +65,15 @@ SEVERITIES = {"reject": _l("must be fixed"), "hold": _l("held for an officer"), 
               "info": _l("for information")}
 CHARGES = {"declaration_charge": _l("declaration charge"), "clothing_levy": _l("clothing levy"),
            "duty": _l("duty")}
+COMMODITIES = {
+    "beer": _l("beer"), "wine": _l("wine"), "fermented_liquor": _l("other fermented liquor"),
+    "liquor": _l("spirits"), "cigars": _l("cigars"), "cigarettes": _l("cigarettes"),
+    "chinese_prepared_tobacco": _l("Chinese prepared tobacco"),
+    "other_manufactured_tobacco": _l("other manufactured tobacco"), "unleaded_petrol": _l("unleaded petrol"),
+    "leaded_petrol": _l("leaded petrol"), "aircraft_spirit": _l("aircraft spirit"),
+    "light_diesel": _l("light diesel oil"), "ultra_low_sulphur_diesel": _l("ultra-low sulphur diesel"),
+    "euro_v_diesel": _l("Euro V diesel"), "methyl_alcohol": _l("methyl alcohol"),
+}
 RESULTS = {"no_discrepancy": _l("no discrepancy"), "discrepancy": _l("discrepancy"), "seizure": _l("seizure")}
 SELECTIONS = {"targeted": _l("targeted"), "random": _l("random sample")}
 JOURNEY_STATES = {
@@ -75,7 +84,7 @@ REASON_SOURCES = {"lane": _l("lane"), "finding": _l("rule finding"), "alert": _l
                   "hold": _l("rule finding")}
 
 _ALL: dict[str, Any] = {}
-for _table in (REASON_SOURCES, JOURNEY_STATES, SELECTIONS, RESULTS, CHARGES, SEVERITIES, PARTY_ROLES, ROLES,
+for _table in (COMMODITIES, REASON_SOURCES, JOURNEY_STATES, SELECTIONS, RESULTS, CHARGES, SEVERITIES, PARTY_ROLES, ROLES,
                DECISIONS, EVENTS, TRANSPORT_MODES, ALERT_KINDS, STATUSES, LANES, CASE_STATES):
     _ALL.update(_table)
 

@@ -140,7 +140,7 @@ def schema_message(field_id: str, problem: Problem, entered: str | None = None) 
     else:
         text = _("“%(value)s” is not accepted here.", value=value[:60])
     if accepted is not None:
-        text = f"{text} " + _("Enter %(accepted)s.", accepted=accepted)
+        text = _("%(problem)s Enter %(accepted)s.", problem=text, accepted=accepted)
     return Message(text, problem.rule, problem.path, problem.severity)
 
 
@@ -351,6 +351,7 @@ _CHARGE_PHRASES_ZH: list[tuple[re.Pattern[str], str]] = [(re.compile(pattern), r
     (r"max (HK\$[\d,.]+)", r"上限 \1"),
     (r", pro rata", "，按比例"),
     (r"declared value", "申報貨值"),
+    (r"form (\w+) \(assumed: no form code given\):", r"表格 \1（未有填寫表格代碼，按此假定）："),
     (r"form (\w+):", r"表格 \1："),
     (r"\(from (\d{4}-\d{2}-\d{2})", r"（自 \1 起"),
     (r", unconfirmed\)", "，未確認）"),
@@ -393,20 +394,37 @@ def aeo_reason(text: str | None) -> str:
 _RISK_PHRASES_ZH: list[tuple[re.Pattern[str], str]] = [(re.compile(pattern), replacement)
                                                        for pattern, replacement in (
     (r"^item (\d+): ", r"第 \1 項貨物："),
-    (r"value (HK\$[\d,.]+)/kg is far below the reference (HK\$[\d,.]+)/kg for HS (\d+)",
-     r"每公斤貨值 \1 遠低於 HS \2 的參考價每公斤 \3"),
+    (r"learned model (\S+) puts the fraud probability at (\d+)% \(HS (\d+) fraud rate (\d+)% in training data; "
+     r"origin (\w+) (\d+)%; overall (\d+)%\)",
+     r"學習模型 \1 估計欺詐機率為 \2%（訓練資料中：HS \3 欺詐率 \4%；原產地 \5 \6%；整體 \7%）"),
+    (r"value (HK\$[\d,.]+)/kg is far below the reference (HK\$[\d,.]+)/kg for HS (\d+) \((.*)\)",
+     r"每公斤貨值 \1 遠低於 HS \3 的參考價每公斤 \2（\4）"),
+    (r"(^|：)HS (\d+): ", r"\1HS \2："),
     (r"origin (\w{2}): ", r"原產地 \1："),
-    (r"^rule (\w+) \((\w+)\) applies$", r"適用規則 \1（\2）"),
+    (r"^rule (\w+) \(reject\) applies$", r"適用規則 \1（必須更正）"),
+    (r"^rule (\w+) \(hold\) applies$", r"適用規則 \1（暫緩待關員處理）"),
+    (r"^rule (\w+) \(warn\) applies$", r"適用規則 \1（警告）"),
+    (r"^rule (\w+) \(info\) applies$", r"適用規則 \1（供參考）"),
     (r"^transit alert on the journey: ", "行程有轉運警報："),
-    (r"is on the watchlist", "在監察名單上"),
+    (r"^(\w+) (\S+) is on the watchlist: ", r"\1 \2 在監察名單上："),
     (r"importer named in only (\d+) earlier declarations?", r"進口商以往只在 \1 份報關單出現"),
     (r"first declaration naming this importer", "首份載有此進口商的報關單"),
     (r"random compliance sample", "隨機合規抽樣"),
-    (r"score (\d+) >= red threshold (\d+)", r"風險分數 \1 ≥ 紅色通道門檻 \2"),
-    (r"score (\d+) >= yellow threshold (\d+)", r"風險分數 \1 ≥ 黃色通道門檻 \2"),
-    (r"score (\d+) below yellow threshold (\d+)", r"風險分數 \1 低於黃色通道門檻 \2"),
-    (r"recognised", "獲認可"),
-    (r"Tier (\d)", r"第 \1 級"),
+    (r"^AEO tier (\d) with clean findings and score (\d+) below (\d+)$",
+     r"第 \1 級認可經濟營運商，沒有規則問題，風險分數 \2 低於 \3"),
+    (r"^score (\d+) at or above the red threshold (\d+)$", r"風險分數 \1 達到或高於紅色通道門檻 \2"),
+    (r"^score (\d+) at or above the yellow threshold (\d+)$", r"風險分數 \1 達到或高於黃色通道門檻 \2"),
+    (r"^score (\d+) below the yellow threshold (\d+)$", r"風險分數 \1 低於黃色通道門檻 \2"),
+    (r"^rule finding (.+) requires inspection$", r"規則結果 \1 須查驗"),
+    (r"^rule finding (.+) needs a documentary check$", r"規則結果 \1 須作文件審查"),
+    (r"^transit alert: ", "轉運警報："),
+    (r"^no party that counts is a recognised AEO: no AEO benefit$", "沒有相關方為獲認可的認可經濟營運商：不享有便利"),
+    (r"^best recognised tier among (.+): Tier (\d)$", r"\1 之中最高的認可級別：第 \2 級"),
+    (r"^risk score lowered by (\d+)%$", r"風險分數減低 \1%"),
+    (r"^queue priority \+(\d+)$", r"隊列優先 +\1"),
+    (r"^not eligible for the green lane: held by (.+)$", r"不符合綠色通道資格：因 \1 暫緩"),
+    (r"^eligible for the green lane unless a risk signal applies$", "符合綠色通道資格，除非出現風險訊號"),
+    (r"declarant", "報關人"), (r"importer", "進口商"), (r"exporter", "出口商"), (r"carrier", "承運人"),
 )]
 
 

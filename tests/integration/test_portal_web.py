@@ -279,9 +279,10 @@ def test_an_uploaded_sample_is_lodged_and_a_bad_one_reported_with_lines(traders:
         content_type="multipart/form-data")
     assert response.status_code == 422
     page = response.get_data(as_text=True)
-    assert "SCHEMA_INVALID" in page and "GovernmentAgencyGoodsItem[2]/Commodity/Classification/ID" in page
-    assert re.search(r'<td class="num">54</td>', page)  # the line of the bad HS code
-    assert "8517130" in page
+    assert 'data-code="SCHEMA_INVALID"' in page and "GovernmentAgencyGoodsItem[2]/Commodity/Classification/ID" in page
+    assert re.search(r'<td data-label="Line" class="num">54</td>', page)  # the line of the bad HS code
+    assert "Goods item 2 · HS code" in page  # the field, by its label
+    assert "“8517130” is not accepted here. Enter 8 digits, for example 84713000." in page
 
 
 def test_amend_from_the_declaration_page_then_cancel(traders: Flask) -> None:

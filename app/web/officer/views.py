@@ -301,7 +301,8 @@ def _form_error(form: Any) -> CaseRuleError:
     field, messages = next(iter(form.errors.items()))
     label = getattr(getattr(form, field, None), "label", None)
     name = label.text if label is not None and label.text else field
-    return CaseRuleError("FORM_INVALID", f"{name}: {' '.join(str(m) for m in messages)}", field)
+    return CaseRuleError("FORM_INVALID", _("%(label)s: %(message)s", label=name,
+                                           message=" ".join(str(m) for m in messages)), field)
 
 
 @bp.get("/cases/<id:case_id>")
@@ -516,7 +517,8 @@ def _account_change(user_id: int, change: Callable[[Session, User], None], form:
     to the account's page saying what happened (or what was wrong, naming the field)."""
     if not form.validate():
         field, messages = next(iter(form.errors.items()))
-        flash(f"{getattr(form, field).label.text}: {' '.join(str(m) for m in messages)}", "error")
+        flash(_("%(label)s: %(message)s", label=getattr(form, field).label.text,
+                message=" ".join(str(m) for m in messages)), "error")
         return redirect(url_for("officer.user_account", user_id=user_id))
     uow = unit_of_work().write_lock()
     user = uow.session.get(User, user_id)
