@@ -84,7 +84,8 @@ REASON_SOURCES = {"lane": _l("lane"), "finding": _l("rule finding"), "alert": _l
                   "hold": _l("rule finding")}
 
 _ALL: dict[str, Any] = {}
-for _table in (COMMODITIES, REASON_SOURCES, JOURNEY_STATES, SELECTIONS, RESULTS, CHARGES, SEVERITIES, PARTY_ROLES, ROLES,
+for _table in (COMMODITIES, REASON_SOURCES, JOURNEY_STATES, SELECTIONS, RESULTS, CHARGES, SEVERITIES, PARTY_ROLES,
+               ROLES,
                DECISIONS, EVENTS, TRANSPORT_MODES, ALERT_KINDS, STATUSES, LANES, CASE_STATES):
     _ALL.update(_table)
 

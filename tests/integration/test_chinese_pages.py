@@ -106,7 +106,8 @@ def test_every_page_reads_in_traditional_chinese(clean_app: Flask, accounts: dic
                                                                 "revenue_recovered": "100", "notes": "多出兩箱"})
     officer.post(f"/officer/cases/{case_id}/notes", data={"csrf_token": token, "note": "已致電貿易商"})
     other = chinese(clean_app, "officer2")
-    refused_claim = other.post(f"/officer/cases/{case_id}/claim", data={"csrf_token": csrf_token(other.get("/officer/").text)})
+    refused_claim = other.post(f"/officer/cases/{case_id}/claim",
+                               data={"csrf_token": csrf_token(other.get("/officer/").text)})
     assert refused_claim.status_code == 409
     pages["officer refused"] = refused_claim.text
     for path in ("/officer/", "/officer/?state=closed", f"/officer/cases/{case_id}", "/officer/search?q=lrn-zh",
