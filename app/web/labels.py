@@ -197,22 +197,3 @@ def duration_minutes(minutes: float | None) -> str:
     if whole < 60:
         return _("%(m)d min", m=whole)
     return _("%(h)d h %(m)d min", h=whole // 60, m=whole % 60)
-
-
-def install(app: Any) -> None:
-    """The filters every template uses."""
-    app.add_template_filter(term, "term")
-    app.add_template_filter(actor, "actor")
-    app.add_template_filter(when, "when")
-    app.add_template_filter(declaration_type, "declaration_type")
-    app.add_template_filter(reason_label, "reason_label")
-    app.add_template_filter(account_event, "account_event")
-    app.add_template_filter(subscriber_term, "subscriber_term")
-    app.add_template_filter(duration_minutes, "minutes")
-    from app.web.plain import aeo_reason, charge_text, event_note, risk_text  # noqa: PLC0415 - plain imports labels lazily
-
-    app.add_template_filter(event_note, "event_note")
-    app.add_template_filter(charge_text, "charge_text")
-    app.add_template_filter(risk_text, "risk_text")
-    app.add_template_filter(aeo_reason, "aeo_reason")
-    app.add_template_filter(aeo_status, "aeo_status")

@@ -20,6 +20,7 @@ from flask_babel import lazy_gettext as _l
 
 from app.domain.cases import CaseRuleError
 from app.domain.problems import Problem, Rejection
+from app.web.labels import LANES, term
 
 
 @dataclass(frozen=True, slots=True)
@@ -311,8 +312,6 @@ _GENERATED_NOTES: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] =
 
 
 def _lane(code: str) -> str:
-    from app.web.labels import LANES, term  # noqa: PLC0415 - labels imports nothing of this module
-
     return term(code, LANES)
 
 

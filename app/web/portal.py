@@ -683,13 +683,15 @@ def revoke_key(client_id: int) -> WerkzeugResponse:
 @bp.get("/codes/hs")
 @trader_required
 def hs_codes() -> Any:
-    """HS code search by code or words: JSON for scripts (``format=json``), a page otherwise."""
+    """HS code search by code or everyday words in English or Chinese (best match first):
+    JSON for scripts (``format=json``), a page otherwise (with related HS 2022 subheadings)."""
     query = request.args.get("q", "")[:60]
     found = _codes().search_hs(query, limit=50)
     locale = _locale()
     if request.args.get("format") == "json":
         return jsonify([{"code": c.code, "name": c.name(locale)} for c in found])
-    return render_template("portal/hs_codes.html", query=query, found=found, locale=locale)
+    return render_template("portal/hs_codes.html", query=query, found=found, locale=locale,
+                           subheadings=_codes().search_subheadings(query))
 
 
 @bp.errorhandler(403)
