@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import re
+from dataclasses import asdict
 from collections.abc import Callable
 from datetime import datetime
 
@@ -337,12 +338,46 @@ def _checked_without_lodging(data: dict[str, Any], body: bytes, function_code: s
     return checks.problems_by_field(_assess(received.declaration), data)
 
 
+PROBLEMS_KEY = "_problems"
+
+
+def _keep(data: dict[str, Any], draft_id: int | None, amending: Any, errors: checks.Errors | None = None,
+          general: list[Message] | None = None, notices: list[Message] | None = None,
+          anchor: str | None = None) -> WerkzeugResponse:
+    """Post/redirect/get for every answer to the form that is not a lodgement: the form as
+    entered (and the problems found, if any) is kept as the trader's draft, and the browser is
+    sent to it. Back then never meets "Confirm Form Resubmission", a reload re-posts nothing,
+    and nothing typed is lost."""
+    stored = dict(data)
+    if errors or general or notices:
+        stored[PROBLEMS_KEY] = {
+            "errors": {field: [asdict(m) for m in messages] for field, messages in (errors or {}).items()},
+            "general": [asdict(m) for m in general or []], "notices": [asdict(m) for m in notices or []]}
+    unit_of_work().rollback()
+    reads_done()
+    uow = unit_of_work().write_lock()
+    draft = portal.save_draft(uow.session, caller(), stored, draft_id, amending.id if amending is not None else None)
+    uow.commit()
+    return redirect(url_for("portal.draft", draft_id=draft.id,
+                            _anchor=anchor or ("error-summary" if errors or general else None)))
+
+
+def _problems_kept(kept: Any) -> tuple[checks.Errors, list[Message], list[Message]]:
+    """The problems ``_keep`` stored with a draft (none for a draft saved on purpose)."""
+    if not isinstance(kept, dict):
+        return {}, [], []
+    return ({field: [Message(**m) for m in messages] for field, messages in kept.get("errors", {}).items()},
+            [Message(**m) for m in kept.get("general", [])], [Message(**m) for m in kept.get("notices", [])])
+
+
 def _declaration_form(draft_id: int | None = None, amending: Any = None) -> Any:
     """The form's one handler: new declaration, resumed draft, or amendment of ``amending``."""
     party = portal.party_of(db(), caller())
     if request.method == "GET":
         if draft_id is not None:
             data = copy.deepcopy(portal.get_draft(db(), caller(), draft_id).data)
+            errors, general, notices = _problems_kept(data.pop(PROBLEMS_KEY, None))
+            return _render_form(_form_from(data), errors, general, 200, draft_id, amending, notices=notices)
         elif amending is not None:
             data = form_data_from_xml(portal.latest_document(db(), amending))
         else:
@@ -351,8 +386,11 @@ def _declaration_form(draft_id: int | None = None, amending: Any = None) -> Any:
     form = DeclarationForm()
     data = _clean(form.data)
     action = request.form.get("action", "submit")
+    kind, _sep, row = action.partition(":")
     if _apply_row_action(action, data, params.form_int("add_count", 1, MAX_ITEMS) or 1):
-        return _render_form(_form_from(data), {}, [], 200, draft_id, amending)
+        anchor = {"add_item": f"items-{len(data.get('items') or []) - 1}", "add_equipment": "equipment",
+                  "fill": row}.get(kind, "goods" if kind == "remove_item" else "transport")
+        return _keep(data, draft_id, amending, anchor=anchor)
     function_code = "13" if amending is not None else "9"
     if action == "save_draft":
         draft = portal.save_draft(db(), caller(), data, draft_id, amending.id if amending is not None else None)
@@ -375,8 +413,7 @@ def _declaration_form(draft_id: int | None = None, amending: Any = None) -> Any:
     if missing:
         # Not lodged: but the schema and the rules are run too, so every problem shows at once.
         by_field, general, notices = _checked_without_lodging(data, body, function_code)
-        return _render_form(_form_from(data), checks.merge(missing, by_field), general, 422, draft_id, amending,
-                            notices=notices)
+        return _keep(data, draft_id, amending, checks.merge(missing, by_field), general, notices)
     trader = caller()
 
     lodging = (pipeline.amendment(amending.id, trader, g.conversation_id) if amending is not None
@@ -402,8 +439,7 @@ def _declaration_form(draft_id: int | None = None, amending: Any = None) -> Any:
             more, more_general, more_notices = checks.problems_by_field(
                 _assess_anyway(data, set(by_field), function_code), data)
             by_field, general, notices = checks.merge(by_field, more), general + more_general, notices + more_notices
-        return _render_form(_form_from(data), by_field, [rejection_summary(rejection), *general], 422, draft_id,
-                            amending, notices=notices)
+        return _keep(data, draft_id, amending, by_field, [rejection_summary(rejection), *general], notices)
     receipt = outcome.receipt
     if outcome.replay:
         flash(_("Declaration %(id)s was already lodged with this content.", id=receipt.id))
@@ -692,6 +728,16 @@ def hs_codes() -> Any:
         return jsonify([{"code": c.code, "name": c.name(locale)} for c in found])
     return render_template("portal/hs_codes.html", query=query, found=found, locale=locale,
                            subheadings=_codes().search_subheadings(query))
+
+
+@bp.after_request
+def back_button(response: WerkzeugResponse) -> WerkzeugResponse:
+    """A page answering a POST (the form again with its problems, a row added) is kept in the
+    browser's own cache for a while: Back to it then shows it, instead of "Confirm Form
+    Resubmission" or re-posting. Private: no shared cache may keep it."""
+    if request.method == "POST" and response.mimetype == "text/html" and response.status_code in (200, 422):
+        response.headers["Cache-Control"] = "private, max-age=3600"
+    return response
 
 
 @bp.errorhandler(403)

@@ -10,7 +10,7 @@ import re
 from flask import Flask
 
 from tests.integration.test_portal_web import (_document_request, form_fields, item_fields, post_form, reference_of,
-                                               signed_in, stored, token)
+                                               refused_page, signed_in, stored, token)
 
 RAW = ("xsd:", "Decimal(", "elementpath", "doesn't match", "/Declaration/", "FunctionCode")
 
@@ -34,9 +34,7 @@ def test_every_problem_of_the_form_in_one_round_in_plain_words(traders: Flask) -
     data = form_fields(lrn="", items=2, issued_at="31/12/2026 10:00")
     data.update(item_fields(0, hs_code="8471300", quantity="0", gross_mass="abc", origin_country="cn"))
     data.update(item_fields(1, hs_code="99999999"))  # schema-valid, but not in the tariff: a business rule
-    response = post_form(client, data)
-    assert response.status_code == 422
-    page = response.get_data(as_text=True)
+    page = refused_page(post_form(client, data))
     summary = summary_of(page)
     assert "Local reference (LRN): This is required." in summary
     assert ("Goods item 1 · HS code: “8471300” is not accepted here. Enter 8 digits, for example 84713000."
