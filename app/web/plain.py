@@ -296,6 +296,27 @@ __all__ = ["ACCEPTED", "Message", "case_rule_message", "field_name", "finding_me
 
 # --- stored notes and charge explanations -------------------------------------------------
 
+def _lane(code: str) -> str:
+    return term(code, LANES)
+
+
+def _held_reason(reason: str) -> str:
+    reason = reason.strip()
+    if reason == "the seal was opened or tampered with en route":
+        return _("the seal was opened or tampered with on the way")
+    if reason == "risk scoring put the declaration in the red lane":
+        return _("risk scoring put the declaration in the red lane")
+    if match := re.fullmatch(r"the journey raised alerts \((?P<kinds>.*)\)", reason):
+        return _("the journey raised alerts: %(kinds)s",
+                 kinds=", ".join(term(kind.strip()) for kind in match.group("kinds").split(",")))
+    return reason
+
+
+def _held(match: re.Match[str]) -> str:
+    return _("Held for officers: %(reasons)s.", reasons="; ".join(
+        _held_reason(reason) for reason in match.group("reasons").split(";")))
+
+
 _GENERATED_NOTES: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
     (re.compile(r"^physical inspection ordered$"), lambda m: _("Physical inspection ordered.")),
     (re.compile(r"^documents requested: (?P<documents>.*) \((?P<reason>.*)\)$", re.DOTALL),
@@ -306,13 +327,19 @@ _GENERATED_NOTES: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] =
                  after=_lane(m.group("after"))) + (" " + m.group("reason") if m.group("reason").strip() else "")),
     (re.compile(r"^re-routed to the green lane: (?P<reason>.*)$", re.DOTALL),
      lambda m: _("Re-routed to the green lane.") + (" " + m.group("reason") if m.group("reason").strip() else "")),
+    (re.compile(r"^held for officers: (?P<reasons>.*)$", re.DOTALL), _held),
+    (re.compile(r"^released without re-inspection under mutual recognition .*?: sealed by partner customs at "
+                r"(?P<origin>\w+), arrived at (?P<destination>\w+) with the seal intact and no alerts.*$", re.DOTALL),
+     lambda m: _("Released without re-inspection under mutual recognition: sealed by partner customs at "
+                 "%(origin)s, arrived at %(destination)s with the seal intact and no alerts.",
+                 origin=m.group("origin"), destination=m.group("destination"))),
+    (re.compile(r"^released: sealed at (?P<origin>\w+), arrived at (?P<destination>\w+) with the seal intact and "
+                r"no alerts.*$", re.DOTALL),
+     lambda m: _("Released: sealed at %(origin)s, arrived at %(destination)s with the seal intact and no alerts.",
+                 origin=m.group("origin"), destination=m.group("destination"))),
     (re.compile(r"^journey (?P<journey>\S+): (?P<note>.*)$", re.DOTALL),
      lambda m: _("E-lock journey %(journey)s: %(note)s", journey=m.group("journey"), note=m.group("note"))),
 ]
-
-
-def _lane(code: str) -> str:
-    return term(code, LANES)
 
 
 def event_note(note: str | None) -> str:

@@ -477,7 +477,13 @@ def new_declaration() -> Any:
 @bp.route("/drafts/<id:draft_id>", methods=["GET", "POST"])
 @trader_required
 def draft(draft_id: int) -> Any:
-    found = _found(lambda: portal.get_draft(db(), caller(), draft_id))
+    try:
+        found = portal.get_draft(db(), caller(), draft_id)
+    except Rejection:
+        # Back to a draft that was lodged meanwhile lands here: say so, not "not found".
+        return render_template("portal/error.html", code="NOT_FOUND", message=None,
+                               plain=_("This draft is no longer here: it was lodged or deleted."),
+                               conversation_id=g.get("conversation_id")), 404
     amending = None
     if found.declaration_id is not None:
         amending = _found(lambda: declarations_queries.get_declaration(db(), found.declaration_id or "",
