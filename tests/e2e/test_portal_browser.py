@@ -13,7 +13,7 @@ from app.config import PROJECT_ROOT
 from app.db import models
 from app.users.clients import ensure_party
 from app.users.service import create_user, find_user
-from tests.e2e.conftest import LiveServer, screenshot
+from tests.e2e.conftest import LiveServer, assert_accessible, screenshot
 
 USERNAME = "portal-trader"
 PASSWORD = "portal-e2e-pass"
@@ -68,6 +68,7 @@ def test_lodge_a_three_item_import_and_see_its_lane(page: Page, trader: str) -> 
     fill_item(page, 2, "Wrist-watches, quartz", "91021100", "15000.00")
     expect(page.locator("fieldset.item")).to_have_count(3)
     screenshot(page, "portal-02-form-three-items")
+    assert_accessible(page, "portal-02-form-three-items")
     page.click("#submit-declaration")
     expect(page.locator(".flash")).to_contain_text("accepted")
     assert status_of(page) == "accepted"
@@ -106,6 +107,7 @@ def test_upload_an_xml_sample(page: Page, trader: str) -> None:
     expect(page.locator("table.problems code.path")).to_contain_text(
         "GovernmentAgencyGoodsItem[2]/Commodity/Classification/ID")
     screenshot(page, "portal-06-upload-report")
+    assert_accessible(page, "portal-06-upload-report")
     page.set_input_files("#document", str(PROJECT_ROOT / "samples/valid/import-liquor.xml"))
     page.click("#upload-submit")
     expect(page.locator(".flash")).to_contain_text("accepted from import-liquor.xml")
