@@ -13,7 +13,7 @@ from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from app.db import models
-from app.db.case_models import Case, CaseEvent, DocumentRequest, User
+from app.db.case_models import Case, CaseEvent, DocumentRequest, SavedSearch, User, UserEvent
 from app.db.portal_models import DocumentRequestAnswer
 from app.db.risk_models import RiskAssessment
 from app.db.session import rowcount
@@ -581,9 +581,58 @@ def case_for_declaration(session: Session, declaration_id: str) -> Case | None:
                           .order_by(Case.id.desc()).limit(1))
 
 
+# --- saved searches -----------------------------------------------------------------------
+
+SAVED_SEARCH_PAGES = ("queue", "search")
+MAX_SAVED_SEARCHES = 50
+MAX_SEARCH_NAME = 60
+MAX_SEARCH_QUERY = 1000
+
+
+def save_search(session: Session, user: User, page: str, name: str, query: str,
+                now: datetime | None = None) -> SavedSearch:
+    """Keep the filter an officer is looking at under a name (the same name replaces it);
+    the account's history records it."""
+    now = now or utcnow()
+    name = " ".join(name.split())
+    if page not in SAVED_SEARCH_PAGES:
+        raise CaseRuleError("FORM_INVALID", f"filters are saved for {' or '.join(SAVED_SEARCH_PAGES)}", "page")
+    if not 1 <= len(name) <= MAX_SEARCH_NAME:
+        raise CaseRuleError("SEARCH_NAME_INVALID", f"name the filter in 1 to {MAX_SEARCH_NAME} characters", "name")
+    if len(query) > MAX_SEARCH_QUERY:
+        raise CaseRuleError("SEARCH_TOO_LONG", f"a saved filter has at most {MAX_SEARCH_QUERY} characters", "name")
+    saved = session.scalar(select(SavedSearch).where(SavedSearch.user_id == user.id, SavedSearch.page == page,
+                                                     SavedSearch.name == name))
+    if saved is None:
+        count = session.scalar(select(func.count()).select_from(SavedSearch).where(SavedSearch.user_id == user.id))
+        if (count or 0) >= MAX_SAVED_SEARCHES:
+            raise CaseRuleError("TOO_MANY_SEARCHES", f"keep at most {MAX_SAVED_SEARCHES} saved filters: delete one "
+                                                     "first", "name")
+        saved = SavedSearch(user_id=user.id, page=page, name=name, query=query, created_at=now)
+        session.add(saved)
+    else:
+        saved.query, saved.created_at = query, now
+    session.flush()
+    session.add(UserEvent(user_id=user.id, kind="search_saved", actor=_actor(user), occurred_at=now,
+                          detail={"page": page, "name": name, "query": query}))
+    return saved
+
+
+def delete_search(session: Session, user: User, search_id: int, now: datetime | None = None) -> SavedSearch:
+    """Forget one of the officer's own saved filters (another officer's is not found)."""
+    saved = session.get(SavedSearch, search_id)
+    if saved is None or saved.user_id != user.id:
+        raise CaseNotFound(f"no saved filter {search_id}")
+    session.delete(saved)
+    session.add(UserEvent(user_id=user.id, kind="search_deleted", actor=_actor(user), occurred_at=now or utcnow(),
+                          detail={"page": saved.page, "name": saved.name}))
+    session.flush()
+    return saved
+
+
 __all__ = [
     "AlreadyClaimed", "CaseNotFound", "DecisionRequest", "QueueFilter", "QueuePage", "add_note", "claim",
     "decide", "documents_answered", "escalate_unclaimed", "get_case", "open_case_for_alert",
     "open_cases_for_declaration",
-    "queue_page", "reassign", "record_inspection", "unclaim",
+    "queue_page", "reassign", "record_inspection", "save_search", "delete_search", "unclaim",
 ]

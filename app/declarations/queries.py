@@ -14,12 +14,15 @@ from app.domain.reference import is_valid_declaration_reference
 
 
 def get_declaration(session: Session, reference: str, party_id: int | None,
-                    with_history: bool = False, for_update: bool = False) -> models.Declaration:
+                    with_history: bool = False, for_update: bool = False,
+                    with_content: bool = False) -> models.Declaration:
     """The declaration, if ``party_id`` (None = any) may see it; otherwise NOT_FOUND.
 
     Another party's declaration answers exactly as a missing one does, so references
-    reveal nothing. ``for_update`` locks the row (PostgreSQL) so that two changes racing on
-    one declaration run one after the other and the second sees the first's outcome."""
+    reveal nothing. ``with_content`` loads what was declared (parties, goods, containers and
+    seals) in a few queries, for pages that show it. ``for_update`` locks the row
+    (PostgreSQL) so that two changes racing on one declaration run one after the other and
+    the second sees the first's outcome."""
     if not is_valid_declaration_reference(reference):
         raise Rejection(
             "INVALID_REFERENCE",
@@ -32,6 +35,10 @@ def get_declaration(session: Session, reference: str, party_id: int | None,
     if with_history:
         query = query.options(selectinload(models.Declaration.events),
                               selectinload(models.Declaration.findings))
+    if with_content:
+        query = query.options(selectinload(models.Declaration.parties), selectinload(models.Declaration.goods_items),
+                              selectinload(models.Declaration.equipment).selectinload(models.TransportEquipment.seals),
+                              selectinload(models.Declaration.declarant))
     if for_update:
         query = query.with_for_update()
     row = session.scalar(query)

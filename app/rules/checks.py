@@ -20,7 +20,7 @@ from stdnum import iso6346
 
 from app.domain.declaration import Declaration, DeclarationType, PartyRole
 from app.domain.forms import EXEMPT_FORMS, effective_form, forms_for, is_levied_clothing, stated_form
-from app.domain.time import hong_kong_date
+from app.domain.time import HONG_KONG, hong_kong_date
 from app.domain import paths
 from app.reference.codelists import CodeLists
 from app.domain.aeo import AeoStandingView
@@ -230,11 +230,21 @@ def duplicate_goods_items(declaration: Declaration, params: Mapping[str, Any], c
 
 # --- dates ------------------------------------------------------------------------------
 
+def _hong_kong_time(moment: datetime) -> str:
+    """A moment as people in Hong Kong read it: ``2026-11-21 10:11:00 HKT`` (no UTC, no microseconds)."""
+    try:
+        local = moment.astimezone(HONG_KONG)
+    except OverflowError:
+        local = moment
+    clock = f"{local.hour:02d}:{local.minute:02d}:{local.second:02d}"
+    return f"{local.year:04d}-{local.month:02d}-{local.day:02d} {clock}" + (" HKT" if local is not moment else "")
+
+
 @check("issue_date_not_future", params={"tolerance_minutes": int}, fields=("issued", "received"))
 def issue_date_not_future(declaration: Declaration, params: Mapping[str, Any], context: CheckContext) -> Iterator[Hit]:
     if declaration.issued_at > context.received_at + timedelta(minutes=params["tolerance_minutes"]):
         yield Hit("/Declaration/IssueDateTime",
-                  {"issued": declaration.issued_at.isoformat(), "received": context.received_at.isoformat()})
+                  {"issued": _hong_kong_time(declaration.issued_at), "received": _hong_kong_time(context.received_at)})
 
 
 @check("issue_date_not_long_past", params={"max_age_days": int}, fields=("issued", "received", "max_age_days"))
@@ -244,7 +254,7 @@ def issue_date_not_long_past(declaration: Declaration, params: Mapping[str, Any]
     year 1) is a keying or system error, not a date to record."""
     if declaration.issued_at < context.received_at - timedelta(days=params["max_age_days"]):
         yield Hit("/Declaration/IssueDateTime",
-                  {"issued": declaration.issued_at.isoformat(), "received": context.received_at.isoformat(),
+                  {"issued": _hong_kong_time(declaration.issued_at), "received": _hong_kong_time(context.received_at),
                    "max_age_days": params["max_age_days"]})
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.db import models
@@ -102,13 +102,22 @@ def list_keys(session: Session, caller: Caller) -> list[models.ApiClient]:
 
 
 def create_key(session: Session, caller: Caller, name: str) -> tuple[models.ApiClient, str]:
-    """A new trader key for the party's own system; the key itself is returned once."""
+    """A new trader key for the party's own system; the key itself is returned once. Names
+    are unique among the party's live keys (case-insensitive), so a revoke button that names
+    a key names one key."""
     name = (name or "").strip()
     if not 2 <= len(name) <= 100:
         raise Rejection("INVALID_PARAMETER", "name the system that will use the key (2 to 100 characters)",
                         [Problem(message="2 to 100 characters", path="name", rule="name-length")])
-    party = session.get(models.Party, caller.party_id)
+    # The party row is locked, so two requests creating keys of one name cannot both pass.
+    party = session.scalar(select(models.Party).where(models.Party.id == caller.party_id).with_for_update())
     assert party is not None
+    taken = session.scalar(select(models.ApiClient.id).where(
+        models.ApiClient.party_id == party.id, models.ApiClient.revoked_at.is_(None),
+        func.lower(models.ApiClient.name) == name.lower()).limit(1))
+    if taken is not None:
+        raise Rejection("INVALID_PARAMETER", f"a live key is already named {name!r}: choose another name or revoke it",
+                        [Problem(message="name already used by a live key", path="name", rule="name-taken")])
     return create_client(session, name, party, role="trader")
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db.case_models import User, UserEvent, new_session_token
+from app.db.models import Party
 from app.platform.clock import utcnow
 
 ROLES = ("officer", "supervisor", "admin", "trader")
@@ -182,3 +183,17 @@ def _verify(password_hash: str, password: str) -> bool:
         return _hasher.verify(password_hash, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
+
+
+def party_id_for(session: Session, identifier: str) -> int:
+    """The party a trader account will act for, by its identifier (BR number)."""
+    party_id = session.scalar(select(Party.id).where(Party.identifier == identifier.strip().upper()))
+    if party_id is None:
+        raise AccountError("party", f"no party {identifier.strip()[:35]} is known")
+    return party_id
+
+
+def history(session: Session, user: User) -> list[UserEvent]:
+    """What happened to the account, newest first."""
+    return list(session.scalars(select(UserEvent).where(UserEvent.user_id == user.id)
+                                .order_by(UserEvent.id.desc())))

@@ -14,7 +14,7 @@ from flask import Blueprint, Flask, abort, flash, redirect, make_response, rende
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user, login_user, logout_user
-from flask_wtf import FlaskForm
+from app.web.form_text import TranslatedForm
 from werkzeug.wrappers import Response
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
@@ -71,7 +71,7 @@ def role_required(*roles: str) -> Callable[[Callable[P, R]], Callable[P, R | Res
     return decorate
 
 
-class LoginForm(FlaskForm):
+class LoginForm(TranslatedForm):
     username = StringField(_l("Username"), validators=[DataRequired(), Length(max=60)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
 

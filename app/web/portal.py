@@ -9,21 +9,22 @@ from __future__ import annotations
 
 import copy
 import re
+from dataclasses import asdict
 from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 from functools import wraps
-from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 from flask import (Blueprint, Flask, Response, abort, flash, g, jsonify, redirect, render_template, request,
-                   url_for)
+                   session, url_for)
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
+
+from app.web.form_text import TranslatedForm
 from flask_wtf.csrf import CSRFError
 from flask_wtf.file import FileField
 from wtforms import FieldList, Form, FormField, SelectChoice, SelectField, StringField, TextAreaField
@@ -32,6 +33,11 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from wtforms.validators import DataRequired, Length
 
 from app.domain.problems import Problem, Rejection
+from app.web import portal_checks as checks
+from app.web.declared import declared
+from app.web.labels import term
+from app.web.plain import (Message, finding_message, is_schema_problem, page_error_message, problem_message,
+                           refine_field, rejection_summary, schema_message)
 from app.domain.time import HONG_KONG
 from app.platform.clock import utcnow
 from app.intake.service import require_text_reason
@@ -40,7 +46,7 @@ from app.portal import service as portal
 from app.routing import notifications as lifecycle
 from app.users import clients as api_clients
 from app.portal.document import (ITEM_DEFAULTS, build_declaration, field_for_path, fields_with_invalid_characters,
-                                 form_data_from_xml, item_present)
+                                 form_data_from_xml)
 from app.declarations import pipeline
 from app.declarations import queries as declarations_queries
 from app.revenue import queries as revenue_queries
@@ -78,24 +84,24 @@ def _options(pairs: list[tuple[str, Any]]) -> list[SelectChoice]:
 
 
 TYPE_CHOICES = [("IM", _l("Import")), ("EX", _l("Export")), ("TS", _l("Transhipment under e-lock"))]
-FORM_CHOICES = [("", _l("(not stated)")), ("1", "1 · " + _l("import, non-food")), ("1A", "1A · " + _l("import, food")),
-                ("1B", "1B · " + _l("import, charge-exempt")), ("2", "2 · " + _l("export / re-export")),
-                ("2A", "2A · " + _l("export of HK-made clothing")), ("2B", "2B · " + _l("export, charge-exempt"))]
+FORM_CHOICES = [("", _l("(not stated)")), ("1", _l("1 · import, non-food")), ("1A", _l("1A · import, food")),
+                ("1B", _l("1B · import, charge-exempt")), ("2", _l("2 · export / re-export")),
+                ("2A", _l("2A · export of HK-made clothing")), ("2B", _l("2B · export, charge-exempt"))]
 MODE_CHOICES = [("", _l("choose")), ("1", _l("1 · sea")), ("2", _l("2 · rail")), ("3", _l("3 · road")),
                 ("4", _l("4 · air")), ("5", _l("5 · post")), ("7", _l("7 · fixed installation")),
                 ("8", _l("8 · inland water")), ("9", _l("9 · not known"))]
-MASS_UNITS = [("KGM", "KGM · kg"), ("GRM", "GRM · g"), ("TNE", "TNE · t")]
-VOLUME_UNITS = [("LTR", "LTR · l"), ("MLT", "MLT · ml")]
+MASS_UNITS = [("KGM", _l("kilograms (KGM)")), ("GRM", _l("grams (GRM)")), ("TNE", _l("tonnes (TNE)"))]
+VOLUME_UNITS = [("LTR", _l("litres (LTR)")), ("MLT", _l("millilitres (MLT)"))]
 STATUSES = ("accepted", "under_review", "released", "refused", "cancelled")
 LANES = ("green", "yellow", "red")
 # Labels of the fields, for error messages and the error summary.
 FIELD_LABELS: dict[str, Any] = {
     "type_code": _l("Declaration type"), "form_code": _l("TDEC form"), "lrn": _l("Local reference (LRN)"),
-    "ucr": _l("Unique consignment reference (UCR)"), "issued_at": _l("Issued (HKT)"),
+    "ucr": _l("Unique consignment reference (UCR)"), "issued_at": _l("Issued (Hong Kong time)"),
     "declarant": _l("Declarant"), "declarant_aeo_id": _l("Declarant's AEO certificate"),
     "transport_mode": _l("Transport mode"), "conveyance_id": _l("Conveyance (vehicle, vessel, flight)"),
     "control_point": _l("Control point"), "departure_location": _l("Departure (UN/LOCODE)"),
-    "destination_location": _l("Destination (UN/LOCODE)"), "movement_at": _l("Arrival / departure (HKT)"),
+    "destination_location": _l("Destination (UN/LOCODE)"), "movement_at": _l("Arrival / departure (Hong Kong time)"),
     "name": _l("Name"), "identifier": _l("ID (BR number or AEO id)"), "aeo_id": _l("AEO certificate"),
     "address_line": _l("Address"), "city": _l("City"), "country": _l("Country"),
     "container_id": _l("Container number"), "seals": _l("Seal numbers"), "elock_id": _l("E-lock"),
@@ -111,9 +117,6 @@ FIELD_LABELS: dict[str, Any] = {
 MAX_ITEMS = 999
 MAX_EQUIPMENT = 99
 ADD_COUNTS = (1, 5, 10, 25, 50)
-REQUIRED_HEADER = ("type_code", "lrn", "issued_at", "transport_mode")
-REQUIRED_ITEM = ("description", "hs_code", "origin_country", "quantity", "net_mass", "gross_mass", "value",
-                 "currency")
 
 
 def trader_required(view: Callable[P, R]) -> Callable[P, R | WerkzeugResponse]:
@@ -179,12 +182,12 @@ class ItemSubform(Form):
     documents = TextAreaField(_l("Licences and permits"))
 
 
-class DeclarationForm(FlaskForm):
+class DeclarationForm(TranslatedForm):
     type_code = SelectField(_l("Declaration type"), choices=_options(TYPE_CHOICES), validate_choice=False)
     form_code = SelectField(_l("TDEC form"), choices=_options(FORM_CHOICES), validate_choice=False)
     lrn = StringField(_l("Local reference (LRN)"))
     ucr = StringField(_l("Unique consignment reference (UCR)"))
-    issued_at = StringField(_l("Issued (HKT)"))
+    issued_at = StringField(_l("Issued (Hong Kong time)"))
     declarant_aeo_id = StringField(_l("Declarant's AEO certificate"))
     importer = FormField(PartySubform)
     exporter = FormField(PartySubform)
@@ -194,31 +197,31 @@ class DeclarationForm(FlaskForm):
     control_point = SelectField(_l("Control point"), choices=[], validate_choice=False)
     departure_location = StringField(_l("Departure (UN/LOCODE)"))
     destination_location = StringField(_l("Destination (UN/LOCODE)"))
-    movement_at = StringField(_l("Arrival / departure (HKT)"))
+    movement_at = StringField(_l("Arrival / departure (Hong Kong time)"))
     equipment = FieldList(FormField(EquipmentSubform), min_entries=0, max_entries=99)
     items = FieldList(FormField(ItemSubform), min_entries=1, max_entries=999)
 
 
-class UploadForm(FlaskForm):
+class UploadForm(TranslatedForm):
     document = FileField(_l("Declaration XML file"))
-    amends = StringField(_l("Amends declaration (reference), for FunctionCode 13"))
+    amends = StringField(_l("Reference of the declaration this file amends"))
 
 
-class CancelForm(FlaskForm):
+class CancelForm(TranslatedForm):
     reason = TextAreaField(_l("Reason for cancelling"), validators=[DataRequired(), Length(min=3, max=500)])
 
 
-class AnswerForm(FlaskForm):
+class AnswerForm(TranslatedForm):
     message = TextAreaField(_l("Message to the officer"), validators=[DataRequired(), Length(max=2000)])
     attachment = FileField(_l("Attachment (PDF, PNG or JPEG, up to 2 MB)"))
 
 
-class PayForm(FlaskForm):
+class PayForm(TranslatedForm):
     amount = StringField(_l("Amount (HKD)"), validators=[Length(max=40)])
     payment_reference = StringField(_l("Your payment reference"), validators=[Length(max=35)])
 
 
-class KeyForm(FlaskForm):
+class KeyForm(TranslatedForm):
     name = StringField(_l("System name"), validators=[DataRequired(), Length(min=2, max=100)])
 
 
@@ -234,7 +237,7 @@ def _locale() -> str:
 
 def _choices(codes: tuple[codelists.Code, ...], blank: bool = False) -> list[SelectChoice]:
     locale = _locale()
-    options = [(c.code, f"{c.code} · {c.name(locale)}") for c in codes]
+    options = [(c.code, f"{c.name(locale)} ({c.code})") for c in codes]
     return _options([("", _("choose"))] + options if blank else options)
 
 
@@ -261,33 +264,8 @@ def new_form_data(type_code: str) -> dict[str, Any]:
 
 
 def _clean(data: dict[str, Any]) -> dict[str, Any]:
-    data = {k: v for k, v in data.items() if k != "csrf_token"}
-    return data
-
-
-def precheck(data: dict[str, Any]) -> dict[str, list[str]]:
-    """Required values missing from the form, caught before the document is built."""
-    errors: dict[str, list[str]] = {}
-    for field in fields_with_invalid_characters(data):
-        errors.setdefault(field, []).append(_("Remove the control characters from this field."))
-    for name in REQUIRED_HEADER:
-        if not str(data.get(name) or "").strip():
-            errors.setdefault(name, []).append(_("Enter the %(field)s.", field=str(FIELD_LABELS[name]).lower()))
-    items = data.get("items") or []
-    if not any(item_present(item) for item in items):
-        errors.setdefault("items-0-description", []).append(_("Declare at least one goods item."))
-    for index, item in enumerate(items):
-        if not item_present(item):
-            continue
-        for name in REQUIRED_ITEM:
-            if not str(item.get(name) or "").strip():
-                errors.setdefault(f"items-{index}-{name}", []).append(
-                    _("Enter the %(field)s.", field=str(FIELD_LABELS[name]).lower()))
-    if data.get("type_code") == "TS" and not any(str(e.get("elock_id") or "").strip()
-                                                 for e in data.get("equipment") or []):
-        errors.setdefault("equipment", []).append(
-            _("A transhipment travels under e-lock: add a container with its e-lock."))
-    return errors
+    """The form's values without the CSRF token, normalised as the trader meant them."""
+    return checks.normalise({k: v for k, v in data.items() if k != "csrf_token"}, _codes())
 
 
 def _label(field_id: str) -> str:
@@ -302,32 +280,8 @@ def _label(field_id: str) -> str:
     return str(FIELD_LABELS.get(field_id, field_id))
 
 
-def _problem_text(problem: Problem) -> str:
-    if _locale() == "zh_Hant" and problem.message_zh:
-        return problem.message_zh
-    return problem.message
-
-
-def field_errors(rejection: Rejection) -> tuple[dict[str, list[str]], list[str]]:
-    """A rejection's problems by form field (from their paths), and those about the whole."""
-    by_field: dict[str, list[str]] = {}
-    general: list[str] = []
-    for problem in rejection.problems:
-        if problem.severity not in (None, "reject"):
-            continue
-        field = field_for_path(problem.path)
-        text = _problem_text(problem) + (f" [{problem.rule}]" if problem.rule else "")
-        if field is None:
-            general.append(text)
-        else:
-            by_field.setdefault(field, []).append(text)
-    if not rejection.problems:
-        general.append(rejection.message)
-    return by_field, general
-
-
-def _render_form(form: DeclarationForm, errors: dict[str, list[str]], general: list[str], status: int,
-                 draft_id: int | None, amending: Any = None, notices: list[Problem] | None = None
+def _render_form(form: DeclarationForm, errors: checks.Errors, general: list[Message], status: int,
+                 draft_id: int | None, amending: Any = None, notices: list[Message] | None = None
                  ) -> tuple[str, int]:
     codes = _codes()
     summary = [(field, _label(field), message) for field, messages in errors.items() for message in messages]
@@ -376,12 +330,72 @@ def _row_index(index: str, rows: list[dict[str, Any]]) -> int | None:
     return number if number < len(rows) else None
 
 
+def _assess(declaration: Any) -> list[Problem]:
+    """Every finding of the business rules on ``declaration``, nothing stored."""
+    assessed = services().lodging.assess(db(), declaration, utcnow())
+    return [Problem(message=f.message_en, message_zh=f.message_zh, path=f.path, rule=f.code,
+                    severity=f.severity.value) for f in assessed.findings]
+
+
+def _assess_anyway(data: dict[str, Any], at_fault: set[str], function_code: str) -> list[Problem]:
+    party = portal.party_of(db(), caller())
+    return checks.assess_anyway(data, at_fault, (party.identifier, party.name), function_code,
+                                services().lodging.receive, _assess)
+
+
+def _checked_without_lodging(data: dict[str, Any], body: bytes, function_code: str
+                             ) -> tuple[checks.Errors, list[Message], list[Message]]:
+    """Schema and rule problems of a form that cannot be lodged yet (values are missing)."""
+    try:
+        received = services().lodging.receive(body)
+    except Rejection as rejection:
+        by_field, general, notices = checks.problems_by_field(rejection.problems, data)
+        more, more_general, more_notices = checks.problems_by_field(
+            _assess_anyway(data, set(by_field), function_code), data)
+        return checks.merge(by_field, more), general + more_general, notices + more_notices
+    return checks.problems_by_field(_assess(received.declaration), data)
+
+
+PROBLEMS_KEY = "_problems"
+
+
+def _keep(data: dict[str, Any], draft_id: int | None, amending: Any, errors: checks.Errors | None = None,
+          general: list[Message] | None = None, notices: list[Message] | None = None,
+          anchor: str | None = None) -> WerkzeugResponse:
+    """Post/redirect/get for every answer to the form that is not a lodgement: the form as
+    entered (and the problems found, if any) is kept as the trader's draft, and the browser is
+    sent to it. Back then never meets "Confirm Form Resubmission", a reload re-posts nothing,
+    and nothing typed is lost."""
+    stored = dict(data)
+    if errors or general or notices:
+        stored[PROBLEMS_KEY] = {
+            "errors": {field: [asdict(m) for m in messages] for field, messages in (errors or {}).items()},
+            "general": [asdict(m) for m in general or []], "notices": [asdict(m) for m in notices or []]}
+    unit_of_work().rollback()
+    reads_done()
+    uow = unit_of_work().write_lock()
+    draft = portal.save_draft(uow.session, caller(), stored, draft_id, amending.id if amending is not None else None)
+    uow.commit()
+    return redirect(url_for("portal.draft", draft_id=draft.id,
+                            _anchor=anchor or ("error-summary" if errors or general else None)))
+
+
+def _problems_kept(kept: Any) -> tuple[checks.Errors, list[Message], list[Message]]:
+    """The problems ``_keep`` stored with a draft (none for a draft saved on purpose)."""
+    if not isinstance(kept, dict):
+        return {}, [], []
+    return ({field: [Message(**m) for m in messages] for field, messages in kept.get("errors", {}).items()},
+            [Message(**m) for m in kept.get("general", [])], [Message(**m) for m in kept.get("notices", [])])
+
+
 def _declaration_form(draft_id: int | None = None, amending: Any = None) -> Any:
     """The form's one handler: new declaration, resumed draft, or amendment of ``amending``."""
     party = portal.party_of(db(), caller())
     if request.method == "GET":
         if draft_id is not None:
             data = copy.deepcopy(portal.get_draft(db(), caller(), draft_id).data)
+            errors, general, notices = _problems_kept(data.pop(PROBLEMS_KEY, None))
+            return _render_form(_form_from(data), errors, general, 200, draft_id, amending, notices=notices)
         elif amending is not None:
             data = form_data_from_xml(portal.latest_document(db(), amending))
         else:
@@ -390,8 +404,11 @@ def _declaration_form(draft_id: int | None = None, amending: Any = None) -> Any:
     form = DeclarationForm()
     data = _clean(form.data)
     action = request.form.get("action", "submit")
+    kind, _sep, row = action.partition(":")
     if _apply_row_action(action, data, params.form_int("add_count", 1, MAX_ITEMS) or 1):
-        return _render_form(_form_from(data), {}, [], 200, draft_id, amending)
+        anchor = {"add_item": f"items-{len(data.get('items') or []) - 1}", "add_equipment": "equipment",
+                  "fill": row}.get(kind, "goods" if kind == "remove_item" else "transport")
+        return _keep(data, draft_id, amending, anchor=anchor)
     function_code = "13" if amending is not None else "9"
     if action == "save_draft":
         draft = portal.save_draft(db(), caller(), data, draft_id, amending.id if amending is not None else None)
@@ -399,7 +416,7 @@ def _declaration_form(draft_id: int | None = None, amending: Any = None) -> Any:
         flash(_("Draft saved. You can resume it from your declarations."))
         return redirect(url_for("portal.draft", draft_id=draft.id))
     if action == "download":
-        invalid = {field: [_("Remove the control characters from this field.")]
+        invalid = {field: [Message(_("Remove the control characters from this field."), "xml-characters")]
                    for field in fields_with_invalid_characters(data)}
         if invalid:
             return _render_form(_form_from(data), invalid, [], 422, draft_id, amending)
@@ -407,10 +424,14 @@ def _declaration_form(draft_id: int | None = None, amending: Any = None) -> Any:
         filename = (re.sub(r"[^0-9A-Za-z._-]", "_", str(data.get("lrn") or "").strip())[:35] or "declaration") + ".xml"
         return Response(body, mimetype="application/xml",
                         headers={"Content-Disposition": f'attachment; filename="{filename}"'})
-    errors = precheck(data)
-    if errors:
-        return _render_form(_form_from(data), errors, [], 422, draft_id, amending)
+    missing = checks.precheck(data)
+    if fields_with_invalid_characters(data):
+        return _render_form(_form_from(data), missing, [], 422, draft_id, amending)
     body = build_declaration(data, party.identifier, party.name, function_code)
+    if missing:
+        # Not lodged: but the schema and the rules are run too, so every problem shows at once.
+        by_field, general, notices = _checked_without_lodging(data, body, function_code)
+        return _keep(data, draft_id, amending, checks.merge(missing, by_field), general, notices)
     trader = caller()
 
     lodging = (pipeline.amendment(amending.id, trader, g.conversation_id) if amending is not None
@@ -431,9 +452,12 @@ def _declaration_form(draft_id: int | None = None, amending: Any = None) -> Any:
         uow.commit()
     except Rejection as rejection:
         uow.rollback()
-        by_field, general = field_errors(rejection)
-        return _render_form(_form_from(data), by_field, [rejection.message, *general], 422, draft_id, amending,
-                            notices=[p for p in rejection.problems if p.severity in ("hold", "info", "warn")])
+        by_field, general, notices = checks.problems_by_field(rejection.problems, data)
+        if rejection.code == "SCHEMA_INVALID":
+            more, more_general, more_notices = checks.problems_by_field(
+                _assess_anyway(data, set(by_field), function_code), data)
+            by_field, general, notices = checks.merge(by_field, more), general + more_general, notices + more_notices
+        return _keep(data, draft_id, amending, by_field, [rejection_summary(rejection), *general], notices)
     receipt = outcome.receipt
     if outcome.replay:
         flash(_("Declaration %(id)s was already lodged with this content.", id=receipt.id))
@@ -472,7 +496,13 @@ def new_declaration() -> Any:
 @bp.route("/drafts/<id:draft_id>", methods=["GET", "POST"])
 @trader_required
 def draft(draft_id: int) -> Any:
-    found = _found(lambda: portal.get_draft(db(), caller(), draft_id))
+    try:
+        found = portal.get_draft(db(), caller(), draft_id)
+    except Rejection:
+        # Back to a draft that was lodged meanwhile lands here: say so, not "not found".
+        return render_template("portal/error.html", code="NOT_FOUND", message=None,
+                               plain=_("This draft is no longer here: it was lodged or deleted."),
+                               conversation_id=g.get("conversation_id")), 404
     amending = None
     if found.declaration_id is not None:
         amending = _found(lambda: declarations_queries.get_declaration(db(), found.declaration_id or "",
@@ -499,24 +529,40 @@ def _found(look_up: Callable[[], R]) -> R:
         raise
 
 
-def _declaration_row(reference: str, with_history: bool = False) -> Any:
+def _declaration_row(reference: str, with_history: bool = False, with_content: bool = False) -> Any:
     return _found(lambda: declarations_queries.get_declaration(db(), reference, caller().party_id,
-                                                               with_history=with_history))
+                                                               with_history=with_history, with_content=with_content))
+
+
+FINDING_ORDER = ("reject", "hold", "warn", "info")
+FINDING_TITLES = {"reject": _l("To fix"), "hold": _l("Held for an officer to check"), "warn": _l("Warnings"),
+                  "info": _l("For your information")}
+
+
+def _blocked(row: Any, reason: str | None, amend: bool) -> str | None:
+    """Why the trader cannot amend (or cancel) now, in the trader's language."""
+    if reason is None:
+        return None
+    if amend:
+        return _("This declaration is %(status)s, so it can no longer be amended.", status=term(row.status))
+    return _("This declaration is %(status)s, so it can no longer be cancelled.", status=term(row.status))
 
 
 @bp.get("/declarations/<reference>")
 @trader_required
 def declaration(reference: str) -> str:
-    row = _declaration_row(reference, with_history=True)
+    row = _declaration_row(reference, with_history=True, with_content=True)
     findings = [f for f in row.findings if f.version == row.version]
+    groups = [(severity, [f for f in findings if f.severity == severity]) for severity in FINDING_ORDER]
     return render_template(
-        "portal/declaration.html", row=row, findings=findings,
+        "portal/declaration.html", row=row, finding_groups=[(s, g) for s, g in groups if g],
+        finding_titles=FINDING_TITLES, declared=declared(row, _codes(), _locale()),
         charges=charges_payload(row.charges) if row.charges else None,
         threads=portal.request_threads(db(), row.id), versions=portal.document_versions(db(), row),
         release=portal.release_notice(db(), row), release_message=portal.release_message(db(), row),
-        amend_blocked=portal.why_not_amendable(row),
-        cancel_blocked=portal.why_not_cancellable(row), cancel_form=CancelForm(), answer_form=AnswerForm(),
-        notifications=lifecycle.of_declaration(db(), row.declarant_party_id, row.id),
+        amend_blocked=_blocked(row, portal.why_not_amendable(row), amend=True),
+        cancel_blocked=_blocked(row, portal.why_not_cancellable(row), amend=False), cancel_form=CancelForm(),
+        answer_form=AnswerForm(), notifications=lifecycle.of_declaration(db(), row.declarant_party_id, row.id),
         notification_kinds=NOTIFICATION_KINDS,
         duty=revenue_queries.statement(db(), row.id, caller().party_id), pay_form=PayForm(), locale=_locale())
 
@@ -525,9 +571,9 @@ def declaration(reference: str) -> str:
 @trader_required
 def amend(reference: str) -> Any:
     row = _declaration_row(reference)
-    blocked = portal.why_not_amendable(row)
+    blocked = _blocked(row, portal.why_not_amendable(row), amend=True)
     if blocked:
-        flash(_("This declaration cannot be amended: %(reason)s", reason=blocked))
+        flash(blocked, "error")
         return redirect(url_for("portal.declaration", reference=row.id))
     return _declaration_form(amending=row)
 
@@ -568,8 +614,9 @@ def cancel(reference: str) -> Any:
         uow.commit()
     except Rejection as rejection:
         unit_of_work().rollback()
-        flash(_("Not cancelled: %(reason)s", reason=rejection.message))
-        return redirect(url_for("portal.declaration", reference=row.id))
+        reasons = [problem_message(p).text for p in rejection.problems] or [rejection_summary(rejection).text]
+        flash(_("Not cancelled: %(reason)s", reason=" ".join(reasons)), "error")
+        return redirect(url_for("portal.declaration", reference=row.id, _anchor="actions-title"))
     flash(_("Declaration %(id)s cancelled.", id=row.id))
     return redirect(url_for("portal.declaration", reference=row.id))
 
@@ -609,6 +656,8 @@ def receipt(number: str) -> str:
 @bp.post("/declarations/<reference>/requests/<id:request_id>/answer")
 @trader_required
 def answer(reference: str, request_id: int) -> Any:
+    """The answer's problems are shown inside the request they belong to (the page opens
+    there), not at the top of the page."""
     row = _declaration_row(reference)
     form = AnswerForm()
     upload = form.attachment.data
@@ -621,8 +670,8 @@ def answer(reference: str, request_id: int) -> Any:
         uow.commit()
     except Rejection as rejection:
         unit_of_work().rollback()
-        flash(_("Answer not sent: %(reasons)s",
-                reasons="; ".join(p.message for p in rejection.problems) or rejection.message))
+        for message in [problem_message(p) for p in rejection.problems] or [rejection_summary(rejection)]:
+            flash(message.text, f"request-{request_id}")
         return redirect(url_for("portal.declaration", reference=row.id, _anchor=f"request-{request_id}"))
     flash(_("Answer sent to the officer."))
     return redirect(url_for("portal.declaration", reference=row.id, _anchor=f"request-{request_id}"))
@@ -644,17 +693,35 @@ def _source_lines(body: bytes, problems: list[Problem]) -> dict[int, str]:
     return {n: lines[n - 1].strip()[:200] for n in sorted(wanted) if 0 < n <= len(lines)}
 
 
+def _upload_refused(form: UploadForm, rejection: Rejection, body: bytes) -> tuple[str, int]:
+    """The refused file's problems as a table: the field each is about (by its label), what is
+    wrong in plain words; line, rule and path folded in a details element."""
+    problems = []
+    for problem in rejection.problems:
+        field = field_for_path(problem.path)
+        if field is not None and is_schema_problem(problem):
+            field = refine_field(field, problem)
+            message = schema_message(field, problem)
+        elif problem.severity in ("hold", "warn", "info"):
+            message = finding_message(problem)
+        else:
+            message = problem_message(problem)
+        problems.append((problem, _label(field) if field else None, message))
+    return render_template("portal/upload.html", form=form, rejection=rejection, problems=problems,
+                           summary=rejection_summary(rejection), lines=_source_lines(body, rejection.problems)), 422
+
+
 @bp.route("/upload", methods=["GET", "POST"])
 @trader_required
 def upload() -> Any:
     form = UploadForm()
     if request.method == "GET":
-        return render_template("portal/upload.html", form=form, rejection=None, lines={})
+        return render_template("portal/upload.html", form=form, rejection=None, problems=[], lines={})
     uploaded = form.document.data
     if not uploaded:
         rejection = Rejection("NO_FILE", _("Choose the declaration XML file to upload."),
                               [Problem(message=_("no file chosen"), path="document", rule="file-required")])
-        return render_template("portal/upload.html", form=form, rejection=rejection, lines={}), 422
+        return _upload_refused(form, rejection, b"")
     body = uploaded.read()
     amends = (form.amends.data or "").strip().upper()
     trader = caller()
@@ -668,8 +735,7 @@ def upload() -> Any:
         uow.commit()
     except Rejection as rejection:
         uow.rollback()
-        return render_template("portal/upload.html", form=form, rejection=rejection,
-                               lines=_source_lines(body, rejection.problems)), 422
+        return _upload_refused(form, rejection, body)
     flash(_("Declaration %(id)s accepted from %(file)s.", id=outcome.receipt.id, file=uploaded.filename))
     return redirect(url_for("portal.declaration", reference=outcome.receipt.id))
 
@@ -677,8 +743,9 @@ def upload() -> Any:
 @bp.route("/keys", methods=["GET", "POST"])
 @trader_required
 def keys() -> Any:
+    """Post/redirect/get: a created key is shown once on the page the POST redirects to (kept
+    in the session until then), so reloading never creates a second key."""
     form = KeyForm()
-    new_key = None
     status = 200
     if request.method == "POST":
         try:
@@ -686,10 +753,16 @@ def keys() -> Any:
             unit_of_work().commit()
         except Rejection as rejection:
             unit_of_work().rollback()
-            form.name.errors = [p.message for p in rejection.problems] or [rejection.message]
+            form.name.errors = [problem_message(p) for p in rejection.problems] or [rejection_summary(rejection)]
             status = 422
-    return render_template("portal/keys.html", form=form, new_key=new_key,
-                           clients=api_clients.list_keys(db(), caller()), revoke_form=FlaskForm()), status
+        else:
+            session["new_key"] = {"id": client.id, "key": new_key}
+            flash(_("API key “%(name)s” created.", name=client.name))
+            return redirect(url_for("portal.keys", _anchor="new-key-card"))
+    created = session.pop("new_key", None) if request.method == "GET" else None
+    return render_template("portal/keys.html", form=form, new_key=created["key"] if created else None,
+                           new_key_id=created["id"] if created else None,
+                           clients=api_clients.list_keys(db(), caller()), revoke_form=TranslatedForm()), status
 
 
 @bp.post("/keys/<id:client_id>/revoke")
@@ -698,20 +771,32 @@ def revoke_key(client_id: int) -> WerkzeugResponse:
     client = _found(lambda: api_clients.revoke_key(db(), caller(), client_id))
     after_commit(db(), services().api_keys.clear)  # this worker refuses the key at once
     unit_of_work().commit()
-    flash(_("API key %(name)s revoked.", name=client.name))
+    flash(_("API key “%(name)s” (starting %(prefix)s) revoked.", name=client.name, prefix=client.key_prefix))
     return redirect(url_for("portal.keys"))
 
 
 @bp.get("/codes/hs")
 @trader_required
 def hs_codes() -> Any:
-    """HS code search by code or words: JSON for scripts (``format=json``), a page otherwise."""
+    """HS code search by code or everyday words in English or Chinese (best match first):
+    JSON for scripts (``format=json``), a page otherwise (with related HS 2022 subheadings)."""
     query = request.args.get("q", "")[:60]
     found = _codes().search_hs(query, limit=50)
     locale = _locale()
     if request.args.get("format") == "json":
         return jsonify([{"code": c.code, "name": c.name(locale)} for c in found])
-    return render_template("portal/hs_codes.html", query=query, found=found, locale=locale)
+    return render_template("portal/hs_codes.html", query=query, found=found, locale=locale,
+                           subheadings=_codes().search_subheadings(query))
+
+
+@bp.after_request
+def back_button(response: WerkzeugResponse) -> WerkzeugResponse:
+    """A page answering a POST (the form again with its problems, a row added) is kept in the
+    browser's own cache for a while: Back to it then shows it, instead of "Confirm Form
+    Resubmission" or re-posting. Private: no shared cache may keep it."""
+    if request.method == "POST" and response.mimetype == "text/html" and response.status_code in (200, 422):
+        response.headers["Cache-Control"] = "private, max-age=3600"
+    return response
 
 
 @bp.errorhandler(403)
@@ -721,18 +806,15 @@ def hs_codes() -> Any:
 def page_error(exc: HTTPException) -> tuple[str, int]:
     """Errors of the portal's pages as pages (the API keeps its XML/JSON envelope)."""
     code = {403: "FORBIDDEN", 404: "NOT_FOUND", 413: "BODY_TOO_LARGE"}.get(exc.code or 400, "CSRF_INVALID")
-    return render_template("portal/error.html", code=code, message=exc.description,
+    return render_template("portal/error.html", code=code, message=None,
+                           plain=page_error_message(exc.code),
                            conversation_id=g.get("conversation_id")), exc.code or 400
 
 
 def install(app: Flask) -> None:
-    """Register ``/trader`` and the portal's own zh_Hant catalogue (merged with the app's),
-    and send a trader who signs in without a destination to the portal, not the case queue."""
+    """Register ``/trader`` (its messages are in the application's one catalogue), and send a
+    trader who signs in without a destination to the portal, not the case queue."""
     app.register_blueprint(bp)
-    babel_config = app.extensions.get("babel")
-    if babel_config is not None:
-        babel_config.translation_directories.append(str(Path(__file__).resolve().parent.parent / "portal" /
-                                                        "translations"))
 
     @app.before_request
     def traders_home() -> WerkzeugResponse | None:

@@ -129,6 +129,48 @@ def screenshot(page: Page, name: str) -> Path:
     return path
 
 
+SERIOUS = ("serious", "critical")
+
+
+def assert_accessible(page: Page, name: str) -> None:
+    """axe-core (axe-playwright-python) on the page as shown, zero serious or critical
+    violations. The tests browse with JavaScript off; axe needs it, so the page's HTML is
+    checked in a twin context with JavaScript on (same cookies, same URL, same styles)."""
+    from axe_playwright_python.sync_playwright import Axe  # noqa: PLC0415 - only the browser tests need it
+
+    html = page.content()
+    browser = page.context.browser
+    assert browser is not None
+    twin = browser.new_context(java_script_enabled=True, bypass_csp=True, storage_state=page.context.storage_state(),
+                               viewport=page.viewport_size)
+    try:
+        checked = twin.new_page()
+        checked.goto(page.url.split("#", 1)[0])
+        checked.set_content(html, wait_until="load")
+        results = Axe().run(checked)
+        serious = [f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes'][:3]]}"
+                   for v in results.response["violations"] if v.get("impact") in SERIOUS]
+        (ARTIFACTS / f"{name}.axe.txt").write_text("\n".join(
+            f"{v['id']} {v['impact']} {len(v['nodes'])}" for v in results.response["violations"]) or "no violations\n")
+        assert serious == [], f"{name}: " + "; ".join(serious)
+    finally:
+        twin.close()
+
+
+def page_width(page: Page) -> int:
+    """The page's laid-out width in CSS pixels (measured in a JavaScript-enabled twin)."""
+    browser = page.context.browser
+    assert browser is not None
+    twin = browser.new_context(java_script_enabled=True, storage_state=page.context.storage_state(),
+                               viewport=page.viewport_size)
+    try:
+        measured = twin.new_page()
+        measured.goto(page.url)
+        return int(measured.evaluate("document.documentElement.scrollWidth"))
+    finally:
+        twin.close()
+
+
 def sign_in(page: Page, base_url: str, username: str) -> None:
     page.goto(f"{base_url}/officer/")
     page.fill("#username", username)
@@ -136,4 +178,4 @@ def sign_in(page: Page, base_url: str, username: str) -> None:
     page.click("button[type=submit].primary")
 
 
-__all__ = ["ARTIFACTS", "LiveServer", "screenshot", "sign_in"]
+__all__ = ["ARTIFACTS", "LiveServer", "assert_accessible", "page_width", "screenshot", "sign_in"]

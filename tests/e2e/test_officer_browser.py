@@ -7,7 +7,7 @@ import re
 
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import LiveServer, screenshot, sign_in
+from tests.e2e.conftest import LiveServer, assert_accessible, screenshot, sign_in
 
 
 def test_officer_inspects_the_top_case_and_releases_another(page: Page, browser: Browser, live_server: LiveServer,
@@ -50,6 +50,7 @@ def test_officer_inspects_the_top_case_and_releases_another(page: Page, browser:
     expect(page.locator(".inspection-result")).to_have_text("discrepancy")
     expect(page.locator(".history")).to_contain_text("40 cartons of spirits not declared")
     screenshot(page, "04-case-after-inspection")
+    assert_accessible(page, "04-case-after-inspection")
 
     page.goto(f"{base}/officer/cases/{demo_cases['E2E-SECOND']}")
     page.click("button[name=claim]")
@@ -67,7 +68,9 @@ def test_supervisor_sees_the_dashboard(page: Page, live_server: LiveServer, demo
     expect(page.locator("h1")).to_have_text("Supervisor dashboard")
     expect(page.locator("svg.chart")).to_have_count(5)
     screenshot(page, "06-dashboard")
+    assert_accessible(page, "06-dashboard")
     page.select_option("#locale", "zh_Hant")
     page.click("header form.inline button[type=submit] >> nth=0")
     expect(page.locator("h1")).to_have_text("主管儀表板")
     screenshot(page, "07-dashboard-zh-hant")
+    assert_accessible(page, "07-dashboard-zh-hant")

@@ -13,7 +13,7 @@ from app.config import PROJECT_ROOT
 from app.db import models
 from app.users.clients import ensure_party
 from app.users.service import create_user, find_user
-from tests.e2e.conftest import LiveServer, screenshot
+from tests.e2e.conftest import LiveServer, assert_accessible, screenshot
 from tests.factories import recent_movement
 
 USERNAME = "portal-trader"
@@ -75,11 +75,12 @@ def test_lodge_a_three_item_import_and_see_its_lane(page: Page, trader: str) -> 
     fill_item(page, 2, "Wrist-watches, quartz", "91021100", "15000.00")
     expect(page.locator("fieldset.item")).to_have_count(3)
     screenshot(page, "portal-02-form-three-items")
+    assert_accessible(page, "portal-02-form-three-items")
     page.click("#submit-declaration")
     expect(page.locator(".flash")).to_contain_text("accepted")
     assert status_of(page) == "accepted"
     expect(page.locator("#lane .lane")).to_have_text(re.compile(r"^(green|yellow|red)$"))
-    expect(page.locator("dl.grid")).to_contain_text("E2E-FORM-0001")
+    expect(page.locator("dl.summary")).to_contain_text("E2E-FORM-0001")
     screenshot(page, "portal-03-accepted-with-lane")
 
 
@@ -107,9 +108,14 @@ def test_upload_an_xml_sample(page: Page, trader: str) -> None:
     page.click("header nav >> text=Upload XML")
     page.set_input_files("#document", str(PROJECT_ROOT / "samples/invalid/bad-hs-code.xml"))
     page.click("#upload-submit")
-    expect(page.locator("#error-summary")).to_contain_text("SCHEMA_INVALID")
-    expect(page.locator("table.problems")).to_contain_text("GovernmentAgencyGoodsItem[2]/Commodity/Classification/ID")
+    expect(page.locator("#error-summary [data-code]")).to_have_attribute("data-code", "SCHEMA_INVALID")
+    expect(page.locator("table.problems")).to_contain_text("Goods item 2 · HS code")  # the field, by its label
+    expect(page.locator("table.problems")).to_contain_text("Enter 8 digits, for example 84713000.")
+    # the XML path stays available, folded in the technical details
+    expect(page.locator("table.problems code.path")).to_contain_text(
+        "GovernmentAgencyGoodsItem[2]/Commodity/Classification/ID")
     screenshot(page, "portal-06-upload-report")
+    assert_accessible(page, "portal-06-upload-report")
     page.set_input_files("#document", str(PROJECT_ROOT / "samples/valid/import-liquor.xml"))
     page.click("#upload-submit")
     expect(page.locator(".flash")).to_contain_text("accepted from import-liquor.xml")
@@ -131,7 +137,7 @@ def test_cancel_a_declaration(page: Page, trader: str, live_server: LiveServer) 
     page.click("#cancel-declaration")
     expect(page.locator(".flash")).to_contain_text("cancelled")
     assert status_of(page) == "cancelled"
-    expect(page.locator("#cancel-blocked")).to_contain_text("cannot be cancelled")
+    expect(page.locator("#cancel-blocked")).to_contain_text("can no longer be cancelled")
     expect(page.locator(".timeline")).to_contain_text("shipment called off by the buyer")
     screenshot(page, "portal-09-cancelled")
     with live_server.app.extensions["csw"].sessions() as session:

@@ -13,9 +13,10 @@ from sqlalchemy import select
 from app.db import models
 from app.db.case_models import User
 from app.users.clients import create_client, ensure_party
-from app.users.service import hash_password
-from tests.conftest import TRADER_BRN
+from app.users.service import create_user, hash_password
+from tests.conftest import OTHER_BRN, TRADER_BRN
 from tests.integration.test_officer_app import PASSWORDS, ROLES
+from tests.integration.test_portal_web import PASSWORD as PORTAL_PASSWORD
 from tests.integration.test_routing_admin import PASSWORD as ROUTING_ADMIN_PASSWORD
 from tests.integration.test_routing_delivery import Receiver
 from tests.integration.test_transit_journeys import ADMIN_KEY, GATEWAY_KEY
@@ -69,3 +70,15 @@ def receiver() -> Iterator[Receiver]:
     receiver = Receiver()
     yield receiver
     receiver.stop()
+
+
+@pytest.fixture()
+def traders(clean_app: Flask) -> Flask:
+    """Trader accounts ``trader`` (12345678) and ``harbour`` (87654321), and an officer."""
+    with clean_app.extensions["csw"].sessions() as session, session.begin():
+        for username, brn in (("trader", TRADER_BRN), ("harbour", OTHER_BRN)):
+            party = session.scalar(select(models.Party).where(models.Party.identifier == brn))
+            assert party is not None
+            create_user(session, username, "trader", PORTAL_PASSWORD, party_id=party.id)
+        create_user(session, "officer", "officer", PORTAL_PASSWORD)
+    return clean_app

@@ -58,6 +58,9 @@ EXPECTED: dict[str, Public | Web | Api] = {
     "officer.unpaid_duty": Web(OFFICERS), "officer.revenue_report": Web(frozenset({"supervisor", "admin"})),
     "officer.revenue_report_csv": Web(frozenset({"supervisor", "admin"})),
     "officer.user_admin": Web(frozenset({"admin"})), "officer.user_active": Web(frozenset({"admin"})),
+    "officer.user_account": Web(frozenset({"admin"})), "officer.user_role": Web(frozenset({"admin"})),
+    "officer.user_password": Web(frozenset({"admin"})), "officer.search": Web(OFFICERS),
+    "officer.declaration": Web(OFFICERS), "officer.save_search": Web(OFFICERS), "officer.delete_search": Web(OFFICERS),
     "admin_routing.subscribers": Web(frozenset({"admin"})), "admin_routing.change": Web(frozenset({"admin"})),
     **{f"portal.{name}": Web(frozenset({"trader"})) for name in (
         "declarations", "hs_codes", "declaration", "amend", "attachment", "cancel", "document", "release_notice",
@@ -90,7 +93,7 @@ EXPECTED: dict[str, Public | Web | Api] = {
 # Values for the URL's variables: the trader's own objects where they exist, so an allowed
 # caller reaches the view itself and a refusal can only come from the role check.
 PATH_VALUES = {"case_id": 1, "user_id": 1, "answer_id": 1, "request_id": 1, "draft_id": 1, "client_id": 1,
-               "subscriber_id": 1, "action": "pause", "version": 1, "operator_id": "HKAEO00000001",
+               "subscriber_id": 1, "search_id": 1, "action": "pause", "version": 1, "operator_id": "HKAEO00000001",
                "elock_id": "EL-000001", "journey_id": "1", "trip_id": "1", "filename": "csw.css", "path": "csw.css",
                "number": "HK26R0000000000X"}
 

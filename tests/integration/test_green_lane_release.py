@@ -91,3 +91,25 @@ def test_a_transhipment_waits_for_its_journey(releasing: tuple[Flask, FlaskClien
     _app, client = releasing
     ack = _lodge(client, sample("valid/transhipment-elock.xml"))
     assert ack["status"] == "accepted"
+
+
+def test_the_demo_walkthrough_amends_and_cancels_a_held_declaration(
+        releasing: tuple[Flask, FlaskClient]) -> None:
+    """docs/demo.md in order on the default service: the samples are released at once, so the
+    walkthrough amends and cancels ``samples/walkthrough/held-liquor.xml``, which rule R501
+    holds for an officer."""
+    _app, client = releasing
+    assert _lodge(client, sample("valid/import-5-items.xml"))["status"] in ("released", "accepted")
+    held = _lodge(client, sample("walkthrough/held-liquor.xml"))
+    assert held["status"] == "accepted"
+    assert "R501" in [f["code"] for f in held["findings"]]  # type: ignore[union-attr]
+    reference = held["declaration_id"]
+    amended = client.post(f"/api/v1/declarations/{reference}/amendments",
+                          data=sample("walkthrough/held-liquor-amendment.xml"),
+                          headers=auth(TRADER_KEY, "application/json"))
+    assert amended.status_code == 202, amended.text
+    assert amended.get_json()["version"] == 2
+    cancelled = client.post(f"/api/v1/declarations/{reference}/cancellation", json={"reason": "order withdrawn"},
+                            headers={"Authorization": f"Bearer {TRADER_KEY}", "Accept": "application/json"})
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.get_json()["status"] == "cancelled"

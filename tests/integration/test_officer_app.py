@@ -37,9 +37,11 @@ ROUTES: dict[str, set[str] | None] = {
     "officer.queue": EVERYONE, "officer.case_view": EVERYONE, "officer.claim": WORKERS,
     "officer.unclaim": WORKERS, "officer.reassign": {"supervisor"}, "officer.decide": WORKERS,
     "officer.inspection": WORKERS, "officer.note": WORKERS, "officer.dashboard": SUPERVISORS,
-    "officer.user_admin": {"admin"}, "officer.user_active": {"admin"}, "officer.attachment": EVERYONE,
+    "officer.user_admin": {"admin"}, "officer.user_active": {"admin"}, "officer.user_account": {"admin"},
+    "officer.user_role": {"admin"}, "officer.user_password": {"admin"}, "officer.attachment": EVERYONE,
+    "officer.locale": None, "officer.search": EVERYONE, "officer.declaration": EVERYONE,
+    "officer.save_search": EVERYONE, "officer.delete_search": EVERYONE,
     "officer.unpaid_duty": EVERYONE, "officer.revenue_report": SUPERVISORS, "officer.revenue_report_csv": SUPERVISORS,
-    "officer.locale": None,
     "officer.static": None,
     "auth.login": None, "auth.logout": None,
 }
@@ -146,7 +148,7 @@ def test_every_route_checks_the_role_of_every_user(clean_app: Flask, accounts: d
     endpoints = {rule.endpoint for rule in clean_app.url_map.iter_rules()
                  if rule.endpoint.startswith(("officer.", "auth."))}
     assert endpoints == set(ROUTES), "a new route needs its roles in ROUTES"
-    case_id, _ = lodge(clean_app, "LRN-ROLES-1")
+    case_id, reference = lodge(clean_app, "LRN-ROLES-1")
     anonymous = clean_app.test_client()
     for username in ("officer", "supervisor", "admin", "trader", None):
         client, token = browser(clean_app, username) if username else (anonymous, "")
@@ -155,8 +157,8 @@ def test_every_route_checks_the_role_of_every_user(clean_app: Flask, accounts: d
             allowed = ROUTES.get(rule.endpoint, "skip")
             if allowed == "skip" or allowed is None:
                 continue
-            path = rule.build({"case_id": case_id, "answer_id": 1, "user_id": accounts["officer2"]},
-                              append_unknown=False)[1]
+            path = rule.build({"case_id": case_id, "answer_id": 1, "user_id": accounts["officer2"],
+                               "reference": reference, "search_id": 1}, append_unknown=False)[1]
             if "GET" in rule.methods:
                 response = client.get(path)
             else:
@@ -588,6 +590,18 @@ def test_times_are_shown_in_hong_kong_time(clean_app: Flask, accounts: dict[str,
     assert "2026-11-26 07:30" in client.get(f"/officer/cases/{case_id}").text
 
 
+def test_a_case_deadline_is_never_before_its_opening(clean_app: Flask, accounts: dict[str, int]) -> None:
+    """Goods that moved before the case opened are due within 30 minutes of the opening, not
+    in the past; the page shows both with their year."""
+    case_id, _ = lodge(clean_app, "LRN-PAST-MOVE", movement=datetime(2026, 1, 2, 3, 4, tzinfo=timezone.utc))
+    case = case_row(clean_app, case_id)
+    assert case.deadline_at is not None and case.deadline_at > case.opened_at
+    assert case.deadline_at - case.opened_at <= timedelta(minutes=31)
+    client, _token = browser(clean_app, "officer")
+    page = client.get(f"/officer/cases/{case_id}").text
+    assert re.search(r"Deadline <span class=\"deadline\">20\d\d-\d\d-\d\d \d\d:\d\d HKT</span>", page)
+
+
 # --- accounts -----------------------------------------------------------------------------
 
 def test_admin_creates_accounts_on_the_page(clean_app: Flask, accounts: dict[str, int]) -> None:
@@ -595,12 +609,21 @@ def test_admin_creates_accounts_on_the_page(clean_app: Flask, accounts: dict[str
     short = client.post("/officer/users", data={"csrf_token": token, "username": "newbie", "role": "officer",
                                                 "password": "short"})
     assert short.status_code == 422
+    assert "Initial password: Enter 10 to 200 characters." in short.text  # the field named by its label
     taken = client.post("/officer/users", data={"csrf_token": token, "username": "officer", "role": "officer",
                                                 "password": "long-enough-password"})
-    assert taken.status_code == 422 and "taken" in taken.text
+    assert taken.status_code == 422 and "this username is taken" in taken.text
+    no_party = client.post("/officer/users", data={"csrf_token": token, "username": "clerk", "role": "trader",
+                                                   "party": "99999999", "password": "long-enough-password"})
+    assert no_party.status_code == 422 and "no company with this number is known" in no_party.text
     made = client.post("/officer/users", data={"csrf_token": token, "username": "newbie", "role": "officer",
                                                "password": "long-enough-password"})
-    assert made.status_code == 302
+    assert made.status_code == 302 and made.headers["Location"].startswith("/officer/users/")
+    trader = client.post("/officer/users", data={"csrf_token": token, "username": "clerk", "role": "trader",
+                                                 "party": TRADER_BRN, "locale": "zh_Hant",
+                                                 "password": "long-enough-password"})
+    assert trader.status_code == 302
+    assert "Demo Trading Company Limited (12345678)" in client.get(trader.headers["Location"]).text
     newbie = clean_app.test_client()
     page = newbie.get("/login")
     assert newbie.post("/login", data={"username": "newbie", "password": "long-enough-password",
@@ -612,21 +635,44 @@ def test_admin_deactivates_an_account_with_a_reason_and_it_is_signed_out(clean_a
     officer, _officer_token = browser(clean_app, "officer")
     assert officer.get("/officer/").status_code == 200
     admin, token = browser(clean_app, "admin")
-    path = f"/officer/users/{accounts['officer']}/active"
-    no_reason = admin.post(path, data={"csrf_token": token, "active": "0", "reason": ""})
-    assert no_reason.status_code == 422 and 'data-code="INVALID"' in no_reason.text
-    done = admin.post(path, data={"csrf_token": token, "active": "0", "reason": "left the service"})
+    account = f"/officer/users/{accounts['officer']}"
+    no_reason = admin.post(f"{account}/active", data={"csrf_token": token, "active": "0", "reason": ""})
+    assert no_reason.status_code == 302 and no_reason.headers["Location"] == account
+    assert "Reason: This is required." in admin.get(account).text
+    done = admin.post(f"{account}/active", data={"csrf_token": token, "active": "0", "reason": "left the service"})
     assert done.status_code == 302
     assert "/login" in officer.get("/officer/").headers["Location"], "a deactivated account is signed out"
-    again = admin.post(path, data={"csrf_token": token, "active": "0", "reason": "twice"})
-    assert again.status_code == 409 and "already inactive" in again.text
+    again = admin.post(f"{account}/active", data={"csrf_token": token, "active": "0", "reason": "twice"})
+    assert "The account is already in that state." in admin.get(again.headers["Location"]).text
     own = admin.post(f"/officer/users/{accounts['admin']}/active",
                      data={"csrf_token": token, "active": "0", "reason": "oops"})
-    assert own.status_code == 409 and "own account" in own.text
+    assert "cannot deactivate their own account" in admin.get(own.headers["Location"]).text
     with clean_app.extensions["csw"].sessions() as session:
         history = session.execute(select(UserEvent.kind, UserEvent.actor, UserEvent.note)
                                   .where(UserEvent.user_id == accounts["officer"]).order_by(UserEvent.id)).all()
     assert [tuple(row) for row in history] == [("deactivated", "officer:admin", "left the service")]
+    page = admin.get(account).text
+    assert "deactivated" in page and "officer admin" in page and "left the service" in page
+
+
+def test_admin_changes_a_role_and_resets_a_password(clean_app: Flask, accounts: dict[str, int]) -> None:
+    admin, token = browser(clean_app, "admin")
+    account = f"/officer/users/{accounts['officer2']}"
+    promoted = admin.post(f"{account}/role", data={"csrf_token": token, "role": "supervisor", "reason": "promoted"})
+    assert "Role changed to supervisor." in admin.get(promoted.headers["Location"]).text
+    admin.post(f"{account}/password", data={"csrf_token": token, "password": "short", "reason": "forgotten"})
+    assert "New password: Enter 10 to 200 characters." in admin.get(account).text
+    reset = admin.post(f"{account}/password", data={"csrf_token": token, "password": "a-brand-new-password",
+                                                    "reason": "forgotten"})
+    assert "Password reset" in admin.get(reset.headers["Location"]).text
+    fresh = clean_app.test_client()
+    signed = fresh.post("/login", data={"username": "officer2", "password": "a-brand-new-password",
+                                        "csrf_token": csrf_token(fresh.get("/login").text)})
+    assert signed.status_code == 302
+    with clean_app.extensions["csw"].sessions() as session:
+        kinds = session.scalars(select(UserEvent.kind).where(UserEvent.user_id == accounts["officer2"])
+                                .order_by(UserEvent.id)).all()
+    assert kinds == ["role_changed", "password_reset"]
 
 
 def test_cli_changes_accounts_and_shows_their_history(clean_app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:

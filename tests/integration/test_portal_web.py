@@ -26,18 +26,6 @@ PASSWORD = "portal-test-password"
 TOKEN = re.compile(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"')
 
 
-@pytest.fixture()
-def traders(clean_app: Flask) -> Flask:
-    """Trader accounts ``trader`` (12345678) and ``harbour`` (87654321), and an officer."""
-    with clean_app.extensions["csw"].sessions() as session, session.begin():
-        for username, brn in (("trader", TRADER_BRN), ("harbour", OTHER_BRN)):
-            party = session.scalar(select(models.Party).where(models.Party.identifier == brn))
-            assert party is not None
-            create_user(session, username, "trader", PASSWORD, party_id=party.id)
-        create_user(session, "officer", "officer", PASSWORD)
-    return clean_app
-
-
 def token(client: FlaskClient, path: str = "/login") -> str:
     found = TOKEN.search(client.get(path).get_data(as_text=True))
     assert found, f"no CSRF token on {path}"
@@ -73,7 +61,21 @@ def form_fields(lrn: str = "PORTAL-0001", items: int = 3, **overrides: str) -> d
 
 def post_form(client: FlaskClient, data: dict[str, str], action: str = "submit",
               path: str = "/trader/declarations/new") -> Any:
-    return client.post(path, data={**data, "action": action, "csrf_token": token(client, path)})
+    """Post the form. An answer that lodges nothing (problems found, a row added) is
+    post/redirect/get to the trader's draft: that page is returned, as a browser shows it."""
+    response = client.post(path, data={**data, "action": action, "csrf_token": token(client, path)})
+    location = response.headers.get("Location", "")
+    if response.status_code == 302 and location.startswith("/trader/drafts/") and action != "save_draft":
+        return client.get(location.split("#", 1)[0])
+    return response
+
+
+def refused_page(response: Any) -> str:
+    """The draft page a refused form was sent to, with its error summary."""
+    assert response.status_code == 200 and response.request.path.startswith("/trader/drafts/"), response.status_code
+    page = response.get_data(as_text=True)
+    assert 'id="error-summary"' in page
+    return str(page)
 
 
 def stored(app: Flask, reference: str) -> models.Declaration:
@@ -156,9 +158,7 @@ def test_lodge_a_three_item_import_by_form(traders: Flask) -> None:
 def test_a_rule_refusal_is_shown_on_its_field_and_the_fixed_form_is_accepted(traders: Flask) -> None:
     client = signed_in(traders, "trader")
     data = form_fields(**item_fields(1, hs_code="99999999"))
-    refused = post_form(client, data)
-    assert refused.status_code == 422
-    page = refused.get_data(as_text=True)
+    page = refused_page(post_form(client, data))
     assert 'href="#items-1-hs_code"' in page  # error summary links to the field
     assert re.search(r'id="items-1-hs_code"[^>]*aria-invalid="true"|aria-invalid="true"[^>]*id="items-1-hs_code"',
                      page)
@@ -172,13 +172,9 @@ def test_a_rule_refusal_is_shown_on_its_field_and_the_fixed_form_is_accepted(tra
 
 def test_schema_errors_and_missing_values_are_inline(traders: Flask) -> None:
     client = signed_in(traders, "trader")
-    response = post_form(client, form_fields(lrn="bad lrn with spaces", **item_fields(0, gross_mass="")))
-    assert response.status_code == 422
-    page = response.get_data(as_text=True)
+    page = refused_page(post_form(client, form_fields(lrn="bad lrn with spaces", **item_fields(0, gross_mass=""))))
     assert 'href="#items-0-gross_mass"' in page  # caught before building the document
-    response = post_form(client, form_fields(lrn="bad lrn with spaces"))
-    assert response.status_code == 422
-    assert 'href="#lrn"' in response.get_data(as_text=True)  # schema pattern, mapped by path
+    assert 'href="#lrn"' in refused_page(post_form(client, form_fields(lrn="bad lrn with spaces")))
     with traders.extensions["csw"].sessions() as session:
         assert session.scalar(select(models.Declaration.id)) is None
 
@@ -199,9 +195,11 @@ def test_goods_items_and_containers_are_added_and_removed_without_script(traders
 
 def test_a_fifty_item_declaration_is_filled_in_one_form(traders: Flask) -> None:
     client = signed_in(traders, "trader")
-    page = client.post("/trader/declarations/new", data={
+    added = client.post("/trader/declarations/new", data={
         **form_fields(items=1), "action": "add_item", "add_count": "50",
-        "csrf_token": token(client, "/trader/declarations/new")}).get_data(as_text=True)
+        "csrf_token": token(client, "/trader/declarations/new")})
+    assert added.status_code == 302 and added.headers["Location"].endswith("#items-50")  # post/redirect/get
+    page = client.get(added.headers["Location"]).get_data(as_text=True)
     assert page.count('class="row item"') == 51
     reference = reference_of(post_form(client, form_fields(lrn="FIFTY-1", items=50)))
     assert stored(traders, reference).goods_item_count == 50
@@ -292,9 +290,10 @@ def test_an_uploaded_sample_is_lodged_and_a_bad_one_reported_with_lines(traders:
         content_type="multipart/form-data")
     assert response.status_code == 422
     page = response.get_data(as_text=True)
-    assert "SCHEMA_INVALID" in page and "GovernmentAgencyGoodsItem[2]/Commodity/Classification/ID" in page
-    assert re.search(r'<td class="num">55</td>', page)  # the line of the bad HS code
-    assert "8517130" in page
+    assert 'data-code="SCHEMA_INVALID"' in page and "GovernmentAgencyGoodsItem[2]/Commodity/Classification/ID" in page
+    assert re.search(r'<td data-label="Line" class="num">55</td>', page)  # the line of the bad HS code
+    assert "Goods item 2 · HS code" in page  # the field, by its label
+    assert "“8517130” is not accepted here. Enter 8 digits, for example 84713000." in page
 
 
 def test_amend_from_the_declaration_page_then_cancel(traders: Flask) -> None:
@@ -311,7 +310,7 @@ def test_amend_from_the_declaration_page_then_cancel(traders: Flask) -> None:
     assert stored(traders, reference).status == "cancelled"
     page = client.get(f"/trader/declarations/{reference}").get_data(as_text=True)
     assert 'id="cancel-blocked"' in page and 'id="amend-blocked"' in page
-    assert "cannot be amended" in page
+    assert "can no longer be amended" in page
     response = client.get(f"/trader/declarations/{reference}/amend")
     assert response.status_code == 302
 
@@ -382,21 +381,29 @@ def test_a_document_request_is_answered_with_a_message_and_attachment(traders: F
 
 def test_api_keys_are_created_shown_once_and_revoked(traders: Flask) -> None:
     client = signed_in(traders, "trader")
-    page = client.post("/trader/keys", data={"name": "my-tms", "csrf_token": token(client, "/trader/keys")})
-    key = re.search(r'<code id="new-key">([^<]+)</code>', page.get_data(as_text=True)).group(1)
+    created = client.post("/trader/keys", data={"name": "my-tms", "csrf_token": token(client, "/trader/keys")})
+    assert created.status_code == 302  # post/redirect/get: reloading the page cannot create a second key
+    page = client.get(created.headers["Location"]).get_data(as_text=True)
+    key = re.search(r'<code id="new-key">([^<]+)</code>', page).group(1)
     api = traders.test_client()
     assert api.post("/api/v1/declarations", data=sample("valid/import-1-item-food.xml"),
                     headers=auth(key)).status_code == 202
     listing = client.get("/trader/keys").get_data(as_text=True)
     assert "my-tms" in listing and key not in listing
-    client_id = int(re.search(r'/trader/keys/(\d+)/revoke"[^>]*>\s*<input[^>]*>\s*<button[^>]*>Revoke my-tms',
-                              listing).group(1))
+    assert listing.count("<td>my-tms</td>") == 1
+    client_id = int(re.search(r'/trader/keys/(\d+)/revoke"[^>]*>\s*<input[^>]*><button[^>]*>Revoke “my-tms” '
+                              r'\(' + key[:12] + '…, created 20', listing).group(1))
+    again = client.post("/trader/keys", data={"name": "My-TMS", "csrf_token": token(client, "/trader/keys")})
+    assert again.status_code == 422
+    assert "A live key already has this name" in again.get_data(as_text=True)
     other = signed_in(traders, "harbour")
     assert other.post(f"/trader/keys/{client_id}/revoke",
                       data={"csrf_token": token(other, "/trader/keys")}).status_code == 404
     assert "my-tms" not in other.get("/trader/keys").get_data(as_text=True)
     client.post(f"/trader/keys/{client_id}/revoke", data={"csrf_token": token(client, "/trader/keys")})
     assert api.get("/api/v1/declarations", headers=auth(key)).status_code == 401
+    reused = client.post("/trader/keys", data={"name": "my-tms", "csrf_token": token(client, "/trader/keys")})
+    assert reused.status_code == 302  # the name of a revoked key is free again
 
 
 def test_a_trader_never_sees_another_partys_declarations_or_drafts(traders: Flask) -> None:

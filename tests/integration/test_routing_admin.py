@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from app.cli import main as csw
 from app.domain.routing import MessageType
 from app.routing import outbox
-from app.routing.subscribers import find_subscriber
+from app.routing.subscribers import find_subscriber, history
 from tests.conftest import TRADER_BRN
 
 PASSWORD = "routing-admin-password"
@@ -85,6 +85,30 @@ def test_admin_page_shows_health_and_pauses_for_admins_only(
     assert admin.post(action).status_code == 400  # no CSRF token
     assert admin.post(action, data={"csrf_token": token}).status_code == 302
     assert 'data-subscriber="lmc-kiosk" data-state="paused"' in admin.get(page).text
+
+
+def test_admin_adds_a_subscriber_in_the_web_ui(admin_browser: FlaskClient, clean_app: Flask) -> None:
+    """Post/redirect/get: the signing secret is shown once; a refusal names the field plainly;
+    the addition is on the subscriber's history with the administrator's name."""
+    sign_in(admin_browser, "routing-admin")
+    page = "/admin/routing/subscribers"
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', admin_browser.get(page).text).group(1)  # type: ignore[union-attr]
+    refused = admin_browser.post(page, data={"csrf_token": token, "name": "lmc-kiosk", "role": "control_point",
+                                             "code": "HKLMC", "transport": "webhook", "url": "", "format": "xml"})
+    assert refused.status_code == 422
+    assert "Address: a web hook needs an http:// or https:// address" in refused.text
+    added = admin_browser.post(page, data={"csrf_token": token, "name": "lmc-kiosk", "role": "control_point",
+                                           "code": "HKLMC", "transport": "webhook", "format": "json",
+                                           "url": "https://kiosk.example/hook", "note": "new kiosk"})
+    assert added.status_code == 302
+    shown = admin_browser.get(added.headers["Location"].split("#")[0]).text
+    assert "Subscriber lmc-kiosk added." in shown and 'id="new-secret"' in shown
+    assert 'id="new-secret"' not in admin_browser.get(page).text  # once
+    with clean_app.extensions["csw"].sessions() as session:
+        subscriber = find_subscriber(session, "lmc-kiosk")
+        assert (subscriber.role, subscriber.code, subscriber.format) == ("control_point", "HKLMC", "json")
+        events = [(e.kind, e.actor, e.note) for e in history(session, "lmc-kiosk")]
+    assert events == [("added", "officer:routing-admin", "new kiosk")]
 
 
 def test_the_scheduler_runs_the_dispatcher_and_the_purge(clean_app: Flask, database_url: str,

@@ -1,6 +1,7 @@
 """The telemetry samples in samples/elock, posted where they belong and through the CLI."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -66,3 +67,31 @@ def test_a_broken_route_file_stops_the_check_with_file_and_line(tmp_path: Path, 
     result = CliRunner().invoke(main, ["transit", "routes", "--dir", str(folder)])
     assert result.exit_code == 1
     assert f"{folder / 'routes.toml'}:" in result.output and "CNXXX" in result.output
+
+
+def test_the_case_of_a_detour_draws_the_track_over_the_corridor(transit: FlaskClient, clean_app: Flask) -> None:
+    """The officer sees where the truck left the approved corridor: the track over the corridor,
+    every position outside it, the point the deviation began, and a legend."""
+    from sqlalchemy import select  # noqa: PLC0415 - local to this test
+
+    from app.db.case_models import Case  # noqa: PLC0415
+    from app.users.service import create_user  # noqa: PLC0415
+    from tests.integration.test_officer_app import csrf_token  # noqa: PLC0415
+
+    declaration_id = lodge(transit).get_json()["declaration_id"]
+    transit.post("/api/v1/elock/events", data=sample("elock/detour-hkg-lmc-szx.json"), headers={
+        "Authorization": f"Bearer {GATEWAY_KEY}", "Content-Type": "application/json", "Accept": "application/json"})
+    with clean_app.extensions["csw"].sessions() as session, session.begin():
+        case_id = session.scalar(select(Case.id).where(Case.declaration_id == declaration_id))
+        create_user(session, "track-officer", "officer", "track-officer-pass")
+    browser = clean_app.test_client()
+    browser.post("/login", data={"username": "track-officer", "password": "track-officer-pass",
+                                 "csrf_token": csrf_token(browser.get("/login").text)})
+    page = browser.get(f"/officer/cases/{case_id}").text
+    svg = page.split('<svg xmlns="http://www.w3.org/2000/svg" class="chart track"')[1].split("</svg>")[0]
+    assert 'class="corridor"' in svg and 'class="route"' in svg and 'class="track"' in svg
+    assert svg.count('class="outside"') >= 1 and svg.count('class="deviation"') == 1
+    assert ">left the route here</text>" in svg and 'class="legend"' in svg
+    assert ">HKLMC</text>" in svg  # the route's clearance points, named
+    visible = re.sub(r'<details class="technical">.*?</details>|data-[a-z]+="[^"]*"', "", page, flags=re.DOTALL)
+    assert "left the approved route" in visible and "route_deviation" not in visible

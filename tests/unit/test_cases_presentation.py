@@ -1,14 +1,7 @@
-"""Server-rendered charts and the Traditional Chinese catalogue of the officers' pages."""
+"""Server-rendered charts: bars, and the e-lock track over its corridor."""
 from __future__ import annotations
 
-from pathlib import Path
-
-from babel.messages.mofile import read_mo
-from babel.messages.pofile import read_po
-
-from app.web.officer.charts import bar_chart, track
-
-TRANSLATIONS = Path(__file__).resolve().parents[2] / "app" / "translations"
+from app.web.officer.charts import TrackLabels, bar_chart, track
 
 
 def test_bar_chart_escapes_labels_and_scales_bars() -> None:
@@ -24,17 +17,31 @@ def test_bar_chart_of_nothing_draws_no_bars() -> None:
     assert svg.startswith("<svg") and "<rect" not in svg
 
 
-def test_track_marks_start_and_end() -> None:
-    svg = str(track([(114.10, 22.50), (114.15, 22.40), (114.17, 22.30)], "track"))
-    assert svg.count("<circle") == 2 and "<polyline" in svg
-    assert str(track([], "none")) == ""
+LABELS = TrackLabels(title="E-lock track", corridor="corridor", route="route", track="track", start="start",
+                     end="end", outside="outside", deviation="left the route here")
 
 
-def test_every_message_has_a_traditional_chinese_translation_compiled() -> None:
-    with (TRANSLATIONS / "messages.pot").open("rb") as handle:
-        template = read_po(handle)
-    with (TRANSLATIONS / "zh_Hant" / "LC_MESSAGES" / "messages.mo").open("rb") as handle:
-        compiled = read_mo(handle)
-    missing = [m.id for m in template if m.id and not (compiled.get(m.id) and compiled.get(m.id).string)]
-    assert missing == []
-    assert compiled.get("Case queue").string == "案件隊列"
+def test_track_is_drawn_over_the_corridor_with_the_deviation_marked_and_a_legend() -> None:
+    corridor = [(114.09, 22.29), (114.19, 22.29), (114.19, 22.51), (114.09, 22.51), (114.09, 22.29)]
+    readings = [(114.10, 22.30, True), (114.15, 22.40, True), (114.30, 22.42, False), (114.31, 22.43, False),
+                (114.17, 22.50, True)]
+    svg = str(track(readings, LABELS, corridor, [(114.10, 22.30), (114.17, 22.50)],
+                    [("HKLMC", 114.17, 22.50), ("<x>", 114.10, 22.30)]))
+    assert 'class="corridor"' in svg and 'class="route"' in svg and 'class="track"' in svg
+    assert svg.count('class="outside"') == 2  # every position outside the corridor
+    assert svg.count('class="deviation"') == 1 and "left the route here" in svg  # where it began
+    assert 'class="start"' in svg and 'class="end"' in svg
+    legend = svg.split('class="legend"')[1]
+    for word in ("corridor", "route", "track", "start", "end", "outside"):
+        assert f">{word}</text>" in legend
+    assert "&lt;x&gt;" in svg and "<x>" not in svg
+    first_cross = svg.split('class="outside" d="M')[1].split(",")[0]
+    ring = svg.split('class="deviation" cx="')[1].split('"')[0]
+    assert abs(float(first_cross) + 5 - float(ring)) < 0.2  # the ring is on the first position outside
+
+
+def test_a_track_inside_its_corridor_has_no_deviation_and_nothing_draws_nothing() -> None:
+    svg = str(track([(114.10, 22.30, True), (114.17, 22.50, True)], LABELS,
+                    [(114.09, 22.29), (114.19, 22.29), (114.19, 22.51), (114.09, 22.29)]))
+    assert 'class="deviation"' not in svg and 'class="outside"' not in svg
+    assert str(track([], LABELS)) == ""

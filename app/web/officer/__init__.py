@@ -61,6 +61,8 @@ def install(app: Flask) -> None:
         if request.method in ("POST", "PUT", "PATCH", "DELETE") and not _is_api_request():
             csrf.protect()
 
-    from app.web.officer import views  # noqa: PLC0415 - install() loads the blueprint it registers
+    from app.web import filters  # noqa: PLC0415 - install() loads what it registers
+    from app.web.officer import search, views  # noqa: PLC0415,F401 - search adds its pages to the blueprint
 
+    filters.install(app)
     app.register_blueprint(views.bp)

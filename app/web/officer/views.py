@@ -11,8 +11,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
+from babel.dates import format_skeleton
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -23,6 +26,7 @@ from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice as Choice
 
 from app.cases import dashboard as dashboard_figures
+from app.cases import queries as case_queries
 from app.cases import service as cases
 from app.cases.service import CaseNotFound, DecisionRequest, QueueFilter
 from app.db import models
@@ -39,6 +43,9 @@ from app.web.auth import role_required
 from app.web import params
 from app.web.context import db, services, unit_of_work
 from app.web.envelope import attachment_disposition
+from app.web.declared import declared
+from app.web.labels import ALERT_KINDS, term
+from app.web.plain import account_message, case_rule_message, own_description, page_error_message
 import app.web.officer.charts as charts
 from app.web.officer.forms import (
     AccountStatusForm,
@@ -47,7 +54,10 @@ from app.web.officer.forms import (
     InspectionForm,
     LocaleForm,
     NoteForm,
+    PasswordForm,
     ReassignForm,
+    RoleForm,
+    SaveSearchForm,
     UserForm,
 )
 
@@ -70,19 +80,6 @@ def money(value: object) -> str:
         return str(value)
 
 
-@bp.app_template_filter("term")
-def term(value: object) -> str:
-    """A stored code (state, lane, event kind, decision) in the reader's language: its
-    translation, else the code made readable, so nobody reads "decision:request_documents"."""
-    if value is None or value == "":
-        return ""
-    code = str(value)
-    translated = _(code)
-    if translated != code:
-        return translated
-    return code.replace("decision:", "decision: ").replace("_", " ")
-
-
 @bp.errorhandler(403)
 @bp.errorhandler(404)
 @bp.errorhandler(409)
@@ -91,7 +88,8 @@ def term(value: object) -> str:
 def page_error(exc: HTTPException) -> tuple[str, int]:
     """Errors of the officers' pages as pages (the API keeps its XML/JSON envelope)."""
     code = {403: "FORBIDDEN", 404: "NOT_FOUND", 409: "CONFLICT", 422: "INVALID"}.get(exc.code or 400, "CSRF_INVALID")
-    return render_template("officer/error.html", code=code, message=exc.description,
+    return render_template("officer/error.html", code=code, message=own_description(exc),
+                           plain=page_error_message(exc.code),
                            conversation_id=g.get("conversation_id")), exc.code or 400
 
 
@@ -104,7 +102,12 @@ def _case_or_404(case_id: int) -> Case:
 
 # --- queue --------------------------------------------------------------------------------
 
+QUEUE_STATES = ("open", "claimed", "awaiting_documents", "inspection", "closed")
+
+
 def _filters() -> QueueFilter:
+    """The queue's filters from the query string. Codes are matched whatever their case
+    (``hklmc`` finds HKLMC's cases); an unknown value simply matches nothing."""
     args = request.args
 
     def text(name: str, limit: int) -> str | None:
@@ -112,27 +115,52 @@ def _filters() -> QueueFilter:
         return value[:limit] or None
 
     mine = args.get("mine") == "1"
-    return QueueFilter(lane=text("lane", 10), control_point=text("control_point", 5), type_code=text("type", 2),
-                       alert_kind=text("alert_kind", 30), state=text("state", 20),
-                       assigned_to_id=current_user.id if mine else None)
+    lane, control_point, alert_kind = text("lane", 10), text("control_point", 5), text("alert_kind", 40)
+    type_code, state = text("type", 2), text("state", 20)
+    return QueueFilter(lane=lane.lower() if lane else None, control_point=control_point.upper() if control_point
+                       else None, type_code=type_code.upper() if type_code else None,
+                       alert_kind=alert_kind.lower() if alert_kind else None,
+                       state=state.lower() if state else None, assigned_to_id=current_user.id if mine else None)
 
 
 def _page_number() -> int:
     return params.query_int("page", 1, 10_000, beyond="NOT_FOUND")
 
 
+def alert_kind_choices() -> list[tuple[str, str]]:
+    """Every alert kind the e-lock scheme raises, and any other a case has carried."""
+    kinds = dict.fromkeys([*ALERT_KINDS, *case_queries.alert_kinds_seen(db())])
+    return [(kind, term(kind)) for kind in kinds]
+
+
+def control_point_choices() -> list[tuple[str, str]]:
+    locale = str(get_locale() or "en")
+    return [(c.code, f"{c.name(locale)} ({c.code})") for c in services().reference.pickers.control_points]
+
+
 @bp.get("/")
 @role_required(*EVERYONE)
 def queue() -> str:
     filters = _filters()
-    page = cases.queue_page(db(), filters, _page_number(), services().settings.page_size)
+    page: Any
+    if filters.state == "closed":
+        page = case_queries.closed_cases(db(), _page_number(), services().settings.page_size, lane=filters.lane,
+                                         control_point=filters.control_point, type_code=filters.type_code,
+                                         alert_kind=filters.alert_kind, assigned_to_id=filters.assigned_to_id)
+    else:
+        page = cases.queue_page(db(), filters, _page_number(), services().settings.page_size)
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     unpaid, unpaid_count = revenue.unpaid(db(), limit=UNPAID_ON_QUEUE)
     duty = revenue.duty_status_of(db(), [c.declaration_id for c in page.cases if c.declaration_id])
     return render_template("officer/queue.html", page=page, filters=filters, args=args,
                            mine=request.args.get("mine") == "1", counts=cases.queue_counts(db()),
-                           count_cap=cases.COUNT_CAP, now=utcnow(), action=ActionForm(), unpaid=unpaid,
+                           count_cap=cases.COUNT_CAP, states=QUEUE_STATES, control_points=control_point_choices(),
+                           alert_kinds=alert_kind_choices(),
+                           saved=case_queries.saved_searches(db(), current_user.id),
+                           save_form=SaveSearchForm(page="queue", query=_query_string()),
+                           now=utcnow(), action=ActionForm(), unpaid=unpaid,
                            unpaid_count=unpaid_count, duty=duty)
+
 
 
 UNPAID_ON_QUEUE = 10
@@ -151,6 +179,11 @@ def unpaid_duty() -> str:
                            has_next=number * size < count)
 
 
+def _query_string() -> str:
+    """The page's filters as a query string (without the page number), for saving them."""
+    return urlencode([(k, v) for k, v in request.args.items(multi=True) if k != "page" and v])
+
+
 # --- case view ----------------------------------------------------------------------------
 
 @dataclass(frozen=True, slots=True)
@@ -160,15 +193,68 @@ class HistoryEntry:
     kind: str
     actor: str
     note: str | None
-    detail: dict[str, Any] | None
+    lines: list[str]
+
+
+def _listed(value: object) -> str:
+    values = value if isinstance(value, list | tuple) else [value]
+    return ", ".join(term(v) for v in values if v not in (None, ""))
+
+
+def detail_lines(detail: dict[str, Any] | None) -> list[str]:
+    """A case event's recorded facts as short lines in the reader's language (never
+    ``key: raw_value``); the evidence of an alert is left to the journey section."""
+    lines: list[str] = []
+    for key, value in (detail or {}).items():
+        if value in (None, "", [], False) or key in ("evidence", "alert_id", "request_id", "occurred_at"):
+            continue
+        match key:
+            case "reasons" | "added":
+                lines.append(_("reasons: %(list)s", list=_listed(value)))
+            case "version":
+                lines.append(_("declaration version %(v)s", v=value))
+            case "user":
+                lines.append(_("by %(user)s", user=value))
+            case "from" | "to":
+                continue
+            case "decision":
+                lines.append(term(value))
+            case "documents":
+                lines.append(_("documents: %(documents)s", documents=value))
+            case "result":
+                lines.append(_("result: %(result)s", result=term(value)))
+            case "revenue_recovered":
+                lines.append(_("revenue recovered: %(amount)s", amount=money(value)))
+            case "selection":
+                lines.append(term(value))
+            case "level":
+                lines.append(_("escalation level %(level)s", level=value))
+            case "declaration_status":
+                lines.append(_("declaration %(status)s", status=term(value)))
+            case "kind":
+                lines.append(term(value))
+            case "journey_id":
+                lines.append(_("e-lock journey %(id)s", id=value))
+            case "documents_answered":
+                lines.append(_("the trader answered the document request"))
+            case _:
+                lines.append(f"{term(key)}: {_listed(value)}")
+    details = detail or {}
+    if details.get("from") or details.get("to"):
+        lines.append(_("from %(before)s to %(after)s", before=term(details.get("from")) or _("the queue"),
+                       after=term(details.get("to")) or _("the queue")))
+    return lines
 
 
 def _history(case: Case, declaration: models.Declaration | None) -> list[HistoryEntry]:
-    entries = [HistoryEntry(e.occurred_at, "case", e.kind, e.actor, e.note, e.detail) for e in case.events]
+    entries = [HistoryEntry(e.occurred_at, "case", e.kind, e.actor, e.note, detail_lines(e.detail))
+               for e in case.events]
     if declaration is not None:
-        entries += [HistoryEntry(e.occurred_at, "declaration", e.kind, e.actor, e.note,
-                                 {"status": f"{e.status_from or '—'} → {e.status_to}", "version": e.version})
-                    for e in declaration.events]
+        for e in declaration.events:
+            lines = [_("declaration version %(v)s", v=e.version)]
+            if e.status_from != e.status_to:
+                lines.insert(0, _("declaration now %(status)s", status=term(e.status_to)))
+            entries.append(HistoryEntry(e.occurred_at, "declaration", e.kind, e.actor, e.note, lines))
     return sorted(entries, key=lambda entry: entry.occurred_at, reverse=True)
 
 
@@ -179,10 +265,16 @@ def _risk(declaration: models.Declaration) -> RiskView | None:
 
 def _journey(case: Case) -> dict[str, Any] | None:
     """The e-lock journey (timeline, alerts and track) when the case has one."""
-    journey = transit_queries.journey_view(db(), case.journey_id, case.declaration_id)
+    journey = transit_queries.journey_view(db(), case.journey_id, case.declaration_id, services().reference.network)
     if journey is None:
         return None
-    return {"view": journey, "track_svg": charts.track(journey.track, _("E-lock track"))}
+    labels = charts.TrackLabels(
+        title=_("E-lock track over the approved route"), corridor=_("approved corridor"), route=_("approved route"),
+        track=_("reported track"), start=_("start"), end=_("last position"), outside=_("outside the corridor"),
+        deviation=_("left the route here"))
+    readings = [(r.longitude, r.latitude, r.inside_corridor) for r in journey.readings]
+    return {"view": journey, "track_svg": charts.track(readings, labels, journey.corridor, journey.route_path,
+                                                       journey.points)}
 
 
 def _officers() -> list[User]:
@@ -204,8 +296,11 @@ def _render_case(case: Case, status: int = 200, error: CaseRuleError | None = No
     decision_form = decision_form or DecisionForm()
     if declaration is not None:
         decision_form.declaration_version.data = str(declaration.version)
+    locale = str(get_locale() or "en")
     return render_template(
         "officer/case.html", case=case, declaration=declaration, findings=findings,
+        declared=declared(declaration, services().reference.pickers, locale) if declaration else None,
+        error_text=case_rule_message(error) if error else None,
         risk=_risk(declaration) if declaration else None, journey=_journey(case),
         duty=revenue.statement(db(), declaration.id, None) if declaration else None,
         history=_history(case, declaration), error=error, mine=mine,
@@ -228,8 +323,12 @@ def _refused(case_id: int, error: CaseRuleError, **forms: Any) -> tuple[str, int
 
 
 def _form_error(form: Any) -> CaseRuleError:
+    """The form's first problem, naming the field by its label."""
     field, messages = next(iter(form.errors.items()))
-    return CaseRuleError("FORM_INVALID", f"{field}: {'; '.join(str(m) for m in messages)}", field)
+    label = getattr(getattr(form, field, None), "label", None)
+    name = label.text if label is not None and label.text else field
+    return CaseRuleError("FORM_INVALID", _("%(label)s: %(message)s", label=name,
+                                           message=" ".join(str(m) for m in messages)), field)
 
 
 @bp.get("/cases/<id:case_id>")
@@ -358,21 +457,26 @@ def note(case_id: int) -> Response | tuple[str, int]:
 @role_required(*SUPERVISORS)
 def dashboard() -> str:
     figures = dashboard_figures.figures(db())
-    volume_labels = [d.strftime("%m-%d") for d in figures.days]
+    locale = str(get_locale() or "en")
+    volume_labels = [format_skeleton("MMMd", d, locale=locale) for d in figures.days]
     lanes = ["green", "yellow", "red", "none"]
     lane_values = [figures.lane_mix.get(lane, 0) for lane in lanes]
     hit_values = [round(100 * (r.rate or 0), 1) for r in figures.hit_rates]
+    ages = {"< 1 h": _("under 1 hour"), "1-4 h": _("1 to 4 hours"), "4-24 h": _("4 to 24 hours"),
+            "1-3 d": _("1 to 3 days"), "> 3 d": _("over 3 days")}
+    open_by_age = [(ages.get(label, label), count) for label, count in figures.open_by_age]
     return render_template(
-        "officer/dashboard.html", figures=figures,
+        "officer/dashboard.html", figures=figures, open_by_age=open_by_age,
+        first_day=figures.days[0].isoformat(), last_day=figures.days[-1].isoformat(),
         declarations_chart=charts.bar_chart(volume_labels, figures.declarations_per_day,
                                             _("Declarations per day")),
         cases_chart=charts.bar_chart(volume_labels, figures.cases_per_day, _("Cases opened per day")),
-        lane_chart=charts.bar_chart([_(lane) for lane in lanes], lane_values, _("Lane mix"),
+        lane_chart=charts.bar_chart([term(lane) for lane in lanes], lane_values, _("Lane mix"),
                                     colours=("#2e7d32", "#c77c02", "#b3261e", "#546e7a")),
-        hit_chart=charts.bar_chart([_("targeted"), _("random")], hit_values, _("Inspection hit rate (per cent)"),
+        hit_chart=charts.bar_chart([term("targeted"), term("random")], hit_values, _("Inspection hit rate (per cent)"),
                                    value_format="{:g}%"),
-        age_chart=charts.bar_chart([label for label, _count in figures.open_by_age],
-                                   [count for _label, count in figures.open_by_age], _("Open cases by age")),
+        age_chart=charts.bar_chart([label for label, _count in open_by_age],
+                                   [count for _label, count in open_by_age], _("Open cases by age")),
     )
 
 
@@ -441,9 +545,15 @@ def revenue_report_csv() -> Response | tuple[str, int]:
 
 # --- accounts -----------------------------------------------------------------------------
 
+def _actor_of_admin() -> str:
+    return f"officer:{current_user.username}"
+
+
 @bp.route("/users", methods=["GET", "POST"])
 @role_required("admin")
 def user_admin() -> str | Response | tuple[str, int]:
+    """Every account, and a new one (officers, supervisors, administrators, or a trader bound
+    to its company). Post/redirect/get; a refusal names the field by its label."""
     form = UserForm()
     status = 200
     if request.method == "POST":
@@ -451,44 +561,98 @@ def user_admin() -> str | Response | tuple[str, int]:
             hashed = users.hash_password(form.password.data or "")  # slow on purpose: outside the gate
             try:
                 uow = unit_of_work().write_lock()
-                users.create_user(uow.session, form.username.data or "", form.role.data or "",
-                                  form.password.data or "", display_name=form.display_name.data or None,
-                                  password_hash=hashed, actor=f"officer:{current_user.username}")
+                party_id = None
+                if form.role.data == "trader" or (form.party.data or "").strip():
+                    party_id = users.party_id_for(uow.session, form.party.data or "")
+                user = users.create_user(uow.session, form.username.data or "", form.role.data or "",
+                                         form.password.data or "", display_name=form.display_name.data or None,
+                                         locale=form.locale.data or "en", party_id=party_id, password_hash=hashed,
+                                         actor=_actor_of_admin())
                 uow.commit()
             except users.AccountError as exc:
                 unit_of_work().rollback()
-                getattr(form, exc.field).errors = [exc.message]
+                target = getattr(form, exc.field, None) or form.username
+                target.errors = [account_message(exc.field, exc.message)]
                 status = 422
             else:
-                flash(_("Account %(username)s created.", username=form.username.data))
-                return redirect(url_for("officer.user_admin"))
+                flash(_("Account %(username)s created.", username=user.username))
+                return redirect(url_for("officer.user_account", user_id=user.id))
         else:
             status = 422
     accounts = db().scalars(select(User).order_by(User.role, User.username)).all()
-    return render_template("officer/users.html", form=form, accounts=accounts, status_form=AccountStatusForm()), status
+    return render_template("officer/users.html", form=form, accounts=accounts), status
 
 
-@bp.post("/users/<id:user_id>/active")
+def _account_or_404(user_id: int) -> User:
+    user = db().get(User, user_id)
+    if user is None:
+        abort(404, description=_("No such account."))
+    return user
+
+
+@bp.get("/users/<id:user_id>")
 @role_required("admin")
-def user_active(user_id: int) -> Response | tuple[str, int]:
-    """Deactivate or reactivate an account, with a reason kept on its history."""
-    form = AccountStatusForm()
+def user_account(user_id: int) -> str:
+    """One account: its details, the changes an administrator can make, and its history."""
+    user = _account_or_404(user_id)
+    party = db().get(models.Party, user.party_id) if user.party_id is not None else None
+    return render_template("officer/user.html", user=user, party=party, history=users.history(db(), user),
+                           status_form=AccountStatusForm(), role_form=RoleForm(role=user.role),
+                           password_form=PasswordForm())
+
+
+def _account_change(user_id: int, change: Callable[[Session, User], None], form: Any, done: str) -> Response:
+    """Validate ``form``, apply ``change`` to the account behind the write gate, and go back
+    to the account's page saying what happened (or what was wrong, naming the field)."""
     if not form.validate():
-        abort(422, description=_("give a reason for the change"))
+        field, messages = next(iter(form.errors.items()))
+        flash(_("%(label)s: %(message)s", label=getattr(form, field).label.text,
+                message=" ".join(str(m) for m in messages)), "error")
+        return redirect(url_for("officer.user_account", user_id=user_id))
     uow = unit_of_work().write_lock()
     user = uow.session.get(User, user_id)
     if user is None:
         uow.rollback()
-        abort(404, description=_("no such account"))
+        abort(404, description=_("No such account."))
     try:
-        users.set_active(uow.session, user, form.active.data == "1", f"officer:{current_user.username}",
-                         form.reason.data or "")
+        change(uow.session, user)
     except users.AccountError as exc:
         uow.rollback()
-        abort(409, description=exc.message)
+        flash(account_message(exc.field, exc.message), "error")
+        return redirect(url_for("officer.user_account", user_id=user_id))
     uow.commit()
-    flash(_("Account %(username)s changed.", username=user.username))
-    return redirect(url_for("officer.user_admin"))
+    flash(done)
+    return redirect(url_for("officer.user_account", user_id=user_id))
+
+
+@bp.post("/users/<id:user_id>/active")
+@role_required("admin")
+def user_active(user_id: int) -> Response:
+    """Deactivate or reactivate an account, with a reason kept on its history."""
+    form = AccountStatusForm()
+    return _account_change(user_id, lambda session, user: users.set_active(
+        session, user, form.active.data == "1", _actor_of_admin(), form.reason.data or ""), form,
+        _("Account changed: %(state)s.", state=_("active") if form.active.data == "1" else _("inactive")))
+
+
+@bp.post("/users/<id:user_id>/role")
+@role_required("admin")
+def user_role(user_id: int) -> Response:
+    form = RoleForm()
+    return _account_change(user_id, lambda session, user: users.set_role(
+        session, user, form.role.data or "", _actor_of_admin(), form.reason.data or ""), form,
+        _("Role changed to %(role)s.", role=term(form.role.data)))
+
+
+@bp.post("/users/<id:user_id>/password")
+@role_required("admin")
+def user_password(user_id: int) -> Response:
+    """A new password (the account is signed out everywhere); the history says when and why."""
+    form = PasswordForm()
+    hashed = users.hash_password(form.password.data) if form.password.data else None  # outside the gate
+    return _account_change(user_id, lambda session, user: users.reset_password(
+        session, user, form.password.data or "", _actor_of_admin(), form.reason.data or "", password_hash=hashed),
+        form, _("Password reset: the account was signed out everywhere."))
 
 
 @bp.post("/locale")

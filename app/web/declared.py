@@ -1,0 +1,147 @@
+"""What a declaration says, laid out for people: the trader's page and the officer's view show
+the same sections (declaration, parties, transport, containers, goods), with codes named in
+the reader's language and the code itself kept beside the name.
+
+Built from the stored facts as plain rows of (label, value), so a richer declaration version
+adds fields here and both pages show them without template changes.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from flask_babel import gettext as _
+
+from app.db import models
+from app.portal.codelists import Code, CodeLists
+from app.web.labels import DECLARATION_TYPES, PARTY_ROLES, TRANSPORT_MODES, term, when
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    label: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class PartyLine:
+    role: str
+    name: str
+    identifier: str
+    aeo_id: str
+    address: str
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerLine:
+    container_id: str
+    seals: str
+    elock_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class GoodsLine:
+    sequence: int
+    description: str
+    hs_code: str
+    tariff: str
+    origin: str
+    quantity: str
+    net_mass: str
+    gross_mass: str
+    value: str
+    packages: str
+    details: list[Fact] = field(default_factory=list)
+    documents: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Declared:
+    header: list[Fact]
+    transport: list[Fact]
+    parties: list[PartyLine]
+    containers: list[ContainerLine]
+    goods: list[GoodsLine]
+    total_value: list[str]
+
+
+def _named(codes: tuple[Code, ...], code: str | None, locale: str) -> str:
+    """"Lok Ma Chau Control Point (HKLMC)": the name in the reader's language and the code."""
+    if not code:
+        return "—"
+    for entry in codes:
+        if entry.code == code:
+            return f"{entry.name(locale)} ({code})"
+    return code
+
+
+def _number(value: Decimal | int | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, int):
+        return f"{value:,}"
+    text = f"{value:,.6f}".rstrip("0").rstrip(".")
+    return text or "0"
+
+
+def _money(value: Decimal | None, currency: str | None) -> str:
+    return "" if value is None else f"{value:,.2f} {currency or ''}".strip()
+
+
+def declared(row: models.Declaration, codes: CodeLists, locale: str) -> Declared:
+    """The declaration's content (loaded with its parties, goods and containers)."""
+    tariff = {c.code: c for c in codes.hs_items}
+    header = [
+        Fact(_("Type"), f"{term(row.type_code, DECLARATION_TYPES)} ({row.type_code})"),
+        Fact(_("Local reference (LRN)"), row.lrn),
+        Fact(_("Unique consignment reference (UCR)"), row.ucr or "—"),
+        Fact(_("TDEC form"), row.form_code or "—"),
+        Fact(_("Issued"), when(row.issued_at)),
+        Fact(_("Version"), str(row.version)),
+    ]
+    transport = [
+        Fact(_("Transport mode"), f"{term(row.transport_mode, TRANSPORT_MODES)} ({row.transport_mode})"),
+        Fact(_("Conveyance"), row.conveyance_id or "—"),
+        Fact(_("Control point"), _named(codes.control_points, row.control_point, locale)),
+        Fact(_("Departure"), _named(codes.locations, row.departure_location, locale)),
+        Fact(_("Destination"), _named(codes.locations, row.destination_location, locale)),
+        Fact(_("Arrival / departure"), when(row.movement_at) if row.movement_at else "—"),
+    ]
+    parties = [PartyLine(term(p.role, PARTY_ROLES), p.name, p.identifier, p.aeo_id or "",
+                         ", ".join(part for part in (p.address_line, p.city,
+                                                     _named(codes.countries, p.country, locale) if p.country else "")
+                                   if part))
+               for p in row.parties]
+    containers = [ContainerLine(e.container_id, " ".join(s.seal_id for s in e.seals), e.elock_id or "")
+                  for e in row.equipment]
+    goods = []
+    totals: dict[str, Decimal] = {}
+    for item in row.goods_items:
+        details = []
+        if item.alcohol_strength is not None:
+            details.append(Fact(_("Alcohol"), f"{_number(item.alcohol_strength)} %"))
+        if item.volume_litres is not None:
+            details.append(Fact(_("Volume"), f"{_number(item.volume_litres)} l"))
+        if item.stick_count is not None:
+            details.append(Fact(_("Cigarette sticks"), _number(item.stick_count)))
+        if item.length_mm is not None:
+            details.append(Fact(_("Stick length"), f"{_number(item.length_mm)} mm"))
+        documents = [f"{d.get('type_code', '')} {d.get('id', '')}".strip() for d in item.documents or []]
+        known = tariff.get(item.hs_code)
+        packages = ""
+        if item.package_count is not None or item.package_type:
+            packages = f"{_number(item.package_count)} {_named(codes.package_types, item.package_type, locale)}".strip()
+        goods.append(GoodsLine(
+            sequence=item.sequence, description=item.description, hs_code=item.hs_code,
+            tariff=known.name(locale) if known else "", origin=_named(codes.countries, item.origin_country, locale),
+            quantity=f"{_number(item.quantity)} {_named(codes.units, item.quantity_unit, locale)}",
+            net_mass=f"{_number(item.net_mass_kg)} kg", gross_mass=f"{_number(item.gross_mass_kg)} kg",
+            value=_money(item.value, item.currency), packages=packages, details=details, documents=documents))
+        totals[item.currency] = totals.get(item.currency, Decimal(0)) + (item.value or Decimal(0))
+    return Declared(header, transport, parties, containers, goods,
+                    [_money(amount, currency) for currency, amount in sorted(totals.items())])
+
+
+def context(row: models.Declaration, codes: CodeLists, locale: str) -> dict[str, Any]:
+    return {"declared": declared(row, codes, locale)}
