@@ -11,8 +11,9 @@ MOVED_19_NOV_2026 = "2026-11-19T09:00:00+08:00"
 
 
 def recent_movement() -> str:
-    """A MovementDateTime a day before now (Hong Kong time): lodged well within the 14 days."""
-    return (datetime.now(HKT) - timedelta(days=1)).replace(microsecond=0).isoformat()
+    """A MovementDateTime on the day before today (Hong Kong time, 09:00): lodged well within the
+    14 days, and the same all day, so a document built twice is the same document."""
+    return (datetime.now(HKT) - timedelta(days=1)).replace(hour=9, minute=0, second=0, microsecond=0).isoformat()
 
 
 def goods_item_xml(sequence: int, hs_code: str = "85171300", value: str = "1200.00") -> str:

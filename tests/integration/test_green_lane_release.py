@@ -25,10 +25,14 @@ from tests.integration.test_trips_api import add_subscriber, json_headers, open_
 
 @pytest.fixture()
 def releasing(clean_app: Flask, database_url: str, tmp_path: Path) -> Iterator[tuple[Flask, FlaskClient]]:
-    """The service as deployed: the lane policy's own ``[green] release`` setting."""
+    """The service as deployed: the lane policy's own ``[green] release`` setting (but no random
+    sample, which would send a green declaration to an officer now and then)."""
     settings = Settings.from_env(database_url=database_url, instance_dir=tmp_path, secret_key="test",
                                  log_level="WARNING", api_rate_limit="100000 per second")
     app = create_app(settings)
+    engine = app.extensions["csw"].risk
+    if engine is not None:
+        app.extensions["csw"].risk = replace(engine, policy=replace(engine.policy, sample_rate=0.0))
     yield app, app.test_client()
     app.extensions["csw"].engine.dispose()
 

@@ -591,15 +591,18 @@ def test_times_are_shown_in_hong_kong_time(clean_app: Flask, accounts: dict[str,
 
 
 def test_a_case_deadline_is_never_before_its_opening(clean_app: Flask, accounts: dict[str, int]) -> None:
-    """Goods that moved before the case opened are due within 30 minutes of the opening, not
-    in the past; the page shows both with their year."""
-    case_id, _ = lodge(clean_app, "LRN-PAST-MOVE", movement=datetime(2026, 1, 2, 3, 4, tzinfo=timezone.utc))
+    """A movement still ahead is the case's deadline, shown with its year; goods that moved
+    before the case opened set none (the declaration follows the movement, rule R305), so no
+    deadline is ever earlier than the opening."""
+    ahead = datetime.now(timezone.utc) + timedelta(minutes=40)
+    case_id, _ = lodge(clean_app, "LRN-MOVE-AHEAD", movement=ahead)
     case = case_row(clean_app, case_id)
     assert case.deadline_at is not None and case.deadline_at > case.opened_at
-    assert case.deadline_at - case.opened_at <= timedelta(minutes=31)
     client, _token = browser(clean_app, "officer")
     page = client.get(f"/officer/cases/{case_id}").text
     assert re.search(r"Deadline <span class=\"deadline\">20\d\d-\d\d-\d\d \d\d:\d\d HKT</span>", page)
+    past_id, _ = lodge(clean_app, "LRN-PAST-MOVE", movement=datetime.now(timezone.utc) - timedelta(days=1))
+    assert case_row(clean_app, past_id).deadline_at is None
 
 
 # --- accounts -----------------------------------------------------------------------------

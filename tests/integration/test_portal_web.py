@@ -19,7 +19,7 @@ from app.db.portal_models import DeclarationDraft, DocumentRequestAnswer
 from app.portal.document import build_declaration, form_data_from_xml
 from app.users.clients import create_client, ensure_party
 from app.users.service import create_user
-from tests.conftest import OTHER_BRN, TRADER_BRN, TRADER_KEY, auth, sample
+from tests.conftest import TRADER_BRN, TRADER_KEY, auth, sample
 from tests.factories import recent_movement
 
 PASSWORD = "portal-test-password"

@@ -211,7 +211,7 @@ CASES: dict[str, Case] = {
                  ("Lodged on 2026-11-21", "8 days", "2026-10-30", "HK$20.00"), ("2026-10-30", "20.00")),)),
     "R304": Case(EX, lambda d: replace(d, movement_at=None), REJECT, (
         Expected(f"{CONSIGNMENT}/MovementDateTime", ("MovementDateTime", "14-day lodgement period"),
-                 ("MovementDateTime", "14天")),)),
+                 ("進口或出口的日期", "14天")),)),
     "R305": Case(IM, lambda d: replace(d, movement_at=RECEIVED + timedelta(hours=2)), REJECT, (
         Expected(f"{CONSIGNMENT}/MovementDateTime", ("2026-11-21T12:00:00+08:00", "2026-11-21T10:00:00+08:00"),
                  ("2026-11-21T12:00:00+08:00",)),)),
