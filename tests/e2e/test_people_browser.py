@@ -16,6 +16,7 @@ from playwright.sync_api import Browser, Page, expect
 from app.db.case_models import Case, DocumentRequest
 from app.users.clients import ensure_party
 from app.users.service import create_user, find_user
+from tests.factories import recent_movement
 from tests.e2e.conftest import LiveServer, assert_accessible, page_width, screenshot, sign_in
 
 PASSWORD = "people-e2e-pass"
@@ -60,6 +61,7 @@ def test_a_chinese_trader_fixes_everything_in_one_round_and_sees_the_goods(page:
     expect(page.locator("h1")).to_contain_text("的報關單")
     assert_accessible(page, "people-01-trader-declarations-zh")
     page.goto(f"{base}/trader/declarations/new?type=IM")
+    page.fill("#movement_at", recent_movement()[:16])  # the goods moved yesterday (rule R304)
     fill_item(page, 0, "8471300", origin="cn", quantity="0")
     page.click("#add-item")  # post/redirect/get: the form comes back as the trader's draft
     expect(page.locator("fieldset.item")).to_have_count(2)
@@ -154,6 +156,7 @@ def test_a_trader_answers_where_the_request_is_and_keeps_one_key_per_name(page: 
     log_in(page, base, "en-trader")
     page.goto(f"{base}/trader/declarations/new?type=IM")
     page.fill("#lrn", "E2E-ANSWER-0001")
+    page.fill("#movement_at", recent_movement()[:16])
     fill_item(page, 0, "84713000")
     page.click("#submit-declaration")
     reference = page.url.rsplit("/", 1)[1]
