@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import threading
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -13,6 +15,7 @@ from sqlalchemy import select
 from app.db import models
 from app.db.routing_models import OutboxMessage, Trip
 from app.domain.declaration import DeclarationStatus
+from app.domain.risk import LaneThresholds
 from app.routing import subscribers
 from app.domain.actors import Caller
 from app.declarations.service import change_status
@@ -22,7 +25,13 @@ from tests.factories import declaration_xml
 HEADERS = {"Authorization": f"Bearer {TRADER_KEY}", "Content-Type": "application/json", "Accept": "application/json"}
 
 
-def test_simultaneous_releases_clear_the_manifest_once(client: FlaskClient, clean_app: Flask) -> None:
+def test_simultaneous_releases_clear_the_manifest_once(client: FlaskClient, clean_app: Flask,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every declaration green and none drawn for the random sample: the trip waits ("pending")
+    # until the releases race, whatever today's draw would be.
+    engine = clean_app.extensions["csw"].risk
+    monkeypatch.setattr(engine, "policy", replace(engine.policy, thresholds=LaneThresholds(yellow=100, red=100),
+                                                  sample_rate=0.0))
     with clean_app.extensions["csw"].sessions() as session, session.begin():
         subscribers.add_subscriber(session, "trader", "party", "pull", party_identifier=TRADER_BRN,
                                    actor="test")
