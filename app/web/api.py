@@ -55,19 +55,19 @@ def authenticated_caller() -> Caller:
     return caller
 
 
-def _xml_body(limit: int | None = None) -> bytes:
+def xml_body(limit: int | None = None) -> bytes:
     mimetype = request.mimetype
     if mimetype not in XML_TYPES and not mimetype.endswith("+xml"):
         raise Rejection(
             "UNSUPPORTED_MEDIA_TYPE",
-            f"send the declaration as Content-Type: application/xml (got {mimetype or 'none'})",
+            f"send the document as Content-Type: application/xml (got {mimetype or 'none'})",
         )
     return request_body(limit)
 
 
 def _lodge(store: pipeline.Store, caller: Caller, reference: str | None = None) -> Response:
     uow = unit_of_work()
-    lodged = pipeline.lodge(uow, services().lodging, _xml_body(), store, reference)
+    lodged = pipeline.lodge(uow, services().lodging, xml_body(), store, reference)
     uow.commit()
     outcome = lodged.outcome
     if outcome.receipt.awaiting_duty:  # a deferment account may have secured the duty: the goods went
@@ -147,7 +147,7 @@ def submit_batch() -> Response:
     accepted or refused on its own, idempotent per LRN like single posts; one result each, in
     document order."""
     caller = authenticated_caller()
-    batch_id, documents = services().intake.receive_batch(_xml_body(services().settings.max_batch_body_bytes),
+    batch_id, documents = services().intake.receive_batch(xml_body(services().settings.max_batch_body_bytes),
                                                           MAX_BATCH)
     uow = unit_of_work()
     results = pipeline.lodge_batch(uow, services().lodging, documents,
@@ -194,7 +194,7 @@ def cancel_declaration(reference: str) -> Response:
         body = params.json_value(request_body())
         reason = require_text_reason(body.get("reason") if isinstance(body, dict) else None)
     else:
-        reason = services().intake.receive_cancellation_reason(_xml_body())
+        reason = services().intake.receive_cancellation_reason(xml_body())
     uow = unit_of_work().write_lock()
     service.cancel(uow.session, reference, reason, caller, g.conversation_id)
     uow.commit()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Flask, Response, g, request, url_for
+from flask import Blueprint, Flask, Response, g, url_for
 
 from app.cargo import service
 from app.db.cargo_models import CargoRecord
@@ -13,8 +13,7 @@ from app.domain.actors import Caller
 from app.domain.problems import Rejection
 from app.intake.service import require_text_reason
 from app.web import params
-from app.web.api import authenticated_caller, finding_payload
-from app.web.body import request_body
+from app.web.api import authenticated_caller, finding_payload, xml_body
 from app.web.context import db, services, unit_of_work
 from app.web.envelope import respond
 
@@ -29,13 +28,6 @@ def _lodger() -> Caller:
     if caller.role not in LODGERS:
         raise Rejection("FORBIDDEN", "cargo information is lodged by trader and carrier clients")
     return caller
-
-
-def _xml() -> bytes:
-    if request.mimetype not in ("application/xml", "text/xml") and not request.mimetype.endswith("+xml"):
-        raise Rejection("UNSUPPORTED_MEDIA_TYPE", "send the cargo information as Content-Type: application/xml "
-                                                  f"(got {request.mimetype or 'none'})")
-    return request_body()
 
 
 def _summary(record: CargoRecord) -> dict[str, Any]:
@@ -57,7 +49,7 @@ def lodge_cargo() -> Response:
     """New cargo information (FunctionCode 9): 202 with the cargo reference and its lane."""
     caller = _lodger()
     uow = unit_of_work()
-    outcome = service.lodge(uow, services().cargo, _xml(), caller, g.conversation_id)
+    outcome = service.lodge(uow, services().cargo, xml_body(), caller, g.conversation_id)
     uow.commit()
     return _acknowledgement(outcome, 202)
 
@@ -67,7 +59,7 @@ def amend_cargo(reference: str) -> Response:
     """A full replacement (FunctionCode 13, same LRN) while the cargo is still lodged."""
     caller = _lodger()
     uow = unit_of_work()
-    outcome = service.amend(uow, services().cargo, reference, _xml(), caller, g.conversation_id)
+    outcome = service.amend(uow, services().cargo, reference, xml_body(), caller, g.conversation_id)
     uow.commit()
     return _acknowledgement(outcome, 202)
 

@@ -18,14 +18,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import create_engine, func, select
 
 from app.db import models
 from app.db.routing_models import OutboxMessage, Subscriber
-from tests.conftest import POSTGRES_URL, REQUIRE_SERVICES, postgres_available
 from tests.factories import declaration_xml
-from tests.served import CSW, DEMO_KEY, free_port, prepared_env, start, stop
+from tests.served import CSW, DEMO_KEY, free_port, postgres_database, prepared_env, start, stop
 
 DECLARATIONS = 40
 JOB_SECONDS = {"audit-seal": 2, "elock-overdue": 3, "case-escalation": 2}
@@ -66,19 +64,7 @@ class Receiver:
 
 @pytest.fixture()
 def scale_out_database() -> str:
-    reason = postgres_available(POSTGRES_URL)
-    if reason is not None:
-        if REQUIRE_SERVICES:
-            pytest.fail(f"PostgreSQL required (CSW_REQUIRE_SERVICES=1) but unreachable: {reason}")
-        pytest.skip(f"PostgreSQL not reachable: {reason}")
-    url = make_url(POSTGRES_URL)
-    name = f"{url.database}_scaleout"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return url.set(database=name).render_as_string(hide_password=False)
+    return postgres_database("scaleout")
 
 
 @pytest.fixture()
