@@ -71,6 +71,20 @@ class AdditionalDocument:
 
 
 @dataclass(frozen=True, slots=True)
+class PreviousDocument:
+    """A document the goods moved under before this declaration, so that customs can write the
+    cargo off against it: a road cargo reference (``CRN``), a bill of lading (``BL``), an air
+    waybill (``AWB``) or a manifest line (``MNL``), with the packages and gross mass this
+    declaration covers of it (``None``: all of it)."""
+
+    type_code: str
+    identifier: str
+    line: int | None = None
+    package_count: int | None = None
+    gross_mass: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class GoodsItem:
     sequence: int
     description: str
@@ -122,6 +136,7 @@ class Declaration:
     movement_at: datetime | None = None
     equipment: tuple[TransportEquipment, ...] = field(default=())
     totals: Totals | None = None
+    previous_documents: tuple[PreviousDocument, ...] = ()
 
     @property
     def declarant(self) -> Party:
