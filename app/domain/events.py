@@ -276,3 +276,44 @@ class ManifestChanged:
     carrier_party_id: int
     consignments: tuple[ManifestConsignment, ...]
     at: datetime
+
+
+# --- cargo lines and their write-off -------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class CargoLineLodged:
+    """A line of cargo customs will write off against declarations: a road consignment's cargo
+    reference (``kind`` ``CRN``) or a manifest's bill of lading (``BL``) or air waybill (``AWB``).
+    Emitted again with the new figures when the line is amended. ``exempt``: transhipment on a
+    through document, closed by its e-lock journey rather than by a declaration."""
+
+    kind: str
+    identifier: str
+    package_count: int
+    gross_mass: Decimal
+    responsible_party_id: int
+    exempt: bool
+    caller: Caller
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CargoLineCancelled:
+    """The line was withdrawn before it moved: nothing is left to write off."""
+
+    kind: str
+    identifier: str
+    caller: Caller
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CargoMoved:
+    """The goods crossed the boundary (road) or the conveyance arrived or departed (sea, air):
+    the movement date of their import or export, from which the 14 days to declare run."""
+
+    kind: str
+    identifier: str
+    moved_at: datetime
+    caller: Caller
+    at: datetime
