@@ -57,6 +57,11 @@ from app.transit import network as transit_network
 from app.transit.network import Network
 from app.trips import handlers as trips
 from app.users.clients import client_named
+from app.cargo import handlers as cargo
+from app.writeoff import handlers as writeoff
+from app.writeoff import queries as writeoff_queries
+from app.writeoff import rules as writeoff_rules
+from app.writeoff.rules import WriteOffRules
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,7 @@ class Reference:
     risk: RiskEngine | None
     pickers: PickerLists
     cargo_rules: tuple[cargo_rules.CargoRule, ...]
+    writeoff_rules: WriteOffRules
 
     @classmethod
     def load(cls, settings: Settings) -> Reference:
@@ -84,27 +90,32 @@ class Reference:
                                  settings.risk_model_dir),
             pickers=picker_lists(settings.rules_dir),
             cargo_rules=cargo_rules.load_rules(settings.rules_dir),
+            writeoff_rules=writeoff_rules.load(settings.rules_dir),
         )
 
 
-def handler_table(rules: RoutingRules, network: Network) -> dict[type, list[Handler]]:
+def handler_table(rules: RoutingRules, network: Network, write_off: WriteOffRules) -> dict[type, list[Handler]]:
     """Which capability reacts to which event, in the order they run (one table; see
     docs/architecture.md). Order matters where a handler reads what another wrote: the risk
     assessment is stored before the case that shows whether it was a random sample."""
     return {
         events.DeclarationLodged: [routing.notify_lodged, risk.on_declaration_lodged,
                                    partial(transit.on_declaration_lodged, network=network),
-                                   cases.on_declaration_lodged, revenue.on_declaration_lodged],
+                                   cases.on_declaration_lodged, revenue.on_declaration_lodged,
+                                   partial(writeoff.on_declaration_lodged, rules=write_off)],
         events.DeclarationAmended: [risk.on_declaration_amended,
                                     partial(transit.on_declaration_amended, network=network),
                                     partial(trips.on_declaration_amended, rules=rules), cases.on_declaration_amended,
-                                    revenue.on_declaration_amended, routing.notify_amended],
+                                    revenue.on_declaration_amended, routing.notify_amended,
+                                    partial(writeoff.on_declaration_amended, rules=write_off)],
         events.DeclarationStatusChanged: [partial(routing.on_status_changed, rules=rules),
                                           routing.notify_status_changed,
                                           partial(trips.on_status_changed, rules=rules), transit.on_status_changed,
-                                          revenue.on_status_changed],
+                                          revenue.on_status_changed,
+                                          partial(writeoff.on_status_changed, rules=write_off)],
         events.DeclarationLaneChanged: [partial(trips.on_lane_changed, rules=rules), routing.notify_rerouted],
-        events.DeclarationCancelled: [transit.on_declaration_cancelled, cases.on_declaration_cancelled],
+        events.DeclarationCancelled: [transit.on_declaration_cancelled, cases.on_declaration_cancelled,
+                                      partial(writeoff.on_declaration_cancelled, rules=write_off)],
         events.ReleaseDecided: [declarations.on_release_decided],
         events.RefusalDecided: [declarations.on_refusal_decided],
         events.InspectionOrdered: [declarations.on_inspection_ordered, routing.notify_inspection_ordered],
@@ -113,12 +124,17 @@ def handler_table(rules: RoutingRules, network: Network) -> dict[type, list[Hand
         events.InspectionOutcomeRecorded: [risk.on_inspection_outcome, routing.notify_inspection_outcome],
         events.DocumentsAnswered: [cases.on_documents_answered, routing.notify_documents_answered],
         events.TransitAlertRaised: [cases.on_transit_alert],
-        events.JourneyReleased: [declarations.on_journey_released],
+        events.JourneyReleased: [declarations.on_journey_released, writeoff.on_journey_released],
         events.ManifestChanged: [partial(routing.on_manifest_changed, rules=rules)],
         events.DutyDemandRaised: [partial(routing.on_duty_demand_raised, rules=rules), routing.notify_duty_demanded],
         events.DutySettled: [declarations.on_duty_settled, partial(routing.on_duty_settled, rules=rules),
                              routing.notify_duty_settled],
         events.DutyRefunded: [partial(routing.on_duty_refunded, rules=rules), routing.notify_duty_refunded],
+        events.CargoLineLodged: [partial(writeoff.on_cargo_line_lodged, rules=write_off)],
+        events.CargoLineCancelled: [writeoff.on_cargo_line_cancelled],
+        events.CargoMoved: [cargo.on_cargo_moved, writeoff.on_cargo_moved],
+        events.CargoControlDecided: [partial(trips.on_cargo_control_decided, rules=rules)],
+        events.CargoLineOverdue: [cases.on_cargo_line_overdue, partial(routing.on_cargo_line_overdue, rules=rules)],
     }
 
 
@@ -155,9 +171,11 @@ def _standings(session: Session, declaration: Declaration, day: date, rule_set: 
 def _assessor(rule_set: RuleSet, cache: TtlCache[tuple[str, date], AeoStanding | None]
               ) -> Callable[[Session, Declaration, datetime], Assessed]:
     def assess_declaration(session: Session, declaration: Declaration, now: datetime) -> Assessed:
-        """Business rules, charges and AEO benefits, with the AEO standings of the ids named."""
+        """Business rules, charges and AEO benefits, with the AEO standings of the ids named and
+        the cargo lines its previous documents name (their existence, their movement date)."""
         return assess(rule_set, declaration, now, _standings(session, declaration, hong_kong_date(now), rule_set,
-                                                             cache))
+                                                             cache),
+                      writeoff_queries.known_lines(session, declaration.previous_documents))
     return assess_declaration
 
 
@@ -277,7 +295,7 @@ def build(settings: Settings, *, install_handlers: bool = True) -> Runtime:
     """Load and check everything once; ``install_handlers`` also makes the handler table the
     process's (for sessions made elsewhere in the process, e.g. by capability CLIs)."""
     reference = Reference.load(settings)
-    handlers = handler_table(reference.routing_rules, reference.network)
+    handlers = handler_table(reference.routing_rules, reference.network, reference.writeoff_rules)
     if install_handlers:
         install(handlers)
     engine = make_engine(settings.database_url)
@@ -299,7 +317,7 @@ def install_handlers(settings: Settings) -> dict[type, list[Handler]]:
     """Make the handler table the process's, loading only the reference data handlers need:
     for commands and the scheduler, whose sessions are made without a ``Runtime``."""
     handlers = handler_table(routing_rules.configure(settings.rules_dir),
-                             transit_network.configure(settings.rules_dir))
+                             transit_network.configure(settings.rules_dir), writeoff_rules.load(settings.rules_dir))
     install(handlers)
     return handlers
 

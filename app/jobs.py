@@ -20,20 +20,22 @@ from app.platform.jobs import Job, daily, every, run_job, weekly
 from app.risk.jobs import risk_retrain
 from app.routing.jobs import outbox_purge, schedule_routing
 from app.transit.jobs import elock_overdue
+from app.writeoff.jobs import cargo_write_off
 
 __all__ = ["JOBS", "run_job", "start_scheduler"]
 
 JOBS: dict[str, Job] = {
     "aeo-expiry": aeo_expiry, "audit-seal": audit_seal, "elock-overdue": elock_overdue,
     "case-escalation": case_escalation, "outbox-purge": outbox_purge, "risk-retrain": risk_retrain,
+    "cargo-write-off": cargo_write_off,
 }
 
 
 def start_scheduler(sessions: sessionmaker[Session], settings: Settings | None = None) -> BackgroundScheduler:
-    """AEO expiry daily at 00:05 Hong Kong time (a missed run, host down, runs once when it is
-    back); audit sealing, e-lock overdue checks and case escalation at their intervals
-    (``CSW_AUDIT_SEAL_SECONDS``, ``CSW_ELOCK_OVERDUE_SECONDS``, ``CSW_CASE_ESCALATION_SECONDS``);
-    each once per period however many schedulers run (``app.platform.jobs``)."""
+    """AEO expiry daily at 00:05 and the cargo write-off follow-up at 00:20 Hong Kong time (a
+    missed run, host down, runs once when it is back); audit sealing, e-lock overdue checks and
+    case escalation at their intervals (``CSW_AUDIT_SEAL_SECONDS``, ``CSW_ELOCK_OVERDUE_SECONDS``,
+    ``CSW_CASE_ESCALATION_SECONDS``); each once per period however many schedulers run (``app.platform.jobs``)."""
     settings = settings or Settings.from_env()
     scheduler = BackgroundScheduler(timezone=HONG_KONG)
 
@@ -50,6 +52,9 @@ def start_scheduler(sessions: sessionmaker[Session], settings: Settings | None =
     interval("audit-seal", settings.audit_seal_seconds)
     interval("elock-overdue", settings.elock_overdue_seconds)
     interval("case-escalation", settings.case_escalation_seconds)
+    scheduler.add_job(run_job, CronTrigger(hour=0, minute=20, timezone=HONG_KONG), args=(sessions, "cargo-write-off",
+                      cargo_write_off), kwargs={"period": daily}, id="cargo-write-off", coalesce=True,
+                      max_instances=1, misfire_grace_time=6 * 3600)  # lines left open: cases and notices
     scheduler.add_job(run_job, CronTrigger(day_of_week="sun", hour=3, minute=30, timezone=HONG_KONG),
                       args=(sessions, "risk-retrain", risk_retrain), kwargs={"period": weekly}, id="risk-retrain",
                       coalesce=True, max_instances=1, misfire_grace_time=24 * 3600)  # promotes only a better model

@@ -1,16 +1,20 @@
-"""Lodging, amending and cancelling advance cargo information. Services never commit: the
-caller's unit of work does. Every change writes a ``cargo_events`` row with who and when, and
-every document received is kept verbatim with its SHA-256."""
+"""Lodging, amending and cancelling advance cargo information, officers' decisions on it and
+its crossing. Services never commit: the caller's unit of work does. Every change writes a
+``cargo_events`` row with who and when, and every document received is kept verbatim with its
+SHA-256. Each cargo reference is a line customs write off against declarations: lodging and
+amending announce it (``CargoLineLodged``, kind ``CRN``), cancelling withdraws it."""
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.db.cargo_models import CargoDocument, CargoEvent, CargoRecord
+from app.db.routing_models import TripConsignment
 from app.domain.actors import Caller
 from app.domain.cargo import (
     CargoInformation,
@@ -20,14 +24,19 @@ from app.domain.cargo import (
     is_valid_cargo_reference,
     new_cargo_reference,
 )
+from app.domain.events import CargoControlDecided, CargoLineCancelled, CargoLineLodged
 from app.domain.findings import Finding, Severity
 from app.domain.problems import Problem, Rejection
 from app.domain.risk import RiskResult
 from app.platform.clock import utcnow
-from app.platform.uow import UnitOfWork
+from app.platform.uow import UnitOfWork, emit
 
 ORIGINAL, AMENDMENT = "9", "13"
 MAX_REASON = 500
+#: The kind of cargo line a road cargo reference is written off as.
+LINE_KIND = "CRN"
+#: Officers' decisions on cargo before it crosses, by the word the API takes.
+CONTROL_DECISIONS = {"release": "released", "hold": "held"}
 
 Receive = Callable[[bytes], ReceivedCargo]
 Check = Callable[[CargoInformation, datetime], list[Finding]]
@@ -136,7 +145,14 @@ def lodge(uow: UnitOfWork, tools: CargoTools, body: bytes, caller: Caller, conve
     session.flush()
     _document(session, record, received, now, conversation_id)
     _event(session, record, "lodged", caller.actor, now, conversation_id)
+    _announce(session, record, caller, now)
     return Outcome(record, findings)
+
+
+def _announce(session: Session, record: CargoRecord, caller: Caller, now: datetime) -> None:
+    """The line to write off, with its lodger as the party responsible for declaring it."""
+    emit(session, CargoLineLodged(LINE_KIND, record.id, record.package_count, record.gross_mass_kg or Decimal(0),
+                                  record.submitter_party_id, False, caller, now))
 
 
 def own_record(session: Session, reference: str, party_id: int | None, *, for_update: bool = False) -> CargoRecord:
@@ -152,9 +168,15 @@ def own_record(session: Session, reference: str, party_id: int | None, *, for_up
     return record
 
 
-def _changeable(record: CargoRecord, what: str) -> None:
+def _changeable(session: Session, record: CargoRecord, what: str) -> None:
+    """Lodged and not bundled to a vehicle: the driver's bundle fixes what the kiosk decides on.
+    The record is locked first, and a bundle locks it too, so the two never cross."""
     if record.status != CargoStatus.LODGED.value:
         raise Rejection("CARGO_NOT_CHANGEABLE", f"cargo {record.id} is {record.status}: it can no longer be {what}")
+    trip = session.scalar(select(TripConsignment.trip_id).where(TripConsignment.cargo_id == record.id))
+    if trip is not None:
+        raise Rejection("CARGO_NOT_CHANGEABLE", f"cargo {record.id} is bundled to trip {trip}: it can no longer "
+                        f"be {what} (the carrier unlinks it first)", details={"trip_id": trip})
 
 
 def amend(uow: UnitOfWork, tools: CargoTools, reference: str, body: bytes, caller: Caller,
@@ -163,7 +185,7 @@ def amend(uow: UnitOfWork, tools: CargoTools, reference: str, body: bytes, calle
     is still lodged; re-checked and re-profiled."""
     received, findings, risk, now = _prepare(uow, tools, body, caller, AMENDMENT)
     record = own_record(uow.session, reference, caller.party_id, for_update=True)
-    _changeable(record, "amended")
+    _changeable(uow.session, record, "amended")
     if received.cargo.lrn != record.lrn:
         raise Rejection("LRN_MISMATCH", f"an amendment keeps the LRN {record.lrn}", [Problem(
             message=f"got {received.cargo.lrn}", path="/Cargo/FunctionalReferenceID", rule="same-lrn")])
@@ -176,6 +198,7 @@ def amend(uow: UnitOfWork, tools: CargoTools, reference: str, body: bytes, calle
     record.updated_at = now
     _document(uow.session, record, received, now, conversation_id)
     _event(uow.session, record, "amended", caller.actor, now, conversation_id)
+    _announce(uow.session, record, caller, now)
     return Outcome(record, findings)
 
 
@@ -184,10 +207,53 @@ def cancel(session: Session, reference: str, reason: str, caller: Caller, conver
     """The lodger withdraws the cargo information (the goods will not cross as lodged)."""
     now = now or utcnow()
     record = own_record(session, reference, caller.party_id, for_update=True)
-    _changeable(record, "cancelled")
+    _changeable(session, record, "cancelled")
     record.status, record.updated_at = CargoStatus.CANCELLED.value, now
     _event(session, record, "cancelled", caller.actor, now, conversation_id, reason[:MAX_REASON])
+    emit(session, CargoLineCancelled(LINE_KIND, record.id, caller, now))
     return record
+
+
+def customs_record(session: Session, reference: str, *, for_update: bool = False) -> CargoRecord:
+    """Any party's cargo record, for customs (officers and their systems)."""
+    if not is_valid_cargo_reference(reference):
+        raise Rejection("INVALID_REFERENCE", f"{reference[:40]!r} is not a cargo reference", [Problem(
+            message="format or check character wrong", path="id", rule="reference-check-character")])
+    query = select(CargoRecord).where(CargoRecord.id == reference)
+    record = session.scalar(query.with_for_update() if for_update else query)
+    if record is None:
+        raise Rejection("NOT_FOUND", f"no cargo {reference}")
+    return record
+
+
+def decide(session: Session, reference: str, decision: str, note: str | None, caller: Caller,
+           conversation_id: str | None, now: datetime | None = None) -> CargoRecord:
+    """An officer's decision on cargo before it crosses: ``release`` (examined, or the lane's
+    selection waived) or ``hold`` (the truck stops at the kiosk whatever the lane). Bundled
+    cargo may be decided; the trip's kiosk decision follows (``CargoControlDecided``)."""
+    now = now or utcnow()
+    if not caller.is_customs:
+        raise Rejection("FORBIDDEN", "officers' decisions on cargo are taken by customs")
+    if decision not in CONTROL_DECISIONS:
+        raise Rejection("INVALID_PARAMETER", "decision is release or hold", [Problem(
+            message=f"got {decision[:20]!r}", path="decision", rule="one-of")])
+    record = customs_record(session, reference, for_update=True)
+    if record.status != CargoStatus.LODGED.value:
+        raise Rejection("CARGO_NOT_DECIDABLE", f"cargo {record.id} is {record.status}")
+    record.control_decision, record.updated_at = CONTROL_DECISIONS[decision], now
+    _event(session, record, CONTROL_DECISIONS[decision], caller.actor, now, conversation_id,
+           (note or "")[:MAX_REASON] or None)
+    emit(session, CargoControlDecided(record.id, record.control_decision, note, caller.actor, now))
+    return record
+
+
+def moved(session: Session, reference: str, moved_at: datetime, actor: str, now: datetime) -> None:
+    """The truck carrying the cargo crossed: the cargo has moved and is no longer changeable."""
+    record = session.scalar(select(CargoRecord).where(CargoRecord.id == reference).with_for_update())
+    if record is None or record.moved_at is not None:
+        return
+    record.status, record.moved_at, record.updated_at = CargoStatus.MOVED.value, moved_at, now
+    _event(session, record, "moved", actor, now, None)
 
 
 def _stored_findings(record: CargoRecord) -> list[Finding]:

@@ -7,11 +7,13 @@ from sqlalchemy.orm import Session
 
 from app.cases.service import (
     close_cases_for_declaration,
+    open_case_for_cargo_line,
     documents_answered,
     open_case_for_alert,
     open_cases_for_declaration,
 )
 from app.domain.events import (
+    CargoLineOverdue,
     DeclarationAmended,
     DeclarationCancelled,
     DeclarationLodged,
@@ -43,3 +45,17 @@ def on_transit_alert(session: Session, event: TransitAlertRaised) -> None:
 
 def on_documents_answered(session: Session, event: DocumentsAnswered) -> None:
     documents_answered(session, request_id=event.request_id, actor=event.actor, now=event.at)
+
+
+def on_cargo_line_overdue(session: Session, event: CargoLineOverdue) -> None:
+    """A cargo line left open after the period to declare: a case for officers."""
+    moved = event.moved_at.date().isoformat()
+    open_case_for_cargo_line(
+        session, kind=event.kind, identifier=event.identifier, moved_at=event.moved_at,
+        package_count=event.package_count, packages_declared=event.packages_declared,
+        declarations=event.declarations,
+        message_en=f"{event.kind} {event.identifier} moved on {moved}: {event.packages_declared} of "
+                   f"{event.package_count} packages declared",
+        message_zh=f"{event.kind} {event.identifier} 於 {moved} 進出口：{event.package_count} 件中只有 "
+                   f"{event.packages_declared} 件已報關",
+        actor=event.actor, now=event.at)

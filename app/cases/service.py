@@ -221,6 +221,26 @@ def open_case_for_alert(session: Session, *, alert_id: int, journey_id: str | in
     return case
 
 
+def open_case_for_cargo_line(session: Session, *, kind: str, identifier: str, moved_at: datetime,
+                             package_count: int, packages_declared: int, declarations: tuple[str, ...],
+                             message_en: str, message_zh: str, actor: str, now: datetime) -> Case:
+    """A cargo line still not (fully) declared when the period to declare ran out: officers
+    follow it up (ask the party, look for an undeclared import or export). One case per line:
+    the write-off job follows each line up once; the reason names the line (its code)."""
+    code = f"{kind}:{identifier}"
+    reason: dict[str, str | None] = {"source": "write-off", "code": code, "message": message_en,
+                                     "message_zh": message_zh}
+    case = Case(declaration_id=declarations[0] if len(declarations) == 1 else None,
+                state=CaseState.OPEN.value, source="write-off", deadline_at=None, reasons=[reason],
+                opened_at=now, updated_at=now, escalation_level=0, selection="targeted", risk_score=0,
+                revenue_at_stake=Decimal(0), aeo_priority=0)
+    _reprioritise(case, now)
+    session.add(case)
+    session.flush()
+    _event(session, case, "opened", actor, now)
+    return case
+
+
 def _json_safe(value: Any) -> Any:
     if isinstance(value, dict):
         return {str(k): _json_safe(v) for k, v in value.items()}

@@ -13,4 +13,5 @@ from app.db import (  # noqa: F401
     risk_models,
     routing_models,
     transit_models,
+    writeoff_models,
 )

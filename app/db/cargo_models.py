@@ -40,6 +40,10 @@ class CargoRecord(Base):
     lane: Mapped[str | None] = mapped_column(String(10))
     risk_score: Mapped[int | None] = mapped_column(Integer)
     findings: Mapped[list[dict[str, object]]] = mapped_column(JSON)
+    #: An officer's decision before the crossing: ``released`` or ``held`` (None: the lane decides).
+    control_decision: Mapped[str | None] = mapped_column(String(10))
+    #: When the truck carrying it crossed (recorded by customs at the control point).
+    moved_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     received_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 

@@ -31,16 +31,20 @@ class Trip(Base):
     state_version: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    #: When customs recorded the truck crossing (kiosk passed): its cargo has moved.
+    crossed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class TripConsignment(Base):
-    """A consignment (a declaration, by its reference) linked to a trip; one trip at a time."""
+    """A consignment bundled to a trip, one trip at a time: a cargo reference, or (trips linked
+    before cargo references, kept readable) a declaration. Exactly one of the two is set."""
 
     __tablename__ = "trip_consignments"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     trip_id: Mapped[str] = mapped_column(ForeignKey("trips.id"), index=True)
-    declaration_id: Mapped[str] = mapped_column(ForeignKey("declarations.id"), unique=True)
+    declaration_id: Mapped[str | None] = mapped_column(ForeignKey("declarations.id"), unique=True)
+    cargo_id: Mapped[str | None] = mapped_column(ForeignKey("cargo_records.id"), unique=True)
     linked_at: Mapped[datetime] = mapped_column(UtcDateTime)
     linked_by: Mapped[str] = mapped_column(String(120))
 
@@ -56,6 +60,7 @@ class TripEvent(Base):
     kind: Mapped[str] = mapped_column(String(20))
     decision: Mapped[str] = mapped_column(String(12))
     declaration_id: Mapped[str | None] = mapped_column(String(16))
+    cargo_id: Mapped[str | None] = mapped_column(String(16))
     actor: Mapped[str] = mapped_column(String(120))
     occurred_at: Mapped[datetime] = mapped_column(UtcDateTime)
 

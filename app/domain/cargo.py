@@ -35,10 +35,11 @@ def is_valid_cargo_reference(reference: str) -> bool:
 
 class CargoStatus(str, enum.Enum):
     """``lodged``: may be amended or cancelled until a driver bundles it to a vehicle;
-    ``cancelled`` by its lodger."""
+    ``cancelled`` by its lodger; ``moved``: the truck carrying it crossed."""
 
     LODGED = "lodged"
     CANCELLED = "cancelled"
+    MOVED = "moved"
 
 
 @dataclass(frozen=True, slots=True)

@@ -251,13 +251,16 @@ class DutyRefunded:
 
 @dataclass(frozen=True, slots=True)
 class ManifestConsignment:
-    """One consignment on a trip's manifest."""
+    """One consignment on a trip's manifest: a cargo reference (``kind`` ``cargo``, the party
+    that lodged it in ``declarant_party_id``) or, for trips linked before cargo references,
+    a declaration (``kind`` ``declaration``); ``declaration_id`` holds the reference."""
 
     declaration_id: str
     ucr: str | None
     status: str
     lane: str | None
     declarant_party_id: int
+    kind: str = "declaration"
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,4 +319,32 @@ class CargoMoved:
     identifier: str
     moved_at: datetime
     caller: Caller
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CargoControlDecided:
+    """An officer decided on a road consignment before it crossed: ``released`` (examined, or
+    the selection waived: the truck may proceed) or ``held`` (stop the truck at the kiosk)."""
+
+    cargo_reference: str
+    decision: str
+    note: str | None
+    actor: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CargoLineOverdue:
+    """A cargo line is still not (fully) covered by declarations when the period to declare
+    after its movement has run out: officers follow it up and its party is told."""
+
+    kind: str
+    identifier: str
+    responsible_party_id: int
+    moved_at: datetime
+    package_count: int
+    packages_declared: int
+    declarations: tuple[str, ...]
+    actor: str
     at: datetime

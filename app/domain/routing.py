@@ -22,6 +22,7 @@ class MessageType(str, enum.Enum):
     DUTY_DEMAND_NOTICE = "duty_demand_notice"
     DUTY_SETTLED_NOTICE = "duty_settled_notice"
     DUTY_REFUND_NOTICE = "duty_refund_notice"
+    CARGO_LINE_OPEN_NOTICE = "cargo_line_open_notice"
 
 
 class RecipientRole(str, enum.Enum):

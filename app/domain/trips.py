@@ -1,9 +1,10 @@
 """Conveyance trips and their manifest decision (ROCARS): pure data and rules, no I/O.
 
-A trip is one truck crossing one land control point; its consignments are declarations
-linked to it by their declaration reference. The kiosk at the control point reads the
-manifest decision: ``cleared`` (every consignment released), ``inspection`` (at least one
-consignment selected, named), ``pending`` (anything else, including an empty trip).
+A trip is one truck crossing one land control point; its consignments are the cargo
+references the driver or carrier bundles to it (trips linked before cargo references carry
+declarations, still read the same way). The kiosk at the control point reads the manifest
+decision: ``cleared`` (every consignment released), ``inspection`` (at least one consignment
+selected, named), ``pending`` (anything else, including an empty trip).
 """
 from __future__ import annotations
 
@@ -50,10 +51,26 @@ class Verdict:
     selected: tuple[str, ...]  # declaration ids that send the truck to inspection
 
 
+HELD = "held"
+
+
+def cargo_state(reference: str, lane: str | None, control_decision: str | None,
+                policy: SelectionPolicy) -> ConsignmentState:
+    """A bundled cargo reference as the kiosk reads it. Cargo is cleared on its advance
+    information: a lane that selects nothing releases it, an officer's release clears a
+    selected one, an officer's hold stops the truck whatever the lane; no lane yet (not
+    profiled) keeps the trip pending."""
+    if control_decision == HELD:
+        return ConsignmentState(reference, HELD, lane)
+    if control_decision == policy.released_status or (lane is not None and lane not in policy.selected_lanes):
+        return ConsignmentState(reference, policy.released_status, lane)
+    return ConsignmentState(reference, "lodged", lane)
+
+
 def is_selected(consignment: ConsignmentState, policy: SelectionPolicy) -> bool:
-    """Selected for inspection: a refused/cancelled declaration, or one the risk lane picked
-    that has not been released since."""
-    if consignment.status in policy.selected_statuses:
+    """Selected for inspection: a refused/cancelled declaration or held cargo, or one the risk
+    lane picked that has not been released since."""
+    if consignment.status in policy.selected_statuses or consignment.status == HELD:
         return True
     return consignment.status != policy.released_status and consignment.lane in policy.selected_lanes
 

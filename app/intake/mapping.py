@@ -14,6 +14,7 @@ from lxml import etree
 
 from app.domain.declaration import (
     AdditionalDocument,
+    PreviousDocument,
     Declaration,
     DeclarationType,
     FunctionCode,
@@ -226,6 +227,14 @@ def _equipment(element: etree._Element) -> TransportEquipment:
     )
 
 
+def _previous_document(element: etree._Element) -> PreviousDocument:
+    line, packages, mass = _text(element, "LineNumeric"), _text(element, "QuantityQuantity"), \
+        element.find(_q("GrossMassMeasure"))
+    return PreviousDocument(type_code=_required(element, "TypeCode"), identifier=_required(element, "ID"),
+                            line=int(line) if line else None, package_count=int(packages) if packages else None,
+                            gross_mass=_mass(mass) if mass is not None else None)
+
+
 def _declaration_v1(tree: etree._ElementTree) -> Declaration:
     root = tree.getroot()
     roles = (
@@ -259,6 +268,7 @@ def _declaration_v1(tree: etree._ElementTree) -> Declaration:
         movement_at=_datetime(consignment, "MovementDateTime",
                               "/Declaration/GoodsShipment/Consignment/MovementDateTime"),
         equipment=tuple(_equipment(e) for e in consignment.iterfind(_q("TransportEquipment"))),
+        previous_documents=tuple(_previous_document(d) for d in consignment.iterfind(_q("PreviousDocument"))),
         goods_items=tuple(_goods_item(i) for i in shipment.iterfind(_q("GovernmentAgencyGoodsItem"))),
         totals=None if totals is None else Totals(
             goods_item_count=int(_required(totals, "GoodsItemQuantity")),

@@ -7,6 +7,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from app.domain.events import (
+    CargoLineOverdue,
     DeclarationAmended,
     DeclarationLaneChanged,
     DeclarationLodged,
@@ -33,6 +34,10 @@ def on_status_changed(session: Session, event: DeclarationStatusChanged, *, rule
 
 def on_manifest_changed(session: Session, event: ManifestChanged, *, rules: RoutingRules) -> None:
     outbox.manifest_message(session, rules, event)
+
+
+def on_cargo_line_overdue(session: Session, event: CargoLineOverdue, *, rules: RoutingRules) -> None:
+    outbox.cargo_line_notice(session, rules, event)
 
 
 def on_duty_demand_raised(session: Session, event: DutyDemandRaised, *, rules: RoutingRules) -> None:

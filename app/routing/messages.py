@@ -19,6 +19,7 @@ ROUTING_XML = XmlVocabulary(ROUTING_NS, words={"id": "ID", "ucr": "UCR", "dateti
                             item_names={
                                 "consignments": "Consignment",
                                 "selected_consignments": "DeclarationID",
+                                "selected_cargo": "CargoReference",
                                 "history": "Event",
                                 "notifications": "Notification",
                             })
@@ -30,6 +31,7 @@ ROOT_BY_TYPE = {
     "duty_demand_notice": "DutyDemandNotice",
     "duty_settled_notice": "DutySettledNotice",
     "duty_refund_notice": "DutyRefundNotice",
+    "cargo_line_open_notice": "CargoLineOpenNotice",
 }
 
 

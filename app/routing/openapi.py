@@ -14,11 +14,14 @@ _TRIP = {"name": "trip_id", "in": "path", "required": True,
                         "(a wrong check character is 400 INVALID_REFERENCE)",
          "schema": {"type": "string", "pattern": "^HK[0-9]{2}T[0-9A-Z]{11}$"}}
 _REFERENCE = {"name": "reference", "in": "path", "required": True,
-              "description": "the consignment's declaration reference (with its check character)",
-              "schema": {"type": "string", "pattern": "^HK[0-9]{2}D[0-9A-Z]{11}$"}}
+              "description": "the consignment's cargo reference (or, linked before cargo references, its "
+                             "declaration reference), with its check character",
+              "schema": {"type": "string", "pattern": "^HK[0-9]{2}[CD][0-9A-Z]{11}$"}}
 _TEXT = {"type": "string", "maxLength": 40, "pattern": r"\S", "description": "text, at most 40 characters"}
 _REFERENCES = {"type": "array", "maxItems": 200,
-               "items": {"type": "string", "pattern": "^HK[0-9]{2}D[0-9A-Z]{11}$"}}
+               "description": "cargo references (HKyyC...); declaration references (HKyyD...) are still accepted "
+                              "while clients move over (deprecated)",
+               "items": {"type": "string", "pattern": "^HK[0-9]{2}[CD][0-9A-Z]{11}$"}}
 
 
 def _answer(description: str, root: str) -> dict[str, Any]:
@@ -31,6 +34,9 @@ def _answer(description: str, root: str) -> dict[str, Any]:
 _STRING = {"type": "string"}
 _MOMENT = {"type": "string", "format": "date-time"}
 _DECLARATION_ID = {"type": "string", "pattern": "^HK[0-9]{2}D[0-9A-Z]{11}$"}
+_CARGO_REFERENCE = {"type": "string", "pattern": "^HK[0-9]{2}C[0-9A-Z]{11}$"}
+#: A consignment's status: its declaration's, or for cargo as the kiosk reads it.
+_CONSIGNMENT_STATUSES = sorted({status.value for status in DeclarationStatus} | {"lodged", "released", "held"})
 _DECISION = {"type": "string", "enum": [decision.value for decision in ManifestDecision]}
 _TRIP_HEAD = {"trip_id": {"type": "string", "pattern": "^HK[0-9]{2}T[0-9A-Z]{11}$"},
               "state_version": {"type": "integer", "minimum": 1}, "vehicle_registration_id": _STRING,
@@ -43,19 +49,25 @@ def routing_schemas() -> dict[str, Any]:
         "Trip": {"type": "object", "required": [*_TRIP_HEAD, "expected_crossing_datetime", "link_deadline_datetime",
                                                 "consignments", "history"], "properties": {
             **_TRIP_HEAD, "expected_crossing_datetime": _MOMENT, "link_deadline_datetime": _MOMENT,
-            "consignments": {"type": "array", "items": {"type": "object", "required": [
-                "declaration_id", "status", "selected"], "properties": {
-                    "declaration_id": _DECLARATION_ID, "ucr": _STRING,
-                    "status": {"type": "string", "enum": [status.value for status in DeclarationStatus]},
-                    "selected": {"type": "boolean", "description": "named for inspection"}}}},
+            "crossed_datetime": {**_MOMENT, "description": "when customs recorded the crossing"},
+            "consignments": {"type": "array", "items": {"type": "object", "required": ["status", "selected"],
+                                                        "properties": {
+                "cargo_reference": _CARGO_REFERENCE,
+                "declaration_id": {**_DECLARATION_ID, "description": "a link made before cargo references"},
+                "ucr": {**_STRING, "description": "the declaration's UCR, or the cargo's LRN"},
+                "status": {"type": "string", "enum": _CONSIGNMENT_STATUSES},
+                "selected": {"type": "boolean", "description": "named for inspection"}}}},
             "history": {"type": "array", "items": {"type": "object", "required": ["kind", "occurred_datetime"],
                                                    "properties": {"kind": _STRING, "decision": _DECISION,
                                                                   "declaration_id": _DECLARATION_ID,
+                                                                  "cargo_reference": _CARGO_REFERENCE,
                                                                   "occurred_datetime": _MOMENT, "actor": _STRING}}}}},
         "KioskDecision": {"type": "object", "required": [*_TRIP_HEAD, "instruction"], "properties": {
             **_TRIP_HEAD, "instruction": {"type": "string", "enum": [
                 "proceed", "go to inspection", "wait: not all consignments are cleared"]},
-            "selected_consignments": {"type": "array", "items": _DECLARATION_ID}}},
+            "selected_consignments": {"type": "array", "items": _DECLARATION_ID},
+            "selected_cargo": {"type": "array", "items": _CARGO_REFERENCE},
+            "crossed_datetime": _MOMENT}},
         "NotificationList": {"type": "object", "required": ["notifications"], "properties": {
             "notifications": {"type": "array", "items": {"type": "object", "required": [
                 "message_id", "idempotency_key", "message_type", "subject", "created_datetime", "content"],
@@ -99,7 +111,7 @@ def routing_paths() -> dict[str, Any]:
             "operationId": "getTrip", "parameters": [_TRIP],
             "responses": {"200": _answer("the trip", "Trip"), **_errors(400, 401, 404)}}},
         "/api/v1/trips/{trip_id}/consignments": {"post": {
-            "summary": "Link consignments (declaration references) to the trip, at least 30 minutes before crossing "
+            "summary": "Bundle consignments (cargo references) to the trip, at least 30 minutes before crossing "
                        "(its carrier only: a customs client reads trips but is refused 403)",
             "operationId": "linkConsignments", "parameters": [_TRIP],
             "requestBody": _json({"type": "object", "required": ["consignments"],
@@ -109,6 +121,14 @@ def routing_paths() -> dict[str, Any]:
             "summary": "Unlink a consignment (same cut-off as linking; its carrier only, else 403)",
             "operationId": "unlinkConsignment", "parameters": [_TRIP, _REFERENCE],
             "responses": {"200": _answer("the trip", "Trip"), **_errors(400, 401, 403, 404, 409)}}},
+        "/api/v1/trips/{trip_id}/crossing": {"post": {
+            "summary": "Record the crossing (customs clients at the control point): the truck passed the kiosk; "
+                       "only a cleared trip crosses; each bundled cargo reference has moved then (the 14 days to "
+                       "declare run from it). Recording it again is a no-op",
+            "operationId": "recordCrossing", "parameters": [_TRIP],
+            "requestBody": {"required": False, "content": {"application/json": {"schema": {
+                "type": "object", "properties": {"crossed_datetime": {**_MOMENT, "description": "default now"}}}}}},
+            "responses": {"200": _answer("the trip, crossed", "Trip"), **_errors(400, 401, 403, 404, 409, 415)}}},
         "/api/v1/trips/{trip_id}/decision": {"get": {
             "summary": "Kiosk decision: cleared (proceed), inspection (names the consignments) or pending; "
                        "ETag per state version and representation, If-None-Match answers 304",

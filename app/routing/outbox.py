@@ -26,7 +26,7 @@ from app.domain.routing import (
     recipients_for,
     routing_key,
 )
-from app.domain.events import DeclarationFacts, ManifestChanged
+from app.domain.events import CargoLineOverdue, DeclarationFacts, ManifestChanged
 from app.routing.messages import render
 from app.reference.routing import RoutingRules
 
@@ -196,6 +196,23 @@ def duty_notice(session: Session, rules: RoutingRules, message_type: MessageType
                    {"declaration_id": declaration_id, **payload}, control_point, now)
 
 
+def cargo_line_notice(session: Session, rules: RoutingRules, line: CargoLineOverdue) -> int:
+    """Tell the party that lodged a cargo line that it is still not (fully) declared after the
+    period to declare (the routes name who: ``declarant`` is that party)."""
+    roles = frozenset(recipients_for(rules.routes, MessageFacts(message_type=MessageType.CARGO_LINE_OPEN_NOTICE)))
+    if RecipientRole.DECLARANT not in roles:
+        return 0
+    subscribers = subscribers_for(session, Addressees(frozenset([line.responsible_party_id]), None, None, roles))
+    if not subscribers:
+        return 0
+    subject = f"cargo-line:{line.kind}:{line.identifier}"
+    return enqueue(session, subscribers, MessageType.CARGO_LINE_OPEN_NOTICE, subject,
+                   {"line_type_code": line.kind, "line_id": line.identifier, "movement_datetime": line.moved_at,
+                    "package_quantity": line.package_count, "declared_package_quantity": line.packages_declared,
+                    "note": "declare the goods (or the rest of them) now: the period to declare after their "
+                            "movement has run out"}, None, line.at)
+
+
 def manifest_message(session: Session, rules: RoutingRules, manifest: ManifestChanged) -> int:
     """Route a trip's manifest with its (new) decision to the declarants, the carrier and the
     offices its routes name."""
@@ -212,7 +229,8 @@ def manifest_message(session: Session, rules: RoutingRules, manifest: ManifestCh
     boundary = manifest.boundary if manifest.boundary in rules.manifest.cross_boundaries else None
     subscribers = subscribers_for(session, Addressees(
         frozenset(party_ids), manifest.control_point, boundary, roles,
-        frozenset(_named_identifiers(session, [c.declaration_id for c in consignments], roles))))
+        frozenset(_named_identifiers(session, [c.declaration_id for c in consignments if c.kind != "cargo"],
+                                     roles))))
     if not subscribers:
         return 0
     return enqueue(session, subscribers, MessageType.MANIFEST_DECISION, f"trip:{manifest.trip_id}",
@@ -225,6 +243,8 @@ def manifest_payload(manifest: ManifestChanged) -> dict[str, Any]:
         "trip_id": manifest.trip_id, "state_version": manifest.state_version,
         "vehicle_registration_id": manifest.vehicle_mark, "control_point_id": manifest.control_point,
         "expected_crossing_datetime": manifest.expected_crossing_at, "decision": manifest.decision,
-        "consignments": [{"declaration_id": c.declaration_id, "ucr": c.ucr, "status": c.status,
-                          "selected": c.declaration_id in selected} for c in manifest.consignments],
+        "consignments": [{"declaration_id": c.declaration_id if c.kind != "cargo" else None,
+                          "cargo_reference": c.declaration_id if c.kind == "cargo" else None, "ucr": c.ucr,
+                          "status": c.status, "selected": c.declaration_id in selected}
+                         for c in manifest.consignments],
     }

@@ -7,7 +7,7 @@ rules it was made under.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from collections.abc import Mapping
 from pathlib import Path
@@ -18,6 +18,7 @@ from app.domain.charges import assess as assess_charges
 from app.domain.charges import with_penalties
 from app.domain.forms import goods_form
 from app.domain.declaration import Declaration
+from app.domain.writeoff import cargo_movement
 from app.domain.assessment import Assessed
 from app.domain.time import hong_kong_date
 from app.domain.aeo import AeoStandingView
@@ -58,16 +59,26 @@ class RuleSet:
 
 
 def assess(rule_set: RuleSet, declaration: Declaration, received_at: datetime,
-           aeo: Mapping[str, AeoStandingView] | None = None) -> Assessed:
+           aeo: Mapping[str, AeoStandingView] | None = None,
+           cargo_lines: Mapping[tuple[str, str], datetime | None] | None = None) -> Assessed:
     """Charges (on the stated form, else the one the goods call for), every rule in force,
     the penalties findings levy (late lodgement) added to the charges, and the AEO benefits;
     ``aeo`` is the registry's standing of the ids the declaration names
-    (``app.reference.aeo_benefits.party_ids``)."""
+    (``app.reference.aeo_benefits.party_ids``); ``cargo_lines`` the cargo lines customs hold
+    among its previous documents and when they moved: the earliest recorded movement is the
+    goods' movement date, so the late-lodgement penalty cannot be avoided by leaving the date
+    out or stating a later one."""
     aeo = aeo or {}
+    stated = declaration.movement_at
+    if cargo_lines:
+        moved = cargo_movement(((d.type_code, d.identifier) for d in declaration.previous_documents), cargo_lines)
+        if moved is not None:
+            declaration = replace(declaration, movement_at=moved)
     lists = rule_set.code_lists
     charges = assess_charges(declaration, rule_set.rates, hong_kong_date(received_at),
                              assumed_form=goods_form(declaration, lists.is_food, lists.is_clothing_levy_goods))
-    context = CheckContext(code_lists=lists, received_at=received_at, value_hkd=charges.value_hkd, aeo=aeo)
+    context = CheckContext(code_lists=lists, received_at=received_at, value_hkd=charges.value_hkd, aeo=aeo,
+                           cargo_lines=cargo_lines, stated_movement_at=stated)
     findings = evaluate(rule_set.rules, declaration, context)
     charges = with_penalties(charges, findings)
     return Assessed(tuple(findings), charges, rule_set.version,

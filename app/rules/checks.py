@@ -36,6 +36,11 @@ class CheckContext:
     received_at: datetime
     value_hkd: Decimal | None = None
     aeo: Mapping[str, AeoStandingView] = field(default_factory=dict)
+    #: The cargo lines customs know among those the declaration names, (kind, id) -> when they
+    #: moved (None: not yet); None when they were not looked up (no check then).
+    cargo_lines: Mapping[tuple[str, str], datetime | None] | None = None
+    #: The movement date the declarant stated, when the cargo's recorded movement replaced it.
+    stated_movement_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -326,6 +331,37 @@ def movement_not_future(declaration: Declaration, params: Mapping[str, Any], con
         yield Hit(f"{paths.CONSIGNMENT}/MovementDateTime",
                   {"movement": movement.isoformat(), "received": context.received_at.isoformat()})
 
+
+
+# --- previous documents: the cargo the goods moved under -------------------------------------
+
+def _previous_path(index: int) -> str:
+    return f"{paths.CONSIGNMENT}/PreviousDocument[{index + 1}]/ID"
+
+
+@check("previous_document_known", params={"kinds": list[str]}, fields=("type", "id"))
+def previous_document_known(declaration: Declaration, params: Mapping[str, Any],
+                            context: CheckContext) -> Iterator[Hit]:
+    """A cargo reference, bill of lading or air waybill the declaration names must be one
+    customs hold: the cargo is written off against it. Whoever lodged the cargo, the declarant
+    (often another party: the importer's broker, the forwarder's client) may name it."""
+    if context.cargo_lines is None:
+        return
+    for index, document in enumerate(declaration.previous_documents):
+        if document.type_code in params["kinds"] and (document.type_code, document.identifier) not in \
+                context.cargo_lines:
+            yield Hit(_previous_path(index), {"type": document.type_code, "id": document.identifier})
+
+
+@check("movement_from_cargo", fields=("movement", "stated"))
+def movement_from_cargo(declaration: Declaration, params: Mapping[str, Any], context: CheckContext) -> Iterator[Hit]:
+    """The movement date is the cargo's recorded crossing or arrival, not the declarant's word:
+    say so when the two differ (or the declarant stated none)."""
+    movement = declaration.movement_at
+    if movement is not None and context.cargo_lines is not None and movement != context.stated_movement_at:
+        stated = context.stated_movement_at
+        yield Hit(f"{paths.CONSIGNMENT}/MovementDateTime",
+                  {"movement": movement.isoformat(), "stated": stated.isoformat() if stated else "-"})
 
 
 # --- the form follows the goods ---------------------------------------------------------

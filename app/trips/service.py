@@ -1,9 +1,12 @@
-"""Conveyance trip use cases (ROCARS): open a trip, link and unlink consignments, read the
-manifest and the kiosk decision, and re-evaluate manifests when a declaration changes.
+"""Conveyance trip use cases (ROCARS): open a trip, bundle (link) and unlink cargo
+references, read the manifest and the kiosk decision, record the crossing, and re-evaluate
+manifests when a consignment changes.
 
-The consignment reference is the declaration reference (``HKyyD...``, with its check
-character): the declarant's system or the carrier named in the declaration links it to a
-trip. Like the declaration services, nothing here commits.
+A consignment is a cargo reference (``HKyyC...``, with its check character): the driver or
+carrier who holds it (the shipper hands it over, as in ROCARS) bundles it to the vehicle's
+trip. Trips linked before cargo references carry declarations (``HKyyD...``); those links stay
+readable and decided as before, and a declaration reference is still accepted while clients
+move over (deprecated). Like the declaration services, nothing here commits.
 """
 from __future__ import annotations
 
@@ -17,13 +20,16 @@ from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from app.db import models
+from app.db.cargo_models import CargoRecord
 from app.db.routing_models import Trip, TripConsignment, TripEvent
 from app.db.session import rowcount
 from app.domain.actors import Caller
 from app.domain.problems import Problem, Rejection
+from app.domain.cargo import CargoStatus, is_valid_cargo_reference
 from app.domain.reference import is_valid_declaration_reference
 from app.domain.trips import (
     ConsignmentState,
+    cargo_state,
     ManifestDecision,
     is_valid_trip_reference,
     late_linking_reason,
@@ -31,19 +37,24 @@ from app.domain.trips import (
     manifest_decision,
     new_trip_reference,
 )
-from app.domain.events import ManifestChanged, ManifestConsignment
+from app.domain.events import CargoMoved, ManifestChanged, ManifestConsignment
 from app.platform.clock import utcnow
 from app.platform.uow import emit
 from app.reference.routing import RoutingRules
 
 ROAD = "3"
 UNLINKABLE_STATUSES = frozenset({"refused", "cancelled"})
+CARGO, DECLARATION = "cargo", "declaration"
+#: The kind of a cargo line road cargo is written off under (``CargoMoved``).
+CARGO_REFERENCE = "CRN"
 
 
 def _event(session: Session, trip: Trip, kind: str, actor: str, now: datetime,
-           declaration_id: str | None = None) -> None:
+           reference: str | None = None) -> None:
+    cargo = reference is not None and is_valid_cargo_reference(reference)
     session.connection().execute(models.table_of(TripEvent).insert(), [{
-        "trip_id": trip.id, "kind": kind, "decision": trip.decision, "declaration_id": declaration_id,
+        "trip_id": trip.id, "kind": kind, "decision": trip.decision,
+        "declaration_id": None if cargo else reference, "cargo_id": reference if cargo else None,
         "actor": actor, "occurred_at": now}])
 
 
@@ -118,22 +129,50 @@ def carriers_trip(session: Session, trip_id: str, caller: Caller) -> Trip:
 
 @dataclass(frozen=True, slots=True)
 class ConsignmentRow:
-    declaration_id: str
+    """One bundled consignment: ``reference`` is the cargo reference (``kind`` ``cargo``) or,
+    for an older link, the declaration reference (``kind`` ``declaration``); ``ucr`` is the
+    declaration's UCR or the cargo's LRN; ``party_id`` the declarant or the cargo's lodger."""
+
+    reference: str
+    kind: str
     ucr: str | None
     status: str
     lane: str | None
-    declarant_party_id: int
+    party_id: int
     linked_at: datetime
+    control_decision: str | None = None
+
+    @property
+    def declaration_id(self) -> str:
+        """The reference under the name older clients and the manifest message read."""
+        return self.reference
 
 
 def consignments(session: Session, trip_id: str) -> list[ConsignmentRow]:
-    rows = session.execute(
-        select(TripConsignment.declaration_id, models.Declaration.ucr, models.Declaration.status,
+    """The trip's consignments in the order they were bundled."""
+    declared = session.execute(
+        select(TripConsignment.id, TripConsignment.declaration_id, models.Declaration.ucr, models.Declaration.status,
                models.Declaration.lane, models.Declaration.declarant_party_id, TripConsignment.linked_at)
         .join(models.Declaration, models.Declaration.id == TripConsignment.declaration_id)
-        .where(TripConsignment.trip_id == trip_id).order_by(TripConsignment.id)
+        .where(TripConsignment.trip_id == trip_id)
     ).all()
-    return [ConsignmentRow(*row) for row in rows]
+    cargo = session.execute(
+        select(TripConsignment.id, TripConsignment.cargo_id, CargoRecord.lrn, CargoRecord.status, CargoRecord.lane,
+               CargoRecord.submitter_party_id, TripConsignment.linked_at, CargoRecord.control_decision)
+        .join(CargoRecord, CargoRecord.id == TripConsignment.cargo_id)
+        .where(TripConsignment.trip_id == trip_id)
+    ).all()
+    rows = [(row[0], ConsignmentRow(str(row[1]), DECLARATION, *row[2:])) for row in declared]
+    rows += [(row[0], ConsignmentRow(str(row[1]), CARGO, *row[2:])) for row in cargo]
+    return [row for _, row in sorted(rows, key=lambda pair: pair[0])]
+
+
+def consignment_state(row: ConsignmentRow, rules: RoutingRules) -> ConsignmentState:
+    """What the kiosk reads of a consignment: a declaration by its status and lane; cargo by
+    its lane and officers' decisions (``app.domain.trips.cargo_state``)."""
+    if row.kind == CARGO:
+        return cargo_state(row.reference, row.lane, row.control_decision, rules.manifest.selection)
+    return ConsignmentState(row.reference, row.status, row.lane)
 
 
 def refresh_manifest(session: Session, trip: Trip, actor: str, now: datetime,
@@ -144,8 +183,8 @@ def refresh_manifest(session: Session, trip: Trip, actor: str, now: datetime,
     copy that no longer lists the right consignments); a pending one is routed once it is
     decided. Returns whether the decision changed."""
     items = consignments(session, trip.id)
-    verdict = manifest_decision((ConsignmentState(c.declaration_id, c.status, c.lane) for c in items),
-                                rules.manifest.selection)
+    states = [consignment_state(c, rules) for c in items]
+    verdict = manifest_decision(states, rules.manifest.selection)
     selected = list(verdict.selected) or None
     decision_changed = verdict.decision.value != trip.decision or selected != (trip.selected or None)
     if not decision_changed and not changed:
@@ -162,19 +201,17 @@ def refresh_manifest(session: Session, trip: Trip, actor: str, now: datetime,
             trip.id, trip.state_version, trip.vehicle_mark, trip.control_point, trip.boundary,
             trip.expected_crossing_at, trip.decision, tuple(trip.selected) if trip.selected else None,
             trip.carrier_party_id,
-            tuple(ManifestConsignment(c.declaration_id, c.ucr, c.status, c.lane, c.declarant_party_id)
-                  for c in items), now))
+            tuple(ManifestConsignment(c.reference, c.ucr, state.status, c.lane, c.party_id, c.kind)
+                  for c, state in zip(items, states)), now))
     return decision_changed
 
 
-def _linkable(session: Session, references: Sequence[str], caller: Caller) -> list[models.Declaration]:
-    """The declarations, locked in reference order, if each is the caller's or names the caller
-    as carrier; any other answers NOT_FOUND like a missing one."""
-    problems = [Problem(message="format or check character wrong", path=f"consignments[{i}]",
-                        rule="reference-check-character")
-                for i, ref in enumerate(references) if not is_valid_declaration_reference(ref)]
-    if problems:
-        raise Rejection("INVALID_REFERENCE", "a consignment reference is not a declaration reference", problems)
+def _linkable(session: Session, references: Sequence[str], caller: Caller,
+              positions: dict[str, int]) -> list[models.Declaration]:
+    """The declarations (older clients), locked in reference order, if each is the caller's or
+    names the caller as carrier; any other answers NOT_FOUND like a missing one."""
+    if not references:
+        return []
     carried = select(models.DeclarationParty.declaration_id).where(
         models.DeclarationParty.role == "carrier", models.DeclarationParty.identifier == caller.party_identifier)
     rows = session.scalars(
@@ -187,9 +224,39 @@ def _linkable(session: Session, references: Sequence[str], caller: Caller) -> li
     missing = [ref for ref in references if ref not in found]
     if missing:
         raise Rejection("NOT_FOUND", f"no declaration {missing[0]} that you lodged or carry",
-                        [Problem(message="not found", path=f"consignments[{references.index(m)}]",
+                        [Problem(message="not found", path=f"consignments[{positions[m]}]",
                                  rule="consignment-visible") for m in missing])
     return [found[ref] for ref in dict.fromkeys(references)]
+
+
+def _bundleable(session: Session, references: Sequence[str], positions: dict[str, int]) -> list[CargoRecord]:
+    """The cargo records, locked in reference order (the cargo service locks a record before
+    changing it, so a bundle and an amendment queue on the same row). Whoever holds a cargo
+    reference may bundle it: the shipper hands it to the driver, as in ROCARS; a reference
+    is unguessable (10 random characters and a check character). A missing one is NOT_FOUND."""
+    if not references:
+        return []
+    rows = session.scalars(select(CargoRecord).where(CargoRecord.id.in_(sorted(set(references))))
+                           .order_by(CargoRecord.id).with_for_update()).all()
+    found = {row.id: row for row in rows}
+    missing = [ref for ref in references if ref not in found]
+    if missing:
+        raise Rejection("NOT_FOUND", f"no cargo {missing[0]}",
+                        [Problem(message="not found", path=f"consignments[{positions[m]}]",
+                                 rule="consignment-visible") for m in missing])
+    return [found[ref] for ref in dict.fromkeys(references)]
+
+
+def _classify(references: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Cargo references and (deprecated) declaration references; anything else is refused."""
+    problems = [Problem(message="format or check character wrong", path=f"consignments[{i}]",
+                        rule="reference-check-character")
+                for i, ref in enumerate(references)
+                if not is_valid_cargo_reference(ref) and not is_valid_declaration_reference(ref)]
+    if problems:
+        raise Rejection("INVALID_REFERENCE", "a consignment reference is not a cargo reference (HKyyC...)", problems)
+    return ([ref for ref in references if is_valid_cargo_reference(ref)],
+            [ref for ref in references if not is_valid_cargo_reference(ref)])
 
 
 def _require_in_time(trip: Trip, now: datetime, rules: RoutingRules) -> None:
@@ -199,41 +266,66 @@ def _require_in_time(trip: Trip, now: datetime, rules: RoutingRules) -> None:
                         [Problem(message=reason, path="expected_crossing_datetime", rule="link-cutoff")])
 
 
+def _require_not_crossed(trip: Trip) -> None:
+    if trip.crossed_at is not None:
+        raise Rejection("TRIP_CROSSED", f"trip {trip.id} crossed at {trip.crossed_at.isoformat()}: its "
+                        "consignments can no longer change")
+
+
 def link(session: Session, trip_id: str, references: Sequence[str], caller: Caller,
          now: datetime | None = None, *, rules: RoutingRules) -> Trip:
-    """Link consignments to the trip (re-linking one already on it is a no-op)."""
+    """Bundle consignments to the trip (re-bundling one already on it is a no-op)."""
     now = now or utcnow()
     if not references:
         raise Rejection("INVALID_PARAMETER", "name at least one consignment",
                         [Problem(message="empty", path="consignments", rule="min-items")])
-    declarations = _linkable(session, references, caller)
+    cargo_refs, declaration_refs = _classify(references)
+    index_of: dict[str, int] = {}
+    for index, ref in enumerate(references):
+        index_of.setdefault(ref, index)
+    declarations = _linkable(session, declaration_refs, caller, index_of)
+    cargo = _bundleable(session, cargo_refs, index_of)
     trip = carriers_trip(session, trip_id, caller)
+    _require_not_crossed(trip)
     _require_in_time(trip, now, rules)
     problems = []
-    for index, row in enumerate(declarations):
+    for row in declarations:
+        path = f"consignments[{index_of[row.id]}]"
         if row.status in UNLINKABLE_STATUSES:
-            problems.append(Problem(message=f"{row.id} is {row.status}", path=f"consignments[{index}]",
-                                    rule="consignment-linkable"))
+            problems.append(Problem(message=f"{row.id} is {row.status}", path=path, rule="consignment-linkable"))
         elif row.transport_mode != ROAD:
             problems.append(Problem(message=f"{row.id} is not road cargo (transport mode {row.transport_mode})",
-                                    path=f"consignments[{index}]", rule="road-cargo"))
+                                    path=path, rule="road-cargo"))
+    for record in cargo:
+        path = f"consignments[{index_of[record.id]}]"
+        if record.status != CargoStatus.LODGED.value:
+            problems.append(Problem(message=f"{record.id} is {record.status}", path=path,
+                                    rule="consignment-linkable"))
+        elif record.control_point != trip.control_point:
+            problems.append(Problem(message=f"{record.id} was lodged to cross at {record.control_point}, "
+                                            f"not {trip.control_point}", path=path, rule="same-control-point"))
     if problems:
-        raise Rejection("CONSIGNMENT_NOT_LINKABLE", "a consignment cannot be linked to a trip", problems)
+        raise Rejection("CONSIGNMENT_NOT_LINKABLE", "a consignment cannot be bundled to this trip", problems)
     existing = dict(session.execute(
         select(TripConsignment.declaration_id, TripConsignment.trip_id)
         .where(TripConsignment.declaration_id.in_([row.id for row in declarations]))).all())
+    existing.update(session.execute(
+        select(TripConsignment.cargo_id, TripConsignment.trip_id)
+        .where(TripConsignment.cargo_id.in_([record.id for record in cargo]))).all())
     elsewhere = [ref for ref, on in existing.items() if on != trip.id]
     if elsewhere:
-        raise Rejection("ALREADY_LINKED", f"{elsewhere[0]} is linked to another trip; unlink it there first",
+        raise Rejection("ALREADY_LINKED", f"{elsewhere[0]} is bundled to another trip; unlink it there first",
                         [Problem(message=f"{ref} is on another trip", path="consignments", rule="one-trip")
                          for ref in elsewhere])
-    new = [row for row in declarations if row.id not in existing]
+    new = [ref for ref in dict.fromkeys(references) if ref not in existing]
     if not new:
         return trip
     session.connection().execute(models.table_of(TripConsignment).insert(), [
-        {"trip_id": trip.id, "declaration_id": row.id, "linked_at": now, "linked_by": caller.actor} for row in new])
-    for row in new:
-        _event(session, trip, "linked", caller.actor, now, row.id)
+        {"trip_id": trip.id, "declaration_id": None if is_valid_cargo_reference(ref) else ref,
+         "cargo_id": ref if is_valid_cargo_reference(ref) else None, "linked_at": now, "linked_by": caller.actor}
+        for ref in new])
+    for ref in new:
+        _event(session, trip, "linked", caller.actor, now, ref)
     refresh_manifest(session, trip, caller.actor, now, rules, changed=True)
     return trip
 
@@ -242,9 +334,11 @@ def unlink(session: Session, trip_id: str, reference: str, caller: Caller, now: 
            *, rules: RoutingRules) -> Trip:
     now = now or utcnow()
     trip = carriers_trip(session, trip_id, caller)
+    _require_not_crossed(trip)
     _require_in_time(trip, now, rules)
+    column = TripConsignment.cargo_id if is_valid_cargo_reference(reference) else TripConsignment.declaration_id
     removed = rowcount(session.execute(delete(TripConsignment).where(
-        TripConsignment.trip_id == trip.id, TripConsignment.declaration_id == reference)))
+        TripConsignment.trip_id == trip.id, column == reference)))
     if not removed:
         raise Rejection("NOT_FOUND", f"{reference[:20]} is not linked to trip {trip.id}")
     _event(session, trip, "unlinked", caller.actor, now, reference)
@@ -278,6 +372,48 @@ def declaration_changed(session: Session, declaration_id: str, actor: str, now: 
 
 
 _TRIP_OF = select(TripConsignment.trip_id).where(TripConsignment.declaration_id == bindparam("declaration_id"))
+_TRIP_OF_CARGO = select(TripConsignment.trip_id).where(TripConsignment.cargo_id == bindparam("cargo_id"))
+
+
+def cargo_changed(session: Session, cargo_reference: str, actor: str, now: datetime, rules: RoutingRules) -> int:
+    """Re-evaluate the trip a cargo reference is bundled to (an officer's decision on it)."""
+    trip_id = session.connection().execute(_TRIP_OF_CARGO, {"cargo_id": cargo_reference}).scalar()
+    if trip_id is None:
+        return 0
+    session.flush()
+    trip = session.scalar(select(Trip).where(Trip.id == trip_id).with_for_update())
+    if trip is None:
+        return 0
+    return int(refresh_manifest(session, trip, actor, now, rules))
+
+
+def record_crossing(session: Session, trip_id: str, caller: Caller, crossed_at: datetime | None = None,
+                    now: datetime | None = None) -> Trip:
+    """Customs at the control point record that the truck passed the kiosk and crossed: only a
+    cleared trip crosses (a selected one goes to inspection first, and crosses once its cargo
+    is released). Each bundled cargo reference has moved then (``CargoMoved``): the 14 days
+    to declare it run from here. Recording it again is a no-op."""
+    now = now or utcnow()
+    if not caller.is_customs:
+        raise Rejection("FORBIDDEN", "the crossing is recorded by customs at the control point")
+    trip = get_trip(session, trip_id, caller, for_update=True)
+    if trip.crossed_at is not None:
+        return trip
+    moment = crossed_at or now
+    if moment > now or moment < trip.created_at:
+        raise Rejection("INVALID_PARAMETER", "the crossing is between the trip's opening and now",
+                        [Problem(message=f"got {moment.isoformat()}", path="crossed_datetime", rule="crossing-time")])
+    if trip.decision != ManifestDecision.CLEARED.value:
+        raise Rejection("TRIP_NOT_CLEARED", f"trip {trip.id} is {trip.decision}: only a cleared trip crosses",
+                        details={"decision": trip.decision})
+    trip.crossed_at, trip.updated_at = moment, now
+    trip.state_version += 1
+    session.flush()
+    _event(session, trip, "crossed", caller.actor, now)
+    for item in consignments(session, trip.id):
+        if item.kind == CARGO:
+            emit(session, CargoMoved(CARGO_REFERENCE, item.reference, moment, caller, now))
+    return trip
 
 
 def kiosk_payload(trip: Trip) -> dict[str, Any]:
@@ -289,5 +425,7 @@ def kiosk_payload(trip: Trip) -> dict[str, Any]:
     return {
         "trip_id": trip.id, "state_version": trip.state_version, "vehicle_registration_id": trip.vehicle_mark,
         "control_point_id": trip.control_point, "decision": trip.decision, "instruction": instruction,
-        "selected_consignments": list(trip.selected or []) or None,
+        "selected_consignments": [ref for ref in trip.selected or [] if not is_valid_cargo_reference(ref)] or None,
+        "selected_cargo": [ref for ref in trip.selected or [] if is_valid_cargo_reference(ref)] or None,
+        "crossed_datetime": trip.crossed_at,
     }

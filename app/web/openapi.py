@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.domain.declaration import DeclarationStatus
-from app.cargo.openapi import cargo_paths
+from app.cargo.openapi import cargo_paths, cargo_schemas
 from app.domain.findings import Severity
 from app.domain.risk import Lane
 from app.revenue.openapi import revenue_paths
@@ -176,7 +176,7 @@ def _complete(document: dict[str, Any]) -> dict[str, Any]:
     """Every operation documents every status the server can answer, every answer of the
     service its X-Conversation-ID, and every refusal the error envelope (JSON schema)."""
     document["components"]["schemas"] = {"ErrorResponse": ERROR_ENVELOPE, **_ANSWERS, **routing_schemas(),
-                                         **transit_schemas()}
+                                         **transit_schemas(), **cargo_schemas()}
     refusal_content = {"application/xml": {},
                        "application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}
     for item in document["paths"].values():

@@ -47,8 +47,8 @@ def _json_body() -> dict[str, Any]:
 def _references(body: dict[str, Any], required: bool) -> list[str]:
     refs = body.get("consignments", [] if not required else None)
     if not isinstance(refs, list) or not all(isinstance(r, str) for r in refs) or (required and not refs):
-        raise Rejection("INVALID_PARAMETER", "consignments must be a list of declaration references",
-                        [Problem(message="expected [\"HK26D...\", ...]", path="consignments",
+        raise Rejection("INVALID_PARAMETER", "consignments must be a list of cargo references",
+                        [Problem(message="expected [\"HK26C...\", ...]", path="consignments",
                                  rule="list-of-references")])
     if len(refs) > MAX_CONSIGNMENTS:
         raise Rejection("INVALID_PARAMETER", f"at most {MAX_CONSIGNMENTS} consignments at once",
@@ -69,6 +69,7 @@ def _text(body: dict[str, Any], field: str) -> str:
 
 
 def _trip_payload(trip: Trip) -> dict[str, Any]:
+    rules = services().reference.routing_rules
     items = service.consignments(db(), trip.id)
     selected = set(trip.selected or ())
     return {
@@ -78,11 +79,14 @@ def _trip_payload(trip: Trip) -> dict[str, Any]:
         "control_point_id": trip.control_point,
         "expected_crossing_datetime": trip.expected_crossing_at,
         "link_deadline_datetime": service.link_deadline(trip, services().reference.routing_rules),
+        "crossed_datetime": trip.crossed_at,
         "decision": trip.decision,
-        "consignments": [{"declaration_id": c.declaration_id, "ucr": c.ucr, "status": c.status,
-                          "selected": c.declaration_id in selected} for c in items],
+        "consignments": [{"declaration_id": c.reference if c.kind == service.DECLARATION else None,
+                          "cargo_reference": c.reference if c.kind == service.CARGO else None,
+                          "ucr": c.ucr, "status": service.consignment_state(c, rules).status,
+                          "selected": c.reference in selected} for c in items],
         "history": [{"kind": e.kind, "decision": e.decision, "declaration_id": e.declaration_id,
-                     "occurred_datetime": e.occurred_at, "actor": e.actor}
+                     "cargo_reference": e.cargo_id, "occurred_datetime": e.occurred_at, "actor": e.actor}
                     for e in service.history(db(), trip.id)],
     }
 
@@ -125,6 +129,19 @@ def unlink_consignment(trip_id: str, reference: str) -> Response:
     caller = authenticated_caller()
     uow = unit_of_work().write_lock()
     trip = service.unlink(uow.session, trip_id, reference, caller, rules=services().reference.routing_rules)
+    uow.commit()
+    return _render("Trip", _trip_payload(trip))
+
+
+@bp.post("/trips/<trip_id>/crossing")
+def record_crossing(trip_id: str) -> Response:
+    """Customs at the control point: the truck passed the kiosk and crossed (a cleared trip
+    only); its cargo has moved. Optional ``crossed_datetime`` (default now)."""
+    caller = authenticated_caller()
+    body = _json_body() if request.content_length else {}
+    crossed = _moment(body, "crossed_datetime") if body.get("crossed_datetime") is not None else None
+    uow = unit_of_work().write_lock()
+    trip = service.record_crossing(uow.session, trip_id, caller, crossed)
     uow.commit()
     return _render("Trip", _trip_payload(trip))
 

@@ -336,7 +336,8 @@ def test_every_handler_in_the_table_is_documented_in_order(world: World) -> None
     section = doc.split("<!-- handler-table:start -->")[1].split("<!-- handler-table:end -->")[0]
     documented = [(cells[1].strip("` "), [h.strip() for h in cells[3].split(",")])
                   for cells in (line.split("|") for line in section.strip().splitlines()[2:])]
-    table = handler_table(world.runtime.reference.routing_rules, world.runtime.reference.network)
+    table = handler_table(world.runtime.reference.routing_rules, world.runtime.reference.network,
+                          world.runtime.reference.writeoff_rules)
     assert documented == describe(table)
 
 

@@ -23,6 +23,7 @@ from app.domain.declaration import (
     GoodsItem,
     Party,
     PartyRole,
+    PreviousDocument,
     Totals,
     TransportEquipment,
 )
@@ -106,8 +107,9 @@ class Standing:
 
 
 def found(rule_set: RuleSet, declaration: Declaration, code: str | None = None,
-          received_at: datetime = RECEIVED, aeo: dict[str, Standing] | None = None) -> list[Finding]:
-    findings = assess(rule_set, declaration, received_at, aeo).findings
+          received_at: datetime = RECEIVED, aeo: dict[str, Standing] | None = None,
+          cargo_lines: dict[tuple[str, str], datetime | None] | None = None) -> list[Finding]:
+    findings = assess(rule_set, declaration, received_at, aeo, cargo_lines).findings
     return [f for f in findings if code is None or f.code == code]
 
 
@@ -161,9 +163,11 @@ class Case:
     severity: Severity
     expected: tuple[Expected, ...]
     aeo: dict[str, Standing] | None = None
+    cargo_lines: dict[tuple[str, str], datetime | None] | None = None
 
 
 REJECT, HOLD, WARN, INFO = Severity.REJECT, Severity.HOLD, Severity.WARN, Severity.INFO
+CARGO_REF = "HK26C0000000001"
 
 CASES: dict[str, Case] = {
     "R101": Case(IM, lambda d: with_item(d, 1, hs_code="85171399"), REJECT, (
@@ -215,6 +219,15 @@ CASES: dict[str, Case] = {
     "R305": Case(IM, lambda d: replace(d, movement_at=RECEIVED + timedelta(hours=2)), REJECT, (
         Expected(f"{CONSIGNMENT}/MovementDateTime", ("2026-11-21T12:00:00+08:00", "2026-11-21T10:00:00+08:00"),
                  ("2026-11-21T12:00:00+08:00",)),)),
+    "R306": Case(IM, lambda d: replace(d, previous_documents=(PreviousDocument("CRN", CARGO_REF),
+                                                              PreviousDocument("BL", "MAEU123456789"))), HOLD, (
+        Expected(f"{CONSIGNMENT}/PreviousDocument[2]/ID", ("No BL MAEU123456789",), ("BL MAEU123456789",)),),
+        cargo_lines={("CRN", "HK26C0000000001"): None}),
+    "R307": Case(EX, lambda d: replace(d, movement_at=None, previous_documents=(PreviousDocument("CRN", CARGO_REF),)),
+                 INFO, (
+        Expected(f"{CONSIGNMENT}/MovementDateTime", ("2026-11-18T00:30:00+00:00", "stated: -"),
+                 ("2026-11-18T00:30:00+00:00",)),),
+        cargo_lines={("CRN", "HK26C0000000001"): datetime(2026, 11, 18, 0, 30, tzinfo=timezone.utc)}),
     "R801": Case(EX, lambda d: replace(d, form_code="1A"), REJECT, (
         Expected("/Declaration/FormCode", ("Form 1A", "export declaration", "one of 2, 2A, 2B"), ("1A", "出口")),)),
     "R802": Case(IM, lambda d: replace(d, form_code="1A"), REJECT, (
@@ -279,7 +292,7 @@ def test_clean_declarations_of_every_applicable_type_pass_the_rule(
 def test_the_crafted_declaration_breaks_the_rule_exactly_as_expected(
         code: str, rule_set: RuleSet, clean: dict[DeclarationType, Declaration]) -> None:
     case = CASES[code]
-    findings = found(rule_set, case.craft(clean[case.kind]), code, aeo=case.aeo)
+    findings = found(rule_set, case.craft(clean[case.kind]), code, aeo=case.aeo, cargo_lines=case.cargo_lines)
     assert [f.path for f in findings] == [e.path for e in case.expected], findings
     for finding, expected in zip(findings, case.expected):
         assert finding.severity is case.severity
@@ -936,3 +949,36 @@ class TestPartiesPresent:
         assert [f for f in found(rule_set, without_party(clean[EX], PartyRole.IMPORTER))
                 if f.code in ("R602", "R603")] == []
         assert [f for f in found(rule_set, clean[TS]) if f.code in ("R602", "R603")] == []
+
+
+# --- R306-R307: the cargo the goods moved under ----------------------------------------------
+
+class TestCargoMovement:
+    def test_the_penalty_runs_from_the_cargos_crossing_when_the_date_is_left_out(
+            self, rule_set: RuleSet, clean: dict[DeclarationType, Declaration]) -> None:
+        """Leaving MovementDateTime out no longer refuses (R304) a declaration whose cargo customs
+        saw cross: the crossing is the movement, and the late-lodgement penalty (R302) follows."""
+        crossed = datetime(2026, 10, 30, 9, 0, tzinfo=HKT)
+        declaration = replace(clean[IM], movement_at=None, previous_documents=(PreviousDocument("CRN", CARGO_REF),))
+        assessed = assess(rule_set, declaration, RECEIVED, None, {("CRN", CARGO_REF): crossed})
+        codes = {f.code for f in assessed.findings}
+        assert "R304" not in codes and {"R302", "R307"} <= codes
+        assert assessed.charges.total > assess(rule_set, clean[IM], RECEIVED).charges.total
+
+    def test_a_later_stated_date_does_not_avoid_the_penalty(
+            self, rule_set: RuleSet, clean: dict[DeclarationType, Declaration]) -> None:
+        crossed = datetime(2026, 10, 30, 9, 0, tzinfo=HKT)
+        declaration = replace(clean[IM], previous_documents=(PreviousDocument("CRN", CARGO_REF),))
+        assert found(rule_set, declaration, "R302", cargo_lines={("CRN", CARGO_REF): crossed})
+
+    def test_cargo_not_yet_moved_leaves_the_stated_date(
+            self, rule_set: RuleSet, clean: dict[DeclarationType, Declaration]) -> None:
+        declaration = replace(clean[IM], previous_documents=(PreviousDocument("CRN", CARGO_REF),))
+        assert found(rule_set, declaration, cargo_lines={("CRN", CARGO_REF): None}) == []
+
+    def test_unknown_documents_are_not_checked_without_a_look_up(
+            self, rule_set: RuleSet, clean: dict[DeclarationType, Declaration]) -> None:
+        declaration = replace(clean[IM], previous_documents=(PreviousDocument("AWB", "16012345675"),))
+        assert found(rule_set, declaration, "R306") == []
+        assert [f.path for f in found(rule_set, declaration, "R306", cargo_lines={})] == [
+            f"{CONSIGNMENT}/PreviousDocument[1]/ID"]

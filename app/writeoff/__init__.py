@@ -1,0 +1,1 @@
+"""Write-off: cargo lines reconciled against the trade declarations that cover them."""
