@@ -55,7 +55,8 @@ def declaration_xml(
     if movement_at is not None and type_code in ("IM", "EX") and "MovementDateTime" not in consignment_extra:
         stamp = recent_movement() if movement_at == RECENTLY else movement_at
         movement = f"<MovementDateTime>{stamp}</MovementDateTime>"
-        before = consignment_extra.find("<TransportEquipment")
+        before = min((at for tag in ("<TransportEquipment", "<PreviousDocument")
+                      if (at := consignment_extra.find(tag)) >= 0), default=-1)
         consignment_extra = (consignment_extra[:before] + movement + consignment_extra[before:] if before >= 0
                              else consignment_extra + movement)
     return f"""<?xml version="1.0" encoding="UTF-8"?>

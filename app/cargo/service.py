@@ -35,6 +35,8 @@ ORIGINAL, AMENDMENT = "9", "13"
 MAX_REASON = 500
 #: The kind of cargo line a road cargo reference is written off as.
 LINE_KIND = "CRN"
+#: The API role of this administration's own systems (a partner customs decides nothing here).
+CUSTOMS_ADMIN = "admin"
 #: Officers' decisions on cargo before it crosses, by the word the API takes.
 CONTROL_DECISIONS = {"release": "released", "hold": "held"}
 
@@ -232,8 +234,8 @@ def decide(session: Session, reference: str, decision: str, note: str | None, ca
     selection waived) or ``hold`` (the truck stops at the kiosk whatever the lane). Bundled
     cargo may be decided; the trip's kiosk decision follows (``CargoControlDecided``)."""
     now = now or utcnow()
-    if not caller.is_customs:
-        raise Rejection("FORBIDDEN", "officers' decisions on cargo are taken by customs")
+    if caller.role != CUSTOMS_ADMIN:
+        raise Rejection("FORBIDDEN", "officers' decisions on cargo are taken by Hong Kong customs")
     if decision not in CONTROL_DECISIONS:
         raise Rejection("INVALID_PARAMETER", "decision is release or hold", [Problem(
             message=f"got {decision[:20]!r}", path="decision", rule="one-of")])

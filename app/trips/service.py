@@ -45,6 +45,8 @@ from app.reference.routing import RoutingRules
 ROAD = "3"
 UNLINKABLE_STATUSES = frozenset({"refused", "cancelled"})
 CARGO, DECLARATION = "cargo", "declaration"
+#: The API role of this administration's own systems (a partner customs reads trips, no more).
+CUSTOMS_ADMIN = "admin"
 #: The kind of a cargo line road cargo is written off under (``CargoMoved``).
 CARGO_REFERENCE = "CRN"
 
@@ -394,8 +396,8 @@ def record_crossing(session: Session, trip_id: str, caller: Caller, crossed_at: 
     is released). Each bundled cargo reference has moved then (``CargoMoved``): the 14 days
     to declare it run from here. Recording it again is a no-op."""
     now = now or utcnow()
-    if not caller.is_customs:
-        raise Rejection("FORBIDDEN", "the crossing is recorded by customs at the control point")
+    if caller.role != CUSTOMS_ADMIN:
+        raise Rejection("FORBIDDEN", "the crossing is recorded by Hong Kong customs at the control point")
     trip = get_trip(session, trip_id, caller, for_update=True)
     if trip.crossed_at is not None:
         return trip
