@@ -7,6 +7,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from app.domain.events import (
+    CargoManifestDecided,
     DeclarationAmended,
     DeclarationLaneChanged,
     DeclarationLodged,
@@ -33,6 +34,10 @@ def on_status_changed(session: Session, event: DeclarationStatusChanged, *, rule
 
 def on_manifest_changed(session: Session, event: ManifestChanged, *, rules: RoutingRules) -> None:
     outbox.manifest_message(session, rules, event)
+
+
+def on_cargo_manifest_decided(session: Session, event: CargoManifestDecided, *, rules: RoutingRules) -> None:
+    outbox.cargo_manifest_message(session, rules, event)
 
 
 def on_duty_demand_raised(session: Session, event: DutyDemandRaised, *, rules: RoutingRules) -> None:
