@@ -17,13 +17,10 @@ from sqlalchemy import func, select
 from app.db.manifest_models import ManifestEvent, ManifestLine, ManifestRecord
 from app.domain import events
 from app.domain.manifests import is_valid_manifest_reference
-from app.users.clients import create_client, ensure_party
-from tests.conftest import OTHER_BRN, TRADER_BRN, TRADER_KEY
+from tests.conftest import CARRIER_KEY, OTHER_CARRIER_KEY, TRADER_KEY
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "manifest"
 MANIFESTS = "/api/v1/manifests"
-CARRIER_KEY = "csw_test_carrier_key_000000000000"
-OTHER_CARRIER_KEY = "csw_test_carrier_two_000000000000"
 
 
 def manifest_xml(name: str = "sea-arrival.xml", lrn: str | None = None, scheduled: datetime | None = None,
@@ -49,17 +46,6 @@ def headers(key: str = CARRIER_KEY, accept: str = "application/json",
 
 def lodge(client: FlaskClient, body: bytes, key: str = CARRIER_KEY) -> Any:
     return client.post(MANIFESTS, data=body, headers=headers(key))
-
-
-@pytest.fixture()
-def carriers(clean_app: Flask) -> Flask:
-    """A carrier client for the harbour party (the samples' submitter), another for the trader's."""
-    with clean_app.extensions["csw"].sessions() as session, session.begin():
-        create_client(session, "harbour-carrier", ensure_party(session, OTHER_BRN, "Harbour Logistics Limited"),
-                      key=CARRIER_KEY, role="carrier")
-        create_client(session, "trading-carrier", ensure_party(session, TRADER_BRN, "Demo Trading Company Limited"),
-                      key=OTHER_CARRIER_KEY, role="carrier")
-    return clean_app
 
 
 @pytest.fixture()
