@@ -67,11 +67,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     from app.web import portal  # noqa: PLC0415 - the factory loads the blueprints it registers
 
     portal.install(app)  # /trader: the traders' portal (after officer: reuses its CSRF and Babel)
-    from app.web import admin_routing, cargo_api, notifications_api, trips_api  # noqa: PLC0415 - blueprints
+    from app.web import admin_routing, cargo_api, manifests_api, notifications_api, trips_api  # noqa: PLC0415
 
     trips_api.init_app(app)  # routing rules loaded at start-up; /api/v1/trips, /api/v1/notifications
     notifications_api.init_app(app)  # /api/v1/callback, /api/v1/lifecycle-notifications, document requests
     cargo_api.init_app(app)  # /api/v1/cargo: advance cargo information (road)
+    manifests_api.init_app(app)  # /api/v1/manifests: sea and air manifests
     admin_routing.install(app)  # /admin/routing/subscribers (admin role)
     app.extensions["csw_limiter"] = init_security(app, settings)
     throttle_sign_in(app, app.extensions["csw_limiter"], settings.login_rate_limit)

@@ -21,6 +21,10 @@ from app.aeo.service import AeoStanding
 from app.cargo import mapping as cargo_mapping
 from app.cargo import rules as cargo_rules
 from app.cargo import service as cargo_service
+from app.cargo import manifest_mapping
+from app.cargo import manifest_rules
+from app.cargo import manifests as manifest_service
+from app.domain.manifests import Manifest, ReceivedManifest, consignment_as_declaration
 from app.domain.cargo import CargoInformation, ReceivedCargo, as_declaration
 from app.domain.charges import Assessment
 from app.domain.findings import Finding
@@ -77,6 +81,7 @@ class Reference:
     pickers: PickerLists
     cargo_rules: tuple[cargo_rules.CargoRule, ...]
     writeoff_rules: WriteOffRules
+    manifest_rules: manifest_rules.ManifestRules
 
     @classmethod
     def load(cls, settings: Settings) -> Reference:
@@ -91,6 +96,7 @@ class Reference:
             pickers=picker_lists(settings.rules_dir),
             cargo_rules=cargo_rules.load_rules(settings.rules_dir),
             writeoff_rules=writeoff_rules.load(settings.rules_dir),
+            manifest_rules=manifest_rules.load_rules(settings.rules_dir),
         )
 
 
@@ -126,6 +132,7 @@ def handler_table(rules: RoutingRules, network: Network, write_off: WriteOffRule
         events.TransitAlertRaised: [cases.on_transit_alert],
         events.JourneyReleased: [declarations.on_journey_released, writeoff.on_journey_released],
         events.ManifestChanged: [partial(routing.on_manifest_changed, rules=rules)],
+        events.CargoManifestDecided: [partial(routing.on_cargo_manifest_decided, rules=rules)],
         events.DutyDemandRaised: [partial(routing.on_duty_demand_raised, rules=rules), routing.notify_duty_demanded],
         events.DutySettled: [declarations.on_duty_settled, partial(routing.on_duty_settled, rules=rules),
                              routing.notify_duty_settled],
@@ -201,24 +208,54 @@ _NO_CHARGES = Assessment(lines=(), duty_total=Decimal(0), declaration_charge=Dec
                          total=Decimal(0), value_hkd=Decimal(0))
 
 
+def _profile_cargo(engine: RiskEngine, caches: Caches, rule_set: RuleSet, session: Session,
+                   cargo: CargoInformation, declaration: Declaration, sha256: str,
+                   findings: tuple[Finding, ...]) -> RiskResult:
+    """A consignment's lane before arrival, by the same risk engine as declarations: the goods,
+    parties, origin, history and the rules' findings, lowered for AEO lodgers."""
+    standings = _standings(session, declaration, hong_kong_date(declaration.issued_at), rule_set,
+                           caches.aeo_standings)
+    assessed = Assessed(findings, _NO_CHARGES, "cargo",
+                        summarise(declaration, standings, list(findings), rule_set.aeo_benefits))
+    trader = declaration.parties[1].identifier
+    history = risk_service.importer_history(session, trader, caches.risk_history) if trader else NO_HISTORY
+    thresholds = risk_service.recent_thresholds(session, engine.policy, caches.risk_thresholds)
+    return engine.assess(f"cargo/{cargo.submitter_id}/{cargo.lrn}", sha256, declaration, assessed,
+                         (), history, "", thresholds)
+
+
 def _cargo_profiler(engine: RiskEngine | None, caches: Caches, rule_set: RuleSet) -> cargo_service.Profile:
     def profile(session: Session, received: ReceivedCargo, findings: tuple[Finding, ...]) -> RiskResult | None:
-        """The cargo's lane before arrival, by the same risk engine as declarations: the goods,
-        parties, origin, history and the cargo rules' findings, lowered for AEO lodgers."""
+        """Road cargo: its lane before the truck crosses."""
         if engine is None:
             return None
-        cargo = received.cargo
-        now = utcnow()
-        declaration = as_declaration(cargo, now)
-        standings = _standings(session, declaration, hong_kong_date(now), rule_set, caches.aeo_standings)
-        assessed = Assessed(findings, _NO_CHARGES, "cargo",
-                            summarise(declaration, standings, list(findings), rule_set.aeo_benefits))
-        trader = declaration.parties[1].identifier
-        history = risk_service.importer_history(session, trader, caches.risk_history) if trader else NO_HISTORY
-        thresholds = risk_service.recent_thresholds(session, engine.policy, caches.risk_thresholds)
-        return engine.assess(f"cargo/{cargo.submitter_id}/{cargo.lrn}", received.sha256, declaration, assessed,
-                             (), history, "", thresholds)
+        declaration = as_declaration(received.cargo, utcnow())
+        return _profile_cargo(engine, caches, rule_set, session, received.cargo, declaration, received.sha256,
+                              findings)
     return profile
+
+
+def _manifest_profiler(engine: RiskEngine | None, caches: Caches, rule_set: RuleSet) -> manifest_service.Profile:
+    def profile(session: Session, manifest: Manifest, cargo: CargoInformation, sha256: str,
+                findings: tuple[Finding, ...]) -> RiskResult | None:
+        """A sea or air consignment: its lane before the conveyance arrives or departs."""
+        if engine is None:
+            return None
+        declaration = consignment_as_declaration(manifest, cargo, utcnow())
+        return _profile_cargo(engine, caches, rule_set, session, cargo, declaration, sha256, findings)
+    return profile
+
+
+def _manifest_tools(reference: Reference, caches: Caches, engine: RiskEngine | None
+                    ) -> manifest_service.ManifestTools:
+    def receive(body: bytes) -> ReceivedManifest:
+        return manifest_mapping.received(body, reference.intake.check(body, "manifest"))
+
+    def check(manifest: Manifest, now: datetime) -> list[Finding]:
+        return manifest_rules.evaluate(reference.manifest_rules, manifest, reference.rule_set.code_lists, now)
+
+    return manifest_service.ManifestTools(receive, check, _manifest_profiler(engine, caches, reference.rule_set),
+                                          reference.manifest_rules.boundary_of)
 
 
 def _cargo_tools(reference: Reference, caches: Caches, engine: RiskEngine | None) -> cargo_service.CargoTools:
@@ -244,6 +281,7 @@ class Runtime:
     caches: Caches
     lodging: LodgingTools
     cargo: cargo_service.CargoTools
+    manifests: manifest_service.ManifestTools
     payments: PaymentGateway = RecordedPayment()
 
     def unit_of_work(self) -> UnitOfWork:
@@ -273,6 +311,8 @@ class Runtime:
         self.reference = replace(self.reference, risk=engine)
         self.lodging = replace(self.lodging, score=_scorer(engine, self.caches))
         self.cargo = replace(self.cargo, profile=_cargo_profiler(engine, self.caches, self.reference.rule_set))
+        self.manifests = replace(self.manifests,
+                                 profile=_manifest_profiler(engine, self.caches, self.reference.rule_set))
 
     @property
     def api_keys(self) -> TtlCache[str, Caller]:
@@ -310,6 +350,7 @@ def build(settings: Settings, *, install_handlers: bool = True) -> Runtime:
                              assess=_assessor(reference.rule_set, caches.aeo_standings),
                              score=_scorer(reference.risk, caches)),
         cargo=_cargo_tools(reference, caches, reference.risk),
+        manifests=_manifest_tools(reference, caches, reference.risk),
     )
 
 

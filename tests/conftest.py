@@ -31,6 +31,8 @@ REQUIRE_SERVICES = os.environ.get("CSW_REQUIRE_SERVICES") == "1"
 
 TRADER_KEY = "csw_test_trader_key_0000000000000"
 OTHER_KEY = "csw_test_other_key_00000000000000"
+CARRIER_KEY = "csw_test_carrier_key_000000000000"  # the harbour party's carrier client (fixture carriers)
+OTHER_CARRIER_KEY = "csw_test_carrier_two_000000000000"  # the trading party's
 TRADER_BRN = "12345678"
 OTHER_BRN = "87654321"
 

@@ -7,6 +7,7 @@ from app.db import (  # noqa: F401
     audit_models,
     cargo_models,
     case_models,
+    manifest_models,
     models,
     portal_models,
     revenue_models,

@@ -348,3 +348,40 @@ class CargoLineOverdue:
     declarations: tuple[str, ...]
     actor: str
     at: datetime
+
+
+# --- sea and air manifests -------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class ManifestLineDecision:
+    """One consignment of a sea or air manifest, as its receivers are told of it."""
+
+    document_kind: str
+    document_number: str
+    sequence: int
+    package_count: int
+    gross_mass: Decimal
+    status: str
+    containers: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CargoManifestDecided:
+    """A sea or air manifest's clearance decision was taken or changed (lodged, amended, a line
+    released by an officer): the terminal, the carrier and, for cargo to or from a partner's
+    port, the partner customs need the new copy. ``boundary``: that partner's, if any."""
+
+    manifest_id: str
+    version: int
+    mode: str
+    direction: str
+    control_point: str
+    conveyance: str
+    loading_location: str
+    unloading_location: str
+    scheduled_at: datetime
+    decision: str
+    boundary: str | None
+    carrier_party_id: int
+    lines: tuple[ManifestLineDecision, ...]
+    at: datetime

@@ -19,6 +19,7 @@ class MessageType(str, enum.Enum):
     REFUSAL_NOTICE = "refusal_notice"
     CANCELLATION_NOTICE = "cancellation_notice"
     MANIFEST_DECISION = "manifest_decision"
+    CARGO_MANIFEST_DECISION = "cargo_manifest_decision"
     DUTY_DEMAND_NOTICE = "duty_demand_notice"
     DUTY_SETTLED_NOTICE = "duty_settled_notice"
     DUTY_REFUND_NOTICE = "duty_refund_notice"

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from app.domain.events import (
     CargoLineOverdue,
+    CargoManifestDecided,
     DeclarationAmended,
     DeclarationLaneChanged,
     DeclarationLodged,
@@ -38,6 +39,8 @@ def on_manifest_changed(session: Session, event: ManifestChanged, *, rules: Rout
 
 def on_cargo_line_overdue(session: Session, event: CargoLineOverdue, *, rules: RoutingRules) -> None:
     outbox.cargo_line_notice(session, rules, event)
+def on_cargo_manifest_decided(session: Session, event: CargoManifestDecided, *, rules: RoutingRules) -> None:
+    outbox.cargo_manifest_message(session, rules, event)
 
 
 def on_duty_demand_raised(session: Session, event: DutyDemandRaised, *, rules: RoutingRules) -> None:

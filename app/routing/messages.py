@@ -18,6 +18,8 @@ JSON_CONTENT_TYPE = "application/json"
 ROUTING_XML = XmlVocabulary(ROUTING_NS, words={"id": "ID", "ucr": "UCR", "datetime": "DateTime", "lrn": "LRN"},
                             item_names={
                                 "consignments": "Consignment",
+                                "lines": "Line",
+                                "containers": "ContainerID",
                                 "selected_consignments": "DeclarationID",
                                 "selected_cargo": "CargoReference",
                                 "history": "Event",
@@ -28,6 +30,7 @@ ROOT_BY_TYPE = {
     "refusal_notice": "RefusalNotice",
     "cancellation_notice": "CancellationNotice",
     "manifest_decision": "ConveyanceManifest",
+    "cargo_manifest_decision": "CargoManifestDecision",
     "duty_demand_notice": "DutyDemandNotice",
     "duty_settled_notice": "DutySettledNotice",
     "duty_refund_notice": "DutyRefundNotice",

@@ -27,6 +27,7 @@ from app.domain.routing import (
     routing_key,
 )
 from app.domain.events import CargoLineOverdue, DeclarationFacts, ManifestChanged
+from app.domain.events import CargoManifestDecided, DeclarationFacts, ManifestChanged
 from app.routing.messages import render
 from app.reference.routing import RoutingRules
 
@@ -247,4 +248,37 @@ def manifest_payload(manifest: ManifestChanged) -> dict[str, Any]:
                           "cargo_reference": c.declaration_id if c.kind == "cargo" else None, "ucr": c.ucr,
                           "status": c.status, "selected": c.declaration_id in selected}
                          for c in manifest.consignments],
+    }
+
+
+def cargo_manifest_message(session: Session, rules: RoutingRules, manifest: CargoManifestDecided) -> int:
+    """Route a sea or air manifest's decision to the terminal (subscribers of its customs office),
+    the carrier and, for cargo to or from a partner's port, the partner customs, as its routes
+    say."""
+    facts = MessageFacts(message_type=MessageType.CARGO_MANIFEST_DECISION, control_point=manifest.control_point,
+                         transport_mode=manifest.mode, declaration_type=manifest.direction,
+                         decision=manifest.decision, cross_boundary=manifest.boundary is not None)
+    roles = frozenset(recipients_for(rules.routes, facts))
+    if not roles:
+        return 0
+    party_ids = {manifest.carrier_party_id} if RecipientRole.CARRIER in roles else set()
+    subscribers = subscribers_for(session, Addressees(frozenset(party_ids), manifest.control_point,
+                                                      manifest.boundary, roles))
+    if not subscribers:
+        return 0
+    return enqueue(session, subscribers, MessageType.CARGO_MANIFEST_DECISION, f"manifest:{manifest.manifest_id}",
+                   cargo_manifest_payload(manifest), manifest.control_point, manifest.at)
+
+
+def cargo_manifest_payload(manifest: CargoManifestDecided) -> dict[str, Any]:
+    return {
+        "manifest_id": manifest.manifest_id, "version": manifest.version, "mode_code": manifest.mode,
+        "type_code": manifest.direction, "control_point_id": manifest.control_point,
+        "conveyance": manifest.conveyance, "loading_location_id": manifest.loading_location,
+        "unloading_location_id": manifest.unloading_location, "scheduled_datetime": manifest.scheduled_at,
+        "decision": manifest.decision,
+        "lines": [{"document_type_code": line.document_kind, "document_id": line.document_number,
+                   "sequence_numeric": line.sequence, "package_quantity": line.package_count,
+                   "gross_mass_kg": f"{line.gross_mass:f}", "status": line.status,
+                   "containers": list(line.containers)} for line in manifest.lines],
     }

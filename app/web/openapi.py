@@ -9,6 +9,7 @@ from typing import Any
 
 from app.domain.declaration import DeclarationStatus
 from app.cargo.openapi import cargo_paths, cargo_schemas
+from app.cargo.manifest_openapi import manifest_paths, manifest_schemas
 from app.domain.findings import Severity
 from app.domain.risk import Lane
 from app.revenue.openapi import revenue_paths
@@ -176,7 +177,7 @@ def _complete(document: dict[str, Any]) -> dict[str, Any]:
     """Every operation documents every status the server can answer, every answer of the
     service its X-Conversation-ID, and every refusal the error envelope (JSON schema)."""
     document["components"]["schemas"] = {"ErrorResponse": ERROR_ENVELOPE, **_ANSWERS, **routing_schemas(),
-                                         **transit_schemas(), **cargo_schemas()}
+                                         **transit_schemas(), **cargo_schemas(), **manifest_schemas()}
     refusal_content = {"application/xml": {},
                        "application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}
     for item in document["paths"].values():
@@ -319,7 +320,7 @@ def openapi_document() -> dict[str, Any]:
                                   **_errors(400, 401, 403, 404, 409, 415, 422)},
                 },
             },
-            **routing_paths(), **notification_paths(), **cargo_paths(),
+            **routing_paths(), **notification_paths(), **cargo_paths(), **manifest_paths(),
             **transit_paths(),
             **revenue_paths(),
             "/api/v1/rules": {

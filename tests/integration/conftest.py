@@ -14,7 +14,7 @@ from app.db import models
 from app.db.case_models import User
 from app.users.clients import create_client, ensure_party
 from app.users.service import create_user, hash_password
-from tests.conftest import OTHER_BRN, TRADER_BRN
+from tests.conftest import CARRIER_KEY, OTHER_BRN, OTHER_CARRIER_KEY, TRADER_BRN
 from tests.integration.test_officer_app import PASSWORDS, ROLES
 from tests.integration.test_portal_web import PASSWORD as PORTAL_PASSWORD
 from tests.integration.test_routing_admin import PASSWORD as ROUTING_ADMIN_PASSWORD
@@ -81,4 +81,16 @@ def traders(clean_app: Flask) -> Flask:
             assert party is not None
             create_user(session, username, "trader", PORTAL_PASSWORD, party_id=party.id)
         create_user(session, "officer", "officer", PORTAL_PASSWORD)
+    return clean_app
+
+
+@pytest.fixture()
+def carriers(clean_app: Flask) -> Flask:
+    """A carrier API client for the harbour party (the manifest samples' submitter), another for
+    the trader's party."""
+    with clean_app.extensions["csw"].sessions() as session, session.begin():
+        create_client(session, "harbour-carrier", ensure_party(session, OTHER_BRN, "Harbour Logistics Limited"),
+                      key=CARRIER_KEY, role="carrier")
+        create_client(session, "trading-carrier", ensure_party(session, TRADER_BRN, "Demo Trading Company Limited"),
+                      key=OTHER_CARRIER_KEY, role="carrier")
     return clean_app

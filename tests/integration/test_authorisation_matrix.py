@@ -88,6 +88,9 @@ EXPECTED: dict[str, Public | Web | Api] = {
         "hs_codes")},
     **{f"cargo_api.{name}": Api(frozenset({"trader", "carrier"})) for name in (
         "lodge_cargo", "amend_cargo", "cancel_cargo", "get_cargo", "list_cargo")},
+    **{f"manifests_api.{name}": Api(frozenset({"carrier"})) for name in (
+        "lodge_manifest", "amend_manifest", "cancel_manifest", "record_movement", "get_manifest",
+        "list_manifests")},
 }
 
 # Values for the URL's variables: the trader's own objects where they exist, so an allowed
