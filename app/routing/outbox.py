@@ -26,8 +26,7 @@ from app.domain.routing import (
     recipients_for,
     routing_key,
 )
-from app.domain.events import CargoLineOverdue, DeclarationFacts, ManifestChanged
-from app.domain.events import CargoManifestDecided, DeclarationFacts, ManifestChanged
+from app.domain.events import CargoLineOverdue, CargoManifestDecided, DeclarationFacts, ManifestChanged
 from app.routing.messages import render
 from app.reference.routing import RoutingRules
 
