@@ -280,3 +280,23 @@ def test_a_line_not_declared_14_days_after_crossing_opens_a_case_and_notifies_th
     assert any(n["message_type"] == "cargo_line_open_notice" for n in pulled["notifications"])
     followed = line(client, reference).get_json()
     assert followed["followed_up_datetime"] and "W103" in [f["code"] for f in followed["findings"]]
+
+
+def test_officers_see_a_write_off_case_in_their_language(clean_app: Flask, accounts: dict[str, int]) -> None:
+    from app.cases import service as cases
+    from tests.integration.test_officer_app import browser, queue_ids
+
+    now = datetime.now(timezone.utc)
+    with clean_app.extensions["csw"].sessions() as session, session.begin():
+        case_id = cases.open_case_for_cargo_line(
+            session, kind="CRN", identifier="HK26C0000000001", declarations=(),
+            message_en="CRN HK26C0000000001 moved on 2026-11-16: 0 of 40 packages declared",
+            message_zh="CRN HK26C0000000001 於 2026-11-16 進出口：40 件中只有 0 件已報關",
+            actor="job:cargo-write-off", now=now).id
+    client, token = browser(clean_app, "officer")
+    assert case_id in queue_ids(client.get("/officer/").text)
+    view = client.get(f"/officer/cases/{case_id}")
+    assert view.status_code == 200 and "0 of 40 packages declared" in view.text
+    client.post("/officer/locale", data={"csrf_token": token, "locale": "zh_Hant", "next": "/officer/"})
+    chinese = client.get(f"/officer/cases/{case_id}")
+    assert chinese.status_code == 200 and "40 件中只有 0 件已報關" in chinese.text
