@@ -149,9 +149,17 @@ def test_lodge_bundle_kiosk_cross_declare_written_off(customs: FlaskClient, clea
 def test_a_selected_consignment_stops_the_truck_until_an_officer_releases_it(
         customs: FlaskClient, clean_app: Flask, routing_schema: etree.XMLSchema) -> None:
     client = customs
+    add_subscriber(clean_app, "lok-ma-chau", "control_point", transport="webhook", code="HKLMC")
     green, red = lodge_cargo(client, clean_app, "ECI-SEL-1"), lodge_cargo(client, clean_app, "ECI-SEL-2", lane="red")
     trip = bundle(client, green, red)
     assert trip["decision"] == "inspection"
+    with clean_app.extensions["csw"].sessions() as session:
+        manifest = session.scalars(select(OutboxMessage).where(
+            OutboxMessage.message_type == "manifest_decision")).one()
+    document = etree.fromstring(manifest.body)  # the control point is told which cargo to inspect
+    routing_schema.assertValid(document)
+    assert document.findtext(".//{*}Decision") == "inspection"
+    assert [e.text for e in document.iterfind(".//{*}CargoReference")] == [green, red]
     kiosk = client.get(f"{TRIPS}/{trip['trip_id']}/decision", headers=auth(OTHER_KEY, "application/json"))
     assert kiosk.get_json()["instruction"] == "go to inspection" and kiosk.get_json()["selected_cargo"] == [red]
     routing_schema.assertValid(etree.fromstring(
