@@ -12,6 +12,7 @@ from app.cases.service import (
     open_case_for_alert,
     open_cases_for_declaration,
 )
+from app.domain.time import hong_kong_date
 from app.domain.events import (
     CargoLineOverdue,
     DeclarationAmended,
@@ -49,11 +50,9 @@ def on_documents_answered(session: Session, event: DocumentsAnswered) -> None:
 
 def on_cargo_line_overdue(session: Session, event: CargoLineOverdue) -> None:
     """A cargo line left open after the period to declare: a case for officers."""
-    moved = event.moved_at.date().isoformat()
+    moved = hong_kong_date(event.moved_at).isoformat()
     open_case_for_cargo_line(
-        session, kind=event.kind, identifier=event.identifier, moved_at=event.moved_at,
-        package_count=event.package_count, packages_declared=event.packages_declared,
-        declarations=event.declarations,
+        session, kind=event.kind, identifier=event.identifier, declarations=event.declarations,
         message_en=f"{event.kind} {event.identifier} moved on {moved}: {event.packages_declared} of "
                    f"{event.package_count} packages declared",
         message_zh=f"{event.kind} {event.identifier} 於 {moved} 進出口：{event.package_count} 件中只有 "

@@ -221,8 +221,7 @@ def open_case_for_alert(session: Session, *, alert_id: int, journey_id: str | in
     return case
 
 
-def open_case_for_cargo_line(session: Session, *, kind: str, identifier: str, moved_at: datetime,
-                             package_count: int, packages_declared: int, declarations: tuple[str, ...],
+def open_case_for_cargo_line(session: Session, *, kind: str, identifier: str, declarations: tuple[str, ...],
                              message_en: str, message_zh: str, actor: str, now: datetime) -> Case:
     """A cargo line still not (fully) declared when the period to declare ran out: officers
     follow it up (ask the party, look for an undeclared import or export). One case per line:

@@ -113,6 +113,8 @@ def decide_cargo(reference: str) -> Response:
     """An officer's decision on cargo before it crosses (customs clients): JSON
     ``{"decision": "release" | "hold", "note": "..."}``; a bundled truck's kiosk decision follows."""
     caller = authenticated_caller()
+    if caller.role != service.CUSTOMS_ADMIN:
+        raise Rejection("FORBIDDEN", "officers' decisions on cargo are taken by Hong Kong customs")
     body = params.json_object()
     decision, note = body.get("decision"), body.get("note")
     if not isinstance(decision, str) or (note is not None and not isinstance(note, str)):

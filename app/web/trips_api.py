@@ -138,6 +138,8 @@ def record_crossing(trip_id: str) -> Response:
     """Customs at the control point: the truck passed the kiosk and crossed (a cleared trip
     only); its cargo has moved. Optional ``crossed_datetime`` (default now)."""
     caller = authenticated_caller()
+    if caller.role != service.CUSTOMS_ADMIN:
+        raise Rejection("FORBIDDEN", "the crossing is recorded by Hong Kong customs at the control point")
     body = _json_body() if request.content_length else {}
     crossed = _moment(body, "crossed_datetime") if body.get("crossed_datetime") is not None else None
     uow = unit_of_work().write_lock()

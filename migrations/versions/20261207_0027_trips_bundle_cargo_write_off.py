@@ -3,6 +3,7 @@
 Existing trip links to declarations are kept as they are and stay readable (and count in the
 kiosk decision) during the transition: a declaration is not a cargo reference, and no cargo
 record exists for the goods of an old link to map it to. New links name cargo references.
+Cargo lodged before this revision becomes a write-off line (CRN) like cargo lodged after it.
 
 Revision ID: 0027
 Revises: 0024
@@ -89,6 +90,15 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('cargo_line_events', schema=None) as batch_op:
         batch_op.create_index('ix_cargo_line_events_line', ['line_id', 'id'], unique=False)
+
+    empty_list = "CAST('[]' AS JSON)" if op.get_bind().dialect.name == 'postgresql' else "'[]'"
+    op.execute(
+        "INSERT INTO cargo_lines (kind, identifier, package_count, gross_mass, responsible_party_id, exempt, status, "
+        "packages_declared, mass_declared, findings, moved_at, followed_up_at, lodged_at, updated_at) "
+        "SELECT 'CRN', id, package_count, COALESCE(gross_mass_kg, 0), submitter_party_id, false, "
+        "CASE WHEN status = 'cancelled' THEN 'cancelled' ELSE 'open' END, 0, 0, " + empty_list + ", NULL, NULL, "
+        "received_at, updated_at FROM cargo_records"
+    )
 
 
 def downgrade() -> None:

@@ -82,6 +82,9 @@ EXPECTED: dict[str, Public | Web | Api] = {
     **{f"trips_api.{name}": Api(EVERY_CLIENT) for name in (
         "open_trip", "get_trip", "link_consignments", "unlink_consignment", "kiosk_decision", "notifications",
         "acknowledge")},
+    "trips_api.record_crossing": Api(frozenset({"admin"})),
+    "cargo_api.decide_cargo": Api(frozenset({"admin"})),
+    "cargo_api.get_cargo_line": Api(EVERY_CLIENT),
     **{f"notifications_api.{name}": Api(EVERY_CLIENT) for name in (
         "get_callback", "put_callback", "delete_callback", "lifecycle_notifications", "acknowledge_notifications",
         "document_requests", "answer_document_request", "attachments", "download_attachment", "release_notice",
@@ -98,7 +101,7 @@ EXPECTED: dict[str, Public | Web | Api] = {
 PATH_VALUES = {"case_id": 1, "user_id": 1, "answer_id": 1, "request_id": 1, "draft_id": 1, "client_id": 1,
                "subscriber_id": 1, "search_id": 1, "action": "pause", "version": 1, "operator_id": "HKAEO00000001",
                "elock_id": "EL-000001", "journey_id": "1", "trip_id": "1", "filename": "csw.css", "path": "csw.css",
-               "number": "HK26R0000000000X"}
+               "number": "HK26R0000000000X", "line_type": "CRN", "line_id": "HK26C0000000001"}
 
 
 @pytest.fixture()

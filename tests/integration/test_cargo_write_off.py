@@ -149,9 +149,17 @@ def test_lodge_bundle_kiosk_cross_declare_written_off(customs: FlaskClient, clea
 def test_a_selected_consignment_stops_the_truck_until_an_officer_releases_it(
         customs: FlaskClient, clean_app: Flask, routing_schema: etree.XMLSchema) -> None:
     client = customs
+    add_subscriber(clean_app, "lok-ma-chau", "control_point", transport="webhook", code="HKLMC")
     green, red = lodge_cargo(client, clean_app, "ECI-SEL-1"), lodge_cargo(client, clean_app, "ECI-SEL-2", lane="red")
     trip = bundle(client, green, red)
     assert trip["decision"] == "inspection"
+    with clean_app.extensions["csw"].sessions() as session:
+        manifest = session.scalars(select(OutboxMessage).where(
+            OutboxMessage.message_type == "manifest_decision")).one()
+    document = etree.fromstring(manifest.body)  # the control point is told which cargo to inspect
+    routing_schema.assertValid(document)
+    assert document.findtext(".//{*}Decision") == "inspection"
+    assert [e.text for e in document.iterfind(".//{*}CargoReference")] == [green, red]
     kiosk = client.get(f"{TRIPS}/{trip['trip_id']}/decision", headers=auth(OTHER_KEY, "application/json"))
     assert kiosk.get_json()["instruction"] == "go to inspection" and kiosk.get_json()["selected_cargo"] == [red]
     routing_schema.assertValid(etree.fromstring(
@@ -280,3 +288,23 @@ def test_a_line_not_declared_14_days_after_crossing_opens_a_case_and_notifies_th
     assert any(n["message_type"] == "cargo_line_open_notice" for n in pulled["notifications"])
     followed = line(client, reference).get_json()
     assert followed["followed_up_datetime"] and "W103" in [f["code"] for f in followed["findings"]]
+
+
+def test_officers_see_a_write_off_case_in_their_language(clean_app: Flask, accounts: dict[str, int]) -> None:
+    from app.cases import service as cases
+    from tests.integration.test_officer_app import browser, queue_ids
+
+    now = datetime.now(timezone.utc)
+    with clean_app.extensions["csw"].sessions() as session, session.begin():
+        case_id = cases.open_case_for_cargo_line(
+            session, kind="CRN", identifier="HK26C0000000001", declarations=(),
+            message_en="CRN HK26C0000000001 moved on 2026-11-16: 0 of 40 packages declared",
+            message_zh="CRN HK26C0000000001 於 2026-11-16 進出口：40 件中只有 0 件已報關",
+            actor="job:cargo-write-off", now=now).id
+    client, token = browser(clean_app, "officer")
+    assert case_id in queue_ids(client.get("/officer/").text)
+    view = client.get(f"/officer/cases/{case_id}")
+    assert view.status_code == 200 and "0 of 40 packages declared" in view.text
+    client.post("/officer/locale", data={"csrf_token": token, "locale": "zh_Hant", "next": "/officer/"})
+    chinese = client.get(f"/officer/cases/{case_id}")
+    assert chinese.status_code == 200 and "40 件中只有 0 件已報關" in chinese.text
