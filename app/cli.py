@@ -15,6 +15,8 @@ from sqlalchemy import select
 
 from app.aeo.cli import aeo
 from app.bootstrap import Runtime, build, install_handlers
+from app.cargo import manifest_rules, offline
+from app.cargo import rules as cargo_rules
 from app.declarations.cli import declarations, lodge_documents
 from app.declarations.pipeline import LodgingTools
 from app.domain.actors import Caller
@@ -181,13 +183,25 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print error reports as JSON instead of XML.")
 def validate(files: tuple[Path, ...], as_json: bool) -> None:
-    """Check declaration files against the schemas offline, with the API's error report."""
+    """Check declaration, cargo and manifest files offline, with the API's error report: the
+    schema, and for cargo and manifests their rules as of a day before the movement they name."""
     settings = Settings.from_env()
     intake = Intake(settings.schema_dir, settings.max_error_count)
+    rule_set = _rule_set(settings)
+    try:
+        cargo, manifests = cargo_rules.load_rules(settings.rules_dir), manifest_rules.load_rules(settings.rules_dir)
+    except RulesDataError as exc:
+        raise click.ClickException(f"the rules in {settings.rules_dir} cannot be used: {exc}") from None
     failed = 0
     for path in files:
+        body = path.read_bytes()
         try:
-            intake.receive_declaration(path.read_bytes())
+            kind = offline.kind_of(body)
+            if kind is None:
+                intake.receive_declaration(body)
+            else:
+                for finding in offline.check(intake, kind, body, cargo, manifests, rule_set.code_lists):
+                    click.echo(f"{path}: {finding.code} {finding.severity.value} {finding.path}: {finding.message_en}")
         except Rejection as rejection:
             failed += 1
             payload = error_payload(rejection, None)

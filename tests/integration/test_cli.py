@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 from app import create_app
 from app.cli import main
-from app.config import Settings
+from app.config import PROJECT_ROOT, Settings
 from app.db import models
 from tests.factories import declaration_xml
 
@@ -79,6 +79,20 @@ def test_validate_reports_like_the_api(cli_env: str, tmp_path: Path) -> None:
     assert "GovernmentAgencyGoodsItem[2]/Commodity/Classification/ID" in output
     code, output = run("validate", "--json", str(bad))
     assert code == 1 and '"rule": "xsd:pattern"' in output
+
+
+def test_validate_checks_cargo_and_manifests_with_their_rules() -> None:
+    """Cargo and manifest samples: the schema, then their rules (a check digit, with its path)."""
+    manifests, cargo = PROJECT_ROOT / "samples" / "manifest", PROJECT_ROOT / "samples" / "cargo"
+    code, output = run("validate", str(manifests / "sea-arrival.xml"), str(manifests / "air-arrival.xml"),
+                       str(cargo / "road-electronics.xml"))
+    assert code == 0 and output.count(": valid") == 3, output
+    code, output = run("validate", "--json", str(manifests / "invalid-sea-check-digits.xml"))
+    assert code == 1 and '"rule": "M101"' in output and '"rule": "M104"' in output
+    assert '"path": "/Manifest/TransportDocument[2]/Consignment/TransportEquipment/ID"' in output
+    code, output = run("validate", str(manifests / "invalid-air-schema.xml"),
+                       str(manifests / "invalid-air-waybill.xml"))
+    assert code == 1 and "<Code>SCHEMA_INVALID</Code>" in output and "<Rule>M103</Rule>" in output
 
 
 def test_declarations_lodge_goes_through_the_api_pipeline(cli_env: str, tmp_path: Path) -> None:
