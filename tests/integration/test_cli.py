@@ -1,6 +1,7 @@
 """The csw command: migrations, seed, API clients, offline validation."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -42,8 +43,11 @@ def test_upgrade_seed_and_a_new_clients_key_works(cli_env: str) -> None:
     assert "released, green lane" in lodged["HLL-DEMO-0002"], lodged
     assert all(line.endswith("(already lodged)") for line in again[1].splitlines()
                if line.startswith("demo declaration"))
+    manifests = [line for line in first[1].splitlines() if line.startswith("demo manifest")]
+    assert len(manifests) == 2 and all(re.search(r": HK\d{2}M\w{11} ", line) for line in manifests), manifests
+    assert all(line.endswith("(replay)") for line in again[1].splitlines() if line.startswith("demo manifest"))
     clients = [line for line in first[1].splitlines() if "API client" in line]
-    assert len(clients) == 4 and clients == [line for line in again[1].splitlines() if "API client" in line]
+    assert len(clients) == 5 and clients == [line for line in again[1].splitlines() if "API client" in line]
     code, output = run("clients", "create", "--name", "acme-tms", "--party", "12345678")
     assert code == 0
     key = output.strip().splitlines()[-1]
