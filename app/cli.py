@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import sys
 import threading
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import click
@@ -15,6 +16,9 @@ from sqlalchemy import select
 
 from app.aeo.cli import aeo
 from app.bootstrap import Runtime, build, install_handlers
+from app.cargo import manifest_rules, offline
+from app.cargo import manifests as manifest_service
+from app.cargo import rules as cargo_rules
 from app.declarations.cli import declarations, lodge_documents
 from app.declarations.pipeline import LodgingTools
 from app.domain.actors import Caller
@@ -39,7 +43,7 @@ from app.intake.service import Intake
 from app.jobs import JOBS, run_job, start_scheduler
 from app.logs import configure_logging
 from app.rules.assessment import RuleSet, assess
-from app.domain.time import hong_kong_date
+from app.domain.time import HONG_KONG, hong_kong_date
 from app.domain.problems import RulesDataError
 from app.rules.versions import history, record_activation
 from app.users.clients import ROLES, create_client, ensure_party, hash_key, revoke_client
@@ -52,6 +56,7 @@ DEMO_PARTIES = [
 DEMO_CLIENTS = [
     ("demo-trading-tms", "12345678", "trader", "csw_demo_trading_0000000000000000"),
     ("demo-harbour-tms", "87654321", "trader", "csw_demo_harbour_000000000000000"),
+    ("demo-harbour-carrier", "87654321", "carrier", "csw_demo_carrier_0000000000000000"),
     ("demo-partner-customs", "HKCED0001", "partner", "csw_demo_partner_000000000000000"),
     ("demo-customs-admin", "HKCED0001", "admin", "csw_demo_admin_00000000000000000"),
 ]
@@ -59,6 +64,9 @@ DEMO_AEO_REGISTRY = PROJECT_ROOT / "samples" / "aeo" / "operators.csv"
 # Declarations that need an officer (watchlisted importer, roundabout route, an AEO claim the
 # registry does not confirm), lodged by the harbour client so the officers' queue has work.
 DEMO_DECLARATIONS = PROJECT_ROOT / "samples" / "demo"
+# Sea and air manifests of the harbour's carrier client, due to arrive the day after seeding.
+DEMO_MANIFESTS = (PROJECT_ROOT / "samples" / "manifest" / "sea-arrival.xml",
+                  PROJECT_ROOT / "samples" / "manifest" / "air-arrival.xml")
 
 
 
@@ -138,6 +146,8 @@ def seed() -> None:
                    "e-locks EL-000001..3, EL-000123..5")
     for line in _lodge_demo_declarations(settings):
         click.echo(line)
+    for line in _lodge_demo_manifests(settings):
+        click.echo(line)
 
 
 def _lodge_demo_declarations(settings: Settings) -> list[str]:
@@ -153,6 +163,35 @@ def _lodge_demo_declarations(settings: Settings) -> list[str]:
     finally:
         runtime.engine.dispose()
     return [f"demo declaration {result.line()}" for result in lodged]
+
+
+def _lodge_demo_manifests(settings: Settings) -> list[str]:
+    """Lodge the demo manifests as the harbour's carrier system would, scheduled to arrive
+    tomorrow. A re-seed the same day replays them; on a later day their LRNs are taken and
+    they are left as they are."""
+    runtime = build(settings)
+    lines = []
+    try:
+        caller = runtime.client_caller("demo-harbour-carrier")
+        assert caller is not None, "the demo clients are created first"
+        arrival = (utcnow() + timedelta(days=1)).astimezone(HONG_KONG).replace(hour=9, minute=0, second=0,
+                                                                                microsecond=0)
+        for path in DEMO_MANIFESTS:
+            body = re.sub(rb"<ScheduledDateTime>[^<]*<", f"<ScheduledDateTime>{arrival.isoformat()}<".encode(),
+                          path.read_bytes())
+            body = re.sub(rb"<FlightDate>[^<]*<", f"<FlightDate>{arrival.date().isoformat()}<".encode(), body)
+            try:
+                with runtime.unit_of_work() as uow:
+                    outcome = manifest_service.lodge(uow, runtime.manifests, body, caller, None)
+                    uow.commit()
+            except Rejection as rejection:
+                lines.append(f"demo manifest {path.name}: {rejection.code} {rejection.message}")
+            else:
+                lines.append(f"demo manifest {path.name}: {outcome.record.id} {outcome.record.decision}"
+                             f"{' (replay)' if outcome.replay else ''}")
+    finally:
+        runtime.engine.dispose()
+    return lines
 
 
 @main.command()
@@ -181,13 +220,25 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print error reports as JSON instead of XML.")
 def validate(files: tuple[Path, ...], as_json: bool) -> None:
-    """Check declaration files against the schemas offline, with the API's error report."""
+    """Check declaration, cargo and manifest files offline, with the API's error report: the
+    schema, and for cargo and manifests their rules as of a day before the movement they name."""
     settings = Settings.from_env()
     intake = Intake(settings.schema_dir, settings.max_error_count)
+    rule_set = _rule_set(settings)
+    try:
+        cargo, manifests = cargo_rules.load_rules(settings.rules_dir), manifest_rules.load_rules(settings.rules_dir)
+    except RulesDataError as exc:
+        raise click.ClickException(f"the rules in {settings.rules_dir} cannot be used: {exc}") from None
     failed = 0
     for path in files:
+        body = path.read_bytes()
         try:
-            intake.receive_declaration(path.read_bytes())
+            kind = offline.kind_of(body)
+            if kind is None:
+                intake.receive_declaration(body)
+            else:
+                for finding in offline.check(intake, kind, body, cargo, manifests, rule_set.code_lists):
+                    click.echo(f"{path}: {finding.code} {finding.severity.value} {finding.path}: {finding.message_en}")
         except Rejection as rejection:
             failed += 1
             payload = error_payload(rejection, None)

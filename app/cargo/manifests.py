@@ -368,11 +368,14 @@ def history(session: Session, record: ManifestRecord) -> list[ManifestEvent]:
 
 
 def listing(session: Session, party_id: int | None, page: int, per_page: int, *,
-            any_party: bool = False) -> tuple[int, list[ManifestRecord]]:
-    """The party's manifests (every party's, for officers), most recently changed first."""
+            any_party: bool = False, decision: str | None = None) -> tuple[int, list[ManifestRecord]]:
+    """The party's manifests (every party's, for officers; only those with a ``decision``, if
+    given), most recently changed first."""
     query = select(ManifestRecord)
     if not any_party:
         query = query.where(ManifestRecord.submitter_party_id == party_id)
+    if decision:
+        query = query.where(ManifestRecord.decision == decision)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.scalars(query.order_by(ManifestRecord.updated_at.desc(), ManifestRecord.id)
                            .offset((page - 1) * per_page).limit(per_page)).all()

@@ -147,11 +147,24 @@ SUBSCRIBER_TERMS = {
     "pull": _l("pull queue"), "active": _l("active"), "paused": _l("paused"), "blocked": _l("blocked"),
     "release_notice": _l("release notice"), "refusal_notice": _l("refusal notice"),
     "cancellation_notice": _l("cancellation notice"), "manifest_decision": _l("conveyance manifest"),
+    "cargo_manifest_decision": _l("sea or air manifest decision"),
 }
 
 
 def subscriber_term(code: object) -> str:
     return term(code, SUBSCRIBER_TERMS)
+
+
+MANIFEST_TERMS = {
+    "lodged": _l("lodged"), "arrived": _l("arrived"), "departed": _l("departed"), "cancelled": _l("cancelled"),
+    "cleared": _l("cleared"), "selected": _l("selected for a check"), "inspection": _l("cargo selected"),
+    "pending": _l("pending"), "amended": _l("amended"), "line_released": _l("consignment released by an officer"),
+    "BL": _l("bill of lading"), "AWB": _l("air waybill"),
+}
+
+
+def manifest_term(code: object) -> str:
+    return term(code, MANIFEST_TERMS)
 
 
 AEO_STATUSES = {"active": _l("active"), "suspended": _l("suspended"), "revoked": _l("revoked"),

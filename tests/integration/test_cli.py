@@ -1,6 +1,7 @@
 """The csw command: migrations, seed, API clients, offline validation."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -8,7 +9,7 @@ from click.testing import CliRunner
 
 from app import create_app
 from app.cli import main
-from app.config import Settings
+from app.config import PROJECT_ROOT, Settings
 from app.db import models
 from tests.factories import declaration_xml
 
@@ -42,8 +43,11 @@ def test_upgrade_seed_and_a_new_clients_key_works(cli_env: str) -> None:
     assert "released, green lane" in lodged["HLL-DEMO-0002"], lodged
     assert all(line.endswith("(already lodged)") for line in again[1].splitlines()
                if line.startswith("demo declaration"))
+    manifests = [line for line in first[1].splitlines() if line.startswith("demo manifest")]
+    assert len(manifests) == 2 and all(re.search(r": HK\d{2}M\w{11} ", line) for line in manifests), manifests
+    assert all(line.endswith("(replay)") for line in again[1].splitlines() if line.startswith("demo manifest"))
     clients = [line for line in first[1].splitlines() if "API client" in line]
-    assert len(clients) == 4 and clients == [line for line in again[1].splitlines() if "API client" in line]
+    assert len(clients) == 5 and clients == [line for line in again[1].splitlines() if "API client" in line]
     code, output = run("clients", "create", "--name", "acme-tms", "--party", "12345678")
     assert code == 0
     key = output.strip().splitlines()[-1]
@@ -79,6 +83,20 @@ def test_validate_reports_like_the_api(cli_env: str, tmp_path: Path) -> None:
     assert "GovernmentAgencyGoodsItem[2]/Commodity/Classification/ID" in output
     code, output = run("validate", "--json", str(bad))
     assert code == 1 and '"rule": "xsd:pattern"' in output
+
+
+def test_validate_checks_cargo_and_manifests_with_their_rules() -> None:
+    """Cargo and manifest samples: the schema, then their rules (a check digit, with its path)."""
+    manifests, cargo = PROJECT_ROOT / "samples" / "manifest", PROJECT_ROOT / "samples" / "cargo"
+    code, output = run("validate", str(manifests / "sea-arrival.xml"), str(manifests / "air-arrival.xml"),
+                       str(cargo / "road-electronics.xml"))
+    assert code == 0 and output.count(": valid") == 3, output
+    code, output = run("validate", "--json", str(manifests / "invalid-sea-check-digits.xml"))
+    assert code == 1 and '"rule": "M101"' in output and '"rule": "M104"' in output
+    assert '"path": "/Manifest/TransportDocument[2]/Consignment/TransportEquipment/ID"' in output
+    code, output = run("validate", str(manifests / "invalid-air-schema.xml"),
+                       str(manifests / "invalid-air-waybill.xml"))
+    assert code == 1 and "<Code>SCHEMA_INVALID</Code>" in output and "<Rule>M103</Rule>" in output
 
 
 def test_declarations_lodge_goes_through_the_api_pipeline(cli_env: str, tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from app.db.manifest_models import ManifestEvent, ManifestLine, ManifestRecord
 from app.domain import events
 from app.domain.manifests import is_valid_manifest_reference
 from tests.conftest import CARRIER_KEY, OTHER_CARRIER_KEY, TRADER_KEY
+from tests.integration.test_aeo_effects import operator, register
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "manifest"
 MANIFESTS = "/api/v1/manifests"
@@ -196,3 +197,17 @@ def test_amend_cancel_and_arrival_with_their_cargo_line_events(carriers: Flask, 
     with carriers.extensions["csw"].sessions() as session:
         assert session.scalar(select(func.count()).select_from(ManifestEvent)
                               .where(ManifestEvent.manifest_id == other)) == 2
+
+
+def test_an_aeo_consignee_gets_its_benefit_on_each_consignment(carriers: Flask, carrier_client: FlaskClient) -> None:
+    plain = lodge(carrier_client, manifest_xml(lrn="MAN-PLAIN")).get_json()["manifest_reference"]
+    register(carriers, operator("12345678", tier=2))  # the consignee of the first bill of lading
+    carriers.extensions["csw"].aeo_standings.clear()
+    aeo = lodge(carrier_client, manifest_xml(lrn="MAN-AEO")).get_json()["manifest_reference"]
+    with carriers.extensions["csw"].sessions() as session:
+        scores = {(line.manifest_id, line.document_number): line.risk_score
+                  for line in session.scalars(select(ManifestLine))}
+    first, through = "HLCUSHA2612001", "HLCUSHA2612002"
+    assert scores[(aeo, first)] is not None and scores[(plain, first)] is not None
+    assert scores[(aeo, first)] < scores[(plain, first)]
+    assert scores[(aeo, through)] == scores[(plain, through)]  # its consignee is no AEO

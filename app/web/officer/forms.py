@@ -93,3 +93,9 @@ class SaveSearchForm(TranslatedForm):
     page = HiddenField(validators=[InputRequired()])
     query = HiddenField(validators=[Optional(), Length(max=1000)])
     name = StringField(_l("Name for this filter"), validators=[DataRequired(), Length(max=60)])
+
+
+class ReleaseLineForm(TranslatedForm):
+    """An officer releases a consignment of a manifest selected for a check."""
+
+    note = StringField(_l("What the check found"), validators=[DataRequired(), Length(max=400)])

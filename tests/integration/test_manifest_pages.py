@@ -1,0 +1,94 @@
+"""Issue 21: officers see every sea and air manifest (each consignment's lane, clearance,
+write-off and declarations) and release a selected consignment once checked; carriers see their
+own manifests in the portal, in English and Traditional Chinese; another party's is not found."""
+from __future__ import annotations
+
+from dataclasses import replace
+from decimal import Decimal
+
+import pytest
+from flask import Flask
+from sqlalchemy import select, update
+
+from app.db.case_models import User
+from app.db.routing_models import OutboxMessage
+from app.domain.risk import Lane, RiskResult
+from tests.integration.test_chinese_pages import visible_words
+from tests.integration.test_manifests_api import headers, manifest_xml
+from tests.integration.test_portal_web import signed_in, token
+
+
+def _lane(lane: Lane) -> RiskResult:
+    return RiskResult(score=80, probability=0.8, revenue_at_stake=Decimal(0), reasons=(), lane=lane,
+                      lane_reason="test", random_sample=False, sample_draw=0.5, sample_seed="s",
+                      model_version="test", policy_version="test")
+
+
+@pytest.fixture()
+def lodged(traders: Flask, carriers: Flask, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A sea manifest of the harbour party whose first consignment is selected (red), the second
+    cleared (green)."""
+    runtime = traders.extensions["csw"]
+    lanes = iter([_lane(Lane.RED), _lane(Lane.GREEN)])
+    monkeypatch.setattr(runtime, "manifests", replace(runtime.manifests, profile=lambda *_args: next(lanes)))
+    answer = traders.test_client().post("/api/v1/manifests", data=manifest_xml(), headers=headers())
+    assert answer.status_code == 202, answer.text
+    return str(answer.get_json()["manifest_reference"])
+
+
+def test_an_officer_sees_the_manifest_and_releases_the_selected_consignment(traders: Flask, lodged: str) -> None:
+    officer = signed_in(traders, "officer")
+    listed = officer.get("/officer/manifests?decision=inspection")
+    assert listed.status_code == 200 and f'data-manifest-id="{lodged}"' in listed.text
+    assert lodged not in officer.get("/officer/manifests?decision=cleared").text
+    page = officer.get(f"/officer/manifests/{lodged}")
+    assert page.status_code == 200
+    assert page.text.count('data-status="selected"') == 1 and page.text.count('data-status="cleared"') == 1
+    assert "HLCUSHA2612001" in page.text and "CSQU3054383" in page.text and "SH123456" in page.text
+    assert "exempt: closed by its e-lock journey" in page.text  # the through bill of lading
+    line = page.text.split('data-status="selected"')[0].rsplit('data-line="', 1)[1].split('"')[0]
+    csrf = token(officer, f"/officer/manifests/{lodged}")
+
+    empty = officer.post(f"/officer/manifests/{lodged}/lines/{line}/release", data={"csrf_token": csrf, "note": ""})
+    assert empty.status_code == 422 and "Say what the check found" in empty.text
+    done = officer.post(f"/officer/manifests/{lodged}/lines/{line}/release",
+                        data={"csrf_token": csrf, "note": "examined, as manifested"})
+    assert done.status_code == 302
+    after = officer.get(done.headers["Location"]).text
+    assert "Consignment released." in after and 'data-status="selected"' not in after
+    assert 'data-decision="cleared"' in after and "examined, as manifested" in after
+    again = officer.post(f"/officer/manifests/{lodged}/lines/{line}/release",
+                         data={"csrf_token": csrf, "note": "again"})
+    assert again.status_code == 409
+    assert officer.get("/officer/manifests/HK26M0000000000X").status_code == 404
+    with traders.extensions["csw"].sessions() as session:
+        assert session.scalars(select(OutboxMessage.subject)).all() == []  # no subscriber: nothing to route
+
+
+def test_a_carrier_sees_its_own_manifests_in_the_portal_and_no_one_elses(traders: Flask, lodged: str) -> None:
+    harbour = signed_in(traders, "harbour")
+    listed = harbour.get("/trader/manifests")
+    assert listed.status_code == 200 and f'data-manifest-id="{lodged}"' in listed.text
+    page = harbour.get(f"/trader/manifests/{lodged}")
+    assert page.status_code == 200 and "HARBOUR PIONEER" in page.text and "Cotton T-shirts" in page.text
+    other = signed_in(traders, "trader")
+    assert lodged not in other.get("/trader/manifests").text
+    assert other.get(f"/trader/manifests/{lodged}").status_code == 404
+    assert signed_in(traders, "officer").get("/trader/manifests").status_code == 403
+
+
+def test_manifest_pages_read_in_traditional_chinese(traders: Flask, lodged: str) -> None:
+    with traders.extensions["csw"].sessions() as session, session.begin():
+        session.execute(update(User).where(User.username.in_(("harbour", "officer"))).values(locale="zh_Hant"))
+    pages = {}
+    harbour, officer = signed_in(traders, "harbour"), signed_in(traders, "officer")
+    for client, path in ((harbour, "/trader/manifests"), (harbour, f"/trader/manifests/{lodged}"),
+                         (officer, "/officer/manifests"), (officer, f"/officer/manifests/{lodged}")):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        pages[path] = response.text
+    names = {"harbour", "harbour-carrier"}  # the signed-in user and the API client: names, not English
+    english = {path: {word: n for word, n in visible_words(page).most_common(12) if word not in names}
+               for path, page in pages.items()}
+    assert {path: words for path, words in english.items() if words} == {}
+    assert "艙單" in pages["/officer/manifests"] and "已選定查驗" in pages[f"/officer/manifests/{lodged}"]
