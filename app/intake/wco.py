@@ -41,6 +41,8 @@ _DEC = "{" + DEC_NS + "}"
 MAX_NOTES = 50
 
 PROFILE_RULE = "R950"
+#: Where a DEC-DMS Declaration sits in the documents other administrations receive.
+WCO_ROOT = "/MetaData"
 PROFILE_MESSAGE_ZH = "不符合香港海關資料模型規格"
 
 
@@ -76,6 +78,7 @@ class WcoCancellation:
     reference: str
     reason: str
     lrn: str | None
+    path_root: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,7 +285,7 @@ def cancellation(tree: etree._ElementTree) -> WcoCancellation | None:
         code = (declaration.findtext(f"{_DEC}Amendment/{_DEC}ChangeReasonCode") or "").strip()
         reason = f"cancelled by the declarant (WCO change reason {code})" if code else "cancelled by the declarant"
     lrn = (declaration.findtext(f"{_DEC}FunctionalReferenceID") or "").strip() or None
-    return WcoCancellation(reference=reference, reason=reason[:500], lrn=lrn)
+    return WcoCancellation(reference=reference, reason=reason[:500], lrn=lrn, path_root=root)
 
 
 def convert(tree: etree._ElementTree, registry: SchemaRegistry, received_at: datetime,

@@ -5,6 +5,7 @@ Thin: read the request, call intake and the declaration services, commit, render
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -23,7 +24,7 @@ from app.domain.risk import RiskResult
 from app.domain.time import hong_kong_date
 from app.intake.mapping import NS_V1
 from app.intake.service import require_text_reason
-from app.intake.wco import DEC_NS, WcoCancellation
+from app.intake.wco import DEC_NS, PROFILE_RULE, WcoCancellation
 from app.platform.clock import utcnow
 from app.risk import service as risk_service
 from app.risk.service import RiskView
@@ -156,13 +157,41 @@ def submit_declaration() -> Response:
         return _lodge(pipeline.submission(caller, g.conversation_id), caller, body=body)
     received = services().intake.receive_document(body)
     if isinstance(received, WcoCancellation):
-        return _cancel(received.reference, received.reason, caller)
+        cancellation = received
+        return _in_document_paths(cancellation.path_root,
+                                  lambda: _cancel(cancellation.reference, cancellation.reason, caller))
+    if received.namespace != DEC_NS:
+        return _lodge(pipeline.submission(caller, g.conversation_id), caller, body=body, received=received)
     particulars = received.declaration.particulars
-    if (received.namespace == DEC_NS and received.declaration.function_code is FunctionCode.AMENDMENT
-            and particulars is not None and particulars.reference):
-        reference = particulars.reference
-        return _lodge(pipeline.amendment(reference, caller, g.conversation_id), caller, reference, body, received)
-    return _lodge(pipeline.submission(caller, g.conversation_id), caller, body=body, received=received)
+    root = particulars.path_root if particulars is not None else ""
+    return _in_document_paths(root, lambda: _lodge_wco(received, body, caller))
+
+
+def _lodge_wco(received: ReceivedDeclaration, body: bytes, caller: Caller) -> Response:
+    """A DEC-DMS declaration: new (FunctionCode 9) or amending the declaration in its ID (13)."""
+    if received.declaration.function_code is not FunctionCode.AMENDMENT:
+        return _lodge(pipeline.submission(caller, g.conversation_id), caller, body=body, received=received)
+    particulars = received.declaration.particulars
+    reference = particulars.reference if particulars is not None else None
+    if not reference:
+        raise Rejection("RULES_REJECTED", "an amendment (FunctionCode 13) names the declaration it amends in ID",
+                        [Problem(message="ID (the declaration's reference) is missing",
+                                 message_zh="欠缺 ID（擬修訂報關單的編號）", path="/Declaration/ID",
+                                 rule=PROFILE_RULE, severity="reject")])
+    return _lodge(pipeline.amendment(reference, caller, g.conversation_id), caller, reference, body, received)
+
+
+def _in_document_paths(root: str, answer: Callable[[], Response]) -> Response:
+    """A refusal of a WCO document names its problems by their paths in the document as sent
+    (``/MetaData/Declaration/...``), whichever step refused it."""
+    try:
+        return answer()
+    except Rejection as rejection:
+        rejection.problems = [
+            replace(problem, path=f"{root}{problem.path}")
+            if problem.path and problem.path.startswith("/Declaration") else problem
+            for problem in rejection.problems]
+        raise
 
 
 #: Declarations in one batch, and the body a batch may have (1,000 five-item declarations are

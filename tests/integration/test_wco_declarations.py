@@ -2,10 +2,14 @@
 documents, posted to the one declarations endpoint as a logistics system would."""
 from __future__ import annotations
 
-from lxml import etree
+from flask import Flask
 from flask.testing import FlaskClient
+from lxml import etree
+from sqlalchemy import update
 
+from app.db.case_models import User
 from tests.conftest import PROJECT_ROOT, auth, sample
+from tests.integration.test_officer_app import browser, lodge
 
 API = "/api/v1/declarations"
 V2 = "v2/valid/import-5-items.xml"
@@ -95,3 +99,32 @@ def test_a_dec_dms_amendment_and_cancellation_change_the_declaration(client: Fla
     response = client.post(API, data=cancellation, headers=auth(accept="application/json"))
     assert response.status_code == 200, response.get_json()
     assert response.get_json()["status"] == "cancelled"
+
+
+def test_officers_see_the_new_elements_in_english_and_chinese(clean_app: Flask, accounts: dict[str, int]) -> None:
+    _, declaration_id = lodge(clean_app, "DTC-IM-2026-V2-0101", body=sample(V2))
+    client, _ = browser(clean_app, "officer")
+    page = client.get(f"/officer/declarations/{declaration_id}").text
+    for text in ("Delivery terms", "CIF", "Invoice amount", "288,900.00 USD", "1 USD = 7.8 HKD",
+                 "direct representation", "Harbour Customs Brokers Limited", "consignor", "Bright Star Logistics",
+                 "Previous document", "BL CSLYTNHKG2611081", "Marks and numbers", "DTC/2611/01 1-20",
+                 "Customs procedure", "40 ← 00", "CN → HK", "Means of transport", "CSCL Star"):
+        assert text in page, text
+    with clean_app.extensions["csw"].sessions() as session, session.begin():
+        session.execute(update(User).where(User.username == "officer").values(locale="zh_Hant"))
+    client, _ = browser(clean_app, "officer")
+    page = client.get(f"/officer/declarations/{declaration_id}").text
+    for text in ("交貨條件", "發票金額", "直接代理", "發貨人", "先前文件", "嘜頭及編號", "海關程序", "途經國家"):
+        assert text in page, text
+
+
+def test_every_refusal_of_a_wco_document_names_the_path_in_the_document(client: FlaskClient) -> None:
+    someone_else = sample(DMS).replace(b"<Declarant>\n      <ID>12345678</ID>", b"<Declarant>\n      <ID>99887766</ID>")
+    answer = client.post(API, data=someone_else, headers=auth(accept="application/json")).get_json()
+    assert answer["code"] == "DECLARANT_MISMATCH"
+    assert answer["errors"][0]["path"] == "/MetaData/Declaration/Declarant/ID"
+    amendment = sample(DMS).replace(b"<FunctionCode>9</FunctionCode>", b"<FunctionCode>13</FunctionCode>", 1)
+    answer = client.post(API, data=amendment, headers=auth(accept="application/json")).get_json()
+    assert answer["code"] == "RULES_REJECTED"
+    assert answer["errors"][0]["path"] == "/MetaData/Declaration/ID"
+    assert answer["errors"][0]["rule"] == "R950"
