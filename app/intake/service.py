@@ -12,7 +12,7 @@ from app.domain.declaration import ReceivedDeclaration
 from app.domain.problems import Problem, Rejection
 from app.intake import wco
 from app.intake.mapping import MAPPERS
-from app.intake.mapping_v2 import NS_V2, declaration_v2
+from app.intake.mapping_v2 import declaration_v2
 from app.platform.clock import utcnow
 from app.platform.schemas import DocumentChecker
 from app.platform.xml import MAX_ATTRIBUTES, parse_untrusted
@@ -58,7 +58,7 @@ class Intake(DocumentChecker):
             body=body,
             sha256=hashlib.sha256(body).hexdigest(),
             namespace=wco.DEC_NS,
-            declaration=declaration_v2(converted.tree, NS_V2, "dec-dms", converted.notes, root,
+            declaration=declaration_v2(converted.tree, wco.DEC_NS, "dec-dms", converted.notes, root,
                                        converted.national_type_code),
         )
 

@@ -22,18 +22,18 @@ from datetime import datetime, timedelta, timezone
 from functools import cache
 from pathlib import Path
 
+import xmlschema
 from lxml import etree
 
 from app.domain.declaration import IntakeNote
 from app.domain.problems import Problem, Rejection
 from app.intake.mapping_v2 import NS_V2
-from app.platform.schemas import ElementPaths, SchemaEntry, SchemaRegistry
+from app.platform.schemas import SchemaEntry, SchemaRegistry
 
 METADATA_NS = "urn:wco:datamodel:WCO:DocumentMetaData-DMS:2"
 DEC_NS = "urn:wco:datamodel:WCO:DEC-DMS:2"
 NAMESPACES = frozenset({METADATA_NS, DEC_NS})
 _XS = "{http://www.w3.org/2001/XMLSchema}"
-_V2 = "{" + NS_V2 + "}"
 _DEC = "{" + DEC_NS + "}"
 
 #: Most notes reported for one document (a rich DEC-DMS declaration can carry hundreds of
@@ -47,28 +47,62 @@ PROFILE_MESSAGE_ZH = "不符合香港海關資料模型規格"
 
 
 @dataclass(frozen=True, slots=True)
+class Child:
+    """An element the profile knows under its parent: its name in v2, its type (a complex type
+    of the profile, ``xs:dateTime`` or a simple type) and its place in the parent's sequence."""
+
+    local: str
+    type_name: str
+    position: int
+    complex: bool
+    date_time: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Profile:
-    """The v2 schema's element tree: for each complex type, its children in order and their
-    types; ``dates``: the types of xs:dateTime elements."""
+    """The v2 schema's element tree: for each complex type, its children by their DEC-DMS tag."""
 
-    children: dict[str, dict[str, str]]
-
-    def child_type(self, type_name: str, name: str) -> str | None:
-        return self.children.get(type_name, {}).get(name)
-
-    def order(self, type_name: str) -> dict[str, int]:
-        return {name: index for index, name in enumerate(self.children.get(type_name, {}))}
+    children: dict[str, dict[str, Child]]
 
 
 @cache
 def profile_of(xsd: Path) -> Profile:
-    """The element tree of the v2 schema (named complex types with sequences of named elements)."""
+    """The element tree of the v2 schema (named complex types with sequences of named elements),
+    read once."""
     root = etree.parse(str(xsd)).getroot()
-    children: dict[str, dict[str, str]] = {}
-    for complex_type in root.iterfind(f"{_XS}complexType"):
-        elements = {e.get("name", ""): e.get("type", "") for e in complex_type.iterfind(f"{_XS}sequence/{_XS}element")}
-        children[complex_type.get("name", "")] = elements
+    sequences = {t.get("name", ""): [(e.get("name", ""), e.get("type", ""))
+                                     for e in t.iterfind(f"{_XS}sequence/{_XS}element")]
+                 for t in root.iterfind(f"{_XS}complexType")}
+    children = {
+        type_name: {_DEC + name: Child(name, child_type, position, bool(sequences.get(child_type)),
+                                       child_type == "xs:dateTime")
+                    for position, (name, child_type) in enumerate(elements)}
+        for type_name, elements in sequences.items()}
     return Profile(children)
+
+
+class _DerivedEntry(SchemaEntry):
+    """The v2 schema with DEC-DMS's namespace: a WCO document brought into the profile is
+    checked where it stands, without renaming every element."""
+
+    source: str = ""
+
+    @property
+    def detailed(self) -> xmlschema.XMLSchema:
+        with self._lock:
+            if self._detailed is None:
+                self._detailed = xmlschema.XMLSchema(self.source)
+            return self._detailed
+
+
+@cache
+def profile_schema(xsd: Path) -> SchemaEntry:
+    """The profile (schema v2) in DEC-DMS's namespace, compiled once."""
+    source = xsd.read_text(encoding="utf-8").replace(NS_V2, DEC_NS)
+    entry = _DerivedEntry(namespace=DEC_NS, kind="declaration", version=2, path=xsd,
+                          fast=etree.XMLSchema(etree.fromstring(source.encode())))
+    entry.source = source
+    return entry
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,67 +184,77 @@ def _date_time(element: etree._Element, zone: bool) -> str | None:
 
 
 class _Converter:
-    def __init__(self, profile: Profile, paths: ElementPaths, received_at: datetime) -> None:
+    """Brings a DEC-DMS Declaration into the v2 profile in place (the parsed tree is intake's
+    own; the document's bytes are stored as received)."""
+
+    def __init__(self, profile: Profile, received_at: datetime) -> None:
         self.profile = profile
-        self.paths = paths
         self.notes: list[IntakeNote] = []
         self.dropped = 0
         self.received_at = received_at
         self.national_type_code: str | None = None
 
-    def note(self, kind: str, at: etree._Element, **values: str) -> None:
+    def note(self, kind: str, path: str, **values: str) -> None:
         if len(self.notes) < MAX_NOTES:
-            self.notes.append(IntakeNote(kind, self.paths.of(at), tuple(values.items())))
+            self.notes.append(IntakeNote(kind, path, tuple(values.items())))
         else:
             self.dropped += 1
 
-    def convert(self, source: etree._Element, type_name: str) -> etree._Element:
-        """The element (in v2's namespace) with its children in the profile, in its order."""
-        target = etree.Element(_V2 + etree.QName(source).localname, nsmap={None: NS_V2})
-        target.text, target.tail = source.text, None
-        for name, value in source.attrib.items():
-            if name in ("unitCode", "currencyID"):
-                target.set(name, value)
-        target.sourceline = source.sourceline  # type: ignore[misc]  # lxml lets it be set: problems keep the line sent
-        kept: list[tuple[int, etree._Element]] = []
-        order = self.profile.order(type_name)
+    def convert(self, element: etree._Element, type_name: str, path: str) -> None:
+        """The element's children: those the profile knows kept (in the profile's order), the
+        others noted and left out."""
+        known = self.profile.children[type_name]
+        outside: list[etree._Element] = []
+        last, ordered = -1, True
         classification_kept = False
-        for child in source:
-            if not isinstance(child.tag, str):
+        children = [(tag, child) for child in element if isinstance(tag := child.tag, str)]
+        if len(children) != len(element):
+            outside.extend(child for child in element if not isinstance(child.tag, str))  # comments
+        counts: dict[str, int] = {}
+        for child_tag, _ in children:
+            counts[child_tag] = counts.get(child_tag, 0) + 1
+        seen: dict[str, int] = {}
+        for child_tag, child in children:
+            found = known.get(child_tag)
+            local = found.local if found is not None else etree.QName(child).localname
+            if counts[child_tag] > 1:
+                seen[child_tag] = position = seen.get(child_tag, 0) + 1
+                child_path = f"{path}/{local}[{position}]"
+            else:
+                child_path = f"{path}/{local}"
+            if found is None:
+                self.note("outside-profile", child_path, element=local)
+                outside.append(child)
                 continue
-            qname = etree.QName(child)
-            child_type = self.profile.child_type(type_name, qname.localname) if qname.namespace == DEC_NS else None
-            if child_type is None:
-                self.note("outside-profile", child, element=qname.localname)
-                continue
-            if qname.localname == "Classification":
+            if local == "Classification":
                 if classification_kept or not self._national_code(child):
-                    self.note("outside-profile", child, element="Classification")
+                    self.note("outside-profile", child_path, element="Classification")
+                    outside.append(child)
                     continue
                 classification_kept = True
-            if child_type == "xs:dateTime":
-                converted = etree.Element(_V2 + qname.localname)
-                moment = _date_time(child, zone=qname.localname == "IssueDateTime")
-                converted.text = moment or (child.text or "").strip()
-                converted.sourceline = child.sourceline  # type: ignore[misc]  # lxml lets it be set: problems keep the line sent
-            elif child_type in self.profile.children and self.profile.children[child_type]:
-                converted = self.convert(child, child_type)
+            if found.date_time:
+                moment = _date_time(child, zone=found.local == "IssueDateTime")
+                child.text = moment or (child.text or "").strip()
+                for part in list(child):
+                    child.remove(part)
+            elif found.complex:
+                self.convert(child, found.type_name, child_path)
             else:
-                converted = etree.Element(_V2 + qname.localname)
-                converted.text = (child.text or "").strip()
-                for name, value in child.attrib.items():
-                    if name in ("unitCode", "currencyID"):
-                        converted.set(name, value)
-                converted.sourceline = child.sourceline  # type: ignore[misc]  # lxml lets it be set: problems keep the line sent
-                if type_name == "DeclarationType" and qname.localname == "TypeCode":
-                    self._declaration_type(child, converted)
-                elif type_name == "ClassificationType" and qname.localname == "ID":
-                    self._commodity_code(child, converted)
-            kept.append((order[qname.localname], converted))
-        kept.sort(key=lambda pair: pair[0])
-        for _, element in kept:
-            target.append(element)
-        return target
+                if type_name == "DeclarationType" and local == "TypeCode":
+                    self._declaration_type(child, child_path)
+                elif type_name == "ClassificationType" and local == "ID":
+                    self._commodity_code(child, child_path)
+                names = child.keys()  # languageID and the like: the profile reads none
+                for name in names:
+                    if name not in ("unitCode", "currencyID"):
+                        del child.attrib[name]
+            if found.position < last:
+                ordered = False
+            last = found.position
+        for child in outside:
+            element.remove(child)
+        if not ordered:
+            element[:] = sorted(element, key=lambda child: known[str(child.tag)].position)
 
     @staticmethod
     def _national_code(classification: etree._Element) -> bool:
@@ -220,46 +264,43 @@ class _Converter:
         kind = (classification.findtext(f"{_DEC}IdentificationTypeCode") or "").strip()
         return code.isdigit() and 6 <= len(code) <= 10 and kind in ("", "TSP", "CN", "HS", "GN")
 
-    def _declaration_type(self, source: etree._Element, converted: etree._Element) -> None:
-        code = (source.text or "").strip()
+    def _declaration_type(self, element: etree._Element, path: str) -> None:
+        code = (element.text or "").strip()
         mapped = _type_code(code)
         if mapped is not None and mapped != code:
             self.national_type_code = code
-            converted.text = mapped
-            self.note("type-code", source, code=code, mapped=mapped)
+            self.note("type-code", path, code=code, mapped=mapped)
+            element.text = mapped
 
-    def _commodity_code(self, source: etree._Element, converted: etree._Element) -> None:
-        code = (source.text or "").strip()
+    def _commodity_code(self, element: etree._Element, path: str) -> None:
+        code = (element.text or "").strip()
         if code.isdigit() and len(code) != 8:
             reduced = (code + "00")[:8]
-            converted.text = reduced
-            self.note("commodity-code", source, code=code, reduced=reduced, hs6=code[:6])
+            self.note("commodity-code", path, code=code, reduced=reduced, hs6=code[:6])
+            element.text = reduced
 
-    def complete(self, declaration: etree._Element, source: etree._Element) -> None:
+    def complete(self, declaration: etree._Element, acceptance: str | None) -> None:
         """What the profile needs and a DEC-DMS document says elsewhere: the issue date (the
         acceptance date, else the time of receipt) and an item's value (its invoice line)."""
-        if declaration.find(f"{_V2}IssueDateTime") is None:
-            acceptance = source.find(f"{_DEC}AcceptanceDateTime")
-            moment = _date_time(acceptance, zone=True) if acceptance is not None else None
-            issued = etree.Element(_V2 + "IssueDateTime")
-            issued.text = moment or self.received_at.isoformat()
+        if declaration.find(f"{_DEC}IssueDateTime") is None:
+            issued = etree.Element(_DEC + "IssueDateTime")
+            issued.text = acceptance or self.received_at.isoformat()
             self._insert(declaration, issued, "DeclarationType")
             if len(self.notes) < MAX_NOTES:
                 self.notes.append(IntakeNote("issue-date", "/Declaration/IssueDateTime",
-                                             (("used", "AcceptanceDateTime" if moment else "receipt"),)))
-        for item in declaration.iterfind(f"{_V2}GoodsShipment/{_V2}GovernmentAgencyGoodsItem"):
-            if item.find(f"{_V2}CustomsValueAmount") is None:
-                charge = item.find(f"{_V2}Commodity/{_V2}InvoiceLine/{_V2}ItemChargeAmount")
+                                             (("used", "AcceptanceDateTime" if acceptance else "receipt"),)))
+        for item in declaration.iterfind(f"{_DEC}GoodsShipment/{_DEC}GovernmentAgencyGoodsItem"):
+            if item.find(f"{_DEC}CustomsValueAmount") is None:
+                charge = item.find(f"{_DEC}Commodity/{_DEC}InvoiceLine/{_DEC}ItemChargeAmount")
                 if charge is not None:
                     value = copy.deepcopy(charge)
-                    value.tag = _V2 + "CustomsValueAmount"
+                    value.tag = _DEC + "CustomsValueAmount"
                     self._insert(item, value, "GovernmentAgencyGoodsItemType")
 
     def _insert(self, parent: etree._Element, element: etree._Element, type_name: str) -> None:
-        order = self.profile.order(type_name)
-        position = order[etree.QName(element).localname]
-        later = (index for index, child in enumerate(parent)
-                 if order.get(etree.QName(child).localname, 0) > position)
+        order = {tag: info.position for tag, info in self.profile.children[type_name].items()}
+        position = order[str(element.tag)]
+        later = (index for index, child in enumerate(parent) if order.get(str(child.tag), 0) > position)
         parent.insert(next(later, len(parent)), element)
 
 
@@ -291,16 +332,22 @@ def cancellation(tree: etree._ElementTree) -> WcoCancellation | None:
 def convert(tree: etree._ElementTree, registry: SchemaRegistry, received_at: datetime,
             max_problems: int = 25) -> tuple[Converted, str]:
     """The DEC-DMS declaration in the v2 profile, schema-valid, and the path its document's
-    Declaration has above it (``/MetaData``); or a refusal naming WCO paths."""
-    entry: SchemaEntry = registry.entries[NS_V2]
+    Declaration has above it (``/MetaData``); or a refusal naming WCO paths. Works on ``tree``
+    itself: intake parsed it for this alone."""
+    entry = profile_schema(registry.entries[NS_V2].path)
     declaration, root = _declaration_element(tree)
-    converter = _Converter(profile_of(entry.path), ElementPaths(), received_at)
-    converted = converter.convert(declaration, "DeclarationType")
-    converter.complete(converted, declaration)
+    acceptance_element = declaration.find(f"{_DEC}AcceptanceDateTime")
+    acceptance = _date_time(acceptance_element, zone=True) if acceptance_element is not None else None
+    converter = _Converter(profile_of(entry.path), received_at)
+    converter.convert(declaration, "DeclarationType", f"{root}/Declaration")
+    converter.complete(declaration, acceptance if acceptance and "formatCode" not in acceptance else None)
     if converter.dropped:
         converter.notes.append(IntakeNote("outside-profile", f"{root}/Declaration",
                                           (("element", f"{converter.dropped} more elements"),)))
-    converted_tree = etree.ElementTree(converted)
+    parent = declaration.getparent()
+    if parent is not None:
+        parent.remove(declaration)
+    converted_tree = etree.ElementTree(declaration)
     if not entry.fast.validate(converted_tree):
         problems = registry.explain(entry, converted_tree, max_problems)
         raise Rejection(
@@ -309,7 +356,7 @@ def convert(tree: etree._ElementTree, registry: SchemaRegistry, received_at: dat
             f"place{'s' if len(problems) > 1 else ''}",
             [Problem(message=f"{p.message} (Hong Kong profile of the WCO Data Model, {p.rule})",
                      message_zh=f"{PROFILE_MESSAGE_ZH}：{p.message}",
-                     path=_path_in_document(p.path, root), rule=PROFILE_RULE, severity="reject")
+                     path=_path_in_document(p.path, root), rule=PROFILE_RULE, severity="reject", line=p.line)
              for p in problems],
         )
     notes = tuple(IntakeNote(n.kind, n.path if n.path.startswith(root + "/") or not root else f"{root}{n.path}",

@@ -104,3 +104,21 @@ def test_a_flood_of_unknown_elements_is_reported_in_few_findings(intake: Intake)
     declaration = intake.receive_declaration(body).declaration
     assert declaration.particulars is not None
     assert len(declaration.particulars.notes) == wco.MAX_NOTES + 1
+
+
+def test_v2_reads_every_seal_and_routing_country(intake: Intake) -> None:
+    body = (PROJECT_ROOT / "samples/v2/valid/import-5-items.xml").read_bytes().replace(
+        b"<ID>CSL4821907</ID>\n        </Seal>",
+        b"<ID>CSL4821907</ID>\n        </Seal>\n        <Seal>\n          <ID>CSL4821908</ID>\n        </Seal>")
+    declaration = intake.receive_declaration(body).declaration
+    assert declaration.equipment[0].seal_ids == ("CSL4821907", "CSL4821908")
+    assert declaration.equipment[0].is_container
+    assert declaration.particulars is not None and declaration.particulars.routing_countries == ("CN", "HK")
+
+
+def test_equipment_that_is_not_a_container_is_not_held_to_iso_6346(intake: Intake) -> None:
+    body = (PROJECT_ROOT / "samples/v2/valid/import-5-items.xml").read_bytes().replace(
+        b"<ID>CSQU3054383</ID>\n        <CharacteristicCode>45G1</CharacteristicCode>",
+        b"<ID>TB-88213</ID>\n        <CharacteristicCode>TB</CharacteristicCode>")
+    equipment = intake.receive_declaration(body).declaration.equipment[0]
+    assert (equipment.container_id, equipment.is_container, equipment.type_code) == ("TB-88213", False, "TB")
