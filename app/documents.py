@@ -194,8 +194,21 @@ RESPONSE_XML = XmlVocabulary(RESPONSE_NS, words={
 })
 
 
-def to_xml(root: str, payload: dict[str, Any]) -> bytes:
-    return RESPONSE_XML.to_xml(root, payload)
+RESPONSE_V2_NS = "urn:csw:response:v2"
+RESPONSE_V2_XML = XmlVocabulary(RESPONSE_V2_NS, words=RESPONSE_XML.words, item_names={
+    **RESPONSE_XML.item_names,
+    "previous_documents": "PreviousDocument",
+    "routing_countries": "CountryCode",
+    "additional_information": "AdditionalInformation",
+    "equipment": "TransportEquipment",
+    "goods_items": "GoodsItem",
+})
+
+
+def to_xml(root: str, payload: dict[str, Any], namespace: str = RESPONSE_NS) -> bytes:
+    """The payload as a response document: version 1, or version 2 (``RESPONSE_V2_NS``) for
+    requests made in declaration schema v2 or as a WCO document."""
+    return (RESPONSE_V2_XML if namespace == RESPONSE_V2_NS else RESPONSE_XML).to_xml(root, payload)
 
 
 def problem_payload(p: Problem) -> dict[str, Any]:

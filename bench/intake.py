@@ -9,6 +9,10 @@ fresh database per backend, and afterwards a durability sanity check (rows store
 
 Cases (``--cases``, default all, run in this order on one server per backend):
   5       the 5-item sample: throughput at --connections (the main figure)
+  v2      the same 5 items in declaration schema v2 (samples/v2/valid/import-5-items.xml)
+  dms     the same 5 items as a WCO DEC-DMS document (samples/wco/valid/import-dec-dms-5-items.xml);
+          both target within 20 % of the 5-item v1 throughput of the same run (the bare ceiling
+          knows v1 only, so they are not sent to it)
   50      the 50-item sample: throughput at --connections
   999     the schema's maximum, 999 items, built in memory by samples/generate.py's
           ``declaration()``: latency at --latency-connections (target p99 < 250 ms)
@@ -22,7 +26,7 @@ Each POST case is also sent to the bare ceiling. ``--soak-seconds N`` then keeps
 5-item declarations for N seconds and prints the gunicorn workers' resident memory (VmRSS
 from /proc) at its start and end: it must stay flat under sustained load.
 
-    .venv/bin/python -m bench.intake [--cases 5,50,999,status,floor] [--duration 15] [--warmup 3]
+    .venv/bin/python -m bench.intake [--cases 5,v2,dms,50,999,status,floor] [--duration 15] [--warmup 3]
                                      [--connections 16] [--latency-connections 2] [--workers N]
                                      [--soak-seconds N] [--soak-backend sqlite|postgresql|both]
                                      [--backend sqlite|postgresql|both] [--write-results]
@@ -65,6 +69,10 @@ LUA_SCRIPT = BENCH_DIR / "wrk_post.lua"
 LUA_GET_SCRIPT = BENCH_DIR / "wrk_get.lua"
 SAMPLE = PROJECT_ROOT / "samples" / "valid" / "import-5-items.xml"
 SAMPLES = {5: SAMPLE, 50: PROJECT_ROOT / "samples" / "valid" / "import-50-items.xml"}
+PROFILE_SAMPLES = {"v2": PROJECT_ROOT / "samples" / "v2" / "valid" / "import-5-items.xml",
+                   "dms": PROJECT_ROOT / "samples" / "wco" / "valid" / "import-dec-dms-5-items.xml"}
+PROFILE_TITLES = {"v2": "5 items (schema v2)", "dms": "5 items (WCO DEC-DMS)"}
+TARGET_PROFILE_RATIO = 0.8  # v2 and DEC-DMS: within 20 % of v1's 5-item throughput
 GENERATOR = PROJECT_ROOT / "samples" / "generate.py"
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://127.0.0.1:5432/test"
 API_KEY = "csw_demo_trading_0000000000000000"
@@ -73,8 +81,8 @@ TARGET_RATIO = 0.5
 TARGET_RATE = 1000.0  # 5-item declarations/s
 TARGET_P99_MS = 50.0  # 5-item declarations at --connections
 TARGET_999_P99_MS = 250.0
-POST_CASES = {"5": 5, "50": 50, "999": 999}
-ALL_CASES = ("5", "50", "999", "status", "floor")
+POST_CASES = {"5": 5, "v2": 5, "dms": 5, "50": 50, "999": 999}
+ALL_CASES = ("5", "v2", "dms", "50", "999", "status", "floor")
 FLOOR_REFERENCE = "NOT-A-REFERENCE"  # fails the reference format: 400 INVALID_REFERENCE, no query
 STATUS_IDS = 1000  # ids sampled for the look-ups
 RSS_FLAT_GROWTH = 0.10  # "flat": the workers' RSS grows by less than this share during the soak
@@ -242,13 +250,14 @@ def _sample_generator() -> ModuleType:
     return module
 
 
-def declaration_body(items: int = 5) -> tuple[bytes, str]:
+def declaration_body(items: int = 5, profile: str = "v1") -> tuple[bytes, str]:
     """A declaration with ``items`` goods items and where it came from, checked valid before use.
 
-    The committed sample when there is one (5 and 50 items); otherwise built in memory by
+    The committed sample when there is one (5 and 50 items; ``profile`` v2 or dms: the 5-item
+    sample in schema v2 or as a WCO DEC-DMS document); otherwise built in memory by
     samples/generate.py (999 items: no such file in samples/, whose files the tests all
     post); the test factory's as a last resort."""
-    sample = SAMPLES.get(items)
+    sample = PROFILE_SAMPLES[profile] if profile in PROFILE_SAMPLES else SAMPLES.get(items)
     if sample is not None and sample.exists():
         body, source = sample.read_bytes(), str(sample.relative_to(PROJECT_ROOT))
     elif GENERATOR.exists():
@@ -529,7 +538,7 @@ def run_wrk(wrk: str, url: str, script: Path, script_args: list[str], seconds: i
 class Case:
     """A POST case: one declaration template, sent with a unique LRN per request."""
 
-    name: str  # "5", "50", "999"
+    name: str  # "5", "v2", "dms", "50", "999"
     items: int
     body_file: Path
     source: str
@@ -540,8 +549,13 @@ class Case:
         return self.items == 999
 
     @property
+    def profile(self) -> str:
+        """v1, or the v2 / WCO DEC-DMS form of the 5-item declaration."""
+        return self.name if self.name in PROFILE_SAMPLES else "v1"
+
+    @property
     def title(self) -> str:
-        return f"{self.items} items"
+        return PROFILE_TITLES.get(self.name, f"{self.items} items")
 
 
 @dataclass(frozen=True)
@@ -705,7 +719,7 @@ def bench_bare(cases: list[Case], load: Load, workers: int, work_dir: Path) -> l
     runs = []
     with gunicorn("bench.bare_app:app", workers, env, instance / "gunicorn.log") as base:
         print(f"[bare] gunicorn bench.bare_app:app, {workers} workers at {base}", flush=True)
-        for case in cases:
+        for case in (case for case in cases if case.profile == "v1"):  # the bare ceiling knows v1 only
             posted = load.post(base, case, f"bare, {case.title}")
             runs.append(RunResult("bare ceiling (parse + schema)", case.title, case.connections,
                                   posted.result, posted.warmup_accepted, bare=True))
@@ -768,6 +782,13 @@ def verdicts(results: list[BackendRuns], bare: list[RunResult]) -> list[str]:
             elif run.case == "50 items":
                 lines.append(f"- {run.label}, 50 items: {ratio:.2f} of the ceiling for the same document "
                              "(no target of its own)")
+            elif run.case in PROFILE_TITLES.values():
+                v1 = next((r for r in done.runs if r.case == "5 items"), None)
+                share = w.accepted_per_s / v1.wrk.accepted_per_s if v1 and v1.wrk.accepted_per_s else 0.0
+                verdict = "meets" if share >= TARGET_PROFILE_RATIO else "MISSES"
+                lines.append(f"- {run.label}, {run.case}: {w.accepted_per_s:.0f}/s, {share:.2f} of v1's 5 items "
+                             f"in the same run — {verdict} the target (≥ {TARGET_PROFILE_RATIO:.2f})"
+                             if v1 else f"- {run.label}, {run.case}: {w.accepted_per_s:.0f}/s (no v1 run to compare)")
             if run.rows is not None:
                 expected = run.warmup_accepted + w.accepted
                 lines.append(f"  - durability ({run.case}): {run.rows} rows with this run's LRNs for {expected} "
@@ -856,7 +877,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cases", type=parse_cases, default=list(ALL_CASES),
                         help=f"comma-separated, from {','.join(ALL_CASES)} (default: all)")
-    parser.add_argument("--items", choices=sorted(POST_CASES, key=int), action="append",
+    parser.add_argument("--items", choices=list(POST_CASES), action="append",
                         help="shorthand for one POST case (repeatable); replaces --cases")
     parser.add_argument("--duration", type=int, default=15, help="measured seconds per run")
     parser.add_argument("--warmup", type=int, default=3, help="warm-up seconds per run")
@@ -912,24 +933,25 @@ def main(argv: list[str] | None = None) -> int:
             raise BenchError(f"--soak-backend {args.soak_backend} is not among the backends run")
         status = "status" in args.cases
         floor = "floor" in args.cases
-        items = [POST_CASES[name] for name in args.cases if name in POST_CASES]
-        if args.soak_seconds and 5 not in items:
-            items.append(5)  # the soak posts 5-item declarations (no 5-item case row without "5")
+        names = [name for name in args.cases if name in POST_CASES]
+        if args.soak_seconds and "5" not in names:
+            names.append("5")  # the soak posts 5-item declarations (no 5-item case row without "5")
         with tempfile.TemporaryDirectory(prefix="csw-bench-") as temp:
             work_dir = Path(temp)
             all_cases = []
-            for count in items:
-                body, source = declaration_body(count)
-                body_file = work_dir / f"declaration-{count}.xml"
+            for name in names:
+                count = POST_CASES[name]
+                body, source = declaration_body(count, name if name in PROFILE_SAMPLES else "v1")
+                body_file = work_dir / f"declaration-{name}.xml"
                 body_file.write_bytes(body)
-                all_cases.append(Case(str(count), count, body_file, source,
+                all_cases.append(Case(name, count, body_file, source,
                                       args.latency_connections if count == 999 else args.connections))
             cases = [case for case in all_cases if case.name in args.cases]
             machine = Machine.describe()
             intro = header(machine, args, cases, status)
             print("\n".join(intro), flush=True)
             load = Load(wrk, args.duration, args.warmup, args.threads)
-            soak_case = next((case for case in all_cases if case.items == 5), None)
+            soak_case = next((case for case in all_cases if case.name == "5"), None)
             results = [bench_full(backend, cases, status, floor, args.soak_seconds if backend in soaked else 0,
                                   soak_case, load, args.connections, args.workers, work_dir, args.postgres_url)
                        for backend in backends]

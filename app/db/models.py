@@ -139,6 +139,7 @@ class Declaration(Base):
     rules_version: Mapped[str | None] = mapped_column(String(64))
     charges: Mapped[dict[str, object] | None] = mapped_column(JSON(none_as_null=True))
     aeo: Mapped[dict[str, object] | None] = mapped_column(JSON(none_as_null=True))
+    particulars: Mapped[dict[str, object] | None] = mapped_column(JSON(none_as_null=True))
     original_sha256: Mapped[str] = mapped_column(String(64))
     received_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
@@ -210,6 +211,7 @@ class GoodsItem(Base):
     package_type: Mapped[str | None] = mapped_column(String(2))
     package_count: Mapped[int | None] = mapped_column(Integer)
     documents: Mapped[list[dict[str, str]] | None] = mapped_column(JSON(none_as_null=True))
+    particulars: Mapped[dict[str, object] | None] = mapped_column(JSON(none_as_null=True))
 
 
 class TransportEquipment(Base):
@@ -220,7 +222,7 @@ class TransportEquipment(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     declaration_id: Mapped[str] = mapped_column(ForeignKey("declarations.id"), index=True)
     sequence: Mapped[int] = mapped_column(Integer)
-    container_id: Mapped[str] = mapped_column(String(11), index=True)
+    container_id: Mapped[str] = mapped_column(String(17), index=True)
     elock_id: Mapped[str | None] = mapped_column(String(35), index=True)
 
     seals: Mapped[list[Seal]] = relationship(viewonly=True, order_by="Seal.id")

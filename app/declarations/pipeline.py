@@ -51,12 +51,15 @@ class Lodged:
     risk: RiskResult | None
 
 
-def lodge(uow: UnitOfWork, tools: LodgingTools, body: bytes, store: Store, reference: str | None = None) -> Lodged:
+def lodge(uow: UnitOfWork, tools: LodgingTools, body: bytes, store: Store, reference: str | None = None,
+          received: ReceivedDeclaration | None = None) -> Lodged:
     """Run the pipeline on ``body`` and store the result with ``store`` (submit or amend) under
     the write gate; the caller commits the unit of work. A reject finding, or any step's
     refusal, raises a ``Rejection`` with nothing stored. ``reference``: the declaration being
-    amended (its transit alerts count towards the risk)."""
-    received = tools.receive(body)
+    amended (its transit alerts count towards the risk); ``received``: ``body`` already received
+    (the API reads a WCO document first to learn whether it amends)."""
+    if received is None:
+        received = tools.receive(body)
     now = utcnow()
     assessed = tools.assess(uow.session, received.declaration, now)
     refuse_if_rejected(assessed)

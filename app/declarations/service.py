@@ -31,6 +31,8 @@ from app.domain.declaration import (
     ReceivedDeclaration,
     check_amendable,
     check_cancellable,
+    goods_item_particulars,
+    particulars_record,
 )
 from app.domain.events import (
     DeclarationAmended,
@@ -101,6 +103,7 @@ def _header_values(declaration: Declaration, assessed: Assessed) -> dict[str, ob
         "departure_location": declaration.departure_location,
         "destination_location": declaration.destination_location,
         "goods_item_count": len(declaration.goods_items),
+        "particulars": particulars_record(declaration),
     }
 
 
@@ -115,6 +118,7 @@ def _insert(writer: Writer, model: type[models.Base], rows: list[dict[str, objec
 def _insert_content(writer: Writer, declaration_id: str, declaration: Declaration) -> None:
     """Parties, goods items, equipment and seals: one executemany per table."""
     connection = connection_of(writer)
+    rich = declaration.particulars is not None
     _insert(connection, models.DeclarationParty, [
         {"declaration_id": declaration_id, "role": p.role.value, "identifier": p.identifier, "name": p.name,
          "aeo_id": p.aeo_id, "address_line": p.address_line, "city": p.city, "country": p.country}
@@ -127,7 +131,8 @@ def _insert_content(writer: Writer, declaration_id: str, declaration: Declaratio
          "value": g.value, "currency": g.currency, "alcohol_strength": g.alcohol_strength,
          "volume_litres": g.volume_litres, "stick_count": g.stick_count, "length_mm": g.length_mm,
          "package_type": g.package_type, "package_count": g.package_count,
-         "documents": [{"type_code": d.type_code, "id": d.identifier} for d in g.documents] or None}
+         "documents": [{"type_code": d.type_code, "id": d.identifier} for d in g.documents] or None,
+         "particulars": goods_item_particulars(g) if rich else None}
         for g in declaration.goods_items
     ])
     for equipment in declaration.equipment:

@@ -26,6 +26,7 @@ from app.domain.declaration import (
 )
 from app.domain.problems import Problem, Rejection
 from app.domain.time import HONG_KONG
+from app.intake.mapping_v2 import NS_V2, declaration_v2
 
 NS_V1 = "urn:csw:declaration:v1"
 _Q = "{" + NS_V1 + "}"
@@ -279,4 +280,4 @@ def _declaration_v1(tree: etree._ElementTree) -> Declaration:
     )
 
 
-MAPPERS: dict[str, Callable[[etree._ElementTree], Declaration]] = {NS_V1: _declaration_v1}
+MAPPERS: dict[str, Callable[[etree._ElementTree], Declaration]] = {NS_V1: _declaration_v1, NS_V2: declaration_v2}

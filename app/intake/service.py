@@ -10,9 +10,12 @@ from lxml import etree
 
 from app.domain.declaration import ReceivedDeclaration
 from app.domain.problems import Problem, Rejection
+from app.intake import wco
 from app.intake.mapping import MAPPERS
+from app.intake.mapping_v2 import declaration_v2
+from app.platform.clock import utcnow
 from app.platform.schemas import DocumentChecker
-from app.platform.xml import MAX_ATTRIBUTES
+from app.platform.xml import MAX_ATTRIBUTES, parse_untrusted
 
 
 BATCH_NS = "urn:csw:declaration-batch:v1"
@@ -22,13 +25,41 @@ class Intake(DocumentChecker):
     """The schema check, then the mapping of a declaration's namespace to the domain."""
 
     def receive_declaration(self, body: bytes) -> ReceivedDeclaration:
-        tree = self.check(body, "declaration")
+        """A CSW declaration (v1, v2) or a WCO DEC-DMS declaration read through the v2 profile."""
+        received = self.receive_document(body)
+        if isinstance(received, wco.WcoCancellation):
+            raise Rejection("RULES_REJECTED", "a cancellation (TypeCode INV) is sent to POST /api/v1/declarations; "
+                            "it cannot amend or be part of a batch",
+                            [Problem(message="TypeCode INV asks for a cancellation",
+                                     message_zh="TypeCode INV 是取消申請",
+                                     path="/MetaData/Declaration/TypeCode", rule=wco.PROFILE_RULE, severity="reject")])
+        return received
+
+    def receive_document(self, body: bytes) -> ReceivedDeclaration | wco.WcoCancellation:
+        """As ``receive_declaration``; a DEC-DMS cancellation request (TypeCode INV) is read as one."""
+        tree = parse_untrusted(body)
         namespace = etree.QName(tree.getroot()).namespace or ""
+        if namespace in wco.NAMESPACES:
+            return self._receive_wco(body, tree)
+        self.registry.validate(tree, "declaration", self.max_problems)
         return ReceivedDeclaration(
             body=body,
             sha256=hashlib.sha256(body).hexdigest(),
             namespace=namespace,
             declaration=MAPPERS[namespace](tree),
+        )
+
+    def _receive_wco(self, body: bytes, tree: etree._ElementTree) -> ReceivedDeclaration | wco.WcoCancellation:
+        cancelled = wco.cancellation(tree)
+        if cancelled is not None:
+            return cancelled
+        converted, root = wco.convert(tree, self.registry, utcnow(), self.max_problems)
+        return ReceivedDeclaration(
+            body=body,
+            sha256=hashlib.sha256(body).hexdigest(),
+            namespace=wco.DEC_NS,
+            declaration=declaration_v2(converted.tree, wco.DEC_NS, "dec-dms", converted.notes, root,
+                                       converted.national_type_code),
         )
 
     def receive_batch(self, body: bytes, limit: int) -> tuple[str | None, list[bytes]]:

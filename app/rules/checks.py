@@ -139,7 +139,7 @@ def known_code(declaration: Declaration, params: Mapping[str, Any], context: Che
 def container_check_digit(declaration: Declaration, params: Mapping[str, Any], context: CheckContext) -> Iterator[Hit]:
     """ISO 6346: the 11th character of a container number is a check digit."""
     for index, equipment in enumerate(declaration.equipment):
-        if not iso6346.is_valid(equipment.container_id):
+        if equipment.is_container and not iso6346.is_valid(equipment.container_id):
             try:
                 expected = iso6346.calc_check_digit(equipment.container_id[:10])
             except Exception:  # noqa: BLE001 - a malformed owner code has no check digit
@@ -149,7 +149,8 @@ def container_check_digit(declaration: Declaration, params: Mapping[str, Any], c
 
 
 BR_NUMBER = re.compile(r"\d{8}")
-ROLE_ZH = {"declarant": "報關人", "importer": "進口商", "exporter": "出口商", "carrier": "承運人"}
+ROLE_ZH = {"declarant": "報關人", "importer": "進口商", "exporter": "出口商", "carrier": "承運人", "agent": "代理人",
+           "buyer": "買方", "seller": "賣方", "consignor": "發貨人", "consignee": "收貨人"}
 
 
 @check("party_identifier", fields=("identifier", "role", "role_zh"))
@@ -158,7 +159,7 @@ def party_identifier(declaration: Declaration, params: Mapping[str, Any], contex
     the ISO code of a country other than Hong Kong."""
     for party in declaration.parties:
         identifier = party.identifier
-        if BR_NUMBER.fullmatch(identifier):
+        if not identifier or BR_NUMBER.fullmatch(identifier):
             continue
         country = identifier[:2]
         if country == "HK" or country not in context.code_lists.countries:
@@ -608,3 +609,150 @@ def aeo_recognised(declaration: Declaration, params: Mapping[str, Any], context:
         if standing is not None and standing.recognised:
             yield Hit(path, {"role": party.role.value, "role_zh": ROLE_ZH[party.role.value], "aeo_id": aeo_id,
                              "tier": standing.tier})
+
+
+# --- the WCO Data Model's elements (schema v2 and WCO DEC-DMS documents) ------------------
+
+_PARTY_PATHS = {
+    "declarant": "/Declaration/Declarant", "importer": "/Declaration/GoodsShipment/Importer",
+    "exporter": "/Declaration/Exporter", "carrier": "/Declaration/Consignment/Carrier",
+    "agent": "/Declaration/Agent", "buyer": "/Declaration/GoodsShipment/Buyer",
+    "seller": "/Declaration/GoodsShipment/Seller", "consignee": "/Declaration/GoodsShipment/Consignee",
+    "consignor": "/Declaration/GoodsShipment/Consignment/Consignor",
+}
+NOTE_KINDS = frozenset({"outside-profile", "commodity-code", "type-code", "issue-date"})
+
+
+@check("intake_note", params={"kind": str}, fields=("element", "code", "mapped", "reduced", "hs6", "used"),
+       choices={"kind": NOTE_KINDS})
+def intake_note(declaration: Declaration, params: Mapping[str, Any], context: CheckContext) -> Iterator[Hit]:
+    """What intake did to a WCO document on the way in (an element it did not read, a national
+    code it reduced or mapped), so the sender and officers see it."""
+    particulars = declaration.particulars
+    if particulars is None:
+        return
+    blank = dict.fromkeys(("element", "code", "mapped", "reduced", "hs6", "used"), "")
+    for note in particulars.notes:
+        if note.kind == params["kind"]:
+            yield Hit(note.path, {**blank, **dict(note.values)})
+
+
+def _money(amount: Decimal) -> str:
+    return f"{amount:,.2f}"
+
+
+@check("invoice_matches_items", params={"tolerance_percent": float},
+       fields=("invoice", "currency", "items", "items_currency", "rate"))
+def invoice_matches_items(declaration: Declaration, params: Mapping[str, Any], context: CheckContext) -> Iterator[Hit]:
+    """The invoice total against the goods items' values: directly in one currency, or at the
+    declared exchange rate when the items are valued in Hong Kong dollars."""
+    particulars = declaration.particulars
+    if particulars is None or particulars.invoice_amount is None or not declaration.goods_items:
+        return
+    currencies = {item.currency for item in declaration.goods_items}
+    if len(currencies) != 1:
+        return
+    items_currency = next(iter(currencies))
+    items = sum((item.value for item in declaration.goods_items), Decimal(0))
+    invoice, rate = particulars.invoice_amount, Decimal(1)
+    if items_currency != particulars.invoice_currency:
+        if items_currency != "HKD" or particulars.exchange_rate is None:
+            return
+        rate = particulars.exchange_rate
+    expected = invoice * rate
+    tolerance = Decimal(str(params["tolerance_percent"])) / 100
+    if abs(items - expected) > expected * tolerance + Decimal("0.01"):
+        yield Hit("/Declaration/InvoiceAmount", {
+            "invoice": _money(invoice), "currency": particulars.invoice_currency or "", "items": _money(items),
+            "items_currency": items_currency, "rate": _plain(rate)})
+
+
+@check("cif_basis", params={"terms": list[str]}, fields=("terms",))
+def cif_basis(declaration: Declaration, params: Mapping[str, Any], context: CheckContext) -> Iterator[Hit]:
+    """Import values are CIF: delivery terms that leave out freight or insurance to Hong Kong
+    (EXW, FCA, FOB, CFR ...) mean the declared values need them added."""
+    particulars = declaration.particulars
+    if particulars is None or particulars.delivery_terms is None:
+        return
+    if particulars.delivery_terms not in params["terms"]:
+        yield Hit("/Declaration/GoodsShipment/TradeTerms/ConditionCode", {"terms": particulars.delivery_terms})
+
+
+_MODE_WORDS = {"1": ("sea", "海運"), "3": ("road", "陸路"), "4": ("air", "空運")}
+
+
+@check("previous_document_for_mode", params={"sea": list[str], "road": list[str], "air": list[str]},
+       fields=("mode", "mode_zh", "expected"))
+def previous_document_for_mode(declaration: Declaration, params: Mapping[str, Any],
+                               context: CheckContext) -> Iterator[Hit]:
+    """Goods that crossed by road, sea or air moved under a road cargo reference, a bill of
+    lading or an air waybill: the declaration names it, so customs can write the cargo off.
+    Asked of declarations that can name one (schema v2, WCO documents) or that name any."""
+    if declaration.particulars is None and not declaration.previous_documents:
+        return
+    mode = {"1": "sea", "3": "road", "4": "air"}.get(declaration.transport_mode)
+    if mode is None:
+        return
+    expected = params[mode]
+    if not any(document.type_code in expected for document in declaration.previous_documents):
+        english, chinese = _MODE_WORDS[declaration.transport_mode]
+        yield Hit("/Declaration/GoodsShipment/PreviousDocument",
+                  {"mode": english, "mode_zh": chinese, "expected": " / ".join(expected)})
+
+
+@check("representation_consistent", fields=("problem", "problem_zh"))
+def representation_consistent(declaration: Declaration, params: Mapping[str, Any],
+                              context: CheckContext) -> Iterator[Hit]:
+    """An agent lodges with a representation status (2 direct, 3 indirect), and a status of
+    representation names its agent."""
+    particulars = declaration.particulars
+    if particulars is None:
+        return
+    agent = next((party for party in declaration.parties if party.role is PartyRole.AGENT), None)
+    status = particulars.representation_status
+    if agent is not None and (status is None or status.value == "1"):
+        yield Hit("/Declaration/Agent/FunctionCode", {
+            "problem": "an agent is named but the representation status is not 2 (direct) or 3 (indirect)",
+            "problem_zh": "已列明代理人，但代理身分並非 2（直接代理）或 3（間接代理）"})
+    if agent is not None and not agent.identifier:
+        yield Hit("/Declaration/Agent/ID", {
+            "problem": "the agent is not identified by its id", "problem_zh": "未有列明代理人的識別號碼"})
+
+
+@check("total_packages_match", fields=("declared", "computed"))
+def total_packages_match(declaration: Declaration, params: Mapping[str, Any], context: CheckContext) -> Iterator[Hit]:
+    """The total number of packages equals the goods items' packages, when every item states them."""
+    particulars = declaration.particulars
+    if particulars is None or particulars.total_packages is None:
+        return
+    counts = [item.package_count for item in declaration.goods_items]
+    if any(count is None for count in counts):
+        return
+    computed = sum(count for count in counts if count is not None)
+    if computed != particulars.total_packages:
+        yield Hit("/Declaration/TotalPackageQuantity", {"declared": particulars.total_packages, "computed": computed})
+
+
+@check("party_identified", fields=("role", "role_zh"))
+def party_identified(declaration: Declaration, params: Mapping[str, Any], context: CheckContext) -> Iterator[Hit]:
+    """A party without an id (one outside Hong Kong) is named by its name, address and country."""
+    for party in declaration.parties:
+        if party.identifier or party.role is PartyRole.AGENT:
+            continue
+        if not (party.name and party.address_line and party.country):
+            yield Hit(_PARTY_PATHS[party.role.value], {"role": party.role.value, "role_zh": ROLE_ZH[party.role.value]})
+
+
+@check("destination_consistent", fields=("country", "kind", "kind_zh"))
+def destination_consistent(declaration: Declaration, params: Mapping[str, Any], context: CheckContext) -> Iterator[Hit]:
+    """Goods imported are destined for Hong Kong, and goods exported leave it."""
+    particulars = declaration.particulars
+    if particulars is None or particulars.destination_country is None:
+        return
+    country = particulars.destination_country
+    if declaration.type is DeclarationType.IMPORT and country != "HK":
+        yield Hit("/Declaration/GoodsShipment/Destination/CountryCode",
+                  {"country": country, "kind": "an import", "kind_zh": "進口"})
+    elif declaration.type is DeclarationType.EXPORT and country == "HK":
+        yield Hit("/Declaration/GoodsShipment/Destination/CountryCode",
+                  {"country": country, "kind": "an export", "kind_zh": "出口"})

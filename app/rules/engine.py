@@ -15,6 +15,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, get_args, get_origin
 
+from app.domain import paths
 from app.domain.declaration import Declaration, DeclarationType
 from app.domain.findings import Finding, Severity
 from app.domain.time import hong_kong_date
@@ -224,8 +225,12 @@ def evaluate(rules: Sequence[Rule], declaration: Declaration, context: CheckCont
 
 def _findings(rule: Rule, declaration: Declaration, context: CheckContext) -> list[Finding]:
     found = []
+    particulars = declaration.particulars
     for hit in CHECKS[rule.check].function(declaration, rule.params, context):
         values = {k: str(v) for k, v in hit.values.items()}
-        found.append(Finding(rule.code, rule.severity, hit.path,
+        path = hit.path
+        if particulars is not None and path:
+            path = paths.in_profile(path, particulars.path_root)
+        found.append(Finding(rule.code, rule.severity, path,
                              rule.message_en.format_map(values), rule.message_zh.format_map(values), hit.charge))
     return found

@@ -5,6 +5,7 @@ Thin: read the request, call intake and the declaration services, commit, render
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -16,12 +17,14 @@ from app.declarations import pipeline
 from app.declarations import queries, service
 from app.domain.actors import Caller
 from app.domain.assessment import Assessed
-from app.domain.declaration import DeclarationStatus
+from app.domain.declaration import DeclarationStatus, FunctionCode, ReceivedDeclaration
 from app.domain.findings import Finding, Severity
 from app.domain.problems import Problem, Rejection
 from app.domain.risk import RiskResult
 from app.domain.time import hong_kong_date
+from app.intake.mapping import NS_V1
 from app.intake.service import require_text_reason
+from app.intake.wco import DEC_NS, PROFILE_RULE, WcoCancellation
 from app.platform.clock import utcnow
 from app.risk import service as risk_service
 from app.risk.service import RiskView
@@ -29,7 +32,7 @@ from app.web import params
 from app.web.body import request_body
 from app.web.context import db, services, unit_of_work
 from app.web.envelope import respond
-from app.documents import problem_payload
+from app.documents import RESPONSE_V2_NS, problem_payload
 from app.web.metrics import DECLARATION_OUTCOMES
 from app.web.security import bearer_caller
 from app.web.openapi import openapi_document
@@ -65,9 +68,23 @@ def xml_body(limit: int | None = None) -> bytes:
     return request_body(limit)
 
 
-def _lodge(store: pipeline.Store, caller: Caller, reference: str | None = None) -> Response:
+_RICH_DOCUMENT = re.compile(rb"urn:csw:declaration:v2|urn:wco:datamodel:WCO:(?:DEC-DMS|DocumentMetaData-DMS):2")
+
+
+def _answer_as_requested(body: bytes) -> bool:
+    """A document in declaration schema v2 or a WCO document is answered in response v2 (its
+    root's namespace is among the first bytes; v1 documents pay one short scan)."""
+    if _RICH_DOCUMENT.search(body, 0, 2048) is None:
+        return False
+    g.response_namespace = RESPONSE_V2_NS
+    return True
+
+
+def _lodge(store: pipeline.Store, caller: Caller, reference: str | None = None, body: bytes | None = None,
+           received: ReceivedDeclaration | None = None) -> Response:
     uow = unit_of_work()
-    lodged = pipeline.lodge(uow, services().lodging, xml_body(), store, reference)
+    lodged = pipeline.lodge(uow, services().lodging, body if body is not None else xml_body(), store, reference,
+                            received)
     uow.commit()
     outcome = lodged.outcome
     if outcome.receipt.awaiting_duty:  # a deferment account may have secured the duty: the goods went
@@ -132,8 +149,49 @@ def _acknowledgement(outcome: service.Outcome, status: int, assessed: Assessed, 
 
 @bp.post("/declarations")
 def submit_declaration() -> Response:
+    """A declaration in schema v1 or v2, or a WCO DEC-DMS document: a new declaration, or (WCO)
+    an amendment (FunctionCode 13, the declaration in ID) or a cancellation (TypeCode INV)."""
     caller = authenticated_caller()
-    return _lodge(pipeline.submission(caller, g.conversation_id), caller)
+    body = xml_body()
+    if not _answer_as_requested(body):
+        return _lodge(pipeline.submission(caller, g.conversation_id), caller, body=body)
+    received = services().intake.receive_document(body)
+    if isinstance(received, WcoCancellation):
+        cancellation = received
+        return _in_document_paths(cancellation.path_root,
+                                  lambda: _cancel(cancellation.reference, cancellation.reason, caller))
+    if received.namespace != DEC_NS:
+        return _lodge(pipeline.submission(caller, g.conversation_id), caller, body=body, received=received)
+    particulars = received.declaration.particulars
+    root = particulars.path_root if particulars is not None else ""
+    return _in_document_paths(root, lambda: _lodge_wco(received, body, caller))
+
+
+def _lodge_wco(received: ReceivedDeclaration, body: bytes, caller: Caller) -> Response:
+    """A DEC-DMS declaration: new (FunctionCode 9) or amending the declaration in its ID (13)."""
+    if received.declaration.function_code is not FunctionCode.AMENDMENT:
+        return _lodge(pipeline.submission(caller, g.conversation_id), caller, body=body, received=received)
+    particulars = received.declaration.particulars
+    reference = particulars.reference if particulars is not None else None
+    if not reference:
+        raise Rejection("RULES_REJECTED", "an amendment (FunctionCode 13) names the declaration it amends in ID",
+                        [Problem(message="ID (the declaration's reference) is missing",
+                                 message_zh="欠缺 ID（擬修訂報關單的編號）", path="/Declaration/ID",
+                                 rule=PROFILE_RULE, severity="reject")])
+    return _lodge(pipeline.amendment(reference, caller, g.conversation_id), caller, reference, body, received)
+
+
+def _in_document_paths(root: str, answer: Callable[[], Response]) -> Response:
+    """A refusal of a WCO document names its problems by their paths in the document as sent
+    (``/MetaData/Declaration/...``), whichever step refused it."""
+    try:
+        return answer()
+    except Rejection as rejection:
+        rejection.problems = [
+            replace(problem, path=f"{root}{problem.path}")
+            if problem.path and problem.path.startswith("/Declaration") else problem
+            for problem in rejection.problems]
+        raise
 
 
 #: Declarations in one batch, and the body a batch may have (1,000 five-item declarations are
@@ -184,7 +242,9 @@ def _lrn_of(document: bytes) -> str | None:
 @bp.post("/declarations/<reference>/amendments")
 def amend_declaration(reference: str) -> Response:
     caller = authenticated_caller()
-    return _lodge(pipeline.amendment(reference, caller, g.conversation_id), caller, reference)
+    body = xml_body()
+    _answer_as_requested(body)
+    return _lodge(pipeline.amendment(reference, caller, g.conversation_id), caller, reference, body)
 
 
 @bp.post("/declarations/<reference>/cancellation")
@@ -195,6 +255,10 @@ def cancel_declaration(reference: str) -> Response:
         reason = require_text_reason(body.get("reason") if isinstance(body, dict) else None)
     else:
         reason = services().intake.receive_cancellation_reason(xml_body())
+    return _cancel(reference, reason, caller)
+
+
+def _cancel(reference: str, reason: str, caller: Caller) -> Response:
     uow = unit_of_work().write_lock()
     service.cancel(uow.session, reference, reason, caller, g.conversation_id)
     uow.commit()
@@ -237,7 +301,12 @@ def charges_payload(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def _status_payload(row: models.Declaration, caller: Caller) -> dict[str, Any]:
+    """The declaration's status; one lodged in schema v2 or as a WCO document is answered in
+    response v2 with its particulars."""
     payload = _summary(row)
+    rich = row.schema_namespace != NS_V1
+    if rich:
+        g.response_namespace = RESPONSE_V2_NS
     payload["conversation_id"] = g.conversation_id
     payload["rules_version"] = row.rules_version
     payload["findings"] = [finding_payload(f) for f in row.findings if f.version == row.version]
@@ -255,6 +324,17 @@ def _status_payload(row: models.Declaration, caller: Caller) -> dict[str, Any]:
         }
         for event in row.events
     ]
+    if rich:
+        payload["particulars"] = particulars_payload(row)
+    return payload
+
+
+def particulars_payload(row: models.Declaration) -> dict[str, Any]:
+    """What a v2 or WCO declaration states beyond v1, with its goods items' particulars."""
+    payload: dict[str, Any] = dict(row.particulars or {})
+    items = [{"sequence": item.sequence, **item.particulars} for item in row.goods_items if item.particulars]
+    if items:
+        payload["goods_items"] = items
     return payload
 
 

@@ -10,9 +10,9 @@ import re
 from typing import Any
 from urllib.parse import quote
 
-from flask import Response, request
+from flask import Response, g, request
 
-from app.documents import STATUS_BY_CODE, error_payload, to_json, to_xml
+from app.documents import RESPONSE_NS, STATUS_BY_CODE, error_payload, to_json, to_xml
 from app.domain.problems import Rejection
 
 __all__ = ["STATUS_BY_CODE", "attachment_disposition", "error_payload", "error_response", "respond", "to_xml",
@@ -38,7 +38,8 @@ def respond(root: str, payload: dict[str, Any], status: int = 200,
     if wants_json():
         response = Response(to_json(payload), status=status, mimetype="application/json")
     else:
-        response = Response(to_xml(root, payload), status=status, mimetype="application/xml")
+        namespace = g.get("response_namespace", RESPONSE_NS) if g else RESPONSE_NS
+        response = Response(to_xml(root, payload, namespace), status=status, mimetype="application/xml")
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response

@@ -60,7 +60,10 @@ DECISIONS = {
 ROLES = {"officer": _l("officer"), "supervisor": _l("supervisor"), "admin": _l("administrator"),
          "trader": _l("trader")}
 PARTY_ROLES = {"declarant": _l("declarant"), "importer": _l("importer"), "exporter": _l("exporter"),
-               "carrier": _l("carrier")}
+               "carrier": _l("carrier"), "agent": _l("agent"), "buyer": _l("buyer"), "seller": _l("seller"),
+               "consignor": _l("consignor"), "consignee": _l("consignee")}
+REPRESENTATION = {"1": _l("the declarant itself"), "2": _l("direct representation"),
+                  "3": _l("indirect representation")}
 SEVERITIES = {"reject": _l("must be fixed"), "hold": _l("held for an officer"), "warn": _l("warning"),
               "info": _l("for information")}
 CHARGES = {"declaration_charge": _l("declaration charge"), "clothing_levy": _l("clothing levy"),

@@ -109,7 +109,15 @@ _ANSWERS: dict[str, Any] = {
                                                "properties": {"kind": _TEXT, "status": _STATUS,
                                                               "version": {"type": "integer"},
                                                               "occurred_datetime": _MOMENT, "actor": _TEXT,
-                                                              "note": _TEXT}}}}},
+                                                              "note": _TEXT}}},
+        "particulars": {"type": "object", "description": (
+            "a declaration lodged in schema v2 or as a WCO DEC-DMS document (answered in urn:csw:response:v2): "
+            "what it states beyond v1 (profile, national_type_code, representation_status, delivery_terms, "
+            "delivery_place, invoice_amount, invoice_currency, exchange_rate, exchange_currency, total_packages, "
+            "goods_location, dispatch_country, destination_country, routing_countries, inland_transport_mode, "
+            "transport_means_type/_nationality/_name, supervising_office, exit_office, additional_information, "
+            "previous_documents, equipment that is not an ISO container, goods_items' procedure, valuation "
+            "method, marks and numbers)")}}},
     "DeclarationList": {"type": "object", "required": ["conversation_id", "page", "per_page", "total",
                                                        "declarations"], "properties": {
         "conversation_id": _TEXT, "page": {"type": "integer", "minimum": 1},
@@ -211,11 +219,22 @@ def openapi_document() -> dict[str, Any]:
         "paths": {
             "/api/v1/declarations": {
                 "post": {
-                    "summary": "Submit a declaration (FunctionCode 9)",
+                    "summary": "Submit a declaration (FunctionCode 9) in schema v1 or v2, or a WCO DEC-DMS document",
+                    "description": (
+                        "urn:csw:declaration:v1, urn:csw:declaration:v2 (the Hong Kong profile of the WCO Data "
+                        "Model; answered in urn:csw:response:v2) or a WCO DEC-DMS document as sent to other "
+                        "administrations (a MetaData envelope in urn:wco:datamodel:WCO:DocumentMetaData-DMS:2 "
+                        "around a Declaration in urn:wco:datamodel:WCO:DEC-DMS:2). A WCO document with "
+                        "FunctionCode 13 and the declaration's reference in ID amends it (202); TypeCode INV "
+                        "cancels it (200). Elements outside the profile are kept and reported as info findings "
+                        "(R951); what the profile needs and is missing is refused as RULES_REJECTED, rule R950, "
+                        "each problem named by its path in the document (/MetaData/Declaration/...)."),
                     "operationId": "submitDeclaration",
                     "requestBody": _DECLARATION_BODY,
                     "responses": {
                         "202": _answer("stored; identical re-sends replay the original answer", "Acknowledgement"),
+                        "200": _answer("a WCO cancellation (TypeCode INV): the declaration is cancelled",
+                                       "StatusNotification"),
                         **_errors(400, 401, 409, 413, 415, 422),
                     },
                 },

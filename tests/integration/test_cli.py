@@ -11,6 +11,7 @@ from app import create_app
 from app.cli import main
 from app.config import PROJECT_ROOT, Settings
 from app.db import models
+from tests.conftest import SAMPLES
 from tests.factories import declaration_xml
 
 
@@ -97,6 +98,22 @@ def test_validate_checks_cargo_and_manifests_with_their_rules() -> None:
     code, output = run("validate", str(manifests / "invalid-air-schema.xml"),
                        str(manifests / "invalid-air-waybill.xml"))
     assert code == 1 and "<Code>SCHEMA_INVALID</Code>" in output and "<Rule>M103</Rule>" in output
+def test_validate_reads_v2_and_wco_documents(cli_env: str) -> None:
+    """Schema v2 and DEC-DMS files are checked as the API checks them; for a WCO document each
+    element it does not read and each national code it maps is listed."""
+    v2, dms = SAMPLES / "v2/valid/import-5-items.xml", SAMPLES / "wco/valid/import-dec-dms-2-items.xml"
+    code, output = run("validate", str(v2), str(dms))
+    assert code == 0, output
+    assert "import-5-items.xml: valid (urn:csw:declaration:v2, read as IM)" in output
+    assert "type-code /MetaData/Declaration/TypeCode code=IMA mapped=IM" in output
+    assert ("outside-profile /MetaData/Declaration/GoodsShipment/GovernmentAgencyGoodsItem[1]/Commodity/DutyTaxFee"
+            in output)
+    code, output = run("validate", str(SAMPLES / "wco/invalid/missing-net-mass.xml"),
+                       str(SAMPLES / "v2/invalid/rule-agent-without-representation.xml"))
+    assert code == 1
+    assert "missing-net-mass.xml: INVALID" in output and "<Rule>R950</Rule>" in output
+    assert "/MetaData/Declaration/GoodsShipment/GovernmentAgencyGoodsItem[2]/Commodity/GoodsMeasure" in output
+    assert "rule-agent-without-representation.xml: valid" in output  # schema-valid: R904 refuses it on lodging
 
 
 def test_declarations_lodge_goes_through_the_api_pipeline(cli_env: str, tmp_path: Path) -> None:

@@ -117,11 +117,11 @@ def test_schema_errors_come_as_one_envelope_with_paths_and_lines(client: FlaskCl
 
 
 def test_unknown_namespace_lists_supported_versions(client: FlaskClient) -> None:
-    response = submit(client, declaration_xml(namespace="urn:csw:declaration:v2"))
+    response = submit(client, declaration_xml(namespace="urn:csw:declaration:v9"))
     assert response.status_code == 422
     body = response.get_json()
     assert body["code"] == "UNKNOWN_SCHEMA"
-    assert body["supported_namespaces"] == ["urn:csw:declaration:v1"]
+    assert body["supported_namespaces"] == ["urn:csw:declaration:v1", "urn:csw:declaration:v2"]
 
 
 def test_amendment_document_is_refused_at_the_submission_endpoint(client: FlaskClient) -> None:

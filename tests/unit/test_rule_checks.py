@@ -21,9 +21,12 @@ from app.domain.declaration import (
     Declaration,
     DeclarationType,
     GoodsItem,
+    IntakeNote,
+    Particulars,
     Party,
     PartyRole,
     PreviousDocument,
+    RepresentationStatus,
     Totals,
     TransportEquipment,
 )
@@ -268,6 +271,51 @@ CASES: dict[str, Case] = {
         Expected("/Declaration/Importer/ID", ("importer (87654321)", "Tier 2 AEO"), ("進口商", "第2級")),),
         aeo={"87654321": Standing("87654321", 2, "active", True)}),
 }
+
+
+def v2(declaration: Declaration, **particulars: object) -> Declaration:
+    """The declaration as schema v2 states it (``path_root`` ``/MetaData``: a WCO document)."""
+    return replace(declaration, particulars=Particulars(profile="v2", **particulars))  # type: ignore[arg-type]
+
+
+def _note(kind: str, path: str, **values: str) -> tuple[IntakeNote, ...]:
+    return (IntakeNote(kind, path, tuple(values.items())),)
+
+
+DMS_ITEM = "/MetaData/Declaration/GoodsShipment/GovernmentAgencyGoodsItem"
+CASES.update({
+    "R901": Case(IM, lambda d: v2(d, invoice_amount=Decimal("600.00"), invoice_currency="USD",
+                                  exchange_rate=Decimal("7.8")), HOLD, (
+        Expected("/Declaration/InvoiceAmount", ("600.00 USD", "7.8", "4,872.00 HKD"), ("600.00",)),)),
+    "R902": Case(IM, lambda d: v2(d, delivery_terms="FOB"), WARN, (
+        Expected("/Declaration/GoodsShipment/TradeTerms/ConditionCode", ("FOB", "CIF"), ("FOB", "到岸價")),)),
+    "R903": Case(IM, lambda d: v2(replace(d, transport_mode="4", previous_documents=(
+        PreviousDocument("BL", "BL-1"),))), HOLD, (
+        Expected("/Declaration/GoodsShipment/PreviousDocument", ("air", "AWB / MNL"), ("空運", "AWB")),)),
+    "R904": Case(IM, lambda d: v2(replace(d, parties=(*d.parties, Party(PartyRole.AGENT, "23456789", "Broker"))),
+                                  representation_status=RepresentationStatus.SELF), REJECT, (
+        Expected("/Declaration/Agent/FunctionCode", ("an agent is named",), ("代理人",)),)),
+    "R905": Case(IM, lambda d: v2(d, total_packages=5), REJECT, (
+        Expected("/Declaration/TotalPackageQuantity", ("total packages 5", "add up to 3"), ("5", "3")),)),
+    "R906": Case(IM, lambda d: v2(replace(d, parties=(*d.parties, Party(PartyRole.SELLER, "", "Shenzhen Seller")))),
+                 REJECT, (Expected("/Declaration/GoodsShipment/Seller", ("seller has no id",), ("賣方",)),)),
+    "R907": Case(EX, lambda d: v2(d, destination_country="HK"), WARN, (
+        Expected("/Declaration/GoodsShipment/Destination/CountryCode", ("HK", "an export"), ("出口",)),)),
+    "R951": Case(IM, lambda d: v2(d, notes=_note("outside-profile", f"{DMS_ITEM}[1]/Commodity/DutyTaxFee",
+                                                 element="DutyTaxFee")), INFO, (
+        Expected(f"{DMS_ITEM}[1]/Commodity/DutyTaxFee", ("DutyTaxFee", "kept in the stored document"),
+                 ("DutyTaxFee",)),)),
+    "R952": Case(IM, lambda d: v2(d, notes=_note("commodity-code", f"{DMS_ITEM}[2]/Commodity/Classification/ID",
+                                                 code="1905310000", reduced="19053100", hs6="190531")), INFO, (
+        Expected(f"{DMS_ITEM}[2]/Commodity/Classification/ID", ("1905310000", "19053100", "190531"),
+                 ("19053100",)),)),
+    "R953": Case(IM, lambda d: v2(d, notes=_note("type-code", "/MetaData/Declaration/TypeCode", code="IMA",
+                                                 mapped="IM")), INFO, (
+        Expected("/MetaData/Declaration/TypeCode", ("IMA", "IM"), ("IMA",)),)),
+    "R954": Case(IM, lambda d: v2(d, notes=_note("issue-date", "/MetaData/Declaration/IssueDateTime",
+                                                 used="receipt")), INFO, (
+        Expected("/MetaData/Declaration/IssueDateTime", ("receipt",), ("receipt",)),)),
+})
 
 
 def test_the_cases_cover_every_rule_in_the_rule_set(rule_set: RuleSet) -> None:

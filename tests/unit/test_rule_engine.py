@@ -159,8 +159,9 @@ INVALID_RULES: dict[str, tuple[dict[str, str | None], str]] = {
                              "param hs_prefixes must be a list of str"),
     "param-not-a-choice": ({"params": '{ field = "colour" }'}, "param field: 'colour' is not one of"),
     "param-role-not-a-choice": ({"check": '"party_present"', "message": PLAIN_MESSAGE,
-                                 "params": '{ role = "consignee" }'},
-                                "param role: 'consignee' is not one of carrier, declarant, exporter, importer"),
+                                 "params": '{ role = "notary" }'},
+                                "param role: 'notary' is not one of agent, buyer, carrier, consignee, consignor, "
+                                "declarant, exporter, importer, seller"),
     "param-list-item-not-a-choice": ({"check": '"dutiable_details_present"', "message": PLAIN_MESSAGE,
                                       "params": '{ hs_prefixes = ["2208"], require = ["volume_litres", "sugar"] }'},
                                      "param require: 'sugar' is not one of"),

@@ -21,8 +21,9 @@ def intake() -> Intake:
 
 def test_registry_knows_every_schema_by_namespace() -> None:
     registry = SchemaRegistry(SCHEMAS)
-    assert registry.supported("declaration") == ["urn:csw:declaration:v1"]
+    assert registry.supported("declaration") == ["urn:csw:declaration:v1", "urn:csw:declaration:v2"]
     assert "urn:csw:response:v1" in registry.entries
+    assert "urn:csw:response:v2" in registry.entries
     assert "urn:csw:cancellation:v1" in registry.entries
 
 
