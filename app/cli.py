@@ -255,9 +255,12 @@ def validate(files: tuple[Path, ...], as_json: bool) -> None:
     sys.exit(1 if failed else 0)
 
 
-def _validated(path: Path, received: ReceivedDeclaration | WcoCancellation) -> str:
+def _validated(path: Path, received: ReceivedDeclaration | WcoCancellation | None) -> str:
     """``valid``, with what intake made of a WCO document (each element it did not read, each
-    national code it read as CSW's: the info findings R951-R954 lodging would give)."""
+    national code it read as CSW's: the info findings R951-R954 lodging would give). ``None``:
+    cargo or a manifest, whose findings are already printed."""
+    if received is None:
+        return f"{path}: valid"
     if isinstance(received, WcoCancellation):
         return f"{path}: valid (WCO cancellation of declaration {received.reference})"
     particulars = received.declaration.particulars
