@@ -814,8 +814,6 @@ def page_error(exc: HTTPException) -> tuple[str, int]:
 def install(app: Flask) -> None:
     """Register ``/trader`` (its messages are in the application's one catalogue), and send a
     trader who signs in without a destination to the portal, not the case queue."""
-    from app.web import portal_manifests  # noqa: PLC0415,F401 - adds the manifest pages to the blueprint
-
     app.register_blueprint(bp)
 
     @app.before_request

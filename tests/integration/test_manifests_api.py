@@ -61,7 +61,8 @@ def _count(app: Flask, model: type) -> int:
 
 def test_lodge_sea_manifest_look_up_list_and_replay(carrier_client: FlaskClient,
                                                      response_schema) -> None:  # type: ignore[no-untyped-def]
-    answer = lodge(carrier_client, manifest_xml())
+    when = datetime.now(timezone.utc) + timedelta(days=2)
+    answer = lodge(carrier_client, manifest_xml(scheduled=when))
     assert answer.status_code == 202, answer.text
     ack = answer.get_json()
     reference = ack["manifest_reference"]
@@ -78,7 +79,7 @@ def test_lodge_sea_manifest_look_up_list_and_replay(carrier_client: FlaskClient,
 
     status = carrier_client.get(f"{MANIFESTS}/{reference}", headers=headers()).get_json()
     assert status["loading_location_id"] == "CNSHA" and [e["kind"] for e in status["history"]] == ["lodged"]
-    again = lodge(carrier_client, manifest_xml())
+    again = lodge(carrier_client, manifest_xml(scheduled=when))  # the same document, to the second
     assert again.status_code == 202 and again.get_json()["replay"] is True
     assert again.get_json()["manifest_reference"] == reference
     listed = carrier_client.get(MANIFESTS, headers=headers()).get_json()
