@@ -50,6 +50,8 @@ bench: install
 	$(BIN)/python -m bench.routing --backend postgresql --write-results
 	$(BIN)/python -m bench.queue --backend sqlite --write-results
 	$(BIN)/python -m bench.queue --backend postgresql --write-results
+	$(BIN)/python -m bench.kiosk --backend sqlite --write-results
+	$(BIN)/python -m bench.kiosk --backend postgresql --write-results
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

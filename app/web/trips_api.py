@@ -154,12 +154,13 @@ def kiosk_decision(trip_id: str) -> Response:
     per state version and representation (304 while the manifest has not changed)."""
     caller = authenticated_caller()
     trip = service.get_trip(db(), trip_id, caller)
+    payload = service.kiosk_payload(trip)  # read before the rollback, which would expire the row (a second read)
     db().rollback()
-    etag = f"{trip.id}-{trip.state_version}-{'json' if wants_json() else 'xml'}"
+    etag = f"{payload['trip_id']}-{payload['state_version']}-{'json' if wants_json() else 'xml'}"
     headers = {"ETag": f'"{etag}"', "Cache-Control": "private, no-cache", "Vary": "Accept, Authorization"}
     if etag in request.if_none_match:
         return Response(status=304, headers=headers)
-    return _render("KioskDecision", service.kiosk_payload(trip), 200, headers)
+    return _render("KioskDecision", payload, 200, headers)
 
 
 def _notification(message: OutboxMessage, as_json: bool) -> dict[str, Any]:

@@ -308,3 +308,30 @@ def test_officers_see_a_write_off_case_in_their_language(clean_app: Flask, accou
     client.post("/officer/locale", data={"csrf_token": token, "locale": "zh_Hant", "next": "/officer/"})
     chinese = client.get(f"/officer/cases/{case_id}")
     assert chinese.status_code == 200 and "40 件中只有 0 件已報關" in chinese.text
+
+
+@pytest.mark.parametrize(("path", "body", "content_type", "status", "error_path"), [
+    ("crossing", "[]", "application/json", 400, "$"),
+    ("crossing", '{"crossed_datetime": "yesterday"}', "application/json", 400, "crossed_datetime"),
+    ("crossing", '{"crossed_datetime": "2999-01-01T00:00:00Z"}', "application/json", 400, "crossed_datetime"),
+    ("crossing", "<x/>", "application/xml", 415, None),
+    ("decision", '{"decision": 5}', "application/json", 400, "decision"),
+    ("decision", '{"decision": "approve"}', "application/json", 400, "decision"),
+    ("decision", '{"decision": "hold", "note": ["x"]}', "application/json", 400, "decision"),
+])
+def test_bad_requests_are_refused_with_the_path_and_nothing_changes(
+        customs: FlaskClient, clean_app: Flask, path: str, body: str, content_type: str, status: int,
+        error_path: str | None) -> None:
+    client = customs
+    reference = lodge_cargo(client, clean_app, "ECI-BAD-1")
+    trip = bundle(client, reference)
+    url = (f"{TRIPS}/{trip['trip_id']}/crossing" if path == "crossing"
+           else f"/api/v1/cargo/{reference}/control-decisions")
+    answer = client.post(url, data=body, headers={"Authorization": f"Bearer {ADMIN_KEY}", "Content-Type": content_type,
+                                                  "Accept": "application/json"})
+    assert answer.status_code == status, answer.text
+    if error_path:
+        assert answer.get_json()["errors"][0]["path"] == error_path
+    after = client.get(f"{TRIPS}/{trip['trip_id']}", headers=auth(ADMIN_KEY, "application/json")).get_json()
+    assert after["state_version"] == trip["state_version"] and "crossed_datetime" not in after
+    assert client.get(f"/api/v1/cargo-lines/{'X' * 5}/{'Y' * 50}", headers=auth(ADMIN_KEY)).status_code == 404
