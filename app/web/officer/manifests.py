@@ -61,26 +61,27 @@ def manifest(reference: str) -> tuple[str, int]:
     return _page(reference)
 
 
-@bp.post("/manifests/<reference>/lines/<id:line_id>/release")
+@bp.post("/manifests/<reference>/lines/<id:consignment_id>/release")
 @role_required(*CASE_WORKERS)
-def release_line(reference: str, line_id: int) -> Response | tuple[str, int]:
+def release_line(reference: str, consignment_id: int) -> Response | tuple[str, int]:
     """The consignment was checked and may go: once none is left selected, the manifest is
     cleared and routed again."""
     form = ReleaseLineForm()
-    record = _record(reference)
+    uow = unit_of_work().write_lock()  # the gate before any read, like every officers' change
+    reference = _record(reference).id
     if not form.validate():
+        uow.rollback()
         flash(_("Say what the check found before releasing the consignment."), "error")
-        return _page(record.id, form, 422)
-    uow = unit_of_work().write_lock()
+        return _page(reference, form, 422)
     officer = Caller(f"officer:{current_user.username}", role=current_user.role)
     try:
-        service.release_line(uow.session, record.id, line_id, form.note.data or "", officer)
+        service.release_line(uow.session, reference, consignment_id, form.note.data or "", officer)
     except Rejection as rejection:
         uow.rollback()
         if rejection.code == "NOT_FOUND":
             abort(404, description=_("No such consignment on this manifest"))
         flash(_("This consignment is not selected: there is nothing to release."), "error")
-        return _page(record.id, form, 409)
+        return _page(reference, form, 409)
     uow.commit()
     flash(_("Consignment released."))
-    return redirect(url_for("officer.manifest", reference=record.id))
+    return redirect(url_for("officer.manifest", reference=reference))
