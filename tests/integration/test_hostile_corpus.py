@@ -340,7 +340,7 @@ CASES: dict[str, Case] = {
         refused(400, "XML_MALFORMED")),
 
     # namespace tricks
-    "right-names-wrong-namespace": Case(lambda b: b.replace(b"urn:csw:declaration:v1", b"urn:csw:declaration:v2"),
+    "right-names-wrong-namespace": Case(lambda b: b.replace(b"urn:csw:declaration:v1", b"urn:csw:declaration:v9"),
                                         refused(422, "UNKNOWN_SCHEMA")),
     "right-names-cancellation-namespace": Case(
         lambda b: b.replace(b"urn:csw:declaration:v1", b"urn:csw:cancellation:v1"), refused(422, "UNKNOWN_SCHEMA")),
