@@ -99,6 +99,16 @@ def fields_with_invalid_characters(data: Mapping[str, Any], prefix: str = "") ->
     return found
 
 
+def without_invalid_characters(data: Any) -> Any:
+    """``data`` with the characters XML cannot carry removed from every text (the form kept as
+    a draft: a database's JSON cannot hold some of them either)."""
+    if isinstance(data, Mapping):
+        return {key: without_invalid_characters(value) for key, value in data.items()}
+    if isinstance(data, list):
+        return [without_invalid_characters(value) for value in data]
+    return _NOT_XML.sub("", data) if isinstance(data, str) else data
+
+
 def party_present(party: Mapping[str, Any] | None) -> bool:
     if not party:
         return False

@@ -33,6 +33,7 @@ CONTROLLED_GOODS_FILE = "controlled_goods.csv"
 FOOD_HEADINGS_FILE = "food_headings.csv"
 CLOTHING_LEVY_GOODS_FILE = "clothing_levy_goods.csv"
 CHARGE_EXEMPTIONS_FILE = "charge_exemptions.csv"
+HS_NOMENCLATURE_FILE = "hs2022.csv"  # the WCO's HS 2022: every subheading (HS6), whatever Hong Kong lists
 
 HS_LEVELS = {2: "chapter", 4: "heading", 6: "subheading", 8: "item"}
 RESERVED_HS_CHAPTERS = frozenset({"77"})  # reserved by the WCO for possible future use
@@ -46,6 +47,7 @@ DECLARATION_TYPES = frozenset({"IM", "EX", "TS"})
 REQUIREMENTS = frozenset({"mandatory", "indicative"})
 
 _HS_CODE = re.compile(r"\d{2}|\d{4}|\d{6}|\d{8}")
+_HS_SUBHEADING = re.compile(r"\d{6}")
 _HS_PREFIX = re.compile(r"\d{2,8}")
 _LOCODE = re.compile(r"[A-Z]{2}[A-Z2-9]{3}")
 _UNIT = re.compile(r"[0-9A-Z]{2,3}")
@@ -160,6 +162,7 @@ class CodeLists:
     food_prefixes: frozenset[str] = frozenset()
     clothing_levy_prefixes: frozenset[str] = frozenset()
     charge_exemptions: Mapping[str, ChargeExemption] = field(default_factory=lambda: MappingProxyType({}))
+    hs_subheadings: frozenset[str] = frozenset()  # HS 2022 subheadings (6 digits), from hs2022.csv
 
     _controls_by_prefix: Mapping[str, tuple[ControlledGoods, ...]] = field(
         init=False, repr=False, compare=False
@@ -186,6 +189,20 @@ class CodeLists:
         the codes under it known: the list names the valid national codes one by one."""
         entry = self.hs_codes.get(code)
         return entry is not None and entry.level == "item"
+
+    def hs6_known(self, code: str) -> bool:
+        """True iff the first six digits of ``code`` are a subheading of the HS 2022
+        nomenclature (or of a code listed here): the goods exist in the Harmonized System,
+        whether or not Hong Kong lists the national item. A 10-digit code of another
+        administration reduced to its HS6 is checked with this."""
+        if len(code) < 6 or not code[:6].isascii() or not code[:6].isdigit():
+            return False
+        return code[:6] in self.hs_subheadings
+
+    def hs_item_unlisted(self, code: str) -> bool:
+        """True for an 8-digit code whose HS6 exists but whose national item is not listed:
+        accepted with a warning (the tariff list names only some national items)."""
+        return len(code) == 8 and code.isdigit() and not self.hs_code_known(code) and self.hs6_known(code)
 
     def hs_heading_known(self, code: str) -> bool:
         """True iff the heading (first 4 digits) of ``code`` is listed."""
@@ -333,6 +350,24 @@ def _load_hs_codes(path: Path) -> dict[str, HsEntry]:
                 path, lines[code], f"{entry.level} {code}: its {parent_level} {parent} is not listed"
             )
     return entries
+
+
+def _load_hs_subheadings(path: Path, listed: Mapping[str, HsEntry]) -> frozenset[str]:
+    """The 6-digit subheadings of the HS 2022 nomenclature (``hs2022.csv``). Every 8-digit
+    item listed in ``hs_codes.csv`` must sit under one of them. The data package's ``TOTAL``
+    rows (``999999``, UN Comtrade's "not specified according to kind") are no HS subheading.
+    Without the file (a minimal list for tests) the subheadings are those of the listed codes."""
+    if not path.exists():
+        return frozenset(code[:6] for code, entry in listed.items() if entry.level in ("subheading", "item"))
+    subheadings: set[str] = set()
+    for row in _rows(path, ("hscode", "level", "section"), ("description", "parent")):
+        if row.values["level"] != "6" or row.values["section"] == "TOTAL":
+            continue
+        subheadings.add(row.code("hscode", _HS_SUBHEADING, "a 6-digit HS subheading"))
+    for code, entry in listed.items():
+        if entry.level == "item" and code[:6] not in subheadings:
+            raise CodeListError(path, 0, f"item {code} of {HS_CODES_FILE}: subheading {code[:6]} is not in HS 2022")
+    return frozenset(subheadings)
 
 
 def _load_locations(path: Path, countries: frozenset[str]) -> dict[str, Location]:
@@ -483,6 +518,7 @@ def load_code_lists(directory: Path = DEFAULT_DIRECTORY) -> CodeLists:
     food = _load_goods_prefixes(directory / FOOD_HEADINGS_FILE)
     clothing = _load_goods_prefixes(directory / CLOTHING_LEVY_GOODS_FILE)
     exemptions = _load_charge_exemptions(directory / CHARGE_EXEMPTIONS_FILE)
+    subheadings = _load_hs_subheadings(directory / HS_NOMENCLATURE_FILE, hs_codes)
     return CodeLists(
         countries=countries,
         currencies=currencies,
@@ -495,4 +531,5 @@ def load_code_lists(directory: Path = DEFAULT_DIRECTORY) -> CodeLists:
         food_prefixes=food,
         clothing_levy_prefixes=clothing,
         charge_exemptions=MappingProxyType(exemptions),
+        hs_subheadings=subheadings,
     )

@@ -34,6 +34,9 @@ class FactorConfig:
     hs_sensitivity: dict[str, tuple[float, str]] = field(default_factory=dict)
     reference_prices: dict[str, tuple[float, str]] = field(default_factory=dict)
     watchlist: dict[str, tuple[float, str]] = field(default_factory=dict)
+    #: The analysts' reasons (English, as stored with each assessment) in Traditional Chinese,
+    #: from each table's ``reason_zh``/``source_zh`` column: pages in Chinese show these.
+    phrases_zh: dict[str, str] = field(default_factory=dict)
     version: str = ""
 
     @classmethod
@@ -66,7 +69,9 @@ class FactorConfig:
             raise RulesDataError(path, None, f"missing or malformed setting: {exc}") from None
         origins: dict[str, tuple[float, str]] = {}
         routes: dict[tuple[str, str], tuple[float, str]] = {}
-        for row in _table(directory / "origins.csv", ("origin", "departure", "points", "reason")):
+        phrases_zh: dict[str, str] = {}
+        for row in _table(directory / "origins.csv", ("origin", "departure", "points", "reason", "reason_zh")):
+            phrases_zh[row["reason"]] = row["reason_zh"]
             target = (float(row["points"]), row["reason"])
             if row["departure"]:
                 routes[(row["origin"], row["departure"])] = target
@@ -75,12 +80,15 @@ class FactorConfig:
         digest = hashlib.sha256()
         for name in ("factors.toml", "origins.csv", "hs_sensitivity.csv", "reference_prices.csv", "watchlist.csv"):
             digest.update((directory / name).read_bytes())
+        watchlist: dict[str, tuple[float, str]] = {}
+        for row in _table(directory / "watchlist.csv", ("identifier", "points", "reason", "reason_zh")):
+            watchlist[row["identifier"]] = (float(row["points"]), row["reason"])
+            phrases_zh[row["reason"]] = row["reason_zh"]
         return cls(**{**config.__dict__, "origins": origins, "routes": routes,
-                      "hs_sensitivity": _prefix_table(directory / "hs_sensitivity.csv", "points", "reason"),
-                      "reference_prices": _prefix_table(directory / "reference_prices.csv", "hkd_per_kg", "source"),
-                      "watchlist": {row["identifier"]: (float(row["points"]), row["reason"]) for row in
-                                    _table(directory / "watchlist.csv", ("identifier", "points", "reason"))},
-                      "version": digest.hexdigest()[:16]})
+                      "hs_sensitivity": _prefix_table(directory / "hs_sensitivity.csv", "points", "reason", phrases_zh),
+                      "reference_prices": _prefix_table(directory / "reference_prices.csv", "hkd_per_kg", "source",
+                                                        phrases_zh),
+                      "watchlist": watchlist, "phrases_zh": phrases_zh, "version": digest.hexdigest()[:16]})
 
 
 def _table(path: Path, columns: tuple[str, ...]) -> list[dict[str, str]]:
@@ -96,6 +104,9 @@ def _table(path: Path, columns: tuple[str, ...]) -> list[dict[str, str]]:
     for number, row in enumerate(rows, start=2):
         if any(row.get(c) is None for c in columns):
             raise RulesDataError(path, number, "row has too few fields")
+        empty = [c for c in columns if c.endswith("_zh") and not (row.get(c) or "").strip()]
+        if empty:
+            raise RulesDataError(path, number, f"{empty[0]} is empty: every reason needs its Chinese")
         if "points" in row:
             try:
                 float(row["points"])
@@ -104,8 +115,12 @@ def _table(path: Path, columns: tuple[str, ...]) -> list[dict[str, str]]:
     return [{k: (v or "").strip() for k, v in row.items()} for row in rows]
 
 
-def _prefix_table(path: Path, number: str, text: str) -> dict[str, tuple[float, str]]:
-    return {row["hs_prefix"]: (float(row[number]), row[text]) for row in _table(path, ("hs_prefix", number, text))}
+def _prefix_table(path: Path, number: str, text: str, phrases_zh: dict[str, str]) -> dict[str, tuple[float, str]]:
+    """``hs_prefix -> (number, text)``; each text's Chinese (``<text>_zh``) goes to ``phrases_zh``."""
+    rows = _table(path, ("hs_prefix", number, text, f"{text}_zh"))
+    for row in rows:
+        phrases_zh[row[text]] = row[f"{text}_zh"]
+    return {row["hs_prefix"]: (float(row[number]), row[text]) for row in rows}
 
 
 def _longest_prefix(table: dict[str, tuple[float, str]], hs_code: str) -> tuple[str, float, str] | None:

@@ -94,7 +94,7 @@ class Dispatcher:
             OutboxMessage.subscriber_id == Subscriber.id, OutboxMessage.status == "pending",
             OutboxMessage.next_attempt_at <= now).exists()
         query = (select(Subscriber)
-                 .where(Subscriber.transport.in_(PUSH_TRANSPORTS), Subscriber.state != "paused",
+                 .where(Subscriber.transport.in_(PUSH_TRANSPORTS), Subscriber.state.not_in(("paused", "retired")),
                         (Subscriber.lease_until.is_(None)) | (Subscriber.lease_until < now),
                         (Subscriber.state == "active") | (Subscriber.next_probe_at <= now), due)
                  .order_by(Subscriber.last_delivered_at.asc().nulls_first(), Subscriber.id).limit(1))

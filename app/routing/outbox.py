@@ -69,7 +69,7 @@ _PARTIES = models.Party.__table__
 _ADDRESSED = (
     select(_SUBSCRIBERS.c.id, _SUBSCRIBERS.c.format)
     .select_from(_SUBSCRIBERS.outerjoin(_PARTIES, _PARTIES.c.id == _SUBSCRIBERS.c.party_id))
-    .where(or_(
+    .where(_SUBSCRIBERS.c.state != "retired", or_(
         and_(_SUBSCRIBERS.c.role == "party",
              or_(_SUBSCRIBERS.c.party_id.in_(bindparam("party_ids", expanding=True)),
                  _PARTIES.c.identifier.in_(bindparam("party_identifiers", expanding=True)))),

@@ -25,6 +25,8 @@ FORMATS = ("xml", "json")
 NOTE_LENGTH = 500
 #: A replay event names the messages it queued again, up to this many (the count is always there).
 REPLAY_IDS_LISTED = 1000
+#: A subscriber an administrator retired: kept with its history, never addressed or delivered to.
+RETIRED = "retired"
 
 
 def record(session: Session, subscriber_id: int, kind: str, actor: str, detail: dict[str, object] | None = None,
@@ -45,14 +47,9 @@ def _without_credentials(url: str | None) -> str | None:
     return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
 
 
-def add_subscriber(session: Session, name: str, role: str, transport: str, url: str | None = None,
-                   code: str | None = None, party_identifier: str | None = None, fmt: str = "xml",
-                   exchange: str | None = None, secret: str | None = None, *, actor: str,
-                   note: str | None = None) -> Subscriber:
-    """Register a receiver. ``role`` ``party`` needs the party's identifier; control_point,
-    terminal and partner_customs need the ``code`` they act for (control point or boundary).
-    A webhook needs an http(s) URL; the signing secret is generated unless given (and is
-    never put on the history)."""
+def _problems(session: Session, role: str, transport: str, url: str | None, code: str | None,
+              party_identifier: str | None, fmt: str) -> tuple[list[Problem], int | None]:
+    """What is wrong with a subscriber's settings (by field), and the party it belongs to."""
     problems = []
     if role not in SUBSCRIBER_ROLES:
         problems.append(Problem(message=f"role must be one of {', '.join(SUBSCRIBER_ROLES)}", path="role"))
@@ -75,6 +72,18 @@ def add_subscriber(session: Session, name: str, role: str, transport: str, url: 
                                             "queue belong to a party)", path="party"))
         else:
             party_id = party.id
+    return problems, party_id
+
+
+def add_subscriber(session: Session, name: str, role: str, transport: str, url: str | None = None,
+                   code: str | None = None, party_identifier: str | None = None, fmt: str = "xml",
+                   exchange: str | None = None, secret: str | None = None, *, actor: str,
+                   note: str | None = None) -> Subscriber:
+    """Register a receiver. ``role`` ``party`` needs the party's identifier; control_point,
+    terminal and partner_customs need the ``code`` they act for (control point or boundary).
+    A webhook needs an http(s) URL; the signing secret is generated unless given (and is
+    never put on the history)."""
+    problems, party_id = _problems(session, role, transport, url, code, party_identifier, fmt)
     if session.scalar(select(Subscriber.id).where(Subscriber.name == name)) is not None:
         problems.append(Problem(message=f"a subscriber named {name!r} exists", path="name"))
     if problems:
@@ -92,6 +101,59 @@ def add_subscriber(session: Session, name: str, role: str, transport: str, url: 
     return subscriber
 
 
+def change_subscriber(session: Session, name_or_id: str, role: str, transport: str, url: str | None = None,
+                      code: str | None = None, party_identifier: str | None = None, fmt: str = "xml", *,
+                      actor: str, note: str | None = None) -> Subscriber:
+    """Change where and how a subscriber receives (the same checks as adding one); its name,
+    secret and messages stay. The ``changed`` event names what was and what is (a URL without
+    its credentials). A retired subscriber cannot be changed."""
+    subscriber = find_subscriber(session, name_or_id, lock=True)
+    if subscriber.state == RETIRED or subscriber.client_id is not None:
+        raise Rejection("SUBSCRIBER_RETIRED" if subscriber.state == RETIRED else "CLIENT_CALLBACK",
+                        "a retired subscriber or a client's callback cannot be changed here",
+                        [Problem(message="retired" if subscriber.state == RETIRED else "a client's own callback",
+                                 path="name")])
+    problems, party_id = _problems(session, role, transport, url, code, party_identifier, fmt)
+    if problems:
+        raise Rejection("INVALID_SUBSCRIBER", "the subscriber cannot be changed", problems)
+    before = _settings(session, subscriber)
+    subscriber.role, subscriber.transport, subscriber.url = role, transport, url
+    subscriber.code = code if role != "party" else None
+    subscriber.party_id, subscriber.format = party_id, fmt
+    after = _settings(session, subscriber)
+    changed = {key for key in after if after[key] != before[key]}
+    if changed:
+        record(session, subscriber.id, "changed", actor, {"from": {k: before[k] for k in sorted(changed)},
+                                                         "to": {k: after[k] for k in sorted(changed)}}, note)
+    return subscriber
+
+
+def _settings(session: Session, subscriber: Subscriber) -> dict[str, object]:
+    party = session.get(models.Party, subscriber.party_id) if subscriber.party_id is not None else None
+    return {"role": subscriber.role, "code": subscriber.code, "party": party.identifier if party else None,
+            "transport": subscriber.transport, "url": _without_credentials(subscriber.url),
+            "format": subscriber.format}
+
+
+def retire(session: Session, name_or_id: str, *, actor: str, note: str | None = None) -> Subscriber:
+    """Stop routing to a subscriber for good: nothing new is addressed to it and nothing more is
+    delivered (messages waiting for it are left undelivered and counted on the event). The row
+    and its history stay, for the audit and the messages that name it. Retiring twice records
+    nothing."""
+    subscriber = find_subscriber(session, name_or_id, lock=True)
+    if subscriber.state == RETIRED:
+        return subscriber
+    if not (note or "").strip():
+        raise Rejection("REASON_REQUIRED", "say why the subscriber is retired",
+                        [Problem(message="a reason is required", path="note")])
+    waiting = session.scalar(select(func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.subscriber_id == subscriber.id, OutboxMessage.status == "pending")) or 0
+    record(session, subscriber.id, "retired", actor,
+           {"from": {"state": subscriber.state}, "to": {"state": RETIRED}, "undelivered": waiting}, note)
+    subscriber.state, subscriber.next_probe_at, subscriber.consecutive_failures = RETIRED, None, 0
+    return subscriber
+
+
 def find_subscriber(session: Session, name_or_id: str, lock: bool = False) -> Subscriber:
     """By name or id; ``lock`` holds the row (a change must not race the dispatcher's)."""
     query = select(Subscriber).where(
@@ -105,6 +167,7 @@ def find_subscriber(session: Session, name_or_id: str, lock: bool = False) -> Su
 def pause(session: Session, name_or_id: str, *, actor: str, note: str | None = None) -> Subscriber:
     """Stop delivering until resumed; pausing a paused subscriber changes (and records) nothing."""
     subscriber = find_subscriber(session, name_or_id, lock=True)
+    _not_retired(subscriber)
     if subscriber.state != "paused":
         record(session, subscriber.id, "paused", actor,
                {"from": {"state": subscriber.state}, "to": {"state": "paused"}}, note)
@@ -115,6 +178,7 @@ def pause(session: Session, name_or_id: str, *, actor: str, note: str | None = N
 def resume(session: Session, name_or_id: str, *, actor: str, note: str | None = None) -> Subscriber:
     """Back to active at once (also ends an automatic block: the next run delivers)."""
     subscriber = find_subscriber(session, name_or_id, lock=True)
+    _not_retired(subscriber)
     if subscriber.state != "active" or subscriber.consecutive_failures or subscriber.next_probe_at is not None:
         record(session, subscriber.id, "resumed", actor,
                {"from": {"state": subscriber.state, "consecutive_failures": subscriber.consecutive_failures},
@@ -123,6 +187,12 @@ def resume(session: Session, name_or_id: str, *, actor: str, note: str | None = 
     subscriber.consecutive_failures = 0
     subscriber.next_probe_at = None
     return subscriber
+
+
+def _not_retired(subscriber: Subscriber) -> None:
+    if subscriber.state == RETIRED:
+        raise Rejection("SUBSCRIBER_RETIRED", f"subscriber {subscriber.name} is retired",
+                        [Problem(message="retired", path="name")])
 
 
 def history(session: Session, name_or_id: str) -> list[SubscriberEvent]:
@@ -190,7 +260,8 @@ def pull_queue(session: Session, party_id: int, limit: int) -> Sequence[OutboxMe
     """The oldest unacknowledged messages of the party's pull subscribers."""
     return session.scalars(
         select(OutboxMessage).join(Subscriber, Subscriber.id == OutboxMessage.subscriber_id)
-        .where(Subscriber.transport == "pull", Subscriber.party_id == party_id, OutboxMessage.status == "pending")
+        .where(Subscriber.transport == "pull", Subscriber.party_id == party_id, Subscriber.state != RETIRED,
+               OutboxMessage.status == "pending")
         .order_by(OutboxMessage.id).limit(limit)).all()
 
 

@@ -104,8 +104,11 @@ def _party_countries(declaration: Declaration) -> Iterator[tuple[str, str | None
 CodeField = tuple[Callable[[Declaration], Iterator[tuple[str, str | None]]], Callable[[CodeLists, str], bool]]
 
 CODE_FIELDS: dict[str, CodeField] = {
+    # An 8-digit code is refused only when its HS6 is no HS 2022 subheading; a national item the
+    # list lacks under an existing subheading is R111's warning (``hs_national_item``).
     "hs_code": (_goods_values("hs_code", "Commodity/Classification/ID"),
-                lambda lists, code: lists.hs_code_known(code)),
+                lambda lists, code: lists.hs_code_known(code) or (
+                    len(code) == 8 and code.isdigit() and lists.hs6_known(code))),
     "origin_country": (_goods_values("origin_country", "Origin/CountryCode"),
                        lambda lists, code: code in lists.countries),
     "currency": (_goods_values("currency", "CustomsValueAmount"),
@@ -131,6 +134,16 @@ def known_code(declaration: Declaration, params: Mapping[str, Any], context: Che
     for path, value in extract(declaration):
         if value is not None and not known(context.code_lists, value):
             yield Hit(path, {"value": value})
+
+
+@check("hs_national_item", fields=("value", "subheading"))
+def hs_national_item(declaration: Declaration, params: Mapping[str, Any], context: CheckContext) -> Iterator[Hit]:
+    """An 8-digit code under an HS 2022 subheading whose national item the tariff list does not
+    name: the goods exist, only the last two digits cannot be confirmed (a warning, not a refusal)."""
+    extract = _goods_values("hs_code", "Commodity/Classification/ID")
+    for path, value in extract(declaration):
+        if value is not None and context.code_lists.hs_item_unlisted(value):
+            yield Hit(path, {"value": value, "subheading": value[:6]})
 
 
 # --- identifiers ------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user, login_user, logout_user
 from app.web.form_text import TranslatedForm
+from app.web.kept import keep_form, kept, restore_form, see_other
 from werkzeug.wrappers import Response
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
@@ -83,20 +84,26 @@ def _safe_next(target: str | None) -> str:
 
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> str | Response | tuple[str, int]:
+    """Post/redirect/get: a refused sign-in goes back to the sign-in page (303) with the
+    username kept and the problem said there (answered 401 or 400); the password is never kept.
+    Reloading that page never sends the password again."""
     form = LoginForm()
-    if form.validate_on_submit():
-        user = users.find_user(db(), form.username.data or "")
-        unit_of_work().end_reads()  # the slow password check runs outside any transaction
-        if users.check_password(user, form.password.data or ""):
-            assert user is not None
-            uow = unit_of_work().write_lock()
-            users.record_sign_in(user, form.password.data or "")
-            uow.commit()
-            login_user(user)
-            return redirect(_safe_next(request.args.get("next")))
-        form.password.errors = [*form.password.errors, _("unknown username or wrong password")]
-        return render_template("auth/login.html", form=form), 401
-    status = 400 if form.errors else 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            user = users.find_user(db(), form.username.data or "")
+            unit_of_work().end_reads()  # the slow password check runs outside any transaction
+            if users.check_password(user, form.password.data or ""):
+                assert user is not None
+                uow = unit_of_work().write_lock()
+                users.record_sign_in(user, form.password.data or "")
+                uow.commit()
+                login_user(user)
+                return redirect(_safe_next(request.args.get("next")))
+            keep_form("auth.login", form, 401, errors={"password": [_("unknown username or wrong password")]})
+        else:
+            keep_form("auth.login", form, 400)
+        return see_other(request.full_path.rstrip("?"))
+    status = restore_form(form, kept("auth.login"))
     return render_template("auth/login.html", form=form), status
 
 

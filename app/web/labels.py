@@ -151,6 +151,10 @@ SUBSCRIBER_TERMS = {
     "release_notice": _l("release notice"), "refusal_notice": _l("refusal notice"),
     "cancellation_notice": _l("cancellation notice"), "manifest_decision": _l("conveyance manifest"),
     "cargo_manifest_decision": _l("sea or air manifest decision"),
+    "retired": _l("retired"), "removed": _l("removed"), "added": _l("added"), "changed": _l("changed"),
+    "resumed": _l("resumed"), "replayed": _l("dead letters sent again"), "unblocked": _l("unblocked"),
+    "role": _l("receives as"), "code": _l("control point or boundary"), "transport": _l("delivered by"),
+    "url": _l("address"), "format": _l("format"), "state": _l("state"), "undelivered": _l("messages left undelivered"),
 }
 
 

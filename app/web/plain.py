@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from flask import current_app, has_app_context
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -412,9 +413,31 @@ def risk_text(text: str | None) -> str:
     Chinese reader gets its fixed phrases translated, data values unchanged."""
     if not text or not _zh():
         return text or ""
+    for pattern, replacement in _data_phrases_zh():
+        text = pattern.sub(replacement, text)
     for pattern, replacement in _RISK_PHRASES_ZH:
         text = pattern.sub(replacement, text)
     return text
+
+
+def _data_phrases_zh() -> list[tuple[re.Pattern[str], str]]:
+    """The risk analysts' reasons (``rules/risk/*.csv``) with their Chinese, longest first, as
+    whole phrases; none when the risk module is not loaded."""
+    engine = current_app.extensions["csw"].reference.risk if has_app_context() else None
+    if engine is None:
+        return []
+    phrases: dict[str, str] = engine.factors.phrases_zh
+    key = hash(frozenset(phrases.items()))
+    if _DATA_PHRASES.get("key") != key:
+        _DATA_PHRASES.clear()
+        _DATA_PHRASES.update(key=key, compiled=[
+            (re.compile(r"(?<![\w-])" + re.escape(english) + r"(?![\w-])"), chinese.replace("\\", r"\\"))
+            for english, chinese in sorted(phrases.items(), key=lambda pair: len(pair[0]), reverse=True)])
+    compiled: list[tuple[re.Pattern[str], str]] = _DATA_PHRASES["compiled"]
+    return compiled
+
+
+_DATA_PHRASES: dict[str, Any] = {}
 
 
 def aeo_reason(text: str | None) -> str:

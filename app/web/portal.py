@@ -8,7 +8,9 @@ submitted form is turned into the declaration v1 document and goes through
 from __future__ import annotations
 
 import copy
+import json
 import re
+import zlib
 from dataclasses import asdict
 from collections.abc import Callable
 from datetime import datetime
@@ -25,6 +27,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from app.web.form_text import TranslatedForm
+from app.web.kept import keep, keep_form, kept, restore_form, see_other
 from flask_wtf.csrf import CSRFError
 from flask_wtf.file import FileField
 from wtforms import FieldList, Form, FormField, SelectChoice, SelectField, StringField, TextAreaField
@@ -46,7 +49,7 @@ from app.portal import service as portal
 from app.routing import notifications as lifecycle
 from app.users import clients as api_clients
 from app.portal.document import (ITEM_DEFAULTS, build_declaration, field_for_path, fields_with_invalid_characters,
-                                 form_data_from_xml)
+                                 form_data_from_xml, without_invalid_characters)
 from app.declarations import pipeline
 from app.declarations import queries as declarations_queries
 from app.revenue import queries as revenue_queries
@@ -359,6 +362,14 @@ def _checked_without_lodging(data: dict[str, Any], body: bytes, function_code: s
 PROBLEMS_KEY = "_problems"
 
 
+def _invalid_characters(data: dict[str, Any]) -> checks.Errors:
+    """Fields with characters a declaration cannot carry: they are removed (the form is kept
+    without them) and the field says so, for the trader to check what is left."""
+    return {field: [Message(_("This field held control characters a declaration cannot carry; they were "
+                              "removed: check what is left."), "xml-characters")]
+            for field in fields_with_invalid_characters(data)}
+
+
 def _keep(data: dict[str, Any], draft_id: int | None, amending: Any, errors: checks.Errors | None = None,
           general: list[Message] | None = None, notices: list[Message] | None = None,
           anchor: str | None = None) -> WerkzeugResponse:
@@ -416,17 +427,16 @@ def _declaration_form(draft_id: int | None = None, amending: Any = None) -> Any:
         flash(_("Draft saved. You can resume it from your declarations."))
         return redirect(url_for("portal.draft", draft_id=draft.id))
     if action == "download":
-        invalid = {field: [Message(_("Remove the control characters from this field."), "xml-characters")]
-                   for field in fields_with_invalid_characters(data)}
+        invalid = _invalid_characters(data)
         if invalid:
-            return _render_form(_form_from(data), invalid, [], 422, draft_id, amending)
+            return _keep(without_invalid_characters(data), draft_id, amending, invalid)
         body = build_declaration(data, party.identifier, party.name, function_code)
         filename = (re.sub(r"[^0-9A-Za-z._-]", "_", str(data.get("lrn") or "").strip())[:35] or "declaration") + ".xml"
         return Response(body, mimetype="application/xml",
                         headers={"Content-Disposition": f'attachment; filename="{filename}"'})
     missing = checks.precheck(data)
-    if fields_with_invalid_characters(data):
-        return _render_form(_form_from(data), missing, [], 422, draft_id, amending)
+    if invalid := _invalid_characters(data):
+        return _keep(without_invalid_characters(data), draft_id, amending, checks.merge(invalid, missing))
     body = build_declaration(data, party.identifier, party.name, function_code)
     if missing:
         # Not lodged: but the schema and the rules are run too, so every problem shows at once.
@@ -693,10 +703,18 @@ def _source_lines(body: bytes, problems: list[Problem]) -> dict[int, str]:
     return {n: lines[n - 1].strip()[:200] for n in sorted(wanted) if 0 < n <= len(lines)}
 
 
-def _upload_refused(form: UploadForm, rejection: Rejection, body: bytes) -> tuple[str, int]:
-    """The refused file's problems as a table: the field each is about (by its label), what is
-    wrong in plain words; line, rule and path folded in a details element."""
-    problems = []
+#: The refused file's report is kept in the session cookie (about 4 KB in all) for the page the
+#: refusal redirects to: problems are kept while they fit this many compressed bytes.
+UPLOAD_REPORT_BYTES = 2200
+
+
+def _upload_refused(form: UploadForm, rejection: Rejection, body: bytes) -> WerkzeugResponse:
+    """The refused file's problems as a table on the upload page (post/redirect/get): the field
+    each is about (by its label), what is wrong in plain words; line, rule and path folded in a
+    details element. As many problems as the session can carry are kept; the page says how
+    many more there were."""
+    lines = _source_lines(body, rejection.problems)
+    rows: list[dict[str, Any]] = []
     for problem in rejection.problems:
         field = field_for_path(problem.path)
         if field is not None and is_schema_problem(problem):
@@ -706,9 +724,17 @@ def _upload_refused(form: UploadForm, rejection: Rejection, body: bytes) -> tupl
             message = finding_message(problem)
         else:
             message = problem_message(problem)
-        problems.append((problem, _label(field) if field else None, message))
-    return render_template("portal/upload.html", form=form, rejection=rejection, problems=problems,
-                           summary=rejection_summary(rejection), lines=_source_lines(body, rejection.problems)), 422
+        row = {"severity": problem.severity or "reject", "line": problem.line,
+               "label": _label(field) if field else None, "message": str(message), "rule": problem.rule,
+               "path": problem.path,
+               "source": lines.get(problem.line) if problem.line else None}
+        if len(zlib.compress(json.dumps(rows + [row], ensure_ascii=False).encode())) > UPLOAD_REPORT_BYTES:
+            break
+        rows.append(row)
+    keep("portal.upload", 422, code=rejection.code, summary=str(rejection_summary(rejection)), problems=rows,
+         more=len(rejection.problems) - len(rows), file=(form.document.data.filename or "")[:120]
+         if form.document.data else "", amends=(form.amends.data or "")[:16])
+    return see_other(url_for("portal.upload", _anchor="error-summary"))
 
 
 @bp.route("/upload", methods=["GET", "POST"])
@@ -716,7 +742,10 @@ def _upload_refused(form: UploadForm, rejection: Rejection, body: bytes) -> tupl
 def upload() -> Any:
     form = UploadForm()
     if request.method == "GET":
-        return render_template("portal/upload.html", form=form, rejection=None, problems=[], lines={})
+        report = kept("portal.upload")
+        if report:
+            form.amends.data = report.get("amends") or ""
+        return render_template("portal/upload.html", form=form, report=report), (report or {}).get("status", 200)
     uploaded = form.document.data
     if not uploaded:
         rejection = Rejection("NO_FILE", _("Choose the declaration XML file to upload."),
@@ -746,20 +775,20 @@ def keys() -> Any:
     """Post/redirect/get: a created key is shown once on the page the POST redirects to (kept
     in the session until then), so reloading never creates a second key."""
     form = KeyForm()
-    status = 200
     if request.method == "POST":
         try:
             client, new_key = api_clients.create_key(db(), caller(), form.name.data or "")
             unit_of_work().commit()
         except Rejection as rejection:
             unit_of_work().rollback()
-            form.name.errors = [problem_message(p) for p in rejection.problems] or [rejection_summary(rejection)]
-            status = 422
-        else:
-            session["new_key"] = {"id": client.id, "key": new_key}
-            flash(_("API key “%(name)s” created.", name=client.name))
-            return redirect(url_for("portal.keys", _anchor="new-key-card"))
-    created = session.pop("new_key", None) if request.method == "GET" else None
+            keep_form("portal.keys", form, errors={"name": [
+                str(m) for m in [problem_message(p) for p in rejection.problems] or [rejection_summary(rejection)]]})
+            return see_other(url_for("portal.keys", _anchor="name"))
+        session["new_key"] = {"id": client.id, "key": new_key}
+        flash(_("API key “%(name)s” created.", name=client.name))
+        return redirect(url_for("portal.keys", _anchor="new-key-card"))
+    status = restore_form(form, kept("portal.keys"))
+    created = session.pop("new_key", None)
     return render_template("portal/keys.html", form=form, new_key=created["key"] if created else None,
                            new_key_id=created["id"] if created else None,
                            clients=api_clients.list_keys(db(), caller()), revoke_form=TranslatedForm()), status
@@ -787,16 +816,6 @@ def hs_codes() -> Any:
         return jsonify([{"code": c.code, "name": c.name(locale)} for c in found])
     return render_template("portal/hs_codes.html", query=query, found=found, locale=locale,
                            subheadings=_codes().search_subheadings(query))
-
-
-@bp.after_request
-def back_button(response: WerkzeugResponse) -> WerkzeugResponse:
-    """A page answering a POST (the form again with its problems, a row added) is kept in the
-    browser's own cache for a while: Back to it then shows it, instead of "Confirm Form
-    Resubmission" or re-posting. Private: no shared cache may keep it."""
-    if request.method == "POST" and response.mimetype == "text/html" and response.status_code in (200, 422):
-        response.headers["Cache-Control"] = "private, max-age=3600"
-    return response
 
 
 @bp.errorhandler(403)

@@ -250,3 +250,83 @@ def test_landing_sign_in_and_accounts(page: Page, browser: Browser, people: str)
     page.goto(f"{base}/admin/routing/subscribers")
     assert_accessible(page, "people-16-subscribers")
 
+
+
+def test_a_refused_form_survives_back_and_reload_without_posting_again(page: Page, people: str) -> None:
+    """Finding 12 (post/redirect/get): the lodging form refused, then reload, Back and Forward:
+    no "Confirm Form Resubmission", nothing posted again, the problems and what was typed kept."""
+    base = people
+    log_in(page, base, "en-trader")
+    page.goto(f"{base}/trader/declarations/new?type=IM")
+    fill_item(page, 0, "8471300")
+    posts: list[str] = []
+    page.on("request", lambda request: posts.append(request.url) if request.method == "POST" else None)
+    page.click("#submit-declaration")
+    summary = page.locator("#error-summary")
+    expect(summary).to_contain_text("Local reference (LRN)")
+    expect(page).to_have_url(re.compile(r"/trader/drafts/\d+"))
+    assert len(posts) == 1
+    page.reload()  # a GET of the draft: the problems were kept with it
+    expect(summary).to_contain_text("Local reference (LRN)")
+    expect(page.locator("#items-0-hs_code")).to_have_value("8471300")
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"/trader/declarations/new"))
+    page.go_forward()
+    expect(summary).to_contain_text("Local reference (LRN)")
+    page.goto(f"{base}/trader/upload")
+    page.click("form.narrow button[type=submit]")  # no file chosen
+    expect(page.locator("#error-summary")).to_contain_text("Choose the declaration XML file")
+    page.reload()
+    expect(page).to_have_url(re.compile(r"/trader/upload"))
+    assert len(posts) == 2, f"reload, Back and Forward posted again: {posts}"
+    screenshot(page, "people-17-refused-upload-after-reload")
+
+
+def test_every_page_fits_a_390_px_phone(browser: Browser, people: str, live_server: LiveServer,
+                                        demo_cases: dict[str, int]) -> None:
+    """Finding 12: every page of the portal, the officers' application and the administrators'
+    pages at 390 px wide: nothing wider than the screen (document.documentElement.scrollWidth)."""
+    from app.domain.problems import Rejection
+    from app.routing.subscribers import add_subscriber, find_subscriber
+
+    with live_server.app.extensions["csw"].sessions() as session, session.begin():
+        try:
+            subscriber_id = find_subscriber(session, "phone-kiosk").id
+        except Rejection:
+            subscriber_id = add_subscriber(session, "phone-kiosk", "control_point", "webhook",
+                                           "https://a-very-long-host-name-for-a-kiosk.example/hooks/release-notices",
+                                           "HKLMC", actor="e2e").id
+        admin = find_user(session, "people-admin")
+        assert admin is not None
+        admin_id = admin.id
+        reference = session.get(Case, demo_cases["E2E-TOP"]).declaration_id  # type: ignore[union-attr]
+    pages = {
+        None: ["/", "/login", "/login?next=/trader/"],
+        ("officer", "officer-e2e-pass"): [
+            "/officer/", "/officer/?state=closed", f"/officer/cases/{demo_cases['E2E-TOP']}",
+            f"/officer/cases/{demo_cases['E2E-THIRD']}", "/officer/search?q=e2e", f"/officer/declarations/{reference}",
+            "/officer/duty"],
+        ("supervisor", "supervisor-e2e-pass"): ["/officer/dashboard", "/officer/reports/revenue"],
+        ("people-admin", PASSWORD): ["/officer/users", f"/officer/users/{admin_id}", "/admin/routing/subscribers",
+                                     f"/admin/routing/subscribers/{subscriber_id}"],
+        ("en-trader", PASSWORD): ["/trader/", "/trader/declarations/new?type=IM", "/trader/declarations/new?type=TS",
+                                  "/trader/upload", "/trader/keys", "/trader/codes/hs?q=wine",
+                                  f"/trader/declarations/{reference}", f"/trader/declarations/{reference}/amend"],
+        ("zh-trader", PASSWORD): ["/trader/", "/trader/declarations/new?type=IM", f"/trader/declarations/{reference}"],
+    }
+    wide: list[str] = []
+    for who, paths in pages.items():
+        context = browser.new_context(java_script_enabled=True, viewport={"width": 390, "height": 844})
+        page = context.new_page()
+        try:
+            if who is not None:
+                log_in(page, people, *who)
+            for path in paths:
+                page.goto(f"{people}{path}")
+                width = int(page.evaluate("document.documentElement.scrollWidth"))
+                if width > 390:
+                    wide.append(f"{path} as {who[0] if who else 'anyone'}: {width} px")
+                    screenshot(page, "people-390-" + re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-"))
+        finally:
+            context.close()
+    assert wide == [], "pages wider than a 390 px phone:\n" + "\n".join(wide)

@@ -119,7 +119,7 @@ def test_pages_need_sign_in_and_a_wrong_password_is_refused(clean_app: Flask, ac
     assert response.headers["Location"].startswith("/login?next=")
     page = client.get("/login")
     refused = client.post("/login", data={"username": "officer", "password": "wrong-password",
-                                          "csrf_token": csrf_token(page.text)})
+                                          "csrf_token": csrf_token(page.text)}, follow_redirects=True)
     assert refused.status_code == 401
     assert "unknown username or wrong password" in refused.text
     assert client.get("/officer/").status_code == 302
@@ -270,13 +270,13 @@ def test_a_second_officer_is_told_who_has_the_case(clean_app: Flask, accounts: d
     first, first_token = browser(clean_app, "officer")
     second, second_token = browser(clean_app, "officer2")
     assert first.post(f"/officer/cases/{case_id}/claim", data={"csrf_token": first_token}).status_code == 302
-    refused = second.post(f"/officer/cases/{case_id}/claim", data={"csrf_token": second_token})
+    refused = second.post(f"/officer/cases/{case_id}/claim", data={"csrf_token": second_token}, follow_redirects=True)
     assert refused.status_code == 409
     assert 'data-code="ALREADY_CLAIMED"' in refused.text
     assert "Officer Test (officer)" in refused.text
     assert case_row(clean_app, case_id).assigned_to_id == accounts["officer"]
     not_theirs = second.post(f"/officer/cases/{case_id}/decision",
-                             data={"csrf_token": second_token, "decision": "release"})
+                             data={"csrf_token": second_token, "decision": "release"}, follow_redirects=True)
     assert not_theirs.status_code == 409 and 'data-code="NOT_YOUR_CASE"' in not_theirs.text
 
 
@@ -326,10 +326,12 @@ def test_supervisor_reassigns_with_a_reason(clean_app: Flask, accounts: dict[str
     officer.post(f"/officer/cases/{case_id}/claim", data={"csrf_token": token})
     supervisor, super_token = browser(clean_app, "supervisor")
     missing = supervisor.post(f"/officer/cases/{case_id}/reassign",
-                              data={"csrf_token": super_token, "assignee": "officer2", "reason": ""})
+                              data={"csrf_token": super_token, "assignee": "officer2", "reason": ""},
+                              follow_redirects=True)
     assert missing.status_code == 422 and 'data-field="reason"' in missing.text
     unknown = supervisor.post(f"/officer/cases/{case_id}/reassign",
-                              data={"csrf_token": super_token, "assignee": "admin", "reason": "leave"})
+                              data={"csrf_token": super_token, "assignee": "admin", "reason": "leave"},
+                              follow_redirects=True)
     assert unknown.status_code == 422 and 'data-code="UNKNOWN_OFFICER"' in unknown.text
     done = supervisor.post(f"/officer/cases/{case_id}/reassign",
                            data={"csrf_token": super_token, "assignee": "officer2", "reason": "officer on leave"})
@@ -385,7 +387,8 @@ def test_a_transit_alert_joins_the_declarations_case(clean_app: Flask, accounts:
 def test_release_closes_the_case_and_releases_the_declaration(clean_app: Flask, accounts: dict[str, int]) -> None:
     case_id, declaration_id = lodge(clean_app, "LRN-RELEASE-1")
     client, token = browser(clean_app, "officer")
-    before = client.post(f"/officer/cases/{case_id}/decision", data={"csrf_token": token, "decision": "release"})
+    before = client.post(f"/officer/cases/{case_id}/decision", data={"csrf_token": token, "decision": "release"},
+                         follow_redirects=True)
     assert before.status_code == 409 and 'data-code="NOT_YOUR_CASE"' in before.text
     client.post(f"/officer/cases/{case_id}/claim", data={"csrf_token": token})
     response = client.post(f"/officer/cases/{case_id}/decision",
@@ -398,7 +401,7 @@ def test_release_closes_the_case_and_releases_the_declaration(clean_app: Flask, 
     assert released and released[0]["actor"] == "officer:officer"
     assert case_id not in queue_ids(client.get("/officer/").text)
     again = client.post(f"/officer/cases/{case_id}/decision", data={"csrf_token": token, "decision": "refuse",
-                                                                    "reason": "x"})
+                                                                    "reason": "x"}, follow_redirects=True)
     assert again.status_code == 409 and 'data-code="DECISION_NOT_ALLOWED"' in again.text
 
 
@@ -433,14 +436,16 @@ def test_inspection_with_a_discrepancy_feeds_the_risk_module(clean_app: Flask, a
     client, token = browser(clean_app, "officer")
     client.post(f"/officer/cases/{case_id}/claim", data={"csrf_token": token})
     early = client.post(f"/officer/cases/{case_id}/inspection",
-                        data={"csrf_token": token, "result": "discrepancy", "revenue_recovered": "10"})
+                        data={"csrf_token": token, "result": "discrepancy", "revenue_recovered": "10"},
+                        follow_redirects=True)
     assert early.status_code == 409 and 'data-code="NO_INSPECTION"' in early.text
     ordered = client.post(f"/officer/cases/{case_id}/decision",
                           data={"csrf_token": token, "decision": "inspect", "reason": "seal number differs"})
     assert ordered.status_code == 302
     assert declaration_status(clean_app, declaration_id)["status"] == "under_review"
     bad = client.post(f"/officer/cases/{case_id}/inspection",
-                      data={"csrf_token": token, "result": "discrepancy", "revenue_recovered": "-5"})
+                      data={"csrf_token": token, "result": "discrepancy", "revenue_recovered": "-5"},
+                      follow_redirects=True)
     assert bad.status_code == 422 and 'data-field="revenue_recovered"' in bad.text
     recorded = client.post(f"/officer/cases/{case_id}/inspection", data={
         "csrf_token": token, "result": "discrepancy", "revenue_recovered": "1234.50",
@@ -468,10 +473,11 @@ def test_reroute_needs_a_reason_and_changes_the_lane(clean_app: Flask, accounts:
     client, token = browser(clean_app, "officer")
     client.post(f"/officer/cases/{case_id}/claim", data={"csrf_token": token})
     missing = client.post(f"/officer/cases/{case_id}/decision",
-                          data={"csrf_token": token, "decision": "reroute", "lane": "red"})
+                          data={"csrf_token": token, "decision": "reroute", "lane": "red"}, follow_redirects=True)
     assert missing.status_code == 422 and 'data-code="REASON_REQUIRED"' in missing.text
     same = client.post(f"/officer/cases/{case_id}/decision",
-                       data={"csrf_token": token, "decision": "reroute", "lane": "yellow", "reason": "x"})
+                       data={"csrf_token": token, "decision": "reroute", "lane": "yellow", "reason": "x"},
+                       follow_redirects=True)
     assert same.status_code == 422 and 'data-code="LANE_UNCHANGED"' in same.text
     done = client.post(f"/officer/cases/{case_id}/decision",
                        data={"csrf_token": token, "decision": "reroute", "lane": "red",
@@ -510,7 +516,8 @@ def test_requested_documents_reach_the_trader_and_an_amendment_answers(clean_app
 def test_notes_are_kept_in_the_history(clean_app: Flask, accounts: dict[str, int]) -> None:
     case_id, _ = lodge(clean_app, "LRN-NOTE-1")
     client, token = browser(clean_app, "officer")
-    empty = client.post(f"/officer/cases/{case_id}/notes", data={"csrf_token": token, "note": "  "})
+    empty = client.post(f"/officer/cases/{case_id}/notes", data={"csrf_token": token, "note": "  "},
+                        follow_redirects=True)
     assert empty.status_code == 422
     assert client.post(f"/officer/cases/{case_id}/notes",
                        data={"csrf_token": token, "note": "called the broker <b>twice</b>"}).status_code == 302
@@ -580,7 +587,7 @@ def test_language_switches_per_user(clean_app: Flask, accounts: dict[str, int]) 
         assert session.get(User, accounts["officer"]).locale == "zh_Hant"
     other, _ = browser(clean_app, "officer2")
     assert "Case queue" in other.get("/officer/").text
-    bad = client.post("/officer/locale", data={"csrf_token": token, "locale": "fr"})
+    bad = client.post("/officer/locale", data={"csrf_token": token, "locale": "fr"}, follow_redirects=True)
     assert bad.status_code == 400
 
 
@@ -611,14 +618,15 @@ def test_a_case_deadline_is_never_before_its_opening(clean_app: Flask, accounts:
 def test_admin_creates_accounts_on_the_page(clean_app: Flask, accounts: dict[str, int]) -> None:
     client, token = browser(clean_app, "admin")
     short = client.post("/officer/users", data={"csrf_token": token, "username": "newbie", "role": "officer",
-                                                "password": "short"})
+                                                "password": "short"}, follow_redirects=True)
     assert short.status_code == 422
     assert "Initial password: Enter 10 to 200 characters." in short.text  # the field named by its label
     taken = client.post("/officer/users", data={"csrf_token": token, "username": "officer", "role": "officer",
-                                                "password": "long-enough-password"})
+                                                "password": "long-enough-password"}, follow_redirects=True)
     assert taken.status_code == 422 and "this username is taken" in taken.text
     no_party = client.post("/officer/users", data={"csrf_token": token, "username": "clerk", "role": "trader",
-                                                   "party": "99999999", "password": "long-enough-password"})
+                                                   "party": "99999999", "password": "long-enough-password"},
+                                                   follow_redirects=True)
     assert no_party.status_code == 422 and "no company with this number is known" in no_party.text
     made = client.post("/officer/users", data={"csrf_token": token, "username": "newbie", "role": "officer",
                                                "password": "long-enough-password"})

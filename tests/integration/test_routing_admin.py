@@ -95,7 +95,9 @@ def test_admin_adds_a_subscriber_in_the_web_ui(admin_browser: FlaskClient, clean
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', admin_browser.get(page).text).group(1)  # type: ignore[union-attr]
     refused = admin_browser.post(page, data={"csrf_token": token, "name": "lmc-kiosk", "role": "control_point",
                                              "code": "HKLMC", "transport": "webhook", "url": "", "format": "xml"})
-    assert refused.status_code == 422
+    assert refused.status_code == 303  # post/redirect/get: what was typed and the problem kept for the page
+    refused = admin_browser.get(refused.headers["Location"].split("#")[0])
+    assert refused.status_code == 422 and 'value="lmc-kiosk"' in refused.text
     assert "Address: a web hook needs an http:// or https:// address" in refused.text
     added = admin_browser.post(page, data={"csrf_token": token, "name": "lmc-kiosk", "role": "control_point",
                                            "code": "HKLMC", "transport": "webhook", "format": "json",
@@ -109,6 +111,52 @@ def test_admin_adds_a_subscriber_in_the_web_ui(admin_browser: FlaskClient, clean
         assert (subscriber.role, subscriber.code, subscriber.format) == ("control_point", "HKLMC", "json")
         events = [(e.kind, e.actor, e.note) for e in history(session, "lmc-kiosk")]
     assert events == [("added", "officer:routing-admin", "new kiosk")]
+
+
+def test_admin_changes_and_retires_a_subscriber_in_the_web_ui(admin_browser: FlaskClient, clean_app: Flask) -> None:
+    """Issue 24: a subscriber's address and format are changed on its page, and it is retired
+    with a reason; each change is an event with the administrator and the time, and a retired
+    subscriber is addressed and delivered nothing more, nor paused or resumed."""
+    from app.domain.routing import RecipientRole
+    from app.routing.outbox import Addressees, subscribers_for
+    from app.routing.subscribers import add_subscriber
+
+    with clean_app.extensions["csw"].sessions() as session, session.begin():
+        subscriber_id = add_subscriber(session, "lmc-kiosk", "control_point", "webhook", "https://kiosk.example/a",
+                                       "HKLMC", actor="officer:setup").id
+    sign_in(admin_browser, "routing-admin")
+    page = f"/admin/routing/subscribers/{subscriber_id}"
+    html = admin_browser.get(page).text
+    assert 'value="https://kiosk.example/a"' in html and 'id="retire-subscriber"' in html
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)  # type: ignore[union-attr]
+    changed = admin_browser.post(page, data={"csrf_token": token, "role": "control_point", "code": "HKLMC",
+                                             "transport": "webhook", "url": "https://kiosk.example/b",
+                                             "format": "json", "note": "new kiosk software"})
+    assert changed.status_code == 302
+    assert "Subscriber lmc-kiosk changed." in admin_browser.get(page).text
+    refused = admin_browser.post(f"{page}/retire", data={"csrf_token": token, "note": ""})
+    assert refused.status_code == 303
+    assert "Why it is retired" in admin_browser.get(page).text
+    retired = admin_browser.post(f"{page}/retire", data={"csrf_token": token, "note": "kiosk closed"})
+    assert retired.status_code == 302
+    shown = admin_browser.get(page).text
+    assert 'data-state="retired"' in shown and 'id="retire-subscriber"' not in shown and "kiosk closed" in shown
+    assert "new kiosk software" in shown and "https://kiosk.example/b" in shown  # the history, as changed
+    paused = admin_browser.post(f"/admin/routing/subscribers/{subscriber_id}/pause", data={"csrf_token": token},
+                                follow_redirects=True)
+    assert "This subscriber is retired" in paused.text
+    with clean_app.extensions["csw"].sessions() as session:
+        subscriber = find_subscriber(session, "lmc-kiosk")
+        assert (subscriber.url, subscriber.format, subscriber.state) == ("https://kiosk.example/b", "json", "retired")
+        events = [(e.kind, e.actor, e.note, e.detail) for e in history(session, "lmc-kiosk")]
+        assert all(e.occurred_at is not None for e in history(session, "lmc-kiosk"))  # when, with who
+        assert subscribers_for(session, Addressees(frozenset(), "HKLMC", None,
+                                                   frozenset({RecipientRole.CONTROL_POINT}))) == []
+    assert [(kind, actor, note) for kind, actor, note, _detail in events] == [
+        ("added", "officer:setup", None), ("changed", "officer:routing-admin", "new kiosk software"),
+        ("retired", "officer:routing-admin", "kiosk closed")]
+    assert events[1][3] == {"from": {"url": "https://kiosk.example/a", "format": "xml"},
+                            "to": {"url": "https://kiosk.example/b", "format": "json"}}
 
 
 def test_the_scheduler_runs_the_dispatcher_and_the_purge(clean_app: Flask, database_url: str,

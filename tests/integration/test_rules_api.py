@@ -188,3 +188,23 @@ def test_cli_reports_a_broken_rules_folder_in_one_line(tmp_path: Path, monkeypat
         assert result.exit_code == 1
         line = len(units.read_text(encoding="utf-8").splitlines())
         assert f"{units}:{line}:" in result.output and "Traceback" not in result.output
+
+
+def test_an_unlisted_national_item_of_an_hs_2022_subheading_is_accepted_with_a_warning(  # type: ignore[no-untyped-def]
+        client: FlaskClient, response_schema) -> None:
+    """Issue 20 item 4: 85171399 (subheading 851713 exists, the national item is not listed) is
+    accepted with warning R111 in both languages; 85171599 (no subheading 851715) is refused by
+    R101 naming the item's path."""
+    accepted = post(client, declaration_xml(lrn="LRN-HS6-1", hs_code="85171399"))
+    assert accepted.status_code == 202, accepted.get_json()
+    warning = next(f for f in accepted.get_json()["findings"] if f["code"] == "R111")
+    assert warning["severity"] == "warn" and "851713" in warning["message"] and "851713" in warning["message_zh"]
+    status = client.get(f"{API}/{accepted.get_json()['declaration_id']}", headers=auth(accept="application/json"))
+    assert "R111" in {f["code"] for f in status.get_json()["findings"]}
+    refused = post(client, declaration_xml(lrn="LRN-HS6-2", hs_code="85171599"))
+    assert refused.status_code == 422 and refused.get_json()["code"] == "RULES_REJECTED"
+    error = next(e for e in refused.get_json()["errors"] if e["rule"] == "R101")
+    assert error["path"] == "/Declaration/GoodsShipment/GovernmentAgencyGoodsItem/Commodity/Classification/ID"
+    assert "R111" not in {e["rule"] for e in refused.get_json()["errors"]}
+    response_schema.assertValid(etree.fromstring(post(client, declaration_xml(lrn="LRN-HS6-3", hs_code="85171399"),
+                                                      accept="application/xml").data))

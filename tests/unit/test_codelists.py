@@ -55,6 +55,28 @@ def test_shipped_lists_load(lists: CodeLists) -> None:
     assert repr(lists).startswith("CodeLists(countries=")
 
 
+def test_hs6_is_known_from_the_whole_hs_2022_nomenclature(lists: CodeLists) -> None:
+    """5,613 subheadings: any code whose first six digits are one of them exists in the
+    Harmonized System (a 10-digit DEC-DMS code too), whether or not Hong Kong lists the item."""
+    assert len(lists.hs_subheadings) == 5612  # 5,613 rows less UN Comtrade's 999999
+    assert lists.hs6_known("851713") and lists.hs6_known("85171300") and lists.hs6_known("8517130000")
+    assert lists.hs6_known("010121") and not lists.hs_code_known("01012100")
+    assert not lists.hs6_known("851715") and not lists.hs6_known("99999999")
+    assert not lists.hs6_known("8517") and not lists.hs6_known("８５１７１３") and not lists.hs6_known("")
+    assert lists.hs_item_unlisted("85171399") and not lists.hs_item_unlisted("85171300")
+    assert not lists.hs_item_unlisted("85171599") and not lists.hs_item_unlisted("851713")
+
+
+def test_every_listed_item_sits_under_an_hs_2022_subheading(tmp_path: Path) -> None:
+    directory = tmp_path / "codelists"
+    shutil.copytree(DEFAULT_DIRECTORY, directory)
+    with (directory / "hs_codes.csv").open("a", encoding="utf-8") as csv:
+        csv.write("85171599,item,No such subheading,不存在的子目\n")
+    with pytest.raises(CodeListError) as raised:
+        load_code_lists(directory)
+    assert raised.value.path.name == "hs2022.csv" and "851715" in str(raised.value)
+
+
 def test_lists_are_read_only(lists: CodeLists) -> None:
     with pytest.raises(TypeError):
         lists.hs_codes["99999999"] = None  # type: ignore[index]

@@ -66,8 +66,24 @@ def test_parties_findings_alerts_and_history_add_their_points(config: FactorConf
 def test_a_broken_indicator_table_stops_start_up_with_its_name(tmp_path: Path) -> None:
     for name in ("factors.toml", "origins.csv", "hs_sensitivity.csv", "reference_prices.csv", "watchlist.csv"):
         (tmp_path / name).write_bytes((PROJECT_ROOT / "rules" / "risk" / name).read_bytes())
-    (tmp_path / "watchlist.csv").write_text("identifier,points,reason\nX1,many,typo\n")
+    (tmp_path / "watchlist.csv").write_text("identifier,points,reason,reason_zh\nX1,many,typo,錯字\n")
     with pytest.raises(RulesDataError, match="watchlist.csv"):
+        FactorConfig.load(tmp_path)
+
+
+def test_every_analysts_reason_has_its_chinese(tmp_path: Path) -> None:
+    """Issue 24: the reasons in rules/risk/*.csv are data in two languages; a reason without its
+    Chinese stops start-up naming the file and line."""
+    config = FactorConfig.load(PROJECT_ROOT / "rules" / "risk")
+    texts = ([text for _points, text in config.origins.values()] + [text for _p, text in config.routes.values()]
+             + [text for _p, text in config.hs_sensitivity.values()] + [text for _p, text in config.watchlist.values()]
+             + [text for _p, text in config.reference_prices.values()])
+    assert texts and all(config.phrases_zh.get(text) for text in texts)
+    assert config.phrases_zh["origin under sanctions"] == "原產地受制裁"
+    for name in ("factors.toml", "origins.csv", "hs_sensitivity.csv", "reference_prices.csv", "watchlist.csv"):
+        (tmp_path / name).write_bytes((PROJECT_ROOT / "rules" / "risk" / name).read_bytes())
+    (tmp_path / "origins.csv").write_text("origin,departure,points,reason,reason_zh\nKP,,40,sanctions,\n")
+    with pytest.raises(RulesDataError, match=r"origins.csv:2: reason_zh is empty"):
         FactorConfig.load(tmp_path)
 
 

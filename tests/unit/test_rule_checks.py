@@ -173,8 +173,8 @@ REJECT, HOLD, WARN, INFO = Severity.REJECT, Severity.HOLD, Severity.WARN, Severi
 CARGO_REF = "HK26C0000000001"
 
 CASES: dict[str, Case] = {
-    "R101": Case(IM, lambda d: with_item(d, 1, hs_code="85171399"), REJECT, (
-        Expected(f"{ITEM}[2]/Commodity/Classification/ID", ("HS code 85171399",), ("85171399",)),)),
+    "R101": Case(IM, lambda d: with_item(d, 1, hs_code="85171599"), REJECT, (
+        Expected(f"{ITEM}[2]/Commodity/Classification/ID", ("HS code 85171599",), ("85171599",)),)),
     "R102": Case(IM, lambda d: with_item(d, 0, origin_country="ZZ"), REJECT, (
         Expected(f"{ITEM}[1]/Origin/CountryCode", ("ZZ is not an ISO 3166",), ("ZZ",)),)),
     "R103": Case(IM, lambda d: with_item(d, 1, currency="HKX"), REJECT, (
@@ -191,6 +191,9 @@ CASES: dict[str, Case] = {
         Expected(f"{CONSIGNMENT}/DestinationLocationID", ("USSEA",), ("USSEA",)),)),
     "R109": Case(IM, lambda d: with_party(d, PartyRole.IMPORTER, country="ZZ"), REJECT, (
         Expected("/Declaration/Importer/Address/CountryCode", ("ZZ is not an ISO 3166",), ("ZZ",)),)),
+    "R111": Case(IM, lambda d: with_item(d, 1, hs_code="85171399"), WARN, (
+        Expected(f"{ITEM}[2]/Commodity/Classification/ID", ("HS code 85171399", "subheading 851713"),
+                 ("85171399", "851713")),)),
     "R110": Case(IM, lambda d: with_party(d, PartyRole.IMPORTER, identifier="HK1234567"), REJECT, (
         Expected("/Declaration/Importer/ID", ("importer's id HK1234567",), ("進口商", "HK1234567")),)),
     "R201": Case(IM, lambda d: with_containers(d, "CSQU3054384", "MWCU6059784"), REJECT, (
@@ -355,7 +358,7 @@ def test_the_crafted_declaration_breaks_the_rule_exactly_as_expected(
 
 class TestCodeLists:
     @pytest.mark.parametrize(("code", "craft", "path", "value"), [
-        ("R101", lambda d: with_item(d, 0, hs_code="85171399"), f"{ITEM}[1]/Commodity/Classification/ID", "85171399"),
+        ("R101", lambda d: with_item(d, 0, hs_code="85171599"), f"{ITEM}[1]/Commodity/Classification/ID", "85171599"),
         ("R102", lambda d: with_item(d, 1, origin_country="XX"), f"{ITEM}[2]/Origin/CountryCode", "XX"),
         ("R103", lambda d: with_item(d, 0, currency="ABC"), f"{ITEM}[1]/CustomsValueAmount", "ABC"),
         ("R104", lambda d: with_item(d, 1, quantity_unit="XYZ"), f"{ITEM}[2]/GoodsMeasure/TariffQuantity", "XYZ"),
@@ -382,8 +385,21 @@ class TestCodeLists:
             (f"{ITEM}[1]/Origin/CountryCode", True), (f"{ITEM}[2]/Origin/CountryCode", True)]
 
     def test_a_single_goods_item_path_has_no_position(self, rule_set: RuleSet, clean: dict) -> None:
-        declaration = with_items(clean[IM], replace(clean[IM].goods_items[0], hs_code="85171399"))
+        declaration = with_items(clean[IM], replace(clean[IM].goods_items[0], hs_code="85171599"))
         assert [f.path for f in found(rule_set, declaration, "R101")] == [f"{ITEM}/Commodity/Classification/ID"]
+
+    @pytest.mark.parametrize(("hs_code", "rules"), [
+        ("85171300", []),  # listed national item
+        ("85171399", ["R111"]),  # subheading 851713 exists, national item unlisted: a warning
+        ("01012999", ["R111"]),  # a subheading (live horses) the tariff list names no item of
+        ("85171599", ["R101"]),  # 851715 is no HS 2022 subheading: refused
+        ("99999999", ["R101"]),
+    ])
+    def test_an_unlisted_national_item_of_a_real_subheading_is_a_warning_not_a_refusal(
+            self, rule_set: RuleSet, clean: dict, hs_code: str, rules: list[str]) -> None:
+        findings = [f for f in found(rule_set, with_item(clean[IM], 0, hs_code=hs_code)) if f.code in ("R101", "R111")]
+        assert [f.code for f in findings] == rules
+        assert all(f.severity == (Severity.WARN if f.code == "R111" else Severity.REJECT) for f in findings)
 
     @pytest.mark.parametrize("hs_code", ["8517", "851713", "85"])
     def test_a_listed_heading_or_chapter_is_not_a_known_hs_code(self, rule_set: RuleSet, clean: dict,

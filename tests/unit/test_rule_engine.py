@@ -309,8 +309,8 @@ def intake() -> Intake:
 
 @pytest.fixture(scope="module")
 def unknown_hs(intake: Intake) -> Declaration:
-    """An import of one goods item whose HS code (85171399) is not in the tariff list."""
-    return intake.receive_declaration(declaration_xml(hs_code="85171399", movement_at=MOVED_19_NOV_2026)).declaration
+    """An import of one goods item whose HS code (85171599) is in no HS 2022 subheading."""
+    return intake.receive_declaration(declaration_xml(hs_code="85171599", movement_at=MOVED_19_NOV_2026)).declaration
 
 
 def context(rule_set: RuleSet, received_at: datetime = RECEIVED) -> CheckContext:
@@ -326,7 +326,7 @@ def test_a_finding_carries_the_rules_code_severity_path_and_filled_in_messages(
     findings = evaluate(one_rule(tmp_path, severity='"warn"'), unknown_hs, context(rule_set))
     assert [(f.code, f.severity, f.path, f.message_en, f.message_zh) for f in findings] == [
         ("R901", Severity.WARN, "/Declaration/GoodsShipment/GovernmentAgencyGoodsItem/Commodity/Classification/ID",
-         "HS code 85171399 is not listed", "協調制度編碼 85171399 不在目錄內")]
+         "HS code 85171599 is not listed", "協調制度編碼 85171599 不在目錄內")]
 
 
 @pytest.mark.parametrize(("effective_from", "effective_until", "applies"), [
@@ -472,11 +472,15 @@ def test_an_end_date_retires_a_rule(rules_copy: Path, rule_set: RuleSet, unknown
     assert "R602" not in codes(RuleSet.load(rules_copy), unknown_hs)
 
 
-def test_a_code_list_entry_changes_the_outcome(rules_copy: Path, rule_set: RuleSet, unknown_hs: Declaration) -> None:
-    assert "R101" in codes(rule_set, unknown_hs)
+def test_a_code_list_entry_changes_the_outcome(rules_copy: Path, rule_set: RuleSet, intake: Intake) -> None:
+    """85171399: subheading 851713 exists, the national item is not listed (R111's warning)
+    until a row of hs_codes.csv names it."""
+    unlisted = intake.receive_declaration(
+        declaration_xml(hs_code="85171399", movement_at=MOVED_19_NOV_2026)).declaration
+    assert "R111" in codes(rule_set, unlisted) and "R101" not in codes(rule_set, unlisted)
     with (rules_copy / "codelists" / "hs_codes.csv").open("a", encoding="utf-8") as csv:
         csv.write("85171399,item,Test smartphones,測試智能電話\n")
-    assert "R101" not in codes(RuleSet.load(rules_copy), unknown_hs)
+    assert "R111" not in codes(RuleSet.load(rules_copy), unlisted)
 
 
 def test_a_new_pack_adds_its_rules(rules_copy: Path, rule_set: RuleSet, unknown_hs: Declaration) -> None:

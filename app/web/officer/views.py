@@ -43,6 +43,7 @@ from app.web.auth import role_required
 from app.web import params
 from app.web.context import db, services, unit_of_work
 from app.web.envelope import attachment_disposition
+from app.web.kept import form_values, keep, keep_form, kept, restore_form, see_other
 from app.web.declared import declared
 from app.web.labels import ALERT_KINDS, term
 from app.web.plain import account_message, case_rule_message, own_description, page_error_message
@@ -284,7 +285,8 @@ def _officers() -> list[User]:
 
 def _render_case(case: Case, status: int = 200, error: CaseRuleError | None = None,
                  decision_form: DecisionForm | None = None, inspection_form: InspectionForm | None = None,
-                 note_form: NoteForm | None = None, reassign_form: ReassignForm | None = None) -> tuple[str, int]:
+                 note_form: NoteForm | None = None, reassign_form: ReassignForm | None = None,
+                 error_text: str | None = None) -> tuple[str, int]:
     declaration = None
     if case.declaration_id:
         declaration = cases.get_declaration_view(db(), case.declaration_id)
@@ -300,7 +302,7 @@ def _render_case(case: Case, status: int = 200, error: CaseRuleError | None = No
     return render_template(
         "officer/case.html", case=case, declaration=declaration, findings=findings,
         declared=declared(declaration, services().reference.pickers, locale) if declaration else None,
-        error_text=case_rule_message(error) if error else None,
+        error_text=error_text or (case_rule_message(error) if error else None),
         risk=_risk(declaration) if declaration else None, journey=_journey(case),
         duty=revenue.statement(db(), declaration.id, None) if declaration else None,
         history=_history(case, declaration), error=error, mine=mine,
@@ -315,11 +317,19 @@ def _render_case(case: Case, status: int = 200, error: CaseRuleError | None = No
     ), status
 
 
-def _refused(case_id: int, error: CaseRuleError, **forms: Any) -> tuple[str, int]:
+def _refused(case_id: int, error: CaseRuleError, **forms: Any) -> Response:
+    """Post/redirect/get for a refused action: the problem (in the officer's words) and what was
+    typed are kept for the case page, which shows them once with the refusal's status."""
     db().rollback()
-    case = _case_or_404(case_id)
+    _case_or_404(case_id)
     status = 422 if error.code in _UNPROCESSABLE else 409
-    return _render_case(case, status, error, **forms)
+    keep(f"case:{case_id}", status, code=error.code, field=error.field, text=case_rule_message(error),
+         forms={name: form_values(form) for name, form in forms.items()})
+    return see_other(url_for("officer.case_view", case_id=case_id, _anchor="case-error"))
+
+
+_CASE_FORMS: dict[str, type[Any]] = {"decision_form": DecisionForm, "inspection_form": InspectionForm,
+                                     "note_form": NoteForm, "reassign_form": ReassignForm}
 
 
 def _form_error(form: Any) -> CaseRuleError:
@@ -334,10 +344,22 @@ def _form_error(form: Any) -> CaseRuleError:
 @bp.get("/cases/<id:case_id>")
 @role_required(*EVERYONE)
 def case_view(case_id: int) -> tuple[str, int]:
-    return _render_case(_case_or_404(case_id))
+    case = _case_or_404(case_id)
+    found = kept(f"case:{case_id}")
+    if not found:
+        return _render_case(case)
+    forms: dict[str, Any] = {}
+    for name, values in (found.get("forms") or {}).items():
+        if name in _CASE_FORMS:
+            forms[name] = _CASE_FORMS[name](formdata=None)
+            restore_form(forms[name], {"values": values})
+    error = CaseRuleError(str(found.get("code")), str(found.get("text")), found.get("field"))
+    status = found.get("status")
+    return _render_case(case, status if isinstance(status, int) else 409, error, error_text=str(found.get("text")),
+                        **forms)
 
 
-def _change(case_id: int, action: Callable[[Session, User], Case], **forms: Any) -> Case | tuple[str, int]:
+def _change(case_id: int, action: Callable[[Session, User], Case], **forms: Any) -> Case | Response:
     """Run one change of a case behind the write gate (one writer at a time on SQLite) and
     commit it; a refusal rolls back and shows the case again with the problem named."""
     user = current_user._get_current_object()
@@ -555,7 +577,6 @@ def user_admin() -> str | Response | tuple[str, int]:
     """Every account, and a new one (officers, supervisors, administrators, or a trader bound
     to its company). Post/redirect/get; a refusal names the field by its label."""
     form = UserForm()
-    status = 200
     if request.method == "POST":
         if form.validate():
             hashed = users.hash_password(form.password.data or "")  # slow on purpose: outside the gate
@@ -571,14 +592,15 @@ def user_admin() -> str | Response | tuple[str, int]:
                 uow.commit()
             except users.AccountError as exc:
                 unit_of_work().rollback()
-                target = getattr(form, exc.field, None) or form.username
-                target.errors = [account_message(exc.field, exc.message)]
-                status = 422
+                field = exc.field if getattr(form, exc.field, None) is not None else "username"
+                keep_form("officer.user_admin", form, errors={field: [account_message(exc.field, exc.message)]})
             else:
                 flash(_("Account %(username)s created.", username=user.username))
                 return redirect(url_for("officer.user_account", user_id=user.id))
         else:
-            status = 422
+            keep_form("officer.user_admin", form)
+        return see_other(url_for("officer.user_admin", _anchor="new-account"))
+    status = restore_form(form, kept("officer.user_admin"))
     accounts = db().scalars(select(User).order_by(User.role, User.username)).all()
     return render_template("officer/users.html", form=form, accounts=accounts), status
 
