@@ -66,48 +66,65 @@ def lodge(uow: UnitOfWork, tools: LodgingTools, body: bytes, store: Store, refer
     return Lodged(store(uow.session, received, assessed, now, risk), assessed, risk)
 
 
-@dataclass(frozen=True, slots=True)
-class Prepared:
-    """A declaration of a batch that passed intake, rules and scoring, waiting to be stored."""
-
-    received: ReceivedDeclaration
-    assessed: Assessed
-    risk: RiskResult | None
-    at: datetime
+StoreMany = Callable[[Session, Sequence[service.Submission]], "list[service.Outcome | Rejection]"]
 
 
-def lodge_batch(uow: UnitOfWork, tools: LodgingTools, bodies: Sequence[bytes], store: Store
-                ) -> list[Lodged | Rejection]:
+def lodge_batch(uow: UnitOfWork, tools: LodgingTools, bodies: Sequence[bytes], store: Store,
+                store_many: StoreMany | None = None) -> list[Lodged | Rejection]:
     """Run the pipeline on each document of a batch; each is accepted or refused on its own.
 
-    Every step before storage runs for all of them outside the write gate; then each is stored
-    in its own part of one unit of work (a savepoint, its handlers inside it), so one that is
-    refused at storage (a conflicting LRN) leaves the others standing, and the batch costs one
-    commit. The caller commits. Results are in the order of ``bodies``."""
-    prepared: list[Prepared | Rejection] = []
+    Every step before storage runs for all of them outside the write gate. Then, with
+    ``store_many``, all are stored together in one part of the unit of work (a savepoint: one
+    executemany per table, then every declaration's handlers). Should anything in it refuse
+    (a handler refusing one declaration, say a transhipment's journey), that part is rolled
+    back whole and each declaration is stored again in its own part with ``store``, so the
+    refusal stays with its declaration and the others stand. The batch costs one commit. The
+    caller commits. Results are in the order of ``bodies``."""
+    prepared: list[service.Submission | Rejection] = []
     for body in bodies:
         try:
             received = tools.receive(body)
             now = utcnow()
             assessed = tools.assess(uow.session, received.declaration, now)
             refuse_if_rejected(assessed)
-            prepared.append(Prepared(received, assessed, tools.score(uow.session, received, assessed, None), now))
+            prepared.append(service.Submission(received, assessed,
+                                               tools.score(uow.session, received, assessed, None), now))
         except Rejection as rejection:
             prepared.append(rejection)
     uow.end_reads()
     uow.write_lock()
+    if store_many is not None:
+        try:
+            return _store_together(uow, prepared, store_many)
+        except Rejection:
+            pass  # rolled back whole: each declaration on its own below says which one refused
+    return [_store_alone(uow, item, store) for item in prepared]
+
+
+def _store_together(uow: UnitOfWork, prepared: Sequence[service.Submission | Rejection], store_many: StoreMany
+                    ) -> list[Lodged | Rejection]:
+    submissions = [item for item in prepared if not isinstance(item, Rejection)]
+    with uow.part():
+        stored = iter(store_many(uow.session, submissions))
     results: list[Lodged | Rejection] = []
     for item in prepared:
         if isinstance(item, Rejection):
             results.append(item)
             continue
-        try:
-            with uow.part():
-                outcome = store(uow.session, item.received, item.assessed, item.at, item.risk)
-            results.append(Lodged(outcome, item.assessed, item.risk))
-        except Rejection as rejection:
-            results.append(rejection)
+        outcome = next(stored)
+        results.append(outcome if isinstance(outcome, Rejection) else Lodged(outcome, item.assessed, item.risk))
     return results
+
+
+def _store_alone(uow: UnitOfWork, item: service.Submission | Rejection, store: Store) -> Lodged | Rejection:
+    if isinstance(item, Rejection):
+        return item
+    try:
+        with uow.part():
+            outcome = store(uow.session, item.received, item.assessed, item.at, item.risk)
+        return Lodged(outcome, item.assessed, item.risk)
+    except Rejection as rejection:
+        return rejection
 
 
 def submission(caller: Caller, conversation_id: str) -> Store:
@@ -116,6 +133,14 @@ def submission(caller: Caller, conversation_id: str) -> Store:
               risk: RiskResult | None) -> service.Outcome:
         return service.submit(session, received, assessed, caller, conversation_id, now, risk=risk)
     return store
+
+
+def bulk_submission(caller: Caller, conversation_id: str) -> StoreMany:
+    """Store the new declarations of a batch lodged by ``caller``, together."""
+    def store_many(session: Session, submissions: Sequence[service.Submission]
+                   ) -> list[service.Outcome | Rejection]:
+        return service.submit_many(session, submissions, caller, conversation_id)
+    return store_many
 
 
 def amendment(reference: str, caller: Caller, conversation_id: str) -> Store:

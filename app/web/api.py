@@ -151,7 +151,8 @@ def submit_batch() -> Response:
                                                           MAX_BATCH)
     uow = unit_of_work()
     results = pipeline.lodge_batch(uow, services().lodging, documents,
-                                   pipeline.submission(caller, g.conversation_id))
+                                   pipeline.submission(caller, g.conversation_id),
+                                   pipeline.bulk_submission(caller, g.conversation_id))
     uow.commit()
     payload_results = []
     for index, (document, result) in enumerate(zip(documents, results, strict=True), start=1):
