@@ -23,7 +23,7 @@ from app.domain.declaration import Declaration, ReceivedDeclaration
 from app.domain.problems import Rejection
 from app.domain.risk import RiskResult
 from app.platform.clock import utcnow
-from app.platform.uow import UnitOfWork
+from app.platform.uow import UnitOfWork, reusing_reads
 
 Receive = Callable[[bytes], ReceivedDeclaration]
 Assess = Callable[[Session, Declaration, datetime], Assessed]
@@ -93,12 +93,13 @@ def lodge_batch(uow: UnitOfWork, tools: LodgingTools, bodies: Sequence[bytes], s
             prepared.append(rejection)
     uow.end_reads()
     uow.write_lock()
-    if store_many is not None:
-        try:
-            return _store_together(uow, prepared, store_many)
-        except Rejection:
-            pass  # rolled back whole: each declaration on its own below says which one refused
-    return [_store_alone(uow, item, store) for item in prepared]
+    with reusing_reads(uow.session):
+        if store_many is not None:
+            try:
+                return _store_together(uow, prepared, store_many)
+            except Rejection:
+                pass  # rolled back whole: each declaration on its own below says which one refused
+        return [_store_alone(uow, item, store) for item in prepared]
 
 
 def _store_together(uow: UnitOfWork, prepared: Sequence[service.Submission | Rejection], store_many: StoreMany

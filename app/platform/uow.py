@@ -48,6 +48,27 @@ def after_commit(session: Session, callback: Callable[[], None]) -> None:
     session.info.setdefault(_AFTER_COMMIT, []).append(callback)
 
 
+_MEMO = "csw_memo"
+
+
+def memo(session: Session) -> dict[object, Any] | None:
+    """Answers to reads that the current bulk work may reuse (None: none is going on)."""
+    found: dict[object, Any] | None = session.info.get(_MEMO)
+    return found
+
+
+@contextmanager
+def reusing_reads(session: Session) -> Iterator[None]:
+    """While storing a batch, handlers may keep the answers of reads of what the batch does
+    not change (subscribers, a stored version's LRN): read once per batch, not per declaration.
+    Whatever changes those rows runs in its own unit of work, never inside this block."""
+    session.info[_MEMO] = {}
+    try:
+        yield
+    finally:
+        session.info.pop(_MEMO, None)
+
+
 _PROCESS_TABLE: dict[type, list[Handler]] = {}
 _installed = [False]
 

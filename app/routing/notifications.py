@@ -10,12 +10,12 @@ from __future__ import annotations
 import secrets
 import socket
 import uuid
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import Connection, bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
 from app import documents
@@ -23,10 +23,12 @@ from app.db import models
 from app.db.session import rowcount
 from app.db.routing_models import LifecycleNotification, NotificationCursor, OutboxMessage, Subscriber
 from app.documents import XmlVocabulary
+from app.domain.events import DeclarationFacts
 from app.domain.notifications import FEED_RETENTION_DAYS, NotificationKind, Resolver, callback_problems
 from app.domain.problems import Problem, Rejection
 from app.domain.routing import routing_key
 from app.platform.clock import utcnow
+from app.platform.uow import memo
 from app.routing.subscribers import FORMATS, record
 
 NOTIFICATION_NS = "urn:csw:notification:v1"
@@ -78,6 +80,18 @@ class Subject:
     lane: str | None = None
 
 
+def subject_of_facts(session: Session, facts: DeclarationFacts) -> Subject | None:
+    """The subject of a declaration whose stored facts are in hand: only what a version never
+    changes (its LRN and the conversation that made it) is read, or reused from the batch."""
+    reused = memo(session)
+    known = reused.get(("subject", facts.id, facts.version)) if reused is not None else None
+    if known is None:
+        subject = subject_of(session, facts.id)
+        return replace(subject, status=facts.status, lane=facts.lane) if subject is not None else None
+    lrn, conversation_id = known
+    return Subject(facts.id, facts.declarant_party_id, lrn, facts.version, conversation_id, facts.status, facts.lane)
+
+
 def subject_of(session: Session, declaration_id: str) -> Subject | None:
     """The stored declaration as a subject (None: there is no such declaration)."""
     row = session.connection().execute(_SUBJECT, {"declaration_id": declaration_id}).first()
@@ -122,7 +136,10 @@ def notify(session: Session, subject: Subject, kind: NotificationKind, at: datet
     inserted = connection.execute(_INSERT_NOTIFICATION, values).inserted_primary_key
     assert inserted is not None
     notification_id = inserted[0]
-    callbacks = connection.execute(_CALLBACKS, {"party_id": subject.party_id}).all()
+    reused = memo(session)
+    if reused is not None:
+        reused[("subject", subject.declaration_id, subject.version)] = (subject.lrn, subject.conversation_id)
+    callbacks = _callbacks(connection, reused, subject.party_id)
     if callbacks:
         payload = payload_of({**values, "id": notification_id})
         bodies: dict[str, tuple[bytes, str]] = {}
@@ -140,6 +157,18 @@ def notify(session: Session, subject: Subject, kind: NotificationKind, at: datet
             })
         connection.execute(_INSERT_OUTBOX, rows)
     return int(notification_id)
+
+
+def _callbacks(connection: Connection, reused: dict[object, Any] | None, party_id: int) -> Sequence[Any]:
+    """The live callbacks of the party's clients (read once per batch when storing one)."""
+    key = ("callbacks", party_id)
+    if reused is not None and key in reused:
+        found: Sequence[Any] = reused[key]
+        return found
+    rows = connection.execute(_CALLBACKS, {"party_id": party_id}).all()
+    if reused is not None:
+        reused[key] = rows
+    return rows
 
 
 # --- the pull feed ------------------------------------------------------------------------
