@@ -29,6 +29,7 @@ Receive = Callable[[bytes], ReceivedDeclaration]
 Assess = Callable[[Session, Declaration, datetime], Assessed]
 Score = Callable[[Session, ReceivedDeclaration, Assessed, "str | None"], "RiskResult | None"]
 Store = Callable[[Session, ReceivedDeclaration, Assessed, datetime, "RiskResult | None"], service.Outcome]
+ScoreMany = Callable[[Session, Sequence[tuple[ReceivedDeclaration, Assessed]]], "list[RiskResult | None]"]
 
 
 @dataclass(frozen=True)
@@ -37,11 +38,13 @@ class LodgingTools:
 
     ``receive``: parse and schema-check a document; ``assess``: the AEO standings of the
     parties named, business rules, charges and AEO benefits; ``score``: risk score and lane
-    (None when no risk engine is configured)."""
+    (None when no risk engine is configured); ``score_many``: ``score`` for the new
+    declarations of a batch at once (their items through the model together)."""
 
     receive: Receive
     assess: Assess
     score: Score
+    score_many: ScoreMany | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,17 +83,17 @@ def lodge_batch(uow: UnitOfWork, tools: LodgingTools, bodies: Sequence[bytes], s
     back whole and each declaration is stored again in its own part with ``store``, so the
     refusal stays with its declaration and the others stand. The batch costs one commit. The
     caller commits. Results are in the order of ``bodies``."""
-    prepared: list[service.Submission | Rejection] = []
+    checked: list[tuple[ReceivedDeclaration, Assessed, datetime] | Rejection] = []
     for body in bodies:
         try:
             received = tools.receive(body)
             now = utcnow()
             assessed = tools.assess(uow.session, received.declaration, now)
             refuse_if_rejected(assessed)
-            prepared.append(service.Submission(received, assessed,
-                                               tools.score(uow.session, received, assessed, None), now))
+            checked.append((received, assessed, now))
         except Rejection as rejection:
-            prepared.append(rejection)
+            checked.append(rejection)
+    prepared = _scored(uow, tools, checked)
     uow.end_reads()
     uow.write_lock()
     with reusing_reads(uow.session):
@@ -100,6 +103,18 @@ def lodge_batch(uow: UnitOfWork, tools: LodgingTools, bodies: Sequence[bytes], s
             except Rejection:
                 pass  # rolled back whole: each declaration on its own below says which one refused
         return [_store_alone(uow, item, store) for item in prepared]
+
+
+def _scored(uow: UnitOfWork, tools: LodgingTools, checked: Sequence[tuple[ReceivedDeclaration, Assessed, datetime]
+                                                                  | Rejection]) -> list[service.Submission | Rejection]:
+    """Risk for every declaration that passed intake and rules: all at once with ``score_many``."""
+    passed = [item for item in checked if not isinstance(item, Rejection)]
+    if tools.score_many is not None:
+        risks = iter(tools.score_many(uow.session, [(received, assessed) for received, assessed, _ in passed]))
+    else:
+        risks = iter([tools.score(uow.session, received, assessed, None) for received, assessed, _ in passed])
+    return [item if isinstance(item, Rejection) else service.Submission(item[0], item[1], next(risks), item[2])
+            for item in checked]
 
 
 def _store_together(uow: UnitOfWork, prepared: Sequence[service.Submission | Rejection], store_many: StoreMany
