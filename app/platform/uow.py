@@ -59,9 +59,10 @@ def memo(session: Session) -> dict[object, Any] | None:
 
 @contextmanager
 def reusing_reads(session: Session) -> Iterator[None]:
-    """While storing a batch, handlers may keep the answers of reads of what the batch does
-    not change (subscribers, a stored version's LRN): read once per batch, not per declaration.
-    Whatever changes those rows runs in its own unit of work, never inside this block."""
+    """While lodging (a declaration, or a batch), handlers may keep the answers of reads of
+    what lodging does not change (subscribers, callbacks, a stored version's LRN): read once
+    per unit of work, not once per notice. Whatever changes those rows runs in its own unit of
+    work, never inside this block."""
     session.info[_MEMO] = {}
     try:
         yield

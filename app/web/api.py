@@ -23,6 +23,7 @@ from app.domain.risk import RiskResult
 from app.domain.time import hong_kong_date
 from app.intake.service import require_text_reason
 from app.platform.clock import utcnow
+from app.platform.uow import reusing_reads
 from app.risk import service as risk_service
 from app.risk.service import RiskView
 from app.web import params
@@ -67,8 +68,9 @@ def xml_body(limit: int | None = None) -> bytes:
 
 def _lodge(store: pipeline.Store, caller: Caller, reference: str | None = None) -> Response:
     uow = unit_of_work()
-    lodged = pipeline.lodge(uow, services().lodging, xml_body(), store, reference)
-    uow.commit()
+    with reusing_reads(uow.session):  # one read of the party's callbacks for lodged and released
+        lodged = pipeline.lodge(uow, services().lodging, xml_body(), store, reference)
+        uow.commit()
     outcome = lodged.outcome
     if outcome.receipt.awaiting_duty:  # a deferment account may have secured the duty: the goods went
         stored = db().scalar(select(models.Declaration.status).where(models.Declaration.id == outcome.receipt.id))
