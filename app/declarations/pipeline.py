@@ -23,7 +23,7 @@ from app.domain.declaration import Declaration, ReceivedDeclaration
 from app.domain.problems import Rejection
 from app.domain.risk import RiskResult
 from app.platform.clock import utcnow
-from app.platform.uow import UnitOfWork, reusing_reads
+from app.platform.uow import UnitOfWork, drain, inserting_together, reusing_reads
 
 Receive = Callable[[bytes], ReceivedDeclaration]
 Assess = Callable[[Session, Declaration, datetime], Assessed]
@@ -120,8 +120,9 @@ def _scored(uow: UnitOfWork, tools: LodgingTools, checked: Sequence[tuple[Receiv
 def _store_together(uow: UnitOfWork, prepared: Sequence[service.Submission | Rejection], store_many: StoreMany
                     ) -> list[Lodged | Rejection]:
     submissions = [item for item in prepared if not isinstance(item, Rejection)]
-    with uow.part():
+    with uow.part(), inserting_together(uow.session):
         stored = iter(store_many(uow.session, submissions))
+        drain(uow.session)  # the handlers, inside the block: their feed rows go in together
     results: list[Lodged | Rejection] = []
     for item in prepared:
         if isinstance(item, Rejection):

@@ -28,7 +28,7 @@ from app.domain.notifications import FEED_RETENTION_DAYS, NotificationKind, Reso
 from app.domain.problems import Problem, Rejection
 from app.domain.routing import routing_key
 from app.platform.clock import utcnow
-from app.platform.uow import memo
+from app.platform.uow import insert_later, memo
 from app.routing.subscribers import FORMATS, record
 
 NOTIFICATION_NS = "urn:csw:notification:v1"
@@ -122,9 +122,10 @@ def render(payload: dict[str, Any], fmt: str) -> tuple[bytes, str]:
 
 
 def notify(session: Session, subject: Subject, kind: NotificationKind, at: datetime, *,
-           status: str | None = None, lane: str | None = None, detail: dict[str, Any] | None = None) -> int:
+           status: str | None = None, lane: str | None = None, detail: dict[str, Any] | None = None) -> int | None:
     """Write the notification into the party's feed and the outbox of each live callback of
-    the party's clients (one row each, in this transaction); returns the feed's id."""
+    the party's clients (one row each, in this transaction); returns the feed's id (None when
+    the party has no callback and a batch being stored inserts its feed rows together)."""
     values = {
         "event_id": uuid.uuid4().hex, "party_id": subject.party_id, "kind": kind.value,
         "declaration_id": subject.declaration_id, "lrn": subject.lrn, "version": subject.version,
@@ -133,13 +134,15 @@ def notify(session: Session, subject: Subject, kind: NotificationKind, at: datet
         "detail": {k: v for k, v in (detail or {}).items() if v not in (None, "")} or None, "occurred_at": at,
     }
     connection = session.connection()
-    inserted = connection.execute(_INSERT_NOTIFICATION, values).inserted_primary_key
-    assert inserted is not None
-    notification_id = inserted[0]
     reused = memo(session)
     if reused is not None:
         reused[("subject", subject.declaration_id, subject.version)] = (subject.lrn, subject.conversation_id)
     callbacks = _callbacks(connection, reused, subject.party_id)
+    if not callbacks and insert_later(session, _NOTIFICATIONS, values):
+        return None
+    inserted = connection.execute(_INSERT_NOTIFICATION, values).inserted_primary_key
+    assert inserted is not None
+    notification_id = inserted[0]
     if callbacks:
         payload = payload_of({**values, "id": notification_id})
         bodies: dict[str, tuple[bytes, str]] = {}
