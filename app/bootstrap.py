@@ -5,7 +5,7 @@ globals, files or the environment to find them.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -35,7 +35,7 @@ from app.cases import handlers as cases
 from app.config import Settings
 from app.db.session import make_engine, write_gate
 from app.declarations import handlers as declarations
-from app.declarations.pipeline import LodgingTools
+from app.declarations.pipeline import LodgingTools, ScoreMany
 from app.domain import events
 from app.domain.actors import Caller
 from app.domain.assessment import Assessed
@@ -49,7 +49,7 @@ from app.platform.cache import TtlCache
 from app.platform.uow import Handler, UnitOfWork, WriteGate, install, make_session_factory
 from app.risk import handlers as risk
 from app.risk import service as risk_service
-from app.risk.scoring import RiskEngine
+from app.risk.scoring import RiskEngine, ScoreRequest
 from app.routing import handlers as routing
 from app.reference import routing as routing_rules
 from app.reference.routing import RoutingRules
@@ -204,6 +204,24 @@ def _scorer(engine: RiskEngine | None, caches: Caches
     return score
 
 
+def _batch_scorer(engine: RiskEngine | None, caches: Caches) -> ScoreMany:
+    def score_many(session: Session, documents: Sequence[tuple[ReceivedDeclaration, Assessed]]
+                   ) -> list[RiskResult | None]:
+        """``score`` for the new declarations of a batch, their items through the model together."""
+        if engine is None:
+            return [None] * len(documents)
+        requests = []
+        for received, assessed in documents:
+            declaration = received.declaration
+            importer = next((p.identifier for p in declaration.parties if p.role is PartyRole.IMPORTER), "")
+            requests.append(ScoreRequest(
+                f"{declaration.declarant.identifier}/{declaration.lrn}", received.sha256, declaration, assessed,
+                history=risk_service.importer_history(session, importer, caches.risk_history),
+                thresholds=risk_service.recent_thresholds(session, engine.policy, caches.risk_thresholds)))
+        return list(engine.assess_many(requests))
+    return score_many
+
+
 _NO_CHARGES = Assessment(lines=(), duty_total=Decimal(0), declaration_charge=Decimal(0), clothing_levy=Decimal(0),
                          total=Decimal(0), value_hkd=Decimal(0))
 
@@ -309,7 +327,8 @@ class Runtime:
     def risk(self, engine: RiskEngine | None) -> None:
         """Put another risk engine in force (a retrained model; tests with a fixed policy)."""
         self.reference = replace(self.reference, risk=engine)
-        self.lodging = replace(self.lodging, score=_scorer(engine, self.caches))
+        self.lodging = replace(self.lodging, score=_scorer(engine, self.caches),
+                               score_many=_batch_scorer(engine, self.caches))
         self.cargo = replace(self.cargo, profile=_cargo_profiler(engine, self.caches, self.reference.rule_set))
         self.manifests = replace(self.manifests,
                                  profile=_manifest_profiler(engine, self.caches, self.reference.rule_set))
@@ -348,7 +367,8 @@ def build(settings: Settings, *, install_handlers: bool = True) -> Runtime:
         write_gate=write_gate(settings.database_url), reference=reference, handlers=handlers, caches=caches,
         lodging=LodgingTools(receive=reference.intake.receive_declaration,
                              assess=_assessor(reference.rule_set, caches.aeo_standings),
-                             score=_scorer(reference.risk, caches)),
+                             score=_scorer(reference.risk, caches),
+                             score_many=_batch_scorer(reference.risk, caches)),
         cargo=_cargo_tools(reference, caches, reference.risk),
         manifests=_manifest_tools(reference, caches, reference.risk),
     )

@@ -3,7 +3,8 @@
 Why: the HTTP benchmark (``bench/intake.py``) says how fast the service is; this says why. It
 migrates and seeds a scratch database (SQLite, or PostgreSQL with ``--postgres-url``), then posts
 declarations with unique LRNs through the Flask test client under pyinstrument (or cProfile with
-``--cprofile``) and prints the profile. No timing is asserted anywhere.
+``--cprofile``) and prints the profile. SQL statements per declaration are counted
+(``before_cursor_execute``; an executemany counts once). No timing is asserted anywhere.
 
     .venv/bin/python -m bench.profile_intake --count 500
 """
@@ -17,6 +18,9 @@ import re
 import tempfile
 import time
 from pathlib import Path
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
 from bench.intake import API_KEY, declaration_body, migrate_and_seed, reset_postgres, service_env
 
@@ -53,6 +57,14 @@ def main() -> None:
         from app import create_app
 
         client = create_app().test_client()
+        statements = [0]
+        counting = [False]
+
+        @event.listens_for(Engine, "before_cursor_execute")
+        def _count(*_args: object) -> None:
+            if counting[0]:
+                statements[0] += 1
+
         headers = {"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/xml"}
         tag = f"P{int(time.time())}"
 
@@ -64,6 +76,7 @@ def main() -> None:
 
         post_all(bodies(min(50, args.count), tag + "w", args.items))
         batch = bodies(args.count, tag, args.items)
+        counting[0] = True
         started, cpu_started = time.perf_counter(), time.process_time()
         if args.plain:
             post_all(batch)
@@ -82,7 +95,8 @@ def main() -> None:
             print(profiler.output_text(unicode=True, color=False, show_all=args.show_all))
         cpu = time.process_time() - cpu_started
         print(f"{args.count} declarations in {elapsed:.2f} s{'' if args.plain else ' under the profiler'}: "
-              f"{elapsed / args.count * 1000:.2f} ms each, {cpu / args.count * 1000:.2f} ms of CPU")
+              f"{elapsed / args.count * 1000:.2f} ms each, {cpu / args.count * 1000:.2f} ms of CPU, "
+              f"{statements[0] / args.count:.1f} statements")
 
 
 if __name__ == "__main__":

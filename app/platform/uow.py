@@ -20,7 +20,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from types import TracebackType
 from typing import Any, TypeAlias
 
-from sqlalchemy import event
+from sqlalchemy import Table, event
 from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger("csw.uow")
@@ -46,6 +46,60 @@ def emit(session: Session, *events: object) -> None:
 def after_commit(session: Session, callback: Callable[[], None]) -> None:
     """Run ``callback`` once the current transaction has committed (never if it rolls back)."""
     session.info.setdefault(_AFTER_COMMIT, []).append(callback)
+
+
+_MEMO = "csw_memo"
+
+
+def memo(session: Session) -> dict[object, Any] | None:
+    """Answers to reads that the current bulk work may reuse (None: none is going on)."""
+    found: dict[object, Any] | None = session.info.get(_MEMO)
+    return found
+
+
+@contextmanager
+def reusing_reads(session: Session) -> Iterator[None]:
+    """While lodging (a declaration, or a batch), handlers may keep the answers of reads of
+    what lodging does not change (subscribers, callbacks, a stored version's LRN): read once
+    per unit of work, not once per notice. Whatever changes those rows runs in its own unit of
+    work, never inside this block."""
+    session.info[_MEMO] = {}
+    try:
+        yield
+    finally:
+        session.info.pop(_MEMO, None)
+
+
+_LATER = "csw_insert_later"
+
+
+def insert_later(session: Session, table: Table, row: dict[str, Any]) -> bool:
+    """Queue ``row`` for ``table`` to be inserted with the rest of a batch's rows of that table
+    (one executemany), when a batch is being stored (``inserting_together``); False when none
+    is: the caller inserts it now. Only for rows nothing reads back before the batch ends, and
+    whose id nobody needs."""
+    queued: dict[Table, list[dict[str, Any]]] | None = session.info.get(_LATER)
+    if queued is None:
+        return False
+    queued.setdefault(table, []).append(row)
+    return True
+
+
+@contextmanager
+def inserting_together(session: Session) -> Iterator[None]:
+    """Rows queued with ``insert_later`` inside the block are inserted at its end, in the
+    order they were queued, one executemany per table (still inside the caller's transaction
+    or savepoint; a failure in the block drops them)."""
+    queued: dict[Table, list[dict[str, Any]]] = {}
+    session.info[_LATER] = queued
+    try:
+        yield
+        session.info.pop(_LATER, None)
+        connection = session.connection()
+        for table, rows in queued.items():
+            connection.execute(table.insert(), rows)
+    finally:
+        session.info.pop(_LATER, None)
 
 
 _PROCESS_TABLE: dict[type, list[Handler]] = {}

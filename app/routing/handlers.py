@@ -89,7 +89,7 @@ def notify_status_changed(session: Session, event: DeclarationStatusChanged) -> 
     """Released, refused, cancelled; the note says why (an officer's reason for a refusal, the
     trader's own for a cancellation)."""
     kind = KIND_BY_STATUS.get(event.facts.status)
-    subject = notifications.subject_of(session, event.facts.id) if kind else None
+    subject = notifications.subject_of_facts(session, event.facts) if kind else None
     if kind is not None and subject is not None:
         notifications.notify(session, subject, kind, event.at, status=event.facts.status,
                              detail={"note": event.note})

@@ -10,12 +10,12 @@ from __future__ import annotations
 import secrets
 import socket
 import uuid
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import Connection, bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
 from app import documents
@@ -23,10 +23,12 @@ from app.db import models
 from app.db.session import rowcount
 from app.db.routing_models import LifecycleNotification, NotificationCursor, OutboxMessage, Subscriber
 from app.documents import XmlVocabulary
+from app.domain.events import DeclarationFacts
 from app.domain.notifications import FEED_RETENTION_DAYS, NotificationKind, Resolver, callback_problems
 from app.domain.problems import Problem, Rejection
 from app.domain.routing import routing_key
 from app.platform.clock import utcnow
+from app.platform.uow import insert_later, memo
 from app.routing.subscribers import FORMATS, record
 
 NOTIFICATION_NS = "urn:csw:notification:v1"
@@ -78,6 +80,18 @@ class Subject:
     lane: str | None = None
 
 
+def subject_of_facts(session: Session, facts: DeclarationFacts) -> Subject | None:
+    """The subject of a declaration whose stored facts are in hand: only what a version never
+    changes (its LRN and the conversation that made it) is read, or reused from the batch."""
+    reused = memo(session)
+    known = reused.get(("subject", facts.id, facts.version)) if reused is not None else None
+    if known is None:
+        subject = subject_of(session, facts.id)
+        return replace(subject, status=facts.status, lane=facts.lane) if subject is not None else None
+    lrn, conversation_id = known
+    return Subject(facts.id, facts.declarant_party_id, lrn, facts.version, conversation_id, facts.status, facts.lane)
+
+
 def subject_of(session: Session, declaration_id: str) -> Subject | None:
     """The stored declaration as a subject (None: there is no such declaration)."""
     row = session.connection().execute(_SUBJECT, {"declaration_id": declaration_id}).first()
@@ -108,9 +122,10 @@ def render(payload: dict[str, Any], fmt: str) -> tuple[bytes, str]:
 
 
 def notify(session: Session, subject: Subject, kind: NotificationKind, at: datetime, *,
-           status: str | None = None, lane: str | None = None, detail: dict[str, Any] | None = None) -> int:
+           status: str | None = None, lane: str | None = None, detail: dict[str, Any] | None = None) -> int | None:
     """Write the notification into the party's feed and the outbox of each live callback of
-    the party's clients (one row each, in this transaction); returns the feed's id."""
+    the party's clients (one row each, in this transaction); returns the feed's id (None when
+    the party has no callback and a batch being stored inserts its feed rows together)."""
     values = {
         "event_id": uuid.uuid4().hex, "party_id": subject.party_id, "kind": kind.value,
         "declaration_id": subject.declaration_id, "lrn": subject.lrn, "version": subject.version,
@@ -119,10 +134,15 @@ def notify(session: Session, subject: Subject, kind: NotificationKind, at: datet
         "detail": {k: v for k, v in (detail or {}).items() if v not in (None, "")} or None, "occurred_at": at,
     }
     connection = session.connection()
+    reused = memo(session)
+    if reused is not None:
+        reused[("subject", subject.declaration_id, subject.version)] = (subject.lrn, subject.conversation_id)
+    callbacks = _callbacks(connection, reused, subject.party_id)
+    if not callbacks and insert_later(session, _NOTIFICATIONS, values):
+        return None
     inserted = connection.execute(_INSERT_NOTIFICATION, values).inserted_primary_key
     assert inserted is not None
     notification_id = inserted[0]
-    callbacks = connection.execute(_CALLBACKS, {"party_id": subject.party_id}).all()
     if callbacks:
         payload = payload_of({**values, "id": notification_id})
         bodies: dict[str, tuple[bytes, str]] = {}
@@ -140,6 +160,18 @@ def notify(session: Session, subject: Subject, kind: NotificationKind, at: datet
             })
         connection.execute(_INSERT_OUTBOX, rows)
     return int(notification_id)
+
+
+def _callbacks(connection: Connection, reused: dict[object, Any] | None, party_id: int) -> Sequence[Any]:
+    """The live callbacks of the party's clients (read once per batch when storing one)."""
+    key = ("callbacks", party_id)
+    if reused is not None and key in reused:
+        found: Sequence[Any] = reused[key]
+        return found
+    rows = connection.execute(_CALLBACKS, {"party_id": party_id}).all()
+    if reused is not None:
+        reused[key] = rows
+    return rows
 
 
 # --- the pull feed ------------------------------------------------------------------------

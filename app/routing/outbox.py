@@ -27,6 +27,7 @@ from app.domain.routing import (
     routing_key,
 )
 from app.domain.events import CargoLineOverdue, CargoManifestDecided, DeclarationFacts, ManifestChanged
+from app.platform.uow import memo
 from app.routing.messages import render
 from app.reference.routing import RoutingRules
 
@@ -89,11 +90,19 @@ def subscribers_for(session: Session, addressees: Addressees) -> list[Recipient]
     boundary = addressees.boundary if RecipientRole.PARTNER_CUSTOMS in addressees.roles else None
     if not (addressees.party_ids or addressees.party_identifiers or office_roles or boundary):
         return []
-    rows = session.connection().execute(_ADDRESSED, {
+    parameters = {
         "party_ids": sorted(addressees.party_ids), "party_identifiers": sorted(addressees.party_identifiers),
         "office_roles": office_roles, "control_point": addressees.control_point, "boundary": boundary,
-    })
-    return [Recipient(id=row.id, format=row.format) for row in rows]
+    }
+    reused = memo(session)
+    key = ("subscribers", *(tuple(v) if isinstance(v, list) else v for v in parameters.values()))
+    if reused is not None and key in reused:
+        return list(reused[key])
+    rows = session.connection().execute(_ADDRESSED, parameters)
+    recipients = [Recipient(id=row.id, format=row.format) for row in rows]
+    if reused is not None:
+        reused[key] = recipients
+    return recipients
 
 
 def enqueue(session: Session, subscribers: Iterable[Recipient | Subscriber], message_type: MessageType, subject: str,

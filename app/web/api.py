@@ -26,6 +26,7 @@ from app.intake.mapping import NS_V1
 from app.intake.service import require_text_reason
 from app.intake.wco import DEC_NS, PROFILE_RULE, WcoCancellation
 from app.platform.clock import utcnow
+from app.platform.uow import reusing_reads
 from app.risk import service as risk_service
 from app.risk.service import RiskView
 from app.web import params
@@ -83,9 +84,10 @@ def _answer_as_requested(body: bytes) -> bool:
 def _lodge(store: pipeline.Store, caller: Caller, reference: str | None = None, body: bytes | None = None,
            received: ReceivedDeclaration | None = None) -> Response:
     uow = unit_of_work()
-    lodged = pipeline.lodge(uow, services().lodging, body if body is not None else xml_body(), store, reference,
-                            received)
-    uow.commit()
+    with reusing_reads(uow.session):  # one read of the party's callbacks for lodged and released
+        lodged = pipeline.lodge(uow, services().lodging, body if body is not None else xml_body(), store, reference,
+                                received)
+        uow.commit()
     outcome = lodged.outcome
     if outcome.receipt.awaiting_duty:  # a deferment account may have secured the duty: the goods went
         stored = db().scalar(select(models.Declaration.status).where(models.Declaration.id == outcome.receipt.id))
@@ -209,7 +211,8 @@ def submit_batch() -> Response:
                                                           MAX_BATCH)
     uow = unit_of_work()
     results = pipeline.lodge_batch(uow, services().lodging, documents,
-                                   pipeline.submission(caller, g.conversation_id))
+                                   pipeline.submission(caller, g.conversation_id),
+                                   pipeline.bulk_submission(caller, g.conversation_id))
     uow.commit()
     payload_results = []
     for index, (document, result) in enumerate(zip(documents, results, strict=True), start=1):

@@ -10,7 +10,9 @@ from lxml import etree
 from sqlalchemy import func, select
 
 from app.db import models
+from app.db.risk_models import RiskAssessment
 from app.db.routing_models import LifecycleNotification
+from app.db.transit_models import Journey
 from tests.conftest import OTHER_KEY, TRADER_KEY, sample
 from tests.factories import declaration_xml
 
@@ -111,3 +113,79 @@ def test_another_party_cannot_see_what_a_batch_stored(clean_app: Flask) -> None:
     reference = post(client, batch(declaration_xml(lrn="MINE-1"))).get_json()["results"][0]["declaration_id"]
     looked_up = client.get(f"/api/v1/declarations/{reference}", headers={"Authorization": f"Bearer {OTHER_KEY}"})
     assert looked_up.status_code == 404
+
+
+def _stored_rows(app: Flask, reference: str) -> dict[str, object]:
+    """What was stored for a declaration, without ids and timestamps: its content, findings,
+    events, risk assessment and lifecycle notifications."""
+    with app.extensions["csw"].sessions() as session:
+        row = session.get(models.Declaration, reference)
+        assert row is not None
+        content = {
+            model.__name__: sorted(tuple(sorted((k, str(v)) for k, v in vars(item).items()
+                                                if k not in ("id", "declaration_id", "_sa_instance_state")))
+                                   for item in session.scalars(select(model).where(model.declaration_id == reference)))
+            for model in (models.DeclarationParty, models.GoodsItem, models.TransportEquipment)}
+        seals = session.scalars(select(models.Seal.seal_id).join(models.TransportEquipment)
+                                .where(models.TransportEquipment.declaration_id == reference)).all()
+        findings = session.scalars(select(models.DeclarationFinding.code)
+                                   .where(models.DeclarationFinding.declaration_id == reference)).all()
+        events = session.execute(select(models.DeclarationEvent.kind, models.DeclarationEvent.status_to)
+                                 .where(models.DeclarationEvent.declaration_id == reference)
+                                 .order_by(models.DeclarationEvent.id)).all()
+        notices = session.scalars(select(LifecycleNotification.kind).where(
+            LifecycleNotification.declaration_id == reference).order_by(LifecycleNotification.id)).all()
+        risk = session.scalar(select(func.count()).select_from(RiskAssessment)
+                              .where(RiskAssessment.declaration_id == reference))
+        return {"status": row.status, "lane": row.lane, "goods_item_count": row.goods_item_count,
+                "content": content, "seals": sorted(seals), "findings": sorted(findings),
+                "events": [tuple(e) for e in events], "notices": list(notices), "risk_assessments": risk}
+
+
+def test_a_declaration_lodged_in_a_batch_is_stored_as_a_single_post_stores_it(clean_app: Flask) -> None:
+    template = sample("valid/import-5-items.xml")
+    lrn = re.search(rb"<FunctionalReferenceID>([^<]+)</FunctionalReferenceID>", template)
+    assert lrn is not None
+
+    def with_lrn(value: str) -> bytes:
+        return template.replace(lrn.group(0), f"<FunctionalReferenceID>{value}</FunctionalReferenceID>".encode())
+
+    client = clean_app.test_client()
+    single = client.post("/api/v1/declarations", data=with_lrn("ALONE-1"), headers={
+        "Authorization": f"Bearer {TRADER_KEY}", "Content-Type": "application/xml", "Accept": "application/json"})
+    assert single.status_code == 202
+    results = post(client, batch(with_lrn("TOGETHER-1"), with_lrn("TOGETHER-2"), with_lrn("TOGETHER-1"))
+                   ).get_json()["results"]
+    assert [r["outcome"] for r in results] == ["accepted", "accepted", "replayed"]
+    assert results[2]["declaration_id"] == results[0]["declaration_id"]
+    alone = _stored_rows(clean_app, single.get_json()["declaration_id"])
+    for result in results[:2]:
+        together = _stored_rows(clean_app, result["declaration_id"])
+        assert together["content"] == alone["content"] and together["seals"] == alone["seals"] != []
+        assert together["findings"] == alone["findings"] and together["risk_assessments"] == 1
+        released = together["status"] == "released"
+        assert together["events"] == [("submitted", "accepted")] + ([("released", "released")] if released else [])
+        assert together["notices"] == ["accepted"] + (["released"] if released else [])
+    assert stored(clean_app) == 3
+
+
+def test_a_declaration_a_handler_refuses_is_refused_alone(transit: FlaskClient, clean_app: Flask) -> None:
+    """A transhipment whose e-lock is not registered is refused when its journey would open (a
+    handler, after its rows were written): only it is refused, the others are stored with
+    their journeys, notifications and events."""
+    def transhipment(lrn: str, elock: str) -> bytes:
+        return sample("valid/transhipment-elock.xml").replace(b"DTC-TS-2026-000301", lrn.encode()) \
+            .replace(b"EL-000123", elock.encode())
+
+    answer = post(transit, batch(declaration_xml(lrn="HANDLED-1"), transhipment("HANDLED-TS-1", "EL-777777"),
+                                 declaration_xml(lrn="HANDLED-2"), transhipment("HANDLED-TS-2", "EL-000123")))
+    results = answer.get_json()["results"]
+    assert [r["outcome"] for r in results] == ["accepted", "refused", "accepted", "accepted"]
+    assert results[1]["code"] == "TRANSIT_REJECTED"
+    assert results[1]["errors"][0]["rule"] == "elock-registered"
+    assert stored(clean_app) == 3
+    with clean_app.extensions["csw"].sessions() as session:
+        journeys = session.scalars(select(Journey.declaration_id)).all()
+        notified = set(session.scalars(select(LifecycleNotification.lrn)).all())
+    assert journeys == [results[3]["declaration_id"]]
+    assert notified == {"HANDLED-1", "HANDLED-2", "HANDLED-TS-2"}

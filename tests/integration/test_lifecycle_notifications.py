@@ -430,3 +430,30 @@ def test_every_xml_answer_of_these_routes_validates(officer_cases: Flask, respon
     for answer in answers:
         assert answer.status_code in (200, 201), answer.text
         response_schema.assertValid(etree.fromstring(answer.data))
+
+
+def test_a_batch_is_heard_declaration_by_declaration_by_push(clean_app: Flask,
+                                                             callback_receiver: CallbackReceiver) -> None:
+    """Declarations lodged in one batch: each is heard accepted (and released, on the green
+    lane) with its own LRN and the batch's conversation, once, in order."""
+    api = clean_app.test_client()
+    registered = register(api, callback_receiver.url, "json")
+    callback_receiver.secret = registered["signing_secret"]
+    callback_receiver.start()
+    body = (b'<?xml version="1.0" encoding="UTF-8"?>\n<DeclarationBatch xmlns="urn:csw:declaration-batch:v1">'
+            + b"".join(declaration_xml(lrn=f"PUSHED-{n}").split(b"?>", 1)[1] for n in range(3))
+            + b"</DeclarationBatch>")
+    answer = api.post("/api/v1/declaration-batches", data=body, headers=headers(content_type="application/xml"))
+    assert answer.status_code == 200 and answer.get_json()["accepted"] == 3
+    conversation = answer.get_json()["conversation_id"]
+    references = {r["declaration_id"]: r for r in answer.get_json()["results"]}
+    deliver(clean_app)
+    heard = callback_receiver.notifications()
+    assert all(item["signed"] for item in callback_receiver.received)
+    for reference, result in references.items():
+        kinds = [n["kind"] for n in heard if n["declaration_id"] == reference]
+        assert kinds == (["accepted", "released"] if result["status"] == "released" else ["accepted"])
+        assert {n["lrn"] for n in heard if n["declaration_id"] == reference} == {result["lrn"]}
+    assert {n["conversation_id"] for n in heard} == {conversation}
+    sequences = [int(n["sequence"]) for n in heard]
+    assert sequences == sorted(sequences) and len(callback_receiver.received) == len(heard)

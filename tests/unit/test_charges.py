@@ -515,3 +515,22 @@ def test_tobacco_sample() -> None:
     assert [line.amount for line in duty_lines(result)] == [Decimal("330600.00"), Decimal("132240.00")]
     assert result.declaration_charge == Decimal("14.40")  # HK$159,000: 113 steps, 14.325 -> 14.40
     assert result.total == Decimal("462854.40")
+
+
+def test_the_stored_charges_record_is_the_assessment_as_plain_data() -> None:
+    """Money as two-decimal strings, lines and notes as lists, field by field (what
+    ``dataclasses.asdict`` would give, without its deep copy)."""
+    from app.domain.assessment import charges_record
+    from app.domain.charges import Assessment, ChargeLine
+
+    line = ChargeLine("duty", 2, "liquor", "12 bottles x 0.7 L", "100% of value", Decimal("1234.5"))
+    record = charges_record(Assessment(lines=(line,), duty_total=Decimal("1234.5"), declaration_charge=Decimal("2.3"),
+                                       clothing_levy=Decimal(0), total=Decimal("1236.8"), value_hkd=None,
+                                       notes=("rate from 2024-10-16",)))
+    assert record == {
+        "lines": [{"kind": "duty", "goods_item_sequence": 2, "commodity": "liquor", "base": "12 bottles x 0.7 L",
+                   "rate": "100% of value", "amount": "1234.50"}],
+        "duty_total": "1234.50", "declaration_charge": "2.30", "clothing_levy": "0.00", "total": "1236.80",
+        "value_hkd": None, "currency": "HKD", "notes": ["rate from 2024-10-16"], "penalty": "0.00"}
+    assert list(record) == ["lines", "duty_total", "declaration_charge", "clothing_levy", "total", "value_hkd",
+                            "currency", "notes", "penalty"]

@@ -12,7 +12,7 @@ from app.domain.aeo import AeoStandingView
 from app.domain.risk import Lane, RiskResult
 from app.intake.service import Intake
 from app.risk.factors import TraderHistory
-from app.risk.scoring import RiskEngine
+from app.risk.scoring import RiskEngine, ScoreRequest
 from app.rules.assessment import RuleSet, assess
 from tests.factories import MOVED_19_NOV_2026, goods_item_xml
 from tests.factories import declaration_xml as any_declaration_xml
@@ -120,3 +120,20 @@ def test_the_model_adds_points_only_for_its_lift_over_an_average_item(engine, ru
     model = next(r for r in result.reasons if r.code == "MODEL")
     assert model.points == pytest.approx(engine.model_points(result.probability), abs=0.06)  # probability: 4 places
     assert f"against {base:.0%} for an average item" in model.text and "HS 851713" in model.text
+
+
+def test_a_batch_scored_together_gets_what_each_declaration_gets_alone(engine, rule_set) -> None:  # type: ignore[no-untyped-def]
+    """Items of many declarations go through the model together (more than one model call's
+    worth of items, of different sizes, known and first-time importers): every result is the
+    one ``assess`` gives that declaration alone."""
+    intake = Intake(PROJECT_ROOT / "schemas")
+    requests = []
+    for n in range(40):
+        body = declaration_xml(lrn=f"TOGETHER-{n}", items=1 + n % 7, value=f"{100 + 37 * n}.00")
+        received = intake.receive_declaration(with_importer(body, f"1000000{n % 3}") if n % 2 else body)
+        assessed = assess(rule_set, received.declaration, NOW, {})
+        requests.append(ScoreRequest("12345678/" + received.declaration.lrn, received.sha256, received.declaration,
+                                     assessed, history=ESTABLISHED if n % 4 else TraderHistory(None)))
+    assert sum(len(r.declaration.goods_items) for r in requests) > 64
+    alone = [engine.assess(r.sample_key, r.variant, r.declaration, r.assessed, history=r.history) for r in requests]
+    assert engine.assess_many(requests) == alone
