@@ -159,7 +159,7 @@ def test_every_route_checks_the_role_of_every_user(clean_app: Flask, accounts: d
             if allowed == "skip" or allowed is None:
                 continue
             path = rule.build({"case_id": case_id, "answer_id": 1, "user_id": accounts["officer2"],
-                               "reference": reference, "search_id": 1, "line_id": 1}, append_unknown=False)[1]
+                               "reference": reference, "search_id": 1, "consignment_id": 1}, append_unknown=False)[1]
             if "GET" in rule.methods:
                 response = client.get(path)
             else:
