@@ -11,7 +11,8 @@ from app.risk.service import store_assessment
 
 def on_declaration_lodged(session: Session, event: DeclarationLodged) -> None:
     if event.risk is not None:
-        store_assessment(session, event.declaration_id, 1, event.risk, event.at)
+        # a declaration that needs an officer gets a case, which reads its assessment back
+        store_assessment(session, event.declaration_id, 1, event.risk, event.at, unread=not event.needs_officer)
 
 
 def on_declaration_amended(session: Session, event: DeclarationAmended) -> None:

@@ -15,6 +15,7 @@ from app.db.risk_models import RiskAssessment
 from app.domain.risk import LanePolicy, LaneThresholds, RiskResult, thresholds_for_rates
 from app.risk.factors import TraderHistory
 from app.platform.cache import TtlCache
+from app.platform.uow import insert_later
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,17 +41,25 @@ def reasons_payload(result: RiskResult) -> list[dict[str, object]]:
 
 
 def store_assessment(writer: Writer, declaration_id: str, version: int, result: RiskResult,
-                     now: datetime) -> None:
+                     now: datetime, *, unread: bool = False) -> None:
     """The full assessment in ``risk_assessments`` and the summary on the declaration row, in the
-    caller's transaction (lane, score and revenue at stake are what queues and lists read)."""
-    connection_of(writer).execute(models.table_of(RiskAssessment).insert(), [{
+    caller's transaction (lane, score and revenue at stake are what queues and lists read).
+    ``unread``: nothing reads it back in this unit of work (no case opens for it), so a batch
+    being stored may insert it with the others (``insert_later``)."""
+    row = {
         "declaration_id": declaration_id, "version": version, "score": result.score,
         "probability": result.probability, "revenue_at_stake": result.revenue_at_stake,
         "lane": result.lane.value, "lane_reason": result.lane_reason, "reasons": reasons_payload(result),
         "random_sample": result.random_sample, "sample_draw": result.sample_draw,
         "sample_seed": result.sample_seed, "model_version": result.model_version,
         "policy_version": result.policy_version, "assessed_at": now,
-    }])
+    }
+    if unread and isinstance(writer, Session) and insert_later(writer, _ASSESSMENTS, row):
+        return
+    connection_of(writer).execute(_ASSESSMENTS.insert(), [row])
+
+
+_ASSESSMENTS = models.table_of(RiskAssessment)
 
 
 def declaration_values(result: RiskResult | None) -> dict[str, object]:

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from app import create_app
 from app.config import Settings
 from app.db.case_models import Case
+from app.db.risk_models import RiskAssessment
 from app.db.routing_models import OutboxMessage
 from app.domain.risk import LaneThresholds
 from tests.conftest import OTHER_KEY, TRADER_BRN, TRADER_KEY, auth, sample
@@ -117,3 +118,33 @@ def test_the_demo_walkthrough_amends_and_cancels_a_held_declaration(
                             headers={"Authorization": f"Bearer {TRADER_KEY}", "Accept": "application/json"})
     assert cancelled.status_code == 200, cancelled.text
     assert cancelled.get_json()["status"] == "cancelled"
+
+
+def test_a_batch_releases_its_green_declarations_and_sends_its_samples_to_officers(
+        releasing: tuple[Flask, FlaskClient]) -> None:
+    """Lodged in bulk, each declaration keeps its risk assessment; the green ones are released
+    with their events, the random samples get a case that says they were sampled."""
+    app, client = releasing
+    headers = {**auth(TRADER_KEY, "application/json"), "Content-Type": "application/xml"}
+
+    def batch(*lrns: str) -> list[dict[str, object]]:
+        body = (b'<?xml version="1.0" encoding="UTF-8"?>\n<DeclarationBatch xmlns="urn:csw:declaration-batch:v1">'
+                + b"".join(declaration_xml(lrn=lrn).split(b"?>", 1)[1] for lrn in lrns) + b"</DeclarationBatch>")
+        answer = client.post("/api/v1/declaration-batches", data=body, headers=headers)
+        assert answer.status_code == 200, answer.text
+        return list(answer.get_json()["results"])
+
+    green = batch("BULK-GREEN-1", "BULK-GREEN-2")
+    assert [r["status"] for r in green] == ["released", "released"]
+    engine = app.extensions["csw"].risk
+    engine.policy = replace(engine.policy, sample_rate=1.0)
+    sampled = batch("BULK-SAMPLE-1", "BULK-SAMPLE-2")
+    assert [r["status"] for r in sampled] == ["accepted", "accepted"]
+    with app.extensions["csw"].sessions() as session:
+        for result in green + sampled:
+            reference = result["declaration_id"]
+            assessed = session.scalars(select(RiskAssessment.random_sample)
+                                       .where(RiskAssessment.declaration_id == reference)).all()
+            assert assessed == [result in sampled]
+            case = session.scalar(select(Case).where(Case.declaration_id == reference))
+            assert (case.selection if case is not None else None) == ("random" if result in sampled else None)
