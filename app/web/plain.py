@@ -448,6 +448,16 @@ def aeo_reason(text: str | None) -> str:
 _RISK_PHRASES_ZH: list[tuple[re.Pattern[str], str]] = [(re.compile(pattern), replacement)
                                                        for pattern, replacement in (
     (r"^item (\d+): ", r"第 \1 項貨物："),
+    # the e-lock alerts' messages (app.domain.transit), which risk reasons and case pages quote
+    (r"position ([-\d.]+),([-\d.]+) is outside the approved route's corridor", r"位置 \1,\2 在核准路線的走廊以外"),
+    (r"no telemetry for (\d+) minutes \(limit (\d+)\)", r"\1 分鐘沒有遙測訊號（上限 \2 分鐘）"),
+    (r"not arrived (\d+) minutes after sealing \(limit (\d+)\)", r"封鎖後 \1 分鐘仍未抵達（上限 \2 分鐘）"),
+    (r"sealed at (\S+), not at the origin (\S+)", r"在 \1 封鎖，而非在起點 \2"),
+    (r"stopped (\d+) minutes outside a clearance point \(limit (\d+)\)", r"在清關點以外停留 \1 分鐘（上限 \2 分鐘）"),
+    (r"lock tampered with outside any clearance point", "電子鎖在清關點以外被干擾"),
+    (r"lock opened outside any clearance point", "電子鎖在清關點以外被打開"),
+    (r"unsealed at (.+), not at the destination (\S+)", r"在 \1 解封，而非在目的地 \2"),
+    (r"a place that is no clearance point", "非清關點的地方"),
     (r"learned model (\S+) puts the fraud probability at (\d+)% \(HS (\d+) fraud rate (\d+)% in training data; "
      r"origin (\w+) (\d+)%; overall (\d+)%\)",
      r"學習模型 \1 估計欺詐機率為 \2%（訓練資料中：HS \3 欺詐率 \4%；原產地 \5 \6%；整體 \7%）"),

@@ -608,7 +608,8 @@ def test_a_case_deadline_is_never_before_its_opening(clean_app: Flask, accounts:
     assert case.deadline_at is not None and case.deadline_at > case.opened_at
     client, _token = browser(clean_app, "officer")
     page = client.get(f"/officer/cases/{case_id}").text
-    assert re.search(r"Deadline <span class=\"deadline\">20\d\d-\d\d-\d\d \d\d:\d\d HKT</span>", page)
+    assert re.search(r"Deadline <time class=\"deadline\" datetime=\"[^\"]+\">20\d\d-\d\d-\d\d \d\d:\d\d HKT</time>",
+                     page)
     past_id, _ = lodge(clean_app, "LRN-PAST-MOVE", movement=datetime.now(timezone.utc) - timedelta(days=1))
     assert case_row(clean_app, past_id).deadline_at is None
 
