@@ -7,6 +7,11 @@ from typing import Any
 
 _scheduler: Any = None
 
+# gunicorn 24+ opens a control socket at one path per user (~/.gunicorn/gunicorn.ctl) by default:
+# a second ``csw serve`` on the host (scale-out, tests) would take it from the first. CSW does not
+# use it.
+control_socket_disable = True
+
 
 def when_ready(server: Any) -> None:
     global _scheduler
