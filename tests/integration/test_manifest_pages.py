@@ -50,7 +50,9 @@ def test_an_officer_sees_the_manifest_and_releases_the_selected_consignment(trad
     csrf = token(officer, f"/officer/manifests/{lodged}")
 
     empty = officer.post(f"/officer/manifests/{lodged}/lines/{line}/release", data={"csrf_token": csrf, "note": ""})
-    assert empty.status_code == 422 and "Say what the check found" in empty.text
+    assert empty.status_code == 303  # post/redirect/get: the page shows the refusal once
+    shown = officer.get(empty.headers["Location"])
+    assert shown.status_code == 422 and "Say what the check found" in shown.text
     done = officer.post(f"/officer/manifests/{lodged}/lines/{line}/release",
                         data={"csrf_token": csrf, "note": "examined, as manifested"})
     assert done.status_code == 302
@@ -59,7 +61,9 @@ def test_an_officer_sees_the_manifest_and_releases_the_selected_consignment(trad
     assert 'data-decision="cleared"' in after and "examined, as manifested" in after
     again = officer.post(f"/officer/manifests/{lodged}/lines/{line}/release",
                          data={"csrf_token": csrf, "note": "again"})
-    assert again.status_code == 409
+    assert again.status_code == 303
+    refused = officer.get(again.headers["Location"])
+    assert refused.status_code == 409 and "nothing to release" in refused.text
     assert officer.get("/officer/manifests/HK26M0000000000X").status_code == 404
     with traders.extensions["csw"].sessions() as session:
         assert session.scalars(select(OutboxMessage.subject)).all() == []  # no subscriber: nothing to route

@@ -21,7 +21,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from app.routing.subscribers import add_subscriber
-from tests.conftest import TRADER_BRN
+from tests.conftest import CARRIER_KEY, TRADER_BRN
+from tests.integration.test_manifests_api import manifest_xml
 from tests.integration.test_officer_app import browser, csrf_token, lodge
 
 
@@ -37,7 +38,8 @@ class Refused:
 
 
 def _scene(app: Flask, accounts: dict[str, int]) -> dict[str, object]:
-    """A claimed case, a declaration of the trader with a document request, a subscriber."""
+    """A claimed case, a declaration of the trader with a document request, a subscriber, a
+    sea manifest."""
     case_id, reference = lodge(app, "PRG-1")
     officer, token = browser(app, "officer")
     assert officer.post(f"/officer/cases/{case_id}/claim", data={"csrf_token": token}).status_code == 302
@@ -60,7 +62,14 @@ def _scene(app: Flask, accounts: dict[str, int]) -> dict[str, object]:
     with app.extensions["csw"].sessions() as session, session.begin():
         subscriber_id = add_subscriber(session, "prg-kiosk", "control_point", "webhook", "https://kiosk.example/h",
                                        "HKLMC", actor="test").id
-    return {"case": case_id, "reference": reference, "request": int(request_id.group(1)),
+    lodged = app.test_client().post("/api/v1/manifests", data=manifest_xml(), headers={
+        "Authorization": f"Bearer {CARRIER_KEY}", "Content-Type": "application/xml", "Accept": "application/json"})
+    assert lodged.status_code == 202, lodged.text
+    manifest = lodged.get_json()["manifest_reference"]
+    line = re.search(r'data-line="(\d+)"', officer.get(f"/officer/manifests/{manifest}").text)
+    assert line, "the officer sees the manifest's lines"
+    return {"manifest": manifest, "line": int(line.group(1)),
+            "case": case_id, "reference": reference, "request": int(request_id.group(1)),
             "subscriber": subscriber_id, "officer": accounts["officer"], "draft": int(draft.group(1)),
             "key": int(key.group(1)), "search": int(search.group(1))}
 
@@ -109,6 +118,8 @@ REFUSED: dict[str, Refused] = {
     "admin_routing.subscriber": Refused("admin", lambda s: f"/admin/routing/subscribers/{s['subscriber']}",
                                         {"role": "control_point", "transport": "webhook", "url": "ftp://x",
                                          "code": "HKLMC", "format": "xml"}, "Address: a web hook needs"),
+    "officer.release_line": Refused("officer", lambda s: f"/officer/manifests/{s['manifest']}/lines/{s['line']}"
+                                    "/release", {"note": ""}, "Say what the check found"),
     "admin_routing.retire": Refused("admin", lambda s: f"/admin/routing/subscribers/{s['subscriber']}/retire",
                                     {"note": ""}, "Why it is retired"),
 }
@@ -128,8 +139,9 @@ DONE: dict[str, Refused] = {
 }
 
 
-def test_every_form_post_redirects_and_a_refusal_is_shown_once(clean_app: Flask,
+def test_every_form_post_redirects_and_a_refusal_is_shown_once(carriers: Flask,
                                                                 accounts: dict[str, int]) -> None:
+    clean_app = carriers
     posts = {rule.endpoint for rule in clean_app.url_map.iter_rules()
              if "POST" in (rule.methods or ()) and not rule.rule.startswith("/api/")}
     assert posts == set(REFUSED) | set(DONE), "a new form POST needs its post/redirect/get case here"

@@ -18,6 +18,7 @@ from app.web import params
 from app.web.auth import role_required
 from app.web.context import db, services, unit_of_work
 from app.web.officer.forms import ReleaseLineForm
+from app.web.kept import keep, kept, see_other
 from app.web.officer.views import CASE_WORKERS, EVERYONE, bp
 
 DECISIONS = ("inspection", "cleared")
@@ -47,32 +48,36 @@ def _record(reference: str) -> ManifestRecord:
         abort(404, description=_("No manifest %(id)s", id=reference))
 
 
-def _page(reference: str, form: ReleaseLineForm | None = None, status: int = 200) -> tuple[str, int]:
+def _page(reference: str, status: int = 200) -> tuple[str, int]:
     record = _record(reference)
     return render_template(
         "officer/manifest.html", manifest=record, carrier=db().get(models.Party, record.submitter_party_id),
         lines=service.lines(db(), record), history=service.history(db(), record),
-        release_form=form or ReleaseLineForm(), can_release=current_user.role in CASE_WORKERS), status
+        release_form=ReleaseLineForm(), can_release=current_user.role in CASE_WORKERS), status
 
 
 @bp.get("/manifests/<reference>")
 @role_required(*EVERYONE)
 def manifest(reference: str) -> tuple[str, int]:
-    return _page(reference)
+    """The manifest; after a refused release (post/redirect/get), with the refusal's status."""
+    found = kept(f"manifest:{reference.strip().upper()[:16]}")
+    return _page(reference, status=int(found["status"]) if found else 200)
 
 
 @bp.post("/manifests/<reference>/lines/<id:consignment_id>/release")
 @role_required(*CASE_WORKERS)
-def release_line(reference: str, consignment_id: int) -> Response | tuple[str, int]:
+def release_line(reference: str, consignment_id: int) -> Response:
     """The consignment was checked and may go: once none is left selected, the manifest is
     cleared and routed again."""
     form = ReleaseLineForm()
     uow = unit_of_work().write_lock()  # the gate before any read, like every officers' change
     reference = _record(reference).id
+    page = url_for("officer.manifest", reference=reference)
     if not form.validate():
         uow.rollback()
         flash(_("Say what the check found before releasing the consignment."), "error")
-        return _page(reference, form, 422)
+        keep(f"manifest:{reference}", 422)
+        return see_other(page)
     officer = Caller(f"officer:{current_user.username}", role=current_user.role)
     try:
         service.release_line(uow.session, reference, consignment_id, form.note.data or "", officer)
@@ -81,7 +86,8 @@ def release_line(reference: str, consignment_id: int) -> Response | tuple[str, i
         if rejection.code == "NOT_FOUND":
             abort(404, description=_("No such consignment on this manifest"))
         flash(_("This consignment is not selected: there is nothing to release."), "error")
-        return _page(reference, form, 409)
+        keep(f"manifest:{reference}", 409)
+        return see_other(page)
     uow.commit()
     flash(_("Consignment released."))
     return redirect(url_for("officer.manifest", reference=reference))
