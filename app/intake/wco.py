@@ -124,10 +124,6 @@ class Converted:
     national_type_code: str | None
 
 
-def is_wco(tree: etree._ElementTree) -> bool:
-    return etree.QName(tree.getroot()).namespace in NAMESPACES
-
-
 def _declaration_element(tree: etree._ElementTree) -> tuple[etree._Element, str]:
     root = tree.getroot()
     if root.tag == f"{_DEC}Declaration":

@@ -22,7 +22,7 @@ def test_healthz_reports_database_and_schema_version(client: FlaskClient) -> Non
 
     head = ScriptDirectory.from_config(migrate.alembic_config("sqlite://")).get_current_head()
     assert body["schema_version"] == head
-    assert body["declaration_schemas"] == ["urn:csw:declaration:v1"]
+    assert body["declaration_schemas"] == ["urn:csw:declaration:v1", "urn:csw:declaration:v2"]
 
 
 def test_metrics_count_requests_and_declaration_outcomes(client: FlaskClient) -> None:
