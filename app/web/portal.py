@@ -120,6 +120,12 @@ FIELD_LABELS: dict[str, Any] = {
     "volume_unit": _l("Volume unit"), "stick_count": _l("Cigarette sticks"), "length_mm": _l("Stick length (mm)"),
     "documents": _l("Licences and permits"), "importer": _l("Importer"), "exporter": _l("Exporter"),
     "carrier": _l("Carrier"), "equipment": _l("Container"), "items": _l("Goods item"),
+    "agent_name": _l("Agent's name"), "agent_id": _l("Agent's ID (BR number or AEO id)"),
+    "representation": _l("Representation status"), "delivery_terms": _l("Delivery terms (Incoterms)"),
+    "delivery_place": _l("Delivery place"), "invoice_amount": _l("Invoice amount"),
+    "invoice_currency": _l("Invoice currency"), "exchange_rate": _l("Exchange rate to HKD"),
+    "previous_type": _l("Previous document type"), "previous_id": _l("Previous document number"),
+    "previous_packages": _l("Packages it covers"),
 }
 MAX_ITEMS = 999
 MAX_EQUIPMENT = 99
