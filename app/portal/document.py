@@ -1,4 +1,5 @@
-"""The trader form's data <-> the declaration v1 document, and schema/rule paths -> form fields.
+"""The trader form's data <-> the declaration v2 document (a stored v1 document is read too),
+and schema/rule paths -> form fields.
 
 Pure functions on plain data (the form's ``data`` dict: strings, nested dicts and lists), so
 the builder is tested without a web server and the portal submits exactly the XML that a
@@ -20,11 +21,19 @@ from lxml import etree
 from app.domain.time import HONG_KONG
 from app.platform.xml import parse_untrusted
 
-NAMESPACE = "urn:csw:declaration:v1"
+NAMESPACE = "urn:csw:declaration:v2"
+NAMESPACE_V1 = "urn:csw:declaration:v1"
 HONG_KONG_OFFSET = "+08:00"
 PARTY_ROLES = ("importer", "exporter", "carrier")
 PARTY_FIELDS = ("name", "identifier", "aeo_id", "address_line", "city", "country")
 EQUIPMENT_FIELDS = ("container_id", "seals", "elock_id")
+#: The optional v2 sections: agent and representation, delivery terms, invoice, previous document.
+AGENT_FIELDS = ("agent_name", "agent_id", "representation")
+TERMS_FIELDS = ("delivery_terms", "delivery_place")
+INVOICE_FIELDS = ("invoice_amount", "invoice_currency", "exchange_rate")
+PREVIOUS_FIELDS = ("previous_type", "previous_id", "previous_packages")
+V2_FIELDS = AGENT_FIELDS + TERMS_FIELDS + INVOICE_FIELDS + PREVIOUS_FIELDS
+_LOCODE = re.compile(r"[A-Z]{2}[A-Z2-9]{3}")
 ITEM_FIELDS = ("description", "hs_code", "origin_country", "quantity", "quantity_unit", "net_mass", "gross_mass",
                "gross_mass_unit", "net_mass_unit", "value", "currency", "package_type", "package_count",
                "alcohol_strength", "volume", "volume_unit", "stick_count", "length_mm", "documents")
@@ -148,14 +157,19 @@ def _party(builder: _Builder, parent: etree._Element, tag: str, party: Mapping[s
     builder.optional(element, "AEOCertificateID", party.get("aeo_id"))
     if any(_text(party.get(f)) for f in ("address_line", "city", "country")):
         address = builder.child(element, "Address")
-        builder.child(address, "Line", _text(party.get("address_line")))
         builder.optional(address, "CityName", party.get("city"))
         builder.child(address, "CountryCode", _text(party.get("country")))
+        builder.child(address, "Line", _text(party.get("address_line")))
 
 
 def _goods_item(builder: _Builder, parent: etree._Element, sequence: int, item: Mapping[str, Any]) -> None:
     element = builder.child(parent, "GovernmentAgencyGoodsItem")
     builder.child(element, "SequenceNumeric", str(sequence))
+    builder.child(element, "CustomsValueAmount", _text(item.get("value")), currencyID=_text(item.get("currency")))
+    for type_code, identifier in documents(item.get("documents")):
+        document = builder.child(element, "AdditionalDocument")
+        builder.child(document, "ID", identifier)
+        builder.child(document, "TypeCode", type_code)
     commodity = builder.child(element, "Commodity")
     builder.child(commodity, "Description", _text(item.get("description")))
     builder.child(builder.child(commodity, "Classification"), "ID", _text(item.get("hs_code")))
@@ -171,54 +185,68 @@ def _goods_item(builder: _Builder, parent: etree._Element, sequence: int, item: 
             elif tag == "LengthMeasure":
                 attributes = {"unitCode": "MMT"}
             builder.child(details, tag, _text(item.get(field)), **attributes)
+    measure = builder.child(commodity, "GoodsMeasure")
+    builder.child(measure, "GrossMassMeasure", _text(item.get("gross_mass")),
+                  unitCode=_text(item.get("gross_mass_unit")) or "KGM")
+    builder.child(measure, "NetNetWeightMeasure", _text(item.get("net_mass")),
+                  unitCode=_text(item.get("net_mass_unit")) or "KGM")
+    builder.child(measure, "TariffQuantity", _text(item.get("quantity")), unitCode=_text(item.get("quantity_unit")))
     builder.child(builder.child(element, "Origin"), "CountryCode", _text(item.get("origin_country")))
     if _text(item.get("package_type")) or _text(item.get("package_count")):
         packaging = builder.child(element, "Packaging")
-        builder.child(packaging, "TypeCode", _text(item.get("package_type")))
         builder.child(packaging, "QuantityQuantity", _text(item.get("package_count")))
-    measure = builder.child(element, "GoodsMeasure")
-    builder.child(measure, "TariffQuantity", _text(item.get("quantity")), unitCode=_text(item.get("quantity_unit")))
-    builder.child(measure, "NetMassMeasure", _text(item.get("net_mass")),
-                  unitCode=_text(item.get("net_mass_unit")) or "KGM")
-    builder.child(measure, "GrossMassMeasure", _text(item.get("gross_mass")),
-                  unitCode=_text(item.get("gross_mass_unit")) or "KGM")
-    builder.child(element, "CustomsValueAmount", _text(item.get("value")), currencyID=_text(item.get("currency")))
-    for type_code, identifier in documents(item.get("documents")):
-        document = builder.child(element, "AdditionalDocument")
-        builder.child(document, "TypeCode", type_code)
-        builder.child(document, "ID", identifier)
+        builder.child(packaging, "TypeCode", _text(item.get("package_type")))
+
+
+def _present(data: Mapping[str, Any], fields: tuple[str, ...]) -> bool:
+    return any(_text(data.get(f)) for f in fields)
 
 
 def build_declaration(data: Mapping[str, Any], declarant_id: str, declarant_name: str,
                       function_code: str = "9") -> bytes:
-    """The declaration v1 document for the form's data, declared by the signed-in trader's
+    """The declaration v2 document for the form's data, declared by the signed-in trader's
     party. Required elements are always written (empty when not filled in) so that the
-    schema reports each missing value at its own path, which maps back to its field."""
+    schema reports each missing value at its own path, which maps back to its field; an
+    optional section is written when any of its fields is filled in."""
     builder = _Builder()
     root = builder.maker("Declaration")
     builder.child(root, "FunctionCode", function_code)
     builder.child(root, "FunctionalReferenceID", _text(data.get("lrn")))
+    builder.child(root, "IssueDateTime", _xml_datetime(data.get("issued_at")))
     builder.child(root, "TypeCode", _text(data.get("type_code")))
     builder.optional(root, "FormCode", data.get("form_code"))
-    builder.child(root, "IssueDateTime", _xml_datetime(data.get("issued_at")))
-    builder.optional(root, "UCRID", data.get("ucr"))
+    if _text(data.get("invoice_amount")) or _text(data.get("invoice_currency")):
+        builder.child(root, "InvoiceAmount", _text(data.get("invoice_amount")),
+                      currencyID=_text(data.get("invoice_currency")))
+    if _present(data, AGENT_FIELDS):
+        agent = builder.child(root, "Agent")
+        builder.optional(agent, "Name", data.get("agent_name"))
+        builder.optional(agent, "ID", data.get("agent_id"))
+        builder.optional(agent, "FunctionCode", data.get("representation"))
+    border = builder.child(root, "BorderTransportMeans")
+    builder.optional(border, "ID", data.get("conveyance_id"))
+    builder.child(border, "ModeCode", _text(data.get("transport_mode")))
+    carrier = data.get("carrier") or {}
+    if party_present(carrier):
+        _party(builder, builder.child(root, "Consignment"), "Carrier", carrier)
+    if _text(data.get("exchange_rate")):
+        exchange = builder.child(root, "CurrencyExchange")
+        builder.optional(exchange, "CurrencyTypeCode", data.get("invoice_currency"))
+        builder.child(exchange, "RateNumeric", _text(data.get("exchange_rate")))
     declarant = builder.child(root, "Declarant")
     builder.child(declarant, "Name", declarant_name)
     builder.child(declarant, "ID", declarant_id)
     builder.optional(declarant, "AEOCertificateID", data.get("declarant_aeo_id"))
-    for role in PARTY_ROLES:
-        party = data.get(role) or {}
-        if party_present(party):
-            _party(builder, root, role.capitalize(), party)
+    exporter = data.get("exporter") or {}
+    if party_present(exporter):
+        _party(builder, root, "Exporter", exporter)
     shipment = builder.child(root, "GoodsShipment")
     consignment = builder.child(shipment, "Consignment")
-    builder.child(consignment, "TransportModeCode", _text(data.get("transport_mode")))
-    for tag, field in (("ConveyanceID", "conveyance_id"), ("ControlPointID", "control_point"),
-                       ("DepartureLocationID", "departure_location"),
-                       ("DestinationLocationID", "destination_location")):
-        builder.optional(consignment, tag, data.get(field))
     if _text(data.get("movement_at")):
         builder.child(consignment, "MovementDateTime", _xml_datetime(data.get("movement_at")))
+    for tag, field in (("GoodsLocation", "control_point"), ("LoadingLocation", "departure_location")):
+        if _text(data.get(field)):
+            builder.child(builder.child(consignment, tag), "ID", _text(data.get(field)))
     equipment_rows = [row for row in data.get("equipment") or [] if equipment_present(row)]
     for sequence, row in enumerate(equipment_rows, start=1):
         equipment = builder.child(consignment, "TransportEquipment")
@@ -227,32 +255,57 @@ def build_declaration(data: Mapping[str, Any], declarant_id: str, declarant_name
         for seal in seal_ids(row.get("seals")):
             builder.child(builder.child(equipment, "Seal"), "ID", seal)
         builder.optional(equipment, "ELockID", row.get("elock_id"))
+    if _text(data.get("destination_location")):
+        builder.child(builder.child(consignment, "UnloadingLocation"), "ID", _text(data.get("destination_location")))
     items = [item for item in data.get("items") or [] if item_present(item)] or [{}]
     for sequence, item in enumerate(items, start=1):
         _goods_item(builder, shipment, sequence, item)
+    importer = data.get("importer") or {}
+    if party_present(importer):
+        _party(builder, shipment, "Importer", importer)
+    if _present(data, PREVIOUS_FIELDS):
+        previous = builder.child(shipment, "PreviousDocument")
+        builder.child(previous, "ID", _text(data.get("previous_id")))
+        builder.child(previous, "TypeCode", _text(data.get("previous_type")))
+        builder.optional(previous, "QuantityQuantity", data.get("previous_packages"))
+    if _present(data, TERMS_FIELDS):
+        terms = builder.child(shipment, "TradeTerms")
+        builder.child(terms, "ConditionCode", _text(data.get("delivery_terms")))
+        place = _text(data.get("delivery_place"))
+        if place:
+            builder.child(terms, "LocationID" if _LOCODE.fullmatch(place) else "LocationName", place)
+    if _text(data.get("ucr")):
+        builder.child(builder.child(shipment, "UCR"), "ID", _text(data.get("ucr")))
     etree.indent(root, space="  ")
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
-def _find(element: etree._Element | None, path: str) -> str:
+def _find(element: etree._Element | None, path: str, namespace: str = NAMESPACE_V1) -> str:
     if element is None:
         return ""
-    found = element.find(path, {"d": NAMESPACE})
+    found = element.find(path, {"d": namespace})
     return (found.text or "").strip() if found is not None else ""
 
 
-def _attribute(element: etree._Element | None, path: str, name: str) -> str:
+def _attribute(element: etree._Element | None, path: str, name: str, namespace: str = NAMESPACE_V1) -> str:
     if element is None:
         return ""
-    found = element.find(path, {"d": NAMESPACE})
+    found = element.find(path, {"d": namespace})
     return found.get(name, "") if found is not None else ""
 
 
 def form_data_from_xml(body: bytes) -> dict[str, Any]:
-    """The form's data for a stored (schema-valid) declaration document: what an amendment
-    starts from. ``Totals`` are not part of the form (the rules add the items up)."""
+    """The form's data for a stored (schema-valid) declaration document, v2 or v1: what an
+    amendment starts from. Totals are not part of the form (the rules add the items up)."""
     root = parse_untrusted(body).getroot()
-    consignment = root.find("d:GoodsShipment/d:Consignment", {"d": NAMESPACE})
+    if etree.QName(root).namespace == NAMESPACE:
+        return _form_data_v2(root)
+    return _form_data_v1(root)
+
+
+def _form_data_v1(root: etree._Element) -> dict[str, Any]:
+    namespace = NAMESPACE_V1
+    consignment = root.find("d:GoodsShipment/d:Consignment", {"d": namespace})
     data: dict[str, Any] = {
         "type_code": _find(root, "d:TypeCode"),
         "form_code": _find(root, "d:FormCode"),
@@ -267,8 +320,11 @@ def form_data_from_xml(body: bytes) -> dict[str, Any]:
         "destination_location": _find(consignment, "d:DestinationLocationID"),
         "movement_at": _local_datetime(_find(consignment, "d:MovementDateTime")),
     }
+    previous = consignment.find("d:PreviousDocument", {"d": namespace}) if consignment is not None else None
+    data.update(previous_type=_find(previous, "d:TypeCode"), previous_id=_find(previous, "d:ID"),
+                previous_packages=_find(previous, "d:QuantityQuantity"))
     for role in PARTY_ROLES:
-        party = root.find(f"d:{role.capitalize()}", {"d": NAMESPACE})
+        party = root.find(f"d:{role.capitalize()}", {"d": namespace})
         data[role] = {
             "name": _find(party, "d:Name"), "identifier": _find(party, "d:ID"),
             "aeo_id": _find(party, "d:AEOCertificateID"), "address_line": _find(party, "d:Address/d:Line"),
@@ -276,9 +332,9 @@ def form_data_from_xml(body: bytes) -> dict[str, Any]:
         }
     data["equipment"] = [
         {"container_id": _find(e, "d:ID"),
-         "seals": " ".join((s.text or "").strip() for s in e.findall("d:Seal/d:ID", {"d": NAMESPACE})),
+         "seals": " ".join((s.text or "").strip() for s in e.findall("d:Seal/d:ID", {"d": namespace})),
          "elock_id": _find(e, "d:ELockID")}
-        for e in (consignment.findall("d:TransportEquipment", {"d": NAMESPACE}) if consignment is not None else [])
+        for e in (consignment.findall("d:TransportEquipment", {"d": namespace}) if consignment is not None else [])
     ]
     data["items"] = [
         {
@@ -301,9 +357,92 @@ def form_data_from_xml(body: bytes) -> dict[str, Any]:
             "stick_count": _find(g, "d:Commodity/d:DutiableDetails/d:StickQuantity"),
             "length_mm": _find(g, "d:Commodity/d:DutiableDetails/d:LengthMeasure"),
             "documents": "\n".join(f"{_find(a, 'd:TypeCode')} {_find(a, 'd:ID')}"
-                                   for a in g.findall("d:AdditionalDocument", {"d": NAMESPACE})),
+                                   for a in g.findall("d:AdditionalDocument", {"d": namespace})),
         }
-        for g in root.findall("d:GoodsShipment/d:GovernmentAgencyGoodsItem", {"d": NAMESPACE})
+        for g in root.findall("d:GoodsShipment/d:GovernmentAgencyGoodsItem", {"d": namespace})
+    ]
+    return data
+
+def _form_data_v2(root: etree._Element) -> dict[str, Any]:
+    ns = {"d": NAMESPACE}
+
+    def find(element: etree._Element | None, path: str) -> str:
+        return _find(element, path, NAMESPACE)
+
+    def attribute(element: etree._Element | None, path: str, name: str) -> str:
+        return _attribute(element, path, name, NAMESPACE)
+
+    shipment = root.find("d:GoodsShipment", ns)
+    consignment = root.find("d:GoodsShipment/d:Consignment", ns)
+    previous = root.find("d:GoodsShipment/d:PreviousDocument", ns)
+    data: dict[str, Any] = {
+        "type_code": find(root, "d:TypeCode"),
+        "form_code": find(root, "d:FormCode"),
+        "lrn": find(root, "d:FunctionalReferenceID"),
+        "ucr": find(shipment, "d:UCR/d:ID"),
+        "issued_at": _local_datetime(find(root, "d:IssueDateTime")),
+        "declarant_aeo_id": find(root, "d:Declarant/d:AEOCertificateID"),
+        "transport_mode": find(root, "d:BorderTransportMeans/d:ModeCode"),
+        "conveyance_id": find(root, "d:BorderTransportMeans/d:ID"),
+        "control_point": find(consignment, "d:GoodsLocation/d:ID"),
+        "departure_location": find(consignment, "d:LoadingLocation/d:ID"),
+        "destination_location": find(consignment, "d:UnloadingLocation/d:ID"),
+        "movement_at": _local_datetime(find(consignment, "d:MovementDateTime")),
+        "agent_name": find(root, "d:Agent/d:Name"),
+        "agent_id": find(root, "d:Agent/d:ID"),
+        "representation": find(root, "d:Agent/d:FunctionCode"),
+        "delivery_terms": find(shipment, "d:TradeTerms/d:ConditionCode"),
+        "delivery_place": (find(shipment, "d:TradeTerms/d:LocationID")
+                           or find(shipment, "d:TradeTerms/d:LocationName")),
+        "invoice_amount": find(root, "d:InvoiceAmount"),
+        "invoice_currency": (attribute(root, "d:InvoiceAmount", "currencyID")
+                             or find(root, "d:CurrencyExchange/d:CurrencyTypeCode")),
+        "exchange_rate": find(root, "d:CurrencyExchange/d:RateNumeric"),
+        "previous_type": find(previous, "d:TypeCode"),
+        "previous_id": find(previous, "d:ID"),
+        "previous_packages": find(previous, "d:QuantityQuantity"),
+    }
+    holders = {"importer": (shipment, "d:Importer"), "exporter": (root, "d:Exporter"),
+               "carrier": (root, "d:Consignment/d:Carrier")}
+    for role, (holder, path) in holders.items():
+        party = holder.find(path, ns) if holder is not None else None
+        data[role] = {
+            "name": find(party, "d:Name"), "identifier": find(party, "d:ID"),
+            "aeo_id": find(party, "d:AEOCertificateID"), "address_line": find(party, "d:Address/d:Line"),
+            "city": find(party, "d:Address/d:CityName"), "country": find(party, "d:Address/d:CountryCode"),
+        }
+    data["equipment"] = [
+        {"container_id": find(e, "d:ID"),
+         "seals": " ".join((s.text or "").strip() for s in e.findall("d:Seal/d:ID", ns)),
+         "elock_id": find(e, "d:ELockID")}
+        for e in (consignment.findall("d:TransportEquipment", ns) if consignment is not None else [])
+    ]
+    measure = "d:Commodity/d:GoodsMeasure"
+    dutiable = "d:Commodity/d:DutiableDetails"
+    data["items"] = [
+        {
+            "description": find(g, "d:Commodity/d:Description"),
+            "hs_code": find(g, "d:Commodity/d:Classification/d:ID"),
+            "origin_country": find(g, "d:Origin/d:CountryCode"),
+            "quantity": find(g, f"{measure}/d:TariffQuantity"),
+            "quantity_unit": attribute(g, f"{measure}/d:TariffQuantity", "unitCode"),
+            "net_mass": find(g, f"{measure}/d:NetNetWeightMeasure"),
+            "gross_mass": find(g, f"{measure}/d:GrossMassMeasure"),
+            "net_mass_unit": attribute(g, f"{measure}/d:NetNetWeightMeasure", "unitCode"),
+            "gross_mass_unit": attribute(g, f"{measure}/d:GrossMassMeasure", "unitCode"),
+            "value": find(g, "d:CustomsValueAmount"),
+            "currency": attribute(g, "d:CustomsValueAmount", "currencyID"),
+            "package_type": find(g, "d:Packaging/d:TypeCode"),
+            "package_count": find(g, "d:Packaging/d:QuantityQuantity"),
+            "alcohol_strength": find(g, f"{dutiable}/d:AlcoholStrengthPercent"),
+            "volume": find(g, f"{dutiable}/d:VolumeMeasure"),
+            "volume_unit": attribute(g, f"{dutiable}/d:VolumeMeasure", "unitCode") or "LTR",
+            "stick_count": find(g, f"{dutiable}/d:StickQuantity"),
+            "length_mm": find(g, f"{dutiable}/d:LengthMeasure"),
+            "documents": "\n".join(f"{find(a, 'd:TypeCode')} {find(a, 'd:ID')}"
+                                   for a in g.findall("d:AdditionalDocument", ns)),
+        }
+        for g in (shipment.findall("d:GovernmentAgencyGoodsItem", ns) if shipment is not None else [])
     ]
     return data
 
@@ -313,6 +452,20 @@ def form_data_from_xml(body: bytes) -> dict[str, Any]:
 _HEADER_PATHS = {
     "FunctionalReferenceID": "lrn", "TypeCode": "type_code", "FormCode": "form_code",
     "IssueDateTime": "issued_at", "UCRID": "ucr", "Totals": "items",
+    "GoodsItemQuantity": "items", "TotalGrossMassMeasure": "items", "TotalPackageQuantity": "items",
+}
+#: Schema v2's places for the form's fields (v1's are kept: an uploaded v1 file maps too).
+_V2_HEADER_PATHS = {
+    "InvoiceAmount@currencyID": "invoice_currency", "InvoiceAmount": "invoice_amount",
+    "Agent/Name": "agent_name", "Agent/ID": "agent_id", "Agent/FunctionCode": "representation", "Agent": "agent_name",
+    "BorderTransportMeans/ID": "conveyance_id", "BorderTransportMeans": "transport_mode",
+    "CurrencyExchange/CurrencyTypeCode": "invoice_currency", "CurrencyExchange": "exchange_rate",
+}
+_V2_SHIPMENT_PATHS = {
+    "PreviousDocument/ID": "previous_id", "PreviousDocument/TypeCode": "previous_type",
+    "PreviousDocument/QuantityQuantity": "previous_packages", "PreviousDocument": "previous_id",
+    "TradeTerms/LocationID": "delivery_place", "TradeTerms/LocationName": "delivery_place",
+    "TradeTerms": "delivery_terms", "UCR": "ucr",
 }
 _PARTY_PATHS = {
     "Name": "name", "ID": "identifier", "AEOCertificateID": "aeo_id", "Address/Line": "address_line",
@@ -322,6 +475,8 @@ _CONSIGNMENT_PATHS = {
     "TransportModeCode": "transport_mode", "ConveyanceID": "conveyance_id", "ControlPointID": "control_point",
     "DepartureLocationID": "departure_location", "DestinationLocationID": "destination_location",
     "MovementDateTime": "movement_at",
+    "GoodsLocation": "control_point", "LoadingLocation": "departure_location",
+    "UnloadingLocation": "destination_location", "PreviousDocument": "previous_id",
 }
 _EQUIPMENT_PATHS = {"ID": "container_id", "Seal": "seals", "ELockID": "elock_id", "SequenceNumeric": "container_id"}
 _ITEM_PATHS = {
@@ -342,6 +497,13 @@ _ITEM_PATHS = {
     "CustomsValueAmount@currencyID": "currency", "CustomsValueAmount": "value",
     "AdditionalDocument": "documents",
     "SequenceNumeric": "description",
+    "Commodity/GoodsMeasure/TariffQuantity@unitCode": "quantity_unit",
+    "Commodity/GoodsMeasure/TariffQuantity": "quantity",
+    "Commodity/GoodsMeasure/NetNetWeightMeasure@unitCode": "net_mass_unit",
+    "Commodity/GoodsMeasure/NetNetWeightMeasure": "net_mass",
+    "Commodity/GoodsMeasure/GrossMassMeasure@unitCode": "gross_mass_unit",
+    "Commodity/GoodsMeasure/GrossMassMeasure": "gross_mass",
+    "Commodity/GoodsMeasure": "quantity",
 }
 _STEP = re.compile(r"^([A-Za-z]+)(?:\[(\d+)\])?$")
 
@@ -387,6 +549,11 @@ def field_for_path(path: str | None) -> str | None:
     head, head_index = steps[0]
     if head in _HEADER_PATHS:
         return _HEADER_PATHS[head]
+    names = [n for n, _ in steps]
+    if head in ("InvoiceAmount", "Agent", "BorderTransportMeans", "CurrencyExchange"):
+        return _lookup(_V2_HEADER_PATHS, names, attribute)
+    if head == "Consignment" and len(steps) > 1 and steps[1][0] == "Carrier":
+        return f"carrier-{_lookup(_PARTY_PATHS, names[2:], attribute) or 'name'}"
     if head == "Declarant":
         return "declarant_aeo_id" if len(steps) > 1 and steps[1][0] == "AEOCertificateID" else "declarant"
     if head.lower() in PARTY_ROLES:
@@ -395,6 +562,10 @@ def field_for_path(path: str | None) -> str | None:
     if head != "GoodsShipment" or len(steps) < 2:
         return None
     second, second_index = steps[1]
+    if second == "Importer":
+        return f"importer-{_lookup(_PARTY_PATHS, names[2:], attribute) or 'name'}"
+    if second in ("PreviousDocument", "TradeTerms", "UCR"):
+        return _lookup(_V2_SHIPMENT_PATHS, names[1:], attribute)
     if second == "Consignment":
         rest = steps[2:]
         if not rest:

@@ -87,6 +87,17 @@ ACCEPTED: dict[str, Any] = {
     "type_code": _l("import, export or transhipment"),
     "transport_mode": _l("a transport mode from the list"),
     "form_code": _l("a TDEC form from the list"),
+    "agent_name": _l("a name of 1 to 140 characters"),
+    "agent_id": _l("an 8-digit BR number, or an AEO id: a country code and 4 to 33 letters or digits"),
+    "representation": _l("a representation status from the list"),
+    "delivery_terms": _l("a three-letter Incoterms code such as CIF or FOB"),
+    "delivery_place": _l("a five-character UN/LOCODE such as CNSZX (Shenzhen) or HKHKG (Hong Kong)"),
+    "invoice_amount": _l("an amount of 0 or more, for example 1200.00"),
+    "invoice_currency": _l("a three-letter currency code such as HKD or USD"),
+    "exchange_rate": _l("Hong Kong dollars for one unit of the invoice currency, for example 7.8"),
+    "previous_type": _l("a document type from the list"),
+    "previous_id": _l("the document's number: letters, digits and - _ / ., for example CSLYTNHKG2611081"),
+    "previous_packages": _l("a whole number greater than 0"),
 }
 _ATTRIBUTE_FIELDS = {"currencyID": "currency", "unitCode": "quantity_unit"}
 _FOUND = re.compile(r"\(found '(?P<value>.*)'\)\s*$")
@@ -105,6 +116,8 @@ def refine_field(field_id: str, problem: Problem) -> str:
     match = _ATTRIBUTE.search(problem.message)
     if match and match.group("name") in _ATTRIBUTE_FIELDS:
         attribute_field = _ATTRIBUTE_FIELDS[match.group("name")]
+        if attribute_field == "currency" and field_name(field_id) == "invoice_amount":
+            return "invoice_currency"
         if attribute_field == "quantity_unit" and field_name(field_id) in ("net_mass", "gross_mass", "volume"):
             attribute_field = f"{field_name(field_id)}_unit"
         prefix = field_id.rsplit("-", 1)[0] if "-" in field_id else ""

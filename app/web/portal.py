@@ -94,6 +94,10 @@ MODE_CHOICES = [("", _l("choose")), ("1", _l("1 · sea")), ("2", _l("2 · rail")
                 ("4", _l("4 · air")), ("5", _l("5 · post")), ("7", _l("7 · fixed installation")),
                 ("8", _l("8 · inland water")), ("9", _l("9 · not known"))]
 MASS_UNITS = [("KGM", _l("kilograms (KGM)")), ("GRM", _l("grams (GRM)")), ("TNE", _l("tonnes (TNE)"))]
+REPRESENTATION_CHOICES = [("", _l("(not stated)")), ("1", _l("1 · the declarant itself")),
+                          ("2", _l("2 · direct representation")), ("3", _l("3 · indirect representation"))]
+PREVIOUS_CHOICES = [("", _l("(not stated)")), ("CRN", _l("CRN · road cargo reference")),
+                    ("BL", _l("BL · bill of lading")), ("AWB", _l("AWB · air waybill"))]
 VOLUME_UNITS = [("LTR", _l("litres (LTR)")), ("MLT", _l("millilitres (MLT)"))]
 STATUSES = ("accepted", "under_review", "released", "refused", "cancelled")
 LANES = ("green", "yellow", "red")
@@ -116,6 +120,12 @@ FIELD_LABELS: dict[str, Any] = {
     "volume_unit": _l("Volume unit"), "stick_count": _l("Cigarette sticks"), "length_mm": _l("Stick length (mm)"),
     "documents": _l("Licences and permits"), "importer": _l("Importer"), "exporter": _l("Exporter"),
     "carrier": _l("Carrier"), "equipment": _l("Container"), "items": _l("Goods item"),
+    "agent_name": _l("Agent's name"), "agent_id": _l("Agent's ID (BR number or AEO id)"),
+    "representation": _l("Representation status"), "delivery_terms": _l("Delivery terms (Incoterms)"),
+    "delivery_place": _l("Delivery place"), "invoice_amount": _l("Invoice amount"),
+    "invoice_currency": _l("Invoice currency"), "exchange_rate": _l("Exchange rate to HKD"),
+    "previous_type": _l("Previous document type"), "previous_id": _l("Previous document number"),
+    "previous_packages": _l("Packages it covers"),
 }
 MAX_ITEMS = 999
 MAX_EQUIPMENT = 99
@@ -203,6 +213,19 @@ class DeclarationForm(TranslatedForm):
     movement_at = StringField(_l("Arrival / departure (Hong Kong time)"))
     equipment = FieldList(FormField(EquipmentSubform), min_entries=0, max_entries=99)
     items = FieldList(FormField(ItemSubform), min_entries=1, max_entries=999)
+    agent_name = StringField(_l("Agent's name"))
+    agent_id = StringField(_l("Agent's ID (BR number or AEO id)"))
+    representation = SelectField(_l("Representation status"), choices=_options(REPRESENTATION_CHOICES),
+                                 validate_choice=False)
+    delivery_terms = StringField(_l("Delivery terms (Incoterms)"))
+    delivery_place = StringField(_l("Delivery place"))
+    invoice_amount = StringField(_l("Invoice amount"))
+    invoice_currency = StringField(_l("Invoice currency"))
+    exchange_rate = StringField(_l("Exchange rate to HKD"))
+    previous_type = SelectField(_l("Previous document type"), choices=_options(PREVIOUS_CHOICES),
+                                validate_choice=False)
+    previous_id = StringField(_l("Previous document number"))
+    previous_packages = StringField(_l("Packages it covers"))
 
 
 class UploadForm(TranslatedForm):

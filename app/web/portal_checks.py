@@ -37,7 +37,8 @@ Errors = dict[str, list[Message]]
 REQUIRED_HEADER = ("type_code", "lrn", "issued_at", "transport_mode")
 REQUIRED_ITEM = ("description", "hs_code", "origin_country", "quantity", "net_mass", "gross_mass", "value",
                  "currency")
-_UPPER_HEADER = ("departure_location", "destination_location", "control_point", "conveyance_id", "ucr")
+_UPPER_HEADER = ("departure_location", "destination_location", "control_point", "conveyance_id", "ucr",
+                 "invoice_currency", "delivery_terms")
 _UPPER_ITEM = ("currency", "package_type")
 _DAY_FIRST = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})(?:[ T,]+(\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
 _ISO_SPACE = re.compile(r"^(\d{4}-\d{2}-\d{2})[ ](\d{2}:\d{2}(?::\d{2})?)$")

@@ -1,4 +1,4 @@
-"""The portal's pure parts: form data -> declaration v1 document (canonical, schema-valid,
+"""The portal's pure parts: form data -> declaration v2 document (canonical, schema-valid,
 same content as the samples), problem paths -> form fields, and the code-list search."""
 from __future__ import annotations
 
@@ -59,24 +59,28 @@ def test_a_required_value_left_empty_is_reported_at_its_own_field() -> None:
 
 @pytest.mark.parametrize("path", SAMPLES, ids=lambda p: p.name)
 def test_every_sample_survives_the_form(path: Path) -> None:
-    """What an amendment starts from: a stored document -> form -> document carries the same
-    content (the form has no Totals, and the declarant comes from the party record)."""
+    """What an amendment starts from: a stored v1 document -> form -> v2 document carries the
+    same content (the form has no Totals, the declarant comes from the party record, and of
+    previous documents the form carries the first, without its line)."""
     original = INTAKE.receive_declaration(path.read_bytes())
     declarant = original.declaration.declarant
     rebuilt = build_declaration(form_data_from_xml(path.read_bytes()), declarant.identifier, declarant.name,
                                 original.declaration.function_code.value)
     parties = tuple(replace(p, address_line=None, city=None, country=None) if p.role is PartyRole.DECLARANT else p
                     for p in original.declaration.parties)
-    assert INTAKE.receive_declaration(rebuilt).declaration == replace(original.declaration, totals=None,
-                                                                      parties=parties)
+    previous = tuple(replace(d, line=None, gross_mass=None) for d in original.declaration.previous_documents[:1])
+    declaration = INTAKE.receive_declaration(rebuilt).declaration
+    assert declaration.particulars is not None and declaration.particulars.profile == "v2"
+    assert replace(declaration, particulars=None) == replace(original.declaration, totals=None, parties=parties,
+                                                             previous_documents=previous)
     assert build_declaration(form_data_from_xml(rebuilt), declarant.identifier, declarant.name,
                              original.declaration.function_code.value) == rebuilt
 
 
-def test_the_document_is_canonical_utf8_with_the_v1_namespace() -> None:
+def test_the_document_is_canonical_utf8_with_the_v2_namespace() -> None:
     body = build_declaration(form(), "12345678", "Demo")
-    assert body.startswith(b"<?xml version='1.0' encoding='UTF-8'?>\n<Declaration xmlns=\"urn:csw:declaration:v1\">")
-    assert etree.fromstring(body).findtext("{urn:csw:declaration:v1}FunctionCode") == "9"
+    assert body.startswith(b"<?xml version='1.0' encoding='UTF-8'?>\n<Declaration xmlns=\"urn:csw:declaration:v2\">")
+    assert etree.fromstring(body).findtext("{urn:csw:declaration:v2}FunctionCode") == "9"
     assert build_declaration(form(), "12345678", "Demo") == body
 
 
@@ -98,12 +102,65 @@ def test_the_document_is_canonical_utf8_with_the_v1_namespace() -> None:
     ("/Declaration/GoodsShipment/GovernmentAgencyGoodsItem[4]/AdditionalDocument[2]/ID", "items-3-documents"),
     ("/Declaration/GoodsShipment/GovernmentAgencyGoodsItem[1]", "items-0"),
     ("/Declaration/Totals/GoodsItemQuantity", "items"),
+    ("/Declaration/BorderTransportMeans/ModeCode", "transport_mode"),
+    ("/Declaration/BorderTransportMeans/ID", "conveyance_id"),
+    ("/Declaration/Consignment/Carrier/Address/CountryCode", "carrier-country"),
+    ("/Declaration/GoodsShipment/Importer/ID", "importer-identifier"),
+    ("/Declaration/GoodsShipment/UCR/ID", "ucr"),
+    ("/Declaration/GoodsShipment/Consignment/GoodsLocation/ID", "control_point"),
+    ("/Declaration/GoodsShipment/Consignment/UnloadingLocation/ID", "destination_location"),
+    ("/Declaration/GoodsShipment/GovernmentAgencyGoodsItem[2]/Commodity/GoodsMeasure/NetNetWeightMeasure",
+     "items-1-net_mass"),
+    ("/Declaration/GoodsShipment/GovernmentAgencyGoodsItem/Commodity/GoodsMeasure/TariffQuantity/@unitCode",
+     "items-0-quantity_unit"),
+    ("/Declaration/Agent/ID", "agent_id"),
+    ("/Declaration/Agent/FunctionCode", "representation"),
+    ("/Declaration/InvoiceAmount", "invoice_amount"),
+    ("/Declaration/InvoiceAmount/@currencyID", "invoice_currency"),
+    ("/Declaration/CurrencyExchange/RateNumeric", "exchange_rate"),
+    ("/Declaration/GoodsShipment/TradeTerms/ConditionCode", "delivery_terms"),
+    ("/Declaration/GoodsShipment/TradeTerms/LocationName", "delivery_place"),
+    ("/Declaration/GoodsShipment/PreviousDocument", "previous_id"),
+    ("/Declaration/GoodsShipment/PreviousDocument[1]/TypeCode", "previous_type"),
+    ("/Declaration/GoodsShipment/PreviousDocument/QuantityQuantity", "previous_packages"),
+    ("/Declaration/GoodsShipment/Consignment/PreviousDocument[1]/ID", "previous_id"),
     ("/Declaration", None),
     ("reason", None),
     (None, None),
 ])
 def test_problem_paths_map_to_form_fields(path: str | None, field: str | None) -> None:
     assert field_for_path(path) == field
+
+
+V2_SECTIONS = {"agent_name": "Harbour Customs Brokers Limited", "agent_id": "23456789", "representation": "2",
+               "delivery_terms": "CIF", "delivery_place": "HKHKG", "invoice_amount": "1200.00",
+               "invoice_currency": "USD", "exchange_rate": "7.8", "previous_type": "CRN",
+               "previous_id": "CRN-2026-000123", "previous_packages": "20"}
+
+
+def test_the_optional_sections_are_declared_in_v2_and_read_back() -> None:
+    body = build_declaration(form(**V2_SECTIONS), "12345678", "Demo")
+    declaration = INTAKE.receive_declaration(body).declaration
+    particulars = declaration.particulars
+    assert particulars is not None and particulars.representation_status is not None
+    assert particulars.representation_status.value == "2"
+    assert (particulars.delivery_terms, particulars.delivery_place) == ("CIF", "HKHKG")
+    assert (str(particulars.invoice_amount), particulars.invoice_currency, str(particulars.exchange_rate)) == \
+        ("1200.00", "USD", "7.8")
+    assert [(p.identifier, p.name) for p in declaration.parties if p.role is PartyRole.AGENT] == \
+        [("23456789", "Harbour Customs Brokers Limited")]
+    assert [(d.type_code, d.identifier, d.package_count) for d in declaration.previous_documents] == \
+        [("CRN", "CRN-2026-000123", 20)]
+    again = form_data_from_xml(body)
+    assert {key: again[key] for key in V2_SECTIONS} == V2_SECTIONS
+    assert build_declaration(again, "12345678", "Demo") == body
+
+
+def test_a_place_that_is_not_a_locode_is_declared_by_its_name() -> None:
+    body = build_declaration(form(delivery_terms="FOB", delivery_place="Yantian"), "12345678", "Demo")
+    particulars = INTAKE.receive_declaration(body).declaration.particulars
+    assert particulars is not None and particulars.delivery_place == "Yantian"
+    assert b"<LocationName>Yantian</LocationName>" in body
 
 
 def test_seals_and_documents_are_written_as_free_text() -> None:
