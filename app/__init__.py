@@ -64,7 +64,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     auth.install(app)  # Flask-Login sessions, /login and /logout
     officer.install(app)  # CSRF on forms (never on /api/ blueprints), Babel (en, zh_Hant; HKT), /officer
-    from app.web import portal, portal_manifests  # noqa: PLC0415,F401 - the manifest pages join the portal's blueprint
+    from app.web import portal, portal_cargo, portal_manifests  # noqa: PLC0415,F401 - the manifest pages join the portal's blueprint
 
     portal.install(app)  # /trader: the traders' portal (after officer: reuses its CSRF and Babel)
     from app.web import admin_routing, cargo_api, manifests_api, notifications_api, trips_api  # noqa: PLC0415

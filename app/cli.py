@@ -18,6 +18,7 @@ from app.aeo.cli import aeo
 from app.bootstrap import Runtime, build, install_handlers
 from app.cargo import manifest_rules, offline
 from app.cargo import manifests as manifest_service
+from app.cargo import service as cargo_service
 from app.cargo import rules as cargo_rules
 from app.declarations.cli import declarations, lodge_documents
 from app.declarations.pipeline import LodgingTools
@@ -27,6 +28,7 @@ from app.platform.uow import UnitOfWork
 from app.revenue.cli import revenue
 from app.risk.cli import risk
 from app.routing.cli import dispatch, outbox, subscribers
+from app.trips import service as trips_service
 from app.transit.cli import transit
 from app.transit.network import network_for
 from app.transit.service import seed_demo_fleet
@@ -63,6 +65,9 @@ DEMO_CLIENTS = [
     ("demo-customs-admin", "HKCED0001", "admin", "csw_demo_admin_00000000000000000"),
 ]
 DEMO_AEO_REGISTRY = PROJECT_ROOT / "samples" / "aeo" / "operators.csv"
+# The road flow: cargo of the demo trader and the import declaration naming its cargo reference.
+DEMO_ROAD_CARGO = PROJECT_ROOT / "samples" / "cargo" / "road-electronics.xml"
+DEMO_ROAD_DECLARATION = PROJECT_ROOT / "samples" / "cargo" / "road-electronics-declaration.xml"
 # Declarations that need an officer (watchlisted importer, roundabout route, an AEO claim the
 # registry does not confirm), lodged by the harbour client so the officers' queue has work.
 DEMO_DECLARATIONS = PROJECT_ROOT / "samples" / "demo"
@@ -150,6 +155,8 @@ def seed() -> None:
         click.echo(line)
     for line in _lodge_demo_manifests(settings):
         click.echo(line)
+    for line in _lodge_demo_road_cargo(settings):
+        click.echo(line)
 
 
 def _lodge_demo_declarations(settings: Settings) -> list[str]:
@@ -194,6 +201,52 @@ def _lodge_demo_manifests(settings: Settings) -> list[str]:
     finally:
         runtime.engine.dispose()
     return lines
+
+
+def _lodge_demo_road_cargo(settings: Settings) -> list[str]:
+    """The road flow once, so the portal shows a written-off line: the demo trader's cargo
+    (expected in two hours), bundled by the harbour's carrier to truck XY1234, its crossing
+    recorded by customs, and the trader's declaration naming its cargo reference. A re-seed
+    finds the cargo's LRN taken and leaves everything as it is."""
+    runtime = build(settings)
+    try:
+        trader, carrier = runtime.client_caller("demo-trading-tms"), runtime.client_caller("demo-harbour-carrier")
+        customs = runtime.client_caller("demo-customs-admin")
+        assert trader and carrier and customs, "the demo clients are created first"
+        expected = (utcnow() + timedelta(hours=2)).astimezone(HONG_KONG).replace(second=0, microsecond=0)
+        body = re.sub(rb"<ExpectedCrossingDateTime>[^<]*<",
+                      f"<ExpectedCrossingDateTime>{expected.isoformat()}<".encode(), DEMO_ROAD_CARGO.read_bytes())
+        try:
+            with runtime.unit_of_work() as uow:
+                cargo = cargo_service.lodge(uow, runtime.cargo, body, trader, None)
+                uow.commit()
+        except Rejection as rejection:
+            return [f"demo road cargo: {rejection.code} {rejection.message}"]
+        if cargo.replay:
+            return [f"demo road cargo: {cargo.record.id} (replay)"]
+        reference = cargo.record.id
+        rules = runtime.reference.routing_rules
+        with runtime.unit_of_work() as uow:
+            trip = trips_service.open_trip(uow.session, carrier, "XY1234", cargo.record.control_point, expected,
+                                           rules=rules)
+            trips_service.link(uow.session, trip.id, [reference], carrier, rules=rules)
+            trip_id, decision = trip.id, trip.decision
+            uow.commit()
+        if decision != "cleared":  # the lane drew a check: the demo officer found nothing
+            with runtime.unit_of_work() as uow:
+                cargo_service.decide(uow.session, reference, "release", "demo: checked, as lodged", customs, None)
+                uow.commit()
+        with runtime.unit_of_work() as uow:
+            trips_service.record_crossing(uow.session, trip_id, customs)
+            uow.commit()
+        declaration = DEMO_ROAD_DECLARATION.read_bytes().replace(b"HK26C0000000001", reference.encode())
+        lodged = lodge_documents(runtime, trader, [(DEMO_ROAD_DECLARATION.name, declaration)])
+    except Rejection as rejection:
+        return [f"demo road flow: {rejection.code} {rejection.message}"]
+    finally:
+        runtime.engine.dispose()
+    return [f"demo road cargo {reference} on trip {trip_id} (truck XY1234), crossed",
+            *(f"demo road declaration {result.line()}" for result in lodged)]
 
 
 @main.command()

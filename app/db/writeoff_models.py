@@ -69,3 +69,20 @@ class CargoLineEvent(Base):
     actor: Mapped[str] = mapped_column(String(120))
     occurred_at: Mapped[datetime] = mapped_column(UtcDateTime)
     note: Mapped[str | None] = mapped_column(Text)
+
+
+class CargoLineReference(Base):
+    """A live declaration naming a line customs do not hold yet (the manifest arrives late, the
+    cargo is lodged after the declaration): its cover is recorded once the line is lodged."""
+
+    __tablename__ = "cargo_line_references"
+    __table_args__ = (UniqueConstraint("kind", "identifier", "declaration_id", name="uq_cargo_line_references"),
+                      Index("ix_cargo_line_references_declaration", "declaration_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(3))
+    identifier: Mapped[str] = mapped_column(String(40))
+    declaration_id: Mapped[str] = mapped_column(ForeignKey("declarations.id"))
+    package_count: Mapped[int | None] = mapped_column(Integer)
+    gross_mass: Mapped[Decimal | None] = mapped_column(Numeric(15, 3))
+    named_at: Mapped[datetime] = mapped_column(UtcDateTime)

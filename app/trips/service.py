@@ -129,6 +129,15 @@ def carriers_trip(session: Session, trip_id: str, caller: Caller) -> Trip:
     return trip
 
 
+def trips_of_cargo(session: Session, cargo_ids: Sequence[str]) -> dict[str, Trip]:
+    """cargo reference -> the trip it is bundled to, for the lodger's own cargo pages (one read)."""
+    if not cargo_ids:
+        return {}
+    rows = session.execute(select(TripConsignment.cargo_id, Trip).join(Trip, Trip.id == TripConsignment.trip_id)
+                           .where(TripConsignment.cargo_id.in_(cargo_ids))).all()
+    return {cargo_id: trip for cargo_id, trip in rows if cargo_id is not None}
+
+
 @dataclass(frozen=True, slots=True)
 class ConsignmentRow:
     """One bundled consignment: ``reference`` is the cargo reference (``kind`` ``cargo``) or,

@@ -13,7 +13,7 @@ def install(app: Flask) -> None:
             ("minutes", labels.duration_minutes), ("declaration_type", labels.declaration_type),
             ("reason_label", labels.reason_label), ("account_event", labels.account_event),
             ("subscriber_term", labels.subscriber_term), ("aeo_status", labels.aeo_status),
-            ("manifest_term", labels.manifest_term),
+            ("manifest_term", labels.manifest_term), ("cargo_term", labels.cargo_term),
             ("event_note", plain.event_note), ("charge_text", plain.charge_text), ("risk_text", plain.risk_text),
             ("aeo_reason", plain.aeo_reason)):
         app.add_template_filter(function, name)

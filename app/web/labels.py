@@ -174,6 +174,21 @@ def manifest_term(code: object) -> str:
     return term(code, MANIFEST_TERMS)
 
 
+CARGO_TERMS = {
+    "lodged": _l("lodged"), "moved": _l("crossed"), "cancelled": _l("cancelled"), "amended": _l("amended"),
+    "open": _l("not declared yet"), "partial": _l("partly declared"), "written_off": _l("written off"),
+    "over": _l("more declared than lodged"), "closed": _l("closed (e-lock journey released)"),
+    "covered": _l("declaration counted"), "uncovered": _l("declaration no longer counted"),
+    "reconciled": _l("figures reconciled"), "followed_up": _l("followed up: not declared in time"),
+    "CRN": _l("cargo reference"), "BL": _l("bill of lading"), "AWB": _l("air waybill"),
+    "released": _l("released by an officer"), "held": _l("held by an officer"),
+}
+
+
+def cargo_term(code: object) -> str:
+    return term(code, CARGO_TERMS)
+
+
 AEO_STATUSES = {"active": _l("active"), "suspended": _l("suspended"), "revoked": _l("revoked"),
                 "expired": _l("expired"), "unknown": _l("not in the registry")}
 

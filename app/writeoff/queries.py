@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
+from app.db.models import Declaration
 from app.db.writeoff_models import CargoLine, CargoLineCover, CargoLineEvent
 from app.domain.actors import Caller
 from app.domain.declaration import PreviousDocument
@@ -46,3 +47,25 @@ def covers(session: Session, line: CargoLine) -> list[CargoLineCover]:
 def history(session: Session, line: CargoLine) -> list[CargoLineEvent]:
     return list(session.scalars(select(CargoLineEvent).where(CargoLineEvent.line_id == line.id)
                                 .order_by(CargoLineEvent.id)))
+
+
+def lines_named(session: Session, kind: str, identifiers: Sequence[str]) -> dict[str, CargoLine]:
+    """identifier -> line of that kind, for a page of cargo (one read)."""
+    if not identifiers:
+        return {}
+    rows = session.scalars(select(CargoLine).where(CargoLine.kind == kind, CargoLine.identifier.in_(identifiers)))
+    return {line.identifier: line for line in rows}
+
+
+def own_covers(session: Session, line: CargoLine, party_id: int | None) -> list[CargoLineCover]:
+    """What the party's own declarations cover of the line; another party's declarations
+    naming it are not shown (the declarant is often not the lodger)."""
+    return list(session.scalars(
+        select(CargoLineCover).join(Declaration, Declaration.id == CargoLineCover.declaration_id)
+        .where(CargoLineCover.line_id == line.id, Declaration.declarant_party_id == party_id)
+        .order_by(CargoLineCover.id)))
+
+
+def any_line(session: Session, kind: str, identifier: str) -> CargoLine | None:
+    """Any party's line, for officers."""
+    return session.scalar(select(CargoLine).where(CargoLine.kind == kind.upper(), CargoLine.identifier == identifier))

@@ -14,7 +14,7 @@ from decimal import Decimal
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from app.db.writeoff_models import CargoLine, CargoLineCover, CargoLineEvent
+from app.db.writeoff_models import CargoLine, CargoLineCover, CargoLineEvent, CargoLineReference
 from app.domain.declaration import PreviousDocument
 from app.domain.events import CargoLineOverdue
 from app.domain.findings import Finding
@@ -23,6 +23,7 @@ from app.domain.writeoff import FOLLOWED_UP, LINE_KINDS, Cover, LineStatus, reco
 from app.platform.uow import emit
 from app.writeoff.rules import WriteOffRules
 
+IDENTIFIER_LENGTH = 40  # no line is named by a longer identifier
 FINAL = frozenset({LineStatus.CANCELLED.value, LineStatus.CLOSED.value})
 
 
@@ -86,12 +87,29 @@ def line_lodged(session: Session, kind: str, identifier: str, package_count: int
         session.add(line)
         session.flush()
         _event(session, line, "lodged", actor, now)
-        # declarations lodged before the line (a manifest late) already name it
+        _covered_by_earlier_declarations(session, line, rules, actor, now)
         return
     line.package_count, line.gross_mass, line.exempt = package_count, gross_mass, exempt
     line.responsible_party_id, line.updated_at = responsible_party_id, now
     _event(session, line, "amended", actor, now)
     reconcile_line(session, line, rules, actor, now)
+
+
+def _covered_by_earlier_declarations(session: Session, line: CargoLine, rules: WriteOffRules, actor: str,
+                                     now: datetime) -> None:
+    """Declarations lodged before the line (a manifest late, cargo lodged after) already name
+    it: each now covers it, and the line is reconciled once per declaration (one event each)."""
+    waiting = session.scalars(select(CargoLineReference)
+                              .where(CargoLineReference.kind == line.kind,
+                                     CargoLineReference.identifier == line.identifier)
+                              .order_by(CargoLineReference.id)).all()
+    for reference in waiting:
+        session.add(CargoLineCover(line_id=line.id, declaration_id=reference.declaration_id,
+                                   package_count=reference.package_count, gross_mass=reference.gross_mass,
+                                   covered_at=now))
+        session.delete(reference)
+        session.flush()
+        reconcile_line(session, line, rules, actor, now, reference.declaration_id, "covered")
 
 
 def line_cancelled(session: Session, kind: str, identifier: str, actor: str, now: datetime) -> None:
@@ -124,14 +142,21 @@ def declaration_covers(session: Session, declaration_id: str, previous: Sequence
                        actor: str, now: datetime, rules: WriteOffRules) -> None:
     """What the declaration (lodged or amended) covers replaces what it covered before; every
     line touched is reconciled. A line not (yet) known is not covered: the declaration's own
-    rules flag the unknown reference."""
+    rules flag the unknown reference, and the reference waits for the line (covering it once
+    it is lodged)."""
     named = _documents(previous)
     before = set(session.scalars(select(CargoLineCover.line_id).where(CargoLineCover.declaration_id == declaration_id)))
     session.execute(delete(CargoLineCover).where(CargoLineCover.declaration_id == declaration_id))
+    session.execute(delete(CargoLineReference).where(CargoLineReference.declaration_id == declaration_id))
     lines: dict[int, CargoLine] = {}
     for (kind, identifier), document in sorted(named.items()):
         line = _line(session, kind, identifier)
         if line is None:
+            if len(identifier) > IDENTIFIER_LENGTH:
+                continue
+            session.add(CargoLineReference(kind=kind, identifier=identifier, declaration_id=declaration_id,
+                                           package_count=document.package_count,
+                                           gross_mass=document.gross_mass, named_at=now))
             continue
         lines[line.id] = line
         session.add(CargoLineCover(line_id=line.id, declaration_id=declaration_id,

@@ -311,7 +311,7 @@ def test_every_page_fits_a_390_px_phone(browser: Browser, people: str, live_serv
         ("people-admin", PASSWORD): ["/officer/users", f"/officer/users/{admin_id}", "/admin/routing/subscribers",
                                      f"/admin/routing/subscribers/{subscriber_id}"],
         ("en-trader", PASSWORD): ["/trader/", "/trader/declarations/new?type=IM", "/trader/declarations/new?type=TS",
-                                  "/trader/upload", "/trader/keys", "/trader/codes/hs?q=wine",
+                                  "/trader/upload", "/trader/keys", "/trader/codes/hs?q=wine", "/trader/cargo",
                                   f"/trader/declarations/{reference}", f"/trader/declarations/{reference}/amend"],
         ("zh-trader", PASSWORD): ["/trader/", "/trader/declarations/new?type=IM", f"/trader/declarations/{reference}"],
     }

@@ -62,12 +62,13 @@ EXPECTED: dict[str, Public | Web | Api] = {
     "officer.user_password": Web(frozenset({"admin"})), "officer.search": Web(OFFICERS),
     "officer.declaration": Web(OFFICERS), "officer.save_search": Web(OFFICERS), "officer.delete_search": Web(OFFICERS),
     "officer.manifests": Web(OFFICERS), "officer.manifest": Web(OFFICERS), "officer.release_line": Web(WORKERS),
+    "officer.cargo_line": Web(OFFICERS),
     "admin_routing.subscribers": Web(frozenset({"admin"})), "admin_routing.change": Web(frozenset({"admin"})),
     "admin_routing.subscriber": Web(frozenset({"admin"})), "admin_routing.retire": Web(frozenset({"admin"})),
     **{f"portal.{name}": Web(frozenset({"trader"})) for name in (
         "declarations", "hs_codes", "declaration", "amend", "attachment", "cancel", "document", "release_notice",
         "answer", "new_declaration", "draft", "delete_draft", "keys", "revoke_key", "upload", "pay_duty",
-        "receipt", "manifests", "manifest")},
+        "receipt", "manifests", "manifest", "cargo_list", "cargo")},
     **{f"api.{name}": Api(EVERY_CLIENT) for name in (
         "submit_declaration", "submit_batch", "list_declarations", "get_declaration", "amend_declaration",
         "cancel_declaration",
@@ -104,7 +105,7 @@ PATH_VALUES = {"case_id": 1, "user_id": 1, "answer_id": 1, "request_id": 1, "dra
                "subscriber_id": 1, "search_id": 1, "action": "pause", "version": 1, "operator_id": "HKAEO00000001",
                "elock_id": "EL-000001", "journey_id": "1", "trip_id": "1", "filename": "csw.css", "path": "csw.css",
                "number": "HK26R0000000000X", "line_type": "CRN", "line_id": "HK26C0000000001",
-               "consignment_id": 1}
+               "consignment_id": 1, "kind": "CRN", "identifier": "HK26C0000000001"}
 
 
 @pytest.fixture()

@@ -47,6 +47,11 @@ def test_upgrade_seed_and_a_new_clients_key_works(cli_env: str) -> None:
     manifests = [line for line in first[1].splitlines() if line.startswith("demo manifest")]
     assert len(manifests) == 2 and all(re.search(r": HK\d{2}M\w{11} ", line) for line in manifests), manifests
     assert all(line.endswith("(replay)") for line in again[1].splitlines() if line.startswith("demo manifest"))
+    road = [line for line in first[1].splitlines() if line.startswith("demo road")]
+    assert len(road) == 2 and "crossed" in road[0] and "DTC-IM-2026-ROAD-01 (HK" in road[1], road
+    reference = road[0].split()[3]
+    assert [line for line in again[1].splitlines() if line.startswith("demo road")] == [
+        f"demo road cargo: {reference} (replay)"]
     clients = [line for line in first[1].splitlines() if "API client" in line]
     assert len(clients) == 5 and clients == [line for line in again[1].splitlines() if "API client" in line]
     code, output = run("clients", "create", "--name", "acme-tms", "--party", "12345678")
@@ -54,6 +59,9 @@ def test_upgrade_seed_and_a_new_clients_key_works(cli_env: str) -> None:
     key = output.strip().splitlines()[-1]
     assert key.startswith("csw_") and " " not in key
     app = create_app(Settings.from_env(database_url=cli_env, log_level="WARNING", api_key_cache_seconds=0))
+    line = app.test_client().get(f"/api/v1/cargo-lines/CRN/{reference}", headers={
+        "Authorization": "Bearer csw_demo_trading_0000000000000000", "Accept": "application/json"})
+    assert line.get_json()["status"] == "written_off", line.text  # the portal shows it written off
     response = app.test_client().post(
         "/api/v1/declarations", data=declaration_xml(),
         headers={"Authorization": f"Bearer {key}", "Content-Type": "application/xml"},

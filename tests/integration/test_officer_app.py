@@ -42,6 +42,7 @@ ROUTES: dict[str, set[str] | None] = {
     "officer.locale": None, "officer.search": EVERYONE, "officer.declaration": EVERYONE,
     "officer.save_search": EVERYONE, "officer.delete_search": EVERYONE,
     "officer.manifests": EVERYONE, "officer.manifest": EVERYONE, "officer.release_line": WORKERS,
+    "officer.cargo_line": EVERYONE,
     "officer.unpaid_duty": EVERYONE, "officer.revenue_report": SUPERVISORS, "officer.revenue_report_csv": SUPERVISORS,
     "officer.static": None,
     "auth.login": None, "auth.logout": None,
@@ -159,7 +160,8 @@ def test_every_route_checks_the_role_of_every_user(clean_app: Flask, accounts: d
             if allowed == "skip" or allowed is None:
                 continue
             path = rule.build({"case_id": case_id, "answer_id": 1, "user_id": accounts["officer2"],
-                               "reference": reference, "search_id": 1, "consignment_id": 1}, append_unknown=False)[1]
+                               "reference": reference, "search_id": 1, "consignment_id": 1,
+                               "kind": "CRN", "identifier": "HK26C0000000001"}, append_unknown=False)[1]
             if "GET" in rule.methods:
                 response = client.get(path)
             else:

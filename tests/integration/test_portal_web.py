@@ -113,7 +113,7 @@ def test_every_portal_route_is_for_traders_only(traders: Flask) -> None:
               "client_id": 999, "number": "HK26R0000000000X"}
     rules = [rule for rule in traders.url_map.iter_rules()
              if rule.endpoint.startswith("portal.") and rule.endpoint != "portal.static"]
-    assert len(rules) == 19, "a new portal route: check it is walked here"
+    assert len(rules) == 21, "a new portal route: check it is walked here"
     for username in ("trader", "officer", "supervisor", "admin", None):
         client = signed_in(traders, username) if username else traders.test_client()
         csrf = token(client)

@@ -10,8 +10,8 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from app.db import models
-from app.db.writeoff_models import CargoLine
-from app.declarations import pipeline
+from app.db.writeoff_models import CargoLine, CargoLineCover, CargoLineEvent, CargoLineReference
+from app.declarations import pipeline, service
 from app.domain.events import CargoLineLodged, CargoMoved, JourneyReleased
 from app.domain.time import hong_kong_date
 from app.platform.clock import utcnow
@@ -73,3 +73,24 @@ def test_an_exempt_line_is_closed_by_its_journey_and_never_followed_up(world: Wo
                                           world.carrier, utcnow()))
         uow.commit()
     assert _line(world, "THRU0000001").status == "closed"
+
+
+def test_a_declaration_lodged_before_its_manifest_covers_the_line_once_it_is_lodged(world: World) -> None:
+    early = world.lodge(declaration_xml(lrn="BL-EARLY-1", consignment_extra=_bl("LATE0000001", 4)))
+    withdrawn = world.lodge(declaration_xml(lrn="BL-EARLY-2", consignment_extra=_bl("LATE0000001", 6)))
+    with world.uow() as uow:
+        service.cancel(uow.session, withdrawn.receipt.id, "not shipped", world.trader, "test", utcnow())
+        uow.commit()
+    with world.session() as session:
+        assert session.scalar(select(CargoLine).where(CargoLine.identifier == "LATE0000001")) is None
+    _announce(world, "LATE0000001")
+    line = _line(world, "LATE0000001")
+    assert (line.status, line.packages_declared) == ("partial", 4)
+    with world.session() as session:
+        covering = set(session.scalars(select(CargoLineCover.declaration_id).where(CargoLineCover.line_id == line.id)))
+        history = [(e.kind, e.declaration_id) for e in session.scalars(
+            select(CargoLineEvent).where(CargoLineEvent.line_id == line.id).order_by(CargoLineEvent.id))]
+        waiting = session.scalars(select(CargoLineReference)).all()
+    assert covering == {early.receipt.id}
+    assert history[:2] == [("lodged", None), ("covered", early.receipt.id)]
+    assert waiting == []

@@ -62,7 +62,7 @@ def install(app: Flask) -> None:
             csrf.protect()
 
     from app.web import filters  # noqa: PLC0415 - install() loads what it registers
-    from app.web.officer import manifests, search, views  # noqa: PLC0415,F401 - they add pages to the blueprint
+    from app.web.officer import cargo_lines, manifests, search, views  # noqa: PLC0415,F401 - they add pages to the blueprint
 
     filters.install(app)
     app.register_blueprint(views.bp)
