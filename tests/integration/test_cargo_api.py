@@ -47,7 +47,8 @@ def lodge(client: FlaskClient, body: bytes, key: str = TRADER_KEY) -> Any:
 
 
 def test_lodge_look_up_and_replay(client: FlaskClient, response_schema) -> None:  # type: ignore[no-untyped-def]
-    answer = lodge(client, cargo_xml())
+    body = cargo_xml()  # one document, sent twice (a new one a second later would be another document)
+    answer = lodge(client, body)
     assert answer.status_code == 202, answer.text
     ack = answer.get_json()
     reference = ack["cargo_reference"]
@@ -60,7 +61,7 @@ def test_lodge_look_up_and_replay(client: FlaskClient, response_schema) -> None:
     assert status["package_count"] == 40 and status["gross_mass_kg"] == "380.500"
     assert [e["kind"] for e in status["history"]] == ["lodged"]
 
-    again = lodge(client, cargo_xml())  # the same document again: the first answer, nothing new stored
+    again = lodge(client, body)  # the same document again: the first answer, nothing new stored
     assert again.status_code == 202 and again.get_json()["replay"] is True
     assert again.get_json()["cargo_reference"] == reference
     other = lodge(client, cargo_xml(TotalPackageQuantity="41"))
