@@ -10,6 +10,8 @@ fresh database per backend, and afterwards a durability sanity check (rows store
 Cases (``--cases``, default all, run in this order on one server per backend):
   5       the 5-item sample: throughput at --connections (the main figure)
   v2      the same 5 items in declaration schema v2 (samples/v2/valid/import-5-items.xml)
+  v1bl    the v1 5-item sample naming the v2 and DEC-DMS samples' bill of lading (built in memory):
+          the same declaration as v2 and dms, so the ratio measures the message, not what it says
   dms     the same 5 items as a WCO DEC-DMS document (samples/wco/valid/import-dec-dms-5-items.xml);
           both target within 20 % of the 5-item v1 throughput of the same run (the bare ceiling
           knows v1 only, so they are not sent to it)
@@ -75,6 +77,13 @@ PROFILE_SAMPLES = {"v2": PROJECT_ROOT / "samples" / "v2" / "valid" / "import-5-i
                    "dms": PROJECT_ROOT / "samples" / "wco" / "valid" / "import-dec-dms-5-items.xml"}
 PROFILE_TITLES = {"v2": "5 items (schema v2)", "dms": "5 items (WCO DEC-DMS)"}
 TARGET_PROFILE_RATIO = 0.8  # v2 and DEC-DMS: within 20 % of v1's 5-item throughput
+# The v2 and DEC-DMS samples name a bill of lading (as a Hong Kong declaration must name its
+# cargo) that the bench database does not hold: rule R306 holds them and opens an officer case,
+# and write-off keeps the reference waiting for its line. The v1 sample names none. "v1bl" is
+# the v1 sample naming the same bill of lading, so all three lodge the same declaration.
+SAME_CARGO = (b"<PreviousDocument><TypeCode>BL</TypeCode><ID>CSLYTNHKG2611081</ID>"
+              b"<LineNumeric>1</LineNumeric></PreviousDocument>")
+V1_SAME_CARGO_TITLE = "5 items (v1, naming the same bill of lading)"
 GENERATOR = PROJECT_ROOT / "samples" / "generate.py"
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://127.0.0.1:5432/test"
 API_KEY = "csw_demo_trading_0000000000000000"
@@ -85,8 +94,8 @@ TARGET_P99_MS = 50.0  # 5-item declarations at --connections
 TARGET_999_P99_MS = 250.0
 TARGET_DURABLE_RATIO = 0.5  # issue 26: the full 5-item intake against the durable ceiling, same backend
 TARGET_DURABLE_P99_MS = 100.0
-POST_CASES = {"5": 5, "v2": 5, "dms": 5, "50": 50, "999": 999}
-ALL_CASES = ("5", "v2", "dms", "50", "999", "status", "floor")
+POST_CASES = {"5": 5, "v1bl": 5, "v2": 5, "dms": 5, "50": 50, "999": 999}
+ALL_CASES = ("5", "v1bl", "v2", "dms", "50", "999", "status", "floor")
 FLOOR_REFERENCE = "NOT-A-REFERENCE"  # fails the reference format: 400 INVALID_REFERENCE, no query
 STATUS_IDS = 1000  # ids sampled for the look-ups
 RSS_FLAT_GROWTH = 0.10  # "flat": the workers' RSS grows by less than this share during the soak
@@ -262,7 +271,10 @@ def declaration_body(items: int = 5, profile: str = "v1") -> tuple[bytes, str]:
     samples/generate.py (999 items: no such file in samples/, whose files the tests all
     post); the test factory's as a last resort."""
     sample = PROFILE_SAMPLES[profile] if profile in PROFILE_SAMPLES else SAMPLES.get(items)
-    if sample is not None and sample.exists():
+    if profile == "v1bl" and sample is not None:
+        body = sample.read_bytes().replace(b"</Consignment>", SAME_CARGO + b"</Consignment>", 1)
+        source = f"{sample.relative_to(PROJECT_ROOT)} naming bill of lading CSLYTNHKG2611081"
+    elif sample is not None and sample.exists():
         body, source = sample.read_bytes(), str(sample.relative_to(PROJECT_ROOT))
     elif GENERATOR.exists():
         generator = _sample_generator()
@@ -554,11 +566,13 @@ class Case:
 
     @property
     def profile(self) -> str:
-        """v1, or the v2 / WCO DEC-DMS form of the 5-item declaration."""
-        return self.name if self.name in PROFILE_SAMPLES else "v1"
+        """v1, v1 naming the samples' cargo, or the v2 / WCO DEC-DMS form of the 5-item declaration."""
+        return self.name if self.name in PROFILE_SAMPLES or self.name == "v1bl" else "v1"
 
     @property
     def title(self) -> str:
+        if self.name == "v1bl":
+            return V1_SAME_CARGO_TITLE
         return PROFILE_TITLES.get(self.name, f"{self.items} items")
 
 
@@ -822,12 +836,15 @@ def verdicts(results: list[BackendRuns], bare: list[RunResult]) -> list[str]:
                 lines.append(f"- {run.label}, 50 items: {ratio:.2f} of the ceiling for the same document "
                              "(no target of its own)")
             elif run.case in PROFILE_TITLES.values():
-                v1 = next((r for r in done.runs if r.case == "5 items"), None)
+                v1 = (next((r for r in done.runs if r.case == V1_SAME_CARGO_TITLE), None)
+                      or next((r for r in done.runs if r.case == "5 items"), None))
                 share = w.accepted_per_s / v1.wrk.accepted_per_s if v1 and v1.wrk.accepted_per_s else 0.0
                 verdict = "meets" if share >= TARGET_PROFILE_RATIO else "MISSES"
-                lines.append(f"- {run.label}, {run.case}: {w.accepted_per_s:.0f}/s, {share:.2f} of v1's 5 items "
-                             f"in the same run — {verdict} the target (≥ {TARGET_PROFILE_RATIO:.2f})"
+                lines.append(f"- {run.label}, {run.case}: {w.accepted_per_s:.0f}/s, {share:.2f} of "
+                             f"{v1.case} in the same run — {verdict} the target (≥ {TARGET_PROFILE_RATIO:.2f})"
                              if v1 else f"- {run.label}, {run.case}: {w.accepted_per_s:.0f}/s (no v1 run to compare)")
+            elif run.case == V1_SAME_CARGO_TITLE:
+                lines.append(f"- {run.label}, {run.case}: {w.accepted_per_s:.0f}/s (the baseline of v2 and DEC-DMS)")
             if run.rows is not None:
                 expected = run.warmup_accepted + w.accepted
                 lines.append(f"  - durability ({run.case}): {run.rows} rows with this run's LRNs for {expected} "
@@ -983,7 +1000,7 @@ def main(argv: list[str] | None = None) -> int:
             all_cases = []
             for name in names:
                 count = POST_CASES[name]
-                body, source = declaration_body(count, name if name in PROFILE_SAMPLES else "v1")
+                body, source = declaration_body(count, name if name in PROFILE_SAMPLES or name == "v1bl" else "v1")
                 body_file = work_dir / f"declaration-{name}.xml"
                 body_file.write_bytes(body)
                 all_cases.append(Case(name, count, body_file, source,

@@ -25,7 +25,9 @@ from app.domain.events import (
 
 def on_declaration_lodged(session: Session, event: DeclarationLodged) -> None:
     if event.needs_officer:
-        open_cases_for_declaration(session, event.declaration_id, now=event.at, actor=event.caller.actor)
+        open_cases_for_declaration(session, event.declaration_id, now=event.at, actor=event.caller.actor,
+                                   first_version=True,
+                                   random_sample=event.risk.random_sample if event.risk is not None else None)
 
 
 def on_declaration_amended(session: Session, event: DeclarationAmended) -> None:

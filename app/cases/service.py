@@ -105,35 +105,41 @@ def _deadline(row: models.Declaration, now: datetime) -> datetime | None:
     return row.movement_at if row.movement_at is not None and row.movement_at > now else None
 
 
-def _selection(session: Session, row: models.Declaration) -> str:
+def _selection(session: Session, row: models.Declaration, random_sample: bool | None) -> str:
     """``random`` when the risk module sent the declaration to its lane as a random sample
-    (kept apart so the dashboard can compare hit rates of targeted and random inspections)."""
-    sampled = session.scalar(select(RiskAssessment.random_sample).where(RiskAssessment.declaration_id == row.id)
-                             .order_by(RiskAssessment.version.desc()).limit(1))
+    (kept apart so the dashboard can compare hit rates of targeted and random inspections).
+    ``random_sample``: the lodging's own assessment, when the caller has it (no read)."""
+    sampled = random_sample if random_sample is not None else session.scalar(
+        select(RiskAssessment.random_sample).where(RiskAssessment.declaration_id == row.id)
+        .order_by(RiskAssessment.version.desc()).limit(1))
     return "random" if sampled else "targeted"
 
 
 def open_cases_for_declaration(session: Session, declaration_id: str, *, now: datetime | None = None,
-                               actor: str = "system") -> Case | None:
+                               actor: str = "system", first_version: bool = False,
+                               random_sample: bool | None = None) -> Case | None:
     """Open (or update) the one active case of a declaration that needs an officer.
 
     Called at the end of submit/amend, in the same transaction. A declaration in a yellow or
     red lane, or with a hold finding, gets a case; an existing active case gains the new
-    reasons and fresh priority inputs. A declaration that needs nobody gets no case."""
+    reasons and fresh priority inputs. A declaration that needs nobody gets no case.
+    ``first_version``: the declaration was lodged in this transaction, so it has no case yet."""
     now = now or utcnow()
     row = session.get(models.Declaration, declaration_id)
     if row is None or DeclarationStatus(row.status) in FINAL_STATUSES:
         return None
     reasons = declaration_reasons(session, row)
-    case = session.scalar(select(Case).where(Case.declaration_id == declaration_id, Case.active.is_(True))
-                          .order_by(Case.id.desc()).limit(1))
+    case = None if first_version else session.scalar(
+        select(Case).where(Case.declaration_id == declaration_id, Case.active.is_(True))
+        .order_by(Case.id.desc()).limit(1))
     if not reasons and case is None:
         return None
     inputs = {
         "lane": row.lane if row.lane in ("green", *CASE_LANES) else None,
         "control_point": row.control_point, "type_code": row.type_code,
         "risk_score": int(row.risk_score or 0), "revenue_at_stake": _revenue(row),
-        "aeo_priority": _aeo_priority(row), "deadline_at": _deadline(row, now), "selection": _selection(session, row),
+        "aeo_priority": _aeo_priority(row), "deadline_at": _deadline(row, now),
+        "selection": _selection(session, row, random_sample),
     }
     if case is None:
         case = Case(declaration_id=declaration_id, state=CaseState.OPEN.value, source="declaration",

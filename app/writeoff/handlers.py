@@ -36,7 +36,7 @@ def on_cargo_moved(session: Session, event: CargoMoved) -> None:
 def on_declaration_lodged(session: Session, event: DeclarationLodged, *, rules: WriteOffRules) -> None:
     if event.declaration.previous_documents:
         service.declaration_covers(session, event.declaration_id, event.declaration.previous_documents,
-                                   event.caller.actor, event.at, rules)
+                                   event.caller.actor, event.at, rules, first_version=True)
 
 
 def on_declaration_amended(session: Session, event: DeclarationAmended, *, rules: WriteOffRules) -> None:

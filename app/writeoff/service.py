@@ -139,15 +139,19 @@ def _documents(previous: Iterable[PreviousDocument]) -> dict[tuple[str, str], Pr
 
 
 def declaration_covers(session: Session, declaration_id: str, previous: Sequence[PreviousDocument],
-                       actor: str, now: datetime, rules: WriteOffRules) -> None:
+                       actor: str, now: datetime, rules: WriteOffRules, *, first_version: bool = False) -> None:
     """What the declaration (lodged or amended) covers replaces what it covered before; every
     line touched is reconciled. A line not (yet) known is not covered: the declaration's own
     rules flag the unknown reference, and the reference waits for the line (covering it once
-    it is lodged)."""
+    it is lodged). ``first_version``: a declaration just lodged covers nothing yet, so there is
+    nothing before to read or remove (three statements fewer on the lodging path)."""
     named = _documents(previous)
-    before = set(session.scalars(select(CargoLineCover.line_id).where(CargoLineCover.declaration_id == declaration_id)))
-    session.execute(delete(CargoLineCover).where(CargoLineCover.declaration_id == declaration_id))
-    session.execute(delete(CargoLineReference).where(CargoLineReference.declaration_id == declaration_id))
+    before: set[int] = set()
+    if not first_version:
+        before = set(session.scalars(select(CargoLineCover.line_id)
+                                     .where(CargoLineCover.declaration_id == declaration_id)))
+        session.execute(delete(CargoLineCover).where(CargoLineCover.declaration_id == declaration_id))
+        session.execute(delete(CargoLineReference).where(CargoLineReference.declaration_id == declaration_id))
     lines: dict[int, CargoLine] = {}
     for (kind, identifier), document in sorted(named.items()):
         line = _line(session, kind, identifier)
@@ -162,7 +166,8 @@ def declaration_covers(session: Session, declaration_id: str, previous: Sequence
         session.add(CargoLineCover(line_id=line.id, declaration_id=declaration_id,
                                    package_count=document.package_count, gross_mass=document.gross_mass,
                                    covered_at=now))
-    session.flush()
+    if lines or before:
+        session.flush()  # reconciling reads the covers just added
     for line_id in sorted(before - set(lines)):
         line = session.get(CargoLine, line_id, with_for_update=True)
         if line is not None:
