@@ -167,13 +167,23 @@ class RiskEngine:
     def _result(self, sample_key: str, variant: str | int, declaration: Declaration, assessed: Assessed,
                 transit_alerts: tuple[str, ...], history: TraderHistory, thresholds: LaneThresholds | None,
                 records: list[RiskRecord], probabilities: np.ndarray) -> RiskResult:
-        item_points: list[tuple[float, list[Reason]]] = []
-        for record, probability in zip(records, probabilities):
-            reasons = item_factors(self.factors, record, record.value)
+        # Only the worst item's reasons are given, so only its model reason is put into words
+        # (the history behind a probability costs more to tell than to score: a 999-item
+        # declaration would pay for 999 explanations and keep one).
+        worst: tuple[float, int, list[Reason]] | None = None
+        item_points: list[float] = []
+        for index, (record, probability) in enumerate(zip(records, probabilities)):
+            factors = item_factors(self.factors, record, record.value)
+            model = [round(self.model_points(float(probability)), 1)] if self.model is not None else []
+            points = sum([*model, *(r.points for r in factors)])  # summed in the order the reasons are given
+            item_points.append(points)
+            if worst is None or points > worst[0]:
+                worst = (points, index, factors)
+        worst_points, worst_reasons = 0.0, list[Reason]()
+        if worst is not None:
+            worst_points, index, worst_reasons = worst
             if self.model is not None:
-                reasons.insert(0, self._model_reason(record, float(probability)))
-            item_points.append((sum(r.points for r in reasons), reasons))
-        worst_points, worst_reasons = max(item_points, key=lambda pair: pair[0], default=(0.0, []))
+                worst_reasons = [self._model_reason(records[index], float(probabilities[index])), *worst_reasons]
         parties = [(p.role.value, p.identifier) for p in declaration.parties]
         parties += [(p.role.value, p.aeo_id) for p in declaration.parties if p.aeo_id]
         shared = declaration_factors(self.factors, parties, finding_pairs(assessed.findings), transit_alerts, history)
@@ -199,6 +209,6 @@ class RiskEngine:
             revenue_at_stake=revenue, reasons=tuple(reasons), lane=decision.lane, lane_reason=decision.reason,
             random_sample=decision.random_sample, sample_draw=draw, sample_seed=self.policy.sample_seed,
             model_version=self.model_version, policy_version=self.policy.version,
-            item_scores=tuple(int(min(100, round(p))) for p, _ in item_points),
+            item_scores=tuple(int(min(100, round(p))) for p in item_points),
             release=decision.lane is Lane.GREEN and self.policy.release_green,
         )
