@@ -31,8 +31,7 @@ EQUIPMENT_FIELDS = ("container_id", "seals", "elock_id")
 AGENT_FIELDS = ("agent_name", "agent_id", "representation")
 TERMS_FIELDS = ("delivery_terms", "delivery_place")
 INVOICE_FIELDS = ("invoice_amount", "invoice_currency", "exchange_rate")
-PREVIOUS_FIELDS = ("previous_type", "previous_id", "previous_packages")
-V2_FIELDS = AGENT_FIELDS + TERMS_FIELDS + INVOICE_FIELDS + PREVIOUS_FIELDS
+PREVIOUS_FIELDS = ("previous_type", "previous_id", "previous_packages")  # of each row of ``previous``
 _LOCODE = re.compile(r"[A-Z]{2}[A-Z2-9]{3}")
 ITEM_FIELDS = ("description", "hs_code", "origin_country", "quantity", "quantity_unit", "net_mass", "gross_mass",
                "gross_mass_unit", "net_mass_unit", "value", "currency", "package_type", "package_count",
@@ -131,6 +130,11 @@ def item_present(item: Mapping[str, Any]) -> bool:
 
 def equipment_present(row: Mapping[str, Any]) -> bool:
     return any(_text(row.get(f)) for f in EQUIPMENT_FIELDS)
+
+
+def previous_rows(data: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The previous documents the trader filled in (an empty row of the form does not count)."""
+    return [row for row in data.get("previous") or [] if any(_text(row.get(f)) for f in PREVIOUS_FIELDS)]
 
 
 class _Builder:
@@ -263,11 +267,11 @@ def build_declaration(data: Mapping[str, Any], declarant_id: str, declarant_name
     importer = data.get("importer") or {}
     if party_present(importer):
         _party(builder, shipment, "Importer", importer)
-    if _present(data, PREVIOUS_FIELDS):
+    for row in previous_rows(data):
         previous = builder.child(shipment, "PreviousDocument")
-        builder.child(previous, "ID", _text(data.get("previous_id")))
-        builder.child(previous, "TypeCode", _text(data.get("previous_type")))
-        builder.optional(previous, "QuantityQuantity", data.get("previous_packages"))
+        builder.child(previous, "ID", _text(row.get("previous_id")))
+        builder.child(previous, "TypeCode", _text(row.get("previous_type")))
+        builder.optional(previous, "QuantityQuantity", row.get("previous_packages"))
     if _present(data, TERMS_FIELDS):
         terms = builder.child(shipment, "TradeTerms")
         builder.child(terms, "ConditionCode", _text(data.get("delivery_terms")))
@@ -320,9 +324,8 @@ def _form_data_v1(root: etree._Element) -> dict[str, Any]:
         "destination_location": _find(consignment, "d:DestinationLocationID"),
         "movement_at": _local_datetime(_find(consignment, "d:MovementDateTime")),
     }
-    previous = consignment.find("d:PreviousDocument", {"d": namespace}) if consignment is not None else None
-    data.update(previous_type=_find(previous, "d:TypeCode"), previous_id=_find(previous, "d:ID"),
-                previous_packages=_find(previous, "d:QuantityQuantity"))
+    data["previous"] = _previous_rows(
+        consignment.findall("d:PreviousDocument", {"d": namespace}) if consignment is not None else [], namespace)
     for role in PARTY_ROLES:
         party = root.find(f"d:{role.capitalize()}", {"d": namespace})
         data[role] = {
@@ -363,6 +366,13 @@ def _form_data_v1(root: etree._Element) -> dict[str, Any]:
     ]
     return data
 
+def _previous_rows(documents: list[etree._Element], namespace: str) -> list[dict[str, str]]:
+    """Every previous document the stored declaration names, one row of the form each (an
+    amendment keeps them all); one empty row when it names none."""
+    return [{"previous_type": _find(d, "d:TypeCode", namespace), "previous_id": _find(d, "d:ID", namespace),
+             "previous_packages": _find(d, "d:QuantityQuantity", namespace)} for d in documents] or [{}]
+
+
 def _form_data_v2(root: etree._Element) -> dict[str, Any]:
     ns = {"d": NAMESPACE}
 
@@ -374,7 +384,6 @@ def _form_data_v2(root: etree._Element) -> dict[str, Any]:
 
     shipment = root.find("d:GoodsShipment", ns)
     consignment = root.find("d:GoodsShipment/d:Consignment", ns)
-    previous = root.find("d:GoodsShipment/d:PreviousDocument", ns)
     data: dict[str, Any] = {
         "type_code": find(root, "d:TypeCode"),
         "form_code": find(root, "d:FormCode"),
@@ -398,9 +407,7 @@ def _form_data_v2(root: etree._Element) -> dict[str, Any]:
         "invoice_currency": (attribute(root, "d:InvoiceAmount", "currencyID")
                              or find(root, "d:CurrencyExchange/d:CurrencyTypeCode")),
         "exchange_rate": find(root, "d:CurrencyExchange/d:RateNumeric"),
-        "previous_type": find(previous, "d:TypeCode"),
-        "previous_id": find(previous, "d:ID"),
-        "previous_packages": find(previous, "d:QuantityQuantity"),
+        "previous": _previous_rows(root.findall("d:GoodsShipment/d:PreviousDocument", ns), NAMESPACE),
     }
     holders = {"importer": (shipment, "d:Importer"), "exporter": (root, "d:Exporter"),
                "carrier": (root, "d:Consignment/d:Carrier")}
@@ -461,9 +468,8 @@ _V2_HEADER_PATHS = {
     "BorderTransportMeans/ID": "conveyance_id", "BorderTransportMeans": "transport_mode",
     "CurrencyExchange/CurrencyTypeCode": "invoice_currency", "CurrencyExchange": "exchange_rate",
 }
+_PREVIOUS_PATHS = {"ID": "previous_id", "TypeCode": "previous_type", "QuantityQuantity": "previous_packages"}
 _V2_SHIPMENT_PATHS = {
-    "PreviousDocument/ID": "previous_id", "PreviousDocument/TypeCode": "previous_type",
-    "PreviousDocument/QuantityQuantity": "previous_packages", "PreviousDocument": "previous_id",
     "TradeTerms/LocationID": "delivery_place", "TradeTerms/LocationName": "delivery_place",
     "TradeTerms": "delivery_terms", "UCR": "ucr",
 }
@@ -476,7 +482,7 @@ _CONSIGNMENT_PATHS = {
     "DepartureLocationID": "departure_location", "DestinationLocationID": "destination_location",
     "MovementDateTime": "movement_at",
     "GoodsLocation": "control_point", "LoadingLocation": "departure_location",
-    "UnloadingLocation": "destination_location", "PreviousDocument": "previous_id",
+    "UnloadingLocation": "destination_location",
 }
 _EQUIPMENT_PATHS = {"ID": "container_id", "Seal": "seals", "ELockID": "elock_id", "SequenceNumeric": "container_id"}
 _ITEM_PATHS = {
@@ -536,6 +542,11 @@ def _lookup(table: Mapping[str, str], names: list[str], attribute: str | None) -
     return None
 
 
+def _previous_field(position: int, names: list[str]) -> str:
+    """``PreviousDocument[2]/ID`` -> ``previous-1-previous_id`` (the document as a whole: its number)."""
+    return f"previous-{position - 1}-{_PREVIOUS_PATHS.get(names[0], 'previous_id') if names else 'previous_id'}"
+
+
 def field_for_path(path: str | None) -> str | None:
     """The form field (WTForms id, e.g. ``items-2-hs_code``) a problem at ``path`` is about,
     or None when it concerns the declaration as a whole."""
@@ -564,12 +575,16 @@ def field_for_path(path: str | None) -> str | None:
     second, second_index = steps[1]
     if second == "Importer":
         return f"importer-{_lookup(_PARTY_PATHS, names[2:], attribute) or 'name'}"
-    if second in ("PreviousDocument", "TradeTerms", "UCR"):
+    if second == "PreviousDocument":
+        return _previous_field(second_index, names[2:])
+    if second in ("TradeTerms", "UCR"):
         return _lookup(_V2_SHIPMENT_PATHS, names[1:], attribute)
     if second == "Consignment":
         rest = steps[2:]
         if not rest:
             return "transport_mode"
+        if rest[0][0] == "PreviousDocument":  # v1 (an uploaded file) names them in its consignment
+            return _previous_field(rest[0][1], [n for n, _ in rest[1:]])
         if rest[0][0] == "TransportEquipment":
             field = _lookup(_EQUIPMENT_PATHS, [n for n, _ in rest[1:]], attribute) or "container_id"
             return f"equipment-{rest[0][1] - 1}-{field}"

@@ -124,11 +124,12 @@ FIELD_LABELS: dict[str, Any] = {
     "representation": _l("Representation status"), "delivery_terms": _l("Delivery terms (Incoterms)"),
     "delivery_place": _l("Delivery place"), "invoice_amount": _l("Invoice amount"),
     "invoice_currency": _l("Invoice currency"), "exchange_rate": _l("Exchange rate to HKD"),
-    "previous_type": _l("Previous document type"), "previous_id": _l("Previous document number"),
-    "previous_packages": _l("Packages it covers"),
+    "previous": _l("Previous document"), "previous_type": _l("Document type"),
+    "previous_id": _l("Document number"), "previous_packages": _l("Packages it covers"),
 }
 MAX_ITEMS = 999
 MAX_EQUIPMENT = 99
+MAX_PREVIOUS = 9  # schema v2: up to nine previous documents on the goods shipment
 ADD_COUNTS = (1, 5, 10, 25, 50)
 
 
@@ -171,6 +172,15 @@ class EquipmentSubform(Form):
     container_id = StringField(_l("Container number"))
     seals = StringField(_l("Seal numbers"))
     elock_id = StringField(_l("E-lock"))
+
+
+class PreviousDocumentSubform(Form):
+    """A cargo document the goods moved under (road cargo reference, bill of lading, air
+    waybill): a declaration may name several, e.g. one per truck or per bill of lading."""
+
+    previous_type = SelectField(_l("Document type"), choices=_options(PREVIOUS_CHOICES), validate_choice=False)
+    previous_id = StringField(_l("Document number"))
+    previous_packages = StringField(_l("Packages it covers"))
 
 
 class ItemSubform(Form):
@@ -222,10 +232,7 @@ class DeclarationForm(TranslatedForm):
     invoice_amount = StringField(_l("Invoice amount"))
     invoice_currency = StringField(_l("Invoice currency"))
     exchange_rate = StringField(_l("Exchange rate to HKD"))
-    previous_type = SelectField(_l("Previous document type"), choices=_options(PREVIOUS_CHOICES),
-                                validate_choice=False)
-    previous_id = StringField(_l("Previous document number"))
-    previous_packages = StringField(_l("Packages it covers"))
+    previous = FieldList(FormField(PreviousDocumentSubform), min_entries=1, max_entries=MAX_PREVIOUS)
 
 
 class UploadForm(TranslatedForm):
@@ -319,11 +326,17 @@ def _render_form(form: DeclarationForm, errors: checks.Errors, general: list[Mes
 
 
 def _form_from(data: dict[str, Any]) -> DeclarationForm:
+    """The form filled with ``data``; a draft saved when the form had one previous document
+    (its fields at the top level) opens with it as the first row."""
+    flat = {name: data.pop(name) for name in ("previous_type", "previous_id", "previous_packages") if name in data}
+    if flat and not data.get("previous"):
+        data["previous"] = [flat]
     return DeclarationForm(formdata=None, data=data)
 
 
 def _apply_row_action(action: str, data: dict[str, Any], count: int = 1) -> bool:
-    """Add/remove goods items and containers, fill a party with the trader's own details.
+    """Add/remove goods items, containers and previous documents, fill a party with the
+    trader's own details.
     Returns False when ``action`` is not a row action."""
     items: list[dict[str, Any]] = data.setdefault("items", [])
     equipment: list[dict[str, Any]] = data.setdefault("equipment", [])
@@ -342,6 +355,12 @@ def _apply_row_action(action: str, data: dict[str, Any], count: int = 1) -> bool
             equipment.append({})
     elif kind == "remove_equipment" and (row := _row_index(index, equipment)) is not None:
         equipment.pop(row)
+    elif kind == "add_previous":
+        documents: list[dict[str, Any]] = data.setdefault("previous", [])
+        if len(documents) < MAX_PREVIOUS:
+            documents.append({})
+    elif kind == "remove_previous" and (row := _row_index(index, data.setdefault("previous", []))) is not None:
+        data["previous"].pop(row)
     elif kind == "fill" and index in ("importer", "exporter", "carrier"):
         party = portal.party_of(db(), caller())
         data[index] = {**(data.get(index) or {}), "name": party.name, "identifier": party.identifier}
@@ -441,6 +460,7 @@ def _declaration_form(draft_id: int | None = None, amending: Any = None) -> Any:
     kind, _sep, row = action.partition(":")
     if _apply_row_action(action, data, params.form_int("add_count", 1, MAX_ITEMS) or 1):
         anchor = {"add_item": f"items-{len(data.get('items') or []) - 1}", "add_equipment": "equipment",
+                  "add_previous": "previous", "remove_previous": "previous",
                   "fill": row}.get(kind, "goods" if kind == "remove_item" else "transport")
         return _keep(data, draft_id, amending, anchor=anchor)
     function_code = "13" if amending is not None else "9"

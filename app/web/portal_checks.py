@@ -199,7 +199,7 @@ def _scope(field_id: str | None) -> str:
     if field_id is None:
         return "header"
     parts = field_id.split("-")
-    if parts[0] in ("items", "equipment") and len(parts) > 1:
+    if parts[0] in ("items", "equipment", "previous") and len(parts) > 1:
         return f"{parts[0]}-{parts[1]}"
     if parts[0] in ("importer", "exporter", "carrier"):
         return parts[0]

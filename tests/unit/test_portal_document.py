@@ -60,15 +60,15 @@ def test_a_required_value_left_empty_is_reported_at_its_own_field() -> None:
 @pytest.mark.parametrize("path", SAMPLES, ids=lambda p: p.name)
 def test_every_sample_survives_the_form(path: Path) -> None:
     """What an amendment starts from: a stored v1 document -> form -> v2 document carries the
-    same content (the form has no Totals, the declarant comes from the party record, and of
-    previous documents the form carries the first, without its line)."""
+    same content (the form has no Totals, the declarant comes from the party record, and it
+    carries every previous document without its line and mass)."""
     original = INTAKE.receive_declaration(path.read_bytes())
     declarant = original.declaration.declarant
     rebuilt = build_declaration(form_data_from_xml(path.read_bytes()), declarant.identifier, declarant.name,
                                 original.declaration.function_code.value)
     parties = tuple(replace(p, address_line=None, city=None, country=None) if p.role is PartyRole.DECLARANT else p
                     for p in original.declaration.parties)
-    previous = tuple(replace(d, line=None, gross_mass=None) for d in original.declaration.previous_documents[:1])
+    previous = tuple(replace(d, line=None, gross_mass=None) for d in original.declaration.previous_documents)
     declaration = INTAKE.receive_declaration(rebuilt).declaration
     assert declaration.particulars is not None and declaration.particulars.profile == "v2"
     assert replace(declaration, particulars=None) == replace(original.declaration, totals=None, parties=parties,
@@ -120,10 +120,12 @@ def test_the_document_is_canonical_utf8_with_the_v2_namespace() -> None:
     ("/Declaration/CurrencyExchange/RateNumeric", "exchange_rate"),
     ("/Declaration/GoodsShipment/TradeTerms/ConditionCode", "delivery_terms"),
     ("/Declaration/GoodsShipment/TradeTerms/LocationName", "delivery_place"),
-    ("/Declaration/GoodsShipment/PreviousDocument", "previous_id"),
-    ("/Declaration/GoodsShipment/PreviousDocument[1]/TypeCode", "previous_type"),
-    ("/Declaration/GoodsShipment/PreviousDocument/QuantityQuantity", "previous_packages"),
-    ("/Declaration/GoodsShipment/Consignment/PreviousDocument[1]/ID", "previous_id"),
+    ("/Declaration/GoodsShipment/PreviousDocument", "previous-0-previous_id"),
+    ("/Declaration/GoodsShipment/PreviousDocument[1]/TypeCode", "previous-0-previous_type"),
+    ("/Declaration/GoodsShipment/PreviousDocument/QuantityQuantity", "previous-0-previous_packages"),
+    ("/Declaration/GoodsShipment/PreviousDocument[3]/ID", "previous-2-previous_id"),
+    ("/Declaration/GoodsShipment/Consignment/PreviousDocument[1]/ID", "previous-0-previous_id"),
+    ("/Declaration/GoodsShipment/Consignment/PreviousDocument[2]/QuantityQuantity", "previous-1-previous_packages"),
     ("/Declaration", None),
     ("reason", None),
     (None, None),
@@ -134,8 +136,9 @@ def test_problem_paths_map_to_form_fields(path: str | None, field: str | None) -
 
 V2_SECTIONS = {"agent_name": "Harbour Customs Brokers Limited", "agent_id": "23456789", "representation": "2",
                "delivery_terms": "CIF", "delivery_place": "HKHKG", "invoice_amount": "1200.00",
-               "invoice_currency": "USD", "exchange_rate": "7.8", "previous_type": "CRN",
-               "previous_id": "CRN-2026-000123", "previous_packages": "20"}
+               "invoice_currency": "USD", "exchange_rate": "7.8",
+               "previous": [{"previous_type": "CRN", "previous_id": "CRN-2026-000123", "previous_packages": "20"},
+                            {"previous_type": "BL", "previous_id": "CSLYTNHKG2611081", "previous_packages": ""}]}
 
 
 def test_the_optional_sections_are_declared_in_v2_and_read_back() -> None:
@@ -150,7 +153,7 @@ def test_the_optional_sections_are_declared_in_v2_and_read_back() -> None:
     assert [(p.identifier, p.name) for p in declaration.parties if p.role is PartyRole.AGENT] == \
         [("23456789", "Harbour Customs Brokers Limited")]
     assert [(d.type_code, d.identifier, d.package_count) for d in declaration.previous_documents] == \
-        [("CRN", "CRN-2026-000123", 20)]
+        [("CRN", "CRN-2026-000123", 20), ("BL", "CSLYTNHKG2611081", None)]
     again = form_data_from_xml(body)
     assert {key: again[key] for key in V2_SECTIONS} == V2_SECTIONS
     assert build_declaration(again, "12345678", "Demo") == body
