@@ -3,6 +3,7 @@ refused on its own, idempotent per LRN like single posts; one result each, in or
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
 
 from flask import Flask
 from flask.testing import FlaskClient
@@ -13,6 +14,7 @@ from app.db import models
 from app.db.risk_models import RiskAssessment
 from app.db.routing_models import LifecycleNotification
 from app.db.transit_models import Journey
+from app.domain.reference import new_declaration_reference
 from tests.conftest import OTHER_KEY, TRADER_KEY, sample
 from tests.factories import declaration_xml
 
@@ -245,7 +247,7 @@ def test_wco_and_v2_amendments_and_cancellations_in_a_batch_are_answered_each_on
         _dms_cancellation("DMS-BATCH-2", cancelled),
         _dms("DMS-BATCH-3", "13"),                                           # amendment without ID
         _dms("DMS-BATCH-4", "13", amended_dms),                              # another LRN than the amended one
-        _dms_cancellation("DMS-BATCH-5", "HK26D00000000000"),                # no such declaration
+        _dms_cancellation("DMS-BATCH-5", new_declaration_reference(datetime.now(timezone.utc))),  # none such
         declaration_xml(lrn="BATCH-NEW-1"),
         _dms("DMS-BATCH-6"),
     )
