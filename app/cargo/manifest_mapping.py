@@ -41,15 +41,8 @@ def _conveyance(means: etree._Element) -> Conveyance:
 def _consignment(element: etree._Element) -> ManifestConsignment:
     return ManifestConsignment(
         sequence=int(_read.required(element, "SequenceNumeric")),
-        consignor=_read.party(_read.child(element, "Consignor")),
-        consignee=_read.party(_read.child(element, "Consignee")),
-        package_count=int(_read.required(element, "TotalPackageQuantity")),
-        package_type=_read.required(element, "Packaging/TypeCode"),
-        marks=_read.text(element, "Packaging/MarksNumbers"),
-        goods_description=" ".join(_read.required(element, "GoodsDescription").split()),
         gross_mass_kg=Decimal(_read.required(element, "GrossMassMeasure")),
-        hs_code=_read.text(element, "CommodityCode"),
-        origin_country=_read.text(element, "OriginCountryCode"),
+        **_read.goods(element),
         equipment=tuple(Equipment(_read.required(box, "ID"),
                                   tuple(_read.required(seal, "ID") for seal in _read.all(box, "Seal")))
                         for box in _read.all(element, "TransportEquipment")))

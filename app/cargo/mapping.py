@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime, timezone
 from decimal import Decimal
+from typing import Any
 
 from lxml import etree
 
@@ -51,6 +52,19 @@ class DocumentReader:
             line=self.required(element, "Address/Line"), city=self.required(element, "Address/CityName"),
             country=self.required(element, "Address/CountryCode")))
 
+    def goods(self, consignment: etree._Element) -> dict[str, Any]:
+        """What a consignment's goods are, stated alike in cargo information and in a manifest
+        (the fields ``CargoInformation`` and ``ManifestConsignment`` share)."""
+        return {
+            "consignor": self.party(self.child(consignment, "Consignor")),
+            "consignee": self.party(self.child(consignment, "Consignee")),
+            "package_count": int(self.required(consignment, "TotalPackageQuantity")),
+            "package_type": self.required(consignment, "Packaging/TypeCode"),
+            "marks": self.text(consignment, "Packaging/MarksNumbers"),
+            "goods_description": " ".join(self.required(consignment, "GoodsDescription").split()),
+            "hs_code": self.text(consignment, "CommodityCode"),
+            "origin_country": self.text(consignment, "OriginCountryCode")}
+
     def local_moment(self, element: etree._Element, name: str, path: str) -> datetime:
         """An instant at a place in Hong Kong (a crossing, an arrival): without a zone it is
         Hong Kong time; one a service cannot record is refused naming ``path``."""
@@ -78,14 +92,7 @@ def cargo_from(tree: etree._ElementTree) -> CargoInformation:
         direction=_read.required(consignment, "TypeCode"), control_point=_read.required(consignment, "ControlPointID"),
         expected_crossing_at=_read.local_moment(consignment, "ExpectedCrossingDateTime",
                                                 "/Cargo/Consignment/ExpectedCrossingDateTime"),
-        consignor=_read.party(_read.child(consignment, "Consignor")),
-        consignee=_read.party(_read.child(consignment, "Consignee")),
-        package_count=int(_read.required(consignment, "TotalPackageQuantity")),
-        package_type=_read.required(consignment, "Packaging/TypeCode"),
-        marks=_read.text(consignment, "Packaging/MarksNumbers"),
-        goods_description=" ".join(_read.required(consignment, "GoodsDescription").split()),
-        gross_mass_kg=Decimal(mass) if mass else None, hs_code=_read.text(consignment, "CommodityCode"),
-        origin_country=_read.text(consignment, "OriginCountryCode"))
+        gross_mass_kg=Decimal(mass) if mass else None, **_read.goods(consignment))
 
 
 def received(body: bytes, tree: etree._ElementTree) -> ReceivedCargo:
