@@ -4,8 +4,6 @@ service starts; evaluated on every lodgement and amendment, each finding naming 
 same file names the ports whose customs receive cleared manifests (``[partner_customs]``)."""
 from __future__ import annotations
 
-import string
-import tomllib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -13,8 +11,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from app.cargo.rules import CheckSpec, Hit
-from app.domain.findings import Finding, Severity
+from app.cargo.rules import CargoRule, CheckSpec, Hit, read_rules, run_rules
+from app.domain.findings import Finding
 from app.domain.manifests import (
     AIR,
     DOCUMENT_KIND_BY_MODE,
@@ -193,16 +191,8 @@ def mass_per_package(manifest: Manifest, params: Mapping[str, Any], _codes: Code
                 "per_package": f"{per_package.quantize(Decimal('0.001')).normalize():f}", **params})
 
 
-@dataclass(frozen=True, slots=True)
-class ManifestRule:
-    code: str
-    check: str
-    severity: Severity
-    title_en: str
-    title_zh: str
-    message_en: str
-    message_zh: str
-    params: Mapping[str, Any]
+#: A manifest rule has a cargo rule's parts.
+ManifestRule = CargoRule
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,71 +208,16 @@ class ManifestRules:
         return self.partner_customs.get(foreign)
 
 
-_KEYS = {"code", "check", "severity", "title", "message", "params"}
-
-
-def _bilingual(raw: Mapping[str, Any], key: str) -> tuple[str, str]:
-    value = raw.get(key)
-    if not isinstance(value, dict) or not all(isinstance(value.get(k), str) and value[k] for k in ("en", "zh")):
-        raise ValueError(f"{key} needs en and zh texts")
-    return value["en"], value["zh"]
-
-
-def _rule(raw: Mapping[str, Any]) -> ManifestRule:
-    unknown = sorted(set(raw) - _KEYS)
-    if unknown:
-        raise ValueError(f"unknown keys: {', '.join(unknown)}")
-    code, name = raw.get("code"), raw.get("check")
-    if not isinstance(code, str) or not (len(code) == 4 and code[0] == "M" and code[1:].isdigit()):
-        raise ValueError("code must look like M101")
-    if name not in CHECKS:
-        raise ValueError(f"unknown check {name!r}; known: {', '.join(sorted(CHECKS))}")
-    spec = CHECKS[name]
-    try:
-        severity = Severity(raw.get("severity"))
-    except ValueError:
-        raise ValueError("severity must be reject, hold, warn or info") from None
-    params = raw.get("params", {})
-    if not isinstance(params, dict) or set(params) != set(spec.params) or not all(
-            isinstance(params[key], kind) or (kind is float and isinstance(params[key], int))
-            for key, kind in spec.params.items()):
-        raise ValueError(f"params must be {', '.join(f'{k} ({t.__name__})' for k, t in spec.params.items()) or 'none'}")
-    title_en, title_zh = _bilingual(raw, "title")
-    message_en, message_zh = _bilingual(raw, "message")
-    for template in (message_en, message_zh):
-        used = {field for _, field, _, _ in string.Formatter().parse(template) if field}
-        if used - spec.fields:
-            raise ValueError(f"message uses {{{sorted(used - spec.fields)[0]}}}, which check {name} does not give")
-    return ManifestRule(code, name, severity, title_en, title_zh, message_en, message_zh, params)
-
-
 def load_rules(rules_dir: Path) -> ManifestRules:
     """``rules_dir/manifest/rules.toml``, checked whole: any mistake stops start-up, naming the rule."""
     path = rules_dir / "manifest" / "rules.toml"
-    try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise RulesDataError(path, None, f"cannot be read: {exc}") from None
-    rules = []
-    for index, raw in enumerate(document.get("rule", [])):
-        try:
-            rules.append(_rule(raw))
-        except ValueError as exc:
-            raise RulesDataError(path, None, f"rule {raw.get('code') or '#' + str(index + 1)}: {exc}") from None
-    codes = [rule.code for rule in rules]
-    if len(set(codes)) != len(codes):
-        raise RulesDataError(path, None, "a rule code is used twice")
+    rules, document = read_rules(path, CHECKS, "M")
     partners = document.get("partner_customs", {})
     if not isinstance(partners, dict) or not all(isinstance(v, str) for v in partners.values()):
         raise RulesDataError(path, None, "[partner_customs] maps UN/LOCODEs to boundary codes (strings)")
-    return ManifestRules(tuple(rules), dict(partners))
+    return ManifestRules(rules, dict(partners))
 
 
 def evaluate(rules: ManifestRules, manifest: Manifest, codes: CodeLists, now: datetime) -> list[Finding]:
     """Every rule's findings on the manifest, in the file's order."""
-    findings = []
-    for rule in rules.rules:
-        for hit in CHECKS[rule.check].function(manifest, rule.params, codes, now):  # type: ignore[arg-type]
-            findings.append(Finding(rule.code, rule.severity, hit.path, rule.message_en.format_map(hit.values),
-                                    rule.message_zh.format_map(hit.values)))
-    return findings
+    return run_rules(rules.rules, CHECKS, manifest, codes, now)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import string
 import tomllib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -113,6 +113,9 @@ def mass_per_package(cargo: CargoInformation, params: Mapping[str, Any], _codes:
 
 @dataclass(frozen=True, slots=True)
 class CargoRule:
+    """One rule of a rules file (cargo or manifests): the check it names, with its severity,
+    bilingual title and message and parameters."""
+
     code: str
     check: str
     severity: Severity
@@ -133,16 +136,16 @@ def _bilingual(raw: Mapping[str, Any], key: str) -> tuple[str, str]:
     return value["en"], value["zh"]
 
 
-def _rule(raw: Mapping[str, Any]) -> CargoRule:
+def _rule(raw: Mapping[str, Any], checks: Mapping[str, CheckSpec], letter: str) -> CargoRule:
     unknown = sorted(set(raw) - _KEYS)
     if unknown:
         raise ValueError(f"unknown keys: {', '.join(unknown)}")
     code, name = raw.get("code"), raw.get("check")
-    if not isinstance(code, str) or not (len(code) == 4 and code[0] == "C" and code[1:].isdigit()):
-        raise ValueError("code must look like C101")
-    if name not in CHECKS:
-        raise ValueError(f"unknown check {name!r}; known: {', '.join(sorted(CHECKS))}")
-    spec = CHECKS[name]
+    if not isinstance(code, str) or not (len(code) == 4 and code[0] == letter and code[1:].isdigit()):
+        raise ValueError(f"code must look like {letter}101")
+    if not isinstance(name, str) or name not in checks:
+        raise ValueError(f"unknown check {name!r}; known: {', '.join(sorted(checks))}")
+    spec = checks[name]
     try:
         severity = Severity(raw.get("severity"))
     except ValueError:
@@ -161,9 +164,11 @@ def _rule(raw: Mapping[str, Any]) -> CargoRule:
     return CargoRule(code, name, severity, title_en, title_zh, message_en, message_zh, params)
 
 
-def load_rules(rules_dir: Path) -> tuple[CargoRule, ...]:
-    """``rules_dir/cargo/rules.toml``, checked whole: any mistake stops start-up, naming the rule."""
-    path = rules_dir / "cargo" / "rules.toml"
+def read_rules(path: Path, checks: Mapping[str, CheckSpec], letter: str
+               ) -> tuple[tuple[CargoRule, ...], dict[str, Any]]:
+    """The rules of the file at ``path``, checked whole against ``checks`` (codes ``letter``
+    and three digits), and the whole document (for what else the file says): any mistake stops
+    start-up, naming the rule."""
     try:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
@@ -171,20 +176,31 @@ def load_rules(rules_dir: Path) -> tuple[CargoRule, ...]:
     rules = []
     for index, raw in enumerate(document.get("rule", [])):
         try:
-            rules.append(_rule(raw))
+            rules.append(_rule(raw, checks, letter))
         except ValueError as exc:
             raise RulesDataError(path, None, f"rule {raw.get('code') or '#' + str(index + 1)}: {exc}") from None
     codes = [rule.code for rule in rules]
     if len(set(codes)) != len(codes):
         raise RulesDataError(path, None, "a rule code is used twice")
-    return tuple(rules)
+    return tuple(rules), document
+
+
+def run_rules(rules: Sequence[CargoRule], checks: Mapping[str, CheckSpec], subject: Any, codes: CodeLists,
+              now: datetime) -> list[Finding]:
+    """Every rule's findings on ``subject`` (what ``checks`` read), in the file's order."""
+    findings = []
+    for rule in rules:
+        for hit in checks[rule.check].function(subject, rule.params, codes, now):
+            findings.append(Finding(rule.code, rule.severity, hit.path, rule.message_en.format_map(hit.values),
+                                    rule.message_zh.format_map(hit.values)))
+    return findings
+
+
+def load_rules(rules_dir: Path) -> tuple[CargoRule, ...]:
+    """``rules_dir/cargo/rules.toml``, checked whole: any mistake stops start-up, naming the rule."""
+    return read_rules(rules_dir / "cargo" / "rules.toml", CHECKS, "C")[0]
 
 
 def evaluate(rules: tuple[CargoRule, ...], cargo: CargoInformation, codes: CodeLists, now: datetime) -> list[Finding]:
     """Every rule's findings on the cargo, in the file's order."""
-    findings = []
-    for rule in rules:
-        for hit in CHECKS[rule.check].function(cargo, rule.params, codes, now):
-            findings.append(Finding(rule.code, rule.severity, hit.path, rule.message_en.format_map(hit.values),
-                                    rule.message_zh.format_map(hit.values)))
-    return findings
+    return run_rules(rules, CHECKS, cargo, codes, now)

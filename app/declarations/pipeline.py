@@ -11,7 +11,7 @@ the commit run under it.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -20,6 +20,7 @@ from app.declarations import service
 from app.domain.actors import Caller
 from app.domain.assessment import Assessed, refuse_if_rejected
 from app.domain.declaration import Declaration, ReceivedDeclaration
+from app.domain.findings import Finding
 from app.domain.problems import Rejection
 from app.domain.risk import RiskResult
 from app.platform.clock import utcnow
@@ -49,9 +50,34 @@ class LodgingTools:
 
 @dataclass(frozen=True, slots=True)
 class Lodged:
+    """What storing one document gave: its outcome, and for a declaration lodged (new or
+    amended) its assessment and risk (a cancellation has neither)."""
+
     outcome: service.Outcome
-    assessed: Assessed
+    assessed: Assessed | None
     risk: RiskResult | None
+
+    @property
+    def findings(self) -> tuple[Finding, ...]:
+        return self.assessed.findings if self.assessed is not None else ()
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """What one posted document asks for, read once by intake (a single post and every
+    document of a batch alike): lodging ``received`` as a new declaration, or, with
+    ``reference``, as an amendment of that declaration; or, without ``received``, the
+    cancellation of ``reference`` for ``reason``. ``path_root``: what the document's own paths
+    start with above ``/Declaration`` (``/MetaData`` for a WCO document), for its refusals."""
+
+    received: ReceivedDeclaration | None
+    reference: str | None = None
+    reason: str = ""
+    path_root: str = ""
+
+    @property
+    def new(self) -> bool:
+        return self.received is not None and self.reference is None
 
 
 def lodge(uow: UnitOfWork, tools: LodgingTools, body: bytes, store: Store, reference: str | None = None,
@@ -60,7 +86,7 @@ def lodge(uow: UnitOfWork, tools: LodgingTools, body: bytes, store: Store, refer
     the write gate; the caller commits the unit of work. A reject finding, or any step's
     refusal, raises a ``Rejection`` with nothing stored. ``reference``: the declaration being
     amended (its transit alerts count towards the risk); ``received``: ``body`` already received
-    (the API reads a WCO document first to learn whether it amends)."""
+    (the API reads a document first to learn what it asks for)."""
     if received is None:
         received = tools.receive(body)
     now = utcnow()
@@ -75,49 +101,81 @@ def lodge(uow: UnitOfWork, tools: LodgingTools, body: bytes, store: Store, refer
 StoreMany = Callable[[Session, Sequence[service.Submission]], "list[service.Outcome | Rejection]"]
 
 
-def lodge_batch(uow: UnitOfWork, tools: LodgingTools, bodies: Sequence[bytes], store: Store,
-                store_many: StoreMany | None = None) -> list[Lodged | Rejection]:
-    """Run the pipeline on each document of a batch; each is accepted or refused on its own.
+def lodge_batch(uow: UnitOfWork, tools: LodgingTools, requests: Sequence[Request | Rejection], caller: Caller,
+                conversation_id: str) -> list[Lodged | Rejection]:
+    """Run the pipeline on each document of a batch, as received (``Request``; a ``Rejection``
+    for one intake refused); each is accepted or refused on its own.
 
-    Every step before storage runs for all of them outside the write gate. Then, with
-    ``store_many``, all are stored together in one part of the unit of work (a savepoint: one
+    Every step before storage runs for all of them outside the write gate. Then the new
+    declarations are stored together in one part of the unit of work (a savepoint: one
     executemany per table, then every declaration's handlers). Should anything in it refuse
     (a handler refusing one declaration, say a transhipment's journey), that part is rolled
-    back whole and each declaration is stored again in its own part with ``store``, so the
-    refusal stays with its declaration and the others stand. The batch costs one commit. The
-    caller commits. Results are in the order of ``bodies``."""
-    checked: list[tuple[ReceivedDeclaration, Assessed, datetime] | Rejection] = []
-    for body in bodies:
+    back whole and each declaration is stored again in its own part, so the refusal stays with
+    its declaration and the others stand. Amendments and cancellations follow, each in its own
+    part, in document order, stored as a single post stores them. The batch costs one commit;
+    the caller commits. Results are in the order of ``requests``."""
+    checked: list[service.Submission | Request | Rejection] = []
+    for asked in requests:
+        if isinstance(asked, Rejection) or asked.received is None:
+            checked.append(asked)
+            continue
         try:
-            received = tools.receive(body)
             now = utcnow()
-            assessed = tools.assess(uow.session, received.declaration, now)
+            assessed = tools.assess(uow.session, asked.received.declaration, now)
             refuse_if_rejected(assessed)
-            checked.append((received, assessed, now))
+            checked.append(service.Submission(asked.received, assessed, None, now))
         except Rejection as rejection:
             checked.append(rejection)
-    prepared = _scored(uow, tools, checked)
+    prepared = _scored(uow, tools, requests, checked)
     uow.end_reads()
     uow.write_lock()
     with reusing_reads(uow.session):
-        if store_many is not None:
-            try:
-                return _store_together(uow, prepared, store_many)
-            except Rejection:
-                pass  # rolled back whole: each declaration on its own below says which one refused
-        return [_store_alone(uow, item, store) for item in prepared]
+        stored = iter(_store_new(uow, [item for request, item in zip(requests, prepared, strict=True)
+                                       if isinstance(request, Request) and request.new
+                                       and not isinstance(item, Request)], caller, conversation_id))
+        answers: list[Lodged | Rejection] = []
+        for request, item in zip(requests, prepared, strict=True):
+            if isinstance(request, Request) and request.new:
+                answers.append(next(stored))
+            elif isinstance(item, Rejection):
+                answers.append(item)  # refused by intake or the rules
+            else:
+                assert isinstance(request, Request)
+                answers.append(_change(uow, request, item, caller, conversation_id))
+        return answers
 
 
-def _scored(uow: UnitOfWork, tools: LodgingTools, checked: Sequence[tuple[ReceivedDeclaration, Assessed, datetime]
-                                                                  | Rejection]) -> list[service.Submission | Rejection]:
-    """Risk for every declaration that passed intake and rules: all at once with ``score_many``."""
-    passed = [item for item in checked if not isinstance(item, Rejection)]
+def _scored(uow: UnitOfWork, tools: LodgingTools, requests: Sequence[Request | Rejection],
+            checked: Sequence[service.Submission | Request | Rejection]
+            ) -> list[service.Submission | Request | Rejection]:
+    """Risk for every declaration that passed intake and rules: the new ones all at once with
+    ``score_many``; an amendment with its declaration's reference (its transit alerts count)."""
+    passed = [item for request, item in zip(requests, checked, strict=True)
+              if isinstance(item, service.Submission) and isinstance(request, Request) and request.new]
     if tools.score_many is not None:
-        risks = iter(tools.score_many(uow.session, [(received, assessed) for received, assessed, _ in passed]))
+        risks = iter(tools.score_many(uow.session, [(item.received, item.assessed) for item in passed]))
     else:
-        risks = iter([tools.score(uow.session, received, assessed, None) for received, assessed, _ in passed])
-    return [item if isinstance(item, Rejection) else service.Submission(item[0], item[1], next(risks), item[2])
-            for item in checked]
+        risks = iter([tools.score(uow.session, item.received, item.assessed, None) for item in passed])
+    scored: list[service.Submission | Request | Rejection] = []
+    for request, item in zip(requests, checked, strict=True):
+        if not isinstance(item, service.Submission) or not isinstance(request, Request):
+            scored.append(item)
+        elif request.new:
+            scored.append(replace(item, risk=next(risks)))
+        else:
+            scored.append(replace(item, risk=tools.score(uow.session, item.received, item.assessed,
+                                                         request.reference)))
+    return scored
+
+
+def _store_new(uow: UnitOfWork, new: Sequence[service.Submission | Rejection], caller: Caller,
+               conversation_id: str) -> list[Lodged | Rejection]:
+    """The batch's new declarations, together; should anything refuse, each on its own."""
+    try:
+        return _store_together(uow, new, bulk_submission(caller, conversation_id))
+    except Rejection:  # rolled back whole: each declaration on its own says which one refused
+        store = submission(caller, conversation_id)
+        return [_store_alone(uow, item, store) for item in new]
 
 
 def _store_together(uow: UnitOfWork, prepared: Sequence[service.Submission | Rejection], store_many: StoreMany
@@ -145,6 +203,27 @@ def _store_alone(uow: UnitOfWork, item: service.Submission | Rejection, store: S
         return Lodged(outcome, item.assessed, item.risk)
     except Rejection as rejection:
         return rejection
+
+
+def _change(uow: UnitOfWork, request: Request, item: service.Submission | Request, caller: Caller,
+            conversation_id: str) -> Lodged | Rejection:
+    """An amendment or a cancellation of a batch, in its own part, as a single post stores it."""
+    assert request.reference is not None
+    if isinstance(item, service.Submission):
+        return _store_alone(uow, item, amendment(request.reference, caller, conversation_id))
+    try:
+        with uow.part():
+            outcome = service.cancel(uow.session, request.reference, request.reason, caller, conversation_id)
+        return Lodged(outcome, None, None)
+    except Rejection as rejection:
+        return rejection
+
+
+def store_for(request: Request, caller: Caller, conversation_id: str) -> Store:
+    """How a single post stores what ``request`` lodges: new, or amending its reference."""
+    if request.reference is None:
+        return submission(caller, conversation_id)
+    return amendment(request.reference, caller, conversation_id)
 
 
 def submission(caller: Caller, conversation_id: str) -> Store:

@@ -28,8 +28,8 @@ class Intake(DocumentChecker):
         """A CSW declaration (v1, v2) or a WCO DEC-DMS declaration read through the v2 profile."""
         received = self.receive_document(body)
         if isinstance(received, wco.WcoCancellation):
-            raise Rejection("RULES_REJECTED", "a cancellation (TypeCode INV) is sent to POST /api/v1/declarations; "
-                            "it cannot amend or be part of a batch",
+            raise Rejection("RULES_REJECTED", "a cancellation (TypeCode INV) is sent to POST /api/v1/declarations "
+                            "or in a declaration batch; it cannot amend",
                             [Problem(message="TypeCode INV asks for a cancellation",
                                      message_zh="TypeCode INV 是取消申請",
                                      path="/MetaData/Declaration/TypeCode", rule=wco.PROFILE_RULE, severity="reject")])

@@ -3,6 +3,8 @@ with pause / resume / replay. Guarded by ``role_required("admin")`` (officers' a
 each change is recorded on the subscriber's history as ``officer:<username>``."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, Flask, abort, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from wtforms import SelectField, StringField
@@ -10,6 +12,7 @@ from wtforms.fields.choices import SelectChoice as Choice
 from wtforms.validators import DataRequired, Length, Optional
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
@@ -152,26 +155,13 @@ def subscriber(subscriber_id: int) -> str | Response | tuple[str, int]:
     page = url_for("admin_routing.subscriber", subscriber_id=subscriber_id)
     form = SubscriberSettingsForm()
     if request.method == "POST":
-        problems: list[str] = []
-        if form.validate():
-            try:
-                uow = unit_of_work().write_lock()
-                service.change_subscriber(
-                    uow.session, str(subscriber_id), form.role.data or "", form.transport.data or "",
-                    (form.url.data or "").strip() or None, (form.code.data or "").strip() or None,
-                    (form.party.data or "").strip() or None, form.format.data or "xml",
-                    actor=f"officer:{current_user.username}", note=form.note.data or None)
-                uow.commit()
-            except Rejection as rejection:
-                unit_of_work().rollback()
-                problems = _plain(rejection)
-            else:
-                flash(_("Subscriber %(name)s changed.", name=found.name))
-                return redirect(page)
-        else:
-            problems = _form_problems(form)
-        keep_form(f"subscriber:{subscriber_id}", form, errors={"role": problems})
-        return see_other(page + "#change-subscriber")
+        return _posted(form, lambda uow_session: service.change_subscriber(
+            uow_session, str(subscriber_id), form.role.data or "", form.transport.data or "",
+            (form.url.data or "").strip() or None, (form.code.data or "").strip() or None,
+            (form.party.data or "").strip() or None, form.format.data or "xml",
+            actor=f"officer:{current_user.username}", note=form.note.data or None),
+            _("Subscriber %(name)s changed.", name=found.name), page, f"subscriber:{subscriber_id}", "role",
+            "#change-subscriber")
     party = db().get(Party, found.party_id) if found.party_id is not None else None
     form = SubscriberSettingsForm(formdata=None, data={
         "role": found.role, "code": found.code or "", "party": party.identifier if party else "",
@@ -192,23 +182,32 @@ def retire(subscriber_id: int) -> Response:
     found = _subscriber_or_404(subscriber_id)
     page = url_for("admin_routing.subscriber", subscriber_id=subscriber_id)
     form = RetireForm()
-    problems: list[str] = []
+    return _posted(form, lambda uow_session: service.retire(
+        uow_session, str(subscriber_id), actor=f"officer:{current_user.username}", note=form.note.data or None),
+        _("Subscriber %(name)s retired: nothing more is routed to it.", name=found.name), page,
+        f"subscriber-retire:{subscriber_id}", "note", "#retire-subscriber")
+
+
+def _posted(form: TranslatedForm, change: Callable[[Session], object], done: str, page: str, kept_as: str,
+            field: str, anchor: str) -> Response:
+    """A subscriber's form posted (post/redirect/get): ``change`` made in one unit of work, then
+    back to ``page`` with ``done`` said; or, refused, the form kept as ``kept_as`` with the
+    problems at ``field``, back to its ``anchor`` on the page."""
     if form.validate():
         try:
             uow = unit_of_work().write_lock()
-            service.retire(uow.session, str(subscriber_id), actor=f"officer:{current_user.username}",
-                           note=form.note.data or None)
+            change(uow.session)
             uow.commit()
         except Rejection as rejection:
             unit_of_work().rollback()
             problems = _plain(rejection)
         else:
-            flash(_("Subscriber %(name)s retired: nothing more is routed to it.", name=found.name))
+            flash(done)
             return redirect(page)
     else:
         problems = _form_problems(form)
-    keep_form(f"subscriber-retire:{subscriber_id}", form, errors={"note": problems})
-    return see_other(page + "#retire-subscriber")
+    keep_form(kept_as, form, errors={field: problems})
+    return see_other(page + anchor)
 
 
 @bp.errorhandler(403)

@@ -5,7 +5,7 @@ Thin: read the request, call intake and the declaration services, commit, render
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -16,7 +16,6 @@ from app.db import models
 from app.declarations import pipeline
 from app.declarations import queries, service
 from app.domain.actors import Caller
-from app.domain.assessment import Assessed
 from app.domain.declaration import DeclarationStatus, FunctionCode, ReceivedDeclaration
 from app.domain.findings import Finding, Severity
 from app.domain.problems import Problem, Rejection
@@ -93,7 +92,7 @@ def _lodge(store: pipeline.Store, caller: Caller, reference: str | None = None, 
         stored = db().scalar(select(models.Declaration.status).where(models.Declaration.id == outcome.receipt.id))
         outcome = replace(outcome, receipt=replace(outcome.receipt, status=stored or outcome.receipt.status))
     risk = None if outcome.replay else lodged.risk
-    return _acknowledgement(outcome, 202, lodged.assessed, caller, risk)
+    return _acknowledgement(outcome, 202, lodged.findings, caller, risk)
 
 
 def risk_payload(risk: RiskResult | RiskView | None, caller: Caller, count: int = 3
@@ -129,7 +128,7 @@ def finding_payload(finding: Finding | models.DeclarationFinding) -> dict[str, A
     }
 
 
-def _acknowledgement(outcome: service.Outcome, status: int, assessed: Assessed, caller: Caller,
+def _acknowledgement(outcome: service.Outcome, status: int, findings: Sequence[Finding], caller: Caller,
                      risk: RiskResult | None = None) -> Response:
     receipt = outcome.receipt
     DECLARATION_OUTCOMES.labels("replayed" if outcome.replay else "accepted").inc()
@@ -141,7 +140,7 @@ def _acknowledgement(outcome: service.Outcome, status: int, assessed: Assessed, 
         "version": receipt.version,
         "received_datetime": receipt.received_at,
         "replay": outcome.replay,
-        "findings": [finding_payload(f) for f in assessed.findings],
+        "findings": [finding_payload(f) for f in findings],
         "risk": risk_payload(risk if risk is not None else risk_service.latest_assessment(db(), receipt.id),
                              caller),
     }
@@ -151,49 +150,53 @@ def _acknowledgement(outcome: service.Outcome, status: int, assessed: Assessed, 
 
 @bp.post("/declarations")
 def submit_declaration() -> Response:
-    """A declaration in schema v1 or v2, or a WCO DEC-DMS document: a new declaration, or (WCO)
-    an amendment (FunctionCode 13, the declaration in ID) or a cancellation (TypeCode INV)."""
+    """A declaration in schema v1 or v2, or a WCO DEC-DMS document: a new declaration, or (v2,
+    WCO) an amendment (FunctionCode 13, the declaration in ID) or (WCO) a cancellation (TypeCode INV)."""
     caller = authenticated_caller()
     body = xml_body()
-    if not _answer_as_requested(body):
-        return _lodge(pipeline.submission(caller, g.conversation_id), caller, body=body)
+    _answer_as_requested(body)
+    asked = _request(body)
+    try:
+        if asked.received is None:
+            assert asked.reference is not None
+            return _cancel(asked.reference, asked.reason, caller)
+        return _lodge(pipeline.store_for(asked, caller, g.conversation_id), caller, asked.reference, body,
+                      asked.received)
+    except Rejection as rejection:
+        raise _in_document_paths(rejection, asked.path_root) from None
+
+
+def _request(body: bytes) -> pipeline.Request:
+    """What a posted document asks for, read once, the same for a single post and for each
+    document of a batch: a v2 or WCO declaration with FunctionCode 13 amends the declaration
+    named in its ID; a WCO TypeCode INV cancels it; anything else is a new declaration (a v1
+    FunctionCode 13 is refused as one: v1 amends at /declarations/{id}/amendments)."""
     received = services().intake.receive_document(body)
     if isinstance(received, WcoCancellation):
-        cancellation = received
-        return _in_document_paths(cancellation.path_root,
-                                  lambda: _cancel(cancellation.reference, cancellation.reason, caller))
-    if received.namespace != DEC_NS:
-        return _lodge(pipeline.submission(caller, g.conversation_id), caller, body=body, received=received)
+        return pipeline.Request(None, received.reference, received.reason, received.path_root)
     particulars = received.declaration.particulars
-    root = particulars.path_root if particulars is not None else ""
-    return _in_document_paths(root, lambda: _lodge_wco(received, body, caller))
-
-
-def _lodge_wco(received: ReceivedDeclaration, body: bytes, caller: Caller) -> Response:
-    """A DEC-DMS declaration: new (FunctionCode 9) or amending the declaration in its ID (13)."""
-    if received.declaration.function_code is not FunctionCode.AMENDMENT:
-        return _lodge(pipeline.submission(caller, g.conversation_id), caller, body=body, received=received)
-    particulars = received.declaration.particulars
-    reference = particulars.reference if particulars is not None else None
-    if not reference:
+    if received.declaration.function_code is not FunctionCode.AMENDMENT or particulars is None:
+        return pipeline.Request(received, path_root=particulars.path_root if particulars is not None else "")
+    if particulars.reference:
+        return pipeline.Request(received, particulars.reference, path_root=particulars.path_root)
+    if received.namespace == DEC_NS:
         raise Rejection("RULES_REJECTED", "an amendment (FunctionCode 13) names the declaration it amends in ID",
                         [Problem(message="ID (the declaration's reference) is missing",
-                                 message_zh="欠缺 ID（擬修訂報關單的編號）", path="/Declaration/ID",
+                                 message_zh="欠缺 ID（擬修訂報關單的編號）",
+                                 path=f"{particulars.path_root}/Declaration/ID",
                                  rule=PROFILE_RULE, severity="reject")])
-    return _lodge(pipeline.amendment(reference, caller, g.conversation_id), caller, reference, body, received)
+    return pipeline.Request(received)
 
 
-def _in_document_paths(root: str, answer: Callable[[], Response]) -> Response:
+def _in_document_paths(rejection: Rejection, root: str) -> Rejection:
     """A refusal of a WCO document names its problems by their paths in the document as sent
     (``/MetaData/Declaration/...``), whichever step refused it."""
-    try:
-        return answer()
-    except Rejection as rejection:
+    if root:
         rejection.problems = [
             replace(problem, path=f"{root}{problem.path}")
             if problem.path and problem.path.startswith("/Declaration") else problem
             for problem in rejection.problems]
-        raise
+    return rejection
 
 
 #: Declarations in one batch, and the body a batch may have (1,000 five-item declarations are
@@ -205,30 +208,41 @@ MAX_BATCH = 1000
 def submit_batch() -> Response:
     """Up to 1,000 declarations in one document (``urn:csw:declaration-batch:v1``), each
     accepted or refused on its own, idempotent per LRN like single posts; one result each, in
-    document order."""
+    document order. Each document asks what it would ask of ``POST /declarations`` (``_request``):
+    a new declaration, or a v2 or WCO amendment or WCO cancellation."""
     caller = authenticated_caller()
     batch_id, documents = services().intake.receive_batch(xml_body(services().settings.max_batch_body_bytes),
                                                           MAX_BATCH)
+    requests: list[pipeline.Request | Rejection] = []
+    for document in documents:
+        try:
+            requests.append(_request(document))
+        except Rejection as rejection:
+            requests.append(rejection)
     uow = unit_of_work()
-    results = pipeline.lodge_batch(uow, services().lodging, documents,
-                                   pipeline.submission(caller, g.conversation_id),
-                                   pipeline.bulk_submission(caller, g.conversation_id))
+    results = pipeline.lodge_batch(uow, services().lodging, requests, caller, g.conversation_id)
     uow.commit()
     payload_results = []
-    for index, (document, result) in enumerate(zip(documents, results, strict=True), start=1):
+    for index, (document, asked, result) in enumerate(zip(documents, requests, results, strict=True), start=1):
         if isinstance(result, Rejection):
             DECLARATION_OUTCOMES.labels("refused").inc()
+            if isinstance(asked, pipeline.Request):
+                _in_document_paths(result, asked.path_root)
             payload_results.append({
                 "index": index, "lrn": _lrn_of(document), "outcome": "refused", "code": result.code,
                 "message": result.message, "errors": [problem_payload(p) for p in result.problems]})
             continue
+        assert isinstance(asked, pipeline.Request)
         receipt = result.outcome.receipt
-        DECLARATION_OUTCOMES.labels("replayed" if result.outcome.replay else "accepted").inc()
+        outcome = ("replayed" if result.outcome.replay else "accepted" if asked.new
+                   else "amended" if asked.received is not None else "cancelled")
+        DECLARATION_OUTCOMES.labels("cancelled" if outcome == "cancelled" else
+                                    "replayed" if outcome == "replayed" else "accepted").inc()
         lane = result.risk.lane.value if result.risk is not None and not result.outcome.replay else None
         payload_results.append({
-            "index": index, "lrn": receipt.lrn, "outcome": "replayed" if result.outcome.replay else "accepted",
+            "index": index, "lrn": receipt.lrn, "outcome": outcome,
             "declaration_id": receipt.id, "status": receipt.status, "version": receipt.version, "lane": lane,
-            "findings": [finding_payload(f) for f in result.assessed.findings]})
+            "findings": [finding_payload(f) for f in result.findings]})
     accepted = sum(1 for r in payload_results if r["outcome"] != "refused")
     return respond("BatchResult", {
         "conversation_id": g.conversation_id, "batch_id": batch_id, "declarations": len(documents),

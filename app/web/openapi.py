@@ -88,7 +88,10 @@ _ANSWERS: dict[str, Any] = {
         "conversation_id": _TEXT, "batch_id": _TEXT, "declarations": _COUNT, "accepted": _COUNT, "refused": _COUNT,
         "results": {"type": "array", "items": {"type": "object", "required": ["index", "outcome"], "properties": {
             "index": {"type": "integer", "minimum": 1}, "lrn": _TEXT,
-            "outcome": {"type": "string", "enum": ["accepted", "replayed", "refused"]},
+            "outcome": {"type": "string", "enum": ["accepted", "amended", "cancelled", "replayed", "refused"],
+                        "description": "accepted (a new declaration), amended (a v2 or WCO FunctionCode 13 with the "
+                                       "declaration in ID), cancelled (a WCO TypeCode INV), replayed (the same "
+                                       "document again), refused (code and errors)"},
             "declaration_id": _DECLARATION_ID, "status": _STATUS, "version": {"type": "integer", "minimum": 1},
             "lane": _TEXT, "findings": {"type": "array", "items": _FINDING}, "code": _TEXT, "message": _TEXT,
             "errors": {"type": "array", "items": {"type": "object"}}}}}}},
@@ -270,6 +273,11 @@ def openapi_document() -> dict[str, Any]:
                     "summary": "Submit up to 1,000 declarations in one document (urn:csw:declaration-batch:v1); "
                                "each is accepted or refused on its own, idempotent per LRN; one result each, "
                                "in document order",
+                    "description": "Each document is what POST /api/v1/declarations takes: a new declaration "
+                                   "(v1, v2, WCO DEC-DMS), an amendment in v2 or DEC-DMS (FunctionCode 13 with "
+                                   "the declaration's reference in ID) or a DEC-DMS cancellation (TypeCode INV "
+                                   "with ID). A refused WCO document's errors name its own paths "
+                                   "(/MetaData/Declaration/...).",
                     "operationId": "submitDeclarationBatch",
                     "requestBody": {"required": True,
                                     "description": "a DeclarationBatch holding declarations in a supported "

@@ -10,8 +10,10 @@ The machine code and path stay available in a ``details`` element (``Message.rul
 from __future__ import annotations
 
 import re
+import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from flask import current_app, has_app_context
@@ -368,48 +370,20 @@ def event_note(note: str | None) -> str:
     return note
 
 
-# How charges were reached: the rates module writes English sentences; Chinese readers get
-# them phrase by phrase (amounts, dates and codes unchanged).
-_CHARGE_PHRASES_ZH: list[tuple[re.Pattern[str], str]] = [(re.compile(pattern), replacement)
-                                                         for pattern, replacement in (
-    (r"converted to HKD at (HK\$[\d,.]+) per (\w{3})", r"按每 \2 兌 \1 折算為港元"),
-    (r"(\d[\d,]*) bottles? x ([\d.]+) L at (HK\$[\d,.]+) per bottle", r"\1 瓶 × 每瓶 \2 公升，每瓶 \3"),
-    (r"(\d+(?:\.\d+)?)% of first (HK\$[\d,.]+) \+ (\d+(?:\.\d+)?)% of the rest", r"首 \2 的 \1% 加其餘的 \3%"),
-    (r"nil at (\d+(?:\.\d+)?)% abv or less", r"酒精濃度 \1% 或以下：免稅"),
-    (r"(\d+(?:\.\d+)?)% abv", r"酒精濃度 \1%"),
-    (r"(\d+(?:\.\d+)?)% of the value", r"貨值的 \1%"),
-    (r"per ([\d,]+) sticks", r"每 \1 支"),
-    (r"([\d,]+) sticks", r"\1 支"),
-    (r"flat (HK\$[\d,.]+) per declaration", r"每份報關單定額 \1"),
-    (r"flat charge", "定額收費"),
-    (r"(\d[\d,]*) x (HK\$[\d,.]+) or part", r"\1 × 每 \2 或不足之數"),
-    (r"per further (HK\$[\d,.]+) or part", r"每增加 \1 或不足之數"),
-    (r"per (HK\$[\d,.]+) or part", r"每 \1 或不足之數"),
-    (r"on the first (HK\$[\d,.]+)", r"（首 \1）"),
-    (r"first (HK\$[\d,.]+)", r"首 \1"),
-    (r"rounded up to (HK\$[\d,.]+)", r"進位至 \1"),
-    (r"max (HK\$[\d,.]+)", r"上限 \1"),
-    (r", pro rata", "，按比例"),
-    (r"declared value", "申報貨值"),
-    (r"Lodged on (\S+), (\d+) days? after the 14-day period from the movement on (\S+): late lodgement penalty "
-     r"(HK\$[\d,.]+)", r"於 \1 遞交，較貨物於 \3 進出口後的14天期限遲了 \2 天：逾期遞交罰款 \4"),
-    (r"^rule (R\d{3})$", r"規則 \1"),
-    (r"form (\w+) \(the form the goods call for: no form code given\):",
-     r"表格 \1（按貨物所需的表格；未有填寫表格代碼）："),
-    (r"form (\w+) \(assumed: no form code given\):", r"表格 \1（未有填寫表格代碼，按此假定）："),
-    (r"form (\w+):", r"表格 \1："),
-    (r"\(from (\d{4}-\d{2}-\d{2})", r"（自 \1 起"),
-    (r", unconfirmed\)", "，未確認）"),
-    (r"\[unconfirmed\]", "〔未確認〕"),
-    (r" \(", "（"),
-    (r"\(", "（"),
-    (r"\)", "）"),
-    (r", ", "，"),
-    (r"per bottle", "每瓶"),
-    (r"per litre", "每公升"),
-    (r"TS declaration", "轉運報關單"),
-    (r"^exempt$", "豁免"),
-)]
+# How charges were reached, and risk reasons, AEO effects and e-lock alerts: the services write
+# English sentences; Chinese readers get them phrase by phrase (amounts, dates and codes
+# unchanged), by the tables of ``phrases_zh.toml``.
+_PHRASES_ZH: dict[str, list[list[str]]] = tomllib.loads(
+    Path(__file__).with_name("phrases_zh.toml").read_text(encoding="utf-8"))
+
+
+def _compiled(table: str) -> list[tuple[re.Pattern[str], str]]:
+    """One table of ``phrases_zh.toml`` (English pattern, Chinese replacement), in its order."""
+    return [(re.compile(pattern), replacement) for pattern, replacement in _PHRASES_ZH[table]]
+
+
+_CHARGE_PHRASES_ZH = _compiled("charges")
+_RISK_PHRASES_ZH = _compiled("risk")
 
 
 def charge_text(text: str | None) -> str:
@@ -456,66 +430,6 @@ _DATA_PHRASES: dict[str, Any] = {}
 def aeo_reason(text: str | None) -> str:
     """An AEO effect explained (the AEO module writes English)."""
     return risk_text(text)
-
-
-_RISK_PHRASES_ZH: list[tuple[re.Pattern[str], str]] = [(re.compile(pattern), replacement)
-                                                       for pattern, replacement in (
-    (r"^item (\d+): ", r"第 \1 項貨物："),
-    # the e-lock alerts' messages (app.domain.transit), which risk reasons and case pages quote
-    (r"position ([-\d.]+),([-\d.]+) is outside the approved route's corridor", r"位置 \1,\2 在核准路線的走廊以外"),
-    (r"no telemetry for (\d+) minutes \(limit (\d+)\)", r"\1 分鐘沒有遙測訊號（上限 \2 分鐘）"),
-    (r"not arrived (\d+) minutes after sealing \(limit (\d+)\)", r"封鎖後 \1 分鐘仍未抵達（上限 \2 分鐘）"),
-    (r"sealed at (\S+), not at the origin (\S+)", r"在 \1 封鎖，而非在起點 \2"),
-    (r"stopped (\d+) minutes outside a clearance point \(limit (\d+)\)", r"在清關點以外停留 \1 分鐘（上限 \2 分鐘）"),
-    (r"lock tampered with outside any clearance point", "電子鎖在清關點以外被干擾"),
-    (r"lock opened outside any clearance point", "電子鎖在清關點以外被打開"),
-    (r"unsealed at (.+), not at the destination (\S+)", r"在 \1 解封，而非在目的地 \2"),
-    (r"a place that is no clearance point", "非清關點的地方"),
-    (r"learned model (\S+) puts the fraud probability at (\d+)% \(HS (\d+) fraud rate (\d+)% in training data; "
-     r"origin (\w+) (\d+)%; overall (\d+)%\)",
-     r"學習模型 \1 估計欺詐機率為 \2%（訓練資料中：HS \3 欺詐率 \4%；原產地 \5 \6%；整體 \7%）"),
-    (r"learned model (\S+) puts the fraud probability at (\d+)%, against (\d+)% for an average item \(",
-     r"學習模型 \1 估計欺詐機率為 \2%，一般貨物為 \3%（"),
-    (r"the same goods \(HS (\d+), ([\d.,]+) kg, same value\) were inspected (\d+) times? before: ",
-     r"相同貨物（HS \1，\2 公斤，相同貨值）以往查驗 \3 次："),
-    (r"fraud found (\d+) times?", r"發現欺詐 \1 次"),
-    (r"no fraud found", "未發現欺詐"),
-    (r"new goods profile \(HS (\d+), ([\d.,]+) kg at this value\): judged by goods of its kind",
-     r"新的貨物組合（HS \1，\2 公斤，此貨值）：按同類貨物評估"),
-    (r"route (\S+): fraud in (\d+)% of ([\d,]+)", r"路線 \1：\3 宗中 \2% 有欺詐"),
-    (r"HS (\d+): fraud in (\d+)% of ([\d,]+)", r"HS \1：\3 宗中 \2% 有欺詐"),
-    (r"origin (\w+): fraud in (\d+)% of ([\d,]+)", r"原產地 \1：\3 宗中 \2% 有欺詐"),
-    (r"(\w+) (\S+): fraud in (\d+)% of ([\d,]+)", r"\1 \2：\4 宗中 \3% 有欺詐"),
-    (r"\)$", "）"), (r"; ", "；"),
-    (r"value (HK\$[\d,.]+)/kg is far below the reference (HK\$[\d,.]+)/kg for HS (\d+) \((.*)\)",
-     r"每公斤貨值 \1 遠低於 HS \3 的參考價每公斤 \2（\4）"),
-    (r"(^|：)HS (\d+): ", r"\1HS \2："),
-    (r"origin (\w{2}): ", r"原產地 \1："),
-    (r"^rule (\w+) \(reject\) applies$", r"適用規則 \1（必須更正）"),
-    (r"^rule (\w+) \(hold\) applies$", r"適用規則 \1（暫緩待關員處理）"),
-    (r"^rule (\w+) \(warn\) applies$", r"適用規則 \1（警告）"),
-    (r"^rule (\w+) \(info\) applies$", r"適用規則 \1（供參考）"),
-    (r"^transit alert on the journey: ", "行程有轉運警報："),
-    (r"^(\w+) (\S+) is on the watchlist: ", r"\1 \2 在監察名單上："),
-    (r"importer named in only (\d+) earlier declarations?", r"進口商以往只在 \1 份報關單出現"),
-    (r"first declaration naming this importer", "首份載有此進口商的報關單"),
-    (r"random compliance sample", "隨機合規抽樣"),
-    (r"^AEO tier (\d) with clean findings and score (\d+) below (\d+)$",
-     r"第 \1 級認可經濟營運商，沒有規則問題，風險分數 \2 低於 \3"),
-    (r"^score (\d+) at or above the red threshold (\d+)$", r"風險分數 \1 達到或高於紅色通道門檻 \2"),
-    (r"^score (\d+) at or above the yellow threshold (\d+)$", r"風險分數 \1 達到或高於黃色通道門檻 \2"),
-    (r"^score (\d+) below the yellow threshold (\d+)$", r"風險分數 \1 低於黃色通道門檻 \2"),
-    (r"^rule finding (.+) requires inspection$", r"規則結果 \1 須查驗"),
-    (r"^rule finding (.+) needs a documentary check$", r"規則結果 \1 須作文件審查"),
-    (r"^transit alert: ", "轉運警報："),
-    (r"^no party that counts is a recognised AEO: no AEO benefit$", "沒有相關方為獲認可的認可經濟營運商：不享有便利"),
-    (r"^best recognised tier among (.+): Tier (\d)$", r"\1 之中最高的認可級別：第 \2 級"),
-    (r"^risk score lowered by (\d+)%$", r"風險分數減低 \1%"),
-    (r"^queue priority \+(\d+)$", r"隊列優先 +\1"),
-    (r"^not eligible for the green lane: held by (.+)$", r"不符合綠色通道資格：因 \1 暫緩"),
-    (r"^eligible for the green lane unless a risk signal applies$", "符合綠色通道資格，除非出現風險訊號"),
-    (r"declarant", "報關人"), (r"importer", "進口商"), (r"exporter", "出口商"), (r"carrier", "承運人"),
-)]
 
 
 def account_message(field: str, message: str) -> str:

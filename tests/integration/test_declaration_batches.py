@@ -3,6 +3,7 @@ refused on its own, idempotent per LRN like single posts; one result each, in or
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
 
 from flask import Flask
 from flask.testing import FlaskClient
@@ -13,6 +14,7 @@ from app.db import models
 from app.db.risk_models import RiskAssessment
 from app.db.routing_models import LifecycleNotification
 from app.db.transit_models import Journey
+from app.domain.reference import new_declaration_reference
 from tests.conftest import OTHER_KEY, TRADER_KEY, sample
 from tests.factories import declaration_xml
 
@@ -189,3 +191,96 @@ def test_a_declaration_a_handler_refuses_is_refused_alone(transit: FlaskClient, 
         notified = set(session.scalars(select(LifecycleNotification.lrn)).all())
     assert journeys == [results[3]["declaration_id"]]
     assert notified == {"HANDLED-1", "HANDLED-2", "HANDLED-TS-2"}
+
+
+DMS = "wco/valid/import-dec-dms-2-items.xml"
+V2 = "v2/valid/import-5-items.xml"
+
+
+def _dms(lrn: str, function_code: str = "9", reference: str | None = None) -> bytes:
+    """The DEC-DMS sample with its own LRN; with ``reference`` an amendment (FunctionCode 13) of that declaration."""
+    identity = f"<FunctionalReferenceID>{lrn}</FunctionalReferenceID>" + (f"<ID>{reference}</ID>" if reference else "")
+    return sample(DMS).replace(b"<FunctionCode>9</FunctionCode>", f"<FunctionCode>{function_code}</FunctionCode>"
+                               .encode(), 1).replace(
+        b"<FunctionalReferenceID>DTC-DMS-2026-0301</FunctionalReferenceID>", identity.encode())
+
+
+def _v2_amendment(reference: str) -> bytes:
+    return sample(V2).replace(b"<FunctionCode>9</FunctionCode>", b"<FunctionCode>13</FunctionCode>", 1).replace(
+        b"<FunctionalReferenceID>DTC-IM-2026-V2-0101</FunctionalReferenceID>",
+        f"<FunctionalReferenceID>DTC-IM-2026-V2-0101</FunctionalReferenceID><ID>{reference}</ID>".encode())
+
+
+def _dms_cancellation(lrn: str, reference: str) -> bytes:
+    return (b'<md:MetaData xmlns:md="urn:wco:datamodel:WCO:DocumentMetaData-DMS:2" '
+            b'xmlns="urn:wco:datamodel:WCO:DEC-DMS:2"><Declaration><FunctionCode>13</FunctionCode>'
+            + f"<FunctionalReferenceID>{lrn}</FunctionalReferenceID><ID>{reference}</ID>".encode()
+            + b"<TypeCode>INV</TypeCode><AdditionalInformation><StatementDescription>Goods returned to the seller"
+              b"</StatementDescription></AdditionalInformation></Declaration></md:MetaData>")
+
+
+def _lodged_for_an_officer(app: Flask, client: FlaskClient, body: bytes) -> str:
+    """A declaration lodged alone and held (accepted, not released), so it may still be amended or cancelled."""
+    response = client.post("/api/v1/declarations", data=body, headers={
+        "Authorization": f"Bearer {TRADER_KEY}", "Content-Type": "application/xml", "Accept": "application/json"})
+    assert response.status_code == 202, response.get_json()
+    reference: str = response.get_json()["declaration_id"]
+    with app.extensions["csw"].sessions() as session, session.begin():
+        row = session.get(models.Declaration, reference)
+        assert row is not None
+        row.status = "accepted"
+    return reference
+
+
+def test_wco_and_v2_amendments_and_cancellations_in_a_batch_are_answered_each_on_its_own(
+        clean_app: Flask, response_schema) -> None:  # type: ignore[no-untyped-def]
+    """Issue 20: a batch takes what a single post takes: DEC-DMS amendments (FunctionCode 13 with
+    the declaration in ID) and cancellations (TypeCode INV), and v2 amendments (ID), each answered
+    with its reference and status, or refused with problems named by the document's own paths."""
+    client = clean_app.test_client()
+    amended_dms = _lodged_for_an_officer(clean_app, client, _dms("DMS-BATCH-1"))
+    amended_v2 = _lodged_for_an_officer(clean_app, client, sample(V2))
+    cancelled = _lodged_for_an_officer(clean_app, client, _dms("DMS-BATCH-2"))
+    body = batch(
+        _dms("DMS-BATCH-1", "13", amended_dms),
+        _v2_amendment(amended_v2),
+        _dms_cancellation("DMS-BATCH-2", cancelled),
+        _dms("DMS-BATCH-3", "13"),                                           # amendment without ID
+        _dms("DMS-BATCH-4", "13", amended_dms),                              # another LRN than the amended one
+        _dms_cancellation("DMS-BATCH-5", new_declaration_reference(datetime.now(timezone.utc))),  # none such
+        declaration_xml(lrn="BATCH-NEW-1"),
+        _dms("DMS-BATCH-6"),
+    )
+    response = post(client, body)
+    assert response.status_code == 200, response.text
+    answer = response.get_json()
+    results = answer["results"]
+    assert [r["outcome"] for r in results] == ["amended", "amended", "cancelled", "refused", "refused", "refused",
+                                               "accepted", "accepted"], results
+    assert (answer["declarations"], answer["accepted"], answer["refused"]) == (8, 5, 3)
+    assert [(r["declaration_id"], r["version"]) for r in results[:2]] == [(amended_dms, 2), (amended_v2, 2)]
+    assert results[0]["lrn"] == "DMS-BATCH-1" and results[0]["status"] == "accepted"
+    assert (results[2]["declaration_id"], results[2]["status"], results[2]["lrn"]) == \
+        (cancelled, "cancelled", "DMS-BATCH-2")
+    assert (results[3]["code"], results[3]["errors"][0]["path"], results[3]["errors"][0]["rule"]) == \
+        ("RULES_REJECTED", "/MetaData/Declaration/ID", "R950")
+    assert (results[4]["code"], results[4]["errors"][0]["path"]) == \
+        ("LRN_MISMATCH", "/MetaData/Declaration/FunctionalReferenceID")
+    assert results[5]["code"] == "NOT_FOUND" and results[5]["lrn"] == "DMS-BATCH-5"
+    assert all(f["path"] is None or f["path"].startswith("/MetaData/") for f in results[7]["findings"])
+    assert any(f["code"] == "R953" for f in results[7]["findings"])
+    headers = {"Authorization": f"Bearer {TRADER_KEY}", "Accept": "application/json"}
+    status = client.get(f"/api/v1/declarations/{amended_dms}", headers=headers).get_json()
+    assert [e["kind"] for e in status["history"]] == ["submitted", "amended"]
+    status = client.get(f"/api/v1/declarations/{cancelled}", headers=headers).get_json()
+    assert status["status"] == "cancelled" and status["history"][-1]["note"] == "Goods returned to the seller"
+    assert stored(clean_app) == 5
+
+    again = post(client, body, accept="application/xml")  # amendments replayed, the cancellation now refused
+    document = etree.fromstring(again.data)
+    response_schema.assertValid(document)
+    outcomes = [e.text for e in document.iter("{urn:csw:response:v1}Outcome")]
+    assert outcomes == ["replayed", "replayed", "refused", "refused", "refused", "refused", "replayed", "replayed"]
+    codes = [e.findtext("{urn:csw:response:v1}Code") for e in document.iter("{urn:csw:response:v1}Result")]
+    assert codes[2] == "CANCELLATION_NOT_ALLOWED"
+    assert stored(clean_app) == 5

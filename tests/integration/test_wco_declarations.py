@@ -8,6 +8,7 @@ from lxml import etree
 from sqlalchemy import update
 
 from app.db.case_models import User
+from app.db.models import Declaration
 from tests.conftest import PROJECT_ROOT, auth, sample
 from tests.integration.test_officer_app import browser, lodge
 
@@ -128,3 +129,20 @@ def test_every_refusal_of_a_wco_document_names_the_path_in_the_document(client: 
     assert answer["code"] == "RULES_REJECTED"
     assert answer["errors"][0]["path"] == "/MetaData/Declaration/ID"
     assert answer["errors"][0]["rule"] == "R950"
+
+
+def test_a_v2_amendment_naming_its_declaration_in_id_is_taken_at_the_declarations_endpoint(
+        client: FlaskClient, clean_app: Flask) -> None:
+    """Schema v2's ID names the declaration a FunctionCode 13 amends: posted like a new one, it amends."""
+    reference = client.post(API, data=sample(V2), headers=auth(accept="application/json")).get_json()["declaration_id"]
+    with clean_app.extensions["csw"].sessions() as session, session.begin():
+        session.execute(update(Declaration).where(Declaration.id == reference).values(status="accepted"))
+    amendment = sample(V2).replace(b"<FunctionCode>9</FunctionCode>", b"<FunctionCode>13</FunctionCode>", 1).replace(
+        b"<FunctionalReferenceID>DTC-IM-2026-V2-0101</FunctionalReferenceID>",
+        b"<FunctionalReferenceID>DTC-IM-2026-V2-0101</FunctionalReferenceID><ID>" + reference.encode() + b"</ID>")
+    response = client.post(API, data=amendment, headers=auth(accept="application/json"))
+    assert response.status_code == 202, response.get_json()
+    assert (response.get_json()["declaration_id"], response.get_json()["version"]) == (reference, 2)
+    without_id = sample(V2).replace(b"<FunctionCode>9</FunctionCode>", b"<FunctionCode>13</FunctionCode>", 1)
+    refused = client.post(API, data=without_id, headers=auth(accept="application/json"))
+    assert refused.status_code == 422 and refused.get_json()["code"] == "WRONG_FUNCTION_CODE"
