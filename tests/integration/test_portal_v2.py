@@ -82,7 +82,8 @@ def test_errors_in_the_optional_sections_are_in_chinese_on_the_chinese_page(trad
     client = signed_in(traders, "trader")
     client.post("/officer/locale", data={"locale": "zh_Hant", "next": "/trader/", "csrf_token": token(client)})
     summary = summary_of(post_form(client, form_fields(lrn="V2-BAD-3", items=1, **BAD)).get_data(as_text=True))
-    labels = ("代理人識別號碼", "交貨條款（國際貿易術語）", "發票金額", "發票貨幣", "兌港元匯率", "先前文件 1 · 所涵蓋的包裝件數")
+    labels = ("代理人識別號碼", "交貨條款（國際貿易術語）", "發票金額", "發票貨幣", "兌港元匯率",
+              "先前文件 1 · 所涵蓋的包裝件數")
     for label in labels:
         assert any(line.startswith(label) for line in summary), (label, summary)
     for line in summary:  # what was typed (「abc」) and codes in the examples are not English words
