@@ -4,6 +4,7 @@ own manifests in the portal, in English and Traditional Chinese; another party's
 from __future__ import annotations
 
 from dataclasses import replace
+from dataclasses import replace as replace_tools
 from decimal import Decimal
 
 import pytest
@@ -11,6 +12,7 @@ from flask import Flask
 from sqlalchemy import select, update
 
 from app.db.case_models import User
+from app.db.manifest_models import ManifestEvent
 from app.db.routing_models import OutboxMessage
 from app.domain.risk import Lane, RiskResult
 from tests.integration.test_chinese_pages import visible_words
@@ -96,3 +98,54 @@ def test_manifest_pages_read_in_traditional_chinese(traders: Flask, lodged: str)
                for path, page in pages.items()}
     assert {path: words for path, words in english.items() if words} == {}
     assert "艙單" in pages["/officer/manifests"] and "已選定查驗" in pages[f"/officer/manifests/{lodged}"]
+
+
+def _release_selected(app: Flask, reference: str, note: str = "examined, as manifested") -> None:
+    officer = signed_in(app, "officer")
+    page = officer.get(f"/officer/manifests/{reference}").text
+    line = page.split('data-status="selected"')[0].rsplit('data-line="', 1)[1].split('"')[0]
+    csrf = token(officer, f"/officer/manifests/{reference}")
+    done = officer.post(f"/officer/manifests/{reference}/lines/{line}/release", data={"csrf_token": csrf, "note": note})
+    assert done.status_code == 302
+
+
+def _amend(app: Flask, monkeypatch: pytest.MonkeyPatch, reference: str, lanes: list[Lane],
+           change: tuple[str, str] = ("", ""), **replace: str) -> dict:
+    runtime = app.extensions["csw"]
+    profiles = iter([_lane(lane) for lane in lanes])
+    monkeypatch.setattr(runtime, "manifests", replace_tools(runtime.manifests, profile=lambda *_args: next(profiles)))
+    answer = app.test_client().post(f"/api/v1/manifests/{reference}/amendments",
+                                    data=manifest_xml(function_code="13", **replace).replace(
+                                        change[0].encode(), change[1].encode()) if change[0]
+                                    else manifest_xml(function_code="13", **replace), headers=headers())
+    assert answer.status_code == 202, answer.text
+    return dict(answer.get_json())
+
+
+def test_an_amendment_keeps_the_release_of_an_unchanged_consignment(traders: Flask, lodged: str,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Defect: amending a manifest reset officers' releases. The carrier changes the other bill
+    of lading only: the released consignment, unchanged, stays released and the manifest cleared."""
+    _release_selected(traders, lodged)
+    answer = _amend(traders, monkeypatch, lodged, [Lane.RED, Lane.GREEN],
+                    change=("Electric kettles, stainless steel", "Electric kettles, stainless steel, 1.7 l"))
+    assert [c["status"] for c in answer["consignments"]] == ["cleared", "cleared"]
+    assert answer["decision"] == "cleared"
+    page = signed_in(traders, "officer").get(f"/officer/manifests/{lodged}").text
+    assert 'data-status="selected"' not in page and 'data-decision="cleared"' in page
+
+
+def test_an_amendment_changing_a_released_consignment_needs_a_new_decision(traders: Flask, lodged: str,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A released consignment whose particulars change is profiled again; selected again, it
+    needs a new decision, and the answer, the findings and the manifest's history say so."""
+    _release_selected(traders, lodged)
+    answer = _amend(traders, monkeypatch, lodged, [Lane.RED, Lane.GREEN], TotalPackageQuantity="121")
+    assert [c["status"] for c in answer["consignments"]] == ["selected", "cleared"]
+    assert answer["decision"] == "inspection"
+    again = [f for f in answer["findings"] if f["code"] == "M201"]
+    assert again and "new decision" in again[0]["message"] and again[0]["message_zh"]
+    with traders.extensions["csw"].sessions() as session:
+        notes = session.scalars(select(ManifestEvent.note).where(ManifestEvent.manifest_id == lodged,
+                                                                 ManifestEvent.kind == "release_lapsed")).all()
+    assert notes and "HLCUSHA2612001" in notes[0]
