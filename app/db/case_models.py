@@ -88,11 +88,14 @@ class Case(Base):
         Index("ix_cases_declaration_active", "declaration_id", "active"),
         Index("ix_cases_state_opened", "state", "opened_at"),
         Index("ix_cases_closed_at", "closed_at"),
+        Index("ix_cases_cargo_ref_active", "cargo_ref", "active"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     declaration_id: Mapped[str | None] = mapped_column(ForeignKey("declarations.id"))
     journey_id: Mapped[str | None] = mapped_column(String(40))
+    #: Cargo selected before arrival: ``CRN:<cargo reference>`` or ``MNL:<manifest>/<document>/<n>``.
+    cargo_ref: Mapped[str | None] = mapped_column(String(80))
     alert_id: Mapped[int | None] = mapped_column(Integer, unique=True)
     state: Mapped[str] = mapped_column(String(20))
     active: Mapped[bool] = mapped_column(Boolean)

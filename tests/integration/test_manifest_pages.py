@@ -11,7 +11,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select, update
 
-from app.db.case_models import User
+from app.db.case_models import Case, User
 from app.db.manifest_models import ManifestEvent
 from app.db.routing_models import OutboxMessage
 from app.domain.risk import Lane, RiskResult
@@ -149,3 +149,77 @@ def test_an_amendment_changing_a_released_consignment_needs_a_new_decision(trade
         notes = session.scalars(select(ManifestEvent.note).where(ManifestEvent.manifest_id == lodged,
                                                                  ManifestEvent.kind == "release_lapsed")).all()
     assert notes and "HLCUSHA2612001" in notes[0]
+
+
+def _cargo_cases(app: Flask, reference: str) -> list[Case]:
+    with app.extensions["csw"].sessions() as session:
+        cases = session.scalars(select(Case).where(Case.cargo_ref.like(f"MNL:{reference}/%")).order_by(Case.id)).all()
+        for case in cases:
+            _ = case.events
+        return list(cases)
+
+
+def test_a_selected_consignment_is_an_entry_in_the_officers_queue_and_its_case_releases_it(
+        traders: Flask, lodged: str) -> None:
+    """The red consignment is one case in the officers' queue with what an officer needs; deciding
+    it there (inspect, then release) releases the consignment through the manifest's own path."""
+    [case] = _cargo_cases(traders, lodged)
+    assert case.active and case.source == "cargo" and case.lane == "red" and case.declaration_id is None
+    assert case.cargo_ref == f"MNL:{lodged}/HLCUSHA2612001/1"
+    officer = signed_in(traders, "officer")
+    queue = officer.get("/officer/")
+    assert queue.status_code == 200 and f"manifest {lodged}/HLCUSHA2612001/1" in queue.text
+    page = officer.get(f"/officer/cases/{case.id}")
+    assert page.status_code == 200
+    assert "BL HLCUSHA2612001/1" in page.text and "HARBOUR PIONEER" in page.text and "red lane" in page.text
+    assert f'href="/officer/manifests/{lodged}"' in page.text
+    csrf = token(officer, f"/officer/cases/{case.id}")
+    assert officer.post(f"/officer/cases/{case.id}/claim", data={"csrf_token": csrf}).status_code == 302
+    inspect = officer.post(f"/officer/cases/{case.id}/decision",
+                           data={"csrf_token": csrf, "decision": "inspect", "reason": "open the box"})
+    assert inspect.status_code in (302, 303)
+    with traders.extensions["csw"].sessions() as session:
+        kinds = session.scalars(select(ManifestEvent.kind).where(ManifestEvent.manifest_id == lodged)).all()
+    assert "line_inspection_ordered" in kinds
+    csrf = token(officer, f"/officer/cases/{case.id}")
+    recorded = officer.post(f"/officer/cases/{case.id}/inspection",
+                            data={"csrf_token": csrf, "result": "no_discrepancy", "revenue_recovered": "0",
+                                  "notes": "as manifested"})
+    assert recorded.status_code in (302, 303)
+    released = officer.post(f"/officer/cases/{case.id}/decision",
+                            data={"csrf_token": csrf, "decision": "release", "reason": "examined, as manifested"})
+    assert released.status_code in (302, 303)
+    [case] = _cargo_cases(traders, lodged)
+    assert not case.active and case.decision == "released"
+    manifest = officer.get(f"/officer/manifests/{lodged}").text
+    assert 'data-status="selected"' not in manifest and 'data-decision="cleared"' in manifest
+    assert "examined, as manifested" in manifest
+    assert f"manifest {lodged}" not in officer.get("/officer/").text
+    with traders.extensions["csw"].sessions() as session, session.begin():
+        session.execute(update(User).where(User.username == "officer").values(locale="zh_Hant"))
+    chinese = signed_in(traders, "officer").get(f"/officer/cases/{case.id}").text
+    assert f"艙單 {lodged}" in chinese and "承運人" in chinese
+
+
+def test_releasing_on_the_manifest_page_closes_the_case_and_a_withdrawal_closes_the_rest(
+        traders: Flask, lodged: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    _release_selected(traders, lodged, "checked at the terminal")
+    [case] = _cargo_cases(traders, lodged)
+    assert not case.active and case.decision == "released"
+    assert [e.kind for e in case.events] == ["opened", "closed"] and case.events[-1].actor == "officer:officer"
+    assert case.events[-1].note == "checked at the terminal"
+
+    # the released consignment changes: selected again, it is a new entry in the queue
+    _amend(traders, monkeypatch, lodged, [Lane.RED, Lane.GREEN], TotalPackageQuantity="121")
+    first, second = _cargo_cases(traders, lodged)
+    assert not first.active and second.active and "M201" in [r["code"] for r in second.reasons]
+    # an amendment whose profile no longer selects it takes it out of the queue
+    _amend(traders, monkeypatch, lodged, [Lane.GREEN, Lane.GREEN], TotalPackageQuantity="122")
+    assert [c.decision for c in _cargo_cases(traders, lodged)] == ["released", "deselected"]
+    _amend(traders, monkeypatch, lodged, [Lane.YELLOW, Lane.RED], TotalPackageQuantity="123")
+    assert sum(c.active for c in _cargo_cases(traders, lodged)) == 2
+    cancelled = traders.test_client().post(f"/api/v1/manifests/{lodged}/cancellation",
+                                           json={"reason": "voyage cancelled"},
+                                           headers=headers(content="application/json"))
+    assert cancelled.status_code == 200, cancelled.text
+    assert [c.decision for c in _cargo_cases(traders, lodged)][-2:] == ["cargo_cancelled", "cargo_cancelled"]
