@@ -261,7 +261,7 @@ def sync_cargo_cases(session: Session, event: CargoSelected) -> list[int]:
     the lodger amends it, closed when an amendment leaves it no longer selected."""
     now, opened = event.at, []
     active = {case.cargo_ref: case for case in session.scalars(
-        select(Case).where(_cargo_scope(event.scope), Case.active.is_(True)).with_for_update())}
+        select(Case).where(_cargo_scope(event.scope), Case.active.is_(True)).with_for_update(of=Case))}
     for cargo in event.selected:
         inputs = {"lane": cargo.lane if cargo.lane in CASE_LANES else None, "control_point": cargo.control_point,
                   "risk_score": cargo.risk_score, "deadline_at": cargo.deadline_at if cargo.deadline_at and
@@ -298,7 +298,7 @@ def close_cargo_cases(session: Session, event: CargoSelectionClosed) -> list[int
     withdrawn: its entry leaves the queue, saying who decided and why."""
     closed = []
     for case in session.scalars(select(Case).where(_cargo_scope(event.scope), Case.active.is_(True))
-                                .with_for_update()):
+                                .with_for_update(of=Case)):
         _close(session, case, event.decision, event.at)
         _event(session, case, "closed", event.actor, event.at, {"cargo": case.cargo_ref, "decision": event.decision},
                note=(event.note or "")[:MAX_NOTE] or None)
