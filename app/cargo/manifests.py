@@ -486,7 +486,7 @@ def decide_from_case(session: Session, reference: str, decision: str, note: str 
         release_line(session, record.id, line.id, note or "released from its case", officer, now)
     elif decision == "inspect":
         record.updated_at = now
-        _event(session, record, "line_inspection_ordered", officer.actor, now, None,
+        _event(session, record, "line_inspection", officer.actor, now, None,
                f"{label}: {note or ''}".rstrip(": ")[:MAX_REASON])
 
 

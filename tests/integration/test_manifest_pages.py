@@ -180,7 +180,7 @@ def test_a_selected_consignment_is_an_entry_in_the_officers_queue_and_its_case_r
     assert inspect.status_code in (302, 303)
     with traders.extensions["csw"].sessions() as session:
         kinds = session.scalars(select(ManifestEvent.kind).where(ManifestEvent.manifest_id == lodged)).all()
-    assert "line_inspection_ordered" in kinds
+    assert "line_inspection" in kinds
     csrf = token(officer, f"/officer/cases/{case.id}")
     recorded = officer.post(f"/officer/cases/{case.id}/inspection",
                             data={"csrf_token": csrf, "result": "no_discrepancy", "revenue_recovered": "0",
