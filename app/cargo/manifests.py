@@ -212,8 +212,12 @@ def line_reference(manifest_id: str, document_number: str, sequence: int) -> str
     return f"{QUEUE_KIND}:{manifest_id}/{document_number}/{sequence}"
 
 
-def _scope(record: ManifestRecord) -> str:
-    return f"{QUEUE_KIND}:{record.id}/"
+def _references(record: ManifestRecord, keys: set[tuple[str, int]]) -> tuple[str, ...]:
+    return tuple(sorted(line_reference(record.id, number, sequence) for number, sequence in keys))
+
+
+def _keys(session: Session, record: ManifestRecord) -> set[tuple[str, int]]:
+    return {(line.document_number, line.sequence) for line in lines(session, record)}
 
 
 def _carrier(session: Session, party_id: int) -> str:
@@ -221,8 +225,8 @@ def _carrier(session: Session, party_id: int) -> str:
     return f"{party.name} ({party.identifier})" if party is not None else str(party_id)
 
 
-def _selected(session: Session, record: ManifestRecord, caller_actor: str, now: datetime,
-              closing: str) -> CargoSelected:
+def _selected(session: Session, record: ManifestRecord, caller_actor: str, now: datetime, closing: str,
+              before: set[tuple[str, int]]) -> CargoSelected:
     """The consignments selected now, each for one case in the officers' queue."""
     carrier = _carrier(session, record.submitter_party_id)
     selected = []
@@ -246,7 +250,8 @@ def _selected(session: Session, record: ManifestRecord, caller_actor: str, now: 
             risk_score=line.risk_score or 0, control_point=record.control_point, conveyance=record.conveyance,
             document=document, consignment=consignment, carrier=carrier, reasons=tuple(reasons),
             deadline_at=record.scheduled_at))
-    return CargoSelected(_scope(record), tuple(selected), closing, caller_actor, now)
+    return CargoSelected(_references(record, before | _keys(session, record)), tuple(selected), closing,
+                         caller_actor, now)
 
 
 def _event(session: Session, record: ManifestRecord, kind: str, actor: str, now: datetime,
@@ -319,7 +324,7 @@ def lodge(uow: UnitOfWork, tools: ManifestTools, body: bytes, caller: Caller,
     _document(session, record, received, now, conversation_id)
     _event(session, record, "lodged", caller.actor, now, conversation_id)
     _announce_lines(session, manifest, record, caller, now)
-    emit(session, decided(session, record, now), _selected(session, record, caller.actor, now, "deselected"))
+    emit(session, decided(session, record, now), _selected(session, record, caller.actor, now, "deselected", set()))
     return Outcome(record, findings)
 
 
@@ -369,6 +374,7 @@ def amend(uow: UnitOfWork, tools: ManifestTools, reference: str, body: bytes, ca
         raise Rejection("LRN_MISMATCH", f"an amendment keeps the LRN {record.lrn}", [Problem(
             message=f"got {manifest.lrn}", path="/Manifest/FunctionalReferenceID", rule="same-lrn")])
     before = {(line.document_kind, line.document_number) for line in lines(session, record)}
+    consignments = _keys(session, record)
     for column, value in _header(manifest, tools.boundary(manifest)).items():
         setattr(record, column, value)
     record.version += 1
@@ -386,7 +392,8 @@ def amend(uow: UnitOfWork, tools: ManifestTools, reference: str, body: bytes, ca
     for kind, number in sorted(before - after):
         emit(session, CargoLineCancelled(kind=kind, identifier=number, caller=caller, at=now))
     _announce_lines(session, manifest, record, caller, now)
-    emit(session, decided(session, record, now), _selected(session, record, caller.actor, now, "deselected"))
+    emit(session, decided(session, record, now),
+         _selected(session, record, caller.actor, now, "deselected", consignments))
     return Outcome(record, findings)
 
 
@@ -402,7 +409,8 @@ def cancel(session: Session, reference: str, reason: str, caller: Caller, conver
     _changeable(record, "cancelled")
     record.status, record.updated_at = ManifestStatus.CANCELLED.value, now
     _event(session, record, "cancelled", caller.actor, now, conversation_id, reason[:MAX_REASON])
-    emit(session, CargoSelectionClosed(_scope(record), "cargo_cancelled", caller.actor, reason[:MAX_REASON], now))
+    emit(session, CargoSelectionClosed(_references(record, _keys(session, record)), "cargo_cancelled", caller.actor,
+                                       reason[:MAX_REASON], now))
     for kind, number in _documents(session, record):
         emit(session, CargoLineCancelled(kind=kind, identifier=number, caller=caller, at=now))
     return record
@@ -452,7 +460,7 @@ def release_line(session: Session, reference: str, line_id: int, note: str, offi
            f"{line.document_kind} {line.document_number}/{line.sequence}: {note}"[:MAX_REASON])
     if record.decision != previous:
         emit(session, decided(session, record, now))
-    emit(session, CargoSelectionClosed(line_reference(record.id, line.document_number, line.sequence), "released",
+    emit(session, CargoSelectionClosed((line_reference(record.id, line.document_number, line.sequence),), "released",
                                        officer.actor, note[:MAX_REASON] or None, now))
     return record
 

@@ -226,7 +226,7 @@ def cancel(session: Session, reference: str, reason: str, caller: Caller, conver
     record.status, record.updated_at = CargoStatus.CANCELLED.value, now
     _event(session, record, "cancelled", caller.actor, now, conversation_id, reason[:MAX_REASON])
     emit(session, CargoLineCancelled(LINE_KIND, record.id, caller, now),
-         CargoSelectionClosed(queue_reference(record.id), "cargo_cancelled", caller.actor, reason[:MAX_REASON], now))
+         CargoSelectionClosed((queue_reference(record.id),), "cargo_cancelled", caller.actor, reason[:MAX_REASON], now))
     return record
 
 
@@ -261,7 +261,7 @@ def decide(session: Session, reference: str, decision: str, note: str | None, ca
            (note or "")[:MAX_REASON] or None)
     emit(session, CargoControlDecided(record.id, record.control_decision, note, caller.actor, now))
     if record.control_decision == CONTROL_DECISIONS["release"]:
-        emit(session, CargoSelectionClosed(queue_reference(record.id), "released", caller.actor,
+        emit(session, CargoSelectionClosed((queue_reference(record.id),), "released", caller.actor,
                                            (note or "")[:MAX_REASON] or None, now))
     else:
         emit(session, selection(session, record, caller.actor, now, "deselected"))
@@ -278,7 +278,7 @@ def selection(session: Session, record: CargoRecord, actor: str, now: datetime, 
     or an officer holds it; none otherwise."""
     held = record.control_decision == CONTROL_DECISIONS["hold"]
     if not held and (record.lane not in SELECTING_LANES or record.control_decision == CONTROL_DECISIONS["release"]):
-        return CargoSelected(queue_reference(record.id), (), closing, actor, now)
+        return CargoSelected((queue_reference(record.id),), (), closing, actor, now)
     party = session.get(Party, record.submitter_party_id)
     lodger = f"{party.name} ({party.identifier})" if party is not None else str(record.submitter_party_id)
     consignment = f"{record.package_count} {record.package_type}, {record.goods_description[:80]}"
@@ -292,7 +292,7 @@ def selection(session: Session, record: CargoRecord, actor: str, now: datetime, 
                           control_point=record.control_point, conveyance="road", document=f"{LINE_KIND} {record.id}",
                           consignment=consignment, carrier=lodger, reasons=tuple(reasons),
                           deadline_at=record.expected_crossing_at)
-    return CargoSelected(queue_reference(record.id), (cargo,), closing, actor, now)
+    return CargoSelected((queue_reference(record.id),), (cargo,), closing, actor, now)
 
 
 def decide_from_case(session: Session, reference: str, decision: str, note: str | None, actor: str,

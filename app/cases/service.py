@@ -244,11 +244,8 @@ def open_case_for_cargo_line(session: Session, *, kind: str, identifier: str, de
     return case
 
 
-def _cargo_scope(scope: str) -> Any:
-    """One consignment's cases, or (a scope ending in ``/``) every consignment of a manifest."""
-    if scope.endswith("/"):
-        return Case.cargo_ref.like(scope.replace("%", r"\%").replace("_", r"\_") + "%", escape="\\")
-    return Case.cargo_ref == scope
+def _named(event: CargoSelected) -> list[str]:
+    return sorted({*event.references, *(cargo.reference for cargo in event.selected)})
 
 
 def _cargo_reasons(cargo: SelectedCargo) -> list[dict[str, str | None]]:
@@ -261,7 +258,7 @@ def sync_cargo_cases(session: Session, event: CargoSelected) -> list[int]:
     the lodger amends it, closed when an amendment leaves it no longer selected."""
     now, opened = event.at, []
     active = {case.cargo_ref: case for case in session.scalars(
-        select(Case).where(_cargo_scope(event.scope), Case.active.is_(True)).with_for_update(of=Case))}
+        select(Case).where(Case.cargo_ref.in_(_named(event)), Case.active.is_(True)).with_for_update(of=Case))}
     for cargo in event.selected:
         inputs = {"lane": cargo.lane if cargo.lane in CASE_LANES else None, "control_point": cargo.control_point,
                   "risk_score": cargo.risk_score, "deadline_at": cargo.deadline_at if cargo.deadline_at and
@@ -297,7 +294,8 @@ def close_cargo_cases(session: Session, event: CargoSelectionClosed) -> list[int
     """The selected cargo was released (from its case, the manifest page or the API) or
     withdrawn: its entry leaves the queue, saying who decided and why."""
     closed = []
-    for case in session.scalars(select(Case).where(_cargo_scope(event.scope), Case.active.is_(True))
+    named = sorted(set(event.references))
+    for case in session.scalars(select(Case).where(Case.cargo_ref.in_(named), Case.active.is_(True))
                                 .with_for_update(of=Case)):
         _close(session, case, event.decision, event.at)
         _event(session, case, "closed", event.actor, event.at, {"cargo": case.cargo_ref, "decision": event.decision},

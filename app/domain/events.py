@@ -409,11 +409,11 @@ class SelectedCargo:
 
 @dataclass(frozen=True, slots=True)
 class CargoSelected:
-    """The consignments of one manifest (``scope`` ``MNL:<manifest>/``) or one road cargo
-    (``CRN:<reference>``) that need an officer now, after a lodgement or an amendment. Each
-    has one active case; an active case of the scope not named closes (``closing`` says why)."""
+    """Of the consignments ``references`` names (every consignment of a manifest, before and
+    after an amendment, or one road cargo), those that need an officer now. Each selected one
+    has one active case; an active case of the others closes (``closing`` says why)."""
 
-    scope: str
+    references: tuple[str, ...]
     selected: tuple[SelectedCargo, ...]
     closing: str
     actor: str
@@ -423,10 +423,9 @@ class CargoSelected:
 @dataclass(frozen=True, slots=True)
 class CargoSelectionClosed:
     """Selected cargo needs no officer any more: released (on the manifest page, through the
-    API or from its case) or withdrawn. ``scope``: one consignment's reference, or a whole
-    manifest's (ending in ``/``)."""
+    API or from its case) or withdrawn: one consignment, or every consignment of a manifest."""
 
-    scope: str
+    references: tuple[str, ...]
     decision: str
     actor: str
     note: str | None

@@ -19,6 +19,7 @@ from app.writeoff.service import follow_up
 from tests.service.conftest import World
 
 SCOPE = "MNL:HK26M0000000001/"
+BOTH = (f"{SCOPE}MAEU123456789/1", f"{SCOPE}MAEU123456789/2")
 
 
 def _cargo(sequence: int, lane: str = "red") -> SelectedCargo:
@@ -44,18 +45,18 @@ def _cases(world: World) -> list[Case]:
 
 def test_one_case_per_selected_consignment_updated_and_closed_by_events(world: World) -> None:
     actor = world.carrier.actor
-    _emit(world, CargoSelected(SCOPE, (_cargo(1), _cargo(2)), "deselected", actor, utcnow()))
+    _emit(world, CargoSelected(BOTH, (_cargo(1), _cargo(2)), "deselected", actor, utcnow()))
     first, second = _cases(world)
     assert first.active and first.lane == "red" and first.reasons[0]["message_zh"]
     with world.session() as session:
         assert {c.id for c in queue_page(session, QueueFilter()).cases} >= {first.id, second.id}
     # an amendment: the first now yellow, the second no longer selected
-    _emit(world, CargoSelected(SCOPE, (_cargo(1, "yellow"),), "deselected", actor, utcnow()))
+    _emit(world, CargoSelected(BOTH, (_cargo(1, "yellow"),), "deselected", actor, utcnow()))
     first, second = _cases(world)
     assert first.active and first.lane == "yellow" and not second.active and second.decision == "deselected"
     # the same again changes nothing (no event)
-    _emit(world, CargoSelected(SCOPE, (_cargo(1, "yellow"),), "deselected", actor, utcnow()))
-    _emit(world, CargoSelectionClosed(first.cargo_ref or "", "released", "officer:officer", "examined", utcnow()))
+    _emit(world, CargoSelected(BOTH, (_cargo(1, "yellow"),), "deselected", actor, utcnow()))
+    _emit(world, CargoSelectionClosed((first.cargo_ref or "",), "released", "officer:officer", "examined", utcnow()))
     first, _ = _cases(world)
     assert not first.active and first.decision == "released"
     with world.session() as session:
@@ -69,9 +70,9 @@ def test_a_withdrawn_manifest_closes_every_case_of_it_and_only_its(world: World)
     actor = world.carrier.actor
     other = SelectedCargo(**{**{f: getattr(_cargo(1), f) for f in SelectedCargo.__slots__},  # type: ignore[attr-defined]
                              "reference": "MNL:HK26M0000000002/MAEU123456789/1"})
-    _emit(world, CargoSelected(SCOPE, (_cargo(1), _cargo(2)), "deselected", actor, utcnow()),
-          CargoSelected("MNL:HK26M0000000002/", (other,), "deselected", actor, utcnow()))
-    _emit(world, CargoSelectionClosed(SCOPE, "cargo_cancelled", actor, "voyage cancelled", utcnow()))
+    _emit(world, CargoSelected(BOTH, (_cargo(1), _cargo(2)), "deselected", actor, utcnow()),
+          CargoSelected((other.reference,), (other,), "deselected", actor, utcnow()))
+    _emit(world, CargoSelectionClosed(BOTH, "cargo_cancelled", actor, "voyage cancelled", utcnow()))
     assert [(c.active, c.decision) for c in _cases(world)] == [
         (False, "cargo_cancelled"), (False, "cargo_cancelled"), (True, None)]
 
