@@ -193,25 +193,50 @@ def _changeable(session: Session, record: CargoRecord, what: str) -> None:
                         f"be {what} (the carrier unlinks it first)", details={"trip_id": trip})
 
 
+#: What an officer's release was given on: everything lodged but the expected crossing time.
+LAPSED = "C201"
+
+
+def _particulars(record: CargoRecord) -> tuple[object, ...]:
+    return tuple(getattr(record, column) for column in (
+        "direction", "control_point", "consignor", "consignee", "package_count", "package_type", "marks",
+        "goods_description", "gross_mass_kg", "hs_code", "origin_country"))
+
+
 def amend(uow: UnitOfWork, tools: CargoTools, reference: str, body: bytes, caller: Caller,
           conversation_id: str | None) -> Outcome:
     """Replace the cargo information with a full amendment (FunctionCode 13, same LRN), while it
-    is still lodged; re-checked and re-profiled."""
+    is still lodged; re-checked and re-profiled. An officer's release stands while the particulars
+    are unchanged (a new crossing time changes none); otherwise it lapses, and cargo selected
+    again needs a new decision (finding C201, event ``release_lapsed``, a case again)."""
     received, findings, risk, now = _prepare(uow, tools, body, caller, AMENDMENT)
     record = own_record(uow.session, reference, caller.party_id, for_update=True)
     _changeable(uow.session, record, "amended")
     if received.cargo.lrn != record.lrn:
         raise Rejection("LRN_MISMATCH", f"an amendment keeps the LRN {record.lrn}", [Problem(
             message=f"got {received.cargo.lrn}", path="/Cargo/FunctionalReferenceID", rule="same-lrn")])
+    before = _particulars(record)
     for column, value in _content(received.cargo).items():
         setattr(record, column, value)
     record.version += 1
     record.lane = risk.lane.value if risk else None
     record.risk_score = risk.score if risk else None
+    lapsed = record.control_decision == CONTROL_DECISIONS["release"] and _particulars(record) != before
+    if lapsed:
+        record.control_decision = None
+    if lapsed and record.lane in SELECTING_LANES:
+        findings = (*findings, Finding(
+            LAPSED, Severity.WARN, "/Cargo",
+            f"cargo {record.id} was released by an officer, but its particulars changed: profiled again and "
+            "selected, it needs a new decision",
+            f"貨物 {record.id} 曾獲關員放行，但其資料已更改：重新評估後再被選中，須重新作出決定"))
     record.findings = [_finding(f) for f in findings]
     record.updated_at = now
     _document(uow.session, record, received, now, conversation_id)
     _event(uow.session, record, "amended", caller.actor, now, conversation_id)
+    if lapsed:
+        _event(uow.session, record, "release_lapsed", caller.actor, now, conversation_id,
+               "particulars changed: the officer's release no longer applies")
     _announce(uow.session, record, caller, now)
     emit(uow.session, selection(uow.session, record, caller.actor, now, "deselected"))
     return Outcome(record, findings)

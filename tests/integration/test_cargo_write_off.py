@@ -380,3 +380,42 @@ def test_road_cargo_selected_before_crossing_is_a_case_its_officers_decide(
     assert not case.active and case.decision == "released"
     assert kinds == ["opened", "claimed", "decision:inspect", "updated", "closed"]
     assert case.id not in queue_ids(officer.get("/officer/").text)
+
+
+def test_an_amendment_keeps_an_officers_release_of_unchanged_road_cargo(
+        customs: FlaskClient, clean_app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As for manifests: a release stands while the cargo's particulars are unchanged (a new
+    crossing time changes none); changed and selected again, it needs a new decision."""
+    from dataclasses import replace
+
+    from tests.integration.test_manifest_pages import _lane
+
+    runtime = clean_app.extensions["csw"]
+    monkeypatch.setattr(runtime, "cargo", replace(runtime.cargo, profile=lambda *_args: _lane(Lane.RED)))
+    reference = customs.post("/api/v1/cargo", data=cargo_xml("ECI-LAPSE-1"),
+                             headers=cargo_headers()).get_json()["cargo_reference"]
+    released = customs.post(f"/api/v1/cargo/{reference}/control-decisions",
+                            data=json.dumps({"decision": "release", "note": "documents checked"}),
+                            headers=json_headers(ADMIN_KEY))
+    assert released.status_code == 200, released.text
+    amendments = f"/api/v1/cargo/{reference}/amendments"
+    later = datetime.now(timezone.utc) + timedelta(days=2)
+    same = customs.post(amendments, data=cargo_xml("ECI-LAPSE-1", crossing=later, function_code="13"),
+                        headers=cargo_headers())
+    assert same.status_code == 202, same.text
+    assert "C201" not in [f["code"] for f in same.get_json()["findings"]]
+    with runtime.sessions() as session:
+        assert session.get(CargoRecord, reference).control_decision == "released"  # type: ignore[union-attr]
+        assert [c.active for c in session.scalars(select(Case).where(Case.cargo_ref == f"CRN:{reference}"))] == [
+            False]
+    changed = customs.post(amendments, data=cargo_xml("ECI-LAPSE-1", crossing=later, function_code="13",
+                                                      TotalPackageQuantity="44"), headers=cargo_headers())
+    assert changed.status_code == 202, changed.text
+    lapsed = [f for f in changed.get_json()["findings"] if f["code"] == "C201"]
+    assert lapsed and "new decision" in lapsed[0]["message"] and lapsed[0]["message_zh"]
+    history = customs.get(f"/api/v1/cargo/{reference}", headers=cargo_headers()).get_json()["history"]
+    assert [e["kind"] for e in history][-2:] == ["amended", "release_lapsed"]
+    with runtime.sessions() as session:
+        assert session.get(CargoRecord, reference).control_decision is None  # type: ignore[union-attr]
+        cases = session.scalars(select(Case).where(Case.cargo_ref == f"CRN:{reference}").order_by(Case.id)).all()
+        assert [c.active for c in cases] == [False, True]
