@@ -243,7 +243,7 @@ def _selected(session: Session, record: ManifestRecord, caller_actor: str, now: 
                     f"艙單 {record.id}（{mode_zh} {record.conveyance}，承運人 {carrier}）的 {label}："
                     f"{'抵港' if record.direction == 'IM' else '離港'}前評為{line.lane or '-'}通道")]
         for finding in record.findings:
-            if finding.get("code") == LAPSED and label in str(finding.get("message")):
+            if finding.get("code") == LAPSED and str(finding.get("message")).startswith(f"consignment {label} was "):
                 reasons.append((LAPSED, str(finding["message"]), str(finding["message_zh"])))
         selected.append(SelectedCargo(
             reference=line_reference(record.id, line.document_number, line.sequence), lane=line.lane,
