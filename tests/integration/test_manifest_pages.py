@@ -173,6 +173,8 @@ def test_a_selected_consignment_is_an_entry_in_the_officers_queue_and_its_case_r
     assert page.status_code == 200
     assert "BL HLCUSHA2612001/1" in page.text and "HARBOUR PIONEER" in page.text and "red lane" in page.text
     assert f'href="/officer/manifests/{lodged}"' in page.text
+    manifest_page = officer.get(f"/officer/manifests/{lodged}").text
+    assert f'href="/officer/cases/{case.id}"' in manifest_page and f"case #{case.id}" in manifest_page
     csrf = token(officer, f"/officer/cases/{case.id}")
     assert officer.post(f"/officer/cases/{case.id}/claim", data={"csrf_token": csrf}).status_code == 302
     inspect = officer.post(f"/officer/cases/{case.id}/decision",
