@@ -13,7 +13,9 @@ from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from app.db import models
+from app.db.cargo_models import CargoRecord
 from app.db.case_models import Case, CaseEvent, DocumentRequest, SavedSearch, User, UserEvent
+from app.db.manifest_models import ManifestRecord
 from app.db.portal_models import DocumentRequestAnswer
 from app.db.risk_models import RiskAssessment
 from app.db.session import rowcount
@@ -467,6 +469,17 @@ def _declaration_for_update(session: Session, case: Case) -> models.Declaration 
                           .with_for_update().execution_options(populate_existing=True))
 
 
+def _cargo_for_update(session: Session, case: Case) -> None:
+    """Lock the manifest or road cargo a cargo case is about (the row its own services lock
+    first), so that a decision from the case and a release or amendment never wait on each other."""
+    if case.cargo_ref is None:
+        return
+    kind, _, rest = case.cargo_ref.partition(":")
+    column = {"MNL": ManifestRecord.id, "CRN": CargoRecord.id}.get(kind)
+    if column is not None:
+        session.execute(select(column).where(column == rest.split("/")[0]).with_for_update())
+
+
 def _close(session: Session, case: Case, decision: str, now: datetime) -> None:
     case.state, case.decision, case.closed_at, case.updated_at = CaseState.CLOSED.value, decision, now, now
 
@@ -477,8 +490,11 @@ def decide(session: Session, case_id: int, user: User, request: DecisionRequest,
     now = now or utcnow()
     # The declaration first, then the case, both locked and re-read: amendments lock in the
     # same order (no deadlock), and of two decisions on one case (two tabs, a double submit)
-    # the second sees the first's outcome and is refused by the state check.
-    row = _declaration_for_update(session, get_case(session, case_id))
+    # the second sees the first's outcome and is refused by the state check. A cargo case's
+    # manifest or road cargo likewise comes first, as its release and amendment lock it.
+    found = get_case(session, case_id)
+    _cargo_for_update(session, found)
+    row = _declaration_for_update(session, found)
     case = session.scalar(select(Case).where(Case.id == case_id).with_for_update(of=Case)
                           .execution_options(populate_existing=True))
     if case is None:
