@@ -71,8 +71,9 @@ class UserEvent(Base):
 
 
 class Case(Base):
-    """A declaration or transit alert that needs an officer. Priority inputs are copied onto
-    the row so the queue is one indexed query; ``priority`` is the sort key."""
+    """A declaration, transit alert, cargo selected before it moved or cargo line left open that
+    needs an officer. Priority inputs are copied onto the row so the queue is one indexed query;
+    ``priority`` is the sort key."""
 
     __tablename__ = "cases"
     __table_args__ = (
