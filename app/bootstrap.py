@@ -141,6 +141,9 @@ def handler_table(rules: RoutingRules, network: Network, write_off: WriteOffRule
         events.CargoLineCancelled: [writeoff.on_cargo_line_cancelled],
         events.CargoMoved: [cargo.on_cargo_moved, writeoff.on_cargo_moved],
         events.CargoControlDecided: [partial(trips.on_cargo_control_decided, rules=rules)],
+        events.CargoSelected: [cases.on_cargo_selected],
+        events.CargoSelectionClosed: [cases.on_cargo_selection_closed],
+        events.CargoCaseDecided: [cargo.on_cargo_case_decided],
         events.CargoLineOverdue: [cases.on_cargo_line_overdue, partial(routing.on_cargo_line_overdue, rules=rules)],
     }
 

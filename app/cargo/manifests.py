@@ -13,6 +13,7 @@ from decimal import Decimal
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from app.db.models import Party
 from app.db.manifest_models import ManifestDocument, ManifestEvent, ManifestLine, ManifestRecord
 from app.domain.actors import Caller
 from app.domain.cargo import CargoInformation, CargoParty
@@ -21,7 +22,10 @@ from app.domain.events import (
     CargoLineLodged,
     CargoManifestDecided,
     CargoMoved,
+    CargoSelected,
+    CargoSelectionClosed,
     ManifestLineDecision,
+    SelectedCargo,
 )
 from app.domain.findings import Finding, Severity
 from app.domain.manifests import (
@@ -43,6 +47,8 @@ from app.platform.uow import UnitOfWork, emit
 
 ORIGINAL, AMENDMENT = "9", "13"
 MAX_REASON = 500
+#: How the officers' queue names a manifest's consignment (``MNL:<manifest>/<document>/<sequence>``).
+QUEUE_KIND = "MNL"
 
 Receive = Callable[[bytes], ReceivedManifest]
 Check = Callable[[Manifest, datetime], list[Finding]]
@@ -133,17 +139,45 @@ def _prepare(uow: UnitOfWork, tools: ManifestTools, body: bytes, caller: Caller,
     return received, tuple(findings), Profiled(lanes), now
 
 
-def _store_lines(session: Session, record: ManifestRecord, manifest: Manifest, profiled: Profiled) -> list[str]:
-    """The consignment lines of this version (the previous version's are replaced); their statuses."""
+#: What an officer released: a consignment's particulars, compared when the manifest is amended.
+PARTICULARS = ("document_kind", "transhipment", "consignor", "consignee", "package_count", "package_type", "marks",
+               "goods_description", "gross_mass_kg", "hs_code", "origin_country", "equipment")
+LAPSED = "M201"
+
+
+def _particulars(line: ManifestLine) -> tuple[object, ...]:
+    return tuple(getattr(line, column) for column in PARTICULARS)
+
+
+def _released(line: ManifestLine) -> bool:
+    """Cleared by an officer: its lane selected it, yet it is cleared."""
+    return line.status == LineStatus.CLEARED.value and line_status(line.lane) is LineStatus.SELECTED
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """The lines of a version: their statuses, and the released consignments whose particulars
+    changed and that their new profile selects again (they need a new decision)."""
+
+    statuses: list[str]
+    lapsed: list[tuple[str, str]]  # (label, path)
+
+
+def _store_lines(session: Session, record: ManifestRecord, manifest: Manifest, profiled: Profiled) -> Stored:
+    """The consignment lines of this version (the previous version's are replaced). An officer's
+    release survives an amendment that leaves the consignment's particulars as they were; a
+    consignment whose particulars changed is profiled again and, selected again, needs a new
+    decision."""
+    previous = {(line.document_number, line.sequence): line for line in lines(session, record)}
+    kept = {key: (_particulars(line), _released(line)) for key, line in previous.items()}
     session.execute(delete(ManifestLine).where(ManifestLine.manifest_id == record.id))
-    statuses = []
-    for document in manifest.documents:
-        for consignment in document.consignments:
+    statuses, lapsed = [], []
+    for d, document in enumerate(manifest.documents):
+        for c, consignment in enumerate(document.consignments):
             risk = profiled.lanes.get((document.number, consignment.sequence))
             lane = risk.lane.value if risk else None
             status = line_status(lane).value
-            statuses.append(status)
-            session.add(ManifestLine(
+            line = ManifestLine(
                 manifest_id=record.id, document_kind=document.kind, document_number=document.number,
                 transhipment=document.transhipment, sequence=consignment.sequence,
                 consignor=_party(consignment.consignor), consignee=_party(consignment.consignee),
@@ -152,9 +186,72 @@ def _store_lines(session: Session, record: ManifestRecord, manifest: Manifest, p
                 gross_mass_kg=consignment.gross_mass_kg, hs_code=consignment.hs_code,
                 origin_country=consignment.origin_country,
                 equipment=[{"id": box.number, "seals": list(box.seals)} for box in consignment.equipment],
-                lane=lane, risk_score=risk.score if risk else None, status=status))
+                lane=lane, risk_score=risk.score if risk else None, status=status)
+            before = kept.get((document.number, consignment.sequence))
+            if before is not None and before[1] and status == LineStatus.SELECTED.value:
+                if before[0] == _particulars(line):
+                    line.status = status = LineStatus.CLEARED.value
+                else:
+                    lapsed.append((f"{document.kind} {document.number}/{consignment.sequence}",
+                                   consignment_path(manifest, d, c)))
+            statuses.append(status)
+            session.add(line)
     session.flush()
-    return statuses
+    return Stored(statuses, lapsed)
+
+
+def _lapsed_finding(label: str, path: str) -> Finding:
+    return Finding(LAPSED, Severity.WARN, path,
+                   f"consignment {label} was released by an officer, but its particulars changed: profiled again "
+                   "and selected, it needs a new decision",
+                   f"貨物 {label} 曾獲關員放行，但其資料已更改：重新評估後再被選中，須重新作出決定")
+
+
+def line_reference(manifest_id: str, document_number: str, sequence: int) -> str:
+    """A consignment as the officers' queue names it."""
+    return f"{QUEUE_KIND}:{manifest_id}/{document_number}/{sequence}"
+
+
+def _references(record: ManifestRecord, keys: set[tuple[str, int]]) -> tuple[str, ...]:
+    return tuple(sorted(line_reference(record.id, number, sequence) for number, sequence in keys))
+
+
+def _keys(session: Session, record: ManifestRecord) -> set[tuple[str, int]]:
+    return {(line.document_number, line.sequence) for line in lines(session, record)}
+
+
+def _carrier(session: Session, party_id: int) -> str:
+    party = session.get(Party, party_id)
+    return f"{party.name} ({party.identifier})" if party is not None else str(party_id)
+
+
+def _selected(session: Session, record: ManifestRecord, caller_actor: str, now: datetime, closing: str,
+              before: set[tuple[str, int]]) -> CargoSelected:
+    """The consignments selected now, each for one case in the officers' queue."""
+    carrier = _carrier(session, record.submitter_party_id)
+    selected = []
+    for line in lines(session, record):
+        if line.status != LineStatus.SELECTED.value:
+            continue
+        document = f"{line.document_kind} {line.document_number}"
+        label = f"{document}/{line.sequence}"
+        consignment = f"{line.sequence}: {line.package_count} {line.package_type}, {line.goods_description[:80]}"
+        mode_en, mode_zh = ("vessel", "船隻") if record.mode == "1" else ("flight", "航班")
+        reasons = [(line_reference(record.id, line.document_number, line.sequence),
+                    f"{label} on manifest {record.id} ({mode_en} {record.conveyance}, carrier {carrier}): "
+                    f"{line.lane or '-'} lane before {'arrival' if record.direction == 'IM' else 'departure'}",
+                    f"艙單 {record.id}（{mode_zh} {record.conveyance}，承運人 {carrier}）的 {label}："
+                    f"{'抵港' if record.direction == 'IM' else '離港'}前評為{line.lane or '-'}通道")]
+        for finding in record.findings:
+            if finding.get("code") == LAPSED and str(finding.get("message")).startswith(f"consignment {label} was "):
+                reasons.append((LAPSED, str(finding["message"]), str(finding["message_zh"])))
+        selected.append(SelectedCargo(
+            reference=line_reference(record.id, line.document_number, line.sequence), lane=line.lane,
+            risk_score=line.risk_score or 0, control_point=record.control_point, conveyance=record.conveyance,
+            document=document, consignment=consignment, carrier=carrier, reasons=tuple(reasons),
+            deadline_at=record.scheduled_at))
+    return CargoSelected(_references(record, before | _keys(session, record)), tuple(selected), closing,
+                         caller_actor, now)
 
 
 def _event(session: Session, record: ManifestRecord, kind: str, actor: str, now: datetime,
@@ -223,11 +320,11 @@ def lodge(uow: UnitOfWork, tools: ManifestTools, body: bytes, caller: Caller,
         decision="pending", findings=[_finding(f) for f in findings], received_at=now, updated_at=now)
     session.add(record)
     session.flush()
-    record.decision = manifest_decision(_store_lines(session, record, manifest, profiled)).value
+    record.decision = manifest_decision(_store_lines(session, record, manifest, profiled).statuses).value
     _document(session, record, received, now, conversation_id)
     _event(session, record, "lodged", caller.actor, now, conversation_id)
     _announce_lines(session, manifest, record, caller, now)
-    emit(session, decided(session, record, now))
+    emit(session, decided(session, record, now), _selected(session, record, caller.actor, now, "deselected", set()))
     return Outcome(record, findings)
 
 
@@ -277,19 +374,26 @@ def amend(uow: UnitOfWork, tools: ManifestTools, reference: str, body: bytes, ca
         raise Rejection("LRN_MISMATCH", f"an amendment keeps the LRN {record.lrn}", [Problem(
             message=f"got {manifest.lrn}", path="/Manifest/FunctionalReferenceID", rule="same-lrn")])
     before = {(line.document_kind, line.document_number) for line in lines(session, record)}
+    consignments = _keys(session, record)
     for column, value in _header(manifest, tools.boundary(manifest)).items():
         setattr(record, column, value)
     record.version += 1
+    stored = _store_lines(session, record, manifest, profiled)
+    lapsed = [_lapsed_finding(label, path) for label, path in stored.lapsed]
+    findings = (*findings, *lapsed)
     record.findings = [_finding(f) for f in findings]
     record.updated_at = now
-    record.decision = manifest_decision(_store_lines(session, record, manifest, profiled)).value
+    record.decision = manifest_decision(stored.statuses).value
     _document(session, record, received, now, conversation_id)
     _event(session, record, "amended", caller.actor, now, conversation_id)
+    for finding in lapsed:
+        _event(session, record, "release_lapsed", caller.actor, now, conversation_id, finding.message_en[:MAX_REASON])
     after = {(document.kind, document.number) for document in manifest.documents}
     for kind, number in sorted(before - after):
         emit(session, CargoLineCancelled(kind=kind, identifier=number, caller=caller, at=now))
     _announce_lines(session, manifest, record, caller, now)
-    emit(session, decided(session, record, now))
+    emit(session, decided(session, record, now),
+         _selected(session, record, caller.actor, now, "deselected", consignments))
     return Outcome(record, findings)
 
 
@@ -305,6 +409,8 @@ def cancel(session: Session, reference: str, reason: str, caller: Caller, conver
     _changeable(record, "cancelled")
     record.status, record.updated_at = ManifestStatus.CANCELLED.value, now
     _event(session, record, "cancelled", caller.actor, now, conversation_id, reason[:MAX_REASON])
+    emit(session, CargoSelectionClosed(_references(record, _keys(session, record)), "cargo_cancelled", caller.actor,
+                                       reason[:MAX_REASON], now))
     for kind, number in _documents(session, record):
         emit(session, CargoLineCancelled(kind=kind, identifier=number, caller=caller, at=now))
     return record
@@ -354,7 +460,42 @@ def release_line(session: Session, reference: str, line_id: int, note: str, offi
            f"{line.document_kind} {line.document_number}/{line.sequence}: {note}"[:MAX_REASON])
     if record.decision != previous:
         emit(session, decided(session, record, now))
+    emit(session, CargoSelectionClosed((line_reference(record.id, line.document_number, line.sequence),), "released",
+                                       officer.actor, note[:MAX_REASON] or None, now))
     return record
+
+
+def _queued_line(session: Session, reference: str) -> tuple[ManifestRecord, ManifestLine] | None:
+    """The manifest and consignment a queue reference names (None: no longer there)."""
+    manifest_id, _, rest = reference.removeprefix(f"{QUEUE_KIND}:").partition("/")
+    number, _, sequence = rest.rpartition("/")
+    if not sequence.isdigit() or not is_valid_manifest_reference(manifest_id):
+        return None
+    record = any_manifest(session, manifest_id, for_update=True)
+    line = session.scalar(select(ManifestLine).where(ManifestLine.manifest_id == manifest_id,
+                                                     ManifestLine.document_number == number,
+                                                     ManifestLine.sequence == int(sequence)))
+    return None if line is None else (record, line)
+
+
+def decide_from_case(session: Session, reference: str, decision: str, note: str | None, officer: Caller,
+                     now: datetime) -> None:
+    """An officer decided the consignment's case: ``release`` is the manifest page's release
+    (one service path); ``inspect`` is recorded on the manifest (the consignment stays selected).
+    A consignment no longer selected (released meanwhile, amended, withdrawn) is left alone."""
+    found = _queued_line(session, reference)
+    if found is None:
+        return
+    record, line = found
+    if record.status == ManifestStatus.CANCELLED.value or line.status != LineStatus.SELECTED.value:
+        return
+    label = f"{line.document_kind} {line.document_number}/{line.sequence}"
+    if decision == "release":
+        release_line(session, record.id, line.id, note or "released from its case", officer, now)
+    elif decision == "inspect":
+        record.updated_at = now
+        _event(session, record, "line_inspection", officer.actor, now, None,
+               f"{label}: {note or ''}".rstrip(": ")[:MAX_REASON])
 
 
 def stored_findings(record: ManifestRecord) -> list[Finding]:

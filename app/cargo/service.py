@@ -24,7 +24,16 @@ from app.domain.cargo import (
     is_valid_cargo_reference,
     new_cargo_reference,
 )
-from app.domain.events import CargoControlDecided, CargoLineCancelled, CargoLineLodged
+from app.db.models import Party
+from app.domain.events import (
+    CargoControlDecided,
+    CargoLineCancelled,
+    CargoLineLodged,
+    CargoSelected,
+    CargoSelectionClosed,
+    SelectedCargo,
+)
+from app.domain.manifests import SELECTING_LANES
 from app.domain.findings import Finding, Severity
 from app.domain.problems import Problem, Rejection
 from app.domain.risk import RiskResult
@@ -39,6 +48,8 @@ LINE_KIND = "CRN"
 CUSTOMS_ADMIN = "admin"
 #: Officers' decisions on cargo before it crosses, by the word the API takes.
 CONTROL_DECISIONS = {"release": "released", "hold": "held"}
+#: How the officers' queue names road cargo (``CRN:<cargo reference>``).
+QUEUE_KIND = "CRN"
 
 Receive = Callable[[bytes], ReceivedCargo]
 Check = Callable[[CargoInformation, datetime], list[Finding]]
@@ -148,6 +159,7 @@ def lodge(uow: UnitOfWork, tools: CargoTools, body: bytes, caller: Caller, conve
     _document(session, record, received, now, conversation_id)
     _event(session, record, "lodged", caller.actor, now, conversation_id)
     _announce(session, record, caller, now)
+    emit(session, selection(session, record, caller.actor, now, "deselected"))
     return Outcome(record, findings)
 
 
@@ -181,26 +193,52 @@ def _changeable(session: Session, record: CargoRecord, what: str) -> None:
                         f"be {what} (the carrier unlinks it first)", details={"trip_id": trip})
 
 
+#: What an officer's release was given on: everything lodged but the expected crossing time.
+LAPSED = "C201"
+
+
+def _particulars(record: CargoRecord) -> tuple[object, ...]:
+    return tuple(getattr(record, column) for column in (
+        "direction", "control_point", "consignor", "consignee", "package_count", "package_type", "marks",
+        "goods_description", "gross_mass_kg", "hs_code", "origin_country"))
+
+
 def amend(uow: UnitOfWork, tools: CargoTools, reference: str, body: bytes, caller: Caller,
           conversation_id: str | None) -> Outcome:
     """Replace the cargo information with a full amendment (FunctionCode 13, same LRN), while it
-    is still lodged; re-checked and re-profiled."""
+    is still lodged; re-checked and re-profiled. An officer's release stands while the particulars
+    are unchanged (a new crossing time changes none); otherwise it lapses, and cargo selected
+    again needs a new decision (finding C201, event ``release_lapsed``, a case again)."""
     received, findings, risk, now = _prepare(uow, tools, body, caller, AMENDMENT)
     record = own_record(uow.session, reference, caller.party_id, for_update=True)
     _changeable(uow.session, record, "amended")
     if received.cargo.lrn != record.lrn:
         raise Rejection("LRN_MISMATCH", f"an amendment keeps the LRN {record.lrn}", [Problem(
             message=f"got {received.cargo.lrn}", path="/Cargo/FunctionalReferenceID", rule="same-lrn")])
+    before = _particulars(record)
     for column, value in _content(received.cargo).items():
         setattr(record, column, value)
     record.version += 1
     record.lane = risk.lane.value if risk else None
     record.risk_score = risk.score if risk else None
+    lapsed = record.control_decision == CONTROL_DECISIONS["release"] and _particulars(record) != before
+    if lapsed:
+        record.control_decision = None
+    if lapsed and record.lane in SELECTING_LANES:
+        findings = (*findings, Finding(
+            LAPSED, Severity.WARN, "/Cargo",
+            f"cargo {record.id} was released by an officer, but its particulars changed: profiled again and "
+            "selected, it needs a new decision",
+            f"貨物 {record.id} 曾獲關員放行，但其資料已更改：重新評估後再被選中，須重新作出決定"))
     record.findings = [_finding(f) for f in findings]
     record.updated_at = now
     _document(uow.session, record, received, now, conversation_id)
     _event(uow.session, record, "amended", caller.actor, now, conversation_id)
+    if lapsed:
+        _event(uow.session, record, "release_lapsed", caller.actor, now, conversation_id,
+               "particulars changed: the officer's release no longer applies")
     _announce(uow.session, record, caller, now)
+    emit(uow.session, selection(uow.session, record, caller.actor, now, "deselected"))
     return Outcome(record, findings)
 
 
@@ -212,7 +250,8 @@ def cancel(session: Session, reference: str, reason: str, caller: Caller, conver
     _changeable(session, record, "cancelled")
     record.status, record.updated_at = CargoStatus.CANCELLED.value, now
     _event(session, record, "cancelled", caller.actor, now, conversation_id, reason[:MAX_REASON])
-    emit(session, CargoLineCancelled(LINE_KIND, record.id, caller, now))
+    emit(session, CargoLineCancelled(LINE_KIND, record.id, caller, now),
+         CargoSelectionClosed((queue_reference(record.id),), "cargo_cancelled", caller.actor, reason[:MAX_REASON], now))
     return record
 
 
@@ -246,7 +285,57 @@ def decide(session: Session, reference: str, decision: str, note: str | None, ca
     _event(session, record, CONTROL_DECISIONS[decision], caller.actor, now, conversation_id,
            (note or "")[:MAX_REASON] or None)
     emit(session, CargoControlDecided(record.id, record.control_decision, note, caller.actor, now))
+    if record.control_decision == CONTROL_DECISIONS["release"]:
+        emit(session, CargoSelectionClosed((queue_reference(record.id),), "released", caller.actor,
+                                           (note or "")[:MAX_REASON] or None, now))
+    else:
+        emit(session, selection(session, record, caller.actor, now, "deselected"))
     return record
+
+
+def queue_reference(reference: str) -> str:
+    """Road cargo as the officers' queue names it."""
+    return f"{QUEUE_KIND}:{reference}"
+
+
+def selection(session: Session, record: CargoRecord, actor: str, now: datetime, closing: str) -> CargoSelected:
+    """The cargo as an entry of the officers' queue while its lane selects it (not yet released)
+    or an officer holds it; none otherwise."""
+    held = record.control_decision == CONTROL_DECISIONS["hold"]
+    if not held and (record.lane not in SELECTING_LANES or record.control_decision == CONTROL_DECISIONS["release"]):
+        return CargoSelected((queue_reference(record.id),), (), closing, actor, now)
+    party = session.get(Party, record.submitter_party_id)
+    lodger = f"{party.name} ({party.identifier})" if party is not None else str(record.submitter_party_id)
+    consignment = f"{record.package_count} {record.package_type}, {record.goods_description[:80]}"
+    reasons = [(queue_reference(record.id),
+                f"road cargo {record.id} at {record.control_point} ({record.direction}), lodged by {lodger}: "
+                f"{record.lane or '-'} lane before crossing" + ("; held by an officer" if held else ""),
+                f"陸路貨物 {record.id}（{record.control_point}，{record.direction}），由 {lodger} 遞交："
+                f"過境前評為{record.lane or '-'}通道" + ("；關員已扣留" if held else ""))]
+    reasons += [(str(f["code"]), str(f["message"]), str(f["message_zh"])) for f in record.findings]
+    cargo = SelectedCargo(reference=queue_reference(record.id), lane=record.lane, risk_score=record.risk_score or 0,
+                          control_point=record.control_point, conveyance="road", document=f"{LINE_KIND} {record.id}",
+                          consignment=consignment, carrier=lodger, reasons=tuple(reasons),
+                          deadline_at=record.expected_crossing_at)
+    return CargoSelected((queue_reference(record.id),), (cargo,), closing, actor, now)
+
+
+def decide_from_case(session: Session, reference: str, decision: str, note: str | None, actor: str,
+                     now: datetime) -> None:
+    """An officer decided the cargo's case: ``release`` is the API's release (one service
+    path); ``inspect`` holds it (the truck goes to inspection). Cargo that is no longer lodged
+    (cancelled, moved) or already released is left alone."""
+    identifier = reference.removeprefix(f"{QUEUE_KIND}:")
+    if not is_valid_cargo_reference(identifier):
+        return
+    record = session.scalar(select(CargoRecord).where(CargoRecord.id == identifier))
+    if record is None or record.status != CargoStatus.LODGED.value or \
+            record.control_decision == CONTROL_DECISIONS["release"]:
+        return
+    wanted = "release" if decision == "release" else "hold"
+    if record.control_decision == CONTROL_DECISIONS[wanted]:
+        return
+    decide(session, identifier, wanted, note, Caller(actor, role=CUSTOMS_ADMIN), None, now)
 
 
 def moved(session: Session, reference: str, moved_at: datetime, actor: str, now: datetime) -> None:

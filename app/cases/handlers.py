@@ -6,7 +6,9 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from app.cases.service import (
+    close_cargo_cases,
     close_cases_for_declaration,
+    sync_cargo_cases,
     open_case_for_cargo_line,
     documents_answered,
     open_case_for_alert,
@@ -15,6 +17,8 @@ from app.cases.service import (
 from app.domain.time import hong_kong_date
 from app.domain.events import (
     CargoLineOverdue,
+    CargoSelected,
+    CargoSelectionClosed,
     DeclarationAmended,
     DeclarationCancelled,
     DeclarationLodged,
@@ -60,3 +64,13 @@ def on_cargo_line_overdue(session: Session, event: CargoLineOverdue) -> None:
         message_zh=f"{event.kind} {event.identifier} 於 {moved} 進出口：{event.package_count} 件中只有 "
                    f"{event.packages_declared} 件已報關",
         actor=event.actor, now=event.at)
+
+
+def on_cargo_selected(session: Session, event: CargoSelected) -> None:
+    """Cargo selected before it moved is an entry in the officers' queue."""
+    sync_cargo_cases(session, event)
+
+
+def on_cargo_selection_closed(session: Session, event: CargoSelectionClosed) -> None:
+    """Released or withdrawn cargo leaves the queue, by whichever path it was decided."""
+    close_cargo_cases(session, event)

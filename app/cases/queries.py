@@ -161,6 +161,15 @@ def closed_cases(session: Session, page: int = 1, per_page: int = 50, *, lane: s
     return ClosedPage(rows[:per_page], page, per_page, len(rows) > per_page)
 
 
+def active_cargo_cases(session: Session, references: list[str]) -> dict[str, int]:
+    """The active case of each selected consignment named (``Case.cargo_ref``), for the pages
+    that show the cargo."""
+    if not references:
+        return {}
+    return {ref: case_id for ref, case_id in session.execute(
+        select(Case.cargo_ref, Case.id).where(Case.cargo_ref.in_(references), Case.active.is_(True))) if ref}
+
+
 def alert_kinds_seen(session: Session) -> list[str]:
     """Alert kinds cases have carried (the pick-list adds them to the known kinds)."""
     return sorted(k for k in session.scalars(select(Case.alert_kind).where(Case.alert_kind.is_not(None))
@@ -173,5 +182,5 @@ def saved_searches(session: Session, user_id: int) -> list[SavedSearch]:
                                 .order_by(SavedSearch.name, SavedSearch.id)))
 
 
-__all__ = ["CASE_STATES", "NO_CASE", "ClosedPage", "Found", "SearchCriteria", "SearchPage", "alert_kinds_seen",
-           "closed_cases", "saved_searches", "search"]
+__all__ = ["CASE_STATES", "NO_CASE", "ClosedPage", "Found", "SearchCriteria", "SearchPage", "active_cargo_cases",
+           "alert_kinds_seen", "closed_cases", "saved_searches", "search"]

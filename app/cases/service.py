@@ -13,7 +13,9 @@ from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from app.db import models
+from app.db.cargo_models import CargoRecord
 from app.db.case_models import Case, CaseEvent, DocumentRequest, SavedSearch, User, UserEvent
+from app.db.manifest_models import ManifestRecord
 from app.db.portal_models import DocumentRequestAnswer
 from app.db.risk_models import RiskAssessment
 from app.db.session import rowcount
@@ -33,12 +35,16 @@ from app.domain.cases import (
 )
 from app.domain.declaration import FINAL_STATUSES, DeclarationStatus
 from app.domain.events import (
+    CargoCaseDecided,
+    CargoSelected,
+    CargoSelectionClosed,
     DocumentsRequested,
     InspectionOrdered,
     InspectionOutcomeRecorded,
     RefusalDecided,
     ReleaseDecided,
     RerouteDecided,
+    SelectedCargo,
 )
 from app.platform.clock import utcnow
 from app.platform.uow import emit
@@ -246,6 +252,66 @@ def open_case_for_cargo_line(session: Session, *, kind: str, identifier: str, de
     return case
 
 
+def _named(event: CargoSelected) -> list[str]:
+    return sorted({*event.references, *(cargo.reference for cargo in event.selected)})
+
+
+def _cargo_reasons(cargo: SelectedCargo) -> list[dict[str, str | None]]:
+    return [{"source": "cargo", "code": code, "message": en, "message_zh": zh} for code, en, zh in cargo.reasons]
+
+
+def sync_cargo_cases(session: Session, event: CargoSelected) -> list[int]:
+    """Cargo a lane selected before it moved is one entry in the officers' queue: a case per
+    consignment, opened when selected (again, after an officer's release lapsed), updated when
+    the lodger amends it, closed when an amendment leaves it no longer selected."""
+    now, opened = event.at, []
+    active = {case.cargo_ref: case for case in session.scalars(
+        select(Case).where(Case.cargo_ref.in_(_named(event)), Case.active.is_(True)).with_for_update(of=Case))}
+    for cargo in event.selected:
+        inputs = {"lane": cargo.lane if cargo.lane in CASE_LANES else None, "control_point": cargo.control_point,
+                  "risk_score": cargo.risk_score, "deadline_at": cargo.deadline_at if cargo.deadline_at and
+                  cargo.deadline_at > now else None, "reasons": _cargo_reasons(cargo)}
+        detail: dict[str, object] = {"cargo": cargo.reference, "document": cargo.document,
+                                     "consignment": cargo.consignment, "conveyance": cargo.conveyance,
+                                     "carrier": cargo.carrier, "lane": cargo.lane}
+        case = active.pop(cargo.reference, None)
+        if case is None:
+            case = Case(cargo_ref=cargo.reference, state=CaseState.OPEN.value, source="cargo", opened_at=now,
+                        updated_at=now, escalation_level=0, selection="targeted", revenue_at_stake=Decimal(0),
+                        aeo_priority=0, **inputs)
+            _reprioritise(case, now)
+            session.add(case)
+            session.flush()
+            _event(session, case, "opened", event.actor, now, detail)
+            opened.append(case.id)
+            continue
+        if [case.lane, case.risk_score, case.reasons] == [inputs["lane"], inputs["risk_score"], inputs["reasons"]]:
+            continue
+        for column, value in inputs.items():
+            setattr(case, column, value)
+        case.updated_at = now
+        _reprioritise(case, now)
+        _event(session, case, "updated", event.actor, now, detail)
+    for case in active.values():
+        _close(session, case, event.closing, now)
+        _event(session, case, "closed", event.actor, now, {"cargo": case.cargo_ref, "decision": event.closing})
+    return opened
+
+
+def close_cargo_cases(session: Session, event: CargoSelectionClosed) -> list[int]:
+    """The selected cargo was released (from its case, the manifest page or the API) or
+    withdrawn: its entry leaves the queue, saying who decided and why."""
+    closed = []
+    named = sorted(set(event.references))
+    for case in session.scalars(select(Case).where(Case.cargo_ref.in_(named), Case.active.is_(True))
+                                .with_for_update(of=Case)):
+        _close(session, case, event.decision, event.at)
+        _event(session, case, "closed", event.actor, event.at, {"cargo": case.cargo_ref, "decision": event.decision},
+               note=(event.note or "")[:MAX_NOTE] or None)
+        closed.append(case.id)
+    return closed
+
+
 def _json_safe(value: Any) -> Any:
     if isinstance(value, dict):
         return {str(k): _json_safe(v) for k, v in value.items()}
@@ -409,6 +475,17 @@ def _declaration_for_update(session: Session, case: Case) -> models.Declaration 
                           .with_for_update().execution_options(populate_existing=True))
 
 
+def _cargo_for_update(session: Session, case: Case) -> None:
+    """Lock the manifest or road cargo a cargo case is about (the row its own services lock
+    first), so that a decision from the case and a release or amendment never wait on each other."""
+    if case.cargo_ref is None:
+        return
+    kind, _, rest = case.cargo_ref.partition(":")
+    column = {"MNL": ManifestRecord.id, "CRN": CargoRecord.id}.get(kind)
+    if column is not None:
+        session.execute(select(column).where(column == rest.split("/")[0]).with_for_update())
+
+
 def _close(session: Session, case: Case, decision: str, now: datetime) -> None:
     case.state, case.decision, case.closed_at, case.updated_at = CaseState.CLOSED.value, decision, now, now
 
@@ -419,8 +496,11 @@ def decide(session: Session, case_id: int, user: User, request: DecisionRequest,
     now = now or utcnow()
     # The declaration first, then the case, both locked and re-read: amendments lock in the
     # same order (no deadlock), and of two decisions on one case (two tabs, a double submit)
-    # the second sees the first's outcome and is refused by the state check.
-    row = _declaration_for_update(session, get_case(session, case_id))
+    # the second sees the first's outcome and is refused by the state check. A cargo case's
+    # manifest or road cargo likewise comes first, as its release and amendment lock it.
+    found = get_case(session, case_id)
+    _cargo_for_update(session, found)
+    row = _declaration_for_update(session, found)
     case = session.scalar(select(Case).where(Case.id == case_id).with_for_update(of=Case)
                           .execution_options(populate_existing=True))
     if case is None:
@@ -445,6 +525,8 @@ def decide(session: Session, case_id: int, user: User, request: DecisionRequest,
         case Decision.RELEASE:
             if row is not None:
                 emit(session, ReleaseDecided(case.id, row.id, reason or None, actor, conversation_id, now))
+            if case.cargo_ref is not None:
+                emit(session, CargoCaseDecided(case.id, case.cargo_ref, "release", reason or None, actor, now))
             _close(session, case, "released", now)
         case Decision.REFUSE:
             assert row is not None
@@ -453,6 +535,8 @@ def decide(session: Session, case_id: int, user: User, request: DecisionRequest,
         case Decision.INSPECT:
             if row is not None:
                 emit(session, InspectionOrdered(case.id, row.id, reason or None, actor, conversation_id, now))
+            if case.cargo_ref is not None:
+                emit(session, CargoCaseDecided(case.id, case.cargo_ref, "inspect", reason or None, actor, now))
             case.state, case.decision, case.updated_at = CaseState.INSPECTION.value, "inspect", now
         case Decision.REQUEST_DOCUMENTS:
             assert row is not None
@@ -656,7 +740,8 @@ def delete_search(session: Session, user: User, search_id: int, now: datetime | 
 
 
 __all__ = [
-    "AlreadyClaimed", "CaseNotFound", "DecisionRequest", "QueueFilter", "QueuePage", "add_note", "claim",
+    "AlreadyClaimed", "CaseNotFound", "close_cargo_cases", "sync_cargo_cases",
+    "DecisionRequest", "QueueFilter", "QueuePage", "add_note", "claim",
     "decide", "documents_answered", "escalate_unclaimed", "get_case", "open_case_for_alert",
     "open_cases_for_declaration",
     "queue_page", "reassign", "record_inspection", "save_search", "delete_search", "unclaim",

@@ -71,8 +71,9 @@ class UserEvent(Base):
 
 
 class Case(Base):
-    """A declaration or transit alert that needs an officer. Priority inputs are copied onto
-    the row so the queue is one indexed query; ``priority`` is the sort key."""
+    """A declaration, transit alert, cargo selected before it moved or cargo line left open that
+    needs an officer. Priority inputs are copied onto the row so the queue is one indexed query;
+    ``priority`` is the sort key."""
 
     __tablename__ = "cases"
     __table_args__ = (
@@ -88,11 +89,14 @@ class Case(Base):
         Index("ix_cases_declaration_active", "declaration_id", "active"),
         Index("ix_cases_state_opened", "state", "opened_at"),
         Index("ix_cases_closed_at", "closed_at"),
+        Index("ix_cases_cargo_ref_active", "cargo_ref", "active"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     declaration_id: Mapped[str | None] = mapped_column(ForeignKey("declarations.id"))
     journey_id: Mapped[str | None] = mapped_column(String(40))
+    #: Cargo selected before arrival: ``CRN:<cargo reference>`` or ``MNL:<manifest>/<document>/<n>``.
+    cargo_ref: Mapped[str | None] = mapped_column(String(80))
     alert_id: Mapped[int | None] = mapped_column(Integer, unique=True)
     state: Mapped[str] = mapped_column(String(20))
     active: Mapped[bool] = mapped_column(Boolean)

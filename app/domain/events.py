@@ -385,3 +385,61 @@ class CargoManifestDecided:
     carrier_party_id: int
     lines: tuple[ManifestLineDecision, ...]
     at: datetime
+
+
+# --- cargo selected before arrival: the officers' queue ------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class SelectedCargo:
+    """One consignment a lane selected (or an officer held) before it moved, as the officers'
+    queue shows it. ``reference``: ``CRN:<cargo reference>`` for road cargo,
+    ``MNL:<manifest>/<transport document>/<consignment>`` for a sea or air consignment."""
+
+    reference: str
+    lane: str | None
+    risk_score: int
+    control_point: str | None
+    conveyance: str
+    document: str
+    consignment: str
+    carrier: str
+    reasons: tuple[tuple[str, str, str], ...]  # (code, English, Chinese)
+    deadline_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class CargoSelected:
+    """Of the consignments ``references`` names (every consignment of a manifest, before and
+    after an amendment, or one road cargo), those that need an officer now. Each selected one
+    has one active case; an active case of the others closes (``closing`` says why)."""
+
+    references: tuple[str, ...]
+    selected: tuple[SelectedCargo, ...]
+    closing: str
+    actor: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CargoSelectionClosed:
+    """Selected cargo needs no officer any more: released (on the manifest page, through the
+    API or from its case) or withdrawn: one consignment, or every consignment of a manifest."""
+
+    references: tuple[str, ...]
+    decision: str
+    actor: str
+    note: str | None
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CargoCaseDecided:
+    """An officer decided a cargo case in the queue (``release`` or ``inspect``): the cargo
+    capability applies the decision through the same service as its own pages and API."""
+
+    case_id: int
+    reference: str
+    decision: str
+    note: str | None
+    actor: str
+    at: datetime

@@ -56,6 +56,8 @@ DECISIONS = {
     "declaration_cancelled": _l("declaration cancelled by the trader"),
     "declaration_released": _l("declaration already released"),
     "declaration_refused": _l("declaration already refused"),
+    "deselected": _l("no longer selected after an amendment"),
+    "cargo_cancelled": _l("cargo withdrawn by its lodger"),
 }
 ROLES = {"officer": _l("officer"), "supervisor": _l("supervisor"), "admin": _l("administrator"),
          "trader": _l("trader")}

@@ -19,6 +19,7 @@ from app.db.case_models import Case
 from app.db.cargo_models import CargoRecord
 from app.db.routing_models import OutboxMessage
 from app.db.writeoff_models import CargoLine
+from app.domain.risk import Lane
 from app.domain.time import hong_kong_date
 from app.jobs import JOBS
 from app.platform.jobs import run_job
@@ -302,7 +303,10 @@ def test_officers_see_a_write_off_case_in_their_language(clean_app: Flask, accou
             message_zh="CRN HK26C0000000001 於 2026-11-16 進出口：40 件中只有 0 件已報關",
             actor="job:cargo-write-off", now=now).id
     client, token = browser(clean_app, "officer")
-    assert case_id in queue_ids(client.get("/officer/").text)
+    queue = client.get("/officer/").text
+    assert case_id in queue_ids(queue)
+    assert "cargo line CRN HK26C0000000001" in queue and "e-lock journey None" not in queue
+    assert 'href="/officer/cargo-lines/CRN/HK26C0000000001"' in queue
     view = client.get(f"/officer/cases/{case_id}")
     assert view.status_code == 200 and "0 of 40 packages declared" in view.text
     client.post("/officer/locale", data={"csrf_token": token, "locale": "zh_Hant", "next": "/officer/"})
@@ -335,3 +339,83 @@ def test_bad_requests_are_refused_with_the_path_and_nothing_changes(
     after = client.get(f"{TRIPS}/{trip['trip_id']}", headers=auth(ADMIN_KEY, "application/json")).get_json()
     assert after["state_version"] == trip["state_version"] and "crossed_datetime" not in after
     assert client.get(f"/api/v1/cargo-lines/{'X' * 5}/{'Y' * 50}", headers=auth(ADMIN_KEY)).status_code == 404
+
+
+def test_road_cargo_selected_before_crossing_is_a_case_its_officers_decide(
+        customs: FlaskClient, clean_app: Flask, accounts: dict[str, int], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Road cargo a red lane selects is an entry in the officers' queue; inspection from the case
+    holds it (the truck goes to inspection); the officers' API release closes the case."""
+    from dataclasses import replace
+
+    from tests.integration.test_manifest_pages import _lane
+    from tests.integration.test_officer_app import browser, queue_ids
+
+    runtime = clean_app.extensions["csw"]
+    monkeypatch.setattr(runtime, "cargo", replace(runtime.cargo, profile=lambda *_args: _lane(Lane.RED)))
+    answer = customs.post("/api/v1/cargo", data=cargo_xml("ECI-CASE-1"), headers=cargo_headers())
+    assert answer.status_code == 202 and answer.get_json()["lane"] == "red"
+    reference = answer.get_json()["cargo_reference"]
+    with runtime.sessions() as session:
+        case = session.scalars(select(Case).where(Case.cargo_ref == f"CRN:{reference}")).one()
+    assert case.active and case.source == "cargo" and case.lane == "red"
+    officer, token = browser(clean_app, "officer")
+    queue = officer.get("/officer/").text
+    assert case.id in queue_ids(queue) and f"road cargo {reference}" in queue
+    view = officer.get(f"/officer/cases/{case.id}").text
+    assert f"road cargo {reference}" in view and "red lane before crossing" in view and "HKLMC" in view
+    assert officer.post(f"/officer/cases/{case.id}/claim", data={"csrf_token": token}).status_code == 302
+    inspect = officer.post(f"/officer/cases/{case.id}/decision",
+                           data={"csrf_token": token, "decision": "inspect", "reason": "x-ray the truck"})
+    assert inspect.status_code in (302, 303)
+    with runtime.sessions() as session:
+        record = session.get(CargoRecord, reference)
+        assert record is not None and record.control_decision == "held"
+    released = customs.post(f"/api/v1/cargo/{reference}/control-decisions",
+                            data=json.dumps({"decision": "release", "note": "x-ray clear"}),
+                            headers=json_headers(ADMIN_KEY))
+    assert released.status_code == 200, released.text
+    with runtime.sessions() as session:
+        case = session.scalars(select(Case).where(Case.cargo_ref == f"CRN:{reference}")).one()
+        kinds = [e.kind for e in case.events]
+    assert not case.active and case.decision == "released"
+    assert kinds == ["opened", "claimed", "decision:inspect", "updated", "closed"]
+    assert case.id not in queue_ids(officer.get("/officer/").text)
+
+
+def test_an_amendment_keeps_an_officers_release_of_unchanged_road_cargo(
+        customs: FlaskClient, clean_app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As for manifests: a release stands while the cargo's particulars are unchanged (a new
+    crossing time changes none); changed and selected again, it needs a new decision."""
+    from dataclasses import replace
+
+    from tests.integration.test_manifest_pages import _lane
+
+    runtime = clean_app.extensions["csw"]
+    monkeypatch.setattr(runtime, "cargo", replace(runtime.cargo, profile=lambda *_args: _lane(Lane.RED)))
+    reference = customs.post("/api/v1/cargo", data=cargo_xml("ECI-LAPSE-1"),
+                             headers=cargo_headers()).get_json()["cargo_reference"]
+    released = customs.post(f"/api/v1/cargo/{reference}/control-decisions",
+                            data=json.dumps({"decision": "release", "note": "documents checked"}),
+                            headers=json_headers(ADMIN_KEY))
+    assert released.status_code == 200, released.text
+    amendments = f"/api/v1/cargo/{reference}/amendments"
+    later = datetime.now(timezone.utc) + timedelta(days=2)
+    same = customs.post(amendments, data=cargo_xml("ECI-LAPSE-1", crossing=later, function_code="13"),
+                        headers=cargo_headers())
+    assert same.status_code == 202, same.text
+    assert "C201" not in [f["code"] for f in same.get_json()["findings"]]
+    with runtime.sessions() as session:
+        assert session.get(CargoRecord, reference).control_decision == "released"  # type: ignore[union-attr]
+        assert [c.active for c in session.scalars(select(Case).where(Case.cargo_ref == f"CRN:{reference}"))] == [
+            False]
+    changed = customs.post(amendments, data=cargo_xml("ECI-LAPSE-1", crossing=later, function_code="13",
+                                                      TotalPackageQuantity="44"), headers=cargo_headers())
+    assert changed.status_code == 202, changed.text
+    lapsed = [f for f in changed.get_json()["findings"] if f["code"] == "C201"]
+    assert lapsed and "new decision" in lapsed[0]["message"] and lapsed[0]["message_zh"]
+    history = customs.get(f"/api/v1/cargo/{reference}", headers=cargo_headers()).get_json()["history"]
+    assert [e["kind"] for e in history][-2:] == ["amended", "release_lapsed"]
+    with runtime.sessions() as session:
+        assert session.get(CargoRecord, reference).control_decision is None  # type: ignore[union-attr]
+        cases = session.scalars(select(Case).where(Case.cargo_ref == f"CRN:{reference}").order_by(Case.id)).all()
+        assert [c.active for c in cases] == [False, True]

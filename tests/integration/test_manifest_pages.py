@@ -4,13 +4,15 @@ own manifests in the portal, in English and Traditional Chinese; another party's
 from __future__ import annotations
 
 from dataclasses import replace
+from dataclasses import replace as replace_tools
 from decimal import Decimal
 
 import pytest
 from flask import Flask
 from sqlalchemy import select, update
 
-from app.db.case_models import User
+from app.db.case_models import Case, User
+from app.db.manifest_models import ManifestEvent
 from app.db.routing_models import OutboxMessage
 from app.domain.risk import Lane, RiskResult
 from tests.integration.test_chinese_pages import visible_words
@@ -96,3 +98,130 @@ def test_manifest_pages_read_in_traditional_chinese(traders: Flask, lodged: str)
                for path, page in pages.items()}
     assert {path: words for path, words in english.items() if words} == {}
     assert "艙單" in pages["/officer/manifests"] and "已選定查驗" in pages[f"/officer/manifests/{lodged}"]
+
+
+def _release_selected(app: Flask, reference: str, note: str = "examined, as manifested") -> None:
+    officer = signed_in(app, "officer")
+    page = officer.get(f"/officer/manifests/{reference}").text
+    line = page.split('data-status="selected"')[0].rsplit('data-line="', 1)[1].split('"')[0]
+    csrf = token(officer, f"/officer/manifests/{reference}")
+    done = officer.post(f"/officer/manifests/{reference}/lines/{line}/release", data={"csrf_token": csrf, "note": note})
+    assert done.status_code == 302
+
+
+def _amend(app: Flask, monkeypatch: pytest.MonkeyPatch, reference: str, lanes: list[Lane],
+           change: tuple[str, str] = ("", ""), **replace: str) -> dict:
+    runtime = app.extensions["csw"]
+    profiles = iter([_lane(lane) for lane in lanes])
+    monkeypatch.setattr(runtime, "manifests", replace_tools(runtime.manifests, profile=lambda *_args: next(profiles)))
+    answer = app.test_client().post(f"/api/v1/manifests/{reference}/amendments",
+                                    data=manifest_xml(function_code="13", **replace).replace(
+                                        change[0].encode(), change[1].encode()) if change[0]
+                                    else manifest_xml(function_code="13", **replace), headers=headers())
+    assert answer.status_code == 202, answer.text
+    return dict(answer.get_json())
+
+
+def test_an_amendment_keeps_the_release_of_an_unchanged_consignment(traders: Flask, lodged: str,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Defect: amending a manifest reset officers' releases. The carrier changes the other bill
+    of lading only: the released consignment, unchanged, stays released and the manifest cleared."""
+    _release_selected(traders, lodged)
+    answer = _amend(traders, monkeypatch, lodged, [Lane.RED, Lane.GREEN],
+                    change=("Electric kettles, stainless steel", "Electric kettles, stainless steel, 1.7 l"))
+    assert [c["status"] for c in answer["consignments"]] == ["cleared", "cleared"]
+    assert answer["decision"] == "cleared"
+    page = signed_in(traders, "officer").get(f"/officer/manifests/{lodged}").text
+    assert 'data-status="selected"' not in page and 'data-decision="cleared"' in page
+
+
+def test_an_amendment_changing_a_released_consignment_needs_a_new_decision(traders: Flask, lodged: str,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A released consignment whose particulars change is profiled again; selected again, it
+    needs a new decision, and the answer, the findings and the manifest's history say so."""
+    _release_selected(traders, lodged)
+    answer = _amend(traders, monkeypatch, lodged, [Lane.RED, Lane.GREEN], TotalPackageQuantity="121")
+    assert [c["status"] for c in answer["consignments"]] == ["selected", "cleared"]
+    assert answer["decision"] == "inspection"
+    again = [f for f in answer["findings"] if f["code"] == "M201"]
+    assert again and "new decision" in again[0]["message"] and again[0]["message_zh"]
+    with traders.extensions["csw"].sessions() as session:
+        notes = session.scalars(select(ManifestEvent.note).where(ManifestEvent.manifest_id == lodged,
+                                                                 ManifestEvent.kind == "release_lapsed")).all()
+    assert notes and "HLCUSHA2612001" in notes[0]
+
+
+def _cargo_cases(app: Flask, reference: str) -> list[Case]:
+    with app.extensions["csw"].sessions() as session:
+        cases = session.scalars(select(Case).where(Case.cargo_ref.like(f"MNL:{reference}/%")).order_by(Case.id)).all()
+        for case in cases:
+            _ = case.events
+        return list(cases)
+
+
+def test_a_selected_consignment_is_an_entry_in_the_officers_queue_and_its_case_releases_it(
+        traders: Flask, lodged: str) -> None:
+    """The red consignment is one case in the officers' queue with what an officer needs; deciding
+    it there (inspect, then release) releases the consignment through the manifest's own path."""
+    [case] = _cargo_cases(traders, lodged)
+    assert case.active and case.source == "cargo" and case.lane == "red" and case.declaration_id is None
+    assert case.cargo_ref == f"MNL:{lodged}/HLCUSHA2612001/1"
+    officer = signed_in(traders, "officer")
+    queue = officer.get("/officer/")
+    assert queue.status_code == 200 and f"manifest {lodged}/HLCUSHA2612001/1" in queue.text
+    page = officer.get(f"/officer/cases/{case.id}")
+    assert page.status_code == 200
+    assert "BL HLCUSHA2612001/1" in page.text and "HARBOUR PIONEER" in page.text and "red lane" in page.text
+    assert f'href="/officer/manifests/{lodged}"' in page.text
+    manifest_page = officer.get(f"/officer/manifests/{lodged}").text
+    assert f'href="/officer/cases/{case.id}"' in manifest_page and f"case #{case.id}" in manifest_page
+    csrf = token(officer, f"/officer/cases/{case.id}")
+    assert officer.post(f"/officer/cases/{case.id}/claim", data={"csrf_token": csrf}).status_code == 302
+    inspect = officer.post(f"/officer/cases/{case.id}/decision",
+                           data={"csrf_token": csrf, "decision": "inspect", "reason": "open the box"})
+    assert inspect.status_code in (302, 303)
+    with traders.extensions["csw"].sessions() as session:
+        kinds = session.scalars(select(ManifestEvent.kind).where(ManifestEvent.manifest_id == lodged)).all()
+    assert "line_inspection" in kinds
+    csrf = token(officer, f"/officer/cases/{case.id}")
+    recorded = officer.post(f"/officer/cases/{case.id}/inspection",
+                            data={"csrf_token": csrf, "result": "no_discrepancy", "revenue_recovered": "0",
+                                  "notes": "as manifested"})
+    assert recorded.status_code in (302, 303)
+    released = officer.post(f"/officer/cases/{case.id}/decision",
+                            data={"csrf_token": csrf, "decision": "release", "reason": "examined, as manifested"})
+    assert released.status_code in (302, 303)
+    [case] = _cargo_cases(traders, lodged)
+    assert not case.active and case.decision == "released"
+    manifest = officer.get(f"/officer/manifests/{lodged}").text
+    assert 'data-status="selected"' not in manifest and 'data-decision="cleared"' in manifest
+    assert "examined, as manifested" in manifest
+    assert f"manifest {lodged}" not in officer.get("/officer/").text
+    with traders.extensions["csw"].sessions() as session, session.begin():
+        session.execute(update(User).where(User.username == "officer").values(locale="zh_Hant"))
+    chinese = signed_in(traders, "officer").get(f"/officer/cases/{case.id}").text
+    assert f"艙單 {lodged}" in chinese and "承運人" in chinese
+
+
+def test_releasing_on_the_manifest_page_closes_the_case_and_a_withdrawal_closes_the_rest(
+        traders: Flask, lodged: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    _release_selected(traders, lodged, "checked at the terminal")
+    [case] = _cargo_cases(traders, lodged)
+    assert not case.active and case.decision == "released"
+    assert [e.kind for e in case.events] == ["opened", "closed"] and case.events[-1].actor == "officer:officer"
+    assert case.events[-1].note == "checked at the terminal"
+
+    # the released consignment changes: selected again, it is a new entry in the queue
+    _amend(traders, monkeypatch, lodged, [Lane.RED, Lane.GREEN], TotalPackageQuantity="121")
+    first, second = _cargo_cases(traders, lodged)
+    assert not first.active and second.active and "M201" in [r["code"] for r in second.reasons]
+    # an amendment whose profile no longer selects it takes it out of the queue
+    _amend(traders, monkeypatch, lodged, [Lane.GREEN, Lane.GREEN], TotalPackageQuantity="122")
+    assert [c.decision for c in _cargo_cases(traders, lodged)] == ["released", "deselected"]
+    _amend(traders, monkeypatch, lodged, [Lane.YELLOW, Lane.RED], TotalPackageQuantity="123")
+    assert sum(c.active for c in _cargo_cases(traders, lodged)) == 2
+    cancelled = traders.test_client().post(f"/api/v1/manifests/{lodged}/cancellation",
+                                           json={"reason": "voyage cancelled"},
+                                           headers=headers(content="application/json"))
+    assert cancelled.status_code == 200, cancelled.text
+    assert [c.decision for c in _cargo_cases(traders, lodged)][-2:] == ["cargo_cancelled", "cargo_cancelled"]

@@ -9,6 +9,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from app.cargo import manifests as service
+from app.cases import queries as case_queries
 from app.db import models
 from app.db.manifest_models import ManifestRecord
 from app.domain.actors import Caller
@@ -50,9 +51,13 @@ def _record(reference: str) -> ManifestRecord:
 
 def _page(reference: str, status: int = 200) -> tuple[str, int]:
     record = _record(reference)
+    lines = service.lines(db(), record)
+    references = {line.id: service.line_reference(record.id, line.document_number, line.sequence) for line in lines}
+    open_cases = case_queries.active_cargo_cases(db(), sorted(references.values()))
     return render_template(
         "officer/manifest.html", manifest=record, carrier=db().get(models.Party, record.submitter_party_id),
-        lines=service.lines(db(), record), history=service.history(db(), record),
+        lines=lines, history=service.history(db(), record),
+        cases={line_id: open_cases[ref] for line_id, ref in references.items() if ref in open_cases},
         release_form=ReleaseLineForm(), can_release=current_user.role in CASE_WORKERS), status
 
 
