@@ -44,6 +44,8 @@ def main() -> None:
     parser.add_argument("--show-all", action="store_true", help="pyinstrument: show library frames too")
     parser.add_argument("--plain", action="store_true", help="no profiler: time per declaration only")
     parser.add_argument("--statements", action="store_true", help="list the statements by kind")
+    parser.add_argument("--default-gc", action="store_true",
+                        help="leave the garbage collector as CPython sets it (a served worker tunes it)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="csw-profile-") as scratch:
@@ -57,8 +59,11 @@ def main() -> None:
         os.environ.update(env)
 
         from app import create_app
+        from app.platform.heap import settle_after_start
 
         client = create_app().test_client()
+        if not args.default_gc:
+            settle_after_start()  # as a served worker does once the application is loaded
         statements = [0]
         kinds: Counter[str] = Counter()
         counting = [False]
