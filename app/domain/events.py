@@ -71,7 +71,7 @@ class DeclarationAmended:
 class DeclarationStatusChanged:
     """The declaration's status changed (released, refused, cancelled, under review).
     ``on_lodging``: the change is part of lodging the declaration (the green lane's release in
-    the transaction that created it), so nothing else (a trip, a case) can refer to it yet."""
+    the transaction that created it), so no trip can carry it yet (trips link stored ones)."""
 
     facts: DeclarationFacts
     status_from: str | None
