@@ -38,6 +38,8 @@ def main() -> None:
     parser.add_argument("--sort", default="cumulative")
     parser.add_argument("--lines", type=int, default=70)
     parser.add_argument("--statements", action="store_true", help="list the statements by kind")
+    parser.add_argument("--default-gc", action="store_true",
+                        help="leave the garbage collector as CPython sets it (a served worker tunes it)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="csw-profile-batch-") as scratch:
@@ -51,8 +53,11 @@ def main() -> None:
         os.environ.update(env)
 
         from app import create_app
+        from app.platform.heap import settle_after_start
 
         client = create_app().test_client()
+        if not args.default_gc:
+            settle_after_start()  # as a served worker does once the application is loaded
         headers = {"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/xml",
                    "Accept": "application/json"}
         tag = f"Q{int(time.time()) % 100000}"

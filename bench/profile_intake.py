@@ -17,6 +17,7 @@ import pstats
 import re
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 from sqlalchemy import event
@@ -42,6 +43,9 @@ def main() -> None:
     parser.add_argument("--sort", default="cumulative", help="cProfile sort key (cumulative, tottime, ...)")
     parser.add_argument("--show-all", action="store_true", help="pyinstrument: show library frames too")
     parser.add_argument("--plain", action="store_true", help="no profiler: time per declaration only")
+    parser.add_argument("--statements", action="store_true", help="list the statements by kind")
+    parser.add_argument("--default-gc", action="store_true",
+                        help="leave the garbage collector as CPython sets it (a served worker tunes it)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="csw-profile-") as scratch:
@@ -55,15 +59,20 @@ def main() -> None:
         os.environ.update(env)
 
         from app import create_app
+        from app.platform.heap import settle_after_start
 
         client = create_app().test_client()
+        if not args.default_gc:
+            settle_after_start()  # as a served worker does once the application is loaded
         statements = [0]
+        kinds: Counter[str] = Counter()
         counting = [False]
 
         @event.listens_for(Engine, "before_cursor_execute")
-        def _count(*_args: object) -> None:
+        def _count(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
             if counting[0]:
                 statements[0] += 1
+                kinds[" ".join(statement.split()[:6])[:100]] += 1
 
         headers = {"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/xml"}
         tag = f"P{int(time.time())}"
@@ -94,6 +103,9 @@ def main() -> None:
             elapsed = time.perf_counter() - started
             print(profiler.output_text(unicode=True, color=False, show_all=args.show_all))
         cpu = time.process_time() - cpu_started
+        if args.statements:
+            for text, count in kinds.most_common(40):
+                print(f"{count / args.count:8.2f}  {text}")
         print(f"{args.count} declarations in {elapsed:.2f} s{'' if args.plain else ' under the profiler'}: "
               f"{elapsed / args.count * 1000:.2f} ms each, {cpu / args.count * 1000:.2f} ms of CPU, "
               f"{statements[0] / args.count:.1f} statements")

@@ -95,7 +95,12 @@ def lodge(uow: UnitOfWork, tools: LodgingTools, body: bytes, store: Store, refer
     risk = tools.score(uow.session, received, assessed, reference)
     uow.end_reads()
     uow.write_lock()
-    return Lodged(store(uow.session, received, assessed, now, risk), assessed, risk)
+    # The handlers run here rather than in the commit, so the rows they queue with
+    # ``insert_later`` (the lifecycle feed's accepted and released) go in one statement.
+    with inserting_together(uow.session):
+        outcome = store(uow.session, received, assessed, now, risk)
+        drain(uow.session)
+    return Lodged(outcome, assessed, risk)
 
 
 StoreMany = Callable[[Session, Sequence[service.Submission]], "list[service.Outcome | Rejection]"]

@@ -374,7 +374,7 @@ def _store_new(session: Session, plans: Sequence[_Plan], caller: Caller, convers
                 control_point=declaration.control_point,
                 named_parties=tuple((p.role.value, p.identifier) for p in declaration.parties))
             emit(session, DeclarationStatusChanged(released, accepted, "released", LANE_POLICY.actor,
-                                                   GREEN_LANE_NOTE, now))
+                                                   GREEN_LANE_NOTE, now, on_lodging=True))
 
 
 def submit(session: Session, received: ReceivedDeclaration, assessed: Assessed, caller: Caller,

@@ -69,7 +69,9 @@ class DeclarationAmended:
 
 @dataclass(frozen=True, slots=True)
 class DeclarationStatusChanged:
-    """The declaration's status changed (released, refused, cancelled, under review)."""
+    """The declaration's status changed (released, refused, cancelled, under review).
+    ``on_lodging``: the change is part of lodging the declaration (the green lane's release in
+    the transaction that created it), so no trip can carry it yet (trips link stored ones)."""
 
     facts: DeclarationFacts
     status_from: str | None
@@ -77,6 +79,7 @@ class DeclarationStatusChanged:
     actor: str
     note: str | None
     at: datetime
+    on_lodging: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,6 +31,7 @@ from uvicorn_worker import UvicornWorker
 from app.config import Settings
 from app.documents import error_payload, to_json
 from app.domain.problems import Rejection
+from app.platform.heap import settle_after_start
 from app.serving.bodies import Application, Limits, WholeBodies
 
 #: The route that takes documents larger than CSW_MAX_BODY_BYTES (app.web.api.submit_batch).
@@ -146,3 +147,4 @@ class Worker(UvicornWorker):
         self.wsgi = WholeBodies(cast(Application, threads),
                                 Limits(settings.max_body_bytes, settings.body_timeout_seconds,
                                        {BATCH_PATH: settings.max_batch_body_bytes}))
+        settle_after_start()

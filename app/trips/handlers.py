@@ -15,6 +15,10 @@ from app.trips.service import cargo_changed, declaration_changed
 
 
 def on_status_changed(session: Session, event: DeclarationStatusChanged, *, rules: RoutingRules) -> None:
+    """A declaration released as it is lodged is on no trip yet: trips link stored declarations
+    in their own transactions, so there is nothing to look up (one statement per lodgement)."""
+    if event.on_lodging:
+        return
     declaration_changed(session, event.facts.id, event.actor, event.at, rules)
 
 
