@@ -20,6 +20,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from app.config import Settings
 from app.domain.actors import Caller
 from app.users.clients import authenticate
+from app.web import ratelimit
 from app.web.context import db, services
 
 CONTENT_SECURITY_POLICY = "; ".join([
@@ -117,7 +118,7 @@ def init_security(app: Flask, settings: Settings) -> Limiter:
     limiter = Limiter(
         key_func=rate_limit_key,
         app=app,
-        storage_uri=settings.rate_limit_storage,
+        storage_uri=ratelimit.storage_uri(settings.rate_limit_storage),
         default_limits=[settings.api_rate_limit],
         default_limits_exempt_when=_not_api,
         headers_enabled=False,
