@@ -35,7 +35,8 @@ from /proc) at its start and end: it must stay flat under sustained load.
     .venv/bin/python -m bench.intake [--cases 5,v2,dms,cargo,50,999,status,floor] [--duration 15] [--warmup 3]
                                      [--connections 16] [--latency-connections 2] [--workers N]
                                      [--soak-seconds N] [--soak-backend sqlite|postgresql|both]
-                                     [--backend sqlite|postgresql|both] [--write-results]
+                                     [--backend sqlite|postgresql|both] [--rounds N] [--no-ceilings]
+                                     [--write-results]
 """
 from __future__ import annotations
 
@@ -678,7 +679,7 @@ class BackendRuns:
 
 def bench_full(backend: str, cases: list[Case], status: bool, floor: bool, soak_seconds: int,
                soak_case: Case | None, load: Load, connections: int, workers: int, work_dir: Path,
-               postgres_url: str) -> BackendRuns:
+               postgres_url: str, rounds: int = 1) -> BackendRuns:
     instance = work_dir / backend
     instance.mkdir()
     if backend == "sqlite":
@@ -697,7 +698,7 @@ def bench_full(backend: str, cases: list[Case], status: bool, floor: bool, soak_
         print(f"[{backend}] gunicorn app.wsgi:app, {workers} workers at {server.base}; "
               f"workers' RSS after start-up {done.after_startup.describe()}", flush=True)
         lookup_tags: list[str] | None = None
-        for case in cases:
+        for case in (case for _round in range(rounds) for case in cases):
             label = f"{backend}, {case.title}"
             posted = load.post(server.base, case, label)
             rows = count_declarations(url, posted.tags, case.table)
@@ -837,8 +838,9 @@ def verdicts(results: list[BackendRuns], bare: list[RunResult]) -> list[str]:
             if run.case == "5 items":
                 verdict = "meets" if ratio >= TARGET_RATIO else "MISSES"
                 absolute = "meets" if w.accepted_per_s >= TARGET_RATE and w.p99_ms < TARGET_P99_MS else "MISSES"
-                lines.append(f"- {run.label}, 5 items: {ratio:.2f} of the ceiling — {verdict} the target "
-                             f"(≥ {TARGET_RATIO:.2f}); {w.accepted_per_s:.0f}/s, p99 {w.p99_ms:.0f} ms — "
+                against = (f"{ratio:.2f} of the ceiling — {verdict} the target (≥ {TARGET_RATIO:.2f}); "
+                           if ceiling else "no ceiling measured; ")
+                lines.append(f"- {run.label}, 5 items: {against}{w.accepted_per_s:.0f}/s, p99 {w.p99_ms:.0f} ms — "
                              f"{absolute} the target (≥ {TARGET_RATE:,.0f}/s, p99 < {TARGET_P99_MS:.0f} ms)")
             elif run.case == "999 items":
                 verdict = "meets" if w.p99_ms < TARGET_999_P99_MS and w.accepted else "MISSES"
@@ -856,13 +858,7 @@ def verdicts(results: list[BackendRuns], bare: list[RunResult]) -> list[str]:
                 lines.append(f"- {run.label}, 50 items: {ratio:.2f} of the ceiling for the same document "
                              "(no target of its own)")
             elif run.case == CARGO_TITLE:
-                v1 = next((r for r in done.runs if r.case == "5 items"), None)
-                share = w.accepted_per_s / v1.wrk.accepted_per_s if v1 and v1.wrk.accepted_per_s else 0.0
-                verdict = "meets" if share >= TARGET_CARGO_RATIO else "MISSES"
-                lines.append(f"- {run.label}, {run.case}: {w.accepted_per_s:.0f}/s, p99 {w.p99_ms:.0f} ms; "
-                             f"cargo/declaration {share:.2f} of v1's 5 items in the same run — {verdict} issue "
-                             f"21's target (≥ {TARGET_CARGO_RATIO:.2f})"
-                             if v1 else f"- {run.label}, {run.case}: {w.accepted_per_s:.0f}/s (no v1 run to compare)")
+                lines.append(_cargo_verdict(done, run))
             elif run.case in PROFILE_TITLES.values():
                 v1 = next((r for r in done.runs if r.case == "5 items"), None)
                 share = w.accepted_per_s / v1.wrk.accepted_per_s if v1 and v1.wrk.accepted_per_s else 0.0
@@ -876,6 +872,38 @@ def verdicts(results: list[BackendRuns], bare: list[RunResult]) -> list[str]:
                              f"202s (warm-up {run.warmup_accepted} + measured {w.accepted}): "
                              f"{'ok' if run.durable else 'ROWS MISSING'}")
     return lines
+
+
+def _pooled_rate(runs: list[RunResult]) -> float:
+    """Accepted per second over all the runs of a case (every round of it)."""
+    seconds = sum(run.wrk.duration_s for run in runs)
+    return sum(run.wrk.accepted for run in runs) / seconds if seconds else 0.0
+
+
+def _cargo_verdict(done: BackendRuns, run: RunResult) -> str:
+    """Cargo against the 5-item v1 declaration of the same server: this round's two runs, and
+    (with several rounds) all rounds pooled, which evens out other work on the machine."""
+    w = run.wrk
+    cargo_runs = [r for r in done.runs if r.case == CARGO_TITLE]
+    five_runs = [r for r in done.runs if r.case == "5 items"]
+    if not five_runs:
+        return f"- {run.label}, {run.case}: {w.accepted_per_s:.0f}/s (no v1 run to compare)"
+    index = next(n for n, r in enumerate(cargo_runs) if r is run)
+    v1 = five_runs[min(index, len(five_runs) - 1)]
+    share = w.accepted_per_s / v1.wrk.accepted_per_s if v1.wrk.accepted_per_s else 0.0
+    line = (f"- {run.label}, {run.case}: {w.accepted_per_s:.0f}/s, p99 {w.p99_ms:.0f} ms; cargo/declaration "
+            f"{share:.2f} of v1's 5 items ({v1.wrk.accepted_per_s:.0f}/s) in the same round")
+    if len(cargo_runs) > 1 and index == len(cargo_runs) - 1:
+        pooled_five = _pooled_rate(five_runs)
+        pooled = _pooled_rate(cargo_runs) / pooled_five if pooled_five else 0.0
+        verdict = "meets" if pooled >= TARGET_CARGO_RATIO else "MISSES"
+        return (line + f"\n- {run.label}, all {len(cargo_runs)} rounds pooled: cargo {_pooled_rate(cargo_runs):.0f}/s, "
+                f"5-item declarations {pooled_five:.0f}/s, cargo/declaration **{pooled:.2f}** — {verdict} issue 21's "
+                f"target (≥ {TARGET_CARGO_RATIO:.2f})")
+    if len(cargo_runs) == 1:
+        verdict = "meets" if share >= TARGET_CARGO_RATIO else "MISSES"
+        line += f" — {verdict} issue 21's target (≥ {TARGET_CARGO_RATIO:.2f})"
+    return line
 
 
 def memory(results: list[BackendRuns]) -> list[str]:
@@ -984,11 +1012,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--postgres-url", default=os.environ.get("CSW_BENCH_POSTGRES_URL",
                                                                  DEFAULT_POSTGRES_URL),
                         help="scratch PostgreSQL database; its schema public is dropped")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="run the POST cases this many times in turn on the same server (cargo is then "
+                             "also set against the 5-item declaration over all rounds pooled)")
+    parser.add_argument("--no-ceilings", action="store_true",
+                        help="skip the bare and durable ceilings (the full service's cases only, e.g. to set "
+                             "the cargo case against the 5-item declaration)")
     parser.add_argument("--write-results", action="store_true", help=f"write {RESULTS.name}")
     args = parser.parse_args(argv)
     if args.items:
         args.cases = [name for name in ALL_CASES if name in args.items]
-    for name in ("duration", "warmup", "connections", "latency_connections", "threads", "workers"):
+    for name in ("duration", "warmup", "connections", "latency_connections", "threads", "workers", "rounds"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
     if args.soak_seconds < 0:
@@ -1044,12 +1078,13 @@ def main(argv: list[str] | None = None) -> int:
             load = Load(wrk, args.duration, args.warmup, args.threads)
             soak_case = next((case for case in all_cases if case.name == "5"), None)
             results = [bench_full(backend, cases, status, floor, args.soak_seconds if backend in soaked else 0,
-                                  soak_case, load, args.connections, args.workers, work_dir, args.postgres_url)
+                                  soak_case, load, args.connections, args.workers, work_dir, args.postgres_url,
+                                  args.rounds)
                        for backend in backends]
             five = next((case for case in cases if case.items == 5), None)
             durable = [bench_durable(backend, five, load, args.workers, work_dir, args.postgres_url)
-                       for backend in backends] if five is not None else []
-            bare = bench_bare(cases, load, args.workers, work_dir) + durable
+                       for backend in backends] if five is not None and not args.no_ceilings else []
+            bare = ([] if args.no_ceilings else bench_bare(cases, load, args.workers, work_dir)) + durable
     except BenchError as exc:
         print(f"bench/intake.py: {exc}", file=sys.stderr)
         return 2

@@ -275,6 +275,9 @@ def bench_backend(backend: str, args: argparse.Namespace, workdir: Path) -> list
               for name, p, load in local]
     p99 = http[0][2].p99_ms if http else local[0][1]["p99"]
     where = f"over HTTP at {http[0][1]} connections" if http else "in process"
+    unexpected = [f"{name} at {c} connections: {r.statuses}" for name, c, r, _ in http if r.accepted != r.requests]
+    if unexpected:
+        lines += ["", "UNEXPECTED answers: " + "; ".join(unexpected)]
     lines += ["", f"Kiosk decision p99 {where}: {p99:.2f} ms — {'meets' if p99 < TARGET_P99_MS else 'MISSES'} "
               f"the target (< {TARGET_P99_MS:.0f} ms)."]
     return lines
@@ -314,7 +317,7 @@ def main(argv: list[str] | None = None) -> int:
             for backend in backends:
                 lines = bench_backend(backend, args, Path(temp))
                 print("\n".join(lines), flush=True)
-                failed = failed or "MISSES" in lines[-1]
+                failed = failed or "UNEXPECTED" in "\n".join(lines)
                 if args.write_results:
                     write_section(f"kiosk-{backend}", "\n".join(lines))
     except BenchError as exc:
