@@ -1,4 +1,5 @@
-"""Profile the lodging path in one process: where the CPU of a declaration goes.
+"""Profile the lodging path in one process: where the CPU of a declaration (or of road cargo
+information, ``--cargo``) goes.
 
 Why: the HTTP benchmark (``bench/intake.py``) says how fast the service is; this says why. It
 migrates and seeds a scratch database (SQLite, or PostgreSQL with ``--postgres-url``), then posts
@@ -7,6 +8,7 @@ declarations with unique LRNs through the Flask test client under pyinstrument (
 (``before_cursor_execute``; an executemany counts once). No timing is asserted anywhere.
 
     .venv/bin/python -m bench.profile_intake --count 500
+    .venv/bin/python -m bench.profile_intake --count 500 --cargo     # POST /api/v1/cargo
 """
 from __future__ import annotations
 
@@ -23,14 +25,24 @@ from pathlib import Path
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from bench.intake import API_KEY, declaration_body, migrate_and_seed, reset_postgres, service_env
+from bench.intake import (
+    API_KEY,
+    CARGO_ENDPOINT,
+    ENDPOINT,
+    cargo_body,
+    declaration_body,
+    migrate_and_seed,
+    reset_postgres,
+    service_env,
+)
 
 LRN = re.compile(rb"(<FunctionalReferenceID>)[^<]*(</FunctionalReferenceID>)")
 
 
-def bodies(count: int, tag: str, items: int = 5) -> list[bytes]:
-    """``count`` copies of the bench's ``items``-item declaration, each with its own LRN."""
-    template, _source = declaration_body(items)
+def bodies(count: int, tag: str, items: int = 5, cargo: bool = False) -> list[bytes]:
+    """``count`` copies of the bench's ``items``-item declaration (or its cargo information),
+    each with its own LRN."""
+    template, _source = cargo_body() if cargo else declaration_body(items)
     return [LRN.sub(rb"\g<1>" + f"{tag}-{n}".encode() + rb"\g<2>", template, count=1) for n in range(count)]
 
 
@@ -38,6 +50,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=500, help="declarations profiled (after 50 warm-up)")
     parser.add_argument("--items", type=int, choices=(5, 50, 999), default=5, help="goods items per declaration")
+    parser.add_argument("--cargo", action="store_true",
+                        help="road cargo information (POST /api/v1/cargo) instead of declarations")
     parser.add_argument("--postgres-url", help="scratch PostgreSQL database (its schema public is dropped)")
     parser.add_argument("--cprofile", action="store_true", help="cProfile instead of pyinstrument")
     parser.add_argument("--sort", default="cumulative", help="cProfile sort key (cumulative, tottime, ...)")
@@ -76,15 +90,17 @@ def main() -> None:
 
         headers = {"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/xml"}
         tag = f"P{int(time.time())}"
+        endpoint = CARGO_ENDPOINT if args.cargo else ENDPOINT
+        what = "cargo lodgements" if args.cargo else "declarations"
 
         def post_all(batch: list[bytes]) -> None:
             for body in batch:
-                answer = client.post("/api/v1/declarations", data=body, headers=headers)
+                answer = client.post(endpoint, data=body, headers=headers)
                 if answer.status_code != 202:
                     raise SystemExit(f"expected 202, got {answer.status_code}: {answer.data[:500]!r}")
 
-        post_all(bodies(min(50, args.count), tag + "w", args.items))
-        batch = bodies(args.count, tag, args.items)
+        post_all(bodies(min(50, args.count), tag + "w", args.items, args.cargo))
+        batch = bodies(args.count, tag, args.items, args.cargo)
         counting[0] = True
         started, cpu_started = time.perf_counter(), time.process_time()
         if args.plain:
@@ -106,7 +122,7 @@ def main() -> None:
         if args.statements:
             for text, count in kinds.most_common(40):
                 print(f"{count / args.count:8.2f}  {text}")
-        print(f"{args.count} declarations in {elapsed:.2f} s{'' if args.plain else ' under the profiler'}: "
+        print(f"{args.count} {what} in {elapsed:.2f} s{'' if args.plain else ' under the profiler'}: "
               f"{elapsed / args.count * 1000:.2f} ms each, {cpu / args.count * 1000:.2f} ms of CPU, "
               f"{statements[0] / args.count:.1f} statements")
 

@@ -11,9 +11,13 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.sql.dml import Insert
 
 from app.db.cargo_models import CargoDocument, CargoEvent, CargoRecord
+from app.db.models import table_of
 from app.db.routing_models import TripConsignment
 from app.domain.actors import Caller
 from app.domain.cargo import (
@@ -134,33 +138,78 @@ def _document(session: Session, record: CargoRecord, received: ReceivedCargo, no
                               sha256=received.sha256, received_at=now, conversation_id=conversation_id))
 
 
+def _insert_new_statement(dialect_name: str) -> Insert:
+    """``INSERT ... ON CONFLICT (submitter, LRN) DO NOTHING RETURNING id`` for the dialect, built
+    once per process (building it per lodgement costs more than running it)."""
+    statement = _INSERT_NEW.get(dialect_name)
+    if statement is None:
+        table = table_of(CargoRecord)
+        dialect = postgresql if dialect_name == "postgresql" else sqlite
+        statement = _INSERT_NEW[dialect_name] = dialect.insert(table).on_conflict_do_nothing(
+            index_elements=[table.c.submitter_party_id, table.c.lrn]).returning(table.c.id)
+    return statement
+
+
+_INSERT_NEW: dict[str, Insert] = {}
+_DOCUMENTS, _EVENTS = table_of(CargoDocument).insert(), table_of(CargoEvent).insert()
+_RECORD_COLUMNS = tuple(column.key for column in table_of(CargoRecord).columns)
+
+
+def _store_new(session: Session, record: CargoRecord, received: ReceivedCargo, actor: str,
+               conversation_id: str | None) -> bool:
+    """Insert a new record, its document and its ``lodged`` event with three Core statements;
+    False (nothing written) when the submitter's LRN is already taken. ``ON CONFLICT DO
+    NOTHING`` finds re-sends without a look-up first and without spoiling the transaction;
+    Core skips the ORM's per-object flush bookkeeping, which cost more than the I/O. The
+    record then joins the session as a persistent object (no second insert), as if loaded."""
+    connection: Connection = session.connection()
+    values = {key: getattr(record, key) for key in _RECORD_COLUMNS}
+    if connection.execute(_insert_new_statement(connection.dialect.name), values).first() is None:
+        return False
+    now = record.received_at
+    connection.execute(_DOCUMENTS, {"cargo_id": record.id, "version": record.version, "body": received.body,
+                                    "sha256": received.sha256, "received_at": now,
+                                    "conversation_id": conversation_id})
+    connection.execute(_EVENTS, {"cargo_id": record.id, "kind": "lodged", "version": record.version,
+                                 "status_to": record.status, "lane": record.lane, "actor": actor,
+                                 "occurred_at": now, "conversation_id": conversation_id, "note": None})
+    make_transient_to_detached(record)
+    session.add(record)
+    return True
+
+
 def lodge(uow: UnitOfWork, tools: CargoTools, body: bytes, caller: Caller, conversation_id: str | None) -> Outcome:
     """New cargo information; an identical re-send of the same LRN replays the first answer, a
-    different document under the same LRN is a conflict."""
+    different document under the same LRN is a conflict. A new one costs three inserts of its
+    own (record, document, event), no look-up."""
     assert caller.party_id is not None
     received, findings, risk, now = _prepare(uow, tools, body, caller, ORIGINAL)
     session = uow.session
-    existing = session.scalar(select(CargoRecord).where(CargoRecord.submitter_party_id == caller.party_id,
-                                                        CargoRecord.lrn == received.cargo.lrn))
-    if existing is not None:
-        first = session.scalar(select(CargoDocument.sha256).where(CargoDocument.cargo_id == existing.id,
-                                                                  CargoDocument.version == 1))
-        if first == received.sha256:
-            return Outcome(existing, tuple(_stored_findings(existing)), replay=True)
-        raise Rejection("DUPLICATE_LRN", f"LRN {received.cargo.lrn} was already used for cargo {existing.id} "
-                        "with a different document", details={"existing_declaration_id": existing.id})
     record = CargoRecord(
         id=new_cargo_reference(now), submitter_party_id=caller.party_id, lrn=received.cargo.lrn,
         status=CargoStatus.LODGED.value, version=1, **_content(received.cargo),
         lane=risk.lane.value if risk else None, risk_score=risk.score if risk else None,
-        findings=[_finding(f) for f in findings], received_at=now, updated_at=now)
-    session.add(record)
-    session.flush()
-    _document(session, record, received, now, conversation_id)
-    _event(session, record, "lodged", caller.actor, now, conversation_id)
+        findings=[_finding(f) for f in findings], control_decision=None, moved_at=None, received_at=now,
+        updated_at=now)
+    if not _store_new(session, record, received, caller.actor, conversation_id):
+        return _existing(session, caller.party_id, received)
     _announce(session, record, caller, now)
     emit(session, selection(session, record, caller.actor, now, "deselected"))
     return Outcome(record, findings)
+
+
+def _existing(session: Session, party_id: int, received: ReceivedCargo) -> Outcome:
+    """The answer for a re-sent LRN: the first answer again for the same document, else a conflict."""
+    existing = session.scalar(select(CargoRecord).where(CargoRecord.submitter_party_id == party_id,
+                                                        CargoRecord.lrn == received.cargo.lrn))
+    if existing is None:  # the conflicting row was gone by the time we looked: a retry will tell
+        raise Rejection("DATABASE_UNAVAILABLE", "the cargo information could not be stored; retry shortly")
+    first = session.scalar(select(CargoDocument.sha256).where(CargoDocument.cargo_id == existing.id,
+                                                              CargoDocument.version == 1))
+    if first == received.sha256:
+        return Outcome(existing, tuple(_stored_findings(existing)), replay=True)
+    raise Rejection("DUPLICATE_LRN", f"LRN {received.cargo.lrn} was already used for cargo {existing.id} "
+                    "with a different document", details={"existing_declaration_id": existing.id})
 
 
 def _announce(session: Session, record: CargoRecord, caller: Caller, now: datetime) -> None:

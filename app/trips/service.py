@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import Connection, bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from app.db import models
@@ -427,7 +427,51 @@ def record_crossing(session: Session, trip_id: str, caller: Caller, crossed_at: 
     return trip
 
 
-def kiosk_payload(trip: Trip) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class KioskView:
+    """What the kiosk reads of a trip: its decision as last evaluated (stored on the trip
+    whenever a consignment changes), never re-derived per request."""
+
+    id: str
+    state_version: int
+    vehicle_mark: str
+    control_point: str
+    decision: str
+    selected: list[str] | None
+    crossed_at: datetime | None
+
+
+_KIOSK = select(Trip.id, Trip.state_version, Trip.vehicle_mark, Trip.control_point, Trip.decision, Trip.selected,
+                Trip.crossed_at, Trip.carrier_party_id).where(Trip.id == bindparam("trip_id"))
+
+
+def _reading_connection(session: Session) -> Connection:
+    """The session's connection for a one-statement read. On PostgreSQL, outside a transaction,
+    in autocommit: the statement alone is one round trip, where BEGIN, SELECT and ROLLBACK are
+    three (the kiosk's latency is mostly round trips). SQLite keeps its own BEGIN (in-process,
+    no round trip)."""
+    if not session.in_transaction() and session.get_bind().dialect.name == "postgresql":
+        return session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    return session.connection()
+
+
+def kiosk_view(session: Session, trip_id: str, caller: Caller) -> KioskView:
+    """The kiosk's question: one primary-key read of the columns it answers with, on the
+    session's connection (Core: no ORM object, identity map or expiry), visible to the trip's
+    carrier and to customs as ``get_trip``; anyone else's answers like a missing one."""
+    if not is_valid_trip_reference(trip_id):
+        raise Rejection("INVALID_REFERENCE",
+                        f"{trip_id[:40]!r} is not a trip reference (HKyyT + 10 characters + check character)",
+                        [Problem(message="format or check character wrong", path="id",
+                                 rule="reference-check-character")])
+    row = _reading_connection(session).execute(_KIOSK, {"trip_id": trip_id}).first()
+    if row is None or (not caller.is_customs and row.carrier_party_id != caller.party_id):
+        raise Rejection("NOT_FOUND", f"no trip {trip_id}")
+    return KioskView(row.id, row.state_version, row.vehicle_mark, row.control_point, row.decision, row.selected,
+                     row.crossed_at)
+
+
+def kiosk_payload(trip: Trip | KioskView) -> dict[str, Any]:
     instruction = {
         ManifestDecision.CLEARED.value: "proceed",
         ManifestDecision.INSPECTION.value: "go to inspection",

@@ -150,17 +150,18 @@ def record_crossing(trip_id: str) -> Response:
 
 @bp.get("/trips/<trip_id>/decision")
 def kiosk_decision(trip_id: str) -> Response:
-    """The control-point kiosk's question: one primary-key read; revalidated with an ETag
-    per state version and representation (304 while the manifest has not changed)."""
+    """The control-point kiosk's question: one primary-key read of the stored decision;
+    revalidated with an ETag per state version and representation (304 while the manifest has
+    not changed: no payload is built)."""
     caller = authenticated_caller()
-    trip = service.get_trip(db(), trip_id, caller)
-    payload = service.kiosk_payload(trip)  # read before the rollback, which would expire the row (a second read)
-    db().rollback()
-    etag = f"{payload['trip_id']}-{payload['state_version']}-{'json' if wants_json() else 'xml'}"
+    session = db()
+    view = service.kiosk_view(session, trip_id, caller)
+    session.rollback()  # a read: end its transaction now, not at teardown
+    etag = f"{view.id}-{view.state_version}-{'json' if wants_json() else 'xml'}"
     headers = {"ETag": f'"{etag}"', "Cache-Control": "private, no-cache", "Vary": "Accept, Authorization"}
     if etag in request.if_none_match:
         return Response(status=304, headers=headers)
-    return _render("KioskDecision", payload, 200, headers)
+    return _render("KioskDecision", service.kiosk_payload(view), 200, headers)
 
 
 def _notification(message: OutboxMessage, as_json: bool) -> dict[str, Any]:

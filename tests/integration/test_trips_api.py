@@ -117,8 +117,11 @@ def test_only_the_callers_or_carried_declarations_can_be_linked(client: FlaskCli
     accepted = client.post(f"/api/v1/trips/{trip['trip_id']}/consignments",
                            data=json.dumps({"consignments": [carried]}), headers=json_headers())
     assert accepted.status_code == 200
-    # the other party cannot see the trader's trip at all
+    # the other party cannot see the trader's trip at all, nor its kiosk decision (404 like a missing trip)
     assert client.get(f"/api/v1/trips/{trip['trip_id']}", headers=json_headers(OTHER_KEY)).status_code == 404
+    hidden = client.get(f"/api/v1/trips/{trip['trip_id']}/decision", headers=json_headers(OTHER_KEY))
+    assert hidden.status_code == 404 and hidden.get_json()["code"] == "NOT_FOUND"
+    assert client.get(f"/api/v1/trips/{trip['trip_id']}/decision", headers=json_headers()).status_code == 200
 
 
 def test_cancelled_or_already_linked_consignments_are_refused(client: FlaskClient, clean_app: Flask) -> None:
