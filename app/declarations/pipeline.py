@@ -24,6 +24,7 @@ from app.domain.findings import Finding
 from app.domain.problems import Rejection
 from app.domain.risk import RiskResult
 from app.platform.clock import utcnow
+from app.db.session import reading
 from app.platform.uow import UnitOfWork, drain, inserting_together, reusing_reads
 
 Receive = Callable[[bytes], ReceivedDeclaration]
@@ -90,9 +91,10 @@ def lodge(uow: UnitOfWork, tools: LodgingTools, body: bytes, store: Store, refer
     if received is None:
         received = tools.receive(body)
     now = utcnow()
-    assessed = tools.assess(uow.session, received.declaration, now)
-    refuse_if_rejected(assessed)
-    risk = tools.score(uow.session, received, assessed, reference)
+    with reading():  # SQLite: the reads begin a deferred transaction, not the write lock outside the gate
+        assessed = tools.assess(uow.session, received.declaration, now)
+        refuse_if_rejected(assessed)
+        risk = tools.score(uow.session, received, assessed, reference)
     uow.end_reads()
     uow.write_lock()
     # The handlers run here rather than in the commit, so the rows they queue with
@@ -120,18 +122,19 @@ def lodge_batch(uow: UnitOfWork, tools: LodgingTools, requests: Sequence[Request
     part, in document order, stored as a single post stores them. The batch costs one commit;
     the caller commits. Results are in the order of ``requests``."""
     checked: list[service.Submission | Request | Rejection] = []
-    for asked in requests:
-        if isinstance(asked, Rejection) or asked.received is None:
-            checked.append(asked)
-            continue
-        try:
-            now = utcnow()
-            assessed = tools.assess(uow.session, asked.received.declaration, now)
-            refuse_if_rejected(assessed)
-            checked.append(service.Submission(asked.received, assessed, None, now))
-        except Rejection as rejection:
-            checked.append(rejection)
-    prepared = _scored(uow, tools, requests, checked)
+    with reading():  # as in ``lodge``: the preparatory reads take no write lock outside the gate
+        for asked in requests:
+            if isinstance(asked, Rejection) or asked.received is None:
+                checked.append(asked)
+                continue
+            try:
+                now = utcnow()
+                assessed = tools.assess(uow.session, asked.received.declaration, now)
+                refuse_if_rejected(assessed)
+                checked.append(service.Submission(asked.received, assessed, None, now))
+            except Rejection as rejection:
+                checked.append(rejection)
+        prepared = _scored(uow, tools, requests, checked)
     uow.end_reads()
     uow.write_lock()
     with reusing_reads(uow.session):
