@@ -7,6 +7,7 @@ instead of skipping.
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ from app.db import migrate
 from app.db.models import Base
 from app.db.session import normalise_url
 from app.users.clients import create_client, ensure_party
+from app.users.service import hash_password
 from app.transit.service import seed_demo_fleet
 
 SAMPLES = PROJECT_ROOT / "samples"
@@ -123,6 +125,14 @@ def clean_app(app: Flask) -> Iterator[Flask]:
 @pytest.fixture()
 def client(clean_app: Flask) -> FlaskClient:
     return clean_app.test_client()
+
+
+@functools.cache
+def hashed(password: str) -> str:
+    """The Argon2 hash of a test password, made once per run: the hash is slow on purpose (about
+    0.2 s of CPU), and fixtures that create the same accounts for every test need not pay it
+    each time (a salted hash shared by accounts verifies as any other)."""
+    return hash_password(password)
 
 
 def auth(key: str = TRADER_KEY, accept: str = "application/xml") -> dict[str, str]:

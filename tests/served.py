@@ -69,6 +69,10 @@ def _recreate_postgres(name: str, template: str | None = None) -> None:
     admin = create_engine(make_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as connection:
+            if template:  # a copy needs its template alone: no session of the seeding commands left
+                connection.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                        "WHERE datname = :template AND pid <> pg_backend_pid()"),
+                                   {"template": template})
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             connection.execute(text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")))
     finally:
