@@ -101,7 +101,7 @@ def start(env: dict[str, str], workers: int = 2) -> tuple[subprocess.Popen[bytes
     process = subprocess.Popen([CSW, "serve", "--port", str(port), "--workers", str(workers)], env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 90  # a loaded 2-core machine can take half a minute to boot it
     while True:
         try:
             urllib.request.urlopen(f"{base}/healthz", timeout=1)
