@@ -131,7 +131,7 @@ _SEEDED: dict[int, tuple[object, datetime, list[tuple[Table, list[dict[str, Any]
 
 def empty_and_seed(session: Session, owner: object, seed: Callable[[Session], None]) -> None:
     """Empty every table, then put back what ``seed`` makes. ``seed`` runs once per ``owner``
-    (an app or a runtime, i.e. one database): its rows are kept and inserted again for the next
+    (the app of one database): its rows are kept and inserted again for the next
     tests, one statement per table instead of the ~110 lookups and inserts of the registrations,
     with the same ids and their times moved to now (so they stay as recent as when seeded)."""
     for table in reversed(Base.metadata.sorted_tables):

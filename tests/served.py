@@ -8,12 +8,12 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
-import sqlite3
-import tempfile
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
