@@ -22,6 +22,23 @@ from tests.integration.test_routing_delivery import Receiver
 from tests.integration.test_transit_journeys import ADMIN_KEY, GATEWAY_KEY
 
 
+@pytest.fixture(scope="session", autouse=True)
+def quick_password_hashes() -> Iterator[None]:
+    """Argon2id with its cheapest work factor in the in-process apps: the default (3 passes over
+    64 MiB, 4 lanes) costs about 0.2 s of CPU per hash and per sign-in, and these tests sign in a
+    few hundred times. Signing in still verifies a real Argon2id hash, and an unknown user a dummy
+    one; the served instances (``tests/served.py``) and the browser tests keep the defaults."""
+    from argon2 import PasswordHasher
+
+    from app.users import service
+
+    saved = service._hasher, service._DUMMY_HASH
+    service._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    service._DUMMY_HASH = service._hasher.hash("not-a-real-password-for-timing")
+    yield
+    service._hasher, service._DUMMY_HASH = saved
+
+
 @pytest.fixture()
 def transit(client: FlaskClient, clean_app: Flask) -> FlaskClient:
     """The test client, with the e-lock gateway's and the customs admin's API clients registered."""
