@@ -13,13 +13,30 @@ from sqlalchemy import select
 from app.db import models
 from app.db.case_models import User
 from app.users.clients import create_client, ensure_party
-from app.users.service import create_user, hash_password
-from tests.conftest import CARRIER_KEY, OTHER_BRN, OTHER_CARRIER_KEY, TRADER_BRN
+from app.users.service import create_user
+from tests.conftest import CARRIER_KEY, OTHER_BRN, OTHER_CARRIER_KEY, TRADER_BRN, hashed
 from tests.integration.test_officer_app import PASSWORDS, ROLES
 from tests.integration.test_portal_web import PASSWORD as PORTAL_PASSWORD
 from tests.integration.test_routing_admin import PASSWORD as ROUTING_ADMIN_PASSWORD
 from tests.integration.test_routing_delivery import Receiver
 from tests.integration.test_transit_journeys import ADMIN_KEY, GATEWAY_KEY
+
+
+@pytest.fixture(scope="session", autouse=True)
+def quick_password_hashes() -> Iterator[None]:
+    """Argon2id with its cheapest work factor in the in-process apps: the default (3 passes over
+    64 MiB, 4 lanes) costs about 0.2 s of CPU per hash and per sign-in, and these tests sign in a
+    few hundred times. Signing in still verifies a real Argon2id hash, and an unknown user a dummy
+    one; the served instances (``tests/served.py``) and the browser tests keep the defaults."""
+    from argon2 import PasswordHasher
+
+    from app.users import service
+
+    saved = service._hasher, service._DUMMY_HASH
+    service._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    service._DUMMY_HASH = service._hasher.hash("not-a-real-password-for-timing")
+    yield
+    service._hasher, service._DUMMY_HASH = saved
 
 
 @pytest.fixture()
@@ -35,7 +52,7 @@ def transit(client: FlaskClient, clean_app: Flask) -> FlaskClient:
 @pytest.fixture(scope="session")
 def password_hashes() -> dict[str, str]:
     """Argon2 is slow on purpose: hash the test passwords once per run."""
-    return {username: hash_password(password) for username, password in PASSWORDS.items()}
+    return {username: hashed(password) for username, password in PASSWORDS.items()}
 
 
 @pytest.fixture()
@@ -59,7 +76,7 @@ def admin_browser(clean_app: Flask) -> FlaskClient:
     with clean_app.extensions["csw"].sessions() as session, session.begin():
         for name, role in (("routing-admin", "admin"), ("routing-officer", "officer")):
             session.add(User(username=name, display_name=name, role=role,
-                             password_hash=hash_password(ROUTING_ADMIN_PASSWORD),
+                             password_hash=hashed(ROUTING_ADMIN_PASSWORD),
                              locale="en", active=True, created_at=datetime.now(timezone.utc)))
     return clean_app.test_client()
 
@@ -79,8 +96,9 @@ def traders(clean_app: Flask) -> Flask:
         for username, brn in (("trader", TRADER_BRN), ("harbour", OTHER_BRN)):
             party = session.scalar(select(models.Party).where(models.Party.identifier == brn))
             assert party is not None
-            create_user(session, username, "trader", PORTAL_PASSWORD, party_id=party.id)
-        create_user(session, "officer", "officer", PORTAL_PASSWORD)
+            create_user(session, username, "trader", PORTAL_PASSWORD, party_id=party.id,
+                        password_hash=hashed(PORTAL_PASSWORD))
+        create_user(session, "officer", "officer", PORTAL_PASSWORD, password_hash=hashed(PORTAL_PASSWORD))
     return clean_app
 
 

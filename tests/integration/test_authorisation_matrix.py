@@ -16,7 +16,7 @@ from sqlalchemy import select
 from app.db import models
 from app.users.clients import create_client
 from app.users.service import create_user
-from tests.conftest import TRADER_BRN, TRADER_KEY, auth
+from tests.conftest import TRADER_BRN, TRADER_KEY, auth, hashed
 from tests.factories import declaration_xml
 from tests.integration.test_officer_app import csrf_token
 
@@ -114,7 +114,8 @@ def callers(clean_app: Flask) -> Iterator[dict[str, object]]:
     with clean_app.extensions["csw"].sessions() as session, session.begin():
         party = session.scalars(select(models.Party).where(models.Party.identifier == TRADER_BRN)).one()
         for role in WEB_ROLES:
-            create_user(session, f"matrix-{role}", role, PASSWORD, party_id=party.id if role == "trader" else None)
+            create_user(session, f"matrix-{role}", role, PASSWORD, party_id=party.id if role == "trader" else None,
+                        password_hash=hashed(PASSWORD))
         for role in API_ROLES:
             create_client(session, f"matrix-{role}", party, key=KEYS[role], role=role)
     answer = clean_app.test_client().post("/api/v1/declarations", data=declaration_xml(lrn="MATRIX-1"),

@@ -34,8 +34,7 @@ from app.db.case_models import Case, User
 from app.db.routing_models import OutboxMessage, Subscriber
 from app.domain.declaration import DeclarationStatus
 from app.domain.risk import LaneThresholds
-from app.users.service import hash_password
-from tests.conftest import OTHER_BRN, OTHER_KEY, TRADER_BRN, TRADER_KEY, auth, sample
+from tests.conftest import OTHER_BRN, OTHER_KEY, TRADER_BRN, TRADER_KEY, auth, hashed, sample
 from tests.factories import declaration_xml
 from tests.integration.test_trips_api import add_subscriber, json_headers, open_trip
 
@@ -48,7 +47,7 @@ def _officer(app: Flask) -> tuple[FlaskClient, str]:
     """An officer account, signed in through the login form; returns the browser and a CSRF token."""
     with app.extensions["csw"].sessions() as session, session.begin():
         session.add(User(username="officer", display_name="Officer Test", role="officer", locale="en",
-                         password_hash=hash_password(OFFICER_PASSWORD), active=True,
+                         password_hash=hashed(OFFICER_PASSWORD), active=True,
                          created_at=datetime.now(timezone.utc)))
     browser = app.test_client()
 

@@ -163,7 +163,7 @@ def test_dispatchers_killed_at_random_moments_lose_nothing(
         for round_number in range(ROUNDS):
             pair = [start(), start()]
             seen = sink.count()
-            until(lambda seen=seen: sink.count() > seen or statuses(clean_app).get("pending", 0) == 0, 30,
+            until(lambda seen=seen: sink.count() > seen or statuses(clean_app).get("pending", 0) == 0, 90,
                   f"seed {seed}: round {round_number}: no worker delivered anything")
             for worker in pair:
                 time.sleep(rng.uniform(0.0, 0.6))

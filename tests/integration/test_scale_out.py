@@ -23,7 +23,7 @@ from sqlalchemy import create_engine, func, select
 from app.db import models
 from app.db.routing_models import OutboxMessage, Subscriber
 from tests.factories import declaration_xml
-from tests.served import CSW, DEMO_KEY, free_port, postgres_database, prepared_env, start, stop
+from tests.served import CSW, DEMO_KEY, free_port, postgres_database, prepared_env, start, stop_all
 
 DECLARATIONS = 40
 JOB_SECONDS = {"audit-seal": 2, "elock-overdue": 3, "case-escalation": 2}
@@ -71,8 +71,7 @@ def scale_out_database() -> str:
 def processes() -> Iterator[list[subprocess.Popen[bytes]]]:
     started: list[subprocess.Popen[bytes]] = []
     yield started
-    for process in started:
-        stop(process)
+    stop_all(started)
 
 
 def until(condition: Callable[[], bool], seconds: float, why: str) -> None:
