@@ -16,15 +16,14 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import tempfile
 import time
 from collections import Counter
-from pathlib import Path
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from bench.intake import API_KEY, TARGET_PROFILE_RATIO, declaration_body, migrate_and_seed, reset_postgres, service_env
+from bench.inprocess import scratch_client
+from bench.intake import API_KEY, TARGET_PROFILE_RATIO, declaration_body
 
 LRN = re.compile(rb"(<FunctionalReferenceID>)[^<]*(</FunctionalReferenceID>)")
 MESSAGES = ("v1", "v1bl", "v2", "dms")
@@ -39,19 +38,7 @@ def main() -> None:
     templates = {name: declaration_body(5, name)[0] for name in MESSAGES}
     tag = f"M{int(time.time())}"
 
-    with tempfile.TemporaryDirectory(prefix="csw-messages-") as scratch:
-        instance = Path(scratch)
-        url = args.postgres_url or f"sqlite:///{instance / 'csw.db'}"
-        if args.postgres_url:
-            reset_postgres(url)
-        env = service_env(url, instance)
-        env["CSW_API_RATE_LIMIT"] = "1000000 per second"
-        migrate_and_seed(env)
-        os.environ.update(env)
-
-        from app import create_app
-
-        client = create_app().test_client()
+    with scratch_client(args.postgres_url, "csw-messages-") as client:
         headers = {"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/xml"}
         counting: list[str | None] = [None]
         statements: Counter[str] = Counter()

@@ -14,18 +14,16 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import os
 import pstats
-import tempfile
 import time
 from collections import Counter
-from pathlib import Path
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from bench.batch import batch_body
-from bench.intake import API_KEY, migrate_and_seed, reset_postgres, service_env
+from bench.intake import API_KEY
+from bench.inprocess import scratch_client
 
 
 def main() -> None:
@@ -42,22 +40,7 @@ def main() -> None:
                         help="leave the garbage collector as CPython sets it (a served worker tunes it)")
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory(prefix="csw-profile-batch-") as scratch:
-        instance = Path(scratch)
-        url = args.postgres_url or f"sqlite:///{instance / 'csw.db'}"
-        if args.postgres_url:
-            reset_postgres(url)
-        env = service_env(url, instance)
-        env["CSW_API_RATE_LIMIT"] = "1000000 per second"
-        migrate_and_seed(env)
-        os.environ.update(env)
-
-        from app import create_app
-        from app.platform.heap import settle_after_start
-
-        client = create_app().test_client()
-        if not args.default_gc:
-            settle_after_start()  # as a served worker does once the application is loaded
+    with scratch_client(args.postgres_url, "csw-profile-batch-", default_gc=args.default_gc) as client:
         headers = {"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/xml",
                    "Accept": "application/json"}
         tag = f"Q{int(time.time()) % 100000}"

@@ -14,13 +14,10 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import os
 import pstats
 import re
-import tempfile
 import time
 from collections import Counter
-from pathlib import Path
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -31,10 +28,8 @@ from bench.intake import (
     ENDPOINT,
     cargo_body,
     declaration_body,
-    migrate_and_seed,
-    reset_postgres,
-    service_env,
 )
+from bench.inprocess import scratch_client
 
 LRN = re.compile(rb"(<FunctionalReferenceID>)[^<]*(</FunctionalReferenceID>)")
 
@@ -62,22 +57,7 @@ def main() -> None:
                         help="leave the garbage collector as CPython sets it (a served worker tunes it)")
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory(prefix="csw-profile-") as scratch:
-        instance = Path(scratch)
-        url = args.postgres_url or f"sqlite:///{instance / 'csw.db'}"
-        if args.postgres_url:
-            reset_postgres(url)
-        env = service_env(url, instance)
-        env["CSW_API_RATE_LIMIT"] = "1000000 per second"
-        migrate_and_seed(env)
-        os.environ.update(env)
-
-        from app import create_app
-        from app.platform.heap import settle_after_start
-
-        client = create_app().test_client()
-        if not args.default_gc:
-            settle_after_start()  # as a served worker does once the application is loaded
+    with scratch_client(args.postgres_url, "csw-profile-", default_gc=args.default_gc) as client:
         statements = [0]
         kinds: Counter[str] = Counter()
         counting = [False]
