@@ -380,7 +380,8 @@ def test_a_transit_alert_joins_the_declarations_case(clean_app: Flask, accounts:
     assert [r["code"] for r in after.reasons] == ["yellow", "tamper"]
     assert after.alert_kind == "tamper" and after.priority > before.priority
     with clean_app.extensions["csw"].sessions() as session:
-        kinds = session.scalars(select(CaseEvent.kind).where(CaseEvent.case_id == case_id)).all()
+        kinds = session.scalars(select(CaseEvent.kind).where(CaseEvent.case_id == case_id)
+                                .order_by(CaseEvent.id)).all()
     assert kinds == ["opened", "alert"]
 
 
@@ -526,7 +527,8 @@ def test_notes_are_kept_in_the_history(clean_app: Flask, accounts: dict[str, int
     view = client.get(f"/officer/cases/{case_id}")
     assert "called the broker &lt;b&gt;twice&lt;/b&gt;" in view.text
     with clean_app.extensions["csw"].sessions() as session:
-        kinds = session.scalars(select(CaseEvent.kind).where(CaseEvent.case_id == case_id)).all()
+        kinds = session.scalars(select(CaseEvent.kind).where(CaseEvent.case_id == case_id)
+                                .order_by(CaseEvent.id)).all()
     assert kinds == ["opened", "note"]
 
 
@@ -794,7 +796,8 @@ def test_the_traders_answer_and_attachment_reach_the_officer(clean_app: Flask, a
     back = case_row(clean_app, case_id)  # the answer alone hands the case back to its officer
     assert (back.state, back.assigned_to_id) == ("claimed", accounts["officer"])
     with clean_app.extensions["csw"].sessions() as session:
-        kinds = session.scalars(select(CaseEvent.kind).where(CaseEvent.case_id == case_id)).all()
+        kinds = session.scalars(select(CaseEvent.kind).where(CaseEvent.case_id == case_id)
+                                .order_by(CaseEvent.id)).all()
         assert kinds[-1] == "documents_answered"
         answer_id = session.scalar(select(DocumentRequestAnswer.id).where(
             DocumentRequestAnswer.request_id == request_id))
