@@ -24,6 +24,7 @@ from app.db.case_models import User
 from app.users import service as users
 from app.web import params
 from app.web.context import db, unit_of_work
+from app.db.session import reading
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -43,7 +44,8 @@ def load_user(user_id: str) -> User | None:
     number, _sep, token = user_id.partition(":")
     if not token or not (number.isascii() and number.isdigit() and len(number) <= 10) or int(number) > params.MAX_ID:
         return None
-    user = db().get(User, int(number))
+    with reading():  # a read: on SQLite a deferred BEGIN, not the write lock outside the write gate
+        user = db().get(User, int(number))
     # End the look-up's transaction at once: on SQLite a transaction holds the write lock,
     # and a page that writes must take the write gate before its own transaction begins.
     unit_of_work().end_reads()

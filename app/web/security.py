@@ -22,6 +22,7 @@ from app.config import Settings
 from app.domain.actors import Caller
 from app.users.clients import authenticate
 from app.web.context import db, services
+from app.db.session import reading
 
 CONTENT_SECURITY_POLICY = "; ".join([
     "default-src 'self'",
@@ -72,7 +73,8 @@ def bearer_caller() -> Caller | None:
     revoked one). Looked up once per request: the limiter asks first, the view then reuses it."""
     if "bearer_caller" not in g:
         key = _bearer_key()
-        g.bearer_caller = authenticate(db(), key, services().api_keys) if key else None
+        with reading():  # a read: on SQLite a deferred BEGIN, not the write lock outside the write gate
+            g.bearer_caller = authenticate(db(), key, services().api_keys) if key else None
     caller: Caller | None = g.bearer_caller
     return caller
 

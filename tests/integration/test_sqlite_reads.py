@@ -78,3 +78,18 @@ def test_a_lodgement_still_queues_for_the_write_lock(sqlite_app: Flask, tmp_path
 
     assert not finished, "a write ran while another writer held the lock"
     assert answer.status_code == 202  # type: ignore[attr-defined]
+
+
+def test_a_post_reads_its_api_key_without_waiting_for_a_writer(sqlite_app: Flask, tmp_path: Path) -> None:
+    """Looking up a key (its first use: not yet cached) only reads: a POST refused before it
+    writes anything answers while another writer holds the lock. Were the look-up to begin
+    ``BEGIN IMMEDIATE`` it would take the write lock outside the write gate, and queue behind
+    (or starve among) the writers that hold the gate."""
+    client = sqlite_app.test_client()
+
+    finished, answer = _while_a_writer_holds_the_lock(
+        tmp_path / "csw.db",
+        lambda: client.post("/api/v1/declarations", data=b"<Declaration", headers=auth(accept="application/json")))
+
+    assert finished, "the key's look-up waited for the writer"
+    assert answer.status_code == 400  # type: ignore[attr-defined]
