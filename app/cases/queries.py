@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, String, and_, cast, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.db import models
@@ -58,6 +58,7 @@ class SearchPage:
     per_page: int
     has_next: bool
     criteria: SearchCriteria = field(default_factory=SearchCriteria)
+    cargo: list[Case] = field(default_factory=list)  # cargo cases the text names (first page only)
 
 
 def _like(term: str) -> str:
@@ -127,6 +128,7 @@ def search(session: Session, criteria: SearchCriteria, page: int = 1, per_page: 
     if criteria.empty:
         return SearchPage([], page, per_page, False, criteria)
     rows = list(session.scalars(_search_query(criteria).offset((page - 1) * per_page).limit(per_page + 1)))
+    cargo = cargo_cases_named(session, criteria.text, per_page) if page == 1 else []
     shown = rows[:per_page]
     latest: dict[str, Case] = {}
     if shown:
@@ -135,7 +137,22 @@ def search(session: Session, criteria: SearchCriteria, page: int = 1, per_page: 
             if case.declaration_id is not None:
                 latest[case.declaration_id] = case
     return SearchPage([Found(row, latest.get(row.id)) for row in shown], page, per_page,
-                      len(rows) > per_page, criteria)
+                      len(rows) > per_page, criteria, cargo)
+
+
+def cargo_cases_named(session: Session, text: str, limit: int) -> list[Case]:
+    """Cases of cargo (selected before it moved, or a line left open) whose cargo the text
+    names in part: a manifest, a bill of lading or air waybill, a road cargo reference. They
+    have no declaration, so the declaration search cannot find them. Newest first."""
+    term = text.strip().upper()
+    if len(term) < 3:
+        return []
+    contains = "%" + _like(term) + "%"
+    named = or_(func.upper(Case.cargo_ref).like(contains, escape="\\"),
+                and_(Case.source == "write-off",
+                     func.upper(cast(Case.reasons, String)).like(contains, escape="\\")))
+    return list(session.scalars(select(Case).where(Case.declaration_id.is_(None), named)
+                                .order_by(Case.opened_at.desc(), Case.id.desc()).limit(limit)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,4 +200,5 @@ def saved_searches(session: Session, user_id: int) -> list[SavedSearch]:
 
 
 __all__ = ["CASE_STATES", "NO_CASE", "ClosedPage", "Found", "SearchCriteria", "SearchPage", "active_cargo_cases",
+           "cargo_cases_named",
            "alert_kinds_seen", "closed_cases", "saved_searches", "search"]

@@ -225,3 +225,16 @@ def test_releasing_on_the_manifest_page_closes_the_case_and_a_withdrawal_closes_
                                            headers=headers(content="application/json"))
     assert cancelled.status_code == 200, cancelled.text
     assert [c.decision for c in _cargo_cases(traders, lodged)][-2:] == ["cargo_cancelled", "cargo_cancelled"]
+
+
+def test_officers_find_a_cargo_case_by_its_bill_of_lading(traders: Flask, lodged: str) -> None:
+    """A cargo case has no declaration: the officers' search finds it by the bill of lading (or
+    the manifest) it names, in part and in any case, and links to it."""
+    [case] = _cargo_cases(traders, lodged)
+    officer = signed_in(traders, "officer")
+    for text in ("hlcusha2612001", lodged):
+        page = officer.get("/officer/search", query_string={"q": text})
+        assert page.status_code == 200
+        assert 'id="cargo-cases"' in page.text and f'href="/officer/cases/{case.id}"' in page.text, text
+    elsewhere = officer.get("/officer/search", query_string={"q": "HLCUSHA2699999"})
+    assert 'id="cargo-cases"' not in elsewhere.text
