@@ -327,18 +327,8 @@ def _form_data_v1(root: etree._Element) -> dict[str, Any]:
     data["previous"] = _previous_rows(
         consignment.findall("d:PreviousDocument", {"d": namespace}) if consignment is not None else [], namespace)
     for role in PARTY_ROLES:
-        party = root.find(f"d:{role.capitalize()}", {"d": namespace})
-        data[role] = {
-            "name": _find(party, "d:Name"), "identifier": _find(party, "d:ID"),
-            "aeo_id": _find(party, "d:AEOCertificateID"), "address_line": _find(party, "d:Address/d:Line"),
-            "city": _find(party, "d:Address/d:CityName"), "country": _find(party, "d:Address/d:CountryCode"),
-        }
-    data["equipment"] = [
-        {"container_id": _find(e, "d:ID"),
-         "seals": " ".join((s.text or "").strip() for s in e.findall("d:Seal/d:ID", {"d": namespace})),
-         "elock_id": _find(e, "d:ELockID")}
-        for e in (consignment.findall("d:TransportEquipment", {"d": namespace}) if consignment is not None else [])
-    ]
+        data[role] = _party_row(root.find(f"d:{role.capitalize()}", {"d": namespace}), namespace)
+    data["equipment"] = _equipment_rows(consignment, namespace)
     data["items"] = [
         {
             "description": _find(g, "d:Commodity/d:Description"),
@@ -365,6 +355,27 @@ def _form_data_v1(root: etree._Element) -> dict[str, Any]:
         for g in root.findall("d:GoodsShipment/d:GovernmentAgencyGoodsItem", {"d": namespace})
     ]
     return data
+
+def _party_row(party: etree._Element | None, namespace: str) -> dict[str, str]:
+    """A party's fields of the form, read alike from v1 and v2 (the party's place differs)."""
+    return {
+        "name": _find(party, "d:Name", namespace), "identifier": _find(party, "d:ID", namespace),
+        "aeo_id": _find(party, "d:AEOCertificateID", namespace),
+        "address_line": _find(party, "d:Address/d:Line", namespace),
+        "city": _find(party, "d:Address/d:CityName", namespace),
+        "country": _find(party, "d:Address/d:CountryCode", namespace),
+    }
+
+
+def _equipment_rows(consignment: etree._Element | None, namespace: str) -> list[dict[str, str]]:
+    """One row of the form per container of the consignment, read alike from v1 and v2."""
+    if consignment is None:
+        return []
+    return [{"container_id": _find(e, "d:ID", namespace),
+             "seals": " ".join((s.text or "").strip() for s in e.findall("d:Seal/d:ID", {"d": namespace})),
+             "elock_id": _find(e, "d:ELockID", namespace)}
+            for e in consignment.findall("d:TransportEquipment", {"d": namespace})]
+
 
 def _previous_rows(documents: list[etree._Element], namespace: str) -> list[dict[str, str]]:
     """Every previous document the stored declaration names, one row of the form each (an
@@ -412,18 +423,8 @@ def _form_data_v2(root: etree._Element) -> dict[str, Any]:
     holders = {"importer": (shipment, "d:Importer"), "exporter": (root, "d:Exporter"),
                "carrier": (root, "d:Consignment/d:Carrier")}
     for role, (holder, path) in holders.items():
-        party = holder.find(path, ns) if holder is not None else None
-        data[role] = {
-            "name": find(party, "d:Name"), "identifier": find(party, "d:ID"),
-            "aeo_id": find(party, "d:AEOCertificateID"), "address_line": find(party, "d:Address/d:Line"),
-            "city": find(party, "d:Address/d:CityName"), "country": find(party, "d:Address/d:CountryCode"),
-        }
-    data["equipment"] = [
-        {"container_id": find(e, "d:ID"),
-         "seals": " ".join((s.text or "").strip() for s in e.findall("d:Seal/d:ID", ns)),
-         "elock_id": find(e, "d:ELockID")}
-        for e in (consignment.findall("d:TransportEquipment", ns) if consignment is not None else [])
-    ]
+        data[role] = _party_row(holder.find(path, ns) if holder is not None else None, NAMESPACE)
+    data["equipment"] = _equipment_rows(consignment, NAMESPACE)
     measure = "d:Commodity/d:GoodsMeasure"
     dutiable = "d:Commodity/d:DutiableDetails"
     data["items"] = [
