@@ -338,6 +338,16 @@ def _engine(url: str) -> Engine:
     return create_engine(url, connect_args=connect_args)
 
 
+def fresh_database(instance: Path, sqlite_name: str, backend: str, postgres_url: str) -> str:
+    """A new directory ``instance`` and an empty database for one server of the run: a SQLite
+    file in it, or ``postgres_url`` with its schema public dropped."""
+    instance.mkdir()
+    if backend == "sqlite":
+        return f"sqlite:///{instance / sqlite_name}"
+    reset_postgres(postgres_url)
+    return postgres_url
+
+
 def reset_postgres(url: str) -> None:
     """Scratch database: drop everything in schema public.
 
@@ -696,12 +706,7 @@ def bench_full(backend: str, cases: list[Case], status: bool, floor: bool, soak_
                soak_case: Case | None, load: Load, connections: int, workers: int, work_dir: Path,
                postgres_url: str, rounds: int = 1) -> BackendRuns:
     instance = work_dir / backend
-    instance.mkdir()
-    if backend == "sqlite":
-        url = f"sqlite:///{instance / 'csw.db'}"
-    else:
-        url = postgres_url
-        reset_postgres(url)
+    url = fresh_database(instance, "csw.db", backend, postgres_url)
     env = service_env(url, instance)
     env["CSW_API_RATE_LIMIT"] = BENCH_RATE_LIMIT
     print(f"[{backend}] migrating and seeding a fresh database", flush=True)
@@ -770,12 +775,7 @@ def bench_durable(backend: str, case: Case, load: Load, workers: int, work_dir: 
                   postgres_url: str) -> RunResult:
     """The 5-item case on the durable ceiling of ``backend`` (a fresh database)."""
     instance = work_dir / f"durable-{backend}"
-    instance.mkdir()
-    if backend == "sqlite":
-        url = f"sqlite:///{instance / 'durable.db'}"
-    else:
-        url = postgres_url
-        reset_postgres(url)
+    url = fresh_database(instance, "durable.db", backend, postgres_url)
     env = service_env(url, instance)
     with gunicorn("bench.durable_app:app", workers, env, instance / "gunicorn.log") as base:
         print(f"[durable {backend}] gunicorn bench.durable_app:app, {workers} workers at {base}", flush=True)
