@@ -34,6 +34,7 @@ from app.risk.scoring import NO_HISTORY
 from app.cases import handlers as cases
 from app.config import Settings
 from app.db.session import make_engine, write_gate
+from app.platform.together import Together
 from app.declarations import handlers as declarations
 from app.declarations.pipeline import LodgingTools, ScoreMany
 from app.domain import events
@@ -371,7 +372,8 @@ def build(settings: Settings, *, install_handlers: bool = True) -> Runtime:
         lodging=LodgingTools(receive=reference.intake.receive_declaration,
                              assess=_assessor(reference.rule_set, caches.aeo_standings),
                              score=_scorer(reference.risk, caches),
-                             score_many=_batch_scorer(reference.risk, caches)),
+                             score_many=_batch_scorer(reference.risk, caches),
+                             together=Together()),
         cargo=_cargo_tools(reference, caches, reference.risk),
         manifests=_manifest_tools(reference, caches, reference.risk),
     )

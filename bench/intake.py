@@ -408,6 +408,19 @@ def declaration_ids(url: str, tags: list[str], limit: int) -> list[str]:
         engine.dispose()
 
 
+def group_sizes(base: str) -> tuple[float, float]:
+    """The service's ``csw_lodging_group_size`` so far (sum, count): how many concurrent posts
+    each commit of new declarations carried (all workers, through /metrics)."""
+    with urllib.request.urlopen(base + "/metrics", timeout=5) as answer:
+        lines = answer.read().decode().splitlines()
+    found = {"sum": 0.0, "count": 0.0}
+    for line in lines:
+        for kind in found:
+            if line.startswith(f"csw_lodging_group_size_{kind} "):
+                found[kind] = float(line.split()[-1])
+    return found["sum"], found["count"]
+
+
 def service_env(database_url: str, instance_dir: Path) -> dict[str, str]:
     env = dict(os.environ)
     env.update({
@@ -720,7 +733,13 @@ def bench_full(backend: str, cases: list[Case], status: bool, floor: bool, soak_
         lookup_tags: list[str] | None = None
         for case in (case for _round in range(rounds) for case in cases):
             label = f"{backend}, {case.title}"
+            stored_before = group_sizes(server.base)
             posted = load.post(server.base, case, label)
+            stored_after = group_sizes(server.base)
+            commits = stored_after[1] - stored_before[1]
+            if commits:
+                print(f"  [{label}] {stored_after[0] - stored_before[0]:.0f} new declarations in {commits:.0f} "
+                      f"commits: {(stored_after[0] - stored_before[0]) / commits:.2f} a commit", flush=True)
             rows = count_declarations(url, posted.tags, case.table)
             done.runs.append(RunResult(f"full ({backend})", case.title, case.connections, posted.result,
                                        posted.warmup_accepted, rows))

@@ -16,6 +16,7 @@ import argparse
 import cProfile
 import pstats
 import re
+import threading
 import time
 from collections import Counter
 
@@ -53,6 +54,9 @@ def main() -> None:
     parser.add_argument("--show-all", action="store_true", help="pyinstrument: show library frames too")
     parser.add_argument("--plain", action="store_true", help="no profiler: time per declaration only")
     parser.add_argument("--statements", action="store_true", help="list the statements by kind")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="post from this many threads at once (each its own test client), as a served "
+                             "worker's thread pool does; concurrent new declarations are stored together")
     parser.add_argument("--default-gc", action="store_true",
                         help="leave the garbage collector as CPython sets it (a served worker tunes it)")
     args = parser.parse_args()
@@ -73,11 +77,27 @@ def main() -> None:
         endpoint = CARGO_ENDPOINT if args.cargo else ENDPOINT
         what = "cargo lodgements" if args.cargo else "declarations"
 
-        def post_all(batch: list[bytes]) -> None:
+        def post_from(poster: object, batch: list[bytes], failures: list[str]) -> None:
             for body in batch:
-                answer = client.post(endpoint, data=body, headers=headers)
+                answer = poster.post(endpoint, data=body, headers=headers)  # type: ignore[attr-defined]
                 if answer.status_code != 202:
-                    raise SystemExit(f"expected 202, got {answer.status_code}: {answer.data[:500]!r}")
+                    failures.append(f"expected 202, got {answer.status_code}: {answer.data[:500]!r}")
+                    return
+
+        def post_all(batch: list[bytes]) -> None:
+            failures: list[str] = []
+            if args.threads == 1:
+                post_from(client, batch, failures)
+            else:
+                threads = [threading.Thread(target=post_from, args=(client.application.test_client(),
+                                                                    batch[n::args.threads], failures))
+                           for n in range(args.threads)]
+                for thread in threads:
+                    thread.start()
+                for thread in threads:
+                    thread.join()
+            if failures:
+                raise SystemExit(failures[0])
 
         post_all(bodies(min(50, args.count), tag + "w", args.items, args.cargo))
         batch = bodies(args.count, tag, args.items, args.cargo)

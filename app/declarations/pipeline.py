@@ -13,10 +13,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import partial
 
 from sqlalchemy.orm import Session
 
 from app.declarations import service
+from app.declarations.metrics import GROUP_SIZE
 from app.domain.actors import Caller
 from app.domain.assessment import Assessed, refuse_if_rejected
 from app.domain.declaration import Declaration, ReceivedDeclaration
@@ -25,6 +27,7 @@ from app.domain.problems import Rejection
 from app.domain.risk import RiskResult
 from app.platform.clock import utcnow
 from app.db.session import reading
+from app.platform.together import Together
 from app.platform.uow import UnitOfWork, drain, inserting_together, reusing_reads
 
 Receive = Callable[[bytes], ReceivedDeclaration]
@@ -41,12 +44,15 @@ class LodgingTools:
     ``receive``: parse and schema-check a document; ``assess``: the AEO standings of the
     parties named, business rules, charges and AEO benefits; ``score``: risk score and lane
     (None when no risk engine is configured); ``score_many``: ``score`` for the new
-    declarations of a batch at once (their items through the model together)."""
+    declarations of a batch at once (their items through the model together); ``together``:
+    the process's group commit, storing the new declarations of concurrent single posts
+    together (None: each on its own)."""
 
     receive: Receive
     assess: Assess
     score: Score
     score_many: ScoreMany | None = None
+    together: Together[service.Submission, Lodged] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +102,9 @@ def lodge(uow: UnitOfWork, tools: LodgingTools, body: bytes, store: Store, refer
         refuse_if_rejected(assessed)
         risk = tools.score(uow.session, received, assessed, reference)
     uow.end_reads()
+    if isinstance(store, NewDeclaration) and tools.together is not None:
+        submitted = service.Submission(received, assessed, risk, now, store.caller, store.conversation_id)
+        return tools.together.store(submitted, partial(_store_group, uow))
     uow.write_lock()
     # The handlers run here rather than in the commit, so the rows they queue with
     # ``insert_later`` (the lifecycle feed's accepted and released) go in one statement.
@@ -105,7 +114,28 @@ def lodge(uow: UnitOfWork, tools: LodgingTools, body: bytes, store: Store, refer
     return Lodged(outcome, assessed, risk)
 
 
-StoreMany = Callable[[Session, Sequence[service.Submission]], "list[service.Outcome | Rejection]"]
+def _store_group(uow: UnitOfWork, group: Sequence[service.Submission]) -> list[Lodged | BaseException]:
+    """Store new declarations of concurrent posts (``Together``) in ``uow`` and commit: the
+    leading post's unit of work carries the group. One is stored as a single post always was;
+    several as a batch's are, each accepted or refused on its own. Whatever fails otherwise
+    rolls the group back and fails every post of it."""
+    GROUP_SIZE.observe(len(group))
+    try:
+        uow.write_lock()
+        if len(group) == 1:
+            alone = group[0]
+            with inserting_together(uow.session):
+                outcome = service.submit(uow.session, alone.received, alone.assessed, alone.caller,
+                                         alone.conversation_id, alone.at, risk=alone.risk)
+                drain(uow.session)
+            uow.commit()
+            return [Lodged(outcome, alone.assessed, alone.risk)]
+        results: list[Lodged | BaseException] = list(_store_new(uow, group))
+        uow.commit()
+        return results
+    except BaseException:
+        uow.rollback()
+        raise
 
 
 def lodge_batch(uow: UnitOfWork, tools: LodgingTools, requests: Sequence[Request | Rejection], caller: Caller,
@@ -131,7 +161,7 @@ def lodge_batch(uow: UnitOfWork, tools: LodgingTools, requests: Sequence[Request
                 now = utcnow()
                 assessed = tools.assess(uow.session, asked.received.declaration, now)
                 refuse_if_rejected(assessed)
-                checked.append(service.Submission(asked.received, assessed, None, now))
+                checked.append(service.Submission(asked.received, assessed, None, now, caller, conversation_id))
             except Rejection as rejection:
                 checked.append(rejection)
         prepared = _scored(uow, tools, requests, checked)
@@ -140,7 +170,7 @@ def lodge_batch(uow: UnitOfWork, tools: LodgingTools, requests: Sequence[Request
     with reusing_reads(uow.session):
         stored = iter(_store_new(uow, [item for request, item in zip(requests, prepared, strict=True)
                                        if isinstance(request, Request) and request.new
-                                       and not isinstance(item, Request)], caller, conversation_id))
+                                       and not isinstance(item, Request)]))
         answers: list[Lodged | Rejection] = []
         for request, item in zip(requests, prepared, strict=True):
             if isinstance(request, Request) and request.new:
@@ -176,21 +206,21 @@ def _scored(uow: UnitOfWork, tools: LodgingTools, requests: Sequence[Request | R
     return scored
 
 
-def _store_new(uow: UnitOfWork, new: Sequence[service.Submission | Rejection], caller: Caller,
-               conversation_id: str) -> list[Lodged | Rejection]:
-    """The batch's new declarations, together; should anything refuse, each on its own."""
+def _store_new(uow: UnitOfWork, new: Sequence[service.Submission | Rejection]) -> list[Lodged | Rejection]:
+    """New declarations (a batch's, or a group of posts'), together; should anything refuse,
+    each on its own."""
     try:
-        return _store_together(uow, new, bulk_submission(caller, conversation_id))
+        return _store_together(uow, new)
     except Rejection:  # rolled back whole: each declaration on its own says which one refused
-        store = submission(caller, conversation_id)
-        return [_store_alone(uow, item, store) for item in new]
+        return [item if isinstance(item, Rejection) else _store_alone(uow, item, submission(item.caller,
+                                                                                            item.conversation_id))
+                for item in new]
 
 
-def _store_together(uow: UnitOfWork, prepared: Sequence[service.Submission | Rejection], store_many: StoreMany
-                    ) -> list[Lodged | Rejection]:
+def _store_together(uow: UnitOfWork, prepared: Sequence[service.Submission | Rejection]) -> list[Lodged | Rejection]:
     submissions = [item for item in prepared if not isinstance(item, Rejection)]
     with uow.part(), inserting_together(uow.session):
-        stored = iter(store_many(uow.session, submissions))
+        stored = iter(service.submit_many(uow.session, submissions))
         drain(uow.session)  # the handlers, inside the block: their feed rows go in together
     results: list[Lodged | Rejection] = []
     for item in prepared:
@@ -202,9 +232,7 @@ def _store_together(uow: UnitOfWork, prepared: Sequence[service.Submission | Rej
     return results
 
 
-def _store_alone(uow: UnitOfWork, item: service.Submission | Rejection, store: Store) -> Lodged | Rejection:
-    if isinstance(item, Rejection):
-        return item
+def _store_alone(uow: UnitOfWork, item: service.Submission, store: Store) -> Lodged | Rejection:
     try:
         with uow.part():
             outcome = store(uow.session, item.received, item.assessed, item.at, item.risk)
@@ -234,20 +262,22 @@ def store_for(request: Request, caller: Caller, conversation_id: str) -> Store:
     return amendment(request.reference, caller, conversation_id)
 
 
-def submission(caller: Caller, conversation_id: str) -> Store:
+@dataclass(frozen=True, slots=True)
+class NewDeclaration:
+    """Stores a new declaration lodged by ``caller`` (a ``Store``). ``lodge`` stores it
+    together with the new declarations of the process's concurrent posts when it can."""
+
+    caller: Caller
+    conversation_id: str
+
+    def __call__(self, session: Session, received: ReceivedDeclaration, assessed: Assessed, now: datetime,
+                 risk: RiskResult | None) -> service.Outcome:
+        return service.submit(session, received, assessed, self.caller, self.conversation_id, now, risk=risk)
+
+
+def submission(caller: Caller, conversation_id: str) -> NewDeclaration:
     """Store a new declaration lodged by ``caller``."""
-    def store(session: Session, received: ReceivedDeclaration, assessed: Assessed, now: datetime,
-              risk: RiskResult | None) -> service.Outcome:
-        return service.submit(session, received, assessed, caller, conversation_id, now, risk=risk)
-    return store
-
-
-def bulk_submission(caller: Caller, conversation_id: str) -> StoreMany:
-    """Store the new declarations of a batch lodged by ``caller``, together."""
-    def store_many(session: Session, submissions: Sequence[service.Submission]
-                   ) -> list[service.Outcome | Rejection]:
-        return service.submit_many(session, submissions, caller, conversation_id)
-    return store_many
+    return NewDeclaration(caller, conversation_id)
 
 
 def amendment(reference: str, caller: Caller, conversation_id: str) -> Store:

@@ -273,12 +273,16 @@ def _insert_if_new(connection: Connection, values: dict[str, object]) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Submission:
-    """A new declaration ready to be stored: its document, assessment, risk and when it came."""
+    """A new declaration ready to be stored: its document, assessment, risk, when it came,
+    who lodged it and in which conversation (declarations stored together may come from
+    several requests and clients)."""
 
     received: ReceivedDeclaration
     assessed: Assessed
     risk: RiskResult | None
     at: datetime
+    caller: Caller
+    conversation_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,9 +302,10 @@ class _Plan:
                                version=1, received_at=self.submission.at, awaiting_duty=self.awaiting_duty))
 
 
-def _plan(submission: Submission, caller: Caller, conversation_id: str) -> _Plan:
-    """Check the document may be lodged by ``caller`` and decide what follows lodging: whether
+def _plan(submission: Submission) -> _Plan:
+    """Check the document may be lodged by its caller and decide what follows lodging: whether
     an officer must look, and otherwise whether the green lane releases it at once."""
+    caller, conversation_id = submission.caller, submission.conversation_id
     assert caller.party_id is not None
     received, assessed, risk, now = submission.received, submission.assessed, submission.risk, submission.at
     declaration = received.declaration
@@ -332,7 +337,7 @@ def _existing_outcome(session: Session, caller: Caller, received: ReceivedDeclar
     return _replay_or_conflict(existing, received)
 
 
-def _store_new(session: Session, plans: Sequence[_Plan], caller: Caller, conversation_id: str) -> None:
+def _store_new(session: Session, plans: Sequence[_Plan]) -> None:
     """Everything but the declaration row itself (already inserted) for new declarations: the
     document, content, findings and event rows, one executemany per table for all of them, and
     their domain events in lodging order (each declaration's lodged, then its release)."""
@@ -341,14 +346,15 @@ def _store_new(session: Session, plans: Sequence[_Plan], caller: Caller, convers
     connection = session.connection()
     accepted = DeclarationStatus.ACCEPTED.value
     _insert(connection, models.DeclarationDocument, [
-        _document_values(plan.reference, 1, plan.submission.received, plan.submission.at, conversation_id)
+        _document_values(plan.reference, 1, plan.submission.received, plan.submission.at,
+                         plan.submission.conversation_id)
         for plan in plans])
     _insert_contents(connection, [(plan.reference, plan.submission.received.declaration) for plan in plans])
     _insert(connection, models.DeclarationFinding, [
         row for plan in plans for row in _finding_rows(plan.reference, 1, plan.submission.assessed)])
     events: list[dict[str, object]] = []
     for plan in plans:
-        now = plan.submission.at
+        now, caller, conversation_id = plan.submission.at, plan.submission.caller, plan.submission.conversation_id
         events.append(_event_values(plan.reference, "submitted", None, accepted, 1, caller.actor, now,
                                     conversation_id))
         if plan.awaiting_duty:
@@ -362,6 +368,7 @@ def _store_new(session: Session, plans: Sequence[_Plan], caller: Caller, convers
     _insert(connection, models.DeclarationEvent, events)
     for plan in plans:
         received, risk, now = plan.submission.received, plan.submission.risk, plan.submission.at
+        caller, conversation_id = plan.submission.caller, plan.submission.conversation_id
         declaration = received.declaration
         emit(session, DeclarationLodged(plan.reference, declaration, risk, plan.needs_officer, caller, now,
                                         conversation_id=conversation_id, charges=plan.submission.assessed.charges))
@@ -387,34 +394,34 @@ def submit(session: Session, received: ReceivedDeclaration, assessed: Assessed, 
     What follows lodging is decided from the assessment in hand rather than re-read: whether
     an officer must look (``needs_officer`` on the lodged event), and otherwise whether the
     green lane releases it at once, which is an ordinary status change."""
-    plan = _plan(Submission(received, assessed, risk, now or utcnow()), caller, conversation_id)
+    plan = _plan(Submission(received, assessed, risk, now or utcnow(), caller, conversation_id))
     if not _insert_if_new(session.connection(), plan.row):
         return _existing_outcome(session, caller, received)
-    _store_new(session, [plan], caller, conversation_id)
+    _store_new(session, [plan])
     return plan.outcome()
 
 
-def submit_many(session: Session, submissions: Sequence[Submission], caller: Caller,
-                conversation_id: str) -> list[Outcome | Rejection]:
-    """Store the new declarations of a batch together, each accepted or refused on its own as
-    ``submit`` would in document order: one ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` for
-    all the declaration rows, then one executemany per table. A document refused here (wrong
-    function code or declarant, an LRN taken by another document) stores nothing; an LRN
-    already stored, or sent twice in the batch, is answered as a re-send of the stored one.
+def submit_many(session: Session, submissions: Sequence[Submission]) -> list[Outcome | Rejection]:
+    """Store new declarations together (a batch's, or concurrent single posts'), each accepted
+    or refused on its own as ``submit`` would in the given order: one ``INSERT ... ON CONFLICT DO
+    NOTHING RETURNING`` for all the declaration rows, then one executemany per table. A document
+    refused here (wrong function code or declarant, an LRN taken by another document) stores
+    nothing; an LRN its declarant already stored, or sent twice here, is answered as a re-send
+    of the stored one.
 
     Why: per declaration, ten statements cost more than everything else storage does; a batch
     of 1,000 pays about ten in all. Handlers still see one ``DeclarationLodged`` per declaration."""
     results: list[Outcome | Rejection | None] = [None] * len(submissions)
     fresh: list[tuple[int, _Plan]] = []
     again: list[tuple[int, Submission]] = []
-    lrns: set[str] = set()
+    lrns: set[tuple[int | None, str]] = set()
     for index, submission in enumerate(submissions):
         try:
-            plan = _plan(submission, caller, conversation_id)
+            plan = _plan(submission)
         except Rejection as rejection:
             results[index] = rejection
             continue
-        lrn = submission.received.declaration.lrn
+        lrn = (submission.caller.party_id, submission.received.declaration.lrn)
         if lrn in lrns:
             again.append((index, submission))
         else:
@@ -428,10 +435,10 @@ def submit_many(session: Session, submissions: Sequence[Submission], caller: Cal
             results[index] = plan.outcome()
         else:
             again.append((index, plan.submission))
-    _store_new(session, stored, caller, conversation_id)
+    _store_new(session, stored)
     for index, submission in again:
         try:
-            results[index] = _existing_outcome(session, caller, submission.received)
+            results[index] = _existing_outcome(session, submission.caller, submission.received)
         except Rejection as rejection:
             results[index] = rejection
     assert all(result is not None for result in results)

@@ -1,0 +1,190 @@
+"""Group commit of single posts, against a real database: new declarations of concurrent posts
+in one process stored by one commit, each answered as if it had been stored alone (its own
+caller, conversation, reference, replay or refusal)."""
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import replace
+
+import pytest
+from sqlalchemy import select
+
+from app.db import models
+from app.db.transit_models import Journey
+from app.declarations import pipeline
+from app.declarations import service as declarations
+from app.declarations.metrics import GROUP_SIZE
+from app.domain.actors import Caller
+from app.domain.problems import Rejection
+from app.platform.together import R, StoreGroup, T, Together
+from tests.conftest import OTHER_BRN
+from tests.factories import declaration_xml
+from tests.service.conftest import World, every_score, sample
+
+
+class Gathering(Together[T, R]):
+    """Together, except that its first leader waits for ``size`` posts to queue behind it, so the
+    next group is known to hold them all (the test's threads would otherwise race)."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+        self.gathered = False
+        self.leading = threading.Event()
+
+    def store(self, item: T, store: StoreGroup[T, R]) -> R:
+        if not self.gathered:
+            self.gathered = True
+            self.leading.set()
+            deadline = time.monotonic() + 10
+            inner = store
+
+            def store(group, inner=inner):  # type: ignore[no-untyped-def]
+                while self.waiting < self.size and time.monotonic() < deadline:
+                    time.sleep(0.002)
+                return inner(group)
+        return super().store(item, store)
+
+
+def _together(world: World, monkeypatch: pytest.MonkeyPatch, size: int) -> None:
+    monkeypatch.setattr(world.runtime, "lodging", replace(world.runtime.lodging, together=Gathering(size)))
+
+
+def _post_at_once(world: World, posts: list[tuple[bytes, Caller, str]]) -> list[declarations.Outcome | Exception]:
+    """Lodge each body as its own request would, on its own thread and unit of work; the first
+    leads alone and the rest queue behind it, then are stored together."""
+    answers: list[declarations.Outcome | Exception | None] = [None] * len(posts)
+
+    def lodge(index: int) -> None:
+        body, caller, conversation = posts[index]
+        try:
+            with world.uow() as uow:
+                answers[index] = pipeline.lodge(uow, world.runtime.lodging, body,
+                                                pipeline.submission(caller, conversation)).outcome
+                uow.commit()
+        except Exception as failure:  # noqa: BLE001 (the test reads each post's answer)
+            answers[index] = failure
+
+    first = threading.Thread(target=lodge, args=(0,))
+    first.start()
+    together = world.runtime.lodging.together
+    if isinstance(together, Gathering):
+        assert together.leading.wait(30)  # the first leads; the others queue behind it
+    others = [threading.Thread(target=lodge, args=(n,)) for n in range(1, len(posts))]
+    for thread in others:
+        thread.start()
+    for thread in [first, *others]:
+        thread.join(30)
+    assert all(answer is not None for answer in answers)
+    return [answer for answer in answers if answer is not None]
+
+
+def _groups() -> Callable[[], float]:
+    before = GROUP_SIZE.collect()[0].samples
+    count = next(s.value for s in before if s.name.endswith("_count"))
+    return lambda: next(s.value for s in GROUP_SIZE.collect()[0].samples if s.name.endswith("_count")) - count
+
+
+def test_concurrent_posts_are_stored_by_one_commit_each_with_its_own_caller_and_conversation(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    every_score(world, "red")
+    _together(world, monkeypatch, 3)
+    commits = _groups()
+    answers = _post_at_once(world, [
+        (declaration_xml(lrn="TOGETHER-0"), world.trader, "conversation-0"),
+        (declaration_xml(lrn="TOGETHER-1"), world.trader, "conversation-1"),
+        (declaration_xml(lrn="TOGETHER-2", declarant=OTHER_BRN), world.carrier, "conversation-2"),
+        (declaration_xml(lrn="TOGETHER-3"), world.trader, "conversation-3")])
+    assert commits() == 2  # the first alone, the three that queued behind it together
+    outcomes = [answer for answer in answers if isinstance(answer, declarations.Outcome)]
+    assert len(outcomes) == 4 and len({o.receipt.id for o in outcomes}) == 4
+    assert [o.receipt.lrn for o in outcomes] == [f"TOGETHER-{n}" for n in range(4)]
+    assert not any(o.replay for o in outcomes)
+    with world.session() as session:
+        stored = {row.lrn: (row.declarant_party_id, row.conversation_id)
+                  for row in session.scalars(select(models.Declaration))}
+        events = {event.declaration_id: (event.actor, event.conversation_id)
+                  for event in session.scalars(select(models.DeclarationEvent))}
+    assert stored == {"TOGETHER-0": (world.trader.party_id, "conversation-0"),
+                      "TOGETHER-1": (world.trader.party_id, "conversation-1"),
+                      "TOGETHER-2": (world.carrier.party_id, "conversation-2"),
+                      "TOGETHER-3": (world.trader.party_id, "conversation-3")}
+    assert events[outcomes[2].receipt.id] == (world.carrier.actor, "conversation-2")
+    assert events[outcomes[3].receipt.id] == (world.trader.actor, "conversation-3")
+
+
+def test_in_one_group_a_re_send_is_a_replay_and_a_refusal_is_its_posts_alone(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    every_score(world, "red")
+    _together(world, monkeypatch, 4)
+    body = declaration_xml(lrn="TWICE-1")
+    answers = _post_at_once(world, [
+        (declaration_xml(lrn="LEADER-1"), world.trader, "c0"),
+        (body, world.trader, "c1"),
+        (body, world.trader, "c2"),  # the same document sent twice at once
+        (declaration_xml(lrn="TWICE-1", value="999.00"), world.trader, "c3"),  # the LRN, another document
+        (declaration_xml(lrn="NOT-MINE-1"), world.carrier, "c4")])  # the trader's declaration, sent by the carrier
+    first, second = answers[1], answers[2]
+    assert isinstance(first, declarations.Outcome) and isinstance(second, declarations.Outcome)
+    assert first.receipt.id == second.receipt.id and [first.replay, second.replay].count(True) == 1
+    assert isinstance(answers[3], Rejection) and answers[3].code == "DUPLICATE_LRN"
+    assert isinstance(answers[4], Rejection) and answers[4].code == "DECLARANT_MISMATCH"
+    with world.session() as session:
+        assert sorted(session.scalars(select(models.Declaration.lrn))) == ["LEADER-1", "TWICE-1"]
+
+
+def test_a_declaration_a_handler_refuses_in_a_group_is_refused_alone(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A transhipment whose e-lock is not registered is refused when its journey would open (a
+    handler): the group is stored again one by one, and only that post is refused."""
+    every_score(world, "red")
+    _together(world, monkeypatch, 3)
+    transhipment = sample("valid/transhipment-elock.xml")
+    answers = _post_at_once(world, [
+        (declaration_xml(lrn="HANDLED-0"), world.trader, "c0"),
+        (declaration_xml(lrn="HANDLED-1"), world.trader, "c1"),
+        (transhipment.replace(b"EL-000123", b"EL-777777").replace(b"DTC-TS-2026-000301", b"HANDLED-TS-1"),
+         world.trader, "c2"),
+        (transhipment, world.trader, "c3")])
+    assert isinstance(answers[2], Rejection) and answers[2].code == "TRANSIT_REJECTED"
+    assert all(isinstance(answers[n], declarations.Outcome) for n in (0, 1, 3))
+    with world.session() as session:
+        journeys = session.scalars(select(Journey.declaration_id)).all()
+        assert len(session.scalars(select(models.Declaration.id)).all()) == 3
+    assert journeys == [answers[3].receipt.id]  # type: ignore[union-attr]
+
+
+def test_a_group_that_cannot_be_stored_fails_every_post_of_it_and_stores_nothing(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    every_score(world, "red")
+    _together(world, monkeypatch, 2)
+    real = declarations.submit_many
+
+    def failing(session, submissions):  # type: ignore[no-untyped-def]
+        if len(submissions) > 1:
+            raise RuntimeError("the database went away")
+        return real(session, submissions)
+
+    monkeypatch.setattr(declarations, "submit_many", failing)
+    answers = _post_at_once(world, [(declaration_xml(lrn="FIRST-1"), world.trader, "c0"),
+                                    (declaration_xml(lrn="LOST-1"), world.trader, "c1"),
+                                    (declaration_xml(lrn="LOST-2"), world.trader, "c2")])
+    assert isinstance(answers[0], declarations.Outcome)
+    assert [str(answer) for answer in answers[1:]] == ["the database went away"] * 2
+    with world.session() as session:
+        assert session.scalars(select(models.Declaration.lrn)).all() == ["FIRST-1"]
+    later = world.lodge(declaration_xml(lrn="LATER-1"))  # the lead was given back
+    assert later.receipt.lrn == "LATER-1"
+
+
+def test_a_post_alone_is_stored_at_once_as_before(world: World) -> None:
+    commits = _groups()
+    assert isinstance(world.runtime.lodging.together, Together)
+    world.lodge(declaration_xml(lrn="ALONE-1"))
+    world.lodge(declaration_xml(lrn="ALONE-2"))
+    assert commits() == 2
+
+
+
