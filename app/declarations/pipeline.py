@@ -116,23 +116,27 @@ def lodge(uow: UnitOfWork, tools: LodgingTools, body: bytes, store: Store, refer
 
 def _store_group(uow: UnitOfWork, group: Sequence[service.Submission]) -> list[Lodged | BaseException]:
     """Store new declarations of concurrent posts (``Together``) in ``uow`` and commit: the
-    leading post's unit of work carries the group. One is stored as a single post always was;
-    several as a batch's are, each accepted or refused on its own. Whatever fails otherwise
-    rolls the group back and fails every post of it."""
+    leading post's unit of work carries the group, as a batch's declarations are stored (one
+    executemany per table), each accepted or refused on its own. Should a handler refuse one,
+    the transaction (which holds nothing but the group) is rolled back and each is stored again
+    in its own part. Whatever fails otherwise rolls the group back and fails every post of it."""
     GROUP_SIZE.observe(len(group))
     try:
         uow.write_lock()
-        if len(group) == 1:
-            alone = group[0]
+        try:
             with inserting_together(uow.session):
-                outcome = service.submit(uow.session, alone.received, alone.assessed, alone.caller,
-                                         alone.conversation_id, alone.at, risk=alone.risk)
+                outcomes = service.submit_many(uow.session, group)
                 drain(uow.session)
-            uow.commit()
-            return [Lodged(outcome, alone.assessed, alone.risk)]
-        results: list[Lodged | BaseException] = list(_store_new(uow, group))
+        except Rejection:
+            if len(group) == 1:
+                raise
+            uow.session.rollback()  # the gate stays held: each is stored again on its own
+            results = [_store_alone(uow, alone, submission(alone.caller, alone.conversation_id)) for alone in group]
+        else:
+            results = [outcome if isinstance(outcome, Rejection) else Lodged(outcome, alone.assessed, alone.risk)
+                       for outcome, alone in zip(outcomes, group, strict=True)]
         uow.commit()
-        return results
+        return list(results)
     except BaseException:
         uow.rollback()
         raise
