@@ -40,7 +40,7 @@ from app.domain.manifests import (
     manifest_decision,
     new_manifest_reference,
 )
-from app.domain.problems import Problem, Rejection
+from app.domain.problems import Problem, Rejection, lrn_used
 from app.domain.risk import RiskResult
 from app.platform.clock import utcnow
 from app.platform.uow import UnitOfWork, emit
@@ -312,8 +312,8 @@ def lodge(uow: UnitOfWork, tools: ManifestTools, body: bytes, caller: Caller,
                                                                      ManifestDocument.version == 1))
         if first == received.sha256:
             return Outcome(existing, tuple(stored_findings(existing)), replay=True)
-        raise Rejection("DUPLICATE_LRN", f"LRN {manifest.lrn} was already used for manifest {existing.id} "
-                        "with a different document", details={"existing_declaration_id": existing.id})
+        raise lrn_used(manifest.lrn, "manifest", "艙單", existing.id, "/Manifest/FunctionalReferenceID",
+                       "lrn-unique-per-submitter")
     record = ManifestRecord(
         id=new_manifest_reference(now), submitter_party_id=caller.party_id, lrn=manifest.lrn,
         status=ManifestStatus.LODGED.value, version=1, **_header(manifest, tools.boundary(manifest)),

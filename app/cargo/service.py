@@ -39,7 +39,7 @@ from app.domain.events import (
 )
 from app.domain.manifests import SELECTING_LANES
 from app.domain.findings import Finding, Severity
-from app.domain.problems import Problem, Rejection
+from app.domain.problems import Problem, Rejection, lrn_used
 from app.domain.risk import RiskResult
 from app.platform.clock import utcnow
 from app.platform.uow import UnitOfWork, emit
@@ -208,8 +208,8 @@ def _existing(session: Session, party_id: int, received: ReceivedCargo) -> Outco
                                                               CargoDocument.version == 1))
     if first == received.sha256:
         return Outcome(existing, tuple(_stored_findings(existing)), replay=True)
-    raise Rejection("DUPLICATE_LRN", f"LRN {received.cargo.lrn} was already used for cargo {existing.id} "
-                    "with a different document", details={"existing_declaration_id": existing.id})
+    raise lrn_used(received.cargo.lrn, "cargo", "貨物資料", existing.id, "/Cargo/FunctionalReferenceID",
+                   "lrn-unique-per-submitter")
 
 
 def _announce(session: Session, record: CargoRecord, caller: Caller, now: datetime) -> None:

@@ -44,7 +44,7 @@ from app.domain.events import (
     DeclarationStatusChanged,
 )
 from app.domain.findings import Severity
-from app.domain.problems import Problem, Rejection
+from app.domain.problems import Problem, Rejection, lrn_used
 from app.declarations.queries import get_declaration
 from app.domain.reference import new_declaration_reference
 from app.domain.risk import RiskResult
@@ -224,14 +224,8 @@ def _find_by_lrn(session: Session, party_id: int, lrn: str) -> models.Declaratio
 def _replay_or_conflict(existing: models.Declaration, received: ReceivedDeclaration) -> Outcome:
     if existing.original_sha256 == received.sha256:
         return Outcome(Receipt.of(existing), replay=True)
-    raise Rejection(
-        "DUPLICATE_LRN",
-        f"local reference {existing.lrn} was already used for declaration {existing.id} "
-        "with a different document; amend that declaration or use a new LRN",
-        [Problem(message=f"LRN already used by declaration {existing.id}",
-                 path="/Declaration/FunctionalReferenceID", rule="lrn-unique-per-declarant")],
-        details={"existing_declaration_id": existing.id},
-    )
+    raise lrn_used(existing.lrn, "declaration", "報關單", existing.id, "/Declaration/FunctionalReferenceID",
+                   "lrn-unique-per-declarant", "; amend that declaration or use a new LRN")
 
 
 def _risk_values(risk: RiskResult | None) -> dict[str, object]:

@@ -36,6 +36,20 @@ class Rejection(Exception):
         return f"{self.code}: {self.message}"
 
 
+def lrn_used(lrn: str, what: str, what_zh: str, existing_id: str, path: str, rule: str, advice: str = "") -> Rejection:
+    """409 ``DUPLICATE_LRN``: a different document under a local reference number its sender
+    already used for ``what`` ``existing_id`` (an identical re-send is answered as a replay,
+    not with this). Names the element and the rule, in both languages."""
+    return Rejection(
+        "DUPLICATE_LRN",
+        f"local reference {lrn} was already used for {what} {existing_id} with a different document{advice}",
+        [Problem(message=f"LRN already used by {what} {existing_id}",
+                 message_zh=f"本地參考編號 {lrn} 已用於{what_zh} {existing_id}（文件內容不同）",
+                 path=path, rule=rule)],
+        details={"existing_declaration_id": existing_id},
+    )
+
+
 class RulesDataError(Exception):
     """Anything wrong in ``rules/``: names the file, the line and the reason, and stops start-up.
     ``str()`` is ``file:line: reason``; ``line`` 0 means the file as a whole."""

@@ -66,6 +66,9 @@ def test_lodge_look_up_and_replay(client: FlaskClient, response_schema) -> None:
     assert again.get_json()["cargo_reference"] == reference
     other = lodge(client, cargo_xml(TotalPackageQuantity="41"))
     assert other.status_code == 409 and other.get_json()["code"] == "DUPLICATE_LRN"
+    assert [(e["path"], e["rule"]) for e in other.get_json()["errors"]] == [
+        ("/Cargo/FunctionalReferenceID", "lrn-unique-per-submitter")]  # where, and which rule
+    assert reference in other.get_json()["errors"][0]["message_zh"]
 
     listed = client.get(CARGO, headers=headers()).get_json()
     assert [c["cargo_reference"] for c in listed["cargo"]] == [reference]

@@ -82,6 +82,11 @@ def test_lodge_sea_manifest_look_up_list_and_replay(carrier_client: FlaskClient,
     again = lodge(carrier_client, manifest_xml(scheduled=when))  # the same document, to the second
     assert again.status_code == 202 and again.get_json()["replay"] is True
     assert again.get_json()["manifest_reference"] == reference
+    other = lodge(carrier_client, manifest_xml(scheduled=when + timedelta(hours=1)))  # the LRN, another document
+    assert other.status_code == 409 and other.get_json()["code"] == "DUPLICATE_LRN"
+    assert [(e["path"], e["rule"]) for e in other.get_json()["errors"]] == [
+        ("/Manifest/FunctionalReferenceID", "lrn-unique-per-submitter")]
+    assert reference in other.get_json()["errors"][0]["message_zh"]
     listed = carrier_client.get(MANIFESTS, headers=headers()).get_json()
     assert [m["manifest_reference"] for m in listed["manifests"]] == [reference]
     for path in (f"{MANIFESTS}/{reference}", MANIFESTS):
