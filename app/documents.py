@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
@@ -63,6 +63,9 @@ def to_json(payload: dict[str, Any], separators: tuple[str, str] | None = None) 
                       separators=separators).encode()
 
 
+_MAX_TAGS = 1024  # the vocabulary's keys are the code's; the bound only guards against a payload keyed by data
+
+
 @dataclass(frozen=True)
 class XmlVocabulary:
     """One schema's namespace, the words written in capitals (``id`` -> ``ID``) and the
@@ -71,9 +74,22 @@ class XmlVocabulary:
     namespace: str
     words: Mapping[str, str]
     item_names: Mapping[str, str]
+    #: Clark-notation tag of each key met so far: an answer names the same few dozen keys every time.
+    _tags: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def element_name(self, key: str) -> str:
         return "".join(self.words.get(word, word.capitalize()) for word in key.split("_"))
+
+    def _tag(self, key: str) -> str:
+        tag = self._tags.get(key)
+        if tag is None:
+            tag = f"{{{self.namespace}}}{self.element_name(key)}"
+            if len(self._tags) < _MAX_TAGS:
+                self._tags[key] = tag
+        return tag
+
+    def _item_tag(self, key: str) -> str:
+        return f"{{{self.namespace}}}{self.item_names[key]}"
 
     def to_xml(self, root: str, payload: dict[str, Any]) -> bytes:
         element = etree.Element(f"{{{self.namespace}}}{root}", nsmap={None: self.namespace})
@@ -88,11 +104,12 @@ class XmlVocabulary:
                 if child is None:
                     continue
                 if isinstance(child, list):
-                    wrapper = etree.SubElement(element, f"{{{self.namespace}}}{self.element_name(key)}")
+                    wrapper = etree.SubElement(element, self._tag(key))
+                    item_tag = self._item_tag(key) if child else ""
                     for item in child:
-                        self._fill(etree.SubElement(wrapper, f"{{{self.namespace}}}{self.item_names[key]}"), item)
+                        self._fill(etree.SubElement(wrapper, item_tag), item)
                 else:
-                    self._fill(etree.SubElement(element, f"{{{self.namespace}}}{self.element_name(key)}"), child)
+                    self._fill(etree.SubElement(element, self._tag(key)), child)
         else:
             element.text = _text(value)
 

@@ -114,7 +114,8 @@ RSS_FLAT_GROWTH = 0.10  # "flat": the workers' RSS grows by less than this share
 BENCH_RATE_LIMIT = "1000000 per second"
 # the server `csw serve` runs (app/cli.py): asyncio workers reading whole requests, a thread pool each
 SERVE_WORKER = "app.serving.worker.Worker"
-SERVE_THREADS = 8
+# its `--threads` (8); CSW_BENCH_SERVE_THREADS compares other pool sizes (bench/RESULTS.md, issue 26)
+SERVE_THREADS = int(os.environ.get("CSW_BENCH_SERVE_THREADS", "8"))
 
 STARTUP_TIMEOUT_S = 60.0
 SETUP_TIMEOUT_S = 180.0

@@ -50,15 +50,21 @@ class FlatForest:
 
     Why: scikit-learn's predict spends ~0.5 ms of fixed overhead and starts OpenMP threads,
     which on a busy machine stall a single request for tens of milliseconds; a request scores a
-    handful of rows, which this walks in ~0.1 ms on the calling thread with identical results."""
+    handful of rows, which this walks in ~0.06 ms on the calling thread with identical results.
 
-    feature: np.ndarray
-    threshold: np.ndarray
-    missing_left: np.ndarray
-    left: np.ndarray
-    right: np.ndarray
-    value: np.ndarray
-    roots: np.ndarray
+    Node ``k`` is addressed as ``2k`` (its two children at ``children[2k]`` and ``[2k + 1]``),
+    so a step is one comparison and four ``take``s. A missing value goes where its node sends it
+    by reading the row as ``[row, NaN as +inf | row, NaN as -inf]``: ``column`` points each node
+    at the half whose infinity takes the missing value its way (``x > threshold``: right for
+    +inf, left for -inf; thresholds are finite), and a value that is present compares as before."""
+
+    column: np.ndarray  # per doubled node: the feature read, in the half for its missing values
+    threshold: np.ndarray  # per doubled node
+    children: np.ndarray  # doubled: [2k] left child, [2k + 1] right child (both 2 x node)
+    leaf: np.ndarray  # per doubled node
+    value: np.ndarray  # per doubled node: the leaf's raw value, 0 elsewhere
+    roots: np.ndarray  # doubled
+    width: int  # features per row
     depth: int
     baseline: float
 
@@ -72,27 +78,36 @@ class FlatForest:
         starts = np.cumsum([0] + sizes[:-1]).astype(np.intp)
         nodes = np.concatenate(trees)
         leaf = nodes["is_leaf"].astype(bool)
+        threshold = np.where(leaf, 0.0, nodes["num_threshold"]).astype(np.float64)
+        if not np.isfinite(threshold).all():
+            raise ValueError("an infinite split threshold: missing values could not be routed by infinities")
+        width = int(classifier.n_features_in_)
         own = np.arange(len(nodes), dtype=np.intp)
         offset = np.repeat(starts, sizes)
+        feature = np.where(leaf, 0, nodes["feature_idx"]).astype(np.intp)
+        column = feature + np.where(nodes["missing_go_to_left"].astype(bool), width, 0)
+        left = np.where(leaf, own, nodes["left"].astype(np.intp) + offset)
+        right = np.where(leaf, own, nodes["right"].astype(np.intp) + offset)
         return cls(
-            feature=np.where(leaf, 0, nodes["feature_idx"]).astype(np.intp),
-            threshold=np.where(leaf, 0.0, nodes["num_threshold"]),
-            missing_left=nodes["missing_go_to_left"].astype(bool),
-            left=np.where(leaf, own, nodes["left"].astype(np.intp) + offset),
-            right=np.where(leaf, own, nodes["right"].astype(np.intp) + offset),
-            value=np.where(leaf, nodes["value"], 0.0),
-            roots=starts, depth=int(nodes["depth"].max()),
+            column=np.repeat(column, 2).astype(np.intp), threshold=np.repeat(threshold, 2),
+            children=(2 * np.stack([left, right], axis=1).ravel()).astype(np.intp),
+            leaf=np.repeat(leaf, 2), value=np.repeat(np.where(leaf, nodes["value"], 0.0), 2),
+            roots=2 * starts, width=width, depth=int(nodes["depth"].max()),
             baseline=float(np.ravel(classifier._baseline_prediction)[0]),
         )
 
     def probabilities(self, matrix: np.ndarray) -> np.ndarray:
-        rows = np.arange(len(matrix))[:, None]
-        node = np.repeat(self.roots[None, :], len(matrix), axis=0)
-        for _step in range(self.depth):
-            x = matrix[rows, self.feature[node]]
-            go_left = np.where(np.isnan(x), self.missing_left[node], x <= self.threshold[node])
-            node = np.where(go_left, self.left[node], self.right[node])
-        raw = self.value[node].sum(axis=1) + self.baseline
+        missing = np.isnan(matrix)
+        rows = np.concatenate((np.where(missing, np.inf, matrix), np.where(missing, -np.inf, matrix)),
+                              axis=1).ravel()
+        starts = (np.arange(len(matrix), dtype=np.intp) * (2 * self.width))[:, None]
+        node = np.broadcast_to(self.roots, (len(matrix), len(self.roots)))
+        for step in range(self.depth):
+            x = rows.take(starts + self.column.take(node))
+            node = self.children.take(node + (x > self.threshold.take(node)))
+            if step % 2 and step > 2 and self.leaf.take(node).all():
+                break  # every walk is in a leaf: the remaining steps would stay there
+        raw = self.value.take(node).sum(axis=1) + self.baseline
         return 1.0 / (1.0 + np.exp(-raw))
 
 

@@ -236,3 +236,17 @@ def test_promotion_needs_a_candidate_at_least_as_good_on_both_rankings() -> None
     assert compare({"fraud": {"precision@5": 0.5}, "revenue": {"revenue@5": 0.8}}, current).promoted
     assert not compare({"fraud": {"precision@5": 0.6}, "revenue": {"revenue@5": 0.7}}, current).promoted
     assert compare(current, None).promoted
+
+
+def test_the_flat_forest_scores_as_scikit_learn_with_missing_values_either_way(trained) -> None:  # type: ignore[no-untyped-def]
+    """A request's few rows are walked by the flat forest; a missing value (NaN) must take the
+    branch scikit-learn's node sends it down, left or right, at every depth."""
+    model, _out = trained
+    assert model.forest is not None
+    width = model.classifier.n_features_in_
+    rng = np.random.default_rng(3)
+    rows = rng.normal(size=(60, width)) * rng.choice([0.01, 1.0, 100.0, 10_000.0], size=(60, 1))
+    rows[rng.random(rows.shape) < 0.3] = np.nan
+    rows[0] = np.nan
+    expected = model.classifier.predict_proba(rows)[:, 1]
+    assert np.allclose(model.forest.probabilities(rows), expected, rtol=1e-12, atol=0)  # the sums' order differs
