@@ -37,6 +37,7 @@ from app.users.cli import seed_demo_traders, seed_demo_users, users
 from app.aeo.service import import_operators, read_csv_rows
 from app.config import PROJECT_ROOT, Settings
 from app.db import migrate, models
+from app.platform.commands import database as command_database
 from app.platform.commands import sessions as command_sessions
 from app.platform.commands import transaction as command_transaction
 from app.documents import error_payload, to_xml
@@ -447,7 +448,7 @@ def scheduler() -> None:
     settings = Settings.from_env()
     configure_logging(settings.log_level)
     install_handlers(settings)
-    running = start_scheduler(command_sessions(settings), settings)
+    running = start_scheduler(command_database(settings), settings)
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda _signal, _frame: stopping.set())
     signal.signal(signal.SIGINT, lambda _signal, _frame: stopping.set())
@@ -469,7 +470,7 @@ def jobs() -> None:
               help="Run as of this day (Hong Kong date); default today")
 def jobs_run(job: str, day: datetime | None) -> None:
     """Run a job now and print what it did."""
-    run = run_job(command_sessions(Settings.from_env()), job, JOBS[job], day.date() if day else None)
+    run = run_job(command_database(Settings.from_env()), job, JOBS[job], day.date() if day else None)
     if run is None:
         raise click.ClickException(f"{job} is running elsewhere")
     click.echo(f"{job}: {run.outcome} {json.dumps(run.detail, ensure_ascii=False)}")

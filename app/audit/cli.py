@@ -12,6 +12,7 @@ from app.audit import service
 from app.audit.jobs import audit_seal
 from app.platform.clock import utcnow
 from app.platform.jobs import run_job
+from app.platform.commands import database as command_database
 from app.platform.commands import sessions as command_sessions
 
 
@@ -24,7 +25,7 @@ def audit() -> None:
 @audit.command("seal")
 def seal_command() -> None:
     """Link every event row not yet on the chain (the audit-seal job does this every few seconds)."""
-    run = run_job(command_sessions(), "audit-seal", audit_seal)
+    run = run_job(command_database(), "audit-seal", audit_seal)
     if run is None:
         click.echo("another sealer is running; nothing done")
         return

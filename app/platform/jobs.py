@@ -18,11 +18,12 @@ from datetime import date, datetime
 from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from app.db import models
 from app.domain.time import hong_kong_date
 from app.platform.clock import utcnow
+from app.platform.uow import Database
 
 log = logging.getLogger("csw.jobs")
 
@@ -66,7 +67,7 @@ def _advisory_lock(session: Session, job: str) -> bool:
     return bool(session.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": key}))
 
 
-def run_job(sessions: sessionmaker[Session], job: str, work: Job, today: date | None = None,
+def run_job(database: Database, job: str, work: Job, today: date | None = None,
             period: Period | None = None) -> models.JobRun | None:
     """Run ``work`` in one transaction (its events handled before the commit) and record the
     run, with its outcome, either way. ``period``: how the scheduler's runs are counted; a
@@ -74,7 +75,7 @@ def run_job(sessions: sessionmaker[Session], job: str, work: Job, today: date | 
     started = utcnow()
     today = today or hong_kong_date(started)
     done_for = period(started) if period is not None else None
-    with sessions() as session:
+    with database.sessions() as session:
         try:
             with session.begin():
                 if not _advisory_lock(session, job):

@@ -17,11 +17,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, TypeAlias
 
 from sqlalchemy import Table, event
 from sqlalchemy.orm import Session, sessionmaker
+
+from app.db.session import reading
 
 log = logging.getLogger("csw.uow")
 
@@ -247,3 +250,32 @@ class UnitOfWork:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.close()
+
+
+@dataclass(frozen=True)
+class Database:
+    """A database's sessions and its write gate: what work outside a web request (scheduled
+    jobs, the outbox dispatcher, CLI commands) reads and writes through, so that on SQLite its
+    writers queue at the same gate as the web's and its reads take no write lock."""
+
+    sessions: sessionmaker[Session]
+    write_gate: WriteGate = nullcontext
+
+    def unit_of_work(self) -> UnitOfWork:
+        """A unit of work on a session of its own, behind the write gate."""
+        return UnitOfWork.open(self.sessions, self.write_gate)
+
+    @contextmanager
+    def writing(self) -> Iterator[Session]:
+        """A change: the write gate first, then the transaction, committed (its events handled)
+        when the block ends, rolled back if it raises; the gate is held until then."""
+        with self.unit_of_work() as uow:
+            uow.write_lock()
+            yield uow.session
+            uow.commit()
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """Reads only (SQLite: a deferred ``BEGIN``, no write lock, no gate); nothing is committed."""
+        with reading(), self.sessions() as session:
+            yield session

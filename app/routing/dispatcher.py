@@ -31,11 +31,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from app.db.routing_models import OutboxMessage, Subscriber
 from app.domain.routing import DeliveryResult, backoff_seconds
 from app.platform.clock import utcnow
+from app.platform.uow import Database
 from app.routing import metrics
 from app.routing.subscribers import record as record_event
 from app.routing.settings import DispatchSettings
@@ -69,9 +70,9 @@ class Claim:
 
 
 class Dispatcher:
-    def __init__(self, sessions: sessionmaker[Session], settings: DispatchSettings | None = None,
+    def __init__(self, database: Database, settings: DispatchSettings | None = None,
                  transports: dict[str, Transport] | None = None) -> None:
-        self.sessions = sessions
+        self.database = database
         self.settings = settings or DispatchSettings.from_env()
         self.owner = str(uuid.uuid4())
         self.transports: dict[str, Transport] = transports or {
@@ -85,7 +86,7 @@ class Dispatcher:
 
     @contextmanager
     def _transaction(self) -> Iterator[Session]:
-        with self.sessions() as session, session.begin():
+        with self.database.sessions() as session, session.begin():
             yield session
 
     def claim(self, now: datetime, skip: set[int]) -> Claim | None:
