@@ -90,6 +90,7 @@ class SqliteWriteGate:
     worker must not share with its parent)."""
 
     def __init__(self, database: Path) -> None:
+        self._database = str(database)
         self._path = database.with_name(database.name + ".write-lock")
         self._threads = threading.Lock()
         self._handle: IO[str] | None = None
@@ -103,13 +104,35 @@ class SqliteWriteGate:
 
     @contextmanager
     def __call__(self) -> Iterator[None]:
+        held = _gates_held()
+        if self._database in held:
+            # a second writer in this thread would wait for the first, which waits for it
+            raise RuntimeError(f"this thread already holds the write gate of {self._database}")
         with self._threads:
             handle = self._lock_file()
             fcntl.flock(handle, fcntl.LOCK_EX)
+            held.add(self._database)
             try:
                 yield
             finally:
+                held.discard(self._database)
                 fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+_THREAD = threading.local()
+
+
+def _gates_held() -> set[str]:
+    """The SQLite files whose write gate the current thread holds."""
+    held: set[str] | None = getattr(_THREAD, "gates", None)
+    if held is None:
+        held = _THREAD.gates = set()
+    return held
+
+
+def holds_write_gate(database: str) -> bool:
+    """Whether the current thread holds the write gate of the SQLite file ``database``."""
+    return database in _gates_held()
 
 
 def write_gate(url: str) -> SqliteWriteGate | type[nullcontext[None]]:

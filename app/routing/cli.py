@@ -77,7 +77,7 @@ def dispatch(once: bool, interval: float | None) -> None:
                 break
             try:
                 report = dispatcher.run_once()
-                with database.sessions() as session:
+                with database.reading() as session:
                     update_backlog_gauge(session)
             except Exception:  # noqa: BLE001 - a worker outlives a database restart
                 log.exception("dispatch round failed; retrying in %.1f s", pause)

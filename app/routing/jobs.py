@@ -36,7 +36,7 @@ def outbox_purge(session: Session, today: date) -> dict[str, object]:
 
 def dispatch_tick(dispatcher: Dispatcher) -> dict[str, object]:
     report = dispatcher.run_once()
-    with dispatcher.database.sessions() as session:
+    with dispatcher.database.reading() as session:
         update_backlog_gauge(session)
     return report.as_dict()
 
