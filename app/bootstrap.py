@@ -316,8 +316,8 @@ class Runtime:
 
     def client_caller(self, name: str) -> Caller | None:
         """The live API client called ``name``, as the caller it acts as."""
-        with self.unit_of_work() as uow:
-            return client_named(uow.session, name)
+        with self.database.reading() as session:
+            return client_named(session, name)
 
     @property
     def intake(self) -> Intake:

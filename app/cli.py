@@ -38,7 +38,7 @@ from app.aeo.service import import_operators, read_csv_rows
 from app.config import PROJECT_ROOT, Settings
 from app.db import migrate, models
 from app.platform.commands import database as command_database
-from app.platform.commands import sessions as command_sessions
+from app.platform.commands import reading as command_reading
 from app.platform.commands import transaction as command_transaction
 from app.documents import error_payload, to_xml
 from app.domain.problems import Rejection
@@ -351,7 +351,7 @@ def clients_create(name: str, party_identifier: str, party_name: str | None, rol
 @clients.command("list")
 def clients_list() -> None:
     settings = Settings.from_env()
-    with command_sessions(settings)() as session:
+    with command_reading(settings) as session:
         for client in session.scalars(select(models.ApiClient).order_by(models.ApiClient.id)):
             state = f"revoked {client.revoked_at:%Y-%m-%d}" if client.revoked_at else "active"
             click.echo(f"{client.id}\t{client.name}\t{client.role}\t{client.party.identifier}\t"
@@ -395,7 +395,7 @@ def _record_rules_in_force(settings: Settings, actor: str) -> None:
 def rules_history() -> None:
     """When each rules version came into force, and who started it."""
     settings = Settings.from_env()
-    with command_sessions(settings)() as session:
+    with command_reading(settings) as session:
         for event in history(session):
             click.echo(f"{event.occurred_at.isoformat()}\t{event.version}\t{event.rule_count} rules\t{event.actor}")
 

@@ -7,7 +7,7 @@ exactly as the same change made through the web does.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -25,6 +25,11 @@ def database(settings: Settings | None = None) -> Database:
     """``settings``' database with its write gate: what jobs and the dispatcher run on."""
     settings = settings or Settings.from_env()
     return Database(sessions(settings), write_gate(settings.database_url))
+
+
+def reading(settings: Settings | None = None) -> AbstractContextManager[Session]:
+    """A session for a command that only reads: no write lock on SQLite, nothing committed."""
+    return database(settings).reading()
 
 
 def unit_of_work(settings: Settings | None = None) -> UnitOfWork:
