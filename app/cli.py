@@ -227,17 +227,17 @@ def _lodge_demo_road_cargo(settings: Settings) -> list[str]:
             return [f"demo road cargo: {cargo.record.id} (replay)"]
         reference = cargo.record.id
         rules = runtime.reference.routing_rules
-        with runtime.unit_of_work() as uow:
+        with runtime.unit_of_work().write_lock() as uow:
             trip = trips_service.open_trip(uow.session, carrier, "XY1234", cargo.record.control_point, expected,
                                            rules=rules)
             trips_service.link(uow.session, trip.id, [reference], carrier, rules=rules)
             trip_id, decision = trip.id, trip.decision
             uow.commit()
         if decision != "cleared":  # the lane drew a check: the demo officer found nothing
-            with runtime.unit_of_work() as uow:
+            with runtime.unit_of_work().write_lock() as uow:
                 cargo_service.decide(uow.session, reference, "release", "demo: checked, as lodged", customs, None)
                 uow.commit()
-        with runtime.unit_of_work() as uow:
+        with runtime.unit_of_work().write_lock() as uow:
             trips_service.record_crossing(uow.session, trip_id, customs)
             uow.commit()
         declaration = DEMO_ROAD_DECLARATION.read_bytes().replace(b"HK26C0000000001", reference.encode())
