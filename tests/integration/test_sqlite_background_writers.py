@@ -15,11 +15,13 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app import create_app
+from app.cli import main as csw
 from app.config import Settings
 from app.db import migrate
 from app.db.routing_models import OutboxMessage, Subscriber
@@ -33,6 +35,7 @@ from app.routing.jobs import dispatch_tick
 from app.routing.settings import DispatchSettings
 from app.routing.transports import Attempt, Outgoing, Target
 from app.transit.jobs import elock_overdue
+from app.users.clients import create_client, ensure_party
 
 WAIT_S = 2.0
 
@@ -140,3 +143,20 @@ def test_the_dispatcher_still_delivers_and_records(database: Database) -> None:
     with database.sessions() as session:
         held = session.get(Subscriber, subscriber_id)
         assert held is not None and held.lease_owner is None and held.last_delivered_at is not None
+
+
+def test_a_read_only_command_answers_while_a_writer_holds_the_lock(database: Database, tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """An operator's ``csw clients list`` beside a busy server neither waits for its writers nor
+    makes them wait (it took SQLite's write lock outside the gate)."""
+    monkeypatch.setenv("CSW_DATABASE_URL", f"sqlite:///{tmp_path / 'csw.db'}")
+    monkeypatch.setenv("CSW_INSTANCE_DIR", str(tmp_path))
+    with database.writing() as session:
+        create_client(session, "trader-tms", ensure_party(session, "12345678", "Demo Trading Company Limited"))
+    listed: list[str] = []
+
+    finished = _while_a_writer_holds_sqlite(
+        tmp_path, lambda: listed.append(CliRunner().invoke(csw, ["clients", "list"], catch_exceptions=False).output))
+
+    assert finished, "the command waited for the writer"
+    assert "trader-tms" in listed[0]
