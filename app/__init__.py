@@ -86,9 +86,10 @@ def _install_request_hooks(app: Flask) -> None:
         g.conversation_id = str(uuid.uuid4())
         g.conversation_token = CONVERSATION.set(g.conversation_id)  # every log record of the request names it
         g.started = time.perf_counter()
-        if request.method in ("GET", "HEAD"):  # safe methods: their transactions only read
-            g.reading = reading()
-            g.reading.__enter__()
+        # Every request reads without SQLite's write lock: what it writes, it writes through its
+        # unit of work, whose transaction begins (BEGIN IMMEDIATE) once it holds the write gate.
+        g.reading = reading()
+        g.reading.__enter__()
         refuse_what_the_server_refused()
 
     @app.teardown_request

@@ -47,7 +47,7 @@ from app.intake.service import Intake
 from app.portal.codelists import CodeLists as PickerLists
 from app.portal.codelists import load as picker_lists
 from app.platform.cache import TtlCache
-from app.platform.uow import Handler, UnitOfWork, WriteGate, install, make_session_factory
+from app.platform.uow import Database, Handler, UnitOfWork, WriteGate, install, make_session_factory
 from app.risk import handlers as risk
 from app.risk import service as risk_service
 from app.risk.scoring import RiskEngine, ScoreRequest
@@ -306,14 +306,19 @@ class Runtime:
     manifests: manifest_service.ManifestTools
     payments: PaymentGateway = RecordedPayment()
 
+    @property
+    def database(self) -> Database:
+        """The sessions with the write gate, for work outside a request (jobs, the dispatcher)."""
+        return Database(self.sessions, self.write_gate)
+
     def unit_of_work(self) -> UnitOfWork:
         """A unit of work on a session of its own (CLI commands, jobs)."""
-        return UnitOfWork.open(self.sessions, self.write_gate)
+        return self.database.unit_of_work()
 
     def client_caller(self, name: str) -> Caller | None:
         """The live API client called ``name``, as the caller it acts as."""
-        with self.unit_of_work() as uow:
-            return client_named(uow.session, name)
+        with self.database.reading() as session:
+            return client_named(session, name)
 
     @property
     def intake(self) -> Intake:

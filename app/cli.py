@@ -37,7 +37,8 @@ from app.users.cli import seed_demo_traders, seed_demo_users, users
 from app.aeo.service import import_operators, read_csv_rows
 from app.config import PROJECT_ROOT, Settings
 from app.db import migrate, models
-from app.platform.commands import sessions as command_sessions
+from app.platform.commands import database as command_database
+from app.platform.commands import reading as command_reading
 from app.platform.commands import transaction as command_transaction
 from app.documents import error_payload, to_xml
 from app.domain.problems import Rejection
@@ -226,17 +227,17 @@ def _lodge_demo_road_cargo(settings: Settings) -> list[str]:
             return [f"demo road cargo: {cargo.record.id} (replay)"]
         reference = cargo.record.id
         rules = runtime.reference.routing_rules
-        with runtime.unit_of_work() as uow:
+        with runtime.unit_of_work().write_lock() as uow:
             trip = trips_service.open_trip(uow.session, carrier, "XY1234", cargo.record.control_point, expected,
                                            rules=rules)
             trips_service.link(uow.session, trip.id, [reference], carrier, rules=rules)
             trip_id, decision = trip.id, trip.decision
             uow.commit()
         if decision != "cleared":  # the lane drew a check: the demo officer found nothing
-            with runtime.unit_of_work() as uow:
+            with runtime.unit_of_work().write_lock() as uow:
                 cargo_service.decide(uow.session, reference, "release", "demo: checked, as lodged", customs, None)
                 uow.commit()
-        with runtime.unit_of_work() as uow:
+        with runtime.unit_of_work().write_lock() as uow:
             trips_service.record_crossing(uow.session, trip_id, customs)
             uow.commit()
         declaration = DEMO_ROAD_DECLARATION.read_bytes().replace(b"HK26C0000000001", reference.encode())
@@ -350,7 +351,7 @@ def clients_create(name: str, party_identifier: str, party_name: str | None, rol
 @clients.command("list")
 def clients_list() -> None:
     settings = Settings.from_env()
-    with command_sessions(settings)() as session:
+    with command_reading(settings) as session:
         for client in session.scalars(select(models.ApiClient).order_by(models.ApiClient.id)):
             state = f"revoked {client.revoked_at:%Y-%m-%d}" if client.revoked_at else "active"
             click.echo(f"{client.id}\t{client.name}\t{client.role}\t{client.party.identifier}\t"
@@ -394,7 +395,7 @@ def _record_rules_in_force(settings: Settings, actor: str) -> None:
 def rules_history() -> None:
     """When each rules version came into force, and who started it."""
     settings = Settings.from_env()
-    with command_sessions(settings)() as session:
+    with command_reading(settings) as session:
         for event in history(session):
             click.echo(f"{event.occurred_at.isoformat()}\t{event.version}\t{event.rule_count} rules\t{event.actor}")
 
@@ -447,7 +448,7 @@ def scheduler() -> None:
     settings = Settings.from_env()
     configure_logging(settings.log_level)
     install_handlers(settings)
-    running = start_scheduler(command_sessions(settings), settings)
+    running = start_scheduler(command_database(settings), settings)
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda _signal, _frame: stopping.set())
     signal.signal(signal.SIGINT, lambda _signal, _frame: stopping.set())
@@ -469,7 +470,7 @@ def jobs() -> None:
               help="Run as of this day (Hong Kong date); default today")
 def jobs_run(job: str, day: datetime | None) -> None:
     """Run a job now and print what it did."""
-    run = run_job(command_sessions(Settings.from_env()), job, JOBS[job], day.date() if day else None)
+    run = run_job(command_database(Settings.from_env()), job, JOBS[job], day.date() if day else None)
     if run is None:
         raise click.ClickException(f"{job} is running elsewhere")
     click.echo(f"{job}: {run.outcome} {json.dumps(run.detail, ensure_ascii=False)}")

@@ -19,14 +19,14 @@ def when_ready(server: Any) -> None:
     from app.bootstrap import install_handlers  # noqa: PLC0415
     from app.config import Settings  # noqa: PLC0415
     from app.jobs import start_scheduler  # noqa: PLC0415
-    from app.platform.commands import sessions  # noqa: PLC0415
+    from app.platform.commands import database  # noqa: PLC0415
 
     settings = Settings.from_env()
     if not settings.run_scheduler:
         server.log.info("scheduler off (CSW_SCHEDULER=0)")
         return
     install_handlers(settings)  # the jobs' changes (alerts, escalations) reach every capability
-    _scheduler = start_scheduler(sessions(settings), settings)
+    _scheduler = start_scheduler(database(settings), settings)
     server.log.info("scheduler started: %s", ", ".join(job.id for job in _scheduler.get_jobs()))
 
 

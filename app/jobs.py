@@ -9,7 +9,6 @@ from __future__ import annotations
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy.orm import Session, sessionmaker
 
 from app.aeo.jobs import aeo_expiry
 from app.audit.jobs import audit_seal
@@ -17,6 +16,7 @@ from app.cases.escalation import case_escalation
 from app.domain.time import HONG_KONG
 from app.config import Settings
 from app.platform.jobs import Job, daily, every, run_job, weekly
+from app.platform.uow import Database
 from app.risk.jobs import risk_retrain
 from app.routing.jobs import outbox_purge, schedule_routing
 from app.transit.jobs import elock_overdue
@@ -31,7 +31,7 @@ JOBS: dict[str, Job] = {
 }
 
 
-def start_scheduler(sessions: sessionmaker[Session], settings: Settings | None = None) -> BackgroundScheduler:
+def start_scheduler(database: Database, settings: Settings | None = None) -> BackgroundScheduler:
     """AEO expiry daily at 00:05 and the cargo write-off follow-up at 00:20 Hong Kong time (a
     missed run, host down, runs once when it is back); audit sealing, e-lock overdue checks and
     case escalation at their intervals (``CSW_AUDIT_SEAL_SECONDS``, ``CSW_ELOCK_OVERDUE_SECONDS``,
@@ -42,22 +42,22 @@ def start_scheduler(sessions: sessionmaker[Session], settings: Settings | None =
     def interval(job: str, seconds: int) -> None:
         # However late a busy host wakes the scheduler, the period's run still happens (the
         # default grace of 1 s would drop it); a period missed entirely coalesces into one run.
-        scheduler.add_job(run_job, IntervalTrigger(seconds=seconds), args=(sessions, job, JOBS[job]),
+        scheduler.add_job(run_job, IntervalTrigger(seconds=seconds), args=(database, job, JOBS[job]),
                           kwargs={"period": every(seconds)}, id=job, coalesce=True, max_instances=1,
                           misfire_grace_time=None)
 
-    scheduler.add_job(run_job, CronTrigger(hour=0, minute=5, timezone=HONG_KONG), args=(sessions, "aeo-expiry",
+    scheduler.add_job(run_job, CronTrigger(hour=0, minute=5, timezone=HONG_KONG), args=(database, "aeo-expiry",
                       aeo_expiry), kwargs={"period": daily}, id="aeo-expiry", coalesce=True, max_instances=1,
                       misfire_grace_time=6 * 3600)
     interval("audit-seal", settings.audit_seal_seconds)
     interval("elock-overdue", settings.elock_overdue_seconds)
     interval("case-escalation", settings.case_escalation_seconds)
-    scheduler.add_job(run_job, CronTrigger(hour=0, minute=20, timezone=HONG_KONG), args=(sessions, "cargo-write-off",
+    scheduler.add_job(run_job, CronTrigger(hour=0, minute=20, timezone=HONG_KONG), args=(database, "cargo-write-off",
                       cargo_write_off), kwargs={"period": daily}, id="cargo-write-off", coalesce=True,
                       max_instances=1, misfire_grace_time=6 * 3600)  # lines left open: cases and notices
     scheduler.add_job(run_job, CronTrigger(day_of_week="sun", hour=3, minute=30, timezone=HONG_KONG),
-                      args=(sessions, "risk-retrain", risk_retrain), kwargs={"period": weekly}, id="risk-retrain",
+                      args=(database, "risk-retrain", risk_retrain), kwargs={"period": weekly}, id="risk-retrain",
                       coalesce=True, max_instances=1, misfire_grace_time=24 * 3600)  # promotes only a better model
-    schedule_routing(scheduler, sessions)  # outbox dispatcher every few seconds; outbox purge daily
+    schedule_routing(scheduler, database)  # outbox dispatcher every few seconds; outbox purge daily
     scheduler.start()
     return scheduler

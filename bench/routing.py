@@ -25,8 +25,8 @@ from sqlalchemy import create_engine, func, select, text
 
 from app.db import migrate
 from app.db.routing_models import OutboxMessage
-from app.db.session import make_engine, normalise_url
-from app.platform.uow import make_session_factory
+from app.db.session import make_engine, normalise_url, write_gate
+from app.platform.uow import Database, make_session_factory
 from app.domain.routing import MessageType
 from app.routing import outbox
 from app.routing.dispatcher import Dispatcher
@@ -71,9 +71,10 @@ def _delivered(sessions, subscriber_id: int) -> int:  # type: ignore[no-untyped-
             OutboxMessage.subscriber_id == subscriber_id, OutboxMessage.status == "delivered")) or 0
 
 
-def _run(sessions, subscriber_id: int, count: int, settings: DispatchSettings) -> float:  # type: ignore[no-untyped-def]
+def _run(database: Database, subscriber_id: int, count: int, settings: DispatchSettings) -> float:
+    sessions = database.sessions
     _fill(sessions, subscriber_id, count)
-    dispatcher = Dispatcher(sessions, settings)
+    dispatcher = Dispatcher(database, settings)
     started = time.perf_counter()
     dispatcher.drain()
     elapsed = time.perf_counter() - started
@@ -106,6 +107,7 @@ def main() -> None:
         engine.dispose()
     migrate.upgrade(url)
     sessions = make_session_factory(make_engine(url))
+    database = Database(sessions, write_gate(url))
     settings = DispatchSettings(batch_size=1000, chunk_size=250, amqp_url=AMQP_URL)
 
     import socket
@@ -122,7 +124,7 @@ def main() -> None:
         with sessions() as session, session.begin():
             webhook = add_subscriber(session, "bench-webhook", "control_point", "webhook",
                                      f"http://127.0.0.1:{port}/hook", "HKLMC", actor="system:bench").id
-        rate = _run(sessions, webhook, args.messages, settings)
+        rate = _run(database, webhook, args.messages, settings)
         lines.append(f"- webhook (local sink process, keep-alive, HMAC-signed): **{rate:,.0f} messages/s**; "
                      "target >= 1,000/s")
     finally:
@@ -140,7 +142,7 @@ def main() -> None:
             with sessions() as session, session.begin():
                 amqp = add_subscriber(session, "bench-amqp", "control_point", "amqp", AMQP_URL, "HKLMC",
                                       exchange=exchange, actor="system:bench").id
-            rate = _run(sessions, amqp, args.messages, settings)
+            rate = _run(database, amqp, args.messages, settings)
             queued = channel.queue_declare(queue=queue, passive=True).method.message_count
             lines.append(f"- RabbitMQ (topic exchange, persistent messages, publisher confirms): "
                          f"**{rate:,.0f} messages/s** ({queued:,} on the bound queue); target >= 1,000/s")

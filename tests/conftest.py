@@ -17,14 +17,14 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import Table, create_engine, select, text
+from sqlalchemy import Engine, Table, create_engine, event, select, text
 from sqlalchemy.orm import Session
 
 from app import create_app
 from app.config import PROJECT_ROOT, Settings
 from app.db import migrate
 from app.db.models import Base
-from app.db.session import normalise_url
+from app.db.session import DEFERRED, normalise_url
 from app.users.clients import create_client, ensure_party
 from app.users.service import hash_password
 from app.transit.service import seed_demo_fleet
@@ -59,6 +59,22 @@ def _reset_postgres(url: str) -> None:
         connection.execute(text("DROP SCHEMA public CASCADE"))
         connection.execute(text("CREATE SCHEMA public"))
     engine.dispose()
+
+
+class WriteOutsideTheGate(AssertionError):
+    """A write statement in a deferred SQLite transaction: made outside the write gate."""
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _no_write_outside_the_gate(connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+    """On a SQLite file a transaction is deferred only when begun in ``reading()`` without the
+    write gate (app/db/session.py); a write in it is one a request or a job made without taking
+    the gate. It would work here (no other writer), and under load wait in SQLite's busy handler
+    or fail with "database is locked": fail the test instead."""
+    if connection.dialect.name == "sqlite" and connection.info.get(DEFERRED) \
+            and connection.engine.url.database not in (None, "", ":memory:") \
+            and statement.lstrip()[:7].upper().startswith(("INSERT", "UPDATE", "DELETE", "REPLACE")):
+        raise WriteOutsideTheGate(f"a write outside the write gate: {statement[:80]}")
 
 
 @pytest.fixture(scope="session", autouse=True)

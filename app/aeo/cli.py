@@ -17,7 +17,7 @@ from app.reference.mra import MraDataError, MraPartners, load_mra_partners
 from app.aeo.registry import RENEWAL_NOTICE_MONTHS, RegistryError, renewal_due_from
 from app.config import Settings
 from app.platform.clock import utcnow
-from app.platform.commands import sessions as command_sessions
+from app.platform.commands import reading as command_reading
 from app.platform.commands import unit_of_work as command_unit_of_work
 from app.domain.time import HONG_KONG
 
@@ -127,7 +127,7 @@ def show_command(operator_id: str, on: datetime | None) -> None:
     settings = Settings.from_env()
     mra = mra_partners(settings)
     today = _today(on)
-    with command_sessions(settings)() as session:
+    with command_reading(settings) as session:
         operator = service.lookup(session, operator_id.strip())
         if operator is None:
             raise click.ClickException(f"no AEO operator {operator_id} in the registry")

@@ -12,7 +12,8 @@ from app.audit import service
 from app.audit.jobs import audit_seal
 from app.platform.clock import utcnow
 from app.platform.jobs import run_job
-from app.platform.commands import sessions as command_sessions
+from app.platform.commands import database as command_database
+from app.platform.commands import reading as command_reading
 
 
 
@@ -24,7 +25,7 @@ def audit() -> None:
 @audit.command("seal")
 def seal_command() -> None:
     """Link every event row not yet on the chain (the audit-seal job does this every few seconds)."""
-    run = run_job(command_sessions(), "audit-seal", audit_seal)
+    run = run_job(command_database(), "audit-seal", audit_seal)
     if run is None:
         click.echo("another sealer is running; nothing done")
         return
@@ -36,7 +37,7 @@ def seal_command() -> None:
 @audit.command("head")
 def head_command() -> None:
     """Print the chain's head as SEQUENCE:HASH, to record outside the database as an anchor."""
-    with command_sessions()() as session:
+    with command_reading() as session:
         sequence, link = service.head(session)
     click.echo(f"{sequence}:{link}")
 
@@ -54,7 +55,7 @@ def verify_command(anchor: str | None, grace_minutes: int, as_json: bool) -> Non
         if not sequence.isdigit() or len(link) != 64:
             raise click.BadParameter("expected SEQUENCE:HASH as printed by 'csw audit head'", param_hint="--anchor")
         expected = (int(sequence), link)
-    with command_sessions()() as session:
+    with command_reading() as session:
         report = service.verify(session, utcnow(), timedelta(minutes=grace_minutes), expected)
     if as_json:
         click.echo(json.dumps({"intact": report.intact, "links": report.links, "rows": report.rows,

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.db.models import Party
 from app.db.manifest_models import ManifestDocument, ManifestEvent, ManifestLine, ManifestRecord
+from app.db.session import reading
 from app.domain.actors import Caller
 from app.domain.cargo import CargoInformation, CargoParty
 from app.domain.events import (
@@ -128,12 +129,13 @@ def _prepare(uow: UnitOfWork, tools: ManifestTools, body: bytes, caller: Caller,
     if any(f.severity is Severity.REJECT for f in findings):
         raise Rejection("RULES_REJECTED", "the manifest breaks rules that refuse it", _problems(findings))
     lanes: dict[tuple[str, int], RiskResult | None] = {}
-    for d, document in enumerate(manifest.documents):
-        for c, consignment in enumerate(document.consignments):
-            path = consignment_path(manifest, d, c)
-            own = tuple(f for f in findings if f.path and f.path.startswith(path + "/"))
-            lanes[(document.number, consignment.sequence)] = tools.profile(
-                uow.session, manifest, as_cargo(manifest, document, consignment), received.sha256, own)
+    with reading():  # as the declaration pipeline: the profiles' reads take no write lock outside the gate
+        for d, document in enumerate(manifest.documents):
+            for c, consignment in enumerate(document.consignments):
+                path = consignment_path(manifest, d, c)
+                own = tuple(f for f in findings if f.path and f.path.startswith(path + "/"))
+                lanes[(document.number, consignment.sequence)] = tools.profile(
+                    uow.session, manifest, as_cargo(manifest, document, consignment), received.sha256, own)
     uow.end_reads()
     uow.write_lock()
     return received, tuple(findings), Profiled(lanes), now

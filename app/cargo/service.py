@@ -19,6 +19,7 @@ from sqlalchemy.sql.dml import Insert
 from app.db.cargo_models import CargoDocument, CargoEvent, CargoRecord
 from app.db.models import table_of
 from app.db.routing_models import TripConsignment
+from app.db.session import reading
 from app.domain.actors import Caller
 from app.domain.cargo import (
     CargoInformation,
@@ -120,7 +121,8 @@ def _prepare(uow: UnitOfWork, tools: CargoTools, body: bytes, caller: Caller, fu
     findings = tools.check(cargo, now)
     if any(f.severity is Severity.REJECT for f in findings):
         raise Rejection("RULES_REJECTED", "the cargo information breaks rules that refuse it", _problems(findings))
-    risk = tools.profile(uow.session, received, tuple(findings))
+    with reading():  # as the declaration pipeline: the profile's reads take no write lock outside the gate
+        risk = tools.profile(uow.session, received, tuple(findings))
     uow.end_reads()
     uow.write_lock()
     return received, tuple(findings), risk, now

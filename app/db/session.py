@@ -1,10 +1,13 @@
 """Engine and session set-up for the embedded SQLite and for PostgreSQL.
 
 SQLite runs in WAL mode with ``synchronous=FULL`` (a 202 means the row is on disk) and
-every transaction starts with ``BEGIN IMMEDIATE`` so that concurrent gunicorn workers
+a write transaction starts with ``BEGIN IMMEDIATE`` so that concurrent gunicorn workers
 queue for the write lock instead of failing with "database is locked" on upgrade. Inside
-``reading()`` (the web layer's GET and HEAD requests) a plain ``BEGIN`` is used instead:
-a read needs no write lock, and in WAL mode readers and the writer do not wait for each other.
+``reading()`` (every web request until its unit of work takes the write gate, and
+``Database.reading()``) a plain ``BEGIN`` is used instead: a read needs no write lock, and in
+WAL mode readers and the writer do not wait for each other. A transaction begun while the
+thread holds the write gate is ``BEGIN IMMEDIATE`` whatever the context: reads in
+``reading()``, writes under the gate.
 """
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ import fcntl
 import os
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from contextvars import ContextVar
 from pathlib import Path
 from typing import IO, Any, cast
@@ -24,6 +27,9 @@ from sqlalchemy.orm import Session
 
 
 _READING: ContextVar[bool] = ContextVar("csw_reading", default=False)
+
+# On a SQLite connection's info: whether its transaction began deferred (inside ``reading()``).
+DEFERRED = "csw_deferred"
 
 
 @contextmanager
@@ -70,9 +76,15 @@ def make_engine(url: str) -> Engine:
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
 
+        gated = str(Path(database)) if database and database != ":memory:" else None
+
         @event.listens_for(engine, "begin")
         def _begin_immediate(connection: Connection) -> None:
-            connection.exec_driver_sql("BEGIN" if _READING.get() else "BEGIN IMMEDIATE")
+            # Holding the write gate, a transaction writes even inside ``reading()`` (a POST's
+            # request reads until its unit of work takes the gate).
+            deferred = _READING.get() and not (gated is not None and holds_write_gate(gated))
+            connection.info[DEFERRED] = deferred
+            connection.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
 
         return engine
     # No pre-ping (a round trip per request): a connection lost to a database restart
@@ -90,6 +102,7 @@ class SqliteWriteGate:
     worker must not share with its parent)."""
 
     def __init__(self, database: Path) -> None:
+        self._database = str(database)
         self._path = database.with_name(database.name + ".write-lock")
         self._threads = threading.Lock()
         self._handle: IO[str] | None = None
@@ -101,15 +114,69 @@ class SqliteWriteGate:
             self._pid = os.getpid()
         return self._handle
 
+    def _acquire(self, wait: bool) -> bool:
+        held = _gates_held()
+        if self._database in held:
+            # a second writer in this thread would wait for the first, which waits for it
+            raise RuntimeError(f"this thread already holds the write gate of {self._database}")
+        if not self._threads.acquire(blocking=wait):
+            return False
+        try:
+            fcntl.flock(self._lock_file(), fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._threads.release()
+            return False
+        except BaseException:
+            self._threads.release()
+            raise
+        held.add(self._database)
+        return True
+
+    def _release(self) -> None:
+        _gates_held().discard(self._database)
+        try:
+            fcntl.flock(self._lock_file(), fcntl.LOCK_UN)
+        finally:
+            self._threads.release()
+
+    @contextmanager
+    def _holding(self) -> Iterator[None]:
+        try:
+            yield
+        finally:
+            self._release()
+
     @contextmanager
     def __call__(self) -> Iterator[None]:
-        with self._threads:
-            handle = self._lock_file()
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        """Wait for the gate and hold it for the block."""
+        self._acquire(wait=True)
+        with self._holding():
+            yield
+
+    def at_once(self) -> AbstractContextManager[None] | None:
+        """The gate, held (leave the returned context to give it back), if no other writer holds
+        it now; None if one does."""
+        if not self._acquire(wait=False):
+            return None
+        held = self._holding()
+        held.__enter__()
+        return held
+
+
+_THREAD = threading.local()
+
+
+def _gates_held() -> set[str]:
+    """The SQLite files whose write gate the current thread holds."""
+    held: set[str] | None = getattr(_THREAD, "gates", None)
+    if held is None:
+        held = _THREAD.gates = set()
+    return held
+
+
+def holds_write_gate(database: str) -> bool:
+    """Whether the current thread holds the write gate of the SQLite file ``database``."""
+    return database in _gates_held()
 
 
 def write_gate(url: str) -> SqliteWriteGate | type[nullcontext[None]]:

@@ -7,13 +7,13 @@ exactly as the same change made through the web does.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
 from app.db.session import make_engine, write_gate
-from app.platform.uow import UnitOfWork, make_session_factory
+from app.platform.uow import Database, UnitOfWork, make_session_factory
 
 
 def sessions(settings: Settings | None = None) -> sessionmaker[Session]:
@@ -21,10 +21,20 @@ def sessions(settings: Settings | None = None) -> sessionmaker[Session]:
     return make_session_factory(make_engine((settings or Settings.from_env()).database_url))
 
 
+def database(settings: Settings | None = None) -> Database:
+    """``settings``' database with its write gate: what jobs and the dispatcher run on."""
+    settings = settings or Settings.from_env()
+    return Database(sessions(settings), write_gate(settings.database_url))
+
+
+def reading(settings: Settings | None = None) -> AbstractContextManager[Session]:
+    """A session for a command that only reads: no write lock on SQLite, nothing committed."""
+    return database(settings).reading()
+
+
 def unit_of_work(settings: Settings | None = None) -> UnitOfWork:
     """A unit of work on a session of its own, behind the database's write gate."""
-    settings = settings or Settings.from_env()
-    return UnitOfWork.open(sessions(settings), write_gate(settings.database_url))
+    return database(settings).unit_of_work()
 
 
 @contextmanager

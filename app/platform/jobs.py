@@ -18,11 +18,12 @@ from datetime import date, datetime
 from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from app.db import models
 from app.domain.time import hong_kong_date
 from app.platform.clock import utcnow
+from app.platform.uow import Database
 
 log = logging.getLogger("csw.jobs")
 
@@ -66,32 +67,31 @@ def _advisory_lock(session: Session, job: str) -> bool:
     return bool(session.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": key}))
 
 
-def run_job(sessions: sessionmaker[Session], job: str, work: Job, today: date | None = None,
+def run_job(database: Database, job: str, work: Job, today: date | None = None,
             period: Period | None = None) -> models.JobRun | None:
-    """Run ``work`` in one transaction (its events handled before the commit) and record the
-    run, with its outcome, either way. ``period``: how the scheduler's runs are counted; a
+    """Run ``work`` in one transaction behind the write gate (its events handled before the
+    commit) and record the run, with its outcome, either way. ``period``: how the scheduler's runs are counted; a
     run whose period another run has already done is skipped (None)."""
     started = utcnow()
     today = today or hong_kong_date(started)
     done_for = period(started) if period is not None else None
-    with sessions() as session:
-        try:
-            with session.begin():
-                if not _advisory_lock(session, job):
-                    log.info("job %s already running elsewhere; skipped", job)
-                    return None
-                if done_for is not None and not _claim(session, job, done_for, started):
-                    log.info("job %s already ran for period %s; skipped", job, done_for)
-                    return None
-                detail = work(session, today)
-                run = models.JobRun(job=job, started_at=started, finished_at=utcnow(), outcome="ok", detail=detail,
-                                    period=done_for)
-                session.add(run)
-        except Exception as exc:  # noqa: BLE001 - a failed run is recorded, not lost
-            log.exception("job %s failed", job)
-            with session.begin():
-                run = models.JobRun(job=job, started_at=started, finished_at=utcnow(), outcome="failed",
-                                    detail={"error": f"{type(exc).__name__}: {exc}"}, period=done_for)
-                session.add(run)
-        log.info("job %s: %s", job, run.outcome, extra={"fields": {"job": job, "detail": run.detail}})
-        return run
+    try:
+        with database.writing() as session:  # behind the write gate, as the web's writers
+            if not _advisory_lock(session, job):
+                log.info("job %s already running elsewhere; skipped", job)
+                return None
+            if done_for is not None and not _claim(session, job, done_for, started):
+                log.info("job %s already ran for period %s; skipped", job, done_for)
+                return None
+            detail = work(session, today)
+            run = models.JobRun(job=job, started_at=started, finished_at=utcnow(), outcome="ok", detail=detail,
+                                period=done_for)
+            session.add(run)
+    except Exception as exc:  # noqa: BLE001 - a failed run is recorded, not lost
+        log.exception("job %s failed", job)
+        with database.writing() as session:
+            run = models.JobRun(job=job, started_at=started, finished_at=utcnow(), outcome="failed",
+                                detail={"error": f"{type(exc).__name__}: {exc}"}, period=done_for)
+            session.add(run)
+    log.info("job %s: %s", job, run.outcome, extra={"fields": {"job": job, "detail": run.detail}})
+    return run

@@ -17,11 +17,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, TypeAlias
 
 from sqlalchemy import Table, event
 from sqlalchemy.orm import Session, sessionmaker
+
+from app.db.session import DEFERRED, SqliteWriteGate, reading
 
 log = logging.getLogger("csw.uow")
 
@@ -149,6 +152,28 @@ def _run_after_commit(session: Session) -> None:
             log.exception("after-commit callback failed")
 
 
+_BEGAN = "csw_began"  # "deferred" or "immediate": how the session's SQLite transaction began
+_FLUSHED = "csw_flushed"  # the session's transaction has written (flushed) something
+
+
+@event.listens_for(Session, "after_begin")
+def _note_begin(session: Session, _transaction: Any, connection: Any) -> None:
+    if DEFERRED in connection.info:
+        session.info[_BEGAN] = "deferred" if connection.info[DEFERRED] else "immediate"
+
+
+@event.listens_for(Session, "after_flush")
+def _note_flush(session: Session, _context: Any) -> None:
+    session.info[_FLUSHED] = True
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_begin(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:
+        session.info.pop(_BEGAN, None)
+        session.info.pop(_FLUSHED, None)
+
+
 @event.listens_for(Session, "after_soft_rollback")
 def _forget_on_rollback(session: Session, previous_transaction: Any) -> None:
     if previous_transaction.nested:  # a savepoint: the outer transaction and its events go on
@@ -191,12 +216,37 @@ class UnitOfWork:
             self.session.commit()
 
     def write_lock(self) -> UnitOfWork:
-        """Take the write gate (once) until the transaction ends."""
+        """Take the write gate (once) until the transaction ends.
+
+        On SQLite, reads made before it outside ``reading()`` began ``BEGIN IMMEDIATE``: the
+        session holds SQLite's write lock, and waiting for the gate with it would deadlock with
+        the gate's holder, which waits for that lock (in SQLite's busy handler, until its 30 s
+        timeout fails it). So the gate is taken at once if it is free; if it is not, the
+        transaction, which has only read, is rolled back (everything it loaded is expired, and read
+        again under the gate) before waiting. A deferred transaction (begun in ``reading()``)
+        is always ended so: its snapshot may be older than the last commit, and could not write."""
         if self._held is None:
-            held = self._write_gate()
-            held.__enter__()
-            self._held = held
+            self._held = self._take_gate()
         return self
+
+    def _take_gate(self) -> AbstractContextManager[None]:
+        gate, began = self._write_gate, self.session.info.get(_BEGAN)
+        if isinstance(gate, SqliteWriteGate) and began is not None:
+            held = gate.at_once() if began == "immediate" else None
+            if held is not None:
+                return held
+            if self._wrote():
+                log.warning("a unit of work wrote before taking the write gate; waiting for it with the write lock")
+            else:
+                self.session.rollback()
+        held = self._write_gate()
+        held.__enter__()
+        return held
+
+    def _wrote(self) -> bool:
+        session = self.session
+        return bool(session.new or session.dirty or session.deleted or session.info.get(_QUEUE)
+                    or session.info.get(_FLUSHED))
 
     def _release(self) -> None:
         held, self._held = self._held, None
@@ -247,3 +297,32 @@ class UnitOfWork:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.close()
+
+
+@dataclass(frozen=True)
+class Database:
+    """A database's sessions and its write gate: what work outside a web request (scheduled
+    jobs, the outbox dispatcher, CLI commands) reads and writes through, so that on SQLite its
+    writers queue at the same gate as the web's and its reads take no write lock."""
+
+    sessions: sessionmaker[Session]
+    write_gate: WriteGate = nullcontext
+
+    def unit_of_work(self) -> UnitOfWork:
+        """A unit of work on a session of its own, behind the write gate."""
+        return UnitOfWork.open(self.sessions, self.write_gate)
+
+    @contextmanager
+    def writing(self) -> Iterator[Session]:
+        """A change: the write gate first, then the transaction, committed (its events handled)
+        when the block ends, rolled back if it raises; the gate is held until then."""
+        with self.unit_of_work() as uow:
+            uow.write_lock()
+            yield uow.session
+            uow.commit()
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """Reads only (SQLite: a deferred ``BEGIN``, no write lock, no gate); nothing is committed."""
+        with reading(), self.sessions() as session:
+            yield session

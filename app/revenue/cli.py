@@ -21,7 +21,7 @@ from app.domain.actors import Caller
 from app.domain.problems import Rejection
 from app.domain.time import HONG_KONG
 from app.platform.clock import utcnow
-from app.platform.commands import sessions as command_sessions
+from app.platform.commands import reading as command_reading
 from app.platform.commands import transaction as command_transaction
 from app.revenue import queries, service
 from app.revenue.gateway import RecordedPayment
@@ -49,7 +49,7 @@ def revenue() -> None:
 @click.option("--party", default=None, help="The declarant's BR number.")
 def demands_command(state: str | None, party: str | None) -> None:
     """Duty demands, newest first (at most 200)."""
-    with command_sessions()() as session:
+    with command_reading() as session:
         for demand, identifier in queries.demands(session, state, party):
             click.echo(f"{demand.reference}  {demand.declaration_id}  {identifier}  {demand.state:<9}  "
                        f"HK${demand.amount:>14,.2f}  raised {demand.raised_at.astimezone(HONG_KONG):%Y-%m-%d %H:%M}")
@@ -59,7 +59,7 @@ def demands_command(state: str | None, party: str | None) -> None:
 @click.argument("declaration")
 def statement_command(declaration: str) -> None:
     """A declaration's duty: demands, payments, refunds and events."""
-    with command_sessions()() as session:
+    with command_reading() as session:
         try:
             found = queries.statement(session, declaration, None)
         except Rejection as rejection:
@@ -80,7 +80,7 @@ def statement_command(declaration: str) -> None:
 @click.option("--demand", default=None, help="The demand to pay (default: the oldest unpaid).")
 def pay_command(declaration: str, amount: str, payment_reference: str, demand: str | None) -> None:
     """Record a payment made at a customs counter for the declarant of DECLARATION."""
-    with command_sessions()() as session:
+    with command_reading() as session:
         row = session.scalar(select(models.Declaration).where(models.Declaration.id == declaration))
         if row is None:
             raise click.ClickException(f"NOT_FOUND: no declaration {declaration}")
@@ -106,7 +106,7 @@ def securities() -> None:
 @securities.command("list")
 @click.option("--party", default=None, help="One party's BR number.")
 def securities_list(party: str | None) -> None:
-    with command_sessions()() as session:
+    with command_reading() as session:
         for security, identifier in queries.securities(session, party):
             until = f" until {security.valid_until}" if security.valid_until else ""
             click.echo(f"#{security.id}  {identifier}  {security.kind:<9}  {security.reference}  {security.status:<9}  "
@@ -174,7 +174,7 @@ def report_command(start: datetime | None, end: datetime | None) -> None:
     """Charges and duty per day and per commodity, as CSV on standard output."""
     last: date = end.date() if end else utcnow().astimezone(HONG_KONG).date()
     first: date = start.date() if start else last - timedelta(days=29)
-    with command_sessions()() as session:
+    with command_reading() as session:
         try:
             result = queries.report(session, first, last)
         except Rejection as rejection:

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from app.config import Settings
 from app.db.risk_models import RiskAssessment
-from app.platform.commands import sessions as command_sessions
+from app.platform.commands import reading as command_reading
 from app.domain.risk import thresholds_for_rates
 from app.risk.evaluation import format_table
 from app.risk.importer import MappingError
@@ -101,7 +101,7 @@ def thresholds_command(last: int) -> None:
     """Lane thresholds that meet the policy's target red/yellow rates over recent declarations."""
     settings = Settings.from_env()
     policy = load_policy(settings.rules_dir / "risk" / "lanes.toml")
-    with command_sessions(settings)() as session:
+    with command_reading(settings) as session:
         scores = list(session.scalars(select(RiskAssessment.score).order_by(RiskAssessment.id.desc()).limit(last)))
     if not scores:
         raise click.ClickException("no risk assessments stored yet")

@@ -19,7 +19,7 @@ import click
 from sqlalchemy.orm import Session
 
 from app.config import Settings
-from app.platform.commands import sessions as command_sessions
+from app.platform.commands import database as command_database
 from app.platform.commands import transaction as command_transaction
 from app.domain.problems import Rejection
 from app.logs import configure_logging
@@ -60,8 +60,8 @@ def dispatch(once: bool, interval: float | None) -> None:
     settings = Settings.from_env()
     configure_logging(settings.log_level)
     dispatch_settings = DispatchSettings.from_env()
-    sessions = command_sessions(settings)
-    dispatcher = Dispatcher(sessions, dispatch_settings)
+    database = command_database(settings)
+    dispatcher = Dispatcher(database, dispatch_settings)
     stopping: list[bool] = []
 
     def stop(_signal: int, _frame: FrameType | None) -> None:
@@ -77,7 +77,7 @@ def dispatch(once: bool, interval: float | None) -> None:
                 break
             try:
                 report = dispatcher.run_once()
-                with sessions() as session:
+                with database.reading() as session:
                     update_backlog_gauge(session)
             except Exception:  # noqa: BLE001 - a worker outlives a database restart
                 log.exception("dispatch round failed; retrying in %.1f s", pause)

@@ -8,7 +8,8 @@ subscriber in outbox order. A chunk's delivery stops once half the lease has pas
 outcomes are recorded and the lease released), so a slow receiver never outlives the lease
 that keeps other dispatchers away (the lease must therefore exceed twice the longest
 single delivery: webhook connect + read timeout). Network I/O happens outside any
-transaction (on SQLite a transaction holds the write lock). Outcomes are recorded every ``chunk_size`` messages; a
+transaction (on SQLite a transaction holds the write lock); reads take no write lock and writes
+queue at the write gate with the web's (``Database``). Outcomes are recorded every ``chunk_size`` messages; a
 dispatcher that dies mid-batch leaves its lease to expire and the unrecorded messages are
 delivered again (at least once: receivers de-duplicate by Idempotency-Key).
 
@@ -25,17 +26,17 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from app.db.routing_models import OutboxMessage, Subscriber
 from app.domain.routing import DeliveryResult, backoff_seconds
 from app.platform.clock import utcnow
+from app.platform.uow import Database
 from app.routing import metrics
 from app.routing.subscribers import record as record_event
 from app.routing.settings import DispatchSettings
@@ -69,9 +70,9 @@ class Claim:
 
 
 class Dispatcher:
-    def __init__(self, sessions: sessionmaker[Session], settings: DispatchSettings | None = None,
+    def __init__(self, database: Database, settings: DispatchSettings | None = None,
                  transports: dict[str, Transport] | None = None) -> None:
-        self.sessions = sessions
+        self.database = database
         self.settings = settings or DispatchSettings.from_env()
         self.owner = str(uuid.uuid4())
         self.transports: dict[str, Transport] = transports or {
@@ -83,13 +84,9 @@ class Dispatcher:
         for transport in self.transports.values():
             transport.close()
 
-    @contextmanager
-    def _transaction(self) -> Iterator[Session]:
-        with self.sessions() as session, session.begin():
-            yield session
-
     def claim(self, now: datetime, skip: set[int]) -> Claim | None:
-        """Lease one subscriber with due messages (none other dispatcher holds)."""
+        """Lease one subscriber with due messages (none other dispatcher holds). Whether there is
+        one is read first, without the write gate: most ticks find nothing due and write nothing."""
         due = select(OutboxMessage.id).where(
             OutboxMessage.subscriber_id == Subscriber.id, OutboxMessage.status == "pending",
             OutboxMessage.next_attempt_at <= now).exists()
@@ -100,7 +97,10 @@ class Dispatcher:
                  .order_by(Subscriber.last_delivered_at.asc().nulls_first(), Subscriber.id).limit(1))
         if skip:
             query = query.where(Subscriber.id.not_in(skip))
-        with self._transaction() as session:
+        with self.database.reading() as session:
+            if session.scalar(query.with_only_columns(Subscriber.id)) is None:
+                return None
+        with self.database.writing() as session:
             if session.get_bind().dialect.name == "postgresql":
                 query = query.with_for_update(skip_locked=True)
             subscriber = session.scalar(query)
@@ -114,7 +114,7 @@ class Dispatcher:
     def _due_messages(self, subscriber_id: int, now: datetime, probing: bool) -> list[Outgoing]:
         """The subscriber's due messages in id order, leaving out those behind a message of the
         same subject that waits for a retry; only the first when probing."""
-        with self._transaction() as session:
+        with self.database.reading() as session:
             rows = session.execute(
                 select(OutboxMessage.id, OutboxMessage.idempotency_key, OutboxMessage.message_type,
                        OutboxMessage.subject, OutboxMessage.routing_key, OutboxMessage.content_type,
@@ -140,7 +140,7 @@ class Dispatcher:
         """Write the outcomes; renew (or release) the lease."""
         retry, probe = self.settings.retry, self.settings.probe
         delivered = [a.message_id for a in attempts if a.result is DeliveryResult.DELIVERED]
-        with self._transaction() as session:
+        with self.database.writing() as session:
             if delivered:
                 session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(delivered)).values(
                     status="delivered", delivered_at=now, attempts=OutboxMessage.attempts + 1, last_error=None))

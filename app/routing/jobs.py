@@ -9,7 +9,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import delete
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.db.routing_models import OutboxMessage
@@ -17,6 +17,7 @@ from app.db.session import rowcount
 from app.domain.time import HONG_KONG
 from app.platform.clock import utcnow
 from app.platform.jobs import daily, run_job
+from app.platform.uow import Database
 from app.routing import notifications
 from app.routing.dispatcher import Dispatcher, update_backlog_gauge
 from app.routing.settings import DispatchSettings
@@ -35,19 +36,19 @@ def outbox_purge(session: Session, today: date) -> dict[str, object]:
 
 def dispatch_tick(dispatcher: Dispatcher) -> dict[str, object]:
     report = dispatcher.run_once()
-    with dispatcher.sessions() as session:
+    with dispatcher.database.reading() as session:
         update_backlog_gauge(session)
     return report.as_dict()
 
 
-def schedule_routing(scheduler: BaseScheduler, sessions: sessionmaker[Session]) -> Dispatcher:
+def schedule_routing(scheduler: BaseScheduler, database: Database) -> Dispatcher:
     """Add the dispatcher and the purge to ``scheduler``; returns the dispatcher."""
     settings = DispatchSettings.from_env()
-    dispatcher = Dispatcher(sessions, settings)
+    dispatcher = Dispatcher(database, settings)
     scheduler.add_job(dispatch_tick, IntervalTrigger(seconds=settings.interval_seconds), args=(dispatcher,),
                       id="outbox-dispatch", coalesce=True, max_instances=1)
     scheduler.add_job(run_job, CronTrigger(hour=3, minute=15, timezone=HONG_KONG),
-                      args=(sessions, "outbox-purge", outbox_purge), kwargs={"period": daily}, id="outbox-purge",
+                      args=(database, "outbox-purge", outbox_purge), kwargs={"period": daily}, id="outbox-purge",
                       coalesce=True,
                       max_instances=1, misfire_grace_time=6 * 3600)
     return dispatcher

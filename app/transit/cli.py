@@ -13,7 +13,7 @@ import click
 
 from app.config import Settings
 from app.platform.clock import utcnow
-from app.platform.commands import sessions as command_sessions
+from app.platform.commands import reading as command_reading
 from app.platform.commands import transaction as command_transaction
 from app.domain.problems import Rejection
 from app.platform.schemas import DocumentChecker
@@ -111,7 +111,7 @@ def history(subject_kind: str, subject_id: str) -> None:
     """Every registration and administrative change of a company (BR number), vehicle (mark)
     or e-lock: when, what, by whom, from and to, why. A lock's journeys are on their timelines."""
     settings = Settings.from_env()
-    with command_sessions(settings)() as session:
+    with command_reading(settings) as session:
         events = service.registry_history(session, subject_kind, subject_id)
         for event in events:
             click.echo(f"{_when(event.occurred_at)}\t{event.kind}\t{event.actor}\t"
@@ -141,7 +141,7 @@ def describe_change(detail: dict[str, object] | None) -> str:
 def journeys(state: str | None, alert: str | None, limit: int) -> None:
     """Journeys, most recently changed first: id, state, declaration, e-lock, route, alerts."""
     settings = Settings.from_env()
-    with command_sessions(settings)() as session:
+    with command_reading(settings) as session:
         page = service.list_journeys(session, state, alert, None, 1, max(1, min(limit, 1000)))
         for journey in page.items:
             click.echo(f"{journey.id}\t{journey.state}\t{journey.declaration_id}\t{journey.elock_id}\t"
@@ -154,7 +154,7 @@ def journeys(state: str | None, alert: str | None, limit: int) -> None:
 @click.option("--limit", default=50, show_default=True, type=int)
 def alerts(kind: str | None, limit: int) -> None:
     settings = Settings.from_env()
-    with command_sessions(settings)() as session:
+    with command_reading(settings) as session:
         items, total = service.list_alerts(session, kind, 1, max(1, min(limit, 1000)))
         for alert in items:
             click.echo(f"{alert.id}\t{alert.kind}\t{alert.journey_id}\t{alert.declaration_id}\t{alert.message}")

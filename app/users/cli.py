@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from app.config import Settings
 from app.db.case_models import User, UserEvent
 from app.db.models import Party
-from app.platform.commands import sessions as command_sessions
+from app.platform.commands import reading as command_reading
 from app.platform.commands import transaction as command_transaction
 from app.users.service import (LOCALES, ROLES, AccountError, create_user, find_user, reset_password, set_active,
                                set_role)
@@ -159,8 +159,7 @@ def users_reset_password(username: str, reason: str, password_stdin: bool) -> No
 def users_history(username: str) -> None:
     """Everything done to an account: when, what, by whom, why."""
     settings = Settings.from_env()
-    sessions = command_sessions(settings)
-    with sessions() as session:
+    with command_reading(settings) as session:
         user = find_user(session, username)
         if user is None:
             raise click.BadParameter(f"no account {username}", param_hint="USERNAME")
@@ -173,8 +172,7 @@ def users_history(username: str) -> None:
 def users_list() -> None:
     """Every account: username, role, language, active, last sign-in."""
     settings = Settings.from_env()
-    sessions = command_sessions(settings)
-    with sessions() as session:
+    with command_reading(settings) as session:
         for user in session.scalars(select(User).order_by(User.role, User.username)):
             last = user.last_login_at.isoformat() if user.last_login_at else "never"
             party = session.get(Party, user.party_id) if user.party_id is not None else None

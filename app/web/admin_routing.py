@@ -120,21 +120,22 @@ def change(subscriber_id: int, action: str) -> Response:
     """Pause, resume, or queue the subscriber's dead letters again."""
     name = str(subscriber_id)
     actor = f"officer:{current_user.username}"
+    uow = unit_of_work().write_lock()
     try:
         if action == "pause":
-            message = _("Paused %(name)s.", name=service.pause(db(), name, actor=actor).name)
+            message = _("Paused %(name)s.", name=service.pause(uow.session, name, actor=actor).name)
         elif action == "resume":
-            message = _("Resumed %(name)s.", name=service.resume(db(), name, actor=actor).name)
+            message = _("Resumed %(name)s.", name=service.resume(uow.session, name, actor=actor).name)
         else:
-            message = _("%(count)s dead letters queued again.", count=service.replay(db(), name, actor=actor))
+            message = _("%(count)s dead letters queued again.", count=service.replay(uow.session, name, actor=actor))
     except Rejection as rejection:
-        unit_of_work().rollback()
+        uow.rollback()
         if rejection.code == "NOT_FOUND":
             abort(404)
         for text in _plain(rejection):
             flash(text, "error")
         return see_other(url_for("admin_routing.subscribers"))
-    unit_of_work().commit()
+    uow.commit()
     flash(message)
     return redirect(url_for("admin_routing.subscribers"))
 

@@ -465,8 +465,9 @@ def _declaration_form(draft_id: int | None = None, amending: Any = None) -> Any:
         return _keep(data, draft_id, amending, anchor=anchor)
     function_code = "13" if amending is not None else "9"
     if action == "save_draft":
-        draft = portal.save_draft(db(), caller(), data, draft_id, amending.id if amending is not None else None)
-        unit_of_work().commit()
+        uow = unit_of_work().write_lock()
+        draft = portal.save_draft(uow.session, caller(), data, draft_id, amending.id if amending is not None else None)
+        uow.commit()
         flash(_("Draft saved. You can resume it from your declarations."))
         return redirect(url_for("portal.draft", draft_id=draft.id))
     if action == "download":
@@ -566,8 +567,9 @@ def draft(draft_id: int) -> Any:
 @bp.post("/drafts/<id:draft_id>/delete")
 @trader_required
 def delete_draft(draft_id: int) -> WerkzeugResponse:
-    _found(lambda: portal.delete_draft(db(), caller(), draft_id))
-    unit_of_work().commit()
+    uow = unit_of_work().write_lock()
+    _found(lambda: portal.delete_draft(uow.session, caller(), draft_id))
+    uow.commit()
     flash(_("Draft deleted."))
     return redirect(url_for("portal.declarations"))
 
@@ -820,8 +822,9 @@ def keys() -> Any:
     form = KeyForm()
     if request.method == "POST":
         try:
-            client, new_key = api_clients.create_key(db(), caller(), form.name.data or "")
-            unit_of_work().commit()
+            uow = unit_of_work().write_lock()
+            client, new_key = api_clients.create_key(uow.session, caller(), form.name.data or "")
+            uow.commit()
         except Rejection as rejection:
             unit_of_work().rollback()
             keep_form("portal.keys", form, errors={"name": [
@@ -840,9 +843,10 @@ def keys() -> Any:
 @bp.post("/keys/<id:client_id>/revoke")
 @trader_required
 def revoke_key(client_id: int) -> WerkzeugResponse:
-    client = _found(lambda: api_clients.revoke_key(db(), caller(), client_id))
-    after_commit(db(), services().api_keys.clear)  # this worker refuses the key at once
-    unit_of_work().commit()
+    uow = unit_of_work().write_lock()
+    client = _found(lambda: api_clients.revoke_key(uow.session, caller(), client_id))
+    after_commit(uow.session, services().api_keys.clear)  # this worker refuses the key at once
+    uow.commit()
     flash(_("API key “%(name)s” (starting %(prefix)s) revoked.", name=client.name, prefix=client.key_prefix))
     return redirect(url_for("portal.keys"))
 

@@ -98,10 +98,10 @@ def test_the_daily_job_expires_registrations_and_then_claims_are_held(client: Fl
     register(clean_app, operator("12345678", valid_until=TODAY - timedelta(days=1)),
              operator("87654321", valid_until=TODAY + timedelta(days=90), name="Harbour Logistics Limited"),
              today=TODAY - timedelta(days=2))
-    run = run_job(clean_app.extensions["csw"].sessions, "aeo-expiry", JOBS["aeo-expiry"], TODAY)
+    run = run_job(clean_app.extensions["csw"].database, "aeo-expiry", JOBS["aeo-expiry"], TODAY)
     assert run is not None and run.outcome == "ok"
     assert run.detail["expired"] == ["12345678"] and run.detail["renewals_due"] == ["87654321"]
-    again = run_job(clean_app.extensions["csw"].sessions, "aeo-expiry", JOBS["aeo-expiry"], TODAY)
+    again = run_job(clean_app.extensions["csw"].database, "aeo-expiry", JOBS["aeo-expiry"], TODAY)
     assert again is not None and again.detail["expired"] == []
     status = lodge(client, with_importer("12345678"))
     assert "R701" in {f["code"] for f in status["findings"]}

@@ -264,11 +264,12 @@ def test_a_line_not_declared_14_days_after_crossing_opens_a_case_and_notifies_th
     declare(client, "DEC-LATE-2", previous_document(declared))
     moved = _backdate(clean_app, reference, 20)
     _backdate(clean_app, declared, 20)
-    sessions = clean_app.extensions["csw"].sessions
+    database = clean_app.extensions["csw"].database
+    sessions = database.sessions
     day_of_movement = hong_kong_date(moved)
 
     def run(day: date) -> list[str]:
-        run = run_job(sessions, "cargo-write-off", JOBS["cargo-write-off"], today=day)
+        run = run_job(database, "cargo-write-off", JOBS["cargo-write-off"], today=day)
         assert run is not None and run.outcome == "ok", run and run.detail
         followed: list[str] = run.detail["followed_up"]  # type: ignore[assignment]
         return followed

@@ -20,12 +20,13 @@ def counting(calls: list[date]):  # type: ignore[no-untyped-def]
 
 
 def test_a_second_firing_in_the_same_period_is_skipped(clean_app: Flask) -> None:
-    sessions = clean_app.extensions["csw"].sessions
+    database = clean_app.extensions["csw"].database
+    sessions = database.sessions
     calls: list[date] = []
-    first = run_job(sessions, "audit-seal", counting(calls), period=lambda _now: "p-1")
-    second = run_job(sessions, "audit-seal", counting(calls), period=lambda _now: "p-1")
-    third = run_job(sessions, "audit-seal", counting(calls), period=lambda _now: "p-2")
-    by_hand = run_job(sessions, "audit-seal", counting(calls))  # csw jobs run: always runs
+    first = run_job(database, "audit-seal", counting(calls), period=lambda _now: "p-1")
+    second = run_job(database, "audit-seal", counting(calls), period=lambda _now: "p-1")
+    third = run_job(database, "audit-seal", counting(calls), period=lambda _now: "p-2")
+    by_hand = run_job(database, "audit-seal", counting(calls))  # csw jobs run: always runs
     assert first is not None and second is None and third is not None and by_hand is not None
     assert len(calls) == 3
     with sessions() as session:
@@ -35,14 +36,14 @@ def test_a_second_firing_in_the_same_period_is_skipped(clean_app: Flask) -> None
 
 
 def test_a_failed_run_leaves_its_period_to_a_retry(clean_app: Flask) -> None:
-    sessions = clean_app.extensions["csw"].sessions
+    database = clean_app.extensions["csw"].database
 
     def failing(_session: Session, _today: date) -> dict[str, object]:
         raise RuntimeError("database went away")
 
-    failed = run_job(sessions, "case-escalation", failing, period=lambda _now: "p-9")
+    failed = run_job(database, "case-escalation", failing, period=lambda _now: "p-9")
     assert failed is not None and failed.outcome == "failed" and failed.period == "p-9"
-    retried = run_job(sessions, "case-escalation", counting([]), period=lambda _now: "p-9")
+    retried = run_job(database, "case-escalation", counting([]), period=lambda _now: "p-9")
     assert retried is not None and retried.outcome == "ok"
 
 

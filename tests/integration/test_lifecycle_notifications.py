@@ -143,7 +143,7 @@ def officer_records_inspection(app: Flask, reference: str, result: InspectionRes
 
 
 def deliver(app: Flask) -> None:
-    dispatcher = Dispatcher(app.extensions["csw"].sessions, settings())
+    dispatcher = Dispatcher(app.extensions["csw"].database, settings())
     dispatcher.drain()
     dispatcher.close()
 
@@ -257,7 +257,7 @@ def test_a_callback_down_for_a_while_receives_every_notification_once_in_order(
     api = clean_app.test_client()
     callback_receiver.secret = register(api, callback_receiver.url)["signing_secret"]
     references = [lodge(api, f"DOWN-{n:04d}")[0] for n in range(5)]
-    dispatcher = Dispatcher(clean_app.extensions["csw"].sessions, settings())
+    dispatcher = Dispatcher(clean_app.extensions["csw"].database, settings())
     assert dispatcher.run_once().unavailable == 1  # the receiver is down: blocked, probed later
     callback_receiver.start()
     with clean_app.extensions["csw"].sessions() as session:

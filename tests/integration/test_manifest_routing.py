@@ -89,7 +89,7 @@ def test_a_cleared_manifest_reaches_a_webhook_and_a_rabbitmq_queue(carriers: Fla
         assert [line.findtext("{urn:csw:routing:v1}DocumentID") for line in lines] == ["HLCUSHA2612001",
                                                                                         "HLCUSHA2612002"]
 
-        dispatcher = Dispatcher(carriers.extensions["csw"].sessions, settings(amqp_url=rabbitmq_url))
+        dispatcher = Dispatcher(carriers.extensions["csw"].database, settings(amqp_url=rabbitmq_url))
         assert dispatcher.drain().delivered == 3
         dispatcher.close()
         assert sorted(r["subject"] for r in receiver.accepted()) == [f"manifest:{reference}"] * 2

@@ -354,7 +354,7 @@ def test_unclaimed_cases_escalate(clean_app: Flask, accounts: dict[str, int]) ->
     with clean_app.extensions["csw"].sessions() as session, session.begin():
         session.get(Case, old).opened_at = datetime.now(timezone.utc) - timedelta(minutes=45)
     before = case_row(clean_app, old).priority
-    run = run_job(clean_app.extensions["csw"].sessions, "case-escalation", JOBS["case-escalation"])
+    run = run_job(clean_app.extensions["csw"].database, "case-escalation", JOBS["case-escalation"])
     assert run is not None and run.outcome == "ok" and run.detail == {"escalated": 1, "case_ids": [old]}
     escalated = case_row(clean_app, old)
     assert escalated.escalation_level == 1 and escalated.priority > before

@@ -229,7 +229,7 @@ def test_the_dispatcher_records_its_block_each_failed_probe_and_the_unblock(
     receiver.start()
     subscriber_id = add(clean_app, url=receiver.url)
     enqueue(clean_app, subscriber_id, 3)
-    dispatcher = Dispatcher(clean_app.extensions["csw"].sessions, settings())
+    dispatcher = Dispatcher(clean_app.extensions["csw"].database, settings())
     try:
         dispatcher.run_once()
         dispatcher.run_once()  # blocked, no probe due: nothing happens, nothing is recorded
@@ -261,7 +261,7 @@ def test_a_receiver_timing_out_is_blocked_with_the_timeout_as_reason(clean_app: 
     receiver.start()
     subscriber_id = add(clean_app, url=receiver.url)
     enqueue(clean_app, subscriber_id, 2)
-    dispatcher = Dispatcher(clean_app.extensions["csw"].sessions, settings(timeout_seconds=0.2))
+    dispatcher = Dispatcher(clean_app.extensions["csw"].database, settings(timeout_seconds=0.2))
     try:
         dispatcher.run_once()
     finally:
@@ -274,7 +274,7 @@ def test_an_administrators_pause_outlasts_a_receiver_found_down(clean_app: Flask
     """A pause taken while the dispatcher was delivering stands; the dispatcher records no block."""
     subscriber_id = add(clean_app, url=receiver.url)  # receiver not started: connection refused
     enqueue(clean_app, subscriber_id, 1)
-    dispatcher = Dispatcher(clean_app.extensions["csw"].sessions, settings())
+    dispatcher = Dispatcher(clean_app.extensions["csw"].database, settings())
     claim = dispatcher.claim(datetime.now(timezone.utc), set())
     assert claim is not None and claim.target.id == subscriber_id
     with clean_app.extensions["csw"].sessions() as session, session.begin():

@@ -116,8 +116,9 @@ def test_the_retrain_job_records_its_promotion_decision(clean_app: Flask, histor
     monkeypatch.setenv("CSW_INSTANCE_DIR", str(tmp_path))
     monkeypatch.setenv("CSW_RISK_HISTORY_CSV", str(history))
     monkeypatch.delenv("CSW_RISK_MODEL_DIR", raising=False)
-    sessions = clean_app.extensions["csw"].sessions
-    run = run_job(sessions, "risk-retrain", JOBS["risk-retrain"])
+    database = clean_app.extensions["csw"].database
+    sessions = database.sessions
+    run = run_job(database, "risk-retrain", JOBS["risk-retrain"])
     assert run is not None and run.outcome == "ok", run.detail if run else None
     with sessions() as session:
         decision = session.scalars(select(RiskModelPromotion)).one()

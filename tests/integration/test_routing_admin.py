@@ -190,7 +190,7 @@ def test_the_scheduler_runs_the_dispatcher_and_the_purge(clean_app: Flask, datab
         outbox.enqueue(session, [find_subscriber(session, "lmc")], MessageType.RELEASE_NOTICE, "declaration:X",
                        {"declaration_id": "HK26D00000000001"}, "HKLMC", datetime.now(timezone.utc))
     scheduler = BackgroundScheduler()
-    dispatcher = schedule_routing(scheduler, clean_app.extensions["csw"].sessions)
+    dispatcher = schedule_routing(scheduler, clean_app.extensions["csw"].database)
     assert {job.id for job in scheduler.get_jobs()} == {"outbox-dispatch", "outbox-purge"}
     scheduler.start()
     try:

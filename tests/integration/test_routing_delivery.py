@@ -169,7 +169,7 @@ def first_seen_in_order(received: list[dict[str, str]], expected: list[tuple[str
 def test_receiver_down_then_up_gets_every_message_in_order(clean_app: Flask, receiver: Receiver) -> None:
     subscriber_id = add(clean_app, url=receiver.url)
     expected = enqueue(clean_app, subscriber_id, 30)
-    dispatcher = Dispatcher(clean_app.extensions["csw"].sessions, settings())
+    dispatcher = Dispatcher(clean_app.extensions["csw"].database, settings())
     report = dispatcher.run_once()
     assert report.unavailable == 1 and report.delivered == 0
     assert subscriber(clean_app, subscriber_id).state == "blocked"
@@ -194,7 +194,7 @@ def test_a_receiver_answering_500_is_blocked_and_probed_with_one_message(clean_a
     receiver.start()
     subscriber_id = add(clean_app, url=receiver.url)
     expected = enqueue(clean_app, subscriber_id, 10)
-    dispatcher = Dispatcher(clean_app.extensions["csw"].sessions, settings())
+    dispatcher = Dispatcher(clean_app.extensions["csw"].database, settings())
     dispatcher.run_once()
     assert len(receiver.received) == 1 and subscriber(clean_app, subscriber_id).state == "blocked"
     dispatcher.run_once()
@@ -221,7 +221,7 @@ def test_a_receiver_that_times_out_is_blocked_like_a_5xx(clean_app: Flask, recei
     receiver.start()
     subscriber_id = add(clean_app, url=receiver.url)
     enqueue(clean_app, subscriber_id, 3)
-    dispatcher = Dispatcher(clean_app.extensions["csw"].sessions, settings(timeout_seconds=0.2))
+    dispatcher = Dispatcher(clean_app.extensions["csw"].database, settings(timeout_seconds=0.2))
     report = dispatcher.run_once()
     dispatcher.close()
     assert report.unavailable == 1 and report.delivered == 0
@@ -236,7 +236,7 @@ def test_4xx_becomes_a_dead_letter_after_n_tries_and_replay_redelivers(
     receiver.start()
     subscriber_id = add(clean_app, url=receiver.url)
     expected = enqueue(clean_app, subscriber_id, 6)  # D0, D1, D2, D0, D1, D2
-    dispatcher = Dispatcher(clean_app.extensions["csw"].sessions, settings())
+    dispatcher = Dispatcher(clean_app.extensions["csw"].database, settings())
     until(lambda: dispatcher.drain() is not None and statuses(clean_app, subscriber_id).get("dead", 0) == 2)
     refused = [r for r in receiver.received if r["subject"].endswith("-D1")]
     assert len(refused) == 2 * 3  # each D1 message tried max_attempts times, one after the other
@@ -262,7 +262,7 @@ def test_a_refused_message_is_not_overtaken_by_later_ones_about_the_same_subject
     expected = enqueue(clean_app, subscriber_id, 9)  # D0, D1, D2, D0, D1, D2, ...
     refused_key = expected[1][1]
     receiver.refuse_once.add(refused_key)
-    dispatcher = Dispatcher(clean_app.extensions["csw"].sessions, settings())
+    dispatcher = Dispatcher(clean_app.extensions["csw"].database, settings())
     until(lambda: dispatcher.drain() is not None and statuses(clean_app, subscriber_id) == {"delivered": 9})
     dispatcher.close()
     assert [r["status"] for r in receiver.received if r["key"] == refused_key] == ["422", "200"]
@@ -287,7 +287,7 @@ def test_a_dispatcher_killed_mid_batch_loses_nothing(clean_app: Flask, receiver:
         worker.wait()
     assert statuses(clean_app, subscriber_id).get("pending", 0) > 0  # it died with work left
     time.sleep(1.1)  # the dead dispatcher's lease runs out
-    dispatcher = Dispatcher(clean_app.extensions["csw"].sessions, settings(batch_size=500))
+    dispatcher = Dispatcher(clean_app.extensions["csw"].database, settings(batch_size=500))
     receiver.delay = 0
     dispatcher.drain()
     assert statuses(clean_app, subscriber_id) == {"delivered": 120}
@@ -299,13 +299,13 @@ def test_several_dispatchers_at_once_deliver_each_message_once(clean_app: Flask,
     receiver.start()
     ids = [add(clean_app, url=receiver.url) for _ in range(3)]
     expected = [item for subscriber_id in ids for item in enqueue(clean_app, subscriber_id, 40)]
-    dispatchers = [Dispatcher(clean_app.extensions["csw"].sessions, settings(chunk_size=5)) for _ in range(3)]
+    dispatchers = [Dispatcher(clean_app.extensions["csw"].database, settings(chunk_size=5)) for _ in range(3)]
     threads = [threading.Thread(target=d.drain) for d in dispatchers]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    Dispatcher(clean_app.extensions["csw"].sessions, settings()).drain()
+    Dispatcher(clean_app.extensions["csw"].database, settings()).drain()
     keys = [r["key"] for r in receiver.received]
     assert len(keys) == len(set(keys)) == len(expected)  # no double delivery
     first_seen_in_order(receiver.received, expected)
@@ -325,7 +325,7 @@ def test_rabbitmq_messages_arrive_on_a_bound_queue(clean_app: Flask, rabbitmq_ur
         channel.queue_bind(queue=queue, exchange=exchange, routing_key="release_notice.HKLMC")
         subscriber_id = add(clean_app, transport="amqp", url=rabbitmq_url, exchange=exchange)
         expected = enqueue(clean_app, subscriber_id, 12)
-        dispatcher = Dispatcher(clean_app.extensions["csw"].sessions, settings(amqp_url=rabbitmq_url))
+        dispatcher = Dispatcher(clean_app.extensions["csw"].database, settings(amqp_url=rabbitmq_url))
         assert dispatcher.drain().delivered == 12
         dispatcher.close()
         got = []
@@ -346,7 +346,7 @@ def test_rabbitmq_without_a_bound_queue_blocks_the_subscriber(clean_app: Flask, 
     exchange = f"csw.test.{uuid.uuid4().hex[:8]}"
     subscriber_id = add(clean_app, transport="amqp", url=rabbitmq_url, exchange=exchange)
     enqueue(clean_app, subscriber_id, 3)
-    dispatcher = Dispatcher(clean_app.extensions["csw"].sessions, settings(amqp_url=rabbitmq_url))
+    dispatcher = Dispatcher(clean_app.extensions["csw"].database, settings(amqp_url=rabbitmq_url))
     report = dispatcher.run_once()
     dispatcher.close()
     assert report.unavailable == 1 and report.delivered == 0

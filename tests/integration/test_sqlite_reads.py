@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from flask import Flask
 from app import create_app
 from app.config import Settings
 from app.db import migrate
+from app.db.session import write_gate
 from app.users.clients import create_client, ensure_party
 from tests.conftest import TRADER_BRN, TRADER_KEY, auth, sample
 
@@ -93,3 +95,47 @@ def test_a_post_reads_its_api_key_without_waiting_for_a_writer(sqlite_app: Flask
 
     assert finished, "the key's look-up waited for the writer"
     assert answer.status_code == 400  # type: ignore[attr-defined]
+
+
+def test_a_write_that_read_before_the_gate_does_not_stall_the_gates_holder(sqlite_app: Flask, tmp_path: Path) -> None:
+    """The stall two schemathesis clients met (requests unanswered after 5 s, every process idle):
+    an acknowledgement (or a callback registration) reads its API client before it takes the gate;
+    on SQLite that read
+    began BEGIN IMMEDIATE, so the request held SQLite's write lock while it queued for the gate,
+    and the writer holding the gate (another worker's declaration) waited for that lock in
+    SQLite's busy handler: each waited for the other until the busy timeout (30 s) failed one."""
+    client = sqlite_app.test_client()
+    database = tmp_path / "csw.db"
+    gate = write_gate(f"sqlite:///{database}")()
+    gate.__enter__()  # another worker's writer holds the gate ...
+    answer: dict[str, object] = {}
+    request = threading.Thread(target=lambda: answer.update(response=client.post(
+        "/api/v1/lifecycle-notifications/acknowledgements", json={"through": 0},
+        headers={**auth(accept="application/json"), "Content-Type": "application/json"})))
+    writer = sqlite3.connect(database, isolation_level=None, timeout=WAIT_S)
+    try:
+        request.start()
+        _until_the_write_lock_is_taken(database)
+        writer.execute("BEGIN IMMEDIATE")  # ... and now writes (raises "database is locked" after WAIT_S)
+        writer.execute("ROLLBACK")
+    finally:
+        writer.close()
+        gate.__exit__(None, None, None)
+        request.join()
+    assert answer["response"].status_code == 200  # type: ignore[attr-defined]
+
+
+def _until_the_write_lock_is_taken(database: Path, seconds: float = WAIT_S) -> None:
+    """Wait (at most ``seconds``) until another connection holds SQLite's write lock."""
+    probe = sqlite3.connect(database, isolation_level=None, timeout=0)
+    deadline = time.monotonic() + seconds
+    try:
+        while time.monotonic() < deadline:
+            try:
+                probe.execute("BEGIN IMMEDIATE")
+                probe.execute("ROLLBACK")
+            except sqlite3.OperationalError:
+                return
+            time.sleep(0.005)
+    finally:
+        probe.close()

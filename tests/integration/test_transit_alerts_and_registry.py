@@ -54,7 +54,7 @@ def test_an_alert_from_the_overdue_job_joins_the_declarations_case(transit: Flas
     lon, lat = along(LMC, 0.2)
     post(transit, [*events[:5], GatewayEvent("GW-jobcase-x", "EL-000123", ReadingKind.OPEN,
                                              events[4].at + timedelta(seconds=10), lat, lon)])
-    run = run_job(clean_app.extensions["csw"].sessions, "elock-overdue", JOBS["elock-overdue"])
+    run = run_job(clean_app.extensions["csw"].database, "elock-overdue", JOBS["elock-overdue"])
     assert run is not None and sorted(a["kind"] for a in run.detail["alerts"]) == ["overdue", "telemetry_silence"]
     [case] = cases_of(clean_app, declaration_id)  # one case per declaration; every alert is a reason on it
     assert sorted(r["code"] for r in case.reasons if r.get("source") == "alert") == [
@@ -200,7 +200,7 @@ def test_the_every_minute_job_leaves_a_reporting_truck_alone_and_flags_a_silent_
     silent = lodge(transit, lrn="DTC-TS-2026-000377", elock="EL-000125").get_json()["declaration_id"]
     post(transit, clean_run(LMC, "EL-000123", now - timedelta(minutes=8), "GW-moving")[:5])  # last: 2 min ago
     post(transit, clean_run(LMC, "EL-000125", now - timedelta(minutes=40), "GW-silent")[:5])  # last: 32 min ago
-    run = run_job(clean_app.extensions["csw"].sessions, "elock-overdue", JOBS["elock-overdue"])
+    run = run_job(clean_app.extensions["csw"].database, "elock-overdue", JOBS["elock-overdue"])
     assert run is not None and run.outcome == "ok"
     [alert] = run.detail["alerts"]
     assert alert["kind"] == "telemetry_silence"

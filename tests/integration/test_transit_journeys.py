@@ -155,14 +155,14 @@ def test_an_overdue_silent_truck_is_found_by_the_every_minute_job(transit: Flask
     sealed = datetime.now(timezone.utc) - timedelta(hours=5)
     first = clean_run(LMC, "EL-000123", sealed, "GW-late")[:6]  # sealed, then a few positions, then nothing
     assert post(transit, first)["alerts"] == []
-    run = run_job(clean_app.extensions["csw"].sessions, "elock-overdue", JOBS["elock-overdue"])
+    run = run_job(clean_app.extensions["csw"].database, "elock-overdue", JOBS["elock-overdue"])
     assert run is not None and run.outcome == "ok"
     assert sorted(a["kind"] for a in run.detail["alerts"]) == ["overdue", "telemetry_silence"]
     journey = journey_of(transit, declaration_id)
     assert journey["state"] == "exception"
     assert {e["source"] for e in journey["timeline"] if e["kind"].startswith("alert:")} == {"job"}
     # a second run raises nothing new
-    again = run_job(clean_app.extensions["csw"].sessions, "elock-overdue", JOBS["elock-overdue"])
+    again = run_job(clean_app.extensions["csw"].database, "elock-overdue", JOBS["elock-overdue"])
     assert again is not None and again.detail["alerts"] == []
     alerts = transit.get("/api/v1/elock/alerts?kind=overdue", headers=_json_headers(ADMIN_KEY)).get_json()
     assert alerts["total"] == 1 and alerts["alerts"][0]["declaration_id"] == declaration_id
