@@ -24,6 +24,7 @@ from app.domain.findings import Finding
 from app.domain.problems import Rejection
 from app.domain.risk import RiskResult
 from app.platform.clock import utcnow
+from app.db.bulk import insert_rows
 from app.db.session import reading
 from app.platform.uow import UnitOfWork, drain, inserting_together, reusing_reads
 
@@ -99,7 +100,7 @@ def lodge(uow: UnitOfWork, tools: LodgingTools, body: bytes, store: Store, refer
     uow.write_lock()
     # The handlers run here rather than in the commit, so the rows they queue with
     # ``insert_later`` (the lifecycle feed's accepted and released) go in one statement.
-    with inserting_together(uow.session):
+    with inserting_together(uow.session, insert_rows):
         outcome = store(uow.session, received, assessed, now, risk)
         drain(uow.session)
     return Lodged(outcome, assessed, risk)
@@ -189,7 +190,7 @@ def _store_new(uow: UnitOfWork, new: Sequence[service.Submission | Rejection], c
 def _store_together(uow: UnitOfWork, prepared: Sequence[service.Submission | Rejection], store_many: StoreMany
                     ) -> list[Lodged | Rejection]:
     submissions = [item for item in prepared if not isinstance(item, Rejection)]
-    with uow.part(), inserting_together(uow.session):
+    with uow.part(), inserting_together(uow.session, insert_rows):
         stored = iter(store_many(uow.session, submissions))
         drain(uow.session)  # the handlers, inside the block: their feed rows go in together
     results: list[Lodged | Rejection] = []
