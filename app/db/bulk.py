@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from operator import itemgetter
 from typing import Any, cast
 
 import psycopg
@@ -136,13 +137,22 @@ def _write(connection: Connection, cursor: psycopg.Cursor[Any], table: Table, st
     """Stream ``rows`` through ``COPY ... FROM STDIN``, each value through its column's bind
     processor first, as executemany would apply it."""
     dialect = connection.dialect
-    processors: list[Callable[[Any], Any] | None] = [
-        table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names
-    ]
+    processors: list[tuple[int, Callable[[Any], Any]]] = []
+    for index, name in enumerate(names):
+        bind = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+        if bind is not None:
+            processors.append((index, bind))
+    values = itemgetter(*names) if len(names) > 1 else (lambda row: (row[names[0]],))
     with cursor.copy(statement) as copy:
+        if not processors:
+            for row in rows:
+                copy.write_row(values(row))
+            return
         for row in rows:
-            copy.write_row([row[name] if process is None else process(row[name])
-                            for name, process in zip(names, processors)])
+            record = list(values(row))
+            for index, convert in processors:
+                record[index] = convert(record[index])
+            copy.write_row(record)
 
 
 @contextmanager
