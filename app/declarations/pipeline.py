@@ -26,6 +26,7 @@ from app.domain.findings import Finding
 from app.domain.problems import Rejection
 from app.domain.risk import RiskResult
 from app.platform.clock import utcnow
+from app.db.bulk import insert_rows
 from app.db.session import reading
 from app.platform.together import Together
 from app.platform.uow import UnitOfWork, drain, inserting_together, reusing_reads
@@ -108,7 +109,7 @@ def lodge(uow: UnitOfWork, tools: LodgingTools, body: bytes, store: Store, refer
     uow.write_lock()
     # The handlers run here rather than in the commit, so the rows they queue with
     # ``insert_later`` (the lifecycle feed's accepted and released) go in one statement.
-    with inserting_together(uow.session):
+    with inserting_together(uow.session, insert_rows):
         outcome = store(uow.session, received, assessed, now, risk)
         drain(uow.session)
     return Lodged(outcome, assessed, risk)
@@ -124,7 +125,7 @@ def _store_group(uow: UnitOfWork, group: Sequence[service.Submission]) -> list[L
     try:
         uow.write_lock()
         try:
-            with inserting_together(uow.session):
+            with inserting_together(uow.session, insert_rows):
                 outcomes = service.submit_many(uow.session, group)
                 drain(uow.session)
         except Rejection:
@@ -223,7 +224,7 @@ def _store_new(uow: UnitOfWork, new: Sequence[service.Submission | Rejection]) -
 
 def _store_together(uow: UnitOfWork, prepared: Sequence[service.Submission | Rejection]) -> list[Lodged | Rejection]:
     submissions = [item for item in prepared if not isinstance(item, Rejection)]
-    with uow.part(), inserting_together(uow.session):
+    with uow.part(), inserting_together(uow.session, insert_rows):
         stored = iter(service.submit_many(uow.session, submissions))
         drain(uow.session)  # the handlers, inside the block: their feed rows go in together
     results: list[Lodged | Rejection] = []

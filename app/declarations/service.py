@@ -17,7 +17,7 @@ from sqlalchemy.sql.dml import Insert
 from sqlalchemy.orm import Session
 
 from app.db import models
-from app.db.bulk import insert_rows
+from app.db.bulk import insert_returning, insert_rows
 from app.db.revenue_models import DutyDemand
 from app.db.session import Writer, connection_of
 from app.domain.actors import Caller
@@ -151,8 +151,8 @@ def _insert_contents(connection: Connection, declarations: Sequence[tuple[str, D
     # asked for in the rows' order instead (on SQLite, one statement per row).
     keys = [(declaration_id, item.sequence) for declaration_id, item in equipment]
     if len(set(keys)) == len(keys):
-        ids = {(row.declaration_id, row.sequence): row.id
-               for row in connection.execute(_INSERT_EQUIPMENT_KEYED, rows)}
+        ids = {(declaration_id, sequence): id_ for id_, declaration_id, sequence in insert_returning(
+            connection, _EQUIPMENT, rows, (_EQUIPMENT.c.id, _EQUIPMENT.c.declaration_id, _EQUIPMENT.c.sequence))}
         equipment_ids = [ids[key] for key in keys]
     else:
         equipment_ids = list(connection.execute(_INSERT_EQUIPMENT_IN_ORDER, rows).scalars().all())
@@ -163,8 +163,6 @@ def _insert_contents(connection: Connection, declarations: Sequence[tuple[str, D
 
 
 _EQUIPMENT = models.table_of(models.TransportEquipment)
-_INSERT_EQUIPMENT_KEYED = _EQUIPMENT.insert().returning(_EQUIPMENT.c.id, _EQUIPMENT.c.declaration_id,
-                                                        _EQUIPMENT.c.sequence)
 _INSERT_EQUIPMENT_IN_ORDER = _EQUIPMENT.insert().returning(_EQUIPMENT.c.id, sort_by_parameter_order=True)
 
 
@@ -252,10 +250,11 @@ _INSERT_NEW: dict[str, Insert] = {}
 
 def _insert_many_if_new(connection: Connection, rows: Sequence[dict[str, object]]) -> set[object]:
     """Insert the declaration rows whose (declarant, LRN) is free; the ids of those inserted
-    (SQLAlchemy sends them as multi-row ``INSERT ... RETURNING`` statements)."""
-    if not rows:
-        return set()
-    return set(connection.execute(_insert_new_statement(connection.dialect.name), list(rows)).scalars().all())
+    (multi-row ``INSERT ... RETURNING`` statements, or on PostgreSQL COPY and one ``INSERT ...
+    SELECT``)."""
+    table = models.table_of(models.Declaration)
+    return {id_ for id_, in insert_returning(connection, table, rows, (table.c.id,),
+                                              unless_taken=(table.c.declarant_party_id, table.c.lrn))}
 
 
 def _insert_if_new(connection: Connection, values: dict[str, object]) -> bool:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, TypeAlias
 
-from sqlalchemy import Table, event
+from sqlalchemy import Connection, Table, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.session import DEFERRED, SqliteWriteGate, reading
@@ -88,11 +88,19 @@ def insert_later(session: Session, table: Table, row: dict[str, Any]) -> bool:
     return True
 
 
+InsertRows: TypeAlias = Callable[[Connection, Table, Sequence[dict[str, Any]]], None]
+
+
+def _executemany(connection: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    connection.execute(table.insert(), list(rows))
+
+
 @contextmanager
-def inserting_together(session: Session) -> Iterator[None]:
+def inserting_together(session: Session, insert: InsertRows = _executemany) -> Iterator[None]:
     """Rows queued with ``insert_later`` inside the block are inserted at its end, in the
-    order they were queued, one executemany per table (still inside the caller's transaction
-    or savepoint; a failure in the block drops them)."""
+    order they were queued, one ``insert`` per table (executemany unless the caller brings a
+    faster way, such as COPY; still inside the caller's transaction or savepoint; a failure in
+    the block drops them)."""
     queued: dict[Table, list[dict[str, Any]]] = {}
     session.info[_LATER] = queued
     try:
@@ -100,7 +108,7 @@ def inserting_together(session: Session) -> Iterator[None]:
         session.info.pop(_LATER, None)
         connection = session.connection()
         for table, rows in queued.items():
-            connection.execute(table.insert(), rows)
+            insert(connection, table, rows)
     finally:
         session.info.pop(_LATER, None)
 

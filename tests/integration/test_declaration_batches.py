@@ -11,6 +11,7 @@ from lxml import etree
 from sqlalchemy import func, select
 
 from app.db import models
+from app.db.bulk import COPY_FROM_ROWS
 from app.db.risk_models import RiskAssessment
 from app.db.routing_models import LifecycleNotification
 from app.db.transit_models import Journey
@@ -284,3 +285,26 @@ def test_wco_and_v2_amendments_and_cancellations_in_a_batch_are_answered_each_on
     codes = [e.findtext("{urn:csw:response:v1}Code") for e in document.iter("{urn:csw:response:v1}Result")]
     assert codes[2] == "CANCELLATION_NOT_ALLOWED"
     assert stored(clean_app) == 5
+
+
+def test_a_large_batch_answers_re_sends_and_repeated_lrns_as_single_posts_do(clean_app: Flask) -> None:
+    """A batch of more rows than ``COPY_FROM_ROWS`` (stored through PostgreSQL's COPY and one
+    ``INSERT ... SELECT``) finds its re-sends as a small one does."""
+    client = clean_app.test_client()
+    before = [declaration_xml(lrn=f"LARGE-{n:03d}") for n in range(4)]
+    assert post(client, batch(*before)).get_json()["accepted"] == 4
+    new = [declaration_xml(lrn=f"LARGE-{n:03d}") for n in range(4, 4 + COPY_FROM_ROWS)]
+    body = batch(before[0], before[1], declaration_xml(lrn="LARGE-002", value="7.00"), *new,
+                 new[0], declaration_xml(lrn="LARGE-005", value="8.00"))
+    answer = post(client, body).get_json()
+    outcomes = [r["outcome"] for r in answer["results"]]
+    assert outcomes[:3] == ["replayed", "replayed", "refused"]
+    assert answer["results"][2]["code"] == "DUPLICATE_LRN"
+    assert outcomes[3:-2] == ["accepted"] * COPY_FROM_ROWS
+    assert outcomes[-2:] == ["replayed", "refused"] and answer["results"][-1]["code"] == "DUPLICATE_LRN"
+    ids = {r["lrn"]: r["declaration_id"] for r in answer["results"] if r["outcome"] != "refused"}
+    assert answer["results"][-2]["declaration_id"] == ids["LARGE-004"]
+    assert stored(clean_app) == 4 + COPY_FROM_ROWS
+    with clean_app.extensions["csw"].sessions() as session:
+        assert session.scalar(select(func.count()).select_from(models.DeclarationEvent).where(
+            models.DeclarationEvent.kind == "submitted")) == 4 + COPY_FROM_ROWS
