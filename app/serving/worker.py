@@ -59,14 +59,18 @@ class GuardedH11Protocol(H11Protocol):
     """uvicorn's h11 protocol with a request-head timeout and answers for cut-short bodies."""
 
     header_timeout = 10.0
+    #: Connections this worker holds open now (``TurnTakingLoop`` reads it).
+    open_connections = 0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._head_timer: asyncio.TimerHandle | None = None
         self._client_ended = False
+        GuardedH11Protocol.open_connections += 1
         super().connection_made(transport)  # type: ignore[arg-type]
         self._arm_head_timer()
 
     def connection_lost(self, exc: Exception | None) -> None:
+        GuardedH11Protocol.open_connections -= 1
         self._cancel_head_timer()
         super().connection_lost(exc)
 
@@ -125,13 +129,47 @@ class GuardedH11Protocol(H11Protocol):
         self.transport.close()
 
 
+class TurnTakingLoop(asyncio.SelectorEventLoop):
+    """asyncio's event loop, taking connections in turns with the other workers.
+
+    Why: the workers share gunicorn's listening socket, and asyncio accepts as many waiting
+    connections as the listen backlog allows each time that socket is readable. Clients that
+    open their connections together (a logistics system's pool of keep-alive connections, a
+    load test) were all taken by the first worker to wake, whose core then served everything
+    while the other idled (seen: 16 of 16 connections on one of two workers, the machine half
+    idle, half the throughput). Here a worker takes one connection at a time and then leaves
+    the socket to the others for a moment that grows with the connections it already holds
+    (``TURN_SECONDS`` each): a worker holding few takes the next, and a busy one, slower back
+    to its loop, takes fewer still. A worker holding none never waits, so clients that open a
+    connection per request are not slowed. The listen backlog itself is unchanged."""
+
+    TURN_SECONDS = 0.002
+
+    def _accept_connection(self, protocol_factory: Any, sock: Any, sslcontext: Any = None, server: Any = None,
+                           backlog: int = 100, *args: Any) -> None:
+        super()._accept_connection(protocol_factory, sock, sslcontext, server, 1, *args)  # type: ignore[misc]
+        held = GuardedH11Protocol.open_connections
+        if not held or server is None or not server.is_serving():
+            return
+        self._remove_reader(sock.fileno())  # type: ignore[attr-defined]
+        self.call_later(self.TURN_SECONDS * held, self._resume_accepting,
+                        protocol_factory, sock, sslcontext, server, backlog, *args)
+
+    def _resume_accepting(self, protocol_factory: Any, sock: Any, sslcontext: Any, server: Any, backlog: int,
+                          *args: Any) -> None:
+        if server.is_serving() and sock.fileno() != -1:
+            self._add_reader(sock.fileno(), self._accept_connection,  # type: ignore[attr-defined]
+                             protocol_factory, sock, sslcontext, server, backlog, *args)
+
+
 class Worker(UvicornWorker):
     """gunicorn worker: ``WholeBodies`` in front of the WSGI application's thread pool
-    (``--threads`` threads), on the guarded h11 protocol."""
+    (``--threads`` threads), on the guarded h11 protocol, taking connections in turns with the
+    other workers (``TurnTakingLoop``)."""
 
     CONFIG_KWARGS: dict[str, Any] = {
-        "loop": "asyncio", "http": GuardedH11Protocol, "interface": "asgi3", "lifespan": "off", "ws": "none",
-        "proxy_headers": False, "server_header": False,
+        "loop": "app.serving.worker:TurnTakingLoop", "http": GuardedH11Protocol, "interface": "asgi3",
+        "lifespan": "off", "ws": "none", "proxy_headers": False, "server_header": False,
     }
     wsgi: Any  # gunicorn's: the application it loaded, then the ASGI stack around it
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import socket
 import urllib.error
@@ -14,18 +15,24 @@ import requests
 from urllib3 import encode_multipart_formdata
 
 from tests.factories import declaration_xml
-from tests.served import DEMO_KEY, prepared_env, start, stop
+from tests.served import DEMO_KEY, prepared_env, start, stop, worker_pids
 
 TOKEN = re.compile(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"')
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, str]]:
+    """``csw serve`` with two workers: its gunicorn master's pid and its base URL."""
     process, base = start(prepared_env(tmp_path_factory.mktemp("served")))
     try:
-        yield base
+        yield process.pid, base
     finally:
         stop(process)
+
+
+@pytest.fixture(scope="module")
+def server(served: tuple[int, str]) -> str:
+    return served[1]
 
 
 def post(url: str, body: bytes) -> tuple[int, dict[str, object], Message]:
@@ -90,3 +97,45 @@ def test_served_portal_upload_arrives_whole_whatever_its_framing(server: str, fr
                           allow_redirects=False, timeout=10)
     assert answer.status_code == 302, answer.text[:500]
     assert answer.headers["Location"].startswith("/trader/declarations/HK")
+
+
+def _connections_held(pids: set[int], port: int) -> dict[int, int]:
+    """How many established TCP connections to ``port`` each of ``pids`` holds (Linux /proc)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as rows:
+            for row in list(rows)[1:]:
+                fields = row.split()
+                if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "01":
+                    inodes.add(fields[9])
+    held: dict[int, int] = {}
+    for pid in pids:
+        fd_dir = f"/proc/{pid}/fd"
+        for fd in os.listdir(fd_dir):
+            try:
+                target = os.readlink(f"{fd_dir}/{fd}")
+            except OSError:
+                continue
+            if target.startswith("socket:[") and target[8:-1] in inodes:
+                held[pid] = held.get(pid, 0) + 1
+    return held
+
+
+def test_connections_opened_together_are_shared_by_the_workers(served: tuple[int, str]) -> None:
+    """A client that opens its keep-alive connections at once (a logistics system's pool) has
+    them spread over the workers: had the first worker to wake taken them all, one core would
+    serve everything while the other idled."""
+    master, base = served
+    host, port = base.removeprefix("http://").split(":")
+    connections = [socket.create_connection((host, int(port)), timeout=5) for _ in range(16)]
+    try:
+        for connection in connections:
+            connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        for connection in connections:
+            assert connection.recv(4096).startswith(b"HTTP/1.1 200")
+        held = _connections_held(worker_pids(master), int(port))
+    finally:
+        for connection in connections:
+            connection.close()
+    assert sum(held.values()) == 16 and len(held) == 2, held
+    assert min(held.values()) >= 4, held
