@@ -11,20 +11,21 @@ import functools
 import json
 import os
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import Engine, Table, create_engine, event, select, text
+from sqlalchemy import Engine, MetaData, Table, create_engine, event, select, text
 from sqlalchemy.orm import Session
 
 from app import create_app
 from app.config import PROJECT_ROOT, Settings
 from app.db import migrate
 from app.db.models import Base
-from app.db.session import DEFERRED, normalise_url
+from app.db.session import DEFERRED, make_engine, normalise_url
 from app.users.clients import create_client, ensure_party
 from app.users.service import hash_password
 from app.transit.service import seed_demo_fleet
@@ -238,3 +239,16 @@ def redis_url() -> str:
             pytest.fail(f"Redis required (CSW_REQUIRE_SERVICES=1) but unreachable: {reason}")
         pytest.skip(f"Redis not reachable: {reason}")
     return REDIS_URL
+
+
+@contextmanager
+def scratch_tables(database_url: str, metadata: MetaData) -> Iterator[Engine]:
+    """The migrated test database with ``metadata``'s scratch tables, dropped again afterwards
+    (``alembic check`` must not see them)."""
+    engine = make_engine(database_url)
+    metadata.create_all(engine)
+    try:
+        yield engine
+    finally:
+        metadata.drop_all(engine)
+        engine.dispose()

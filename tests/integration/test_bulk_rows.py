@@ -23,7 +23,7 @@ from sqlalchemy import (
 
 from app.db.bulk import COPY_FROM_ROWS, insert_returning, insert_rows
 from app.db.models import UtcDateTime
-from app.db.session import make_engine
+from tests.conftest import scratch_tables
 
 MOMENT = datetime(2026, 12, 6, 9, 15, 0, 123456, tzinfo=timezone(timedelta(hours=8)))
 
@@ -40,14 +40,9 @@ class Kind(str, Enum):
 
 @pytest.fixture()
 def engine(database_url: str) -> Iterator[Engine]:
-    """The migrated database with a scratch table (dropped again: ``alembic check`` must not see it)."""
-    engine = make_engine(database_url)
-    metadata.create_all(engine)
-    try:
-        yield engine
-    finally:
-        metadata.drop_all(engine)
-        engine.dispose()
+    """The migrated database with this module's scratch tables."""
+    with scratch_tables(database_url, metadata) as scratch:
+        yield scratch
 
 
 def _rows(first: int, count: int, note: object = "貨物 \\ tab\there") -> list[dict[str, object]]:

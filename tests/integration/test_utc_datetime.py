@@ -11,7 +11,7 @@ from sqlalchemy.exc import StatementError
 
 from app.db.bulk import COPY_FROM_ROWS, _copy_stores_as_executemany, insert_rows
 from app.db.models import UtcDateTime
-from app.db.session import make_engine
+from tests.conftest import scratch_tables
 
 HONG_KONG = timezone(timedelta(hours=8))
 MOMENT = datetime(2026, 11, 21, 8, 30, 15, 123456, tzinfo=HONG_KONG)  # 00:30:15.123456 UTC
@@ -23,14 +23,9 @@ probe = Table("utc_datetime_probe", metadata, Column("id", Integer, primary_key=
 
 @pytest.fixture()
 def engine(database_url: str) -> Iterator[Engine]:
-    """The migrated database with a scratch table (dropped again: ``alembic check`` must not see it)."""
-    engine = make_engine(database_url)
-    metadata.create_all(engine)
-    try:
-        yield engine
-    finally:
-        metadata.drop_all(engine)
-        engine.dispose()
+    """The migrated database with this module's scratch tables."""
+    with scratch_tables(database_url, metadata) as scratch:
+        yield scratch
 
 
 def _assert_utc(value: datetime, expected: datetime) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import pytest
 
@@ -17,6 +17,23 @@ def _wait_for(condition: object, seconds: float = 5.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("timed out")
         time.sleep(0.001)
+
+
+def _first_alone_then(together: Together[int, object], post: Callable[[int], None], storing: threading.Event,
+                      hold: threading.Event, others: Sequence[int]) -> None:
+    """Item 0 stores alone (its store sets ``storing`` and waits for ``hold``) while ``others``
+    queue behind it, in this order; then every post finishes."""
+    leader = threading.Thread(target=post, args=(0,))
+    leader.start()
+    assert storing.wait(5)
+    queued = []
+    for n, item in enumerate(others, start=1):
+        queued.append(threading.Thread(target=post, args=(item,)))
+        queued[-1].start()
+        _wait_for(lambda n=n: together.waiting == n)
+    hold.set()
+    for thread in [leader, *queued]:
+        thread.join(5)
 
 
 def test_a_store_with_nobody_storing_is_a_group_of_one_at_once() -> None:
@@ -81,16 +98,7 @@ def test_an_item_refused_in_its_group_is_raised_to_its_own_request_only() -> Non
         except ValueError as refused:
             outcomes[item] = f"refused: {refused}"
 
-    threads = [threading.Thread(target=post, args=(0,))]
-    threads[0].start()
-    assert storing.wait(5)
-    threads += [threading.Thread(target=post, args=(n,)) for n in (1, 2)]
-    for thread in threads[1:]:
-        thread.start()
-    _wait_for(lambda: together.waiting == 2)
-    hold.set()
-    for thread in threads:
-        thread.join(5)
+    _first_alone_then(together, post, storing, hold, (1, 2))
     assert outcomes == {0: "stored 0", 1: "stored 1", 2: "refused: item 2 refused"}
 
 
@@ -114,16 +122,7 @@ def test_a_group_whose_store_fails_fails_every_request_of_it_and_the_next_group_
         except RuntimeError as failure:
             outcomes[item] = f"failed: {failure}"
 
-    threads = [threading.Thread(target=post, args=(0,))]
-    threads[0].start()
-    assert storing.wait(5)
-    threads += [threading.Thread(target=post, args=(n,)) for n in (1, 2)]
-    for thread in threads[1:]:
-        thread.start()
-    _wait_for(lambda: together.waiting == 2)
-    hold.set()
-    for thread in threads:
-        thread.join(5)
+    _first_alone_then(together, post, storing, hold, (1, 2))
     assert outcomes == {0: "stored 0", 1: "failed: the database went away", 2: "failed: the database went away"}
     assert together.store(3, store) == "stored 3"  # the lead was given back: the next store does not hang
 
@@ -140,16 +139,8 @@ def test_a_group_is_bounded_and_what_is_left_is_stored_by_the_next_leader() -> N
             hold.wait(5)
         return list(group)
 
-    threads = [threading.Thread(target=together.store, args=(0, store))]
-    threads[0].start()
-    assert storing.wait(5)
-    for n in (1, 2, 3, 4, 5):
-        threads.append(threading.Thread(target=together.store, args=(n, store)))
-        threads[-1].start()
-        _wait_for(lambda n=n: together.waiting == n)  # queued in this order
-    hold.set()
-    for thread in threads:
-        thread.join(5)
+    _first_alone_then(together, lambda item: together.store(item, store), storing, hold,
+                      (1, 2, 3, 4, 5))
     assert groups == [[0], [1, 2], [3, 4], [5]]
 
 
