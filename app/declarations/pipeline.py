@@ -91,10 +91,13 @@ class Request:
 def lodge(uow: UnitOfWork, tools: LodgingTools, body: bytes, store: Store, reference: str | None = None,
           received: ReceivedDeclaration | None = None) -> Lodged:
     """Run the pipeline on ``body`` and store the result with ``store`` (submit or amend) under
-    the write gate; the caller commits the unit of work. A reject finding, or any step's
-    refusal, raises a ``Rejection`` with nothing stored. ``reference``: the declaration being
-    amended (its transit alerts count towards the risk); ``received``: ``body`` already received
-    (the API reads a document first to learn what it asks for)."""
+    the write gate; the caller commits the unit of work. A new declaration is stored with the
+    new declarations of the process's concurrent posts (``LodgingTools.together``), committed
+    by the group before this returns (the caller's commit then has nothing left to do). A
+    reject finding, or any step's refusal, raises a ``Rejection`` with nothing stored.
+    ``reference``: the declaration being amended (its transit alerts count towards the risk);
+    ``received``: ``body`` already received (the API reads a document first to learn what it
+    asks for)."""
     if received is None:
         received = tools.receive(body)
     now = utcnow()
