@@ -59,18 +59,14 @@ class GuardedH11Protocol(H11Protocol):
     """uvicorn's h11 protocol with a request-head timeout and answers for cut-short bodies."""
 
     header_timeout = 10.0
-    #: Connections this worker holds open now (``TurnTakingLoop`` reads it).
-    open_connections = 0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._head_timer: asyncio.TimerHandle | None = None
         self._client_ended = False
-        GuardedH11Protocol.open_connections += 1
         super().connection_made(transport)  # type: ignore[arg-type]
         self._arm_head_timer()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        GuardedH11Protocol.open_connections -= 1
         self._cancel_head_timer()
         super().connection_lost(exc)
 
@@ -138,14 +134,12 @@ class TurnTakingLoop(asyncio.SelectorEventLoop):
     load test) were all taken by the first worker to wake, whose core then served everything
     while the other idled (seen: 16 of 16 connections on one of two workers, the machine half
     idle, half the throughput). Here a worker takes one connection at a time and then leaves
-    the socket to the others for a moment (``TURN_SECONDS``, long enough for another idle
-    worker to wake) that grows with the connections it already holds (``HELD_SECONDS`` each):
-    a worker holding few takes the next, and a busy one, slower back to its loop, takes fewer
-    still. An idle worker still takes 2,000 new connections a second, so clients that open a
-    connection per request are not held back. The listen backlog itself is unchanged."""
+    the socket to the others for ``TURN_SECONDS``, long enough for another worker to wake and
+    take the next. The pause is fixed, not grown with the connections a worker holds: a crowd
+    of slow clients must not slow the accepting of everyone else's connections (each worker
+    still takes 500 a second). The listen backlog itself is unchanged."""
 
-    TURN_SECONDS = 0.0005
-    HELD_SECONDS = 0.002
+    TURN_SECONDS = 0.002
 
     def _accept_connection(self, protocol_factory: Any, sock: Any, sslcontext: Any = None, server: Any = None,
                            backlog: int = 100, *args: Any) -> None:
@@ -153,8 +147,7 @@ class TurnTakingLoop(asyncio.SelectorEventLoop):
         if server is None or not server.is_serving():
             return
         self._remove_reader(sock.fileno())  # type: ignore[attr-defined]
-        pause = self.TURN_SECONDS + self.HELD_SECONDS * GuardedH11Protocol.open_connections
-        self.call_later(pause, self._resume_accepting,
+        self.call_later(self.TURN_SECONDS, self._resume_accepting,
                         protocol_factory, sock, sslcontext, server, backlog, *args)
 
     def _resume_accepting(self, protocol_factory: Any, sock: Any, sslcontext: Any, server: Any, backlog: int,
