@@ -11,11 +11,10 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, make_transient_to_detached
-from sqlalchemy.sql.dml import Insert
 
+from app.db.bulk import insert_returning
 from app.db.cargo_models import CargoDocument, CargoEvent, CargoRecord
 from app.db.models import table_of
 from app.db.routing_models import TripConsignment
@@ -140,19 +139,6 @@ def _document(session: Session, record: CargoRecord, received: ReceivedCargo, no
                               sha256=received.sha256, received_at=now, conversation_id=conversation_id))
 
 
-def _insert_new_statement(dialect_name: str) -> Insert:
-    """``INSERT ... ON CONFLICT (submitter, LRN) DO NOTHING RETURNING id`` for the dialect, built
-    once per process (building it per lodgement costs more than running it)."""
-    statement = _INSERT_NEW.get(dialect_name)
-    if statement is None:
-        table = table_of(CargoRecord)
-        dialect = postgresql if dialect_name == "postgresql" else sqlite
-        statement = _INSERT_NEW[dialect_name] = dialect.insert(table).on_conflict_do_nothing(
-            index_elements=[table.c.submitter_party_id, table.c.lrn]).returning(table.c.id)
-    return statement
-
-
-_INSERT_NEW: dict[str, Insert] = {}
 _DOCUMENTS, _EVENTS = table_of(CargoDocument).insert(), table_of(CargoEvent).insert()
 _RECORD_COLUMNS = tuple(column.key for column in table_of(CargoRecord).columns)
 
@@ -166,7 +152,9 @@ def _store_new(session: Session, record: CargoRecord, received: ReceivedCargo, a
     record then joins the session as a persistent object (no second insert), as if loaded."""
     connection: Connection = session.connection()
     values = {key: getattr(record, key) for key in _RECORD_COLUMNS}
-    if connection.execute(_insert_new_statement(connection.dialect.name), values).first() is None:
+    records = table_of(CargoRecord)
+    if not insert_returning(connection, records, [values], (records.c.id,),
+                            unless_taken=(records.c.submitter_party_id, records.c.lrn)):
         return False
     now = record.received_at
     connection.execute(_DOCUMENTS, {"cargo_id": record.id, "version": record.version, "body": received.body,

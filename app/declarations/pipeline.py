@@ -135,7 +135,7 @@ def _store_group(uow: UnitOfWork, group: Sequence[service.Submission]) -> list[L
             if len(group) == 1:
                 raise
             uow.session.rollback()  # the gate stays held: each is stored again on its own
-            results = [_store_alone(uow, alone, submission(alone.caller, alone.conversation_id)) for alone in group]
+            results = _each_alone(uow, group)
         else:
             results = [outcome if isinstance(outcome, Rejection) else Lodged(outcome, alone.assessed, alone.risk)
                        for outcome, alone in zip(outcomes, group, strict=True)]
@@ -220,9 +220,15 @@ def _store_new(uow: UnitOfWork, new: Sequence[service.Submission | Rejection]) -
     try:
         return _store_together(uow, new)
     except Rejection:  # rolled back whole: each declaration on its own says which one refused
-        return [item if isinstance(item, Rejection) else _store_alone(uow, item, submission(item.caller,
-                                                                                            item.conversation_id))
-                for item in new]
+        return _each_alone(uow, new)
+
+
+def _each_alone(uow: UnitOfWork, new: Sequence[service.Submission | Rejection]) -> list[Lodged | Rejection]:
+    """New declarations stored together were refused: each again in its own part, as a single
+    post stores it, so the refusal stays with its declaration and the others stand."""
+    return [item if isinstance(item, Rejection) else _store_alone(uow, item, submission(item.caller,
+                                                                                        item.conversation_id))
+            for item in new]
 
 
 def _store_together(uow: UnitOfWork, prepared: Sequence[service.Submission | Rejection]) -> list[Lodged | Rejection]:
