@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import os
 import pstats
 import re
 import threading
@@ -21,11 +22,12 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
 
-from sqlalchemy import event
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
 
 from bench.intake import (
@@ -45,6 +47,31 @@ def bodies(count: int, tag: str, items: int = 5, cargo: bool = False) -> list[by
     each with its own LRN."""
     template, _source = cargo_body() if cargo else declaration_body(items)
     return [LRN.sub(rb"\g<1>" + f"{tag}-{n}".encode() + rb"\g<2>", template, count=1) for n in range(count)]
+
+
+def server_cpu(url: str | None) -> float | None:
+    """CPU seconds the PostgreSQL backends serving ``url``'s database have used so far (read
+    from /proc: the server is on this machine), or None for SQLite or another host. Why: a
+    statement's cost is paid twice, by the client and by the server, and only the client's is
+    in this process's CPU time."""
+    if url is None:
+        return None
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            pids = connection.execute(text(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                "AND backend_type = 'client backend' AND pid <> pg_backend_pid()")).scalars().all()
+    finally:
+        engine.dispose()
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def _timed(fn: Callable[..., Any], label: str, spent: dict[str, float]) -> Callable[..., Any]:
@@ -146,6 +173,7 @@ def main() -> None:
         batch = bodies(args.count, tag, args.items, args.cargo)
         counting[0] = True
         spent.clear()
+        server_started = server_cpu(args.postgres_url)
         started, cpu_started = time.perf_counter(), time.process_time()
         if args.plain or args.stages:
             post_all(batch)
@@ -163,6 +191,7 @@ def main() -> None:
             elapsed = time.perf_counter() - started
             print(profiler.output_text(unicode=True, color=False, show_all=args.show_all))
         cpu = time.process_time() - cpu_started
+        server_ended = server_cpu(args.postgres_url)
         for label, seconds in spent.items():
             print(f"{seconds / args.count * 1000:8.3f} ms  {label}")
         if args.statements:
@@ -170,7 +199,9 @@ def main() -> None:
                 print(f"{count / args.count:8.2f}  {text}")
         print(f"{args.count} {what} in {elapsed:.2f} s{'' if args.plain or args.stages else ' under the profiler'}: "
               f"{elapsed / args.count * 1000:.2f} ms each, {cpu / args.count * 1000:.2f} ms of CPU, "
-              f"{statements[0] / args.count:.1f} statements")
+              f"{statements[0] / args.count:.1f} statements"
+              + (f", {(server_ended - server_started) / args.count * 1000:.2f} ms of the server's CPU"
+                 if server_started is not None and server_ended is not None else ""))
 
 
 if __name__ == "__main__":

@@ -1,9 +1,11 @@
-"""Many rows into one table within the caller's transaction: executemany, or COPY on PostgreSQL.
+"""Many rows into one table within the caller's transaction: executemany, or on PostgreSQL one
+``unnest`` statement (a few rows) or COPY (many).
 
 Why: a 999-item declaration's goods items cost about 60 ms through psycopg's pipelined
 executemany (a Bind/Execute per row, and an executor start-up per row on the server) and about
-22 ms through ``COPY ... FROM STDIN``, which psycopg streams for us. Small batches keep
-executemany: its statement is cached, COPY's set-up is not worth it for a handful of rows.
+22 ms through ``COPY ... FROM STDIN``, which psycopg streams for us. COPY's set-up is not worth
+it for a handful of rows (a group of single declarations): those go as one prepared ``INSERT ...
+SELECT FROM unnest(arrays)`` per table, whose text does not change with the number of rows.
 Every value goes through its column's bind processor first, as executemany would apply it,
 and a driver error comes out as SQLAlchemy's (a lost connection as ``OperationalError``, with
 the connection invalidated), so callers and error handlers see one behaviour for both paths.
@@ -38,26 +40,33 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[dict[str, A
     """Insert ``rows`` (dicts with the same keys) into ``table`` on ``connection``."""
     if not rows:
         return
-    if len(rows) < COPY_FROM_ROWS or not _copy_stores_as_executemany(connection, table, rows[0]):
+    if not _copy_stores_as_executemany(connection, table, rows[0]):
         connection.execute(table.insert(), list(rows))
-        return
-    _copy(connection, table, rows)
+    elif len(rows) >= COPY_FROM_ROWS:
+        _copy(connection, table, rows)
+    elif len(rows) == 1 or _unnested(connection, table, rows) is None:
+        connection.execute(table.insert(), list(rows))
 
 
 def _copy_stores_as_executemany(connection: Connection, table: Table, row: dict[str, Any]) -> bool:
     """COPY only where it is known to store what executemany would: psycopg 3 on PostgreSQL, no
     column left to a Python-side default (COPY applies server defaults only), no timestamp
     without time zone (executemany converts an aware value to the session's zone; COPY of the
-    text would keep its wall-clock time)."""
+    text would keep its wall-clock time). The same holds for ``_unnested``'s arrays."""
     dialect = connection.dialect
     if dialect.name != "postgresql" or dialect.driver != "psycopg":
         return False
-    for column in table.columns:
-        if column.default is not None and column.name not in row:
-            return False
-        if column.name in row and isinstance(column.type, DateTime) and not column.type.timezone:
-            return False
-    return True
+    key = (table, frozenset(row))
+    found = _AS_EXECUTEMANY.get(key)
+    if found is None:
+        found = _AS_EXECUTEMANY[key] = all(
+            not (column.default is not None and column.name not in row)
+            and not (column.name in row and isinstance(column.type, DateTime) and not column.type.timezone)
+            for column in table.columns)
+    return found
+
+
+_AS_EXECUTEMANY: dict[tuple[Table, frozenset[str]], bool] = {}
 
 
 def insert_returning(connection: Connection, table: Table, rows: Sequence[dict[str, Any]],
@@ -70,10 +79,15 @@ def insert_returning(connection: Connection, table: Table, rows: Sequence[dict[s
     repeating a key (the caller sends each key once)."""
     if not rows:
         return []
-    if len(rows) < COPY_FROM_ROWS or not _copy_stores_as_executemany(connection, table, rows[0]):
-        statement = _returning_statement(connection.dialect.name, table, tuple(returning), tuple(unless_taken))
-        return [tuple(row) for row in connection.execute(statement, list(rows))]
-    return _staged(connection, table, rows, returning, unless_taken)
+    postgresql_rows = _copy_stores_as_executemany(connection, table, rows[0])
+    if postgresql_rows and len(rows) >= COPY_FROM_ROWS:
+        return _staged(connection, table, rows, returning, unless_taken)
+    if postgresql_rows and len(rows) > 1:
+        found = _unnested(connection, table, rows, returning, unless_taken)
+        if found is not None:
+            return found
+    statement = _returning_statement(connection.dialect.name, table, tuple(returning), tuple(unless_taken))
+    return [tuple(row) for row in connection.execute(statement, list(rows))]
 
 
 def _returning_statement(dialect_name: str, table: Table, returning: tuple[Column[Any], ...],
@@ -119,6 +133,62 @@ def _staged(connection: Connection, table: Table, rows: Sequence[dict[str, Any]]
         found = cursor.fetchall()
         cursor.execute(sql.SQL("DROP TABLE {}").format(stage))
     return found
+
+
+def _unnested(connection: Connection, table: Table, rows: Sequence[dict[str, Any]],
+              returning: Sequence[Column[Any]] = (), unless_taken: Sequence[Column[Any]] = ()
+              ) -> list[tuple[Any, ...]] | None:
+    """Insert a few rows on PostgreSQL with one statement whose text does not depend on how
+    many there are: ``INSERT ... SELECT ... FROM unnest(%s::type[], ...) WITH ORDINALITY``, one
+    array per column, the rows taking their ids in the order given. None when the rows cannot
+    go so (a column's values of several Python types, which psycopg would not put in one
+    array): the caller then uses executemany.
+
+    Why: psycopg's executemany sends a Bind and Execute per row, and the server starts an
+    executor per row; SQLAlchemy's multi-row ``VALUES`` for ``RETURNING`` is a new text for
+    every row count, rewritten and planned each time. One prepared statement per table and
+    column set costs the client and the server less for the handful of rows a group of single
+    declarations stores."""
+    names = tuple(rows[0])
+    key = (table, names, tuple(returning), tuple(unless_taken))
+    plan = _UNNEST.get(key)
+    if plan is None:
+        plan = _UNNEST[key] = _unnest_plan(connection, table, names, returning, unless_taken)
+    statement, binds = plan
+    arrays: list[list[Any]] = []
+    for name, bind in zip(names, binds, strict=True):
+        values = [row[name] for row in rows]
+        if bind is not None:
+            values = [bind(value) for value in values]
+        if len({type(value) for value in values} - {type(None)}) > 1:
+            return None
+        arrays.append(values)
+    result = connection.exec_driver_sql(statement, tuple(arrays))
+    return [tuple(row) for row in result] if returning else []
+
+
+def _unnest_plan(connection: Connection, table: Table, names: tuple[str, ...], returning: Sequence[Column[Any]],
+                 unless_taken: Sequence[Column[Any]]) -> tuple[str, list[Callable[[Any], Any] | None]]:
+    """The statement of ``_unnested`` and each column's bind processor. Each array is cast to
+    its column's type without length or precision: the column applies them on insert."""
+    dialect = connection.dialect
+    quote = dialect.identifier_preparer.quote
+    target = ".".join(quote(part) for part in ([table.schema] if table.schema else []) + [table.name])
+    columns = ", ".join(quote(name) for name in names)
+    arrays = ", ".join(f"%s::{table.c[name].type.compile(dialect=dialect).split('(')[0]}[]" for name in names)
+    statement = (f"INSERT INTO {target} ({columns}) SELECT {columns} FROM unnest({arrays}) "
+                 f"WITH ORDINALITY AS given ({columns}, csw_given_order) ORDER BY csw_given_order")
+    if unless_taken:
+        statement += f" ON CONFLICT ({', '.join(quote(column.name) for column in unless_taken)}) DO NOTHING"
+    if returning:
+        statement += f" RETURNING {', '.join(quote(column.name) for column in returning)}"
+    binds: list[Callable[[Any], Any] | None] = [
+        table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names]
+    return statement, binds
+
+
+_UNNEST: dict[tuple[Table, tuple[str, ...], tuple[Column[Any], ...], tuple[Column[Any], ...]],
+              tuple[str, list[Callable[[Any], Any] | None]]] = {}
 
 
 def _identifier(table: Table) -> sql.Identifier:

@@ -74,3 +74,29 @@ def test_rows_whose_key_is_stored_are_skipped_and_only_the_new_return(engine: En
         count = len(connection.execute(select(probe.c.id)).all())
     assert sorted(returned) == [(f"LRN-{n:04d}", MOMENT + timedelta(seconds=n)) for n in range(3, COPY_FROM_ROWS + 6)]
     assert again == [] and count == COPY_FROM_ROWS + 6
+
+
+def test_a_few_rows_take_their_ids_in_the_order_given(engine: Engine) -> None:
+    """Ids order what a unit of work wrote (events, the lifecycle feed's cursor), whichever way
+    the rows went (on PostgreSQL a few rows go as one ``unnest`` statement)."""
+    given = list(reversed(_rows(0, 7)))
+    with engine.begin() as connection:
+        insert_rows(connection, probe, given)
+        returned = insert_returning(connection, probe, list(reversed(_rows(7, 5))), (probe.c.id, probe.c.lrn))
+        stored = connection.execute(select(probe.c.lrn).order_by(probe.c.id)).scalars().all()
+    assert stored == [row["lrn"] for row in given] + [f"LRN-{n:04d}" for n in range(11, 6, -1)]
+    assert [lrn for _id, lrn in sorted(returned)] == [f"LRN-{n:04d}" for n in range(11, 6, -1)]
+
+
+def test_a_column_of_values_of_several_types_is_stored_as_executemany_would(engine: Engine) -> None:
+    """A str and a str enum in one column: psycopg would not put them in one array, so those
+    rows go by executemany; what is stored is the same."""
+    rows = _rows(0, 3)
+    rows[1]["note"] = Kind.PAPER
+    with engine.begin() as connection:
+        insert_rows(connection, probe, rows)
+        returned = insert_returning(connection, probe, _rows(3, 2) + [{**_rows(5, 1)[0], "note": Kind.PAPER}],
+                                    (probe.c.lrn, probe.c.note), unless_taken=(probe.c.party, probe.c.lrn))
+        stored = connection.execute(select(probe.c.note).order_by(probe.c.lrn)).scalars().all()
+    assert stored == [None, "paper", "貨物 \\ tab\there", "貨物 \\ tab\there", None, "paper"]
+    assert sorted(returned) == [("LRN-0003", "貨物 \\ tab\there"), ("LRN-0004", None), ("LRN-0005", "paper")]
