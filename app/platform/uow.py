@@ -278,10 +278,19 @@ class UnitOfWork:
             raise
 
     def commit(self) -> None:
+        """Commit what the unit of work holds. With nothing begun, pending or queued (a single
+        post whose group its leader already committed) there is nothing to commit, and no
+        empty transaction is begun to commit it."""
         try:
-            self.session.commit()
+            if self._holds_work():
+                self.session.commit()
         finally:
             self._release()
+
+    def _holds_work(self) -> bool:
+        session = self.session
+        return bool(session.in_transaction() or session.new or session.dirty or session.deleted
+                    or session.info.get(_QUEUE) or session.info.get(_AFTER_COMMIT))
 
     def rollback(self) -> None:
         try:
