@@ -1,4 +1,4 @@
-"""The unit of work commits whatever it holds, and begins nothing when it holds nothing (a
+"""The unit of work commits whatever it holds, and runs no commit when it holds nothing (a
 single post whose group another post's unit of work stored and committed)."""
 from __future__ import annotations
 
@@ -19,12 +19,12 @@ def test_a_row_only_added_is_committed(world: World) -> None:
             == "Added Only Limited"
 
 
-def test_a_unit_of_work_holding_nothing_begins_no_transaction_to_commit(world: World) -> None:
-    begun: list[Session] = []
+def test_a_unit_of_work_holding_nothing_runs_no_commit(world: World) -> None:
+    committing: list[Session] = []
     with world.uow() as uow:
-        event.listen(uow.session, "after_begin", lambda session, *_: begun.append(session))
+        event.listen(uow.session, "before_commit", committing.append)
         uow.commit()
-        assert begun == []
+        assert committing == []
         uow.session.scalar(select(models.Party.id).limit(1))
         uow.commit()
-    assert begun == [uow.session]
+    assert committing == [uow.session]
