@@ -139,7 +139,7 @@ def _unnested(connection: Connection, table: Table, rows: Sequence[dict[str, Any
               returning: Sequence[Column[Any]] = (), unless_taken: Sequence[Column[Any]] = ()
               ) -> list[tuple[Any, ...]] | None:
     """Insert a few rows on PostgreSQL with one statement whose text does not depend on how
-    many there are: ``INSERT ... SELECT ... FROM unnest(%s::type[], ...) WITH ORDINALITY``, one
+    many there are: ``INSERT ... SELECT ... FROM unnest(%b::type[], ...) WITH ORDINALITY``, one
     array per column, the rows taking their ids in the order given. None when the rows cannot
     go so (a column's values of several Python types, which psycopg would not put in one
     array): the caller then uses executemany.
@@ -170,12 +170,14 @@ def _unnested(connection: Connection, table: Table, rows: Sequence[dict[str, Any
 def _unnest_plan(connection: Connection, table: Table, names: tuple[str, ...], returning: Sequence[Column[Any]],
                  unless_taken: Sequence[Column[Any]]) -> tuple[str, list[Callable[[Any], Any] | None]]:
     """The statement of ``_unnested`` and each column's bind processor. Each array is cast to
-    its column's type without length or precision: the column applies them on insert."""
+    its column's type without length or precision: the column applies them on insert. The
+    arrays go in binary (``%b``): a document body as its bytes, not as hex text the server
+    would decode."""
     dialect = connection.dialect
     quote = dialect.identifier_preparer.quote
     target = ".".join(quote(part) for part in ([table.schema] if table.schema else []) + [table.name])
     columns = ", ".join(quote(name) for name in names)
-    arrays = ", ".join(f"%s::{table.c[name].type.compile(dialect=dialect).split('(')[0]}[]" for name in names)
+    arrays = ", ".join(f"%b::{table.c[name].type.compile(dialect=dialect).split('(')[0]}[]" for name in names)
     statement = (f"INSERT INTO {target} ({columns}) SELECT {columns} FROM unnest({arrays}) "
                  f"WITH ORDINALITY AS given ({columns}, csw_given_order) ORDER BY csw_given_order")
     if unless_taken:
