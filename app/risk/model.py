@@ -62,9 +62,9 @@ class FlatForest:
     splits is padded with splits that rule out nothing), which makes the OR one reduction.
 
     A missing value goes where its split sends it by reading the row as ``[row, NaN as +inf |
-    row, NaN as -inf]``: ``column`` points each split at the half whose infinity takes the
-    missing value its way (``x > threshold``: right for +inf, left for -inf; thresholds are
-    finite), and a value that is present compares as before."""
+    row]``: ``column`` points each split at the half that takes the missing value its way
+    (``x > threshold``: right for +inf, left for NaN, as for -inf; thresholds are finite), and a
+    value that is present compares as before."""
 
     column: np.ndarray  # (slots x trees): the feature a split reads, in the half for its missing values
     threshold: np.ndarray  # (slots x trees)
@@ -106,8 +106,7 @@ class FlatForest:
                    slots=slots, width=width, baseline=float(np.ravel(classifier._baseline_prediction)[0]))
 
     def probabilities(self, matrix: np.ndarray) -> np.ndarray:
-        missing = np.isnan(matrix)
-        rows = np.concatenate((np.where(missing, np.inf, matrix), np.where(missing, -np.inf, matrix)), axis=1)
+        rows = np.concatenate((np.fmin(matrix, np.inf), matrix), axis=1)  # fmin: NaN becomes +inf
         ruled_out = ((rows.take(self.column, axis=1) > self.threshold) * self.left_leaves).reshape(
             len(matrix), self.slots, len(self.first_leaf))
         ruled_out = np.bitwise_or.reduce(ruled_out, axis=1)
@@ -178,6 +177,10 @@ class RiskModel:
         if self.novelty is None:
             return _predict(self.classifier, self.forest, self.encoder.transform(records, value_factor, history))
         seen = [index for index, (n, _frauds) in enumerate(history) if n]
+        if not seen:  # one group only (a request's few items often are): no rows to pick and put back
+            return _predict(self.novelty, self.novelty_forest, self.encoder.novelty_transform(records, value_factor))
+        if len(seen) == len(records):
+            return _predict(self.classifier, self.forest, self.encoder.transform(records, value_factor, history))
         new = [index for index, (n, _frauds) in enumerate(history) if not n]
         result = np.empty(len(records))
         if seen:
