@@ -243,21 +243,24 @@ class FeatureEncoder:
 
     def transform(self, records: Sequence[RiskRecord], value_factor: float = 1.0,
                   history: Sequence[tuple[int, int]] | None = None) -> np.ndarray:
-        """The main model's matrix, key by key: one lookup per record and key filling two columns
-        at once (a per-row loop costs more, and batch scoring must reach 20,000 rows/s)."""
-        matrix = np.empty((len(records), len(self.feature_names)))
+        """The main model's matrix, built row by row in Python and converted once: filling it key
+        by key cost a numpy conversion per key, most of a request's encoding time (batches of
+        thousands of rows encode as fast either way)."""
+        width = len(self.feature_names)
         if not records:
-            return matrix
+            return np.empty((0, width))
         history = self.profile_history(records, value_factor) if history is None else history
         unseen = (self.prior, 0.0)
-        column = 0
-        for name, getter in self.keys().items():
-            table = self.tables.get(name, {})
-            matrix[:, column:column + 2] = [table.get(getter(r), unseen) for r in records]
-            column += 2
-        matrix[:, column:column + 2] = [_profile_features(n, frauds) for n, frauds in history]
-        matrix[:, column + 2:] = [self._numeric(r, value_factor) for r in records]
-        return matrix
+        lookups = [(self.tables.get(name, {}).get, getter) for name, getter in self.keys().items()]
+        rows = []
+        for r, (n, frauds) in zip(records, history, strict=True):
+            row: list[float] = []
+            for rate, getter in lookups:
+                row += rate(getter(r), unseen)
+            row += _profile_features(n, frauds)
+            row += self._numeric(r, value_factor)
+            rows.append(row)
+        return np.array(rows, dtype=np.float64)
 
     def novelty_transform(self, records: Sequence[RiskRecord], value_factor: float = 1.0) -> np.ndarray:
         """The new-profile model's matrix."""

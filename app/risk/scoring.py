@@ -170,11 +170,12 @@ class RiskEngine:
         # Only the worst item's reasons are given, so only its model reason is put into words
         # (the history behind a probability costs more to tell than to score: a 999-item
         # declaration would pay for 999 explanations and keep one).
+        chances = probabilities.tolist()  # Python floats: numpy scalars cost more to read one by one
         worst: tuple[float, int, list[Reason]] | None = None
         item_points: list[float] = []
-        for index, (record, probability) in enumerate(zip(records, probabilities)):
+        for index, (record, probability) in enumerate(zip(records, chances)):
             factors = item_factors(self.factors, record, record.value)
-            model = [round(self.model_points(float(probability)), 1)] if self.model is not None else []
+            model = [round(self.model_points(probability), 1)] if self.model is not None else []
             points = sum([*model, *(r.points for r in factors)])  # summed in the order the reasons are given
             item_points.append(points)
             if worst is None or points > worst[0]:
@@ -183,7 +184,7 @@ class RiskEngine:
         if worst is not None:
             worst_points, index, worst_reasons = worst
             if self.model is not None:
-                worst_reasons = [self._model_reason(records[index], float(probabilities[index])), *worst_reasons]
+                worst_reasons = [self._model_reason(records[index], chances[index]), *worst_reasons]
         parties = [(p.role.value, p.identifier) for p in declaration.parties]
         parties += [(p.role.value, p.aeo_id) for p in declaration.parties if p.aeo_id]
         shared = declaration_factors(self.factors, parties, finding_pairs(assessed.findings), transit_alerts, history)
@@ -205,7 +206,7 @@ class RiskEngine:
         decision = decide_lane(policy, score, tuple(f.code for f in assessed.findings), transit_alerts,
                                tier if isinstance(tier, int) else None, bool(aeo.get("green_lane_eligible")), draw)
         return RiskResult(
-            score=score, probability=round(float(probabilities.max()) if len(probabilities) else 0.0, 4),
+            score=score, probability=round(max(chances) if chances else 0.0, 4),
             revenue_at_stake=revenue, reasons=tuple(reasons), lane=decision.lane, lane_reason=decision.reason,
             random_sample=decision.random_sample, sample_draw=draw, sample_seed=self.policy.sample_seed,
             model_version=self.model_version, policy_version=self.policy.version,

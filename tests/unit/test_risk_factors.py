@@ -116,6 +116,22 @@ def test_request_sized_and_batch_scoring_give_the_same_probabilities(shipped: Ri
     assert ((batch > 0) & (batch < 1)).all()
 
 
+@pytest.mark.parametrize("kind", ["all seen", "all new", "mixed"])
+def test_a_requests_items_get_scikit_learns_probabilities_whichever_models_they_need(shipped: RiskModel,
+                                                                                    kind: str) -> None:
+    """Five items whose goods profiles were all inspected before, all new, or both: each gets
+    its model's predict_proba on its row (the flat forests and the one-model shortcut agree)."""
+    assert shipped.novelty is not None
+    rows = records(20, shipped)
+    seen = [r for r, (n, _frauds) in zip(rows, shipped.encoder.profile_history(rows)) if n]
+    new = [r for r, (n, _frauds) in zip(rows, shipped.encoder.profile_history(rows)) if not n]
+    five = {"all seen": seen[:5], "all new": new[:5], "mixed": [*seen[:2], *new[:3]]}[kind]
+    assert len(five) == 5
+    expected = [shipped.classifier.predict_proba(shipped.encoder.transform([r]))[0, 1] if r in seen
+                else shipped.novelty.predict_proba(shipped.encoder.novelty_transform([r]))[0, 1] for r in five]
+    assert np.allclose(shipped.probabilities(five), expected, rtol=1e-12, atol=0)
+
+
 def test_scoring_the_items_of_one_declaration_costs_well_under_2_ms(shipped: RiskModel) -> None:
     five = records(5, shipped)
     shipped.probabilities(five)

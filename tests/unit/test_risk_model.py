@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sklearn.ensemble import HistGradientBoostingClassifier
 
 from app.config import PROJECT_ROOT
 from app.domain.risk import RiskRecord
@@ -17,7 +18,7 @@ from app.risk.baselines import load_baselines
 from app.risk.evaluation import RATES, ranking_metrics
 from app.risk.features import FeatureEncoder, profile_of
 from app.risk.importer import ColumnMapping, MappingError, file_sha256, read_records
-from app.risk.model import FORMAT, ModelFormatError, RiskModel, time_split
+from app.risk.model import FLAT_FOREST_ROWS, FORMAT, FlatForest, ModelFormatError, RiskModel, time_split
 from app.risk.scoring import CURRENT_POINTER, model_directory, shipped_models
 from app.risk.training import baseline_reports, compare, train_from_csv
 
@@ -250,3 +251,35 @@ def test_the_flat_forest_scores_as_scikit_learn_with_missing_values_either_way(t
     rows[0] = np.nan
     expected = model.classifier.predict_proba(rows)[:, 1]
     assert np.allclose(model.forest.probabilities(rows), expected, rtol=1e-12, atol=0)  # the sums' order differs
+
+
+@pytest.mark.parametrize("leaves", [2, 8, 9, 31, 33, 64])
+def test_the_flat_forest_scores_as_scikit_learn_for_request_sized_batches(leaves: int) -> None:
+    """Trees of up to 64 leaves (one bit each, in 8 to 64-bit masks), rows with and without
+    missing values (each split sends them to its larger child: left or right), one row at a
+    time up to a whole flat-forest batch."""
+    rng = np.random.default_rng(leaves)
+    train = rng.normal(size=(3000, 6))
+    labels = ((train[:, 0] + train[:, 1] * train[:, 2] > 0.3) ^ (rng.random(3000) < 0.1)).astype(int)
+    classifier = HistGradientBoostingClassifier(max_iter=20, max_leaf_nodes=leaves, min_samples_leaf=5,
+                                                early_stopping=False, random_state=0).fit(train, labels)
+    forest = FlatForest.of(classifier)
+    rows = rng.normal(size=(FLAT_FOREST_ROWS, 6)) * rng.choice([0.01, 1.0, 100.0], size=(FLAT_FOREST_ROWS, 1))
+    rows[rng.random(rows.shape) < 0.25] = np.nan
+    rows[0] = np.nan
+    for count in (1, 2, 5, 10, FLAT_FOREST_ROWS):
+        expected = classifier.predict_proba(rows[:count])[:, 1]
+        assert np.allclose(forest.probabilities(rows[:count]), expected, rtol=1e-12, atol=0)
+
+
+def test_trees_of_more_than_64_leaves_are_scored_by_scikit_learn(trained) -> None:  # type: ignore[no-untyped-def]
+    model, _out = trained
+    rng = np.random.default_rng(1)
+    train = rng.normal(size=(2000, 4))
+    classifier = HistGradientBoostingClassifier(max_iter=3, max_leaf_nodes=80, min_samples_leaf=2,
+                                                early_stopping=False, random_state=0).fit(train, rng.random(2000) < 0.5)
+    assert max(int(p[0].nodes["is_leaf"].sum()) for p in classifier._predictors) > 64
+    with pytest.raises(ValueError, match="64"):
+        FlatForest.of(classifier)
+    wide = RiskModel(model.encoder, classifier, None, model.manifest)
+    assert wide.forest is None
