@@ -138,7 +138,7 @@ def _install_error_handlers(app: Flask) -> None:
             name: value for name, value in exc.get_headers() if name.lower() != "content-type"} or None
         if exc.code == 429:
             message = f"too many requests: this client's limit is {exc.description}; retry later"
-            retry_after = str(retry_after_seconds(app.extensions["csw_limiter"]))
+            retry_after = str(retry_after_seconds(app.extensions["csw_limiter"], exc))
             headers = {**(headers or {}), "Retry-After": retry_after}
             if request.endpoint == "auth.login":
                 from app.web.auth import throttled  # noqa: PLC0415 - a blueprint module, loaded by create_app

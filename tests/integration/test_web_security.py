@@ -46,6 +46,32 @@ def test_api_clients_over_their_rate_get_429_with_retry_after(clean_app: Flask, 
     assert client.get("/healthz").status_code == 200, "pages and probes are not API-limited"
 
 
+def test_each_api_route_has_its_own_allowance_per_client(clean_app: Flask, limited_app: Flask) -> None:
+    """The allowance is counted per client and route: a client that used up its allowance on
+    one route is still answered on another, and is refused there too once past it."""
+    client = limited_app.test_client()
+    for _ in range(3):
+        assert client.get("/api/v1/declarations", headers=auth(TRADER_KEY, "application/json")).status_code == 200
+    assert client.get("/api/v1/declarations", headers=auth(TRADER_KEY, "application/json")).status_code == 429
+    answers = [client.get("/api/v1/declarations/NOT-A-REFERENCE", headers=auth(TRADER_KEY, "application/json"))
+               for _ in range(4)]
+    assert [a.status_code for a in answers] == [400, 400, 400, 429]
+    assert answers[-1].get_json()["code"] == "RATE_LIMITED"
+    assert answers[-1].headers["X-Conversation-ID"] == answers[-1].get_json()["conversation_id"]
+
+
+def test_an_unreachable_rate_limit_store_does_not_stop_the_api(clean_app: Flask, database_url: str,
+                                                               tmp_path: Path) -> None:
+    """Counters in a Redis that is down: the failure is logged and requests are still served
+    (the limiter swallows storage errors rather than refusing every client)."""
+    settings = Settings.from_env(database_url=database_url, instance_dir=tmp_path, secret_key="test",
+                                 log_level="WARNING", api_rate_limit="1 per minute",
+                                 rate_limit_storage="redis://127.0.0.1:9/0")
+    client = create_app(settings).test_client()
+    answers = [client.get("/api/v1/declarations", headers=auth(TRADER_KEY, "application/json")) for _ in range(2)]
+    assert [a.status_code for a in answers] == [200, 200]
+
+
 
 def test_a_fresh_bogus_key_per_request_is_counted_per_address(clean_app: Flask, limited_app: Flask) -> None:
     """Unknown keys and no key at all are counted against the client's address: inventing a new
