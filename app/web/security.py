@@ -39,6 +39,14 @@ CONTENT_SECURITY_POLICY = "; ".join([
     "frame-ancestors 'none'",
 ])
 HSTS = "max-age=31536000; includeSubDomains"
+#: The headers every answer carries unless its view set its own (name in lower case, name, value).
+SECURITY_HEADERS = tuple((name.lower(), name, value) for name, value in (
+    ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+    ("X-Frame-Options", "DENY"),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "same-origin"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+))
 
 
 class SweepingMemoryStorage(MemoryStorage):
@@ -204,14 +212,15 @@ def init_security(app: Flask, settings: Settings) -> Limiter:
 
     @app.after_request
     def security_headers(response: Response) -> Response:
+        """Each header added unless the view set its own: the answer's names are read once
+        (``setdefault`` scanned them all again for each of the five)."""
         headers = response.headers
-        headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-        headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("Referrer-Policy", "same-origin")
-        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-        if request.is_secure:
-            headers.setdefault("Strict-Transport-Security", HSTS)
+        present = set(headers.keys(lower=True))
+        for lower, name, value in SECURITY_HEADERS:
+            if lower not in present:
+                headers.add(name, value)
+        if request.is_secure and "strict-transport-security" not in present:
+            headers.add("Strict-Transport-Security", HSTS)
         return response
 
     return limiter

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from flask import Flask
+from flask import Flask, Response
 
 from app import create_app
 from app.config import Settings
@@ -24,6 +24,40 @@ def test_pages_and_api_answers_carry_the_security_headers(client) -> None:  # ty
 def test_hsts_only_over_tls(client) -> None:  # type: ignore[no-untyped-def]
     response = client.get("/", base_url="https://csw.example")
     assert response.headers["Strict-Transport-Security"].startswith("max-age=31536000")
+
+
+SECURITY_HEADER_NAMES = ["Content-Security-Policy", "X-Frame-Options", "X-Content-Type-Options", "Referrer-Policy",
+                         "Cross-Origin-Opener-Policy"]
+
+
+def test_every_answer_carries_each_security_header_once_in_one_order(client) -> None:  # type: ignore[no-untyped-def]
+    """API answers (accepted, refused, unmatched) and pages: the security headers once each, in
+    one order, after the answer's own; over TLS HSTS follows them."""
+    answers = [client.get("/api/v1/declarations", headers=auth()),
+               client.get("/api/v1/declarations/NOT-A-REFERENCE", headers=auth()),
+               client.get("/api/v1/nowhere", headers=auth()), client.get("/")]
+    for response in answers:
+        names = [name for name, _ in response.headers]
+        assert len(set(names)) == len(names)
+        first = names.index("Content-Security-Policy")
+        assert names[first:first + 5] == SECURITY_HEADER_NAMES
+        assert names.index("Content-Type") < first
+    secure = client.get("/api/v1/declarations", headers=auth(), base_url="https://csw.example")
+    names = [name for name, _ in secure.headers]
+    first = names.index("Content-Security-Policy")
+    assert names[first:first + 6] == [*SECURITY_HEADER_NAMES, "Strict-Transport-Security"]
+
+
+def test_a_view_s_own_security_header_is_kept(client) -> None:  # type: ignore[no-untyped-def]
+    app = client.application
+    add_headers = next(hook for hook in app.after_request_funcs[None]
+                       if getattr(hook, "__name__", "") == "security_headers")
+    with app.test_request_context("/", base_url="https://csw.example"):
+        response = add_headers(Response("framed", headers={"x-frame-options": "SAMEORIGIN",
+                                                           "Strict-Transport-Security": "max-age=60"}))
+    assert response.headers.getlist("X-Frame-Options") == ["SAMEORIGIN"]
+    assert response.headers.getlist("Strict-Transport-Security") == ["max-age=60"]
+    assert response.headers["Referrer-Policy"] == "same-origin"
 
 
 @pytest.fixture()
