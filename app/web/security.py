@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import time
-
 from typing import Any
 
 from flask import Flask, Request, Response, g, request
