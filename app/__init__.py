@@ -19,7 +19,7 @@ from app.web.body import refuse_what_the_server_refused
 from app.web.context import close_session
 from app.web.envelope import error_response
 from app.web.security import init_security, retry_after_seconds, throttle_sign_in
-from app.web.metrics import DECLARATION_OUTCOMES, LATENCY, REQUESTS, method_label
+from app.web.metrics import DECLARATION_OUTCOMES, count_request
 
 log = logging.getLogger("csw.web")
 
@@ -83,13 +83,14 @@ def _install_request_hooks(app: Flask) -> None:
     @app.before_request
     def assign_conversation() -> None:
         """Every request gets its conversation id before any check, so even a refusal has one."""
-        g.conversation_id = str(uuid.uuid4())
-        g.conversation_token = CONVERSATION.set(g.conversation_id)  # every log record of the request names it
-        g.started = time.perf_counter()
+        request_g = g._get_current_object()  # one proxy look-up for the five names set here
+        request_g.conversation_id = conversation_id = str(uuid.uuid4())
+        request_g.conversation_token = CONVERSATION.set(conversation_id)  # every log record of the request names it
+        request_g.started = time.perf_counter()
         # Every request reads without SQLite's write lock: what it writes, it writes through its
         # unit of work, whose transaction begins (BEGIN IMMEDIATE) once it holds the write gate.
-        g.reading = reading()
-        g.reading.__enter__()
+        request_g.reading = reading()
+        request_g.reading.__enter__()
         refuse_what_the_server_refused()
 
     @app.teardown_request
@@ -103,17 +104,19 @@ def _install_request_hooks(app: Flask) -> None:
 
     @app.after_request
     def finish(response: Response) -> Response:
-        conversation_id = g.get("conversation_id")
+        request_g = g._get_current_object()
+        served = request._get_current_object()  # type: ignore[attr-defined]
+        conversation_id = request_g.get("conversation_id")
         if conversation_id:
             response.headers["X-Conversation-ID"] = conversation_id
-        route = request.url_rule.rule if request.url_rule is not None else "unmatched"
-        elapsed = time.perf_counter() - g.get("started", time.perf_counter())
-        REQUESTS.labels(route, method_label(request.method), str(response.status_code)).inc()
-        LATENCY.labels(route).observe(elapsed)
-        log.info("request", extra={"fields": {
-            "method": request.method, "path": request.path, "status": response.status_code,
-            "duration_ms": round(elapsed * 1000, 2), "actor": g.get("actor"),
-        }})
+        route = served.url_rule.rule if served.url_rule is not None else "unmatched"
+        elapsed = time.perf_counter() - request_g.get("started", time.perf_counter())
+        count_request(route, served.method, response.status_code, elapsed)
+        if log.isEnabledFor(logging.INFO):  # the record's fields are built only when it is written
+            log.info("request", extra={"fields": {
+                "method": served.method, "path": served.path, "status": response.status_code,
+                "duration_ms": round(elapsed * 1000, 2), "actor": request_g.get("actor"),
+            }})
         return response
 
 
@@ -138,7 +141,7 @@ def _install_error_handlers(app: Flask) -> None:
             name: value for name, value in exc.get_headers() if name.lower() != "content-type"} or None
         if exc.code == 429:
             message = f"too many requests: this client's limit is {exc.description}; retry later"
-            retry_after = str(retry_after_seconds(app.extensions["csw_limiter"]))
+            retry_after = str(retry_after_seconds(app.extensions["csw_limiter"], exc))
             headers = {**(headers or {}), "Retry-After": retry_after}
             if request.endpoint == "auth.login":
                 from app.web.auth import throttled  # noqa: PLC0415 - a blueprint module, loaded by create_app

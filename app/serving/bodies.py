@@ -65,11 +65,17 @@ class _Reading:
         self.ended = False
 
     async def next(self) -> Message | None:
-        """The next message, or None when the body is too slow."""
+        """The next message, or None when the body is too slow. Awaited in this task under
+        ``asyncio.timeout``: ``wait_for`` ran each receive in a task of its own (most bodies
+        are already in hand, and that task cost more than reading them)."""
         timeout = self.limits.body_timeout
         budget = self.started + timeout + self.received / MIN_RATE - time.monotonic()
+        wait = min(timeout, budget)
+        if wait <= 0:
+            return None  # past the budget: too slow, whatever is waiting
         try:
-            message = await asyncio.wait_for(self.receive(), min(timeout, max(budget, 0)))
+            async with asyncio.timeout(wait):
+                message = await self.receive()
         except TimeoutError:
             return None
         self.received += len(message.get("body", b""))

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import os
+from typing import Any
 
 from flask import Response
 from prometheus_client import (
@@ -35,10 +36,25 @@ DECLARATION_OUTCOMES = Counter("csw_declarations_total", "Declarations by outcom
 
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
+_SERIES: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
 
 def method_label(method: str) -> str:
     """The request's method for a label: a standard one, else ``other``."""
     return method if method in METHODS else "other"
+
+
+def count_request(route: str, method: str, status: int, seconds: float) -> None:
+    """Count an answered request and its latency. Each (route, method, status)'s series are
+    looked up once per process (``labels`` checks and locks on every call); the keys are as
+    bounded as the labels are, so the lookup table is too."""
+    labels = (route, method_label(method), status)
+    series = _SERIES.get(labels)
+    if series is None:
+        series = _SERIES.setdefault(labels, (REQUESTS.labels(labels[0], labels[1], str(status)),
+                                             LATENCY.labels(route)))
+    series[0].inc()
+    series[1].observe(seconds)
 
 
 def may_scrape(token: str | None, authorization: str, remote_addr: str | None) -> bool:

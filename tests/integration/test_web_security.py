@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from flask import Flask
+from flask import Flask, Response
 
 from app import create_app
 from app.config import Settings
@@ -26,6 +26,40 @@ def test_hsts_only_over_tls(client) -> None:  # type: ignore[no-untyped-def]
     assert response.headers["Strict-Transport-Security"].startswith("max-age=31536000")
 
 
+SECURITY_HEADER_NAMES = ["Content-Security-Policy", "X-Frame-Options", "X-Content-Type-Options", "Referrer-Policy",
+                         "Cross-Origin-Opener-Policy"]
+
+
+def test_every_answer_carries_each_security_header_once_in_one_order(client) -> None:  # type: ignore[no-untyped-def]
+    """API answers (accepted, refused, unmatched) and pages: the security headers once each, in
+    one order, after the answer's own; over TLS HSTS follows them."""
+    answers = [client.get("/api/v1/declarations", headers=auth()),
+               client.get("/api/v1/declarations/NOT-A-REFERENCE", headers=auth()),
+               client.get("/api/v1/nowhere", headers=auth()), client.get("/")]
+    for response in answers:
+        names = [name for name, _ in response.headers]
+        assert len(set(names)) == len(names)
+        first = names.index("Content-Security-Policy")
+        assert names[first:first + 5] == SECURITY_HEADER_NAMES
+        assert names.index("Content-Type") < first
+    secure = client.get("/api/v1/declarations", headers=auth(), base_url="https://csw.example")
+    names = [name for name, _ in secure.headers]
+    first = names.index("Content-Security-Policy")
+    assert names[first:first + 6] == [*SECURITY_HEADER_NAMES, "Strict-Transport-Security"]
+
+
+def test_a_view_s_own_security_header_is_kept(client) -> None:  # type: ignore[no-untyped-def]
+    app = client.application
+    add_headers = next(hook for hook in app.after_request_funcs[None]
+                       if getattr(hook, "__name__", "") == "security_headers")
+    with app.test_request_context("/", base_url="https://csw.example"):
+        response = add_headers(Response("framed", headers={"x-frame-options": "SAMEORIGIN",
+                                                           "Strict-Transport-Security": "max-age=60"}))
+    assert response.headers.getlist("X-Frame-Options") == ["SAMEORIGIN"]
+    assert response.headers.getlist("Strict-Transport-Security") == ["max-age=60"]
+    assert response.headers["Referrer-Policy"] == "same-origin"
+
+
 @pytest.fixture()
 def limited_app(database_url: str, tmp_path: Path) -> Flask:
     settings = Settings.from_env(database_url=database_url, instance_dir=tmp_path, secret_key="test",
@@ -44,6 +78,32 @@ def test_api_clients_over_their_rate_get_429_with_retry_after(clean_app: Flask, 
     other = client.get("/api/v1/declarations", headers=auth(OTHER_KEY, "application/json"))
     assert other.status_code == 200, "each client has its own allowance"
     assert client.get("/healthz").status_code == 200, "pages and probes are not API-limited"
+
+
+def test_each_api_route_has_its_own_allowance_per_client(clean_app: Flask, limited_app: Flask) -> None:
+    """The allowance is counted per client and route: a client that used up its allowance on
+    one route is still answered on another, and is refused there too once past it."""
+    client = limited_app.test_client()
+    for _ in range(3):
+        assert client.get("/api/v1/declarations", headers=auth(TRADER_KEY, "application/json")).status_code == 200
+    assert client.get("/api/v1/declarations", headers=auth(TRADER_KEY, "application/json")).status_code == 429
+    answers = [client.get("/api/v1/declarations/NOT-A-REFERENCE", headers=auth(TRADER_KEY, "application/json"))
+               for _ in range(4)]
+    assert [a.status_code for a in answers] == [400, 400, 400, 429]
+    assert answers[-1].get_json()["code"] == "RATE_LIMITED"
+    assert answers[-1].headers["X-Conversation-ID"] == answers[-1].get_json()["conversation_id"]
+
+
+def test_an_unreachable_rate_limit_store_does_not_stop_the_api(clean_app: Flask, database_url: str,
+                                                               tmp_path: Path) -> None:
+    """Counters in a Redis that is down: the failure is logged and requests are still served
+    (the limiter swallows storage errors rather than refusing every client)."""
+    settings = Settings.from_env(database_url=database_url, instance_dir=tmp_path, secret_key="test",
+                                 log_level="WARNING", api_rate_limit="1 per minute",
+                                 rate_limit_storage="redis://127.0.0.1:9/0")
+    client = create_app(settings).test_client()
+    answers = [client.get("/api/v1/declarations", headers=auth(TRADER_KEY, "application/json")) for _ in range(2)]
+    assert [a.status_code for a in answers] == [200, 200]
 
 
 
