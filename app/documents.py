@@ -30,6 +30,10 @@ def iso(moment: datetime) -> str:
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
+def _escape_not_xml(found: re.Match[str]) -> str:
+    return f"\\u{ord(found.group()):04x}"
+
+
 def _text(value: Any) -> str:
     """The value as element text; a character XML cannot carry (an id echoed in a refusal
     holding a control character) is written as its escape, ``\\u0001``."""
@@ -37,7 +41,7 @@ def _text(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, datetime):
         return iso(value)
-    return _NOT_XML.sub(lambda found: f"\\u{ord(found.group()):04x}", str(value))
+    return _NOT_XML.sub(_escape_not_xml, str(value))
 
 
 def compact(value: Any) -> Any:
@@ -152,6 +156,9 @@ class XmlVocabulary:
                     for each in child:
                         self._element(out, item, each)
                     out.append(f"</{wrapper}>")
+                elif type(child) is str:  # most fields: written here rather than by another call
+                    tag = self._names.get(key) or self._name(key)
+                    out.append(f"<{tag}>{_escaped(_NOT_XML.sub(_escape_not_xml, child))}</{tag}>")
                 else:
                     self._element(out, self._name(key), child)
             if len(out) == start + 1:
