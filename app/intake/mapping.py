@@ -103,39 +103,6 @@ def _decimal(element: etree._Element, path: str) -> Decimal | None:
     return _number(_text(element, path))
 
 
-class _Children:
-    """An element's children by tag (the first of each), found in one pass over them.
-
-    Why: ``_find`` walks the children again for every name it is asked; the root, the
-    consignment and each party are asked for five to a dozen names each. The first child of
-    a tag is the one ``_find`` returns, so the answers are the same."""
-
-    __slots__ = ("_found",)
-
-    def __init__(self, element: etree._Element) -> None:
-        found: dict[object, etree._Element] = {}  # a comment's tag is the etree.Comment factory
-        for child in element:
-            found.setdefault(child.tag, child)
-        self._found = found
-
-    def element(self, name: str) -> etree._Element | None:
-        return self._found.get(_Q + name)
-
-    def child(self, name: str) -> etree._Element:
-        element = self._found.get(_Q + name)
-        if element is None:
-            raise KeyError(f"schema-valid document lacks {name}")
-        return element
-
-    def text(self, name: str) -> str | None:
-        """As ``_text``: the stripped text, "" for an empty element, None when absent."""
-        element = self._found.get(_Q + name)
-        return None if element is None else (element.text or "").strip()
-
-    def required(self, name: str) -> str:
-        return _present(self.text(name), name)
-
-
 _MASS_TO_KG = {"KGM": Decimal(1), "GRM": Decimal("0.001"), "TNE": Decimal(1000)}
 _VOLUME_TO_LITRE = {"LTR": Decimal(1), "MLT": Decimal("0.001")}
 
@@ -147,11 +114,11 @@ def _mass(element: etree._Element) -> Decimal:
     return Decimal(text.strip()) * _MASS_TO_KG[unit]
 
 
-def _datetime(parent: _Children, name: str, path: str, local: tzinfo | None = HONG_KONG) -> datetime | None:
+def _datetime(parent: etree._Element, name: str, path: str, local: tzinfo | None = HONG_KONG) -> datetime | None:
     """An xs:dateTime as an aware datetime. Without a zone it is ``local`` time (Hong Kong time
     for a movement at a control point); with ``local=None`` a zone is required (the issue
     date-time is an instant, wherever the declarant issued it)."""
-    text = parent.text(name)
+    text = _text(parent, name)
     if text is None:
         return None
     try:
@@ -164,14 +131,14 @@ def _datetime(parent: _Children, name: str, path: str, local: tzinfo | None = HO
             "VALUE_OUT_OF_RANGE",
             f"{name} is a valid xs:dateTime but not a date this service can record",
             [Problem(message=f"{text!r} is outside years 1-9999 (in UTC) or uses hour 24", path=path,
-                     rule="date-range", line=parent.child(name).sourceline)],
+                     rule="date-range", line=_child(parent, name).sourceline)],
         ) from None
     if moment.tzinfo is None:
         raise Rejection(
             "VALUE_OUT_OF_RANGE",
             f"{name} must give its time zone (Z or an offset such as +08:00): it is an instant",
             [Problem(message=f"{text!r} has no time zone; send e.g. {text}+08:00 for Hong Kong time", path=path,
-                     rule="date-zone", line=parent.child(name).sourceline)],
+                     rule="date-zone", line=_child(parent, name).sourceline)],
         )
     return moment
 
@@ -179,17 +146,14 @@ def _datetime(parent: _Children, name: str, path: str, local: tzinfo | None = HO
 def _party(element: etree._Element | None, role: PartyRole) -> Party | None:
     if element is None:
         return None
-    fields = _Children(element)
-    address_element = fields.element("Address")
-    address = _Children(address_element) if address_element is not None else None
     return Party(
         role=role,
-        identifier=fields.required("ID"),
-        name=fields.required("Name"),
-        aeo_id=fields.text("AEOCertificateID"),
-        address_line=address.text("Line") if address is not None else None,
-        city=address.text("CityName") if address is not None else None,
-        country=address.text("CountryCode") if address is not None else None,
+        identifier=_required(element, "ID"),
+        name=_required(element, "Name"),
+        aeo_id=_text(element, "AEOCertificateID"),
+        address_line=_text(element, "Address/Line"),
+        city=_text(element, "Address/CityName"),
+        country=_text(element, "Address/CountryCode"),
     )
 
 
@@ -197,7 +161,7 @@ _ADDITIONAL_DOCUMENT = _Q + "AdditionalDocument"
 
 
 class _Fields:
-    """The elements of one goods item by tag (Clark notation), found in one pass over its subtree.
+    """The elements of one goods item by name, found in one pass over its subtree.
 
     Why: ``findtext`` resolves its path through lxml's ElementPath on every call (4-7 µs);
     a 999-item declaration asks about 15 of them per item, a third of its whole lodging time.
@@ -206,7 +170,7 @@ class _Fields:
     alone (``Classification/ID`` is ``ID``) is unambiguous.
     """
 
-    __slots__ = ("found", "has_documents")
+    __slots__ = ("_found", "has_documents")
 
     def __init__(self, item: etree._Element) -> None:
         found: dict[object, etree._Element] = {}  # a comment's tag is the etree.Comment factory
@@ -217,62 +181,56 @@ class _Fields:
                 self.has_documents = True
                 break
             found[tag] = element
-        self.found = found
+        self._found = found
 
-    def child(self, tag: str) -> etree._Element:
-        element = self.found.get(tag)
+    def element(self, name: str) -> etree._Element | None:
+        return self._found.get(_q(name))
+
+    def child(self, name: str) -> etree._Element:
+        element = self._found.get(_q(name))
         if element is None:
-            raise KeyError(f"schema-valid document lacks {tag.removeprefix(_Q)}")
+            raise KeyError(f"schema-valid document lacks {name}")
         return element
 
-    def text(self, tag: str) -> str | None:
+    def text(self, name: str) -> str | None:
         """As ``_text``: the stripped text, "" for an empty element, None when absent."""
-        element = self.found.get(tag)
+        element = self._found.get(_q(name))
         return None if element is None else (element.text or "").strip()
 
-    def required(self, tag: str) -> str:
-        return _present(self.text(tag), tag.removeprefix(_Q))
+    def required(self, name: str) -> str:
+        return _present(self.text(name), name)
 
-
-_SEQUENCE, _DESCRIPTION, _CLASSIFICATION_ID, _COUNTRY = (
-    _Q + "SequenceNumeric", _Q + "Description", _Q + "ID", _Q + "CountryCode")
-_QUANTITY, _NET_MASS, _GROSS_MASS, _VALUE = (
-    _Q + "TariffQuantity", _Q + "NetMassMeasure", _Q + "GrossMassMeasure", _Q + "CustomsValueAmount")
-_STRENGTH, _VOLUME, _STICKS, _LENGTH, _PACKAGE_TYPE, _PACKAGES = (
-    _Q + "AlcoholStrengthPercent", _Q + "VolumeMeasure", _Q + "StickQuantity", _Q + "LengthMeasure",
-    _Q + "TypeCode", _Q + "QuantityQuantity")
+    def decimal(self, name: str) -> Decimal | None:
+        return _number(self.text(name))
 
 
 def _goods_item(item: etree._Element) -> GoodsItem:
     fields = _Fields(item)
-    found = fields.found
-    quantity = fields.child(_QUANTITY)
-    value = fields.child(_VALUE)
-    volume = found.get(_VOLUME)
-    sticks = fields.text(_STICKS)
-    packages = fields.text(_PACKAGES)
-    strength = fields.text(_STRENGTH)
-    length = fields.text(_LENGTH)
+    quantity = fields.child("TariffQuantity")
+    value = fields.child("CustomsValueAmount")
+    volume = fields.element("VolumeMeasure")
+    sticks = fields.text("StickQuantity")
+    packages = fields.text("QuantityQuantity")
     return GoodsItem(
-        sequence=int(fields.required(_SEQUENCE)),
-        description=fields.required(_DESCRIPTION),
-        hs_code=fields.required(_CLASSIFICATION_ID),
-        origin_country=fields.required(_COUNTRY),
+        sequence=int(fields.required("SequenceNumeric")),
+        description=fields.required("Description"),
+        hs_code=fields.required("ID"),
+        origin_country=fields.required("CountryCode"),
         quantity=Decimal(_content(quantity)),
         quantity_unit=_attribute(quantity, "unitCode"),
-        net_mass=_mass(fields.child(_NET_MASS)),
-        gross_mass=_mass(fields.child(_GROSS_MASS)),
+        net_mass=_mass(fields.child("NetMassMeasure")),
+        gross_mass=_mass(fields.child("GrossMassMeasure")),
         mass_unit="KGM",
         value=Decimal(_content(value)),
         currency=_attribute(value, "currencyID"),
-        alcohol_strength=Decimal(strength) if strength else None,
+        alcohol_strength=fields.decimal("AlcoholStrengthPercent"),
         volume_litres=(
             Decimal(_content(volume)) * _VOLUME_TO_LITRE[_attribute(volume, "unitCode")]
             if volume is not None else None
         ),
         stick_count=int(sticks) if sticks else None,
-        length_mm=Decimal(length) if length else None,
-        package_type=fields.text(_PACKAGE_TYPE),
+        length_mm=fields.decimal("LengthMeasure"),
+        package_type=fields.text("TypeCode"),
         package_count=int(packages) if packages else None,
         documents=tuple(
             AdditionalDocument(type_code=_required(doc, "TypeCode"), identifier=_required(doc, "ID"))
@@ -300,7 +258,6 @@ def _previous_document(element: etree._Element) -> PreviousDocument:
 
 def _declaration_v1(tree: etree._ElementTree) -> Declaration:
     root = tree.getroot()
-    declaration = _Children(root)
     roles = (
         ("Declarant", PartyRole.DECLARANT),
         ("Importer", PartyRole.IMPORTER),
@@ -308,40 +265,37 @@ def _declaration_v1(tree: etree._ElementTree) -> Declaration:
         ("Carrier", PartyRole.CARRIER),
     )
     parties = tuple(
-        party for tag, role in roles if (party := _party(declaration.element(tag), role)) is not None
+        party for tag, role in roles if (party := _party(_find(root, tag), role)) is not None
     )
-    shipment = declaration.child("GoodsShipment")
-    consignment_element = _child(shipment, "Consignment")
-    consignment = _Children(consignment_element)
-    issued = _datetime(declaration, "IssueDateTime", "/Declaration/IssueDateTime", local=None)
+    shipment = _child(root, "GoodsShipment")
+    consignment = _child(shipment, "Consignment")
+    issued = _datetime(root, "IssueDateTime", "/Declaration/IssueDateTime", local=None)
     if issued is None:
         raise KeyError("schema-valid document lacks IssueDateTime")
-    totals_element = declaration.element("Totals")
-    totals = _Children(totals_element) if totals_element is not None else None
+    totals = _find(root, "Totals")
     return Declaration(
-        function_code=FunctionCode(declaration.required("FunctionCode")),
-        lrn=declaration.required("FunctionalReferenceID"),
-        type=DeclarationType(declaration.required("TypeCode")),
-        form_code=declaration.text("FormCode"),
+        function_code=FunctionCode(_required(root, "FunctionCode")),
+        lrn=_required(root, "FunctionalReferenceID"),
+        type=DeclarationType(_required(root, "TypeCode")),
+        form_code=_text(root, "FormCode"),
         issued_at=issued,
-        ucr=declaration.text("UCRID"),
+        ucr=_text(root, "UCRID"),
         parties=parties,
-        transport_mode=consignment.required("TransportModeCode"),
-        conveyance_id=consignment.text("ConveyanceID"),
-        control_point=consignment.text("ControlPointID"),
-        departure_location=consignment.text("DepartureLocationID"),
-        destination_location=consignment.text("DestinationLocationID"),
+        transport_mode=_required(consignment, "TransportModeCode"),
+        conveyance_id=_text(consignment, "ConveyanceID"),
+        control_point=_text(consignment, "ControlPointID"),
+        departure_location=_text(consignment, "DepartureLocationID"),
+        destination_location=_text(consignment, "DestinationLocationID"),
         movement_at=_datetime(consignment, "MovementDateTime",
                               "/Declaration/GoodsShipment/Consignment/MovementDateTime"),
-        equipment=tuple(_equipment(e) for e in consignment_element.iterfind(_q("TransportEquipment"))),
-        previous_documents=tuple(_previous_document(d)
-                                 for d in consignment_element.iterfind(_q("PreviousDocument"))),
+        equipment=tuple(_equipment(e) for e in consignment.iterfind(_q("TransportEquipment"))),
+        previous_documents=tuple(_previous_document(d) for d in consignment.iterfind(_q("PreviousDocument"))),
         goods_items=tuple(_goods_item(i) for i in shipment.iterfind(_q("GovernmentAgencyGoodsItem"))),
         totals=None if totals is None else Totals(
-            goods_item_count=int(totals.required("GoodsItemQuantity")),
-            gross_mass=_mass(totals.child("GrossMassMeasure")),
-            value=Decimal(totals.required("CustomsValueAmount")),
-            currency=_attribute(totals.child("CustomsValueAmount"), "currencyID"),
+            goods_item_count=int(_required(totals, "GoodsItemQuantity")),
+            gross_mass=_mass(_child(totals, "GrossMassMeasure")),
+            value=Decimal(_required(totals, "CustomsValueAmount")),
+            currency=_attribute(_child(totals, "CustomsValueAmount"), "currencyID"),
         ),
     )
 
