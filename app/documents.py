@@ -30,6 +30,10 @@ def iso(moment: datetime) -> str:
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
+def _escape_not_xml(found: re.Match[str]) -> str:
+    return f"\\u{ord(found.group()):04x}"
+
+
 def _text(value: Any) -> str:
     """The value as element text; a character XML cannot carry (an id echoed in a refusal
     holding a control character) is written as its escape, ``\\u0001``."""
@@ -37,7 +41,7 @@ def _text(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, datetime):
         return iso(value)
-    return _NOT_XML.sub(lambda found: f"\\u{ord(found.group()):04x}", str(value))
+    return _NOT_XML.sub(_escape_not_xml, str(value))
 
 
 def compact(value: Any) -> Any:
@@ -76,6 +80,8 @@ class XmlVocabulary:
     item_names: Mapping[str, str]
     #: Clark-notation tag of each key met so far: an answer names the same few dozen keys every time.
     _tags: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
+    #: Element name of each key met so far, checked once.
+    _names: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def element_name(self, key: str) -> str:
         return "".join(self.words.get(word, word.capitalize()) for word in key.split("_"))
@@ -92,6 +98,17 @@ class XmlVocabulary:
         return f"{{{self.namespace}}}{self.item_names[key]}"
 
     def to_xml(self, root: str, payload: dict[str, Any]) -> bytes:
+        """The payload as a document, written as text: the bytes lxml would write for it
+        (``tree_xml``), in a fifth of the time an element tree takes to build and serialise.
+        A payload the text writer does not handle (an embedded element, a key that is no XML
+        name) is built as a tree, which embeds it or refuses it as it always has."""
+        try:
+            return self._written(root, payload)
+        except _NotPlain:
+            return self.tree_xml(root, payload)
+
+    def tree_xml(self, root: str, payload: dict[str, Any]) -> bytes:
+        """The payload built as an lxml tree and serialised: what ``to_xml`` must equal."""
         element = etree.Element(f"{{{self.namespace}}}{root}", nsmap={None: self.namespace})
         self._fill(element, payload)
         return etree.tostring(element, xml_declaration=True, encoding="UTF-8")
@@ -112,6 +129,98 @@ class XmlVocabulary:
                     self._fill(etree.SubElement(element, self._tag(key)), child)
         else:
             element.text = _text(value)
+
+    # --- the text writer: the same document without a tree ---
+
+    def _written(self, root: str, payload: dict[str, Any]) -> bytes:
+        if not _PLAIN_NAMESPACE.fullmatch(self.namespace):
+            raise _NotPlain
+        out: list[str] = []
+        self._element(out, _checked_name(root), payload, f' xmlns="{self.namespace}"')
+        return (_DECLARATION + "".join(out)).encode()
+
+    def _element(self, out: list[str], name: str, value: Any, namespace: str = "") -> None:
+        if isinstance(value, dict):
+            start = len(out)
+            out.append(f"<{name}{namespace}>")
+            for key, child in value.items():
+                if child is None:
+                    continue
+                if isinstance(child, list):
+                    wrapper = self._name(key)
+                    if not child:
+                        out.append(f"<{wrapper}/>")
+                        continue
+                    item = self._item_name(key)
+                    out.append(f"<{wrapper}>")
+                    for each in child:
+                        self._element(out, item, each)
+                    out.append(f"</{wrapper}>")
+                elif type(child) is str:  # most fields: written here rather than by another call
+                    tag = self._names.get(key) or self._name(key)
+                    out.append(f"<{tag}>{_escaped(_NOT_XML.sub(_escape_not_xml, child))}</{tag}>")
+                else:
+                    self._element(out, self._name(key), child)
+            if len(out) == start + 1:
+                out[start] = f"<{name}{namespace}/>"
+            else:
+                out.append(f"</{name}>")
+        elif isinstance(value, etree._Element):
+            raise _NotPlain
+        else:
+            out.append(f"<{name}{namespace}>{_escaped(_text(value))}</{name}>")
+
+    def _name(self, key: str) -> str:
+        """The element name of ``key``, once lxml has accepted it as one."""
+        name = self._names.get(key)
+        if name is None:
+            if not isinstance(key, str):
+                raise _NotPlain
+            name = _checked_name(self.element_name(key))
+            if len(self._names) < _MAX_TAGS:
+                self._names[key] = name
+        return name
+
+    def _item_name(self, key: str) -> str:
+        name = self.item_names.get(key)
+        if name is None:
+            raise _NotPlain
+        return _checked_name(name)
+
+
+class _NotPlain(Exception):
+    """A payload the text writer leaves to lxml."""
+
+
+_DECLARATION = "<?xml version='1.0' encoding='UTF-8'?>\n"
+#: A namespace written as it is inside double quotes (the vocabularies' own URNs).
+_PLAIN_NAMESPACE = re.compile(r"[A-Za-z0-9:._/-]+")
+_ESCAPES = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("\r", "&#13;"))
+#: Element names lxml has accepted: the vocabularies' keys, a few dozen.
+_CHECKED: dict[str, str] = {}
+
+
+def _checked_name(name: str) -> str:
+    """``name`` if lxml takes it as an element name (else the tree refuses it, as before)."""
+    if name in _CHECKED:
+        return name
+    try:
+        etree.Element(name)
+    except (ValueError, TypeError):
+        raise _NotPlain from None
+    if ":" in name or "{" in name:
+        raise _NotPlain
+    if len(_CHECKED) < _MAX_TAGS:
+        _CHECKED[name] = name
+    return name
+
+
+def _escaped(text: str) -> str:
+    """Element text as libxml2 writes it in UTF-8: ``&``, ``<``, ``>`` and carriage returns escaped."""
+    for character, escape in _ESCAPES:
+        if character in text:
+            text = text.replace(character, escape)
+    return text
 
 
 # --- the API's responses (response schema v1): the web layer's envelope and ``csw validate`` ---

@@ -149,6 +149,10 @@ def _matches_prefix(prefixes: frozenset[str], hs_code: str) -> bool:
     return any(hs_code[:length] in prefixes for length in range(2, min(len(hs_code), 8) + 1))
 
 
+#: (HS code, declaration type) pairs whose controls a ``CodeLists`` keeps found.
+CONTROLS_KEPT = 4096
+
+
 @dataclass(frozen=True, repr=False)
 class CodeLists:
     countries: frozenset[str]  # ISO 3166-1 alpha-2 (pycountry)
@@ -167,6 +171,11 @@ class CodeLists:
     _controls_by_prefix: Mapping[str, tuple[ControlledGoods, ...]] = field(
         init=False, repr=False, compare=False
     )
+    #: (HS code, declaration type) -> its controls, as ``controls_for`` found them: a worker
+    #: meets the same few hundred codes again and again (bounded: the codes come from documents).
+    _controls_found: dict[tuple[str, str], tuple[ControlledGoods, ...]] = field(
+        init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         index: dict[str, list[ControlledGoods]] = {}
@@ -175,6 +184,7 @@ class CodeLists:
         object.__setattr__(
             self, "_controls_by_prefix", MappingProxyType({k: tuple(v) for k, v in index.items()})
         )
+        object.__setattr__(self, "_controls_found", {})
 
     def __repr__(self) -> str:  # the full lists would flood logs and test reports
         return (
@@ -221,13 +231,23 @@ class CodeLists:
         entry with the longest matching prefix counts, so a longer prefix refines a shorter
         one (for example a different requirement for one subheading); different categories
         or licence types all apply. Longest prefixes first, then in file order."""
+        key = (hs_code, declaration_type)
+        found = self._controls_found.get(key)
+        if found is None:
+            found = self._controls(hs_code, declaration_type)
+            if len(self._controls_found) >= CONTROLS_KEPT:
+                self._controls_found.clear()
+            self._controls_found[key] = found
+        return list(found)
+
+    def _controls(self, hs_code: str, declaration_type: str) -> tuple[ControlledGoods, ...]:
         best: dict[tuple[str, str], ControlledGoods] = {}
         for length in range(min(len(hs_code), 8), 1, -1):
             for entry in self._controls_by_prefix.get(hs_code[:length], ()):
                 if declaration_type in entry.applies_to:
                     # (prefix, licence_type) is unique, so the first hit per key is the longest
                     best.setdefault((entry.category, entry.licence_type), entry)
-        return list(best.values())
+        return tuple(best.values())
 
     def is_food(self, hs_code: str) -> bool:
         """Goods of ``hs_code`` are food items (TDEC form 1A; ``food_headings.csv``)."""

@@ -7,7 +7,7 @@ rules it was made under.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from collections.abc import Mapping
 from pathlib import Path
@@ -24,7 +24,7 @@ from app.domain.time import hong_kong_date
 from app.domain.aeo import AeoStandingView
 from app.rules.checks import CheckContext
 from app.reference.codelists import CodeLists, load_code_lists
-from app.rules.engine import Rule, evaluate, load_rules
+from app.rules.engine import Rule, RulePlan, load_rules
 from app.rules.rates import RateTables, load_rate_tables
 
 
@@ -44,6 +44,11 @@ class RuleSet:
     aeo_benefits: AeoBenefits
     mra: MraPartners
     version: str
+    #: The rules in force by declaration type and day, picked once (``RulePlan``).
+    plan: RulePlan = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "plan", RulePlan(self.rules))
 
     @classmethod
     def load(cls, directory: Path) -> RuleSet:
@@ -79,7 +84,7 @@ def assess(rule_set: RuleSet, declaration: Declaration, received_at: datetime,
                              assumed_form=goods_form(declaration, lists.is_food, lists.is_clothing_levy_goods))
     context = CheckContext(code_lists=lists, received_at=received_at, value_hkd=charges.value_hkd, aeo=aeo,
                            cargo_lines=cargo_lines, stated_movement_at=stated)
-    findings = evaluate(rule_set.rules, declaration, context)
+    findings = rule_set.plan.evaluate(declaration, context)
     charges = with_penalties(charges, findings)
     return Assessed(tuple(findings), charges, rule_set.version,
                     summarise(declaration, aeo, findings, rule_set.aeo_benefits))

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import calendar
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from operator import attrgetter
 from typing import Any
 
 from stdnum import iso6346
@@ -83,76 +84,97 @@ def check(name: str, params: Mapping[str, Any] | None = None, fields: tuple[str,
 
 # --- code lists -------------------------------------------------------------------------
 
-def _goods_values(attribute: str, tail: str) -> Callable[[Declaration], Iterator[tuple[str, str | None]]]:
-    def extract(declaration: Declaration) -> Iterator[tuple[str, str | None]]:
-        for index, item in enumerate(declaration.goods_items):
-            yield paths.goods_item(declaration, index, tail), getattr(item, attribute)
-    return extract
+@dataclass(frozen=True, slots=True)
+class CodeField:
+    """A coded field: its values in a declaration, the path of the value at a position (asked
+    only of a value that is not on its list) and whether a code is on the list."""
+
+    values: Callable[[Declaration], Iterable[str | None]]
+    path: Callable[[Declaration, int], str]
+    known: Callable[[CodeLists, str], bool]
 
 
-def _consignment_value(attribute: str, tail: str) -> Callable[[Declaration], Iterator[tuple[str, str | None]]]:
-    def extract(declaration: Declaration) -> Iterator[tuple[str, str | None]]:
-        yield f"{paths.CONSIGNMENT}/{tail}", getattr(declaration, attribute)
-    return extract
+def _goods_field(attribute: str, tail: str, known: Callable[[CodeLists, str], bool]) -> CodeField:
+    value = attrgetter(attribute)
+    return CodeField(lambda declaration: map(value, declaration.goods_items),
+                     lambda declaration, index: paths.goods_item(declaration, index, tail), known)
 
 
-def _party_countries(declaration: Declaration) -> Iterator[tuple[str, str | None]]:
-    for party in declaration.parties:
-        yield f"/Declaration/{party.role.value.capitalize()}/Address/CountryCode", party.country
+def _consignment_field(attribute: str, tail: str, known: Callable[[CodeLists, str], bool]) -> CodeField:
+    value = attrgetter(attribute)
+    path = f"{paths.CONSIGNMENT}/{tail}"
+    return CodeField(lambda declaration: (value(declaration),), lambda declaration, index: path, known)
 
 
-CodeField = tuple[Callable[[Declaration], Iterator[tuple[str, str | None]]], Callable[[CodeLists, str], bool]]
+def _party_country_path(declaration: Declaration, index: int) -> str:
+    return f"/Declaration/{declaration.parties[index].role.value.capitalize()}/Address/CountryCode"
+
 
 CODE_FIELDS: dict[str, CodeField] = {
     # An 8-digit code is refused only when its HS6 is no HS 2022 subheading; a national item the
     # list lacks under an existing subheading is R111's warning (``hs_national_item``).
-    "hs_code": (_goods_values("hs_code", "Commodity/Classification/ID"),
-                lambda lists, code: lists.hs_code_known(code) or (
-                    len(code) == 8 and code.isdigit() and lists.hs6_known(code))),
-    "origin_country": (_goods_values("origin_country", "Origin/CountryCode"),
-                       lambda lists, code: code in lists.countries),
-    "currency": (_goods_values("currency", "CustomsValueAmount"),
-                 lambda lists, code: code in lists.currencies),
-    "quantity_unit": (_goods_values("quantity_unit", "GoodsMeasure/TariffQuantity"),
-                      lambda lists, code: code in lists.units),
-    "package_type": (_goods_values("package_type", "Packaging/TypeCode"),
-                     lambda lists, code: code in lists.package_types),
-    "control_point": (_consignment_value("control_point", "ControlPointID"),
-                      lambda lists, code: code in lists.control_points),
-    "departure_location": (_consignment_value("departure_location", "DepartureLocationID"),
-                           lambda lists, code: code in lists.locations),
-    "destination_location": (_consignment_value("destination_location", "DestinationLocationID"),
-                             lambda lists, code: code in lists.locations),
-    "party_country": (_party_countries, lambda lists, code: code in lists.countries),
+    "hs_code": _goods_field("hs_code", "Commodity/Classification/ID",
+                            lambda lists, code: lists.hs_code_known(code) or (
+                                len(code) == 8 and code.isdigit() and lists.hs6_known(code))),
+    "origin_country": _goods_field("origin_country", "Origin/CountryCode", lambda lists, code: code in lists.countries),
+    "currency": _goods_field("currency", "CustomsValueAmount", lambda lists, code: code in lists.currencies),
+    "quantity_unit": _goods_field("quantity_unit", "GoodsMeasure/TariffQuantity",
+                                  lambda lists, code: code in lists.units),
+    "package_type": _goods_field("package_type", "Packaging/TypeCode", lambda lists, code: code in lists.package_types),
+    "control_point": _consignment_field("control_point", "ControlPointID",
+                                        lambda lists, code: code in lists.control_points),
+    "departure_location": _consignment_field("departure_location", "DepartureLocationID",
+                                             lambda lists, code: code in lists.locations),
+    "destination_location": _consignment_field("destination_location", "DestinationLocationID",
+                                               lambda lists, code: code in lists.locations),
+    "party_country": CodeField(lambda declaration: (party.country for party in declaration.parties),
+                               _party_country_path, lambda lists, code: code in lists.countries),
 }
 
 
 @check("known_code", params={"field": str}, fields=("value",), choices={"field": frozenset(CODE_FIELDS)})
 def known_code(declaration: Declaration, params: Mapping[str, Any], context: CheckContext) -> Iterator[Hit]:
     """A coded value must be on its code list (HS codes, countries, currencies, units ...)."""
-    extract, known = CODE_FIELDS[params["field"]]
-    for path, value in extract(declaration):
-        if value is not None and not known(context.code_lists, value):
-            yield Hit(path, {"value": value})
+    coded = CODE_FIELDS[params["field"]]
+    known, lists = coded.known, context.code_lists
+    for index, value in enumerate(coded.values(declaration)):
+        if value is not None and not known(lists, value):
+            yield Hit(coded.path(declaration, index), {"value": value})
 
 
 @check("hs_national_item", fields=("value", "subheading"))
 def hs_national_item(declaration: Declaration, params: Mapping[str, Any], context: CheckContext) -> Iterator[Hit]:
     """An 8-digit code under an HS 2022 subheading whose national item the tariff list does not
     name: the goods exist, only the last two digits cannot be confirmed (a warning, not a refusal)."""
-    extract = _goods_values("hs_code", "Commodity/Classification/ID")
-    for path, value in extract(declaration):
+    for index, item in enumerate(declaration.goods_items):
+        value = item.hs_code
         if value is not None and context.code_lists.hs_item_unlisted(value):
-            yield Hit(path, {"value": value, "subheading": value[:6]})
+            yield Hit(paths.goods_item(declaration, index, "Commodity/Classification/ID"),
+                      {"value": value, "subheading": value[:6]})
 
 
 # --- identifiers ------------------------------------------------------------------------
+
+_PLAIN_CONTAINER = re.compile(r"[A-Z]{3}[UJZR][0-9]{7}")
+_ISO6346_VALUES = {character: value for value, character in enumerate("0123456789A BCDEFGHIJK LMNOPQRSTU VWXYZ")
+                   if character != " "}
+
+
+def container_number_valid(number: str) -> bool:
+    """``iso6346.is_valid``: worked out here for a number written plainly (owner code,
+    category, serial and check digit, nothing to clean), as python-stdnum's cleaning cost
+    more than the rest of the check; anything else is left to python-stdnum."""
+    if not _PLAIN_CONTAINER.fullmatch(number):
+        return bool(iso6346.is_valid(number))
+    weighted = sum(_ISO6346_VALUES[character] << position for position, character in enumerate(number[:10]))
+    return str(weighted % 11 % 10) == number[10]
+
 
 @check("container_check_digit", fields=("container", "expected"))
 def container_check_digit(declaration: Declaration, params: Mapping[str, Any], context: CheckContext) -> Iterator[Hit]:
     """ISO 6346: the 11th character of a container number is a check digit."""
     for index, equipment in enumerate(declaration.equipment):
-        if equipment.is_container and not iso6346.is_valid(equipment.container_id):
+        if equipment.is_container and not container_number_valid(equipment.container_id):
             try:
                 expected = iso6346.calc_check_digit(equipment.container_id[:10])
             except Exception:  # noqa: BLE001 - a malformed owner code has no check digit
@@ -507,6 +529,8 @@ def licence_reference_format(declaration: Declaration, params: Mapping[str, Any]
                              context: CheckContext) -> Iterator[Hit]:
     """A licence reference must have the form its issuing authority uses."""
     for index, item in enumerate(declaration.goods_items):
+        if not item.documents:
+            continue
         controls = {c.licence_type: c for c in context.code_lists.controls_for(item.hs_code, declaration.type.value)}
         for position, document in enumerate(item.documents, 1):
             control = controls.get(document.type_code)

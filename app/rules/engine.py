@@ -19,7 +19,7 @@ from app.domain import paths
 from app.domain.declaration import Declaration, DeclarationType
 from app.domain.findings import Finding, Severity
 from app.domain.time import hong_kong_date
-from app.rules.checks import CHECKS, CheckContext
+from app.rules.checks import CHECKS, CheckContext, CheckFunction
 from app.domain.problems import RulesDataError
 
 log = logging.getLogger("csw.rules")
@@ -200,37 +200,61 @@ def load_rules(pack_dir: Path) -> tuple[Rule, ...]:
 
 
 def evaluate(rules: Sequence[Rule], declaration: Declaration, context: CheckContext) -> list[Finding]:
-    """Every finding of every rule in force for this declaration's type and day.
-
-    Checks never raise; should one fail all the same, the declaration is held for an
-    officer with a finding saying which rule could not be evaluated, rather than refused
-    or waved through."""
-    day = hong_kong_date(context.received_at)
-    kind = declaration.type.value
-    findings: list[Finding] = []
-    for rule in rules:
-        if kind not in rule.applies_to or not rule.in_force(day):
-            continue
-        try:
-            findings.extend(_findings(rule, declaration, context))
-        except Exception:  # noqa: BLE001 - a broken check must not break intake
-            log.exception("rule %s (%s) failed", rule.code, rule.check)
-            findings.append(Finding(
-                rule.code, Severity.HOLD, None,
-                f"rule {rule.code} could not be evaluated; an officer will check this declaration",
-                f"規則 {rule.code} 無法評估；將由關員人手審核此報關單",
-            ))
-    return findings
+    """Every finding of every rule in force for this declaration's type and day (``RulePlan``)."""
+    return RulePlan(rules).evaluate(declaration, context)
 
 
-def _findings(rule: Rule, declaration: Declaration, context: CheckContext) -> list[Finding]:
-    found = []
-    particulars = declaration.particulars
-    for hit in CHECKS[rule.check].function(declaration, rule.params, context):
-        values = {k: str(v) for k, v in hit.values.items()}
-        path = hit.path
-        if particulars is not None and path:
-            path = paths.in_profile(path, particulars.path_root)
-        found.append(Finding(rule.code, rule.severity, path,
-                             rule.message_en.format_map(values), rule.message_zh.format_map(values), hit.charge))
-    return found
+#: (declaration type, day) plans a ``RulePlan`` keeps: a few days of three types.
+_PLANS_KEPT = 32
+
+
+class RulePlan:
+    """The rules, with the rules in force for each declaration type and day and their check
+    functions picked once. Why: a declaration meets some 45 rules; choosing them and looking
+    up each one's check again for every declaration cost as much as running the checks."""
+
+    __slots__ = ("rules", "_plans")
+
+    def __init__(self, rules: Sequence[Rule]) -> None:
+        self.rules = tuple(rules)
+        self._plans: dict[tuple[str, date], tuple[tuple[Rule, CheckFunction], ...]] = {}
+
+    def in_force(self, kind: str, day: date) -> tuple[tuple[Rule, CheckFunction], ...]:
+        """The rules for declarations of ``kind`` received on ``day``, in pack order, with their checks."""
+        plan = self._plans.get((kind, day))
+        if plan is None:
+            plan = tuple((rule, CHECKS[rule.check].function) for rule in self.rules
+                         if kind in rule.applies_to and rule.in_force(day))
+            if len(self._plans) >= _PLANS_KEPT:
+                self._plans.clear()
+            self._plans[(kind, day)] = plan
+        return plan
+
+    def evaluate(self, declaration: Declaration, context: CheckContext) -> list[Finding]:
+        """Every finding of every rule in force for this declaration's type and day.
+
+        Checks never raise; should one fail all the same, the declaration is held for an
+        officer with a finding saying which rule could not be evaluated (and none of the
+        findings it made before failing), rather than refused or waved through."""
+        findings: list[Finding] = []
+        particulars = declaration.particulars
+        root = particulars.path_root if particulars is not None else None
+        for rule, check in self.in_force(declaration.type.value, hong_kong_date(context.received_at)):
+            found = len(findings)
+            try:
+                for hit in check(declaration, rule.params, context):
+                    values = {k: str(v) for k, v in hit.values.items()}
+                    path = hit.path
+                    if root is not None and path:
+                        path = paths.in_profile(path, root)
+                    findings.append(Finding(rule.code, rule.severity, path, rule.message_en.format_map(values),
+                                            rule.message_zh.format_map(values), hit.charge))
+            except Exception:  # noqa: BLE001 - a broken check must not break intake
+                log.exception("rule %s (%s) failed", rule.code, rule.check)
+                del findings[found:]
+                findings.append(Finding(
+                    rule.code, Severity.HOLD, None,
+                    f"rule {rule.code} could not be evaluated; an officer will check this declaration",
+                    f"規則 {rule.code} 無法評估；將由關員人手審核此報關單",
+                ))
+        return findings

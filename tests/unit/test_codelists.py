@@ -10,6 +10,7 @@ from lxml import etree
 
 from app.reference.codelists import (
     DEFAULT_DIRECTORY,
+    CONTROLS_KEPT,
     CodeListError,
     CodeLists,
     load_code_lists,
@@ -163,6 +164,20 @@ def test_units_and_package_types(lists: CodeLists) -> None:
 
 def _keys(entries):
     return [(e.hs_prefix, e.licence_type, e.requirement) for e in entries]
+
+
+def test_controls_found_are_kept_within_bounds_and_unchanged(lists: CodeLists) -> None:
+    """``controls_for`` keeps what it found per (HS code, type): the same answer the second
+    time, a list the caller may change without changing the next answer, and no more pairs
+    than ``CONTROLS_KEPT`` however many codes documents bring."""
+    fresh = load_code_lists(DEFAULT_DIRECTORY)
+    first = fresh.controls_for("24022000", "IM")
+    first.clear()
+    assert fresh.controls_for("24022000", "IM") == lists.controls_for("24022000", "IM") != []
+    for n in range(CONTROLS_KEPT + 10):
+        fresh.controls_for(f"{n:08d}", "IM")
+    assert len(fresh._controls_found) <= CONTROLS_KEPT
+    assert _keys(fresh.controls_for("93020000", "TS")) == [("9302", "AR", "mandatory")]
 
 
 def test_controls_for_picks_prefix_and_type(lists: CodeLists) -> None:

@@ -14,6 +14,9 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from stdnum import iso6346
 
 from app.config import PROJECT_ROOT
 from app.domain.declaration import (
@@ -33,7 +36,9 @@ from app.domain.declaration import (
 from app.domain.findings import Finding, Severity
 from app.intake.service import Intake
 from app.rules.assessment import RuleSet, assess
+from app.rules.checks import container_number_valid
 from tests.factories import declaration_xml
+from tests.fuzzing import fuzz_settings
 
 HKT = timezone(timedelta(hours=8), "HKT")
 RECEIVED = datetime(2026, 11, 21, 10, 0, tzinfo=HKT)
@@ -1046,3 +1051,15 @@ class TestCargoMovement:
         assert found(rule_set, declaration, "R306") == []
         assert [f.path for f in found(rule_set, declaration, "R306", cargo_lines={})] == [
             f"{CONSIGNMENT}/PreviousDocument[1]/ID"]
+
+
+@fuzz_settings(500)
+@given(st.text(alphabet=st.sampled_from("ABCDJRUZX0123456789 -–a\u0660"), min_size=0, max_size=14)
+       | st.from_regex(r"[A-Z]{3}[UJZR][0-9]{7}", fullmatch=True))
+def test_container_numbers_are_judged_as_python_stdnum_judges_them(number: str) -> None:
+    assert container_number_valid(number) is iso6346.is_valid(number)
+
+
+def test_a_plain_container_number_is_checked_by_its_digit() -> None:
+    assert container_number_valid("CSQU3054383") and iso6346.is_valid("CSQU3054383")
+    assert not container_number_valid("CSQU3054384")

@@ -22,7 +22,7 @@ from app.domain.findings import Severity
 from app.intake.service import Intake
 from app.rules.assessment import RuleSet, assess, content_version
 from app.rules.checks import CHECKS, CheckContext, CheckSpec, Hit
-from app.rules.engine import RulePackError, evaluate, load_pack, load_rules
+from app.rules.engine import RulePackError, RulePlan, evaluate, load_pack, load_rules
 from tests.factories import MOVED_19_NOV_2026, declaration_xml
 
 HKT = timezone(timedelta(hours=8), "HKT")
@@ -361,6 +361,28 @@ def test_only_rules_for_the_declarations_type_apply(
     assert [f.code for f in evaluate(rules, unknown_hs, context(rule_set))] == (["R901"] if applies else [])
     export = replace(unknown_hs, type=DeclarationType.EXPORT)
     assert bool(evaluate(rules, export, context(rule_set))) is ("EX" in applies_to)
+
+
+def test_one_plan_picks_the_rules_of_each_type_and_day_afresh(
+        tmp_path: Path, rule_set: RuleSet, unknown_hs: Declaration) -> None:
+    """A plan keeps the rules in force per (type, day): the day a rule starts, and another
+    type, are planned on their own, whatever was planned before."""
+    plan = RulePlan(one_rule(tmp_path, effective_from="2026-11-21", applies_to='["IM"]'))
+    before = datetime(2026, 11, 20, 4, 0, tzinfo=timezone.utc)
+    export = replace(unknown_hs, type=DeclarationType.EXPORT)
+    for _ in range(2):
+        assert plan.evaluate(unknown_hs, context(rule_set, before)) == []
+        assert [f.code for f in plan.evaluate(unknown_hs, context(rule_set))] == ["R901"]
+        assert plan.evaluate(export, context(rule_set)) == []
+    for day in range(40):  # more (type, day) plans than are kept: the oldest are planned again
+        plan.evaluate(unknown_hs, context(rule_set, before + timedelta(days=day)))
+    assert [f.code for f in plan.evaluate(unknown_hs, context(rule_set))] == ["R901"]
+    assert plan.evaluate(unknown_hs, context(rule_set, before)) == []
+
+
+def test_an_assessment_plans_with_its_own_rules(rule_set: RuleSet, tmp_path: Path) -> None:
+    changed = replace(rule_set, rules=tuple(one_rule(tmp_path)))
+    assert changed.plan.rules == changed.rules and rule_set.plan.rules == rule_set.rules
 
 
 FAILING_CHECK = "test_only_failing_check"
