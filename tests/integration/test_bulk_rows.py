@@ -100,3 +100,17 @@ def test_a_column_of_values_of_several_types_is_stored_as_executemany_would(engi
         stored = connection.execute(select(probe.c.note).order_by(probe.c.lrn)).scalars().all()
     assert stored == [None, "paper", "貨物 \\ tab\there", "貨物 \\ tab\there", None, "paper"]
     assert sorted(returned) == [("LRN-0003", "貨物 \\ tab\there"), ("LRN-0004", None), ("LRN-0005", "paper")]
+
+
+def test_a_column_with_no_value_in_any_row_is_stored_as_nulls(engine: Engine) -> None:
+    """psycopg cannot tell an array of nothing but NULLs from its values; the cast to the
+    column's type does (an item's alcohol strength or stick count, absent on most goods)."""
+    rows = [{"party": None, "lrn": f"LRN-{n}", "body": None, "at": None, "flag": None, "note": None} for n in range(3)]
+    with engine.begin() as connection:
+        insert_rows(connection, probe, rows)
+        returned = insert_returning(connection, probe, [{**row, "lrn": f"LRN-{n + 3}"} for n, row in enumerate(rows)],
+                                    (probe.c.lrn, probe.c.at))
+        stored = connection.execute(select(probe.c.lrn, probe.c.party, probe.c.body, probe.c.at, probe.c.flag,
+                                           probe.c.note).order_by(probe.c.id)).all()
+    assert [tuple(row) for row in stored] == [(f"LRN-{n}", None, None, None, None, None) for n in range(6)]
+    assert sorted(returned) == [(f"LRN-{n}", None) for n in range(3, 6)]
