@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from app.serving import REFUSAL
@@ -43,7 +44,10 @@ def _serve(scope: Scope, messages: list[Message], pause: float = 0.0,
     async def send(_message: Message) -> None:
         return None
 
-    asyncio.run(WholeBodies(application, limits)(scope, receive, send))
+    # A loop of its own in a thread of its own: a test run earlier in this process (a browser
+    # test's) may have left an event loop running in this one.
+    with ThreadPoolExecutor(1) as thread:
+        thread.submit(lambda: asyncio.run(WholeBodies(application, limits)(scope, receive, send))).result()
     return seen.get("scope"), seen.get("body")
 
 
