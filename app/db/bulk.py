@@ -28,7 +28,7 @@ from typing import Any, cast
 
 import psycopg
 from psycopg import sql
-from sqlalchemy import Column, Connection, DateTime, Table
+from sqlalchemy import ARRAY, Column, Connection, DateTime, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.dml import Insert
@@ -142,18 +142,20 @@ def _unnested(connection: Connection, table: Table, rows: Sequence[dict[str, Any
     many there are: ``INSERT ... SELECT ... FROM unnest(%b::type[], ...) WITH ORDINALITY``, one
     array per column, the rows taking their ids in the order given. None when the rows cannot
     go so (a column's values of several Python types, which psycopg would not put in one
-    array): the caller then uses executemany.
+    array, or an array column, which ``unnest`` would flatten): the caller then uses executemany.
 
-    Why: psycopg's executemany sends a Bind and Execute per row, and the server starts an
-    executor per row; SQLAlchemy's multi-row ``VALUES`` for ``RETURNING`` is a new text for
-    every row count, rewritten and planned each time. One prepared statement per table and
-    column set costs the client and the server less for the handful of rows a group of single
-    declarations stores."""
+    Why: psycopg's executemany sends a Bind and Execute per row and polls the socket for each;
+    SQLAlchemy's multi-row ``VALUES`` for ``RETURNING`` is a new text for every row count,
+    rewritten and parsed each time. One prepared statement per table and column set costs the
+    client about a tenth less CPU per declaration for the handful of rows a group of single
+    declarations stores, and the server no more (bench/RESULTS.md, fifth session)."""
     names = tuple(rows[0])
     key = (table, names, tuple(returning), tuple(unless_taken))
-    plan = _UNNEST.get(key)
+    if key not in _UNNEST:
+        _UNNEST[key] = _unnest_plan(connection, table, names, returning, unless_taken)
+    plan = _UNNEST[key]
     if plan is None:
-        plan = _UNNEST[key] = _unnest_plan(connection, table, names, returning, unless_taken)
+        return None
     statement, binds = plan
     arrays: list[list[Any]] = []
     for name, bind in zip(names, binds, strict=True):
@@ -168,11 +170,13 @@ def _unnested(connection: Connection, table: Table, rows: Sequence[dict[str, Any
 
 
 def _unnest_plan(connection: Connection, table: Table, names: tuple[str, ...], returning: Sequence[Column[Any]],
-                 unless_taken: Sequence[Column[Any]]) -> tuple[str, list[Callable[[Any], Any] | None]]:
-    """The statement of ``_unnested`` and each column's bind processor. Each array is cast to
-    its column's type without length or precision: the column applies them on insert. The
-    arrays go in binary (``%b``): a document body as its bytes, not as hex text the server
-    would decode."""
+                 unless_taken: Sequence[Column[Any]]) -> tuple[str, list[Callable[[Any], Any] | None]] | None:
+    """The statement of ``_unnested`` and each column's bind processor (None for a table
+    with an array column). Each array is cast to its column's type without length or
+    precision: the column applies them on insert. The arrays go in binary (``%b``): a
+    document body as its bytes, not as hex text the server would decode."""
+    if any(isinstance(table.c[name].type, ARRAY) for name in names):
+        return None
     dialect = connection.dialect
     quote = dialect.identifier_preparer.quote
     target = ".".join(quote(part) for part in ([table.schema] if table.schema else []) + [table.name])
@@ -190,7 +194,7 @@ def _unnest_plan(connection: Connection, table: Table, names: tuple[str, ...], r
 
 
 _UNNEST: dict[tuple[Table, tuple[str, ...], tuple[Column[Any], ...], tuple[Column[Any], ...]],
-              tuple[str, list[Callable[[Any], Any] | None]]] = {}
+              tuple[str, list[Callable[[Any], Any] | None]] | None] = {}
 
 
 def _identifier(table: Table) -> sql.Identifier:

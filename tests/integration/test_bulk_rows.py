@@ -9,6 +9,7 @@ from enum import Enum
 
 import pytest
 from sqlalchemy import (
+    ARRAY,
     Boolean,
     Column,
     Engine,
@@ -114,3 +115,19 @@ def test_a_column_with_no_value_in_any_row_is_stored_as_nulls(engine: Engine) ->
                                            probe.c.note).order_by(probe.c.id)).all()
     assert [tuple(row) for row in stored] == [(f"LRN-{n}", None, None, None, None, None) for n in range(6)]
     assert sorted(returned) == [(f"LRN-{n}", None) for n in range(3, 6)]
+
+
+def test_rows_with_an_array_column_are_stored_whole(database_url: str) -> None:
+    """An array column's values stay one value a row (``unnest`` would flatten them into
+    rows of their elements): such rows go by executemany."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has no array columns")
+    arrays = MetaData()
+    table = Table("bulk_rows_arrays", arrays, Column("id", Integer, primary_key=True),
+                  Column("seals", ARRAY(String(35))))
+    with scratch_tables(database_url, arrays) as scratch, scratch.begin() as connection:
+        insert_rows(connection, table, [{"seals": ["S1", "S2"]}, {"seals": ["S3"]}])
+        returned = insert_returning(connection, table, [{"seals": ["S4"]}, {"seals": []}], (table.c.seals,))
+        stored = connection.execute(select(table.c.seals).order_by(table.c.id)).scalars().all()
+    assert stored == [["S1", "S2"], ["S3"], ["S4"], []]
+    assert sorted(returned) == [([],), (["S4"],)]
