@@ -28,7 +28,7 @@ from typing import Any, cast
 
 import psycopg
 from psycopg import sql
-from sqlalchemy import ARRAY, Column, Connection, DateTime, Table
+from sqlalchemy import ARRAY, Column, Connection, DateTime, Dialect, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.dml import Insert
@@ -181,7 +181,7 @@ def _unnest_plan(connection: Connection, table: Table, names: tuple[str, ...], r
     quote = dialect.identifier_preparer.quote
     target = ".".join(quote(part) for part in ([table.schema] if table.schema else []) + [table.name])
     columns = ", ".join(quote(name) for name in names)
-    arrays = ", ".join(f"%b::{table.c[name].type.compile(dialect=dialect).split('(')[0]}[]" for name in names)
+    arrays = ", ".join(f"%b::{_type_name(table, name, dialect)}[]" for name in names)
     statement = (f"INSERT INTO {target} ({columns}) SELECT {columns} FROM unnest({arrays}) "
                  f"WITH ORDINALITY AS given ({columns}, csw_given_order) ORDER BY csw_given_order")
     if unless_taken:
@@ -195,6 +195,11 @@ def _unnest_plan(connection: Connection, table: Table, names: tuple[str, ...], r
 
 _UNNEST: dict[tuple[Table, tuple[str, ...], tuple[Column[Any], ...], tuple[Column[Any], ...]],
               tuple[str, list[Callable[[Any], Any] | None]] | None] = {}
+
+
+def _type_name(table: Table, name: str, dialect: Dialect) -> str:
+    """The column's PostgreSQL type without its length or precision (``VARCHAR``, ``NUMERIC``)."""
+    return table.c[name].type.compile(dialect=dialect).split("(")[0]
 
 
 def _identifier(table: Table) -> sql.Identifier:
@@ -258,7 +263,7 @@ def _binary_types(connection: Connection, cursor: psycopg.Cursor[Any], table: Ta
     tables with a bytea column, whose every column is of a type listed above and every value of
     exactly its Python type (in range, a moment with its zone), with the client's encoding the
     server's; anything else goes as text, as before."""
-    compiled = [table.c[name].type.compile(dialect=connection.dialect).split("(")[0] for name in names]
+    compiled = [_type_name(table, name, connection.dialect) for name in names]
     if "BYTEA" not in compiled or any(kind not in _BINARY for kind in compiled):
         return None
     status = cursor.connection.info.parameter_status

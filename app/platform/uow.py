@@ -288,9 +288,7 @@ class UnitOfWork:
             self._release()
 
     def _holds_work(self) -> bool:
-        session = self.session
-        return bool(session.in_transaction() or session.new or session.dirty or session.deleted
-                    or session.info.get(_QUEUE) or session.info.get(_AFTER_COMMIT))
+        return bool(self.session.in_transaction() or self._wrote() or self.session.info.get(_AFTER_COMMIT))
 
     def rollback(self) -> None:
         try:

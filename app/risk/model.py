@@ -173,21 +173,18 @@ class RiskModel:
         if not records:
             return np.zeros(0)
         history = self.encoder.profile_history(records, value_factor)
-        if self.novelty is None:
-            return _predict(self.classifier, self.forest, self.encoder.transform(records, value_factor, history))
         seen = [index for index, (n, _frauds) in enumerate(history) if n]
-        if not seen:  # one group only (a request's few items often are): no rows to pick and put back
-            return _predict(self.novelty, self.novelty_forest, self.encoder.novelty_transform(records, value_factor))
-        if len(seen) == len(records):
+        # One model only (a request's few items often are all seen, or all new): no rows to pick and put back.
+        if self.novelty is None or len(seen) == len(records):
             return _predict(self.classifier, self.forest, self.encoder.transform(records, value_factor, history))
+        if not seen:
+            return _predict(self.novelty, self.novelty_forest, self.encoder.novelty_transform(records, value_factor))
         new = [index for index, (n, _frauds) in enumerate(history) if not n]
         result = np.empty(len(records))
-        if seen:
-            matrix = self.encoder.transform([records[i] for i in seen], value_factor, [history[i] for i in seen])
-            result[seen] = _predict(self.classifier, self.forest, matrix)
-        if new:
-            matrix = self.encoder.novelty_transform([records[i] for i in new], value_factor)
-            result[new] = _predict(self.novelty, self.novelty_forest, matrix)
+        matrix = self.encoder.transform([records[i] for i in seen], value_factor, [history[i] for i in seen])
+        result[seen] = _predict(self.classifier, self.forest, matrix)
+        matrix = self.encoder.novelty_transform([records[i] for i in new], value_factor)
+        result[new] = _predict(self.novelty, self.novelty_forest, matrix)
         return result
 
     def probability(self, record: RiskRecord) -> float:

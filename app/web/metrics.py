@@ -51,8 +51,7 @@ def count_request(route: str, method: str, status: int, seconds: float) -> None:
     labels = (route, method_label(method), status)
     series = _SERIES.get(labels)
     if series is None:
-        series = _SERIES.setdefault(labels, (REQUESTS.labels(labels[0], labels[1], str(status)),
-                                             LATENCY.labels(route)))
+        series = _SERIES.setdefault(labels, (REQUESTS.labels(route, labels[1], str(status)), LATENCY.labels(route)))
     series[0].inc()
     series[1].observe(seconds)
 
