@@ -26,7 +26,7 @@ from app.domain.findings import Finding
 from app.domain.problems import Rejection
 from app.domain.risk import RiskResult
 from app.platform.clock import utcnow
-from app.db.bulk import insert_rows
+from app.db.bulk import hold_back_inserts, insert_rows
 from app.db.session import reading
 from app.platform.together import Together
 from app.platform.uow import UnitOfWork, drain, inserting_together, reusing_reads
@@ -123,10 +123,14 @@ def _store_group(uow: UnitOfWork, group: Sequence[service.Submission]) -> list[L
     leading post's unit of work carries the group, as a batch's declarations are stored (one
     executemany per table), each accepted or refused on its own. Should a handler refuse one,
     the transaction (which holds nothing but the group) is rolled back and each is stored again
-    in its own part. Whatever fails otherwise rolls the group back and fails every post of it."""
+    in its own part. Whatever fails otherwise rolls the group back and fails every post of it.
+    On PostgreSQL the rows that need no answer are held back and sent together, the last of
+    them with the COMMIT (``hold_back_inserts``): the posts waiting for this group wait for
+    about six round trips, not fourteen."""
     GROUP_SIZE.observe(len(group))
     try:
         uow.write_lock()
+        hold_back_inserts(uow.session.connection())
         try:
             with inserting_together(uow.session, insert_rows):
                 outcomes = service.submit_many(uow.session, group)

@@ -120,8 +120,11 @@ def _insert_content(writer: Writer, declaration_id: str, declaration: Declaratio
 
 
 def _insert_contents(connection: Connection, declarations: Sequence[tuple[str, Declaration]]) -> None:
-    """The parties, goods items, equipment and seals of many declarations: one executemany per
-    table whatever their number (a batch stores all its declarations' rows together)."""
+    """The equipment, seals, parties and goods items of many declarations: one executemany per
+    table whatever their number (a batch stores all its declarations' rows together). The
+    equipment goes first: its ids come back, which the inserts held back before it
+    (``hold_back_inserts``) would have to wait for."""
+    _insert_equipment(connection, declarations)
     _insert(connection, models.DeclarationParty, [
         {"declaration_id": declaration_id, "role": p.role.value, "identifier": p.identifier, "name": p.name,
          "aeo_id": p.aeo_id, "address_line": p.address_line, "city": p.city, "country": p.country}
@@ -138,6 +141,9 @@ def _insert_contents(connection: Connection, declarations: Sequence[tuple[str, D
          "particulars": goods_item_particulars(g) if declaration.particulars is not None else None}
         for declaration_id, declaration in declarations for g in declaration.goods_items
     ])
+
+
+def _insert_equipment(connection: Connection, declarations: Sequence[tuple[str, Declaration]]) -> None:
     equipment = [(declaration_id, item) for declaration_id, declaration in declarations
                  for item in declaration.equipment]
     if not equipment:
@@ -314,11 +320,11 @@ def _store_new(session: Session, plans: Sequence[_Plan]) -> None:
         return
     connection = session.connection()
     accepted = DeclarationStatus.ACCEPTED.value
+    _insert_contents(connection, [(plan.reference, plan.submission.received.declaration) for plan in plans])
     _insert(connection, models.DeclarationDocument, [
         _document_values(plan.reference, 1, plan.submission.received, plan.submission.at,
                          plan.submission.conversation_id)
         for plan in plans])
-    _insert_contents(connection, [(plan.reference, plan.submission.received.declaration) for plan in plans])
     _insert(connection, models.DeclarationFinding, [
         row for plan in plans for row in _finding_rows(plan.reference, 1, plan.submission.assessed)])
     events: list[dict[str, object]] = []

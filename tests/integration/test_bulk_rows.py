@@ -21,8 +21,9 @@ from sqlalchemy import (
     UniqueConstraint,
     select,
 )
+from sqlalchemy.exc import IntegrityError
 
-from app.db.bulk import COPY_FROM_ROWS, insert_returning, insert_rows
+from app.db.bulk import COPY_FROM_ROWS, hold_back_inserts, insert_returning, insert_rows
 from app.db.models import UtcDateTime
 from tests.conftest import scratch_tables
 
@@ -131,3 +132,46 @@ def test_rows_with_an_array_column_are_stored_whole(database_url: str) -> None:
         stored = connection.execute(select(table.c.seals).order_by(table.c.id)).scalars().all()
     assert stored == [["S1", "S2"], ["S3"], ["S4"], []]
     assert sorted(returned) == [([],), (["S4"],)]
+
+
+def _lrns(engine: Engine) -> list[str]:
+    with engine.connect() as connection:
+        return list(connection.execute(select(probe.c.lrn).order_by(probe.c.id)).scalars())
+
+
+def test_rows_held_back_are_stored_by_the_commit_in_order_and_seen_by_reads_before_it(engine: Engine) -> None:
+    with engine.begin() as connection:
+        hold_back_inserts(connection)
+        insert_rows(connection, probe, _rows(0, 1))
+        insert_rows(connection, probe, _rows(1, 2))
+        seen = connection.execute(select(probe.c.lrn).order_by(probe.c.id)).scalars().all()
+        insert_rows(connection, probe, _rows(3, 2))
+        insert_rows(connection, probe, _rows(5, COPY_FROM_ROWS))  # COPY: after the rows held before it
+        insert_rows(connection, probe, _rows(5 + COPY_FROM_ROWS, 2))
+    assert seen == ["LRN-0000", "LRN-0001", "LRN-0002"]
+    assert _lrns(engine) == [f"LRN-{n:04d}" for n in range(7 + COPY_FROM_ROWS)]
+
+
+def test_a_held_back_row_that_breaks_a_constraint_fails_its_transaction_and_nothing_is_stored(
+        engine: Engine) -> None:
+    with pytest.raises(IntegrityError, match="bulk_rows_probe"), engine.begin() as connection:
+        hold_back_inserts(connection)
+        insert_rows(connection, probe, _rows(0, 2))
+        insert_rows(connection, probe, _rows(1, 1))  # LRN-0001 again: the (party, lrn) key refuses it
+    assert _lrns(engine) == []
+    with engine.begin() as connection:  # the pool's connections still work
+        insert_rows(connection, probe, _rows(7, 1))
+    assert _lrns(engine) == ["LRN-0007"]
+
+
+def test_rows_held_back_are_dropped_by_a_rollback_and_hold_back_ends_with_the_transaction(engine: Engine) -> None:
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        hold_back_inserts(connection)
+        insert_rows(connection, probe, _rows(0, 2))
+        transaction.rollback()
+        with connection.begin():
+            insert_rows(connection, probe, _rows(5, 2))
+            assert connection.execute(select(probe.c.lrn).order_by(probe.c.id)).scalars().all() == [
+                "LRN-0005", "LRN-0006"]
+    assert _lrns(engine) == ["LRN-0005", "LRN-0006"]
