@@ -303,14 +303,15 @@ def hold_back_inserts(connection: Connection) -> None:
     """Until ``connection``'s transaction ends, hold back the inserts of ``insert_rows`` that
     need no answer (a few rows each, sent by ``_unnested``): they go together, in order, in
     psycopg's pipeline mode, just before the next statement that needs an answer (a read, an
-    ``INSERT ... RETURNING``, a COPY) or with the COMMIT in the same round trip. A rollback drops
+    ``INSERT ... RETURNING``, a COPY; not a read marked ``READS_NOTHING_HELD``) or with the
+    COMMIT in the same round trip. A rollback drops
     them. Nothing changes on other databases or drivers.
 
     Why: storing a group of single declarations took about fourteen statements, each a round
     trip, and the storing thread waited for every one of them (its group's storage was about
     four fifths waiting, while the worker's other requests queued behind it). A reply needs the
     server's process scheduled on a busy machine and then the interpreter's lock again. Held
-    back, a group costs about six round trips.
+    back, a group costs about four round trips.
 
     What a held insert does wrong (a constraint it breaks) is raised where the rows are sent:
     by the next statement or by the commit, as SQLAlchemy's error, and the transaction is
@@ -319,6 +320,17 @@ def hold_back_inserts(connection: Connection) -> None:
         return
     _listen(connection.engine)
     _HELD.setdefault(connection, [])
+
+
+def hold_back(connection: Connection, statement: str, arguments: tuple[Any, ...]) -> bool:
+    """Hold ``statement`` (a driver-level statement whose answer nobody reads) back with the
+    connection's inserts, when it holds them back (``hold_back_inserts``); False when it does
+    not: the caller then stores its rows its own way."""
+    held = _HELD.get(connection)
+    if held is None:
+        return False
+    held.append((statement, arguments))
+    return True
 
 
 #: The inserts held back per connection (a transaction's ``Connection``), until it next needs
@@ -339,10 +351,16 @@ def _listen(engine: Engine) -> None:
             _LISTENING.add(engine)
 
 
+#: The execution option of a read that no insert held back can change (subscriptions, say,
+#: which lodging never writes): it is sent at once, ahead of the rows held back.
+READS_NOTHING_HELD = "csw_reads_nothing_held"
+
+
 def _send_before_statement(connection: Connection, _cursor: Any, _statement: str, _parameters: Any,
-                           _context: Any, _executemany: bool) -> None:
-    """A statement that needs an answer goes after the rows held back before it."""
-    if _HELD.get(connection):
+                           context: Any, _executemany: bool) -> None:
+    """A statement that needs an answer goes after the rows held back before it (unless it
+    reads nothing they write)."""
+    if _HELD.get(connection) and not (context is not None and context.execution_options.get(READS_NOTHING_HELD)):
         _send_held(connection, commit=False)
 
 

@@ -126,7 +126,7 @@ def _store_group(uow: UnitOfWork, group: Sequence[service.Submission]) -> list[L
     in its own part. Whatever fails otherwise rolls the group back and fails every post of it.
     On PostgreSQL the rows that need no answer are held back and sent together, the last of
     them with the COMMIT (``hold_back_inserts``): the posts waiting for this group wait for
-    about six round trips, not fourteen."""
+    four round trips, not fourteen."""
     GROUP_SIZE.observe(len(group))
     try:
         uow.write_lock()

@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from app.db import models
-from app.db.bulk import insert_returning, insert_rows
+from app.db.bulk import hold_back, insert_returning, insert_rows
 from app.db.revenue_models import DutyDemand
 from app.db.session import Writer, connection_of
 from app.domain.actors import Caller
@@ -122,8 +122,9 @@ def _insert_content(writer: Writer, declaration_id: str, declaration: Declaratio
 def _insert_contents(connection: Connection, declarations: Sequence[tuple[str, Declaration]]) -> None:
     """The equipment, seals, parties and goods items of many declarations: one executemany per
     table whatever their number (a batch stores all its declarations' rows together). The
-    equipment goes first: its ids come back, which the inserts held back before it
-    (``hold_back_inserts``) would have to wait for."""
+    equipment goes first: where its ids come back for the seals, the inserts held back before
+    it (``hold_back_inserts``) would have to be sent first; where inserts are held back, the
+    equipment and its seals are one held statement instead."""
     _insert_equipment(connection, declarations)
     _insert(connection, models.DeclarationParty, [
         {"declaration_id": declaration_id, "role": p.role.value, "identifier": p.identifier, "name": p.name,
@@ -154,6 +155,13 @@ def _insert_equipment(connection: Connection, declarations: Sequence[tuple[str, 
     # (multi-row RETURNING, in any order); should a document repeat a sequence, the ids are
     # asked for in the rows' order instead (on SQLite, one statement per row).
     keys = [(declaration_id, item.sequence) for declaration_id, item in equipment]
+    if len(set(keys)) == len(keys) and hold_back(connection, _EQUIPMENT_AND_SEALS, (
+            *(list(column) for column in zip(*[(row["declaration_id"], row["sequence"], row["container_id"],
+                                               row["elock_id"]) for row in rows], strict=True)),
+            [declaration_id for declaration_id, item in equipment for _ in item.seal_ids],
+            [item.sequence for _, item in equipment for _ in item.seal_ids],
+            [seal_id for _, item in equipment for seal_id in item.seal_ids])):
+        return
     if len(set(keys)) == len(keys):
         ids = {(declaration_id, sequence): id_ for id_, declaration_id, sequence in insert_returning(
             connection, _EQUIPMENT, rows, (_EQUIPMENT.c.id, _EQUIPMENT.c.declaration_id, _EQUIPMENT.c.sequence))}
@@ -167,6 +175,19 @@ def _insert_equipment(connection: Connection, declarations: Sequence[tuple[str, 
 
 
 _EQUIPMENT = models.table_of(models.TransportEquipment)
+# Equipment and seals as one statement whose answer nobody reads (PostgreSQL, held back with a
+# group's inserts): the seals find their equipment's ids among the rows it inserts.
+_EQUIPMENT_AND_SEALS = (
+    "WITH equipment AS (INSERT INTO transport_equipment (declaration_id, sequence, container_id, elock_id) "
+    "SELECT declaration_id, sequence, container_id, elock_id "
+    "FROM unnest(%b::VARCHAR[], %b::INTEGER[], %b::VARCHAR[], %b::VARCHAR[]) "
+    "WITH ORDINALITY AS given (declaration_id, sequence, container_id, elock_id, csw_given_order) "
+    "ORDER BY csw_given_order RETURNING id, declaration_id, sequence) "
+    "INSERT INTO seals (equipment_id, seal_id) SELECT equipment.id, sealed.seal_id "
+    "FROM unnest(%b::VARCHAR[], %b::INTEGER[], %b::VARCHAR[]) "
+    "WITH ORDINALITY AS sealed (declaration_id, sequence, seal_id, csw_given_order) "
+    "JOIN equipment ON equipment.declaration_id = sealed.declaration_id AND equipment.sequence = sealed.sequence "
+    "ORDER BY sealed.csw_given_order")
 _INSERT_EQUIPMENT_IN_ORDER = _EQUIPMENT.insert().returning(_EQUIPMENT.c.id, sort_by_parameter_order=True)
 
 

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from app import documents
 from app.db import models
+from app.db.bulk import READS_NOTHING_HELD
 from app.db.session import rowcount
 from app.db.routing_models import LifecycleNotification, NotificationCursor, OutboxMessage, Subscriber
 from app.documents import XmlVocabulary
@@ -62,7 +63,8 @@ _SUBJECT = (
 _CALLBACKS = (select(_SUBSCRIBERS.c.id, _SUBSCRIBERS.c.format)
               .where(_SUBSCRIBERS.c.role == CALLBACK_ROLE, _SUBSCRIBERS.c.state != REMOVED,
                      _SUBSCRIBERS.c.party_id == bindparam("party_id"))
-              .order_by(_SUBSCRIBERS.c.id))
+              .order_by(_SUBSCRIBERS.c.id)
+              .execution_options(**{READS_NOTHING_HELD: True}))  # lodging writes no subscriptions
 _INSERT_NOTIFICATION = _NOTIFICATIONS.insert()
 _INSERT_OUTBOX = _OUTBOX.insert()
 

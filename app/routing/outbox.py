@@ -17,6 +17,7 @@ from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from app.db import models
+from app.db.bulk import READS_NOTHING_HELD
 from app.db.routing_models import OutboxMessage, Subscriber
 from app.domain.routing import (
     PARTY_ROLES,
@@ -80,6 +81,7 @@ _ADDRESSED = (
              _SUBSCRIBERS.c.code == bindparam("boundary")),
     ))
     .order_by(_SUBSCRIBERS.c.id)
+    .execution_options(**{READS_NOTHING_HELD: True})  # lodging writes no subscribers or parties
 )
 
 

@@ -192,14 +192,18 @@ _ROWS_OF_A_DECLARATION = ("declaration_documents", "declaration_parties", "goods
                           "declaration_findings", "declaration_events", "risk_assessments", "lifecycle_notifications")
 
 
-def _stored_rows(world: World, declaration_id: str) -> dict[str, int]:
+def _stored_rows(world: World, declaration_id: str) -> dict[str, object]:
     with world.session() as session:
         counts = {table: session.scalar(text(f"SELECT count(*) FROM {table} WHERE declaration_id = :id"),
                                         {"id": declaration_id}) for table in _ROWS_OF_A_DECLARATION}
         counts["seals"] = session.scalar(text(
             "SELECT count(*) FROM seals JOIN transport_equipment ON transport_equipment.id = seals.equipment_id "
             "WHERE transport_equipment.declaration_id = :id"), {"id": declaration_id})
-    return counts
+        sealed = session.execute(text(
+            "SELECT transport_equipment.sequence, transport_equipment.container_id, seals.seal_id FROM seals "
+            "JOIN transport_equipment ON transport_equipment.id = seals.equipment_id "
+            "WHERE transport_equipment.declaration_id = :id ORDER BY seals.id"), {"id": declaration_id}).all()
+    return {**counts, "sealed": [tuple(row) for row in sealed]}
 
 
 def test_a_group_stores_every_row_a_declaration_stored_alone_has(world: World, monkeypatch: pytest.MonkeyPatch
@@ -213,7 +217,8 @@ def test_a_group_stores_every_row_a_declaration_stored_alone_has(world: World, m
     answers = _post_at_once(world, [(body.replace(b"DTC-IM-2026-000101", f"ROWS-{n}".encode()), world.trader,
                                      f"conversation-{n}") for n in range(3)])
     expected = _stored_rows(world, alone.receipt.id)
-    assert expected["seals"] > 0 and expected["lifecycle_notifications"] > 0 and expected["risk_assessments"] == 1
+    assert expected["sealed"] == [(1, "CSQU3054383", "CSL4821907")]
+    assert expected["lifecycle_notifications"] == 2 and expected["risk_assessments"] == 1
     for answer in answers:
         assert isinstance(answer, declarations.Outcome)
         assert _stored_rows(world, answer.receipt.id) == expected
