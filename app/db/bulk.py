@@ -26,9 +26,9 @@ COPYed into a temporary staging table instead and moved by one ``INSERT ... SELE
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
 import threading
 import weakref
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from operator import itemgetter
@@ -304,8 +304,8 @@ def hold_back_inserts(connection: Connection) -> None:
     need no answer (a few rows each, sent by ``_unnested``): they go together, in order, in
     psycopg's pipeline mode, just before the next statement that needs an answer (a read, an
     ``INSERT ... RETURNING``, a COPY; not a read marked ``READS_NOTHING_HELD``) or with the
-    COMMIT in the same round trip. A rollback drops
-    them. Nothing changes on other databases or drivers.
+    COMMIT in the same round trip. A rollback drops them. Nothing changes on other databases or
+    drivers.
 
     Why: storing a group of single declarations took about fourteen statements, each a round
     trip, and the storing thread waited for every one of them (its group's storage was about

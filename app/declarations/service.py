@@ -28,6 +28,7 @@ from app.domain.declaration import (
     FunctionCode,
     LifecycleError,
     ReceivedDeclaration,
+    TransportEquipment,
     check_amendable,
     check_cancellable,
     goods_item_particulars,
@@ -155,12 +156,7 @@ def _insert_equipment(connection: Connection, declarations: Sequence[tuple[str, 
     # (multi-row RETURNING, in any order); should a document repeat a sequence, the ids are
     # asked for in the rows' order instead (on SQLite, one statement per row).
     keys = [(declaration_id, item.sequence) for declaration_id, item in equipment]
-    if len(set(keys)) == len(keys) and hold_back(connection, _EQUIPMENT_AND_SEALS, (
-            *(list(column) for column in zip(*[(row["declaration_id"], row["sequence"], row["container_id"],
-                                               row["elock_id"]) for row in rows], strict=True)),
-            [declaration_id for declaration_id, item in equipment for _ in item.seal_ids],
-            [item.sequence for _, item in equipment for _ in item.seal_ids],
-            [seal_id for _, item in equipment for seal_id in item.seal_ids])):
+    if len(set(keys)) == len(keys) and hold_back(connection, _EQUIPMENT_AND_SEALS, _equipment_and_seals(equipment)):
         return
     if len(set(keys)) == len(keys):
         ids = {(declaration_id, sequence): id_ for id_, declaration_id, sequence in insert_returning(
@@ -189,6 +185,17 @@ _EQUIPMENT_AND_SEALS = (
     "JOIN equipment ON equipment.declaration_id = sealed.declaration_id AND equipment.sequence = sealed.sequence "
     "ORDER BY sealed.csw_given_order")
 _INSERT_EQUIPMENT_IN_ORDER = _EQUIPMENT.insert().returning(_EQUIPMENT.c.id, sort_by_parameter_order=True)
+
+
+def _equipment_and_seals(equipment: Sequence[tuple[str, TransportEquipment]]) -> tuple[list[object], ...]:
+    """The arrays of ``_EQUIPMENT_AND_SEALS``: each column of the equipment, then of the seals
+    (each seal named by its equipment's declaration and sequence)."""
+    sealed = [(declaration_id, item.sequence, seal_id) for declaration_id, item in equipment
+              for seal_id in item.seal_ids]
+    return ([declaration_id for declaration_id, _ in equipment], [item.sequence for _, item in equipment],
+            [item.container_id for _, item in equipment], [item.elock_id for _, item in equipment],
+            [declaration_id for declaration_id, _, _ in sealed], [sequence for _, sequence, _ in sealed],
+            [seal_id for _, _, seal_id in sealed])
 
 
 def _finding_rows(declaration_id: str, version: int, assessed: Assessed) -> list[dict[str, object]]:
