@@ -173,9 +173,7 @@ def _unnested(connection: Connection, table: Table, rows: Sequence[dict[str, Any
         if len({type(value) for value in values} - {type(None)}) > 1:
             return None
         arrays.append(values)
-    held = None if returning else _HELD.get(connection)
-    if held is not None:
-        held.append((statement, tuple(arrays)))
+    if not returning and hold_back(connection, statement, tuple(arrays)):
         return []
     result = connection.exec_driver_sql(statement, tuple(arrays))
     return [tuple(row) for row in result] if returning else []

@@ -150,15 +150,16 @@ def _insert_equipment(connection: Connection, declarations: Sequence[tuple[str, 
                  for item in declaration.equipment]
     if not equipment:
         return
-    rows = [{"declaration_id": declaration_id, "sequence": item.sequence, "container_id": item.container_id,
-             "elock_id": item.elock_id} for declaration_id, item in equipment]
     # The seals name their equipment's id. Each row is known by its declaration and sequence
     # (multi-row RETURNING, in any order); should a document repeat a sequence, the ids are
     # asked for in the rows' order instead (on SQLite, one statement per row).
     keys = [(declaration_id, item.sequence) for declaration_id, item in equipment]
-    if len(set(keys)) == len(keys) and hold_back(connection, _EQUIPMENT_AND_SEALS, _equipment_and_seals(equipment)):
+    known_by_key = len(set(keys)) == len(keys)
+    if known_by_key and hold_back(connection, _EQUIPMENT_AND_SEALS, _equipment_and_seals(equipment)):
         return
-    if len(set(keys)) == len(keys):
+    rows = [{"declaration_id": declaration_id, "sequence": item.sequence, "container_id": item.container_id,
+             "elock_id": item.elock_id} for declaration_id, item in equipment]
+    if known_by_key:
         ids = {(declaration_id, sequence): id_ for id_, declaration_id, sequence in insert_returning(
             connection, _EQUIPMENT, rows, (_EQUIPMENT.c.id, _EQUIPMENT.c.declaration_id, _EQUIPMENT.c.sequence))}
         equipment_ids = [ids[key] for key in keys]
