@@ -1,5 +1,6 @@
-"""Many rows into one table within the caller's transaction: executemany, or on PostgreSQL one
-``unnest`` statement (a few rows) or COPY (many).
+"""Many rows into one table within the caller's transaction: on PostgreSQL one ``unnest``
+statement (a few rows) or COPY (many); on SQLite multi-row ``VALUES`` through the driver
+(``_sqlite_many``); elsewhere executemany.
 
 Why: a 999-item declaration's goods items cost about 60 ms through psycopg's pipelined
 executemany (a Bind/Execute per row, and an executor start-up per row on the server) and about
@@ -30,6 +31,7 @@ import threading
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from itertools import chain
 from datetime import datetime
 from operator import itemgetter
 from typing import Any, cast
@@ -49,7 +51,8 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[dict[str, A
     if not rows:
         return
     if not _copy_stores_as_executemany(connection, table, rows[0]):
-        connection.execute(table.insert(), list(rows))
+        if _sqlite_many(connection, table, rows) is None:
+            connection.execute(table.insert(), list(rows))
     elif len(rows) >= COPY_FROM_ROWS:
         _copy(connection, table, rows)
     elif (len(rows) == 1 and connection not in _HELD) or _unnested(connection, table, rows) is None:
@@ -94,8 +97,105 @@ def insert_returning(connection: Connection, table: Table, rows: Sequence[dict[s
         found = _unnested(connection, table, rows, returning, unless_taken)
         if found is not None:
             return found
+    found = _sqlite_many(connection, table, rows, returning, unless_taken)
+    if found is not None:
+        return found
     statement = _returning_statement(connection.dialect.name, table, tuple(returning), tuple(unless_taken))
     return [tuple(row) for row in connection.execute(statement, list(rows))]
+
+
+def _sqlite_many(connection: Connection, table: Table, rows: Sequence[dict[str, Any]],
+                 returning: Sequence[Column[Any]] = (), unless_taken: Sequence[Column[Any]] = ()
+                 ) -> list[tuple[Any, ...]] | None:
+    """SQLite: ``rows`` through the driver's cursor as multi-row ``INSERT ... VALUES (...),
+    (...)`` statements, as few as SQLite's limit on parameters allows (one for a group of single
+    declarations), each value through its column's bind processor as SQLAlchemy would apply it
+    and each value returned through its column's result processor. None where the rows cannot
+    go so (a column left to a Python-side default, which only SQLAlchemy computes; no
+    transaction begun): the caller then uses SQLAlchemy.
+
+    Why: on SQLite every writer waits for the write gate, so the gate's holder sets the pace of
+    every worker, and a group of single declarations spent most of its time under the gate in
+    SQLAlchemy's execution of a dozen statements (the statement's cache key, a parameter dict
+    processed per row, a result per statement) and in waiting for the interpreter lock, which
+    the sqlite3 module lets go for every row an executemany steps through (while the worker's
+    other threads take it). One statement per table lets it go once (bench/RESULTS.md, seventh
+    session). Listeners of ``before_cursor_execute`` still see every statement."""
+    if connection.dialect.name != "sqlite" or not connection.in_transaction():
+        return None
+    names = tuple(rows[0])
+    key = (table, names, tuple(returning), tuple(unless_taken))
+    if key not in _SQLITE:
+        _SQLITE[key] = _sqlite_plan(connection.dialect, table, names, returning, unless_taken)
+    plan = _SQLITE[key]
+    if plan is None:
+        return None
+    head, placeholders, tail, binds, results = plan
+    values = itemgetter(*names) if len(names) > 1 else (lambda row: (row[names[0]],))
+    records: list[tuple[Any, ...]] = []
+    for row in rows:
+        record = values(row)
+        if binds:
+            converted = list(record)
+            for index, convert in binds:
+                converted[index] = convert(converted[index])
+            record = tuple(converted)
+        records.append(record)
+    driver_connection = connection.connection.driver_connection
+    assert driver_connection is not None, "a checked-out connection has its driver connection"
+    cursor = driver_connection.cursor()
+    statement = head
+    found: list[tuple[Any, ...]] = []
+    per_statement = max(_SQLITE_PARAMETERS // len(names), 1)
+    try:
+        for start in range(0, len(records), per_statement):
+            chunk = records[start:start + per_statement]
+            statement = head + ", ".join([placeholders] * len(chunk)) + tail
+            flat = list(chain.from_iterable(chunk))
+            connection.dispatch.before_cursor_execute(connection, cursor, statement, flat, None, False)
+            cursor.execute(statement, flat)
+            if returning:
+                found.extend(cursor.fetchall())
+    except driver_connection.Error as error:  # the sqlite3 module's errors, on its connection
+        raise _translated(connection, driver_connection, statement, error) from error
+    finally:
+        cursor.close()
+    if results:
+        return [tuple(value if convert is None else convert(value) for value, convert in zip(row, results))
+                for row in found]
+    return [tuple(row) for row in found]
+
+
+def _sqlite_plan(dialect: Dialect, table: Table, names: tuple[str, ...], returning: Sequence[Column[Any]],
+                 unless_taken: Sequence[Column[Any]]) -> _SqlitePlan | None:
+    """The statement of ``_sqlite_many`` in three parts (up to ``VALUES``, one row's
+    placeholders, the rest), the bind processors by column index and the result processors
+    of ``returning`` (none at all where no column has one); None when a column not given has
+    a Python-side default."""
+    if any(column.default is not None and column.name not in names for column in table.columns):
+        return None
+    quote = dialect.identifier_preparer.quote
+    target = ".".join(quote(part) for part in ([table.schema] if table.schema else []) + [table.name])
+    head = f"INSERT INTO {target} ({', '.join(quote(name) for name in names)}) VALUES "
+    tail = ""
+    if unless_taken:
+        tail += f" ON CONFLICT ({', '.join(quote(column.name) for column in unless_taken)}) DO NOTHING"
+    if returning:
+        tail += f" RETURNING {', '.join(quote(column.name) for column in returning)}"
+    binds: list[tuple[int, Callable[[Any], Any]]] = [
+        (index, bind) for index, name in enumerate(names)
+        if (bind := table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) is not None]
+    results: list[Callable[[Any], Any] | None] = [
+        column.type.dialect_impl(dialect).result_processor(dialect, None) for column in returning]
+    return (head, f"({', '.join('?' * len(names))})", tail, binds,
+            results if any(convert is not None for convert in results) else [])
+
+
+_SqlitePlan = tuple[str, str, str, list[tuple[int, Callable[[Any], Any]]], list[Callable[[Any], Any] | None]]
+_SQLITE: dict[tuple[Table, tuple[str, ...], tuple[Column[Any], ...], tuple[Column[Any], ...]],
+              _SqlitePlan | None] = {}
+#: SQLite's limit on a statement's parameters (SQLITE_MAX_VARIABLE_NUMBER since 3.32).
+_SQLITE_PARAMETERS = 32766
 
 
 def _returning_statement(dialect_name: str, table: Table, returning: tuple[Column[Any], ...],
@@ -390,16 +490,16 @@ def _send_held(connection: Connection, *, commit: bool) -> None:
 
 
 def _translated(connection: Connection, driver_connection: Any, statement: str,
-                error: psycopg.Error) -> StatementError:
+                error: Exception) -> StatementError:
     """A driver error as SQLAlchemy's (a lost connection as ``OperationalError``, with the
     connection invalidated)."""
     dialect = connection.dialect
-    # psycopg's Error is a DBAPI error; SQLAlchemy's annotation names its own protocol class
+    # the driver's Error is a DBAPI error; SQLAlchemy's annotation names its own protocol class
     disconnected = dialect.is_disconnect(cast(Any, error), driver_connection, None)
     if disconnected:
         connection.invalidate(error)
-    return DBAPIError.instance(statement, None, error, psycopg.Error, connection_invalidated=disconnected,
-                               dialect=dialect)
+    return DBAPIError.instance(statement, None, error, dialect.loaded_dbapi.Error,
+                               connection_invalidated=disconnected, dialect=dialect)
 
 
 @contextmanager

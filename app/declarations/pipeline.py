@@ -53,7 +53,7 @@ class LodgingTools:
     assess: Assess
     score: Score
     score_many: ScoreMany | None = None
-    together: Together[service.Submission, Lodged] | None = None
+    together: Together[service.Planned, Lodged] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,8 +107,8 @@ def lodge(uow: UnitOfWork, tools: LodgingTools, body: bytes, store: Store, refer
         risk = tools.score(uow.session, received, assessed, reference)
     uow.end_reads()
     if isinstance(store, NewDeclaration) and tools.together is not None:
-        submitted = service.Submission(received, assessed, risk, now, store.caller, store.conversation_id)
-        return tools.together.store(submitted, partial(_store_group, uow))
+        planned = service.plan(service.Submission(received, assessed, risk, now, store.caller, store.conversation_id))
+        return tools.together.store(planned, partial(_store_group, uow))
     uow.write_lock()
     # The handlers run here rather than in the commit, so the rows they queue with
     # ``insert_later`` (the lifecycle feed's accepted and released) go in one statement.
@@ -118,7 +118,7 @@ def lodge(uow: UnitOfWork, tools: LodgingTools, body: bytes, store: Store, refer
     return Lodged(outcome, assessed, risk)
 
 
-def _store_group(uow: UnitOfWork, group: Sequence[service.Submission]) -> list[Lodged | BaseException]:
+def _store_group(uow: UnitOfWork, group: Sequence[service.Planned]) -> list[Lodged | BaseException]:
     """Store new declarations of concurrent posts (``Together``) in ``uow`` and commit: the
     leading post's unit of work carries the group, as a batch's declarations are stored (one
     executemany per table), each accepted or refused on its own. Should a handler refuse one,
@@ -139,10 +139,11 @@ def _store_group(uow: UnitOfWork, group: Sequence[service.Submission]) -> list[L
             if len(group) == 1:
                 raise
             uow.session.rollback()  # the gate stays held: each is stored again on its own
-            results = _each_alone(uow, group)
+            results = _each_alone(uow, [planned.submission for planned in group])
         else:
-            results = [outcome if isinstance(outcome, Rejection) else Lodged(outcome, alone.assessed, alone.risk)
-                       for outcome, alone in zip(outcomes, group, strict=True)]
+            results = [outcome if isinstance(outcome, Rejection)
+                       else Lodged(outcome, planned.submission.assessed, planned.submission.risk)
+                       for outcome, planned in zip(outcomes, group, strict=True)]
         uow.commit()
         return list(results)
     except BaseException:

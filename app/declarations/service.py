@@ -290,8 +290,9 @@ class Submission:
 
 
 @dataclass(frozen=True, slots=True)
-class _Plan:
-    """What storing a new declaration will write, decided from the assessment in hand."""
+class Planned:
+    """What storing a new declaration will write, decided from the assessment in hand
+    (``plan``)."""
 
     submission: Submission
     reference: str
@@ -306,9 +307,11 @@ class _Plan:
                                version=1, received_at=self.submission.at, awaiting_duty=self.awaiting_duty))
 
 
-def _plan(submission: Submission) -> _Plan:
-    """Check the document may be lodged by its caller and decide what follows lodging: whether
-    an officer must look, and otherwise whether the green lane releases it at once."""
+def plan(submission: Submission) -> Planned:
+    """Check the document may be lodged by its caller (a ``Rejection`` if not) and decide what
+    follows lodging: whether an officer must look, and otherwise whether the green lane
+    releases it at once. Nothing is read or written: a single post plans in its own thread,
+    before it waits for storage (``submit_many`` plans whatever is not planned yet)."""
     caller, conversation_id = submission.caller, submission.conversation_id
     assert caller.party_id is not None
     received, assessed, risk, now = submission.received, submission.assessed, submission.risk, submission.at
@@ -323,7 +326,7 @@ def _plan(submission: Submission) -> _Plan:
     awaiting_duty = release and duty_owed(assessed)
     release = release and not awaiting_duty
     status = DeclarationStatus.RELEASED.value if release else DeclarationStatus.ACCEPTED.value
-    return _Plan(submission, reference, status, release, awaiting_duty, bool(reasons), {
+    return Planned(submission, reference, status, release, awaiting_duty, bool(reasons), {
         "id": reference, "declarant_party_id": caller.party_id, "status": status, "version": 1,
         "schema_namespace": received.namespace, "original_sha256": received.sha256,
         "received_at": now, "updated_at": now, "conversation_id": conversation_id,
@@ -341,7 +344,7 @@ def _existing_outcome(session: Session, caller: Caller, received: ReceivedDeclar
     return _replay_or_conflict(existing, received)
 
 
-def _store_new(session: Session, plans: Sequence[_Plan]) -> None:
+def _store_new(session: Session, plans: Sequence[Planned]) -> None:
     """Everything but the declaration row itself (already inserted) for new declarations: the
     document, content, findings and event rows, one executemany per table for all of them, and
     their domain events in lodging order (each declaration's lodged, then its release)."""
@@ -404,7 +407,7 @@ def submit(session: Session, received: ReceivedDeclaration, assessed: Assessed, 
     return outcome
 
 
-def submit_many(session: Session, submissions: Sequence[Submission]) -> list[Outcome | Rejection]:
+def submit_many(session: Session, submissions: Sequence[Submission | Planned]) -> list[Outcome | Rejection]:
     """Store new declarations together (a batch's, or concurrent single posts'), each accepted
     or refused on its own as ``submit`` would in the given order: one ``INSERT ... ON CONFLICT DO
     NOTHING RETURNING`` for all the declaration rows, then one executemany per table. A document
@@ -415,29 +418,33 @@ def submit_many(session: Session, submissions: Sequence[Submission]) -> list[Out
     Why: per declaration, ten statements cost more than everything else storage does; a batch
     of 1,000 pays about ten in all. Handlers still see one ``DeclarationLodged`` per declaration."""
     results: list[Outcome | Rejection | None] = [None] * len(submissions)
-    fresh: list[tuple[int, _Plan]] = []
+    fresh: list[tuple[int, Planned]] = []
     again: list[tuple[int, Submission]] = []
     lrns: set[tuple[int | None, str]] = set()
-    for index, submission in enumerate(submissions):
-        try:
-            plan = _plan(submission)
-        except Rejection as rejection:
-            results[index] = rejection
-            continue
+    for index, item in enumerate(submissions):
+        if isinstance(item, Planned):
+            planned = item
+        else:
+            try:
+                planned = plan(item)
+            except Rejection as rejection:
+                results[index] = rejection
+                continue
+        submission = planned.submission
         lrn = (submission.caller.party_id, submission.received.declaration.lrn)
         if lrn in lrns:
             again.append((index, submission))
         else:
             lrns.add(lrn)
-            fresh.append((index, plan))
-    inserted = _insert_many_if_new(session.connection(), [plan.row for _, plan in fresh])
+            fresh.append((index, planned))
+    inserted = _insert_many_if_new(session.connection(), [planned.row for _, planned in fresh])
     stored = []
-    for index, plan in fresh:
-        if plan.reference in inserted:
-            stored.append(plan)
-            results[index] = plan.outcome()
+    for index, planned in fresh:
+        if planned.reference in inserted:
+            stored.append(planned)
+            results[index] = planned.outcome()
         else:
-            again.append((index, plan.submission))
+            again.append((index, planned.submission))
     _store_new(session, stored)
     for index, submission in again:
         try:

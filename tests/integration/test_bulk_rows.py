@@ -1,6 +1,7 @@
 """``app.db.bulk``: many rows stored as executemany would store them, whichever way they go
 (executemany; on PostgreSQL COPY in text or binary format, or COPY into a staging table and one
-``INSERT ... SELECT`` when ids come back), and ``ON CONFLICT DO NOTHING`` skipping stored keys."""
+``INSERT ... SELECT`` when ids come back; on SQLite multi-row ``VALUES`` through the driver), and
+``ON CONFLICT DO NOTHING`` skipping stored keys."""
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -19,10 +20,12 @@ from sqlalchemy import (
     String,
     Table,
     UniqueConstraint,
+    event,
     select,
 )
 from sqlalchemy.exc import IntegrityError
 
+from app.db import bulk
 from app.db.bulk import COPY_FROM_ROWS, READS_NOTHING_HELD, hold_back_inserts, insert_returning, insert_rows
 from app.db.models import UtcDateTime
 from tests.conftest import scratch_tables
@@ -188,3 +191,46 @@ def test_a_read_marked_as_reading_nothing_held_goes_ahead_of_the_rows_held_back(
     held_back = engine.dialect.name == "postgresql"  # elsewhere nothing is held back
     assert (len(ahead), len(after)) == ((0, 2) if held_back else (2, 2))
     assert _lrns(engine) == ["LRN-0000", "LRN-0001"]
+
+
+defaulted = Table("bulk_rows_defaulted", metadata, Column("id", Integer, primary_key=True),
+                  Column("lrn", String(35)), Column("kind", String(20), default=lambda: "python-side"))
+
+
+def test_rows_breaking_a_unique_key_fail_as_sqlalchemy_reports_it_and_nothing_is_stored(engine: Engine) -> None:
+    with pytest.raises(IntegrityError), engine.begin() as connection:
+        insert_rows(connection, probe, _rows(0, 2))
+        insert_rows(connection, probe, _rows(1, 3))  # LRN-0001 again
+    assert _lrns(engine) == []
+
+
+def test_more_rows_than_one_statement_takes_are_all_stored_and_returned(engine: Engine,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's limit on a statement's parameters")
+    monkeypatch.setattr(bulk, "_SQLITE_PARAMETERS", 20)  # three rows of six columns a statement
+    seen: list[str] = []
+
+    def record(_connection: object, _cursor: object, statement: str, *_args: object) -> None:
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        with engine.begin() as connection:
+            insert_rows(connection, probe, _rows(0, 7))
+            returned = insert_returning(connection, probe, _rows(5, 4), (probe.c.lrn, probe.c.at),
+                                        unless_taken=(probe.c.party, probe.c.lrn))
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert _lrns(engine) == [f"LRN-{n:04d}" for n in range(9)]
+    assert sorted(returned) == [(f"LRN-{n:04d}", MOMENT + timedelta(seconds=n)) for n in (7, 8)]
+    rows_a_statement = [statement.count("(?, ?, ?, ?, ?, ?)") for statement in seen if statement.startswith("INSERT")]
+    assert rows_a_statement == [3, 3, 1, 3, 1]
+
+
+def test_a_column_left_to_its_python_side_default_gets_it(engine: Engine) -> None:
+    with engine.begin() as connection:
+        insert_rows(connection, defaulted, [{"lrn": "A"}, {"lrn": "B"}])
+        insert_rows(connection, defaulted, [{"lrn": "C", "kind": "given"}])
+        stored = connection.execute(select(defaulted.c.lrn, defaulted.c.kind).order_by(defaulted.c.lrn)).all()
+    assert [tuple(row) for row in stored] == [("A", "python-side"), ("B", "python-side"), ("C", "given")]
