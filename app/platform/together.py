@@ -9,6 +9,11 @@ group: one executemany per table and one commit for all of them. Nobody waits fo
 fill: a request arriving while nothing is being stored stores at once (a group of one), so a
 quiet server answers as fast as before, and a busy one shares its statements and commits.
 
+A leader may first have to wait for something no group can share (``store``'s ``wait``: the
+SQLite write gate, which another worker holds while it stores its own group). It takes its
+group only once that wait is over, so the posts that queued meanwhile are stored with it
+rather than in the next group, which would wait for the gate once more.
+
 Nothing is answered before the commit that holds it: the leader sets every result of its group
 only after its store function returned, and that function commits. Should it fail, every
 request of the group gets the failure (nothing of the group was committed).
@@ -28,11 +33,12 @@ StoreGroup = Callable[[Sequence[T]], Sequence["R | BaseException"]]
 
 
 class _Ticket(Generic[T, R]):
-    __slots__ = ("item", "store", "ready", "leads", "result", "failure")
+    __slots__ = ("item", "store", "ready", "wait", "leads", "result", "failure")
 
-    def __init__(self, item: T, store: StoreGroup[T, R]) -> None:
+    def __init__(self, item: T, store: StoreGroup[T, R], wait: Callable[[], object] | None) -> None:
         self.item = item
         self.store = store
+        self.wait = wait
         self.ready = threading.Event()
         self.leads = False
         self.result: R | None = None
@@ -66,10 +72,13 @@ class Together(Generic[T, R]):
         with self._lock:
             return len(self._queue)
 
-    def store(self, item: T, store: StoreGroup[T, R]) -> R:
+    def store(self, item: T, store: StoreGroup[T, R], wait: Callable[[], object] | None = None) -> R:
         """Store ``item`` with the others waiting, and return its answer (or raise its
-        exception). ``store`` is this thread's way to store a group, used if it leads."""
-        ticket: _Ticket[T, R] = _Ticket(item, store)
+        exception). ``store`` is this thread's way to store a group, used if it leads.
+        ``wait``: what the leader waits for before it takes its group (the write gate, which
+        another process may hold): the posts that queue meanwhile are stored in its group
+        rather than the next. Should it fail, only the leader's own post fails with it."""
+        ticket: _Ticket[T, R] = _Ticket(item, store, wait)
         with self._lock:
             self._queue.append(ticket)
             leads = not self._leading
@@ -82,10 +91,18 @@ class Together(Generic[T, R]):
         return self._outcome(ticket)
 
     def _lead(self, ticket: _Ticket[T, R]) -> None:
-        with self._lock:
-            group, self._queue = self._queue[:self.largest], self._queue[self.largest:]
-        assert group[0] is ticket  # the leader is always first: it queued first or was handed the lead
         try:
+            if ticket.wait is not None:
+                try:
+                    ticket.wait()
+                except BaseException as failure:  # noqa: BLE001 (the leader's own answer; the lead goes on)
+                    with self._lock:
+                        self._queue.remove(ticket)
+                    ticket.answer(failure)
+                    return
+            with self._lock:
+                group, self._queue = self._queue[:self.largest], self._queue[self.largest:]
+            assert group[0] is ticket  # the leader is always first: it queued first or was handed the lead
             try:
                 outcomes = ticket.store([member.item for member in group])
                 if len(outcomes) != len(group):

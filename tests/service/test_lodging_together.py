@@ -34,7 +34,7 @@ class Gathering(Together[T, R]):
         self.gathered = False
         self.leading = threading.Event()
 
-    def store(self, item: T, store: StoreGroup[T, R]) -> R:
+    def store(self, item: T, store: StoreGroup[T, R], wait: Callable[[], object] | None = None) -> R:
         if not self.gathered:
             self.gathered = True
             self.leading.set()
@@ -45,7 +45,7 @@ class Gathering(Together[T, R]):
                 while self.waiting < self.size and time.monotonic() < deadline:
                     time.sleep(0.002)
                 return inner(group)
-        return super().store(item, store)
+        return super().store(item, store, wait)
 
 
 def _together(world: World, monkeypatch: pytest.MonkeyPatch, size: int) -> None:

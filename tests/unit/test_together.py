@@ -148,3 +148,73 @@ def test_a_store_that_answers_the_wrong_number_of_items_fails_its_group() -> Non
     together: Together[int, int] = Together()
     with pytest.raises(RuntimeError, match="a group of 1 got 0 answers"):
         together.store(1, lambda group: [])
+
+
+def test_stores_arriving_while_the_leader_waits_for_the_gate_are_stored_in_its_group() -> None:
+    """The leader waits for the write gate (another process may hold it) before it takes its
+    group: whoever queued meanwhile is stored with it, not in a group of its own after it."""
+    together: Together[int, str] = Together()
+    waiting_for_gate, gate_free = threading.Event(), threading.Event()
+    groups: list[list[int]] = []
+    answers: dict[int, str] = {}
+
+    def gate() -> None:
+        waiting_for_gate.set()
+        assert gate_free.wait(5)
+
+    def store(group: Sequence[int]) -> list[str]:
+        groups.append(list(group))
+        return [f"stored {item} in a group of {len(group)}" for item in group]
+
+    def post(item: int) -> None:
+        answers[item] = together.store(item, store, gate)
+
+    leader = threading.Thread(target=post, args=(0,))
+    leader.start()
+    assert waiting_for_gate.wait(5)
+    others = [threading.Thread(target=post, args=(n,)) for n in (1, 2)]
+    for thread in others:
+        thread.start()
+    _wait_for(lambda: together.waiting == 3)
+    gate_free.set()
+    for thread in [leader, *others]:
+        thread.join(5)
+    assert groups == [[0, 1, 2]]
+    assert answers == {n: f"stored {n} in a group of 3" for n in range(3)}
+
+
+def test_a_leader_that_cannot_take_the_gate_fails_alone_and_the_next_leads() -> None:
+    together: Together[int, str] = Together()
+    waiting_for_gate, give_up = threading.Event(), threading.Event()
+    groups: list[list[int]] = []
+    answers: dict[int, object] = {}
+
+    def gate() -> None:
+        if not waiting_for_gate.is_set():  # the first leader's wait times out
+            waiting_for_gate.set()
+            assert give_up.wait(5)
+            raise TimeoutError("the write gate was not free")
+
+    def store(group: Sequence[int]) -> list[str]:
+        groups.append(list(group))
+        return [f"stored {item}" for item in group]
+
+    def post(item: int) -> None:
+        try:
+            answers[item] = together.store(item, store, gate)
+        except TimeoutError as failure:
+            answers[item] = failure
+
+    leader = threading.Thread(target=post, args=(0,))
+    leader.start()
+    assert waiting_for_gate.wait(5)
+    others = [threading.Thread(target=post, args=(n,)) for n in (1, 2)]
+    for thread in others:
+        thread.start()
+    _wait_for(lambda: together.waiting == 3)
+    give_up.set()
+    for thread in [leader, *others]:
+        thread.join(5)
+    assert isinstance(answers.pop(0), TimeoutError)
+    assert groups == [[1, 2]] and answers == {1: "stored 1", 2: "stored 2"}
+    assert together.store(3, store, gate) == "stored 3"  # nobody is left leading
