@@ -21,13 +21,18 @@ from sqlalchemy import Column, DateTime, Integer, LargeBinary, MetaData, String,
 from sqlalchemy.exc import OperationalError
 
 from app.config import PROJECT_ROOT
-from app.db.session import normalise_url
+from app.db.session import normalise_url, write_gate
 from app.domain.problems import Rejection
 from app.intake.service import Intake
 
 intake = Intake(PROJECT_ROOT / "schemas")
 url = normalise_url(os.environ["CSW_DATABASE_URL"])
 engine = create_engine(url, connect_args={"timeout": 30} if url.startswith("sqlite") else {})
+# SQLite's writers queue on the same write gate as the service's (an flock, woken as soon as it
+# is free); without it the two workers' BEGIN IMMEDIATE met in SQLite's busy handler, whose naps
+# (up to 100 ms) made this "ceiling" erratic: 285-636/s with p99 0.8-1.3 s, once below the full
+# service (bench/RESULTS.md, seventh session). Nothing for PostgreSQL.
+gate = write_gate(url)
 metadata = MetaData()
 documents = Table("durable_ceiling", metadata, Column("id", Integer, primary_key=True),
                   Column("sha256", String(64), nullable=False), Column("body", LargeBinary, nullable=False),
@@ -61,7 +66,7 @@ def submit_declaration() -> Response:
         intake.check(body, "declaration")
     except Rejection as rejection:
         return Response(f"{rejection.code}: {rejection.message}\n", status=400, mimetype="text/plain")
-    with engine.begin() as connection:
+    with gate(), engine.begin() as connection:
         connection.execute(documents.insert(), {"sha256": hashlib.sha256(body).hexdigest(), "body": body,
                                                 "received_at": datetime.now(timezone.utc)})
     return Response(b"accepted\n", status=202, mimetype="text/plain")
