@@ -31,8 +31,8 @@ import threading
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from itertools import chain
 from datetime import datetime
+from itertools import chain
 from operator import itemgetter
 from typing import Any, cast
 

@@ -92,10 +92,11 @@ def lodge(uow: UnitOfWork, tools: LodgingTools, body: bytes, store: Store, refer
           received: ReceivedDeclaration | None = None) -> Lodged:
     """Run the pipeline on ``body`` and store the result with ``store`` (submit or amend) under
     the write gate; the caller commits the unit of work. A new declaration is stored with the
-    new declarations of the process's concurrent posts (``LodgingTools.together``; its
-    leader takes the write gate before it takes its group, so the posts that arrive while it
-    waits for the gate are stored with it), committed by the group before this returns (the caller's commit then has nothing left to do). A
-    reject finding, or any step's refusal, raises a ``Rejection`` with nothing stored.
+    new declarations of the process's concurrent posts (``LodgingTools.together``; its leader
+    takes the write gate before it takes its group, so the posts that arrive while it waits
+    for the gate are stored with it), committed by the group before this returns (the
+    caller's commit then has nothing left to do). A reject finding, or any step's refusal,
+    raises a ``Rejection`` with nothing stored.
     ``reference``: the declaration being amended (its transit alerts count towards the risk);
     ``received``: ``body`` already received (the API reads a document first to learn what it
     asks for)."""
