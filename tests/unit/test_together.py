@@ -150,6 +150,22 @@ def test_a_store_that_answers_the_wrong_number_of_items_fails_its_group() -> Non
         together.store(1, lambda group: [])
 
 
+def _two_queue_while_the_leader_waits(together: Together[int, str], post: Callable[[int], None],
+                                      waiting_for_gate: threading.Event, gate_ends: threading.Event) -> None:
+    """Item 0 leads and waits for the gate (its wait sets ``waiting_for_gate``); items 1 and 2
+    queue behind it; then ``gate_ends`` ends the wait and every post finishes."""
+    leader = threading.Thread(target=post, args=(0,))
+    leader.start()
+    assert waiting_for_gate.wait(5)
+    others = [threading.Thread(target=post, args=(n,)) for n in (1, 2)]
+    for thread in others:
+        thread.start()
+    _wait_for(lambda: together.waiting == 3)
+    gate_ends.set()
+    for thread in [leader, *others]:
+        thread.join(5)
+
+
 def test_stores_arriving_while_the_leader_waits_for_the_gate_are_stored_in_its_group() -> None:
     """The leader waits for the write gate (another process may hold it) before it takes its
     group: whoever queued meanwhile is stored with it, not in a group of its own after it."""
@@ -169,16 +185,7 @@ def test_stores_arriving_while_the_leader_waits_for_the_gate_are_stored_in_its_g
     def post(item: int) -> None:
         answers[item] = together.store(item, store, gate)
 
-    leader = threading.Thread(target=post, args=(0,))
-    leader.start()
-    assert waiting_for_gate.wait(5)
-    others = [threading.Thread(target=post, args=(n,)) for n in (1, 2)]
-    for thread in others:
-        thread.start()
-    _wait_for(lambda: together.waiting == 3)
-    gate_free.set()
-    for thread in [leader, *others]:
-        thread.join(5)
+    _two_queue_while_the_leader_waits(together, post, waiting_for_gate, gate_free)
     assert groups == [[0, 1, 2]]
     assert answers == {n: f"stored {n} in a group of 3" for n in range(3)}
 
@@ -205,16 +212,7 @@ def test_a_leader_that_cannot_take_the_gate_fails_alone_and_the_next_leads() -> 
         except TimeoutError as failure:
             answers[item] = failure
 
-    leader = threading.Thread(target=post, args=(0,))
-    leader.start()
-    assert waiting_for_gate.wait(5)
-    others = [threading.Thread(target=post, args=(n,)) for n in (1, 2)]
-    for thread in others:
-        thread.start()
-    _wait_for(lambda: together.waiting == 3)
-    give_up.set()
-    for thread in [leader, *others]:
-        thread.join(5)
+    _two_queue_while_the_leader_waits(together, post, waiting_for_gate, give_up)
     assert isinstance(answers.pop(0), TimeoutError)
     assert groups == [[1, 2]] and answers == {1: "stored 1", 2: "stored 2"}
     assert together.store(3, store, gate) == "stored 3"  # nobody is left leading
