@@ -131,16 +131,7 @@ def _sqlite_many(connection: Connection, table: Table, rows: Sequence[dict[str, 
     if plan is None:
         return None
     head, placeholders, tail, binds, results = plan
-    values = itemgetter(*names) if len(names) > 1 else (lambda row: (row[names[0]],))
-    records: list[tuple[Any, ...]] = []
-    for row in rows:
-        record = values(row)
-        if binds:
-            converted = list(record)
-            for index, convert in binds:
-                converted[index] = convert(converted[index])
-            record = tuple(converted)
-        records.append(record)
+    records = _bound_records(rows, names, binds)
     driver_connection = connection.connection.driver_connection
     assert driver_connection is not None, "a checked-out connection has its driver connection"
     cursor = driver_connection.cursor()
@@ -175,20 +166,49 @@ def _sqlite_plan(dialect: Dialect, table: Table, names: tuple[str, ...], returni
     if any(column.default is not None and column.name not in names for column in table.columns):
         return None
     quote = dialect.identifier_preparer.quote
-    target = ".".join(quote(part) for part in ([table.schema] if table.schema else []) + [table.name])
-    head = f"INSERT INTO {target} ({', '.join(quote(name) for name in names)}) VALUES "
+    head = f"INSERT INTO {_quoted_target(dialect, table)} ({', '.join(quote(name) for name in names)}) VALUES "
+    results: list[Callable[[Any], Any] | None] = [
+        column.type.dialect_impl(dialect).result_processor(dialect, None) for column in returning]
+    return (head, f"({', '.join('?' * len(names))})", _upsert_tail(dialect, returning, unless_taken),
+            _bind_processors(dialect, table, names), results if any(convert is not None for convert in results) else [])
+
+
+def _quoted_target(dialect: Dialect, table: Table) -> str:
+    """The table's name (with its schema) quoted for a statement's text."""
+    quote = dialect.identifier_preparer.quote
+    return ".".join(quote(part) for part in ([table.schema] if table.schema else []) + [table.name])
+
+
+def _upsert_tail(dialect: Dialect, returning: Sequence[Column[Any]], unless_taken: Sequence[Column[Any]]) -> str:
+    """What an insert's text ends with: ``ON CONFLICT (key) DO NOTHING`` for ``unless_taken``,
+    ``RETURNING`` for ``returning``."""
+    quote = dialect.identifier_preparer.quote
     tail = ""
     if unless_taken:
         tail += f" ON CONFLICT ({', '.join(quote(column.name) for column in unless_taken)}) DO NOTHING"
     if returning:
         tail += f" RETURNING {', '.join(quote(column.name) for column in returning)}"
-    binds: list[tuple[int, Callable[[Any], Any]]] = [
-        (index, bind) for index, name in enumerate(names)
-        if (bind := table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) is not None]
-    results: list[Callable[[Any], Any] | None] = [
-        column.type.dialect_impl(dialect).result_processor(dialect, None) for column in returning]
-    return (head, f"({', '.join('?' * len(names))})", tail, binds,
-            results if any(convert is not None for convert in results) else [])
+    return tail
+
+
+def _bind_processors(dialect: Dialect, table: Table, names: Sequence[str]) -> list[tuple[int, Callable[[Any], Any]]]:
+    """Each column's bind processor (as SQLAlchemy applies it to a parameter) by its index in
+    ``names``; the columns without one are left out."""
+    return [(index, bind) for index, name in enumerate(names)
+            if (bind := table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) is not None]
+
+
+def _bound_records(rows: Sequence[dict[str, Any]], names: Sequence[str],
+                   binds: Sequence[tuple[int, Callable[[Any], Any]]]) -> list[list[Any]]:
+    """``rows`` as lists of their values in the order of ``names``, each through its bind processor."""
+    values = itemgetter(*names) if len(names) > 1 else (lambda row: (row[names[0]],))
+    records: list[list[Any]] = []
+    for row in rows:
+        record = list(values(row))
+        for index, convert in binds:
+            record[index] = convert(record[index])
+        records.append(record)
+    return records
 
 
 _SqlitePlan = tuple[str, str, str, list[tuple[int, Callable[[Any], Any]]], list[Callable[[Any], Any] | None]]
@@ -288,16 +308,11 @@ def _unnest_plan(connection: Connection, table: Table, names: tuple[str, ...], r
     if any(isinstance(table.c[name].type, ARRAY) for name in names):
         return None
     dialect = connection.dialect
-    quote = dialect.identifier_preparer.quote
-    target = ".".join(quote(part) for part in ([table.schema] if table.schema else []) + [table.name])
-    columns = ", ".join(quote(name) for name in names)
+    columns = ", ".join(dialect.identifier_preparer.quote(name) for name in names)
     arrays = ", ".join(f"%b::{_type_name(table, name, dialect)}[]" for name in names)
-    statement = (f"INSERT INTO {target} ({columns}) SELECT {columns} FROM unnest({arrays}) "
-                 f"WITH ORDINALITY AS given ({columns}, csw_given_order) ORDER BY csw_given_order")
-    if unless_taken:
-        statement += f" ON CONFLICT ({', '.join(quote(column.name) for column in unless_taken)}) DO NOTHING"
-    if returning:
-        statement += f" RETURNING {', '.join(quote(column.name) for column in returning)}"
+    statement = (f"INSERT INTO {_quoted_target(dialect, table)} ({columns}) SELECT {columns} FROM unnest({arrays}) "
+                 f"WITH ORDINALITY AS given ({columns}, csw_given_order) ORDER BY csw_given_order"
+                 + _upsert_tail(dialect, returning, unless_taken))
     binds: list[Callable[[Any], Any] | None] = [
         table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names]
     return statement, binds
@@ -328,19 +343,7 @@ def _write(connection: Connection, cursor: psycopg.Cursor[Any], table: Table, st
            names: list[str], rows: Sequence[dict[str, Any]]) -> None:
     """Stream ``rows`` through ``COPY ... FROM STDIN``, each value through its column's bind
     processor first, as executemany would apply it."""
-    dialect = connection.dialect
-    processors: list[tuple[int, Callable[[Any], Any]]] = []
-    for index, name in enumerate(names):
-        bind = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-        if bind is not None:
-            processors.append((index, bind))
-    values = itemgetter(*names) if len(names) > 1 else (lambda row: (row[names[0]],))
-    records: list[list[Any]] = []
-    for row in rows:
-        record = list(values(row))
-        for index, convert in processors:
-            record[index] = convert(record[index])
-        records.append(record)
+    records = _bound_records(rows, names, _bind_processors(connection.dialect, table, names))
     types = _binary_types(connection, cursor, table, names, records)
     if types is not None:
         statement = sql.Composed([statement, sql.SQL(" (FORMAT BINARY)")])
