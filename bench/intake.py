@@ -30,14 +30,16 @@ Cases (``--cases``, default all, run in this order on one server per backend):
           logs), on the error path: an approximate floor for any request this stack answers
 Each POST case is also sent to the bare ceiling, and the 5-item case to the *durable* ceiling
 of each backend (``bench/durable_app.py``: parse + schema check + one committed insert of the
-document; issue 26's target is half of it, p99 < 100 ms). ``--soak-seconds N`` then keeps posting
+document; issue 26's target is half of it, p99 < 100 ms): the full service and the ceiling are
+served at once and measured in ``--pairs`` alternated turns, pooled, so that the host's drift
+during the run weighs on both alike. ``--soak-seconds N`` then keeps posting
 5-item declarations for N seconds and prints the gunicorn workers' resident memory (VmRSS
 from /proc) at its start and end: it must stay flat under sustained load.
 
     .venv/bin/python -m bench.intake [--cases 5,v2,dms,cargo,50,999,status,floor] [--duration 15] [--warmup 3]
                                      [--connections 16] [--latency-connections 2] [--workers N]
                                      [--soak-seconds N] [--soak-backend sqlite|postgresql|both]
-                                     [--backend sqlite|postgresql|both] [--rounds N] [--no-ceilings]
+                                     [--backend sqlite|postgresql|both] [--rounds N] [--pairs N] [--no-ceilings]
                                      [--write-results]
 """
 from __future__ import annotations
@@ -102,6 +104,7 @@ TARGET_RATIO = 0.5
 TARGET_RATE = 1000.0  # 5-item declarations/s
 TARGET_P99_MS = 50.0  # 5-item declarations at --connections
 TARGET_999_P99_MS = 250.0
+TARGET_999_TIMES_BARE = 5.0  # issue 26 item 3's clause for a slower host
 TARGET_DURABLE_RATIO = 0.5  # issue 26: the full 5-item intake against the durable ceiling, same backend
 TARGET_DURABLE_P99_MS = 100.0
 POST_CASES = {"5": 5, "v1bl": 5, "v2": 5, "dms": 5, "50": 50, "999": 999}
@@ -145,6 +148,7 @@ class WrkResult:
     p99_ms: float
     statuses: str
     first_error: str | None
+    quantiles_ms: tuple[float, ...] = ()  # the latency at every tenth of a percent (WRK_QUANTILES_MS)
 
     @property
     def answered_per_s(self) -> float:
@@ -159,6 +163,8 @@ class WrkResult:
         fields = dict(token.split("=", 1) for token in line.split()[1:])
         first_error = next((ln.removeprefix("WRK_FIRST_ERROR ") for ln in output.splitlines()
                             if ln.startswith("WRK_FIRST_ERROR ")), None)
+        quantiles = next((ln.removeprefix("WRK_QUANTILES_MS ") for ln in output.splitlines()
+                          if ln.startswith("WRK_QUANTILES_MS ")), "")
         return cls(
             requests=int(fields["requests"]), duration_s=float(fields["duration_s"]),
             accepted=int(fields["accepted"]), other_2xx=int(fields["other_2xx"]),
@@ -166,7 +172,27 @@ class WrkResult:
             timeouts=int(fields["timeouts"]), accepted_per_s=float(fields["accepted_per_s"]),
             p50_ms=float(fields["p50_ms"]), p95_ms=float(fields["p95_ms"]),
             p99_ms=float(fields["p99_ms"]), statuses=fields["statuses"], first_error=first_error,
+            quantiles_ms=tuple(float(value) for value in quantiles.split(",") if value),
         )
+
+
+def pooled_percentile(results: list[WrkResult], percent: float) -> float:
+    """The latency under which ``percent`` of the requests of all ``results`` were answered.
+
+    Why: percentiles of separate runs cannot be averaged; each run's latency distribution (its
+    latency at every tenth of a percent) is weighted by the requests it answered and the
+    mixture's percentile read off."""
+    points = sorted((value, run.requests / len(run.quantiles_ms))
+                    for run in results if run.quantiles_ms for value in run.quantiles_ms)
+    if not points:
+        raise BenchError("wrk printed no WRK_QUANTILES_MS line to pool")
+    wanted = sum(weight for _, weight in points) * percent / 100
+    seen = 0.0
+    for value, weight in points:
+        seen += weight
+        if seen >= wanted - 1e-9:
+            return value
+    return points[-1][0]
 
 
 @dataclass(frozen=True)
@@ -791,17 +817,59 @@ def soak(server: Server, backend: str, url: str, case: Case, load: Load, seconds
     return Soak(backend, seconds, after_startup, start, end, max(peak), run)
 
 
-def bench_durable(backend: str, case: Case, load: Load, workers: int, work_dir: Path,
-                  postgres_url: str) -> RunResult:
-    """The 5-item case on the durable ceiling of ``backend`` (a fresh database)."""
-    instance = work_dir / f"durable-{backend}"
-    url = fresh_database(instance, "durable.db", backend, postgres_url)
+@dataclass(frozen=True)
+class Paired:
+    """Issue 26's comparison on one backend: the full service and the durable ceiling, measured
+    in turns (``full`` and ``ceiling`` hold one run each per turn)."""
+
+    backend: str
+    full: list[RunResult]
+    ceiling: list[RunResult]
+
+
+def bench_paired(backend: str, case: Case, load: Load, workers: int, work_dir: Path, postgres_url: str,
+                 pairs: int) -> Paired:
+    """The 5-item case on the full service and on the durable ceiling (``bench/durable_app.py``)
+    of ``backend``, both served at once and measured in ``pairs`` turns each, alternating which
+    goes first. Why: this host's speed moves by a quarter between runs minutes apart (bench/
+    RESULTS.md); measured one after the other, the ratio said as much about the minute as about
+    the service. In turns, both meet the same host, and the ratio is of all turns pooled."""
+    instance = work_dir / f"paired-{backend}"
+    url = fresh_database(instance, "csw.db", backend, postgres_url)
     env = service_env(url, instance)
-    with gunicorn("bench.durable_app:app", workers, env, instance / "gunicorn.log") as base:
-        print(f"[durable {backend}] gunicorn bench.durable_app:app, {workers} workers at {base}", flush=True)
-        posted = load.post(base, case, f"durable {backend}, {case.title}")
-    return RunResult(f"durable ceiling ({backend})", case.title, case.connections, posted.result,
-                     posted.warmup_accepted, bare=True)
+    env["CSW_API_RATE_LIMIT"] = BENCH_RATE_LIMIT
+    print(f"[paired {backend}] migrating and seeding a fresh database", flush=True)
+    migrate_and_seed(env)
+    ceiling_instance = instance / "durable"
+    ceiling_instance.mkdir()
+    # PostgreSQL: one scratch database for both (the ceiling's only table is durable_ceiling)
+    ceiling_url = f"sqlite:///{ceiling_instance / 'durable.db'}" if backend == "sqlite" else url
+    ceiling_env = service_env(ceiling_url, ceiling_instance)
+    full: list[RunResult] = []
+    ceiling: list[RunResult] = []
+    with gunicorn("app.wsgi:app", workers, env, instance / "gunicorn.log") as full_base, \
+            gunicorn("bench.durable_app:app", workers, ceiling_env, ceiling_instance / "gunicorn.log") as ceiling_base:
+        print(f"[paired {backend}] full service at {full_base}, durable ceiling at {ceiling_base}, "
+              f"{pairs} turns each", flush=True)
+        warm_accepted, warm_tag = load.warm(full_base, case, f"paired {backend}, full")
+        ceiling_warm, _ = load.warm(ceiling_base, case, f"paired {backend}, durable ceiling")
+        for turn in range(pairs):
+            order = [True, False] if turn % 2 == 0 else [False, True]
+            for is_full in order:
+                tag = f"P{secrets.token_hex(3)}"
+                base = full_base if is_full else ceiling_base
+                label = f"{'full' if is_full else 'durable ceiling'} ({backend})"
+                result = load.post_once(base, case, load.duration, tag)
+                print(f"  [paired {backend}, turn {turn + 1}] {label}: {result.accepted_per_s:.1f}/s, "
+                      f"p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms, {result.non_2xx} non-2xx", flush=True)
+                if is_full:
+                    tags = [tag] if full else [warm_tag, tag]
+                    full.append(RunResult(f"{label}, turn {turn + 1}", case.title, case.connections, result,
+                                          0 if full else warm_accepted, count_declarations(url, tags)))
+                else:
+                    ceiling.append(RunResult(f"{label}, turn {turn + 1}", case.title, case.connections, result,
+                                             0 if ceiling else ceiling_warm, bare=True))
+    return Paired(backend, full, ceiling)
 
 
 def bench_bare(cases: list[Case], load: Load, workers: int, work_dir: Path) -> list[RunResult]:
@@ -820,20 +888,31 @@ def bench_bare(cases: list[Case], load: Load, workers: int, work_dir: Path) -> l
 
 # --- report ------------------------------------------------------------------------------
 
-def durable_verdicts(results: list[BackendRuns], durable: list[RunResult]) -> list[str]:
+def durable_verdicts(paired: list[Paired]) -> list[str]:
+    """Issue 26's verdict per backend, over all turns pooled: the full service's rate against the
+    ceiling's, and the full service's p99 (with the ceiling's own p99 beside it: where even the
+    ceiling misses p99 < 100 ms, so would any durable intake on this host)."""
     lines = []
-    for done in results:
-        full = next((run for run in done.runs if run.case == "5 items"), None)
-        ceiling = next((run for run in durable if run.label == f"durable ceiling ({done.backend})"), None)
-        if full is None or ceiling is None or not ceiling.wrk.accepted_per_s:
+    for pair in paired:
+        if not pair.full or not pair.ceiling:
             continue
-        ratio = full.wrk.accepted_per_s / ceiling.wrk.accepted_per_s
-        verdict = ("meets" if ratio >= TARGET_DURABLE_RATIO and full.wrk.p99_ms < TARGET_DURABLE_P99_MS
-                   else "MISSES")
-        lines.append(f"- full ({done.backend}), 5 items: {ratio:.2f} of the durable ceiling "
-                     f"({ceiling.wrk.accepted_per_s:.0f}/s, p99 {ceiling.wrk.p99_ms:.0f} ms), p99 "
-                     f"{full.wrk.p99_ms:.0f} ms — {verdict} issue 26's target (≥ {TARGET_DURABLE_RATIO:.2f}, "
-                     f"p99 < {TARGET_DURABLE_P99_MS:.0f} ms)")
+        full_rate, ceiling_rate = _pooled_rate(pair.full), _pooled_rate(pair.ceiling)
+        if not ceiling_rate:
+            continue
+        ratio = full_rate / ceiling_rate
+        full_p99 = pooled_percentile([run.wrk for run in pair.full], 99)
+        ceiling_p99 = pooled_percentile([run.wrk for run in pair.ceiling], 99)
+        verdict = "meets" if ratio >= TARGET_DURABLE_RATIO and full_p99 < TARGET_DURABLE_P99_MS else "MISSES"
+        turns = ", ".join(f"{f.wrk.accepted_per_s:.0f}/{c.wrk.accepted_per_s:.0f}"
+                          for f, c in zip(pair.full, pair.ceiling, strict=True))
+        lines.append(f"- full ({pair.backend}), 5 items, {len(pair.full)} turns with the durable ceiling pooled: "
+                     f"**{ratio:.2f}** of it ({full_rate:.0f}/s against {ceiling_rate:.0f}/s; each turn full/ceiling "
+                     f"{turns}/s), p99 {full_p99:.0f} ms (the ceiling's own: {ceiling_p99:.0f} ms) — {verdict} issue "
+                     f"26's target (≥ {TARGET_DURABLE_RATIO:.2f}, p99 < {TARGET_DURABLE_P99_MS:.0f} ms)")
+        for run in pair.full:
+            expected = run.warmup_accepted + run.wrk.accepted
+            lines.append(f"  - durability ({run.label}): {run.rows} rows with this run's LRNs for {expected} 202s: "
+                         f"{'ok' if run.durable else 'ROWS MISSING'}")
     return lines
 
 
@@ -843,13 +922,13 @@ def _ceiling(run: RunResult, bare: list[RunResult]) -> RunResult | None:
     return next((b for b in bare if b.case == case and b.label.startswith("bare")), None)
 
 
-def table(results: list[BackendRuns], bare: list[RunResult]) -> list[str]:
+def table(results: list[BackendRuns], bare: list[RunResult], turns: list[RunResult]) -> list[str]:
     lines = [
         "| case | configuration | connections | answered/s | p50 ms | p95 ms | p99 ms | 202s (200s) "
         "| non-2xx | socket errors/timeouts | rows stored | full/bare |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for run in [*(run for done in results for run in done.runs), *bare]:
+    for run in [*(run for done in results for run in done.runs), *bare, *turns]:
         w = run.wrk
         ceiling = _ceiling(run, bare)
         ratio = (f"{run.per_s / ceiling.wrk.accepted_per_s:.2f}"
@@ -878,16 +957,12 @@ def verdicts(results: list[BackendRuns], bare: list[RunResult]) -> list[str]:
                 lines.append(f"- {run.label}, 5 items: {against}{w.accepted_per_s:.0f}/s, p99 {w.p99_ms:.0f} ms — "
                              f"{absolute} the target (≥ {TARGET_RATE:,.0f}/s, p99 < {TARGET_P99_MS:.0f} ms)")
             elif run.case == "999 items":
-                verdict = "meets" if w.p99_ms < TARGET_999_P99_MS and w.accepted else "MISSES"
-                lines.append(f"- {run.label}, 999 items: p50 {w.p50_ms:.0f} ms, p99 {w.p99_ms:.0f} ms over "
-                             f"{w.requests} requests at {run.connections} connections — {verdict} the target "
-                             f"(p99 < {TARGET_999_P99_MS:.0f} ms); the bare parse + schema check alone: "
-                             + (f"p50 {ceiling.wrk.p50_ms:.0f} ms" if ceiling else "not measured"))
+                lines.append(_large_verdict(run, ceiling))
             elif run.floor:
-                share = (f"{run.per_s / ceiling.wrk.accepted_per_s:.2f}" if ceiling and ceiling.wrk.accepted_per_s
-                         else "not measured")
+                of_ceiling = (f"{run.per_s / ceiling.wrk.accepted_per_s:.2f}"
+                              if ceiling and ceiling.wrk.accepted_per_s else "not measured")
                 lines.append(f"- {run.label}, request floor: {run.per_s:.0f} answers/s ({w.statuses}), "
-                             f"{share} of the 5-item ceiling: the service's own request handling, before it "
+                             f"{of_ceiling} of the 5-item ceiling: the service's own request handling, before it "
                              "reads a body or a table")
             elif run.case == "50 items":
                 lines.append(f"- {run.label}, 50 items: {ratio:.2f} of the ceiling for the same document "
@@ -914,6 +989,25 @@ def verdicts(results: list[BackendRuns], bare: list[RunResult]) -> list[str]:
                              f"202s (warm-up {run.warmup_accepted} + measured {w.accepted}): "
                              f"{'ok' if run.durable else 'ROWS MISSING'}")
     return lines
+
+
+def _large_verdict(run: RunResult, bare: RunResult | None) -> str:
+    """Issue 26 item 3: p99 < 250 ms, "or, where the host is slower, within 5x of the bare parse
+    + schema time of the same document in the same run", read as the same statistic at the same
+    connections: the full service's p99 against the bare ceiling's p99 (its p50 ratio is shown too)."""
+    w = run.wrk
+    absolute = w.p99_ms < TARGET_999_P99_MS and w.accepted > 0
+    line = (f"- {run.label}, 999 items: p50 {w.p50_ms:.0f} ms, p99 {w.p99_ms:.0f} ms over {w.requests} requests at "
+            f"{run.connections} connections")
+    if bare is None or not bare.wrk.p99_ms or not bare.wrk.p50_ms:
+        return line + f" — {'meets' if absolute else 'MISSES'} the target (p99 < {TARGET_999_P99_MS:.0f} ms)"
+    times = w.p99_ms / bare.wrk.p99_ms
+    relative = times <= TARGET_999_TIMES_BARE and w.accepted > 0
+    verdict = ("meets" if absolute else "meets, by the slower host's clause,") if absolute or relative else "MISSES"
+    return (line + f"; the bare parse + schema check of the same document: p50 {bare.wrk.p50_ms:.0f} ms, p99 "
+            f"{bare.wrk.p99_ms:.0f} ms, so p99 {times:.1f}x the bare's (p50 {w.p50_ms / bare.wrk.p50_ms:.1f}x) — "
+            f"{verdict} the target (p99 < {TARGET_999_P99_MS:.0f} ms, or within {TARGET_999_TIMES_BARE:.0f}x of "
+            "the bare check where the host is slower)")
 
 
 def _pooled_rate(runs: list[RunResult]) -> float:
@@ -1008,10 +1102,13 @@ def write_results(lines: list[str]) -> None:
         f"Targets: the full intake of a 5-item declaration reaches at least {TARGET_RATIO:.0%} of the bare "
         "ceiling (parse with `parse_untrusted` + libxml2 schema check, `bench/bare_app.py`) and "
         f"{TARGET_RATE:,.0f}/s with p99 < {TARGET_P99_MS:.0f} ms; a 999-item declaration is answered "
-        f"in p99 < {TARGET_999_P99_MS:.0f} ms; the workers' resident memory stays flat under sustained load. "
+        f"in p99 < {TARGET_999_P99_MS:.0f} ms (issue 26: or, where the host is slower, within "
+        f"{TARGET_999_TIMES_BARE:.0f}x of the bare check of the same document); the workers' resident memory "
+        "stays flat under sustained load. "
         f"Issue 26: the full 5-item intake reaches at least {TARGET_DURABLE_RATIO:.0%} of the durable ceiling "
         "of the same backend (parse + schema check + one committed insert of the document, "
-        f"`bench/durable_app.py`) with p99 < {TARGET_DURABLE_P99_MS:.0f} ms.\n\n"
+        f"`bench/durable_app.py`) with p99 < {TARGET_DURABLE_P99_MS:.0f} ms, the two served at once and "
+        "measured in alternated turns, pooled.\n\n"
         + "\n".join(lines) + "\n"
     ))
 
@@ -1057,6 +1154,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=1,
                         help="run the POST cases this many times in turn on the same server (cargo is then "
                              "also set against the 5-item declaration over all rounds pooled)")
+    parser.add_argument("--pairs", type=int, default=3,
+                        help="turns of the 5-item case on the full service and on the durable ceiling, served "
+                             "at once and measured alternately (issue 26's ratio, all turns pooled)")
     parser.add_argument("--no-ceilings", action="store_true",
                         help="skip the bare and durable ceilings (the full service's cases only, e.g. to set "
                              "the cargo case against the 5-item declaration)")
@@ -1064,7 +1164,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.items:
         args.cases = [name for name in ALL_CASES if name in args.items]
-    for name in ("duration", "warmup", "connections", "latency_connections", "threads", "workers", "rounds"):
+    for name in ("duration", "warmup", "connections", "latency_connections", "threads", "workers", "rounds", "pairs"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
     if args.soak_seconds < 0:
@@ -1124,26 +1224,26 @@ def main(argv: list[str] | None = None) -> int:
                                   args.rounds)
                        for backend in backends]
             five = next((case for case in cases if case.items == 5), None)
-            durable = [bench_durable(backend, five, load, args.workers, work_dir, args.postgres_url)
-                       for backend in backends] if five is not None and not args.no_ceilings else []
-            bare = ([] if args.no_ceilings else bench_bare(cases, load, args.workers, work_dir)) + durable
+            paired = [bench_paired(backend, five, load, args.workers, work_dir, args.postgres_url, args.pairs)
+                      for backend in backends] if five is not None and not args.no_ceilings else []
+            bare = [] if args.no_ceilings else bench_bare(cases, load, args.workers, work_dir)
     except BenchError as exc:
         print(f"bench/intake.py: {exc}", file=sys.stderr)
         return 2
 
-    report = [*intro, "", *table(results, bare), "", *verdicts(results, bare),
-              *durable_verdicts(results, durable)]
+    turns = [run for pair in paired for run in (*pair.full, *pair.ceiling)]
+    report = [*intro, "", *table(results, bare, turns), "", *verdicts(results, bare), *durable_verdicts(paired)]
     memory_lines = memory(results)
     if memory_lines:
         report += ["", "Memory: resident set (VmRSS) of the gunicorn workers, summed:", "", *memory_lines]
-    for run in [*(run for done in results for run in done.runs), *bare]:
+    for run in [*(run for done in results for run in done.runs), *bare, *turns]:
         if run.wrk.first_error and not run.floor:  # the floor's 400s are its purpose
             report.append(f"- {run.label}, {run.case}: first non-2xx answer: {run.wrk.first_error}")
     print("\n" + "\n".join(report[len(intro) + 1:]))
     if args.write_results:
         write_results(report)
         print(f"\nwrote {RESULTS.relative_to(PROJECT_ROOT)}")
-    runs = [*(run for done in results for run in done.runs), *bare]
+    runs = [*(run for done in results for run in done.runs), *bare, *turns]
     failed = any(run.failed for run in runs)
     return 1 if failed else 0
 

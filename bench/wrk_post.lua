@@ -14,6 +14,7 @@
 --   WRK_RESULT requests=N duration_s=S accepted=N other_2xx=N non_2xx=N socket_errors=N
 --              timeouts=N rps=R accepted_per_s=R p50_ms=L p95_ms=L p99_ms=L max_ms=L
 --              mean_ms=L statuses=202:N,500:N
+-- then WRK_QUANTILES_MS with the latency at every tenth of a percent (1000 values, comma-separated)
 -- and, when any request was not 2xx, one WRK_FIRST_ERROR line with a status and body.
 
 local OPEN_TAG = "<FunctionalReferenceID>"

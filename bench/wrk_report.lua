@@ -51,6 +51,13 @@ return function(ok_status, threads)
       summary.requests / seconds, totals.accepted / seconds,
       ms(latency:percentile(50)), ms(latency:percentile(95)), ms(latency:percentile(99)),
       ms(latency.max), ms(latency.mean), #parts > 0 and table.concat(parts, ",") or "none"))
+    -- the latency at every tenth of a percent, so that runs measured in turns can be pooled
+    -- (bench/intake.py's pooled_percentile): percentiles of separate runs do not add up
+    local quantiles = {}
+    for tenth = 1, 1000 do
+      table.insert(quantiles, string.format("%.2f", ms(latency:percentile(tenth / 10))))
+    end
+    io.write("WRK_QUANTILES_MS " .. table.concat(quantiles, ",") .. "\n")
     if error_line then
       io.write("WRK_FIRST_ERROR " .. error_line .. "\n")
     end
