@@ -1,5 +1,6 @@
 """The gunicorn worker of ``csw serve``: uvicorn's asyncio worker, serving the Flask (WSGI)
-application through ``WholeBodies`` and a thread pool (a2wsgi).
+application through ``WholeBodies`` and a thread pool (a2wsgi, one hand-off each way per
+request: ``app.serving.threads``).
 
 A connection costs the event loop a few kilobytes while its client dribbles; a thread is
 taken only once a whole request is in hand, so a hundred slow clients leave the threads to
@@ -24,7 +25,6 @@ import uuid
 from typing import TYPE_CHECKING, Any, cast
 
 import h11
-from a2wsgi import WSGIMiddleware
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn_worker import UvicornWorker
 
@@ -33,6 +33,7 @@ from app.documents import error_payload, to_json
 from app.domain.problems import Rejection
 from app.platform.heap import settle_after_start
 from app.serving.bodies import Application, Limits, WholeBodies
+from app.serving.threads import GatheringWSGIMiddleware
 
 #: The route that takes documents larger than CSW_MAX_BODY_BYTES (app.web.api.submit_batch).
 BATCH_PATH = "/api/v1/declaration-batches"
@@ -176,7 +177,7 @@ class Worker(UvicornWorker):
         super().load_wsgi()
         settings = Settings.from_env()
         GuardedH11Protocol.header_timeout = settings.header_timeout_seconds
-        threads = WSGIMiddleware(cast("WSGIApp", self.wsgi), workers=max(int(self.cfg.threads), 1))
+        threads = GatheringWSGIMiddleware(cast("WSGIApp", self.wsgi), workers=max(int(self.cfg.threads), 1))
         self.wsgi = WholeBodies(cast(Application, threads),
                                 Limits(settings.max_body_bytes, settings.body_timeout_seconds,
                                        {BATCH_PATH: settings.max_batch_body_bytes}))
