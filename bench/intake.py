@@ -100,7 +100,7 @@ GENERATOR = PROJECT_ROOT / "samples" / "generate.py"
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://127.0.0.1:5432/test"
 API_KEY = "csw_demo_trading_0000000000000000"
 ENDPOINT = "/api/v1/declarations"
-TARGET_RATIO = 0.5
+RETIRED_BARE_RATIO = 0.5  # of the bare check: retired by issue 26 for TARGET_DURABLE_RATIO
 TARGET_RATE = 1000.0  # 5-item declarations/s
 TARGET_P99_MS = 50.0  # 5-item declarations at --connections
 TARGET_999_P99_MS = 250.0
@@ -951,10 +951,9 @@ def verdicts(results: list[BackendRuns], bare: list[RunResult]) -> list[str]:
             ceiling = _ceiling(run, bare)
             ratio = w.accepted_per_s / ceiling.wrk.accepted_per_s if ceiling and ceiling.wrk.accepted_per_s else 0.0
             if run.case == "5 items":
-                verdict = "meets" if ratio >= TARGET_RATIO else "MISSES"
                 absolute = "meets" if w.accepted_per_s >= TARGET_RATE and w.p99_ms < TARGET_P99_MS else "MISSES"
-                against = (f"{ratio:.2f} of the ceiling — {verdict} the target (≥ {TARGET_RATIO:.2f}); "
-                           if ceiling else "no ceiling measured; ")
+                against = (f"{ratio:.2f} of the bare check (its target of {RETIRED_BARE_RATIO:.2f} retired by "
+                           "issue 26 for the durable ceiling's, below); " if ceiling else "no bare check measured; ")
                 lines.append(f"- {run.label}, 5 items: {against}{w.accepted_per_s:.0f}/s, p99 {w.p99_ms:.0f} ms — "
                              f"{absolute} the target (≥ {TARGET_RATE:,.0f}/s, p99 < {TARGET_P99_MS:.0f} ms)")
             elif run.case == "999 items":
@@ -1109,9 +1108,10 @@ def header(machine: Machine, args: argparse.Namespace, cases: list[Case], status
 def write_results(lines: list[str]) -> None:
     write_section("intake", (
         "## Declaration intake (`bench/intake.py`)\n\n"
-        f"Targets: the full intake of a 5-item declaration reaches at least {TARGET_RATIO:.0%} of the bare "
-        "ceiling (parse with `parse_untrusted` + libxml2 schema check, `bench/bare_app.py`) and "
-        f"{TARGET_RATE:,.0f}/s with p99 < {TARGET_P99_MS:.0f} ms; a 999-item declaration is answered "
+        "Targets: the full intake of a 5-item declaration reaches "
+        f"{TARGET_RATE:,.0f}/s with p99 < {TARGET_P99_MS:.0f} ms (its share of the bare ceiling, parse with "
+        "`parse_untrusted` + libxml2 schema check in `bench/bare_app.py`, is shown; issue 26 retired its "
+        f"target of {RETIRED_BARE_RATIO:.0%}); a 999-item declaration is answered "
         f"in p99 < {TARGET_999_P99_MS:.0f} ms (issue 26: or, where the host is slower, within "
         f"{TARGET_999_TIMES_BARE:.0f}x of the bare check of the same document); the workers' resident memory "
         "stays flat under sustained load. "
