@@ -3,7 +3,8 @@ receives is what the application answered, small answers gathered and large ones
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Iterator
+from collections.abc import Coroutine, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from app.serving.threads import GATHER_BYTES, GatheringWSGIMiddleware
@@ -12,6 +13,12 @@ SCOPE = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "met
          "path": "/echo", "raw_path": b"/echo", "query_string": b"", "root_path": "",
          "headers": [(b"content-type", b"application/xml"), (b"content-length", b"11")],
          "client": ("127.0.0.1", 5000), "server": ("127.0.0.1", 8000)}
+
+
+def run(coroutine: Coroutine[Any, Any, None]) -> None:
+    """On a thread of its own: a browser test's driver may keep an event loop running on this one."""
+    with ThreadPoolExecutor(1) as thread:
+        thread.submit(asyncio.run, coroutine).result()
 
 
 def serve(app: Any, body: bytes = b"<a>doc</a>\n") -> list[dict[str, Any]]:
@@ -24,7 +31,7 @@ def serve(app: Any, body: bytes = b"<a>doc</a>\n") -> list[dict[str, Any]]:
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    asyncio.run(GatheringWSGIMiddleware(app, workers=2)(dict(SCOPE), receive, send))  # type: ignore[arg-type]
+    run(GatheringWSGIMiddleware(app, workers=2)(dict(SCOPE), receive, send))  # type: ignore[arg-type]
     return sent
 
 
@@ -73,5 +80,5 @@ def test_a_client_gone_before_the_application_ran_is_not_answered_and_nothing_ru
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    asyncio.run(GatheringWSGIMiddleware(application, workers=1)(dict(SCOPE), receive, send))  # type: ignore[arg-type]
+    run(GatheringWSGIMiddleware(application, workers=1)(dict(SCOPE), receive, send))  # type: ignore[arg-type]
     assert ran == [] and sent == []
