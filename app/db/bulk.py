@@ -81,31 +81,46 @@ _AS_EXECUTEMANY: dict[tuple[Table, frozenset[str]], bool] = {}
 
 
 def insert_returning(connection: Connection, table: Table, rows: Sequence[dict[str, Any]],
-                     returning: Sequence[Column[Any]], *, unless_taken: Sequence[Column[Any]] = ()
-                     ) -> list[tuple[Any, ...]]:
+                     returning: Sequence[Column[Any]], *, unless_taken: Sequence[Column[Any]] = (),
+                     or_any_key: bool = False) -> list[tuple[Any, ...]]:
     """Insert ``rows`` (dicts with the same keys) into ``table`` and return the values of the
     ``returning`` columns (a tuple each) of the rows inserted, in no particular order.
     ``unless_taken``: the columns of a unique constraint; a row whose key is already stored is
     skipped (``ON CONFLICT DO NOTHING``) and returns nothing, as are all but one of rows
-    repeating a key (the caller sends each key once)."""
+    repeating a key (the caller sends each key once). ``or_any_key``: so is a row breaking any
+    other unique key of the table (its primary key, say: ``ON CONFLICT DO NOTHING`` without a
+    target); the caller tells which from what it finds stored."""
     if not rows:
         return []
+    conflict = _conflict(unless_taken, or_any_key)
     postgresql_rows = _copy_stores_as_executemany(connection, table, rows[0])
     if postgresql_rows and len(rows) >= COPY_FROM_ROWS:
-        return _staged(connection, table, rows, returning, unless_taken)
+        return _staged(connection, table, rows, returning, conflict)
     if postgresql_rows and len(rows) > 1:
-        found = _unnested(connection, table, rows, returning, unless_taken)
+        found = _unnested(connection, table, rows, returning, conflict)
         if found is not None:
             return found
-    found = _sqlite_many(connection, table, rows, returning, unless_taken)
+    found = _sqlite_many(connection, table, rows, returning, conflict)
     if found is not None:
         return found
-    statement = _returning_statement(connection.dialect.name, table, tuple(returning), tuple(unless_taken))
+    statement = _returning_statement(connection.dialect.name, table, tuple(returning), conflict)
     return [tuple(row) for row in connection.execute(statement, list(rows))]
 
 
+#: Which conflicts an insert skips: None, none (the insert fails); ``ANY_KEY``, a row breaking any
+#: unique key; otherwise the columns of one unique constraint.
+Conflict = tuple[Column[Any], ...] | None
+ANY_KEY: tuple[Column[Any], ...] = ()
+
+
+def _conflict(unless_taken: Sequence[Column[Any]], or_any_key: bool) -> Conflict:
+    if or_any_key:
+        return ANY_KEY
+    return tuple(unless_taken) or None
+
+
 def _sqlite_many(connection: Connection, table: Table, rows: Sequence[dict[str, Any]],
-                 returning: Sequence[Column[Any]] = (), unless_taken: Sequence[Column[Any]] = ()
+                 returning: Sequence[Column[Any]] = (), unless_taken: Conflict = None
                  ) -> list[tuple[Any, ...]] | None:
     """SQLite: ``rows`` through the driver's cursor as multi-row ``INSERT ... VALUES (...),
     (...)`` statements, as few as SQLite's limit on parameters allows (one for a group of single
@@ -124,7 +139,7 @@ def _sqlite_many(connection: Connection, table: Table, rows: Sequence[dict[str, 
     if connection.dialect.name != "sqlite" or not connection.in_transaction():
         return None
     names = tuple(rows[0])
-    key = (table, names, tuple(returning), tuple(unless_taken))
+    key = (table, names, tuple(returning), unless_taken)
     if key not in _SQLITE:
         _SQLITE[key] = _sqlite_plan(connection.dialect, table, names, returning, unless_taken)
     plan = _SQLITE[key]
@@ -158,7 +173,7 @@ def _sqlite_many(connection: Connection, table: Table, rows: Sequence[dict[str, 
 
 
 def _sqlite_plan(dialect: Dialect, table: Table, names: tuple[str, ...], returning: Sequence[Column[Any]],
-                 unless_taken: Sequence[Column[Any]]) -> _SqlitePlan | None:
+                 unless_taken: Conflict) -> _SqlitePlan | None:
     """The statement of ``_sqlite_many`` in three parts (up to ``VALUES``, one row's
     placeholders, the rest), the bind processors by column index and the result processors
     of ``returning`` (none at all where no column has one); None when a column not given has
@@ -179,13 +194,14 @@ def _quoted_target(dialect: Dialect, table: Table) -> str:
     return ".".join(quote(part) for part in ([table.schema] if table.schema else []) + [table.name])
 
 
-def _upsert_tail(dialect: Dialect, returning: Sequence[Column[Any]], unless_taken: Sequence[Column[Any]]) -> str:
-    """What an insert's text ends with: ``ON CONFLICT (key) DO NOTHING`` for ``unless_taken``,
+def _upsert_tail(dialect: Dialect, returning: Sequence[Column[Any]], unless_taken: Conflict) -> str:
+    """What an insert's text ends with: ``ON CONFLICT [(key)] DO NOTHING`` for ``unless_taken``,
     ``RETURNING`` for ``returning``."""
     quote = dialect.identifier_preparer.quote
     tail = ""
-    if unless_taken:
-        tail += f" ON CONFLICT ({', '.join(quote(column.name) for column in unless_taken)}) DO NOTHING"
+    if unless_taken is not None:
+        target = f" ({', '.join(quote(column.name) for column in unless_taken)})" if unless_taken else ""
+        tail += f" ON CONFLICT{target} DO NOTHING"
     if returning:
         tail += f" RETURNING {', '.join(quote(column.name) for column in returning)}"
     return tail
@@ -212,32 +228,32 @@ def _bound_records(rows: Sequence[dict[str, Any]], names: Sequence[str],
 
 
 _SqlitePlan = tuple[str, str, str, list[tuple[int, Callable[[Any], Any]]], list[Callable[[Any], Any] | None]]
-_SQLITE: dict[tuple[Table, tuple[str, ...], tuple[Column[Any], ...], tuple[Column[Any], ...]],
-              _SqlitePlan | None] = {}
+_SQLITE: dict[tuple[Table, tuple[str, ...], tuple[Column[Any], ...], Conflict], _SqlitePlan | None] = {}
 #: SQLite's limit on a statement's parameters (SQLITE_MAX_VARIABLE_NUMBER since 3.32).
 _SQLITE_PARAMETERS = 32766
 
 
 def _returning_statement(dialect_name: str, table: Table, returning: tuple[Column[Any], ...],
-                         unless_taken: tuple[Column[Any], ...]) -> Insert:
+                         unless_taken: Conflict) -> Insert:
     """The executemany statement of ``insert_returning``, built once per dialect and shape."""
     key = (dialect_name, table, returning, unless_taken)
     statement = _RETURNING.get(key)
     if statement is None:
-        if unless_taken:
+        if unless_taken is not None:
             insert = postgresql.insert if dialect_name == "postgresql" else sqlite.insert
-            statement = insert(table).on_conflict_do_nothing(index_elements=list(unless_taken)).returning(*returning)
+            statement = insert(table).on_conflict_do_nothing(
+                index_elements=list(unless_taken) or None).returning(*returning)
         else:
             statement = table.insert().returning(*returning)
         _RETURNING[key] = statement
     return statement
 
 
-_RETURNING: dict[tuple[str, Table, tuple[Column[Any], ...], tuple[Column[Any], ...]], Insert] = {}
+_RETURNING: dict[tuple[str, Table, tuple[Column[Any], ...], Conflict], Insert] = {}
 
 
 def _staged(connection: Connection, table: Table, rows: Sequence[dict[str, Any]],
-            returning: Sequence[Column[Any]], unless_taken: Sequence[Column[Any]]) -> list[tuple[Any, ...]]:
+            returning: Sequence[Column[Any]], unless_taken: Conflict) -> list[tuple[Any, ...]]:
     """COPY ``rows`` into a temporary table of the same columns (no constraints), then one
     ``INSERT ... SELECT ... [ON CONFLICT (key) DO NOTHING] RETURNING``. The staging table is
     dropped once used (and with the transaction or savepoint, should anything fail first), so a
@@ -252,6 +268,8 @@ def _staged(connection: Connection, table: Table, rows: Sequence[dict[str, Any]]
     if unless_taken:
         conflict = sql.SQL(" ON CONFLICT ({}) DO NOTHING").format(
             sql.SQL(", ").join(sql.Identifier(column.name) for column in unless_taken))
+    elif unless_taken is not None:
+        conflict = sql.SQL(" ON CONFLICT DO NOTHING")
     move = sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {}{} RETURNING {}").format(
         target, columns, columns, stage, conflict, sql.SQL(", ").join(sql.Identifier(c.name) for c in returning))
     with _driver(connection, move) as driver_connection, driver_connection.cursor() as cursor:
@@ -264,7 +282,7 @@ def _staged(connection: Connection, table: Table, rows: Sequence[dict[str, Any]]
 
 
 def _unnested(connection: Connection, table: Table, rows: Sequence[dict[str, Any]],
-              returning: Sequence[Column[Any]] = (), unless_taken: Sequence[Column[Any]] = ()
+              returning: Sequence[Column[Any]] = (), unless_taken: Conflict = None
               ) -> list[tuple[Any, ...]] | None:
     """Insert a few rows on PostgreSQL with one statement whose text does not depend on how
     many there are: ``INSERT ... SELECT ... FROM unnest(%b::type[], ...) WITH ORDINALITY``, one
@@ -278,7 +296,7 @@ def _unnested(connection: Connection, table: Table, rows: Sequence[dict[str, Any
     client about a tenth less CPU per declaration for the handful of rows a group of single
     declarations stores, and the server no more (bench/RESULTS.md, fifth session)."""
     names = tuple(rows[0])
-    key = (table, names, tuple(returning), tuple(unless_taken))
+    key = (table, names, tuple(returning), unless_taken)
     if key not in _UNNEST:
         _UNNEST[key] = _unnest_plan(connection, table, names, returning, unless_taken)
     plan = _UNNEST[key]
@@ -300,7 +318,7 @@ def _unnested(connection: Connection, table: Table, rows: Sequence[dict[str, Any
 
 
 def _unnest_plan(connection: Connection, table: Table, names: tuple[str, ...], returning: Sequence[Column[Any]],
-                 unless_taken: Sequence[Column[Any]]) -> tuple[str, list[Callable[[Any], Any] | None]] | None:
+                 unless_taken: Conflict) -> tuple[str, list[Callable[[Any], Any] | None]] | None:
     """The statement of ``_unnested`` and each column's bind processor (None for a table
     with an array column). Each array is cast to its column's type without length or
     precision: the column applies them on insert. The arrays go in binary (``%b``): a
@@ -318,7 +336,7 @@ def _unnest_plan(connection: Connection, table: Table, names: tuple[str, ...], r
     return statement, binds
 
 
-_UNNEST: dict[tuple[Table, tuple[str, ...], tuple[Column[Any], ...], tuple[Column[Any], ...]],
+_UNNEST: dict[tuple[Table, tuple[str, ...], tuple[Column[Any], ...], Conflict],
               tuple[str, list[Callable[[Any], Any] | None]] | None] = {}
 
 

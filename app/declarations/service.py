@@ -252,6 +252,13 @@ def _find_by_lrn(session: Session, party_id: int, lrn: str) -> models.Declaratio
     )
 
 
+def _replayed_or_refused(existing: models.Declaration, received: ReceivedDeclaration) -> Outcome | Rejection:
+    try:
+        return _replay_or_conflict(existing, received)
+    except Rejection as rejection:
+        return rejection
+
+
 def _replay_or_conflict(existing: models.Declaration, received: ReceivedDeclaration) -> Outcome:
     if existing.original_sha256 == received.sha256:
         return Outcome(Receipt.of(existing), replay=True)
@@ -267,12 +274,13 @@ def _risk_values(risk: RiskResult | None) -> dict[str, object]:
 
 
 def _insert_many_if_new(connection: Connection, rows: Sequence[dict[str, object]]) -> set[object]:
-    """Insert the declaration rows whose (declarant, LRN) is free; the ids of those inserted
-    (multi-row ``INSERT ... RETURNING`` statements, or on PostgreSQL COPY and one ``INSERT ...
-    SELECT``)."""
+    """Insert the declaration rows whose (declarant, LRN) and reference are free; the ids of
+    those inserted (multi-row ``INSERT ... RETURNING`` statements, or on PostgreSQL COPY and one
+    ``INSERT ... SELECT``). The rows' references must differ from each other."""
     table = models.table_of(models.Declaration)
     return {id_ for id_, in insert_returning(connection, table, rows, (table.c.id,),
-                                              unless_taken=(table.c.declarant_party_id, table.c.lrn))}
+                                              unless_taken=(table.c.declarant_party_id, table.c.lrn),
+                                              or_any_key=True)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -333,6 +341,30 @@ def plan(submission: Submission) -> Planned:
         "release_on_settlement": awaiting_duty,
         **_header_values(declaration, assessed), **_risk_values(risk),
     })
+
+
+def _drawn_again(planned: Planned) -> Planned:
+    """``planned`` with a fresh reference: the one it drew was another declaration's."""
+    reference = new_declaration_reference(planned.submission.at)
+    return replace(planned, reference=reference, row={**planned.row, "id": reference})
+
+
+def _distinct_references(pending: Sequence[tuple[int, Planned]]) -> list[tuple[int, Planned]]:
+    """``pending`` with no reference drawn twice (a row refused for its reference is then
+    surely not the one stored)."""
+    drawn: set[str] = set()
+    distinct = []
+    for index, planned in pending:
+        while planned.reference in drawn:
+            planned = _drawn_again(planned)
+        drawn.add(planned.reference)
+        distinct.append((index, planned))
+    return distinct
+
+
+#: How many references a new declaration may draw before storage gives up (each draw after the
+#: first follows one that another declaration holds: about one chance in 60 million).
+REFERENCE_DRAWS = 5
 
 
 def _existing_outcome(session: Session, caller: Caller, received: ReceivedDeclaration) -> Outcome:
@@ -413,7 +445,9 @@ def submit_many(session: Session, submissions: Sequence[Submission | Planned]) -
     NOTHING RETURNING`` for all the declaration rows, then one executemany per table. A document
     refused here (wrong function code or declarant, an LRN taken by another document) stores
     nothing; an LRN its declarant already stored, or sent twice here, is answered as a re-send
-    of the stored one.
+    of the stored one. A declaration whose row is refused although its LRN is free drew a
+    reference another declaration holds (``app.domain.reference``): it draws a fresh one and
+    is inserted again.
 
     Why: per declaration, ten statements cost more than everything else storage does; a batch
     of 1,000 pays about ten in all. Handlers still see one ``DeclarationLodged`` per declaration."""
@@ -437,15 +471,30 @@ def submit_many(session: Session, submissions: Sequence[Submission | Planned]) -
         else:
             lrns.add(lrn)
             fresh.append((index, planned))
-    inserted = _insert_many_if_new(session.connection(), [planned.row for _, planned in fresh])
-    stored = []
-    for index, planned in fresh:
-        if planned.reference in inserted:
-            stored.append(planned)
-            results[index] = planned.outcome()
-        else:
-            again.append((index, planned.submission))
-    _store_new(session, stored)
+    stored: list[tuple[int, Planned]] = []
+    pending = fresh
+    for _ in range(REFERENCE_DRAWS):
+        pending = _distinct_references(pending)
+        inserted = _insert_many_if_new(session.connection(), [planned.row for _, planned in pending])
+        drawn_again: list[tuple[int, Planned]] = []
+        for index, planned in pending:
+            if planned.reference in inserted:
+                stored.append((index, planned))
+                results[index] = planned.outcome()
+                continue
+            submission = planned.submission
+            assert submission.caller.party_id is not None
+            existing = _find_by_lrn(session, submission.caller.party_id, submission.received.declaration.lrn)
+            if existing is not None:
+                results[index] = _replayed_or_refused(existing, submission.received)
+            else:  # its LRN is free: the reference it drew was taken
+                drawn_again.append((index, _drawn_again(planned)))
+        pending = drawn_again
+        if not pending:
+            break
+    for index, _ in pending:
+        results[index] = Rejection("DATABASE_UNAVAILABLE", "the declaration could not be stored; retry shortly")
+    _store_new(session, [planned for _, planned in sorted(stored, key=lambda found: found[0])])
     for index, submission in again:
         try:
             results[index] = _existing_outcome(session, submission.caller, submission.received)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import secrets
 import socket
-import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -27,6 +26,7 @@ from app.documents import XmlVocabulary
 from app.domain.events import DeclarationFacts
 from app.domain.notifications import FEED_RETENTION_DAYS, NotificationKind, Resolver, callback_problems
 from app.domain.problems import Problem, Rejection
+from app.domain.reference import new_event_id
 from app.domain.routing import routing_key
 from app.platform.clock import utcnow
 from app.platform.uow import insert_later, memo
@@ -129,7 +129,7 @@ def notify(session: Session, subject: Subject, kind: NotificationKind, at: datet
     the party's clients (one row each, in this transaction); returns the feed's id (None when
     the party has no callback and a batch being stored inserts its feed rows together)."""
     values = {
-        "event_id": uuid.uuid4().hex, "party_id": subject.party_id, "kind": kind.value,
+        "event_id": new_event_id(at), "party_id": subject.party_id, "kind": kind.value,
         "declaration_id": subject.declaration_id, "lrn": subject.lrn, "version": subject.version,
         "conversation_id": subject.conversation_id, "status": status or subject.status,
         "lane": lane if lane is not None else subject.lane,

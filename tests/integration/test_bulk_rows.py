@@ -81,6 +81,32 @@ def test_rows_whose_key_is_stored_are_skipped_and_only_the_new_return(engine: En
     assert again == [] and count == COPY_FROM_ROWS + 6
 
 
+@pytest.mark.parametrize("count", [1, 3, COPY_FROM_ROWS + 2], ids=["one row", "a few rows", "many rows"])
+def test_rows_breaking_any_unique_key_are_skipped_when_asked(engine: Engine, count: int) -> None:
+    """``or_any_key``: a row whose primary key is taken is skipped as one whose (party, LRN) is,
+    by every path (one row, a few, many)."""
+    with engine.begin() as connection:
+        insert_rows(connection, probe, [{**_rows(0, 1)[0], "id": 1}])
+        taken_id = {**_rows(1, 1)[0], "id": 1}
+        taken_lrn = {**_rows(0, 1)[0], "id": 2}
+        given = ([taken_id] if count == 1 else [taken_id, taken_lrn]
+                 + [{**row, "id": 10 + n} for n, row in enumerate(_rows(5, count - 2))])
+        returned = insert_returning(connection, probe, given, (probe.c.id,),
+                                    unless_taken=(probe.c.party, probe.c.lrn), or_any_key=True)
+        stored = connection.execute(select(probe.c.id, probe.c.lrn).order_by(probe.c.id)).all()
+    assert sorted(id_ for id_, in returned) == [10 + n for n in range(count - 2)]
+    assert [tuple(row) for row in stored] == [(1, "LRN-0000")] + [(10 + n, f"LRN-{5 + n:04d}")
+                                                                   for n in range(count - 2)]
+
+
+def test_without_or_any_key_a_taken_primary_key_fails_the_insert(engine: Engine) -> None:
+    with engine.begin() as connection:
+        insert_rows(connection, probe, [{**_rows(0, 1)[0], "id": 1}])
+    with pytest.raises(IntegrityError), engine.begin() as connection:
+        insert_returning(connection, probe, [{**_rows(1, 1)[0], "id": 1}, {**_rows(2, 1)[0], "id": 2}],
+                         (probe.c.id,), unless_taken=(probe.c.party, probe.c.lrn))
+
+
 def test_a_few_rows_take_their_ids_in_the_order_given(engine: Engine) -> None:
     """Ids order what a unit of work wrote (events, the lifecycle feed's cursor), whichever way
     the rows went (on PostgreSQL a few rows go as one ``unnest`` statement)."""

@@ -18,6 +18,7 @@ from app.declarations import service as declarations
 from app.declarations.metrics import GROUP_SIZE
 from app.domain.actors import Caller
 from app.domain.problems import Rejection
+from app.platform.clock import utcnow
 from app.platform.together import R, StoreGroup, T, Together
 from tests.conftest import OTHER_BRN
 from tests.factories import declaration_xml
@@ -222,3 +223,67 @@ def test_a_group_stores_every_row_a_declaration_stored_alone_has(world: World, m
     for answer in answers:
         assert isinstance(answer, declarations.Outcome)
         assert _stored_rows(world, answer.receipt.id) == expected
+
+
+def _drawing(monkeypatch: pytest.MonkeyPatch, *first: str) -> None:
+    """References are drawn as ``first`` says, then as ever."""
+    queue, real, lock = list(first), declarations.new_declaration_reference, threading.Lock()
+
+    def draw(now):  # type: ignore[no-untyped-def]
+        with lock:
+            return queue.pop(0) if queue else real(now)
+
+    monkeypatch.setattr(declarations, "new_declaration_reference", draw)
+
+
+def _reference_of(world: World, lrn: str) -> tuple[str, int, int]:
+    """The declaration stored for ``lrn``: its reference, and how many documents and events name it."""
+    with world.session() as session:
+        reference = session.scalar(select(models.Declaration.id).where(models.Declaration.lrn == lrn))
+        assert reference is not None
+        documents = session.scalars(select(models.DeclarationDocument.id).where(
+            models.DeclarationDocument.declaration_id == reference)).all()
+        events = session.scalars(select(models.DeclarationEvent.id).where(
+            models.DeclarationEvent.declaration_id == reference)).all()
+    return reference, len(documents), len(events)
+
+
+def test_a_declaration_drawing_a_reference_already_held_is_given_a_fresh_one(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """References are partly time, partly chance (``app.domain.reference``): two may be drawn
+    alike. The second declaration is stored under a reference of its own, and the first is
+    untouched."""
+    every_score(world, "red")
+    held = declarations.new_declaration_reference(utcnow())
+    _drawing(monkeypatch, held, held)
+    first = world.lodge(declaration_xml(lrn="HELD-1"))
+    second = world.lodge(declaration_xml(lrn="DRAWN-AGAIN-1"))
+    assert first.receipt.id == held and second.receipt.id not in ("", held) and not second.replay
+    assert _reference_of(world, "HELD-1") == (held, 1, 1)
+    assert _reference_of(world, "DRAWN-AGAIN-1") == (second.receipt.id, 1, 1)
+
+
+def test_in_one_group_two_posts_drawing_one_reference_are_each_stored_under_their_own(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    every_score(world, "red")
+    _together(world, monkeypatch, 3)
+    alike, held = (declarations.new_declaration_reference(utcnow()) for _ in range(2))
+    _drawing(monkeypatch, held, alike, alike, held)  # the leader alone; then three drawing two references
+    answers = _post_at_once(world, [(declaration_xml(lrn=f"ALIKE-{n}"), world.trader, f"c{n}") for n in range(4)])
+    outcomes = [answer for answer in answers if isinstance(answer, declarations.Outcome)]
+    assert len(outcomes) == 4 and len({outcome.receipt.id for outcome in outcomes}) == 4
+    for n, outcome in enumerate(outcomes):
+        assert _reference_of(world, f"ALIKE-{n}") == (outcome.receipt.id, 1, 1)
+
+
+def test_a_declaration_that_keeps_drawing_held_references_is_refused_with_nothing_stored(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    every_score(world, "red")
+    held = declarations.new_declaration_reference(utcnow())
+    _drawing(monkeypatch, *[held] * (2 + declarations.REFERENCE_DRAWS))
+    world.lodge(declaration_xml(lrn="HELD-2"))
+    with pytest.raises(Rejection) as refused:
+        world.lodge(declaration_xml(lrn="UNLUCKY-1"))
+    assert refused.value.code == "DATABASE_UNAVAILABLE"
+    with world.session() as session:
+        assert session.scalars(select(models.Declaration.lrn)).all() == ["HELD-2"]
