@@ -27,21 +27,18 @@ COPYed into a temporary staging table instead and moved by one ``INSERT ... SELE
 """
 from __future__ import annotations
 
-import json
 import threading
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date, datetime, time
-from decimal import Decimal
+from datetime import datetime
 from itertools import chain
 from operator import itemgetter
 from typing import Any, cast
 
 import psycopg
 from psycopg import sql
-from psycopg.types.json import Json, Jsonb
-from sqlalchemy import ARRAY, JSON, Column, Connection, DateTime, Dialect, Engine, LargeBinary, Table, event
+from sqlalchemy import ARRAY, Column, Connection, DateTime, Dialect, Engine, Table, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.sql.dml import Insert
@@ -305,11 +302,6 @@ def _unnested(connection: Connection, table: Table, rows: Sequence[dict[str, Any
     plan = _UNNEST[key]
     if plan is None:
         return None
-    if not returning and connection in _HELD:
-        held = _as_json(connection, table, names, rows)
-        if held is not None:
-            hold_back(connection, *held)
-            return []
     statement, binds = plan
     arrays: list[list[Any]] = []
     for name, bind in zip(names, binds, strict=True):
@@ -346,70 +338,6 @@ def _unnest_plan(connection: Connection, table: Table, names: tuple[str, ...], r
 
 _UNNEST: dict[tuple[Table, tuple[str, ...], tuple[Column[Any], ...], Conflict],
               tuple[str, list[Callable[[Any], Any] | None]] | None] = {}
-
-
-def _as_json(connection: Connection, table: Table, names: tuple[str, ...], rows: Sequence[dict[str, Any]]
-             ) -> tuple[str, tuple[str]] | None:
-    """Rows held back (``hold_back_inserts``) as one JSON text, read by ``json_to_recordset``
-    into each column's type: the statement and its one argument. None where they cannot go so
-    (a bytea column, whose bytes JSON cannot carry; a value JSON cannot hold exactly, such as a
-    float that is not a number): the caller sends arrays.
-
-    Why: psycopg dumps an array per column in Python, element by element, and a group's dozen
-    held statements had a hundred arrays: sending them was the greater part of the client's
-    CPU for storing a group on PostgreSQL. The standard library's JSON encoder writes all of a
-    table's rows at once, in C; it cost half as much (bench/RESULTS.md, tenth session). Each
-    value is first put through its column's bind processor, as executemany would apply it; a
-    JSON column's value, so serialised, travels as text and is cast back, so a document's
-    ``null`` stays JSON ``null``."""
-    key = (table, names)
-    if key not in _JSON:
-        _JSON[key] = _json_plan(connection.dialect, table, names)
-    plan = _JSON[key]
-    if plan is None:
-        return None
-    statement, binds = plan
-    records = [dict(zip(names, record)) for record in _bound_records(rows, names, binds)]
-    try:
-        return statement, (json.dumps(records, default=_json_value, allow_nan=False, separators=(",", ":")),)
-    except (TypeError, ValueError):
-        return None
-
-
-def _json_plan(dialect: Dialect, table: Table, names: tuple[str, ...]
-               ) -> tuple[str, list[tuple[int, Callable[[Any], Any]]]] | None:
-    """``_as_json``'s statement and bind processors; None for a table with a bytea column."""
-    if any(isinstance(table.c[name].type, (LargeBinary, ARRAY)) for name in names):
-        return None
-    quote = dialect.identifier_preparer.quote
-    json_columns = {name for name in names if isinstance(table.c[name].type, JSON)}
-    columns = ", ".join(quote(name) for name in names)
-    read_as = ", ".join(f"{quote(name)} {'TEXT' if name in json_columns else _type_name(table, name, dialect)}"
-                        for name in names)
-    chosen = ", ".join(f"{quote(name)}::{_type_name(table, name, dialect)}" if name in json_columns else quote(name)
-                       for name in names)
-    statement = (f"INSERT INTO {_quoted_target(dialect, table)} ({columns}) SELECT {chosen} "
-                 f"FROM ROWS FROM (json_to_recordset(%s::json) AS ({read_as})) "
-                 f"WITH ORDINALITY AS given ({columns}, csw_given_order) ORDER BY csw_given_order")
-    return statement, _bind_processors(dialect, table, names)
-
-
-_JSON: dict[tuple[Table, tuple[str, ...]], tuple[str, list[tuple[int, Callable[[Any], Any]]]] | None] = {}
-
-
-def _json_value(value: object) -> str:
-    """A bound value JSON has no type for, as the text its column reads: a number's digits, a
-    moment in ISO 8601 with its offset, a JSON column's document serialised as psycopg would
-    send it."""
-    if isinstance(value, (Json, Jsonb)):
-        return str((value.dumps or json.dumps)(value.obj))
-    if isinstance(value, Decimal):
-        if not value.is_finite():
-            raise ValueError(f"{value} is not a number a column can hold")
-        return str(value)
-    if isinstance(value, (datetime, date, time)):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not sent as JSON")
 
 
 def _type_name(table: Table, name: str, dialect: Dialect) -> str:

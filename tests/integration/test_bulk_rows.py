@@ -9,23 +9,16 @@ from datetime import datetime, timedelta, timezone
 from enum import Enum
 
 import pytest
-from decimal import Decimal
-
 from sqlalchemy import (
     ARRAY,
-    JSON,
     Boolean,
     Column,
-    Connection,
     Engine,
-    Float,
     Integer,
     LargeBinary,
     MetaData,
-    Numeric,
     String,
     Table,
-    Text,
     UniqueConstraint,
     event,
     select,
@@ -168,53 +161,6 @@ def test_rows_with_an_array_column_are_stored_whole(database_url: str) -> None:
         stored = connection.execute(select(table.c.seals).order_by(table.c.id)).scalars().all()
     assert stored == [["S1", "S2"], ["S3"], ["S4"], []]
     assert sorted(returned) == [([],), (["S4"],)]
-
-
-jsonable = Table("bulk_rows_jsonable", metadata, Column("id", Integer, primary_key=True), Column("lrn", String(35)),
-                 Column("at", UtcDateTime), Column("amount", Numeric(18, 2)), Column("ratio", Float),
-                 Column("flag", Boolean), Column("note", Text), Column("kind", String(20)),
-                 Column("detail", JSON(none_as_null=True)), Column("raw", JSON))
-
-
-def _jsonable_rows(prefix: str) -> list[dict[str, object]]:
-    return [
-        {"lrn": f"{prefix}-0", "at": MOMENT, "amount": Decimal("12345.60"), "ratio": 0.1 + 0.2, "flag": True,
-         "note": 'quotes " and \\ backslashes, 貨物, a tab\there', "kind": Kind.PAPER,
-         "detail": {"documents": [{"id": "N935-1", "amount": "1.50"}], "nested": {"empty": None}}, "raw": None},
-        {"lrn": f"{prefix}-1", "at": None, "amount": None, "ratio": None, "flag": None, "note": None, "kind": "plain",
-         "detail": None, "raw": [1, "two", None]},
-        {"lrn": f"{prefix}-2", "at": MOMENT + timedelta(days=400), "amount": Decimal("-0.01"), "ratio": 1e-300,
-         "flag": False, "note": "", "kind": "plain", "detail": {}, "raw": "a string"},
-    ]
-
-
-def test_rows_held_back_are_stored_as_executemany_stores_them(engine: Engine, monkeypatch: pytest.MonkeyPatch
-                                                              ) -> None:
-    """Held back on PostgreSQL, a table's rows go as one JSON text (no bytea column to carry):
-    every value, a JSON document's ``null`` and SQL's NULL included, is stored as executemany
-    stores it."""
-    held: list[str] = []
-    hold_back = bulk.hold_back
-
-    def holding(connection: Connection, statement: str, arguments: tuple[object, ...]) -> bool:
-        held.append(statement)
-        return hold_back(connection, statement, arguments)
-
-    monkeypatch.setattr(bulk, "hold_back", holding)
-    with engine.begin() as connection:
-        hold_back_inserts(connection)
-        insert_rows(connection, jsonable, _jsonable_rows("HELD"))
-    with engine.begin() as connection:
-        connection.execute(jsonable.insert(), _jsonable_rows("PLAIN"))
-    columns = [column for column in jsonable.columns if column.name not in ("id", "lrn")]
-    with engine.connect() as connection:
-        stored = {lrn: rest for lrn, *rest in connection.execute(
-            select(jsonable.c.lrn, *columns, jsonable.c.raw.is_(None), jsonable.c.detail.is_(None)))}
-    for n in range(3):
-        assert stored[f"HELD-{n}"] == stored[f"PLAIN-{n}"]
-    assert stored["HELD-0"][-2:] == [False, False] and stored["HELD-1"][-2:] == [False, True]
-    assert len(held) == (1 if engine.dialect.name == "postgresql" else 0) and all("json_to_recordset" in text
-                                                                                  for text in held)
 
 
 def _lrns(engine: Engine) -> list[str]:
