@@ -1,9 +1,7 @@
 import random
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from stdnum.iso7064 import mod_37_36
-
-from datetime import timedelta
 
 from app.domain.reference import (
     ALPHABET,
