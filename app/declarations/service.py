@@ -252,13 +252,6 @@ def _find_by_lrn(session: Session, party_id: int, lrn: str) -> models.Declaratio
     )
 
 
-def _replayed_or_refused(existing: models.Declaration, received: ReceivedDeclaration) -> Outcome | Rejection:
-    try:
-        return _replay_or_conflict(existing, received)
-    except Rejection as rejection:
-        return rejection
-
-
 def _replay_or_conflict(existing: models.Declaration, received: ReceivedDeclaration) -> Outcome:
     if existing.original_sha256 == received.sha256:
         return Outcome(Receipt.of(existing), replay=True)
@@ -367,13 +360,23 @@ def _distinct_references(pending: Sequence[tuple[int, Planned]]) -> list[tuple[i
 REFERENCE_DRAWS = 5
 
 
-def _existing_outcome(session: Session, caller: Caller, received: ReceivedDeclaration) -> Outcome:
-    """The answer for a document whose (declarant, LRN) is already stored: a replay, or a refusal."""
+def _existing_outcome(session: Session, caller: Caller, received: ReceivedDeclaration) -> Outcome | Rejection | None:
+    """The answer for a document whose (declarant, LRN) is already stored: a replay, or a
+    refusal; None when no declaration holds that LRN."""
     assert caller.party_id is not None
     existing = _find_by_lrn(session, caller.party_id, received.declaration.lrn)
-    if existing is None:  # the conflict was gone by the time we looked: a retry will tell
-        raise Rejection("DATABASE_UNAVAILABLE", "the declaration could not be stored; retry shortly")
-    return _replay_or_conflict(existing, received)
+    if existing is None:
+        return None
+    try:
+        return _replay_or_conflict(existing, received)
+    except Rejection as rejection:
+        return rejection
+
+
+def _not_stored() -> Rejection:
+    """A declaration storage could not settle (its conflict gone when looked for, or every
+    reference it drew held): a retry will tell."""
+    return Rejection("DATABASE_UNAVAILABLE", "the declaration could not be stored; retry shortly")
 
 
 def _store_new(session: Session, plans: Sequence[Planned]) -> None:
@@ -482,24 +485,19 @@ def submit_many(session: Session, submissions: Sequence[Submission | Planned]) -
                 stored.append((index, planned))
                 results[index] = planned.outcome()
                 continue
-            submission = planned.submission
-            assert submission.caller.party_id is not None
-            existing = _find_by_lrn(session, submission.caller.party_id, submission.received.declaration.lrn)
+            existing = _existing_outcome(session, planned.submission.caller, planned.submission.received)
             if existing is not None:
-                results[index] = _replayed_or_refused(existing, submission.received)
+                results[index] = existing
             else:  # its LRN is free: the reference it drew was taken
                 drawn_again.append((index, _drawn_again(planned)))
         pending = drawn_again
         if not pending:
             break
     for index, _ in pending:
-        results[index] = Rejection("DATABASE_UNAVAILABLE", "the declaration could not be stored; retry shortly")
+        results[index] = _not_stored()
     _store_new(session, [planned for _, planned in sorted(stored, key=lambda found: found[0])])
     for index, submission in again:
-        try:
-            results[index] = _existing_outcome(session, submission.caller, submission.received)
-        except Rejection as rejection:
-            results[index] = rejection
+        results[index] = _existing_outcome(session, submission.caller, submission.received) or _not_stored()
     assert all(result is not None for result in results)
     return [result for result in results if result is not None]
 
