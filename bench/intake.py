@@ -208,6 +208,7 @@ class RunResult:
     bare: bool = False
     status: bool = False  # GET look-ups: "accepted" counts 200s
     floor: bool = False  # the request floor: every answer is an expected 400
+    cpu: CpuUse | None = None  # paired turns: where the machine's CPU went
 
     @property
     def per_s(self) -> float:
@@ -573,6 +574,69 @@ def rss_kib(pid: int) -> int | None:
     return None
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU the processes have used so far (those gone count nothing)."""
+    ticks = 0
+    for pid in pids:
+        with suppress(OSError, ValueError, IndexError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def machine_ticks() -> tuple[int, int]:
+    """The machine's CPU time so far, all of it and idle (idle and waiting for I/O), in ticks."""
+    try:
+        values = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return 0, 0
+    return sum(values), values[3] + values[4]
+
+
+@dataclass(frozen=True)
+class CpuUse:
+    """Where the machine's CPU went during a measured turn, per 2xx answer: the server's
+    workers, and the whole machine (every core's busy time: workers, database, wrk, kernel);
+    and the share of the machine that stood idle. Why: issue 26's ratio is set by CPU per
+    declaration and by how much of the machine is left idle (bench/RESULTS.md, eleventh
+    session); the turn's rate alone cannot tell the two apart."""
+
+    workers_ms: float
+    machine_ms: float
+    idle: float
+
+    def describe(self) -> str:
+        return (f"CPU a declaration: workers {self.workers_ms:.2f} ms, machine {self.machine_ms:.2f} ms; "
+                f"{100 * self.idle:.0f} % idle")
+
+
+@dataclass(frozen=True)
+class CpuMark:
+    """The server's workers and their CPU, and the machine's ticks, when a turn began."""
+
+    workers: list[int]
+    workers_s: float
+    total: int
+    idle: int
+
+    @classmethod
+    def now(cls, master: int) -> CpuMark:
+        workers = worker_pids(master)
+        total, idle = machine_ticks()
+        return cls(workers, cpu_seconds(workers), total, idle)
+
+    def since(self, answered: int) -> CpuUse | None:
+        """The CPU used since this mark, per answer (None if nothing was answered or counted)."""
+        total, idle = machine_ticks()
+        ticks = total - self.total
+        if answered <= 0 or ticks <= 0:
+            return None
+        idle_ticks = idle - self.idle
+        busy_s = (ticks - idle_ticks) / os.sysconf("SC_CLK_TCK")
+        return CpuUse(1000 * (cpu_seconds(self.workers) - self.workers_s) / answered, 1000 * busy_s / answered,
+                      idle_ticks / ticks)
+
+
 @dataclass(frozen=True)
 class Rss:
     """Resident memory of each gunicorn worker (pid -> KiB) at one moment."""
@@ -850,8 +914,10 @@ def bench_paired(backend: str, case: Case, load: Load, workers: int, work_dir: P
     ceiling_env = service_env(ceiling_url, ceiling_instance)
     full: list[RunResult] = []
     ceiling: list[RunResult] = []
-    with gunicorn("app.wsgi:app", workers, env, instance / "gunicorn.log") as full_base, \
-            gunicorn("bench.durable_app:app", workers, ceiling_env, ceiling_instance / "gunicorn.log") as ceiling_base:
+    with gunicorn_server("app.wsgi:app", workers, env, instance / "gunicorn.log") as full_server, \
+            gunicorn_server("bench.durable_app:app", workers, ceiling_env,
+                            ceiling_instance / "gunicorn.log") as ceiling_server:
+        full_base, ceiling_base = full_server.base, ceiling_server.base
         print(f"[paired {backend}] full service at {full_base}, durable ceiling at {ceiling_base}, "
               f"{pairs} turns each", flush=True)
         warm_accepted, warm_tag = load.warm(full_base, case, f"paired {backend}, full")
@@ -860,19 +926,22 @@ def bench_paired(backend: str, case: Case, load: Load, workers: int, work_dir: P
             order = [True, False] if turn % 2 == 0 else [False, True]
             for is_full in order:
                 tag = f"P{secrets.token_hex(3)}"
-                base = full_base if is_full else ceiling_base
+                server = full_server if is_full else ceiling_server
                 label = f"{'full' if is_full else 'durable ceiling'} ({backend})"
-                result = load.post_once(base, case, load.duration, tag)
+                mark = CpuMark.now(server.pid)
+                result = load.post_once(server.base, case, load.duration, tag)
+                cpu = mark.since(result.accepted)
                 print(f"  [paired {backend}, turn {turn + 1}] {label}: {result.accepted_per_s:.1f}/s, "
-                      f"p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms, {result.non_2xx} non-2xx", flush=True)
+                      f"p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms, {result.non_2xx} non-2xx"
+                      + (f"; {cpu.describe()}" if cpu else ""), flush=True)
                 first = turn == 0  # the warm-up's figures go with each server's first turn
                 if is_full:
                     tags = [warm_tag, tag] if first else [tag]
                     full.append(RunResult(f"{label}, turn {turn + 1}", case.title, case.connections, result,
-                                          warm_accepted if first else 0, count_declarations(url, tags)))
+                                          warm_accepted if first else 0, count_declarations(url, tags), cpu=cpu))
                 else:
                     ceiling.append(RunResult(f"{label}, turn {turn + 1}", case.title, case.connections, result,
-                                             ceiling_warm if first else 0, bare=True))
+                                             ceiling_warm if first else 0, bare=True, cpu=cpu))
     return Paired(backend, full, ceiling)
 
 
@@ -914,6 +983,7 @@ def durable_verdicts(paired: list[Paired]) -> list[str]:
                      f"{turns}/s), p99 {full_p99:.0f} ms (the ceiling's own: {ceiling_p99:.0f} ms) — {verdict} issue "
                      f"26's target (≥ {TARGET_DURABLE_RATIO:.2f}, p99 < {TARGET_DURABLE_P99_MS:.0f} ms)")
         lines += [_durability(run, run.label) for run in pair.full]
+        lines += [f"  - {run.label}: {run.cpu.describe()}" for run in [*pair.full, *pair.ceiling] if run.cpu]
     return lines
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from bench import intake
 from bench.intake import BenchError, RunResult, WrkResult, _large_verdict, pooled_percentile
 
 
@@ -72,3 +73,29 @@ def test_a_999_item_declaration_meets_its_target_in_time_or_within_5x_of_the_bar
 
     assert verdict in line
     assert f"p99 {bare_p99:.0f} ms" in line
+
+
+def test_a_turns_cpu_is_given_per_declaration_for_the_workers_and_the_whole_machine(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 26's ratio is set by CPU per declaration and by how much of the machine stood idle;
+    a turn reports both. Two cores for 10 s are 2,000 ticks at 100 a second."""
+    ticks = iter([(10_000, 4_000), (12_000, 4_200)])  # 200 of the turn's 2,000 ticks idle
+    workers_s = iter([50.0, 62.0])  # the workers used 12 s of CPU
+    monkeypatch.setattr(intake, "machine_ticks", lambda: next(ticks))
+    monkeypatch.setattr(intake, "cpu_seconds", lambda pids: next(workers_s))
+    monkeypatch.setattr(intake, "worker_pids", lambda master: [101, 102])
+    monkeypatch.setattr(intake.os, "sysconf", lambda name: 100)
+
+    used = intake.CpuMark.now(master=1).since(answered=4_000)
+
+    assert used is not None
+    assert (used.workers_ms, used.machine_ms, used.idle) == (3.0, 4.5, 0.1)
+    assert used.describe() == "CPU a declaration: workers 3.00 ms, machine 4.50 ms; 10 % idle"
+
+
+def test_a_turn_that_answered_nothing_reports_no_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(intake, "machine_ticks", lambda: (1_000, 500))
+    monkeypatch.setattr(intake, "cpu_seconds", lambda pids: 1.0)
+    monkeypatch.setattr(intake, "worker_pids", lambda master: [])
+
+    assert intake.CpuMark.now(master=1).since(answered=0) is None
