@@ -574,14 +574,19 @@ def rss_kib(pid: int) -> int | None:
     return None
 
 
+def process_cpu_seconds(pid: int) -> float | None:
+    """User and system CPU seconds the process has used so far (Linux ``/proc``); None once
+    it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
 def cpu_seconds(pids: list[int]) -> float:
     """User and system CPU the processes have used so far (those gone count nothing)."""
-    ticks = 0
-    for pid in pids:
-        with suppress(OSError, ValueError, IndexError):
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            ticks += int(fields[11]) + int(fields[12])  # utime, stime
-    return ticks / os.sysconf("SC_CLK_TCK")
+    return sum(used for pid in pids if (used := process_cpu_seconds(pid)) is not None)
 
 
 def machine_ticks() -> tuple[int, int]:

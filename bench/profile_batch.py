@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import os
 import pstats
 import time
 from collections import Counter
@@ -23,7 +22,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from bench.batch import batch_body
-from bench.intake import API_KEY
+from bench.intake import API_KEY, process_cpu_seconds
 from bench.inprocess import scratch_client
 
 
@@ -106,15 +105,7 @@ def server_cpu(backends: set[int]) -> dict[int, float]:
     """CPU seconds used so far by each PostgreSQL backend serving this process that is still
     running, read from /proc (a server on this machine, Linux). Why: the server's work shares
     the 2 cores with the workers, and how rows are sent changes it."""
-    used: dict[int, float] = {}
-    for pid in backends:
-        try:
-            with open(f"/proc/{pid}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        used[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return used
+    return {pid: used for pid in backends if (used := process_cpu_seconds(pid)) is not None}
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import os
 import pstats
 import re
 import threading
@@ -22,7 +21,6 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 from flask import Flask
@@ -36,6 +34,7 @@ from bench.intake import (
     ENDPOINT,
     cargo_body,
     declaration_body,
+    process_cpu_seconds,
 )
 from app.db import bulk
 from bench.inprocess import scratch_client
@@ -67,11 +66,10 @@ def server_cpu(url: str | None) -> float | None:
         engine.dispose()
     total = 0.0
     for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
+        used = process_cpu_seconds(pid)
+        if used is None:
             return None
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        total += used
     return total
 
 
