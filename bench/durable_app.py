@@ -18,7 +18,7 @@ from typing import Any
 
 from flask import Flask, Response, request
 from sqlalchemy import Column, DateTime, Integer, LargeBinary, MetaData, String, Table, create_engine, event
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 
 from app.config import PROJECT_ROOT
 from app.db.session import normalise_url, write_gate
@@ -53,8 +53,8 @@ if engine.dialect.name == "sqlite":
 
 try:
     metadata.create_all(engine)
-except OperationalError:  # another worker made it at the same moment
-    metadata.create_all(engine)
+except DBAPIError:  # another worker made it at the same moment (SQLite: locked; PostgreSQL: a
+    metadata.create_all(engine)  # unique violation in pg_type, which once stopped the ceiling's server)
 app = Flask(__name__)
 
 
