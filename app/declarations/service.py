@@ -155,8 +155,7 @@ def _insert_equipment(connection: Connection, declarations: Sequence[tuple[str, 
     # asked for in the rows' order instead (on SQLite, one statement per row).
     keys = [(declaration_id, item.sequence) for declaration_id, item in equipment]
     known_by_key = len(set(keys)) == len(keys)
-    if known_by_key and hold_back(connection, _SEALS_OF_EQUIPMENT, _equipment_and_seals(equipment),
-                                  ("transport_equipment", "seals"), _EQUIPMENT_INSERTED):
+    if known_by_key and hold_back(connection, _EQUIPMENT_AND_SEALS, _equipment_and_seals(equipment)):
         return
     rows = [{"declaration_id": declaration_id, "sequence": item.sequence, "container_id": item.container_id,
              "elock_id": item.elock_id} for declaration_id, item in equipment]
@@ -175,13 +174,12 @@ def _insert_equipment(connection: Connection, declarations: Sequence[tuple[str, 
 _EQUIPMENT = models.table_of(models.TransportEquipment)
 # Equipment and seals as one statement whose answer nobody reads (PostgreSQL, held back with a
 # group's inserts): the seals find their equipment's ids among the rows it inserts.
-_EQUIPMENT_INSERTED = (
-    "equipment AS (INSERT INTO transport_equipment (declaration_id, sequence, container_id, elock_id) "
+_EQUIPMENT_AND_SEALS = (
+    "WITH equipment AS (INSERT INTO transport_equipment (declaration_id, sequence, container_id, elock_id) "
     "SELECT declaration_id, sequence, container_id, elock_id "
     "FROM unnest(%b::VARCHAR[], %b::INTEGER[], %b::VARCHAR[], %b::VARCHAR[]) "
     "WITH ORDINALITY AS given (declaration_id, sequence, container_id, elock_id, csw_given_order) "
-    "ORDER BY csw_given_order RETURNING id, declaration_id, sequence)")
-_SEALS_OF_EQUIPMENT = (
+    "ORDER BY csw_given_order RETURNING id, declaration_id, sequence) "
     "INSERT INTO seals (equipment_id, seal_id) SELECT equipment.id, sealed.seal_id "
     "FROM unnest(%b::VARCHAR[], %b::INTEGER[], %b::VARCHAR[]) "
     "WITH ORDINALITY AS sealed (declaration_id, sequence, seal_id, csw_given_order) "
@@ -191,8 +189,8 @@ _INSERT_EQUIPMENT_IN_ORDER = _EQUIPMENT.insert().returning(_EQUIPMENT.c.id, sort
 
 
 def _equipment_and_seals(equipment: Sequence[tuple[str, TransportEquipment]]) -> tuple[list[object], ...]:
-    """The arrays of ``_EQUIPMENT_INSERTED`` and ``_SEALS_OF_EQUIPMENT``: each column of the
-    equipment, then of the seals (each seal named by its equipment's declaration and sequence)."""
+    """The arrays of ``_EQUIPMENT_AND_SEALS``: each column of the equipment, then of the seals
+    (each seal named by its equipment's declaration and sequence)."""
     sealed = [(declaration_id, item.sequence, seal_id) for declaration_id, item in equipment
               for seal_id in item.seal_ids]
     return ([declaration_id for declaration_id, _ in equipment], [item.sequence for _, item in equipment],

@@ -37,9 +37,6 @@ probe = Table("bulk_rows_probe", metadata, Column("id", Integer, primary_key=Tru
               Column("party", Integer), Column("lrn", String(35)), Column("body", LargeBinary),
               Column("at", UtcDateTime), Column("flag", Boolean, nullable=True),
               Column("note", String(40), nullable=True), UniqueConstraint("party", "lrn"))
-# A second table for rows held back into several tables (a group's declarations, items, events)
-sidecar = Table("bulk_rows_sidecar", metadata, Column("id", Integer, primary_key=True),
-                Column("lrn", String(35), unique=True), Column("note", String(40), nullable=True))
 
 
 class Kind(str, Enum):
@@ -207,52 +204,6 @@ def test_rows_held_back_are_dropped_by_a_rollback_and_hold_back_ends_with_the_tr
             assert connection.execute(select(probe.c.lrn).order_by(probe.c.id)).scalars().all() == [
                 "LRN-0005", "LRN-0006"]
     assert _lrns(engine) == ["LRN-0005", "LRN-0006"]
-
-
-def _statements_sent(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """How many statements each sending of the rows held back took."""
-    sent: list[int] = []
-    together = bulk._together
-
-    def counted(held: list[object]) -> list[tuple[str, tuple[object, ...]]]:
-        statements = together(held)  # type: ignore[arg-type]
-        sent.append(len(statements))
-        return statements
-
-    monkeypatch.setattr(bulk, "_together", counted)
-    return sent
-
-
-def _sidecar_rows(first: int, count: int) -> list[dict[str, object]]:
-    return [{"lrn": f"LRN-{n:04d}", "note": f"side {n}"} for n in range(first, first + count)]
-
-
-def test_rows_held_back_into_several_tables_go_as_one_statement_and_each_tables_rows_keep_their_order(
-        engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A group's inserts into different tables are one statement with the commit; an insert into
-    a table already written starts the next, so each table's ids follow the order held back."""
-    sent = _statements_sent(monkeypatch)
-    with engine.begin() as connection:
-        hold_back_inserts(connection)
-        insert_rows(connection, probe, _rows(0, 2))
-        insert_rows(connection, sidecar, _sidecar_rows(0, 2))
-        insert_rows(connection, probe, _rows(2, 2))  # the probe again: a second statement
-        insert_rows(connection, sidecar, _sidecar_rows(2, 3))
-    assert _lrns(engine) == [f"LRN-{n:04d}" for n in range(4)]
-    with engine.connect() as connection:
-        side = connection.execute(select(sidecar.c.lrn, sidecar.c.note).order_by(sidecar.c.id)).all()
-    assert [tuple(row) for row in side] == [(f"LRN-{n:04d}", f"side {n}") for n in range(5)]
-    assert sent == ([2] if engine.dialect.name == "postgresql" else [])  # elsewhere nothing is held back
-
-
-def test_a_row_breaking_a_constraint_in_a_statement_of_several_inserts_stores_nothing(engine: Engine) -> None:
-    with pytest.raises(IntegrityError, match="bulk_rows_sidecar"), engine.begin() as connection:
-        hold_back_inserts(connection)
-        insert_rows(connection, probe, _rows(0, 2))
-        insert_rows(connection, sidecar, _sidecar_rows(0, 1) + _sidecar_rows(0, 1))  # LRN-0000 twice
-    assert _lrns(engine) == []
-    with engine.connect() as connection:
-        assert connection.execute(select(sidecar.c.lrn)).all() == []
 
 
 def test_a_read_marked_as_reading_nothing_held_goes_ahead_of_the_rows_held_back(engine: Engine) -> None:
