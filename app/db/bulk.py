@@ -31,7 +31,8 @@ import threading
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from itertools import chain
 from operator import itemgetter
 from typing import Any, cast
@@ -285,16 +286,24 @@ def _unnested(connection: Connection, table: Table, rows: Sequence[dict[str, Any
               returning: Sequence[Column[Any]] = (), unless_taken: Conflict = None
               ) -> list[tuple[Any, ...]] | None:
     """Insert a few rows on PostgreSQL with one statement whose text does not depend on how
-    many there are: ``INSERT ... SELECT ... FROM unnest(%b::type[], ...) WITH ORDINALITY``, one
+    many there are: ``INSERT ... SELECT ... FROM unnest(%t::type[], ...) WITH ORDINALITY``, one
     array per column, the rows taking their ids in the order given. None when the rows cannot
-    go so (a column's values of several Python types, which psycopg would not put in one
-    array, or an array column, which ``unnest`` would flatten): the caller then uses executemany.
+    go so (a value of a Python type not written below, or an array column, which ``unnest``
+    would flatten): the caller then uses executemany.
 
     Why: psycopg's executemany sends a Bind and Execute per row and polls the socket for each;
     SQLAlchemy's multi-row ``VALUES`` for ``RETURNING`` is a new text for every row count,
     rewritten and parsed each time. One prepared statement per table and column set costs the
     client about a tenth less CPU per declaration for the handful of rows a group of single
-    declarations stores, and the server no more (bench/RESULTS.md, fifth session)."""
+    declarations stores, and the server no more (bench/RESULTS.md, fifth session).
+
+    Each array but a ``bytea`` one goes as the text of an array literal, which the server casts
+    to the column's type: its parameter type is then the same whatever the values, so the
+    statement stays one prepared statement. psycopg types an array by its values (``int2[]`` or
+    ``int4[]`` by their size, nothing for an array of NULLs), and prepares a statement per text
+    and parameter types, so rows differing only in which optional columns they fill were
+    planned afresh each time. A ``bytea`` array goes in binary: a document body as its bytes,
+    not as hex text the server would decode."""
     names = tuple(rows[0])
     key = (table, names, tuple(returning), unless_taken)
     if key not in _UNNEST:
@@ -302,42 +311,83 @@ def _unnested(connection: Connection, table: Table, rows: Sequence[dict[str, Any
     plan = _UNNEST[key]
     if plan is None:
         return None
-    statement, binds = plan
-    arrays: list[list[Any]] = []
-    for name, bind in zip(names, binds, strict=True):
+    statement, binds, kinds = plan
+    arrays: list[object] = []
+    for name, bind, kind in zip(names, binds, kinds, strict=True):
         values = [row[name] for row in rows]
         if bind is not None:
             values = [bind(value) for value in values]
-        if len({type(value) for value in values} - {type(None)}) > 1:
+        if kind == "BYTEA":
+            if any(value is not None and type(value) is not bytes and type(value) is not psycopg.Binary
+                   for value in values):
+                return None
+            arrays.append(values)
+            continue
+        literal = array_literal(values, floats=kind in _FLOATS)
+        if literal is None:
             return None
-        arrays.append(values)
+        arrays.append(literal)
     if not returning and hold_back(connection, statement, tuple(arrays)):
         return []
     result = connection.exec_driver_sql(statement, tuple(arrays))
     return [tuple(row) for row in result] if returning else []
 
 
+#: Column types whose values may be Python floats, written as ``repr`` writes them (the shortest
+#: text that reads back as the same double). A float bound for a NUMERIC column is not written
+#: so: executemany would send it as a double, which the server rounds to 15 digits.
+_FLOATS = frozenset({"FLOAT", "DOUBLE PRECISION", "REAL"})
+
+
+def array_literal(values: Sequence[Any], *, floats: bool) -> str | None:
+    """``values`` as the text of a PostgreSQL array literal, each element quoted (NULL for None),
+    written as the server reads the column's type from text; None for a value of another type
+    (a float too, unless ``floats``)."""
+    elements: list[str] = []
+    for value in values:
+        kind = type(value)
+        if value is None:
+            elements.append("NULL")
+            continue
+        if kind is str:
+            text = value
+        elif kind is int or kind is Decimal:
+            text = str(value)
+        elif kind is bool:
+            text = "true" if value else "false"
+        elif kind is float and floats:
+            text = repr(value)
+        elif kind is datetime or kind is date:
+            text = value.isoformat()
+        elif isinstance(value, str):  # a str subclass (an enumeration's member): its string, as psycopg sends it
+            text = str.__str__(value)
+        else:
+            return None
+        elements.append('"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"')
+    return "{" + ",".join(elements) + "}"
+
+
 def _unnest_plan(connection: Connection, table: Table, names: tuple[str, ...], returning: Sequence[Column[Any]],
-                 unless_taken: Conflict) -> tuple[str, list[Callable[[Any], Any] | None]] | None:
-    """The statement of ``_unnested`` and each column's bind processor (None for a table
-    with an array column). Each array is cast to its column's type without length or
-    precision: the column applies them on insert. The arrays go in binary (``%b``): a
-    document body as its bytes, not as hex text the server would decode."""
+                 unless_taken: Conflict) -> tuple[str, list[Callable[[Any], Any] | None], list[str]] | None:
+    """The statement of ``_unnested``, each column's bind processor and type (``BYTEA``: its
+    array goes in binary); None for a table with an array column. Each array is cast to its
+    column's type without length or precision: the column applies them on insert."""
     if any(isinstance(table.c[name].type, ARRAY) for name in names):
         return None
     dialect = connection.dialect
     columns = ", ".join(dialect.identifier_preparer.quote(name) for name in names)
-    arrays = ", ".join(f"%b::{_type_name(table, name, dialect)}[]" for name in names)
+    types = [_type_name(table, name, dialect) for name in names]
+    arrays = ", ".join(f"{'%b' if kind == 'BYTEA' else '%t'}::{kind}[]" for kind in types)
     statement = (f"INSERT INTO {_quoted_target(dialect, table)} ({columns}) SELECT {columns} FROM unnest({arrays}) "
                  f"WITH ORDINALITY AS given ({columns}, csw_given_order) ORDER BY csw_given_order"
                  + _upsert_tail(dialect, returning, unless_taken))
     binds: list[Callable[[Any], Any] | None] = [
         table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names]
-    return statement, binds
+    return statement, binds, types
 
 
 _UNNEST: dict[tuple[Table, tuple[str, ...], tuple[Column[Any], ...], Conflict],
-              tuple[str, list[Callable[[Any], Any] | None]] | None] = {}
+              tuple[str, list[Callable[[Any], Any] | None], list[str]] | None] = {}
 
 
 def _type_name(table: Table, name: str, dialect: Dialect) -> str:

@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from app.db import models
-from app.db.bulk import hold_back, insert_returning, insert_rows
+from app.db.bulk import array_literal, hold_back, insert_returning, insert_rows
 from app.db.revenue_models import DutyDemand
 from app.db.session import Writer, connection_of
 from app.domain.actors import Caller
@@ -155,7 +155,8 @@ def _insert_equipment(connection: Connection, declarations: Sequence[tuple[str, 
     # asked for in the rows' order instead (on SQLite, one statement per row).
     keys = [(declaration_id, item.sequence) for declaration_id, item in equipment]
     known_by_key = len(set(keys)) == len(keys)
-    if known_by_key and hold_back(connection, _EQUIPMENT_AND_SEALS, _equipment_and_seals(equipment)):
+    arrays = _equipment_and_seals(equipment) if known_by_key else None
+    if arrays is not None and hold_back(connection, _EQUIPMENT_AND_SEALS, arrays):
         return
     rows = [{"declaration_id": declaration_id, "sequence": item.sequence, "container_id": item.container_id,
              "elock_id": item.elock_id} for declaration_id, item in equipment]
@@ -177,26 +178,30 @@ _EQUIPMENT = models.table_of(models.TransportEquipment)
 _EQUIPMENT_AND_SEALS = (
     "WITH equipment AS (INSERT INTO transport_equipment (declaration_id, sequence, container_id, elock_id) "
     "SELECT declaration_id, sequence, container_id, elock_id "
-    "FROM unnest(%b::VARCHAR[], %b::INTEGER[], %b::VARCHAR[], %b::VARCHAR[]) "
+    "FROM unnest(%t::VARCHAR[], %t::INTEGER[], %t::VARCHAR[], %t::VARCHAR[]) "
     "WITH ORDINALITY AS given (declaration_id, sequence, container_id, elock_id, csw_given_order) "
     "ORDER BY csw_given_order RETURNING id, declaration_id, sequence) "
     "INSERT INTO seals (equipment_id, seal_id) SELECT equipment.id, sealed.seal_id "
-    "FROM unnest(%b::VARCHAR[], %b::INTEGER[], %b::VARCHAR[]) "
+    "FROM unnest(%t::VARCHAR[], %t::INTEGER[], %t::VARCHAR[]) "
     "WITH ORDINALITY AS sealed (declaration_id, sequence, seal_id, csw_given_order) "
     "JOIN equipment ON equipment.declaration_id = sealed.declaration_id AND equipment.sequence = sealed.sequence "
     "ORDER BY sealed.csw_given_order")
 _INSERT_EQUIPMENT_IN_ORDER = _EQUIPMENT.insert().returning(_EQUIPMENT.c.id, sort_by_parameter_order=True)
 
 
-def _equipment_and_seals(equipment: Sequence[tuple[str, TransportEquipment]]) -> tuple[list[object], ...]:
-    """The arrays of ``_EQUIPMENT_AND_SEALS``: each column of the equipment, then of the seals
-    (each seal named by its equipment's declaration and sequence)."""
+def _equipment_and_seals(equipment: Sequence[tuple[str, TransportEquipment]]) -> tuple[str, ...] | None:
+    """The arrays of ``_EQUIPMENT_AND_SEALS`` as array literals (``array_literal``): each column of
+    the equipment, then of the seals (each seal named by its equipment's declaration and
+    sequence); None should a value not be written so."""
     sealed = [(declaration_id, item.sequence, seal_id) for declaration_id, item in equipment
               for seal_id in item.seal_ids]
-    return ([declaration_id for declaration_id, _ in equipment], [item.sequence for _, item in equipment],
-            [item.container_id for _, item in equipment], [item.elock_id for _, item in equipment],
-            [declaration_id for declaration_id, _, _ in sealed], [sequence for _, sequence, _ in sealed],
-            [seal_id for _, _, seal_id in sealed])
+    columns: list[list[object]] = [
+        [declaration_id for declaration_id, _ in equipment], [item.sequence for _, item in equipment],
+        [item.container_id for _, item in equipment], [item.elock_id for _, item in equipment],
+        [declaration_id for declaration_id, _, _ in sealed], [sequence for _, sequence, _ in sealed],
+        [seal_id for _, _, seal_id in sealed]]
+    literals = [array_literal(column, floats=False) for column in columns]
+    return None if None in literals else tuple(literal for literal in literals if literal is not None)
 
 
 def _finding_rows(declaration_id: str, version: int, assessed: Assessed) -> list[dict[str, object]]:

@@ -56,7 +56,8 @@ def _rows(first: int, count: int, note: object = "貨物 \\ tab\there") -> list[
              "note": None if n % 4 == 0 else note} for n in range(first, first + count)]
 
 
-@pytest.mark.parametrize("note", ["貨物 \\ tab\there", Kind.PAPER], ids=["plain text", "a str enum"])
+@pytest.mark.parametrize("note", ["貨物 \\ tab\there", 'NULL, "quoted" {braced}', "", Kind.PAPER],
+                         ids=["plain text", "an array literal's own characters", "empty", "a str enum"])
 def test_rows_are_stored_alike_by_every_path(engine: Engine, note: object) -> None:
     few, many = _rows(0, 2, note), _rows(2, COPY_FROM_ROWS + 3, note)
     with engine.begin() as connection:
@@ -204,6 +205,29 @@ def test_rows_held_back_are_dropped_by_a_rollback_and_hold_back_ends_with_the_tr
             assert connection.execute(select(probe.c.lrn).order_by(probe.c.id)).scalars().all() == [
                 "LRN-0005", "LRN-0006"]
     assert _lrns(engine) == ["LRN-0005", "LRN-0006"]
+
+
+def test_rows_differing_only_in_what_they_fill_share_one_prepared_statement(engine: Engine) -> None:
+    """A table's few-rows insert is one statement on the server whatever its rows hold (an
+    optional column empty or filled, small or large numbers): psycopg prepares a statement per
+    text and parameter types, so arrays typed by their values were planned afresh for each."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's prepared statements")
+    shapes = [
+        lambda n: {"party": 1, "note": None, "flag": None},
+        lambda n: {"party": 100_000 + n, "note": f"note {n}", "flag": True},
+        lambda n: {"party": 7, "note": "貨物", "flag": None},
+    ]
+    with engine.begin() as connection:
+        for turn in range(6):  # psycopg prepares a statement on its fifth use
+            for number, shape in enumerate(shapes):
+                rows = [{**row, **shape(turn)} for row in _rows(100 * number + 10 * turn, 2)]
+                insert_rows(connection, probe, rows)
+        prepared = connection.exec_driver_sql(
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE 'INSERT INTO bulk_rows_probe%%'"
+        ).scalar_one()
+    assert prepared == 1
+    assert len(_lrns(engine)) == 36
 
 
 def test_a_read_marked_as_reading_nothing_held_goes_ahead_of_the_rows_held_back(engine: Engine) -> None:
