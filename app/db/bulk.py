@@ -27,6 +27,7 @@ COPYed into a temporary staging table instead and moved by one ``INSERT ... SELE
 """
 from __future__ import annotations
 
+import json
 import threading
 import weakref
 from collections.abc import Callable, Iterator, Sequence
@@ -39,6 +40,7 @@ from typing import Any, cast
 
 import psycopg
 from psycopg import sql
+from psycopg.types.json import Json, Jsonb
 from sqlalchemy import ARRAY, Column, Connection, DateTime, Dialect, Engine, Table, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, StatementError
@@ -359,6 +361,9 @@ def array_literal(values: Sequence[Any], *, floats: bool) -> str | None:
             text = repr(value)
         elif kind is datetime or kind is date:
             text = value.isoformat()
+        elif kind is Json or kind is Jsonb:  # a JSON column's value as SQLAlchemy binds it for psycopg
+            dumped = (value.dumps or json.dumps)(value.obj)  # psycopg's own default: json.dumps
+            text = dumped if isinstance(dumped, str) else bytes(dumped).decode()
         elif isinstance(value, str):  # a str subclass (an enumeration's member): its string, as psycopg sends it
             text = str.__str__(value)
         else:
