@@ -138,17 +138,19 @@ def main() -> None:
                 statements[0] += 1
                 kinds[" ".join(statement.split()[:6])[:100]] += 1
 
-        held = [0, 0]  # statements held back (``hold_back_inserts``), and the round trips that sent them
+        held = [0, 0, 0]  # inserts held back (``hold_back_inserts``), the round trips and the statements that sent them
         send_held = bulk._send_held
 
         def _count_held(connection: Any, *, commit: bool) -> None:
             if counting[0]:
                 waiting = bulk._HELD.get(connection) or []
+                sent = bulk._together(waiting)
                 held[0] += len(waiting)
                 held[1] += 1
-                statements[0] += len(waiting)
-                for text, _ in waiting:
-                    kinds["(held back) " + " ".join(text.split()[:6])[:100]] += 1
+                held[2] += len(sent)
+                statements[0] += len(sent)
+                for insert in waiting:
+                    kinds["(held back) " + " ".join(insert.text.split()[:6])[:100]] += 1
             send_held(connection, commit=commit)
 
         bulk._send_held = _count_held  # type: ignore[assignment]
@@ -213,8 +215,8 @@ def main() -> None:
                 print(f"{count / args.count:8.2f}  {text}")
         print(f"{args.count} {what} in {elapsed:.2f} s{'' if args.plain or args.stages else ' under the profiler'}: "
               f"{elapsed / args.count * 1000:.2f} ms each, {cpu / args.count * 1000:.2f} ms of CPU, "
-              f"{statements[0] / args.count:.1f} statements ({held[0] / args.count:.1f} of them held back and sent "
-              f"together in {held[1] / args.count:.2f} round trips)"
+              f"{statements[0] / args.count:.1f} statements ({held[2] / args.count:.2f} of them carrying "
+              f"{held[0] / args.count:.1f} inserts held back, sent together in {held[1] / args.count:.2f} round trips)"
               + (f", {(server_ended - server_started) / args.count * 1000:.2f} ms of the server's CPU"
                  if server_started is not None and server_ended is not None else ""))
 

@@ -156,7 +156,8 @@ def _insert_equipment(connection: Connection, declarations: Sequence[tuple[str, 
     keys = [(declaration_id, item.sequence) for declaration_id, item in equipment]
     known_by_key = len(set(keys)) == len(keys)
     arrays = _equipment_and_seals(equipment) if known_by_key else None
-    if arrays is not None and hold_back(connection, _EQUIPMENT_AND_SEALS, arrays):
+    if arrays is not None and hold_back(connection, _SEALS_OF_EQUIPMENT, arrays, ("transport_equipment", "seals"),
+                                        _EQUIPMENT_INSERTED):
         return
     rows = [{"declaration_id": declaration_id, "sequence": item.sequence, "container_id": item.container_id,
              "elock_id": item.elock_id} for declaration_id, item in equipment]
@@ -175,12 +176,13 @@ def _insert_equipment(connection: Connection, declarations: Sequence[tuple[str, 
 _EQUIPMENT = models.table_of(models.TransportEquipment)
 # Equipment and seals as one statement whose answer nobody reads (PostgreSQL, held back with a
 # group's inserts): the seals find their equipment's ids among the rows it inserts.
-_EQUIPMENT_AND_SEALS = (
-    "WITH equipment AS (INSERT INTO transport_equipment (declaration_id, sequence, container_id, elock_id) "
+_EQUIPMENT_INSERTED = (
+    "equipment AS (INSERT INTO transport_equipment (declaration_id, sequence, container_id, elock_id) "
     "SELECT declaration_id, sequence, container_id, elock_id "
     "FROM unnest(%t::VARCHAR[], %t::INTEGER[], %t::VARCHAR[], %t::VARCHAR[]) "
     "WITH ORDINALITY AS given (declaration_id, sequence, container_id, elock_id, csw_given_order) "
-    "ORDER BY csw_given_order RETURNING id, declaration_id, sequence) "
+    "ORDER BY csw_given_order RETURNING id, declaration_id, sequence)")
+_SEALS_OF_EQUIPMENT = (
     "INSERT INTO seals (equipment_id, seal_id) SELECT equipment.id, sealed.seal_id "
     "FROM unnest(%t::VARCHAR[], %t::INTEGER[], %t::VARCHAR[]) "
     "WITH ORDINALITY AS sealed (declaration_id, sequence, seal_id, csw_given_order) "
@@ -190,9 +192,9 @@ _INSERT_EQUIPMENT_IN_ORDER = _EQUIPMENT.insert().returning(_EQUIPMENT.c.id, sort
 
 
 def _equipment_and_seals(equipment: Sequence[tuple[str, TransportEquipment]]) -> tuple[str, ...] | None:
-    """The arrays of ``_EQUIPMENT_AND_SEALS`` as array literals (``array_literal``): each column of
-    the equipment, then of the seals (each seal named by its equipment's declaration and
-    sequence); None should a value not be written so."""
+    """The arrays of ``_EQUIPMENT_INSERTED`` and ``_SEALS_OF_EQUIPMENT`` as array literals
+    (``array_literal``): each column of the equipment, then of the seals (each seal named by its
+    equipment's declaration and sequence); None should a value not be written so."""
     sealed = [(declaration_id, item.sequence, seal_id) for declaration_id, item in equipment
               for seal_id in item.seal_ids]
     columns: list[list[object]] = [

@@ -42,6 +42,9 @@ probe = Table("bulk_rows_probe", metadata, Column("id", Integer, primary_key=Tru
 # Columns a group's risk assessment and notifications have: JSON (NULL for None) and a double
 assessed = Table("bulk_rows_assessed", metadata, Column("id", Integer, primary_key=True), Column("lrn", String(35)),
                  Column("detail", JSON(none_as_null=True)), Column("score", Float))
+# A second table for rows held back into several tables (a group's declarations, items, events)
+sidecar = Table("bulk_rows_sidecar", metadata, Column("id", Integer, primary_key=True),
+                Column("lrn", String(35), unique=True), Column("note", String(40), nullable=True))
 
 
 class Kind(str, Enum):
@@ -251,6 +254,50 @@ def test_rows_with_json_and_doubles_are_held_back_and_stored_as_given(engine: En
                                     .order_by(assessed.c.id)).all()
     assert [row._asdict() for row in stored] == rows
     assert len(ahead) == (0 if engine.dialect.name == "postgresql" else 3)  # elsewhere nothing is held back
+def _statements_sent(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many statements each sending of the rows held back took."""
+    sent: list[int] = []
+    together = bulk._together
+
+    def counted(held: list[object]) -> list[tuple[str, tuple[object, ...]]]:
+        statements = together(held)  # type: ignore[arg-type]
+        sent.append(len(statements))
+        return statements
+
+    monkeypatch.setattr(bulk, "_together", counted)
+    return sent
+
+
+def _sidecar_rows(first: int, count: int) -> list[dict[str, object]]:
+    return [{"lrn": f"LRN-{n:04d}", "note": f"side {n}"} for n in range(first, first + count)]
+
+
+def test_rows_held_back_into_several_tables_go_as_one_statement_and_each_tables_rows_keep_their_order(
+        engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A group's inserts into different tables are one statement with the commit; an insert into
+    a table already written starts the next, so each table's ids follow the order held back."""
+    sent = _statements_sent(monkeypatch)
+    with engine.begin() as connection:
+        hold_back_inserts(connection)
+        insert_rows(connection, probe, _rows(0, 2))
+        insert_rows(connection, sidecar, _sidecar_rows(0, 2))
+        insert_rows(connection, probe, _rows(2, 2))  # the probe again: a second statement
+        insert_rows(connection, sidecar, _sidecar_rows(2, 3))
+    assert _lrns(engine) == [f"LRN-{n:04d}" for n in range(4)]
+    with engine.connect() as connection:
+        side = connection.execute(select(sidecar.c.lrn, sidecar.c.note).order_by(sidecar.c.id)).all()
+    assert [tuple(row) for row in side] == [(f"LRN-{n:04d}", f"side {n}") for n in range(5)]
+    assert sent == ([2] if engine.dialect.name == "postgresql" else [])  # elsewhere nothing is held back
+
+
+def test_a_row_breaking_a_constraint_in_a_statement_of_several_inserts_stores_nothing(engine: Engine) -> None:
+    with pytest.raises(IntegrityError, match="bulk_rows_sidecar"), engine.begin() as connection:
+        hold_back_inserts(connection)
+        insert_rows(connection, probe, _rows(0, 2))
+        insert_rows(connection, sidecar, _sidecar_rows(0, 1) + _sidecar_rows(0, 1))  # LRN-0000 twice
+    assert _lrns(engine) == []
+    with engine.connect() as connection:
+        assert connection.execute(select(sidecar.c.lrn)).all() == []
 
 
 def test_a_read_marked_as_reading_nothing_held_goes_ahead_of_the_rows_held_back(engine: Engine) -> None:
