@@ -29,6 +29,7 @@ COPYed into a temporary staging table instead and moved by one ``INSERT ... SELE
 from __future__ import annotations
 
 import json
+import re
 import threading
 import weakref
 from collections.abc import Callable, Iterator, Sequence
@@ -37,11 +38,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from itertools import chain
+from itertools import count as count_from
 from operator import itemgetter
 from typing import Any, cast
 
 import psycopg
 from psycopg import sql
+from psycopg.types.array import ListBinaryDumper
 from psycopg.types.json import Json, Jsonb
 from sqlalchemy import ARRAY, Column, Connection, DateTime, Dialect, Engine, Table, event
 from sqlalchemy.dialects import postgresql, sqlite
@@ -325,7 +328,7 @@ def _unnested(connection: Connection, table: Table, rows: Sequence[dict[str, Any
             if any(value is not None and type(value) is not bytes and type(value) is not psycopg.Binary
                    for value in values):
                 return None
-            arrays.append(values)
+            arrays.append(_ByteaArray(values))
             continue
         literal = array_literal(values, floats=kind in _FLOATS)
         if literal is None:
@@ -605,13 +608,47 @@ def _send_held(connection: Connection, *, commit: bool) -> None:
     driver_connection = connection.connection.driver_connection
     assert driver_connection is not None, "a checked-out connection has its driver connection"
     try:
-        with driver_connection.pipeline(), driver_connection.cursor() as cursor:
+        with driver_connection.pipeline(), psycopg.RawCursor(driver_connection) as cursor:
             for statement, arguments in statements:
-                cursor.execute(statement, arguments)
+                cursor.execute(_numbered(statement), arguments)
             if commit:
                 driver_connection.commit()
     except psycopg.Error as error:
         raise _translated(connection, driver_connection, ";\n".join(text for text, _ in statements), error) from error
+
+
+class _ByteaArray(list[bytes | None]):
+    """A ``bytea`` array of ``_unnested``: sent in binary by psycopg whether its placeholder
+    asks for binary (``%b``) or leaves the format to psycopg (``$n``, ``_numbered``)."""
+
+
+psycopg.adapters.register_dumper(_ByteaArray, ListBinaryDumper)
+
+
+def _numbered(statement: str) -> str:
+    """``statement`` with its placeholders (``%t``, ``%b``) numbered as the server's (``$1``,
+    ``$2``...), converted once per text.
+
+    Why: psycopg converts a statement's placeholders each time it is executed, and remembers
+    the conversion only for statements under 4,096 characters and 50 parameters. A group's held
+    inserts go as one statement of some 5,000 characters and 80 arrays, converted anew for
+    each group (0.2 ms of the client's CPU). Sent as numbered by a raw cursor, the statement
+    is not converted at all, and each argument keeps its format: every array but a ``bytea``
+    one is the text of an array literal, a ``bytea`` array (``_ByteaArray``) binary."""
+    numbered = _NUMBERED.get(statement)
+    if numbered is None:
+        count = count_from(1)
+        numbered = _PLACEHOLDER.sub(lambda found: "%" if found[1] == "%" else f"${next(count)}", statement)
+        if len(_NUMBERED) < _NUMBERED_MAX:
+            _NUMBERED[statement] = numbered
+    return numbered
+
+
+_PLACEHOLDER = re.compile(r"%([tb%])")
+#: Held statements as numbered (``_numbered``): one per set of tables a group writes, and one per
+#: table's columns; bounded, should some caller hold back statements of ever new texts.
+_NUMBERED: dict[str, str] = {}
+_NUMBERED_MAX = 512
 
 
 def _translated(connection: Connection, driver_connection: Any, statement: str,

@@ -238,6 +238,29 @@ def test_rows_differing_only_in_what_they_fill_share_one_prepared_statement(engi
     assert len(_lrns(engine)) == 36
 
 
+def test_rows_held_back_are_stored_as_given_by_one_prepared_statement(engine: Engine) -> None:
+    """Held rows go numbered as the server's placeholders (``$1``...): values that look like
+    placeholders stay values, bodies stay their bytes, and rows of different shapes still share
+    one prepared statement."""
+    notes = ["%t and %b", "$1, %% and %s", None]
+    with engine.connect() as connection:
+        for turn in range(6):  # psycopg prepares a statement on its fifth use
+            with connection.begin():
+                hold_back_inserts(connection)
+                rows = _rows(10 * turn, 3, notes[turn % 3])
+                rows[1]["party"] = 100_000 + turn
+                insert_rows(connection, probe, rows)
+        if engine.dialect.name == "postgresql":
+            prepared = connection.exec_driver_sql(
+                "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE 'INSERT INTO bulk_rows_probe%%'"
+            ).scalar_one()
+            assert prepared == 1
+        stored = connection.execute(select(probe.c.lrn, probe.c.body, probe.c.note).order_by(probe.c.id)).all()
+    expected = [(row["lrn"], row["body"], row["note"]) for turn in range(6)
+                for row in _rows(10 * turn, 3, notes[turn % 3])]
+    assert [tuple(row) for row in stored] == expected
+
+
 def test_rows_with_json_and_doubles_are_held_back_and_stored_as_given(engine: Engine) -> None:
     """A risk assessment's reasons and score, a notification's detail: held back like any other
     few rows (not sent at once row by row), and read back as given, to the last bit of a double."""
