@@ -54,6 +54,7 @@ class Settings:
     # the HTTP server (app/serving): a request head must arrive whole within header_timeout
     # seconds; a body may pause at most body_timeout seconds between pieces
     header_timeout_seconds: float = 10.0
+    pin_workers: bool = True  # each gunicorn worker of ``csw serve`` on a core of its own (app.serving.cores)
     body_timeout_seconds: float = 10.0
     max_error_count: int = 25
     page_size: int = 50
@@ -107,6 +108,7 @@ class Settings:
             "case_escalation_seconds": _positive_int("CSW_CASE_ESCALATION_SECONDS", 300),
             "max_error_count": _int("CSW_MAX_ERRORS", 25),
             "header_timeout_seconds": _number("CSW_HEADER_TIMEOUT_SECONDS", 10),
+            "pin_workers": os.environ.get("CSW_PIN_WORKERS", "1") != "0",
             "body_timeout_seconds": _number("CSW_BODY_TIMEOUT_SECONDS", 10),
             "page_size": _int("CSW_PAGE_SIZE", 50),
             "api_key_cache_seconds": _int("CSW_API_KEY_CACHE_SECONDS", 10),

@@ -33,6 +33,7 @@ from app.documents import error_payload, to_json
 from app.domain.problems import Rejection
 from app.platform.heap import settle_after_start
 from app.serving.bodies import Application, Limits, WholeBodies
+from app.serving.cores import pin_worker
 from app.serving.threads import GatheringWSGIMiddleware
 
 #: The route that takes documents larger than CSW_MAX_BODY_BYTES (app.web.api.submit_batch).
@@ -161,7 +162,7 @@ class TurnTakingLoop(asyncio.SelectorEventLoop):
 class Worker(UvicornWorker):
     """gunicorn worker: ``WholeBodies`` in front of the WSGI application's thread pool
     (``--threads`` threads), on the guarded h11 protocol, taking connections in turns with the
-    other workers (``TurnTakingLoop``)."""
+    other workers (``TurnTakingLoop``), on a core of its own (``app.serving.cores``)."""
 
     CONFIG_KWARGS: dict[str, Any] = {
         "loop": "app.serving.worker:TurnTakingLoop", "http": GuardedH11Protocol, "interface": "asgi3",
@@ -172,6 +173,13 @@ class Worker(UvicornWorker):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.config.timeout_graceful_shutdown = max(int(self.cfg.graceful_timeout) - 1, 1)
+
+    def init_process(self) -> None:
+        if Settings.from_env().pin_workers:  # before any thread starts: each inherits the core
+            core = pin_worker(self.age, self.ppid)
+            if core is not None:
+                log.info("worker pinned to core %s", core, extra={"fields": {"core": core, "age": self.age}})
+        super().init_process()
 
     def load_wsgi(self) -> None:
         super().load_wsgi()

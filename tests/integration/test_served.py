@@ -139,3 +139,20 @@ def test_connections_opened_together_are_shared_by_the_workers(served: tuple[int
             connection.close()
     assert sum(held.values()) == 16 and len(held) == 2, held
     assert min(held.values()) >= 4, held
+
+
+def test_each_worker_runs_on_a_core_of_its_own(served: tuple[int, str]) -> None:
+    """Every thread of a worker runs on that worker's one core, and the two workers on two cores:
+    a worker's threads hand its interpreter lock over on its own core instead of waiting to run
+    on the other while their own core idles (``app.serving.cores``)."""
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("one core: nothing to choose")
+    master, _ = served
+    cores = []
+    for pid in worker_pids(master):
+        threads = {frozenset(os.sched_getaffinity(int(tid))) for tid in os.listdir(f"/proc/{pid}/task")}
+        assert len(threads) == 1, threads
+        (core,) = threads
+        assert len(core) == 1, core
+        cores.append(core)
+    assert len(cores) == 2 and len(set(cores)) == 2, cores
