@@ -1,8 +1,14 @@
 """Builders for declaration documents in tests (valid unless told otherwise)."""
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timedelta, timezone
+from typing import Any
 from xml.sax.saxutils import escape
+
+from app.config import PROJECT_ROOT
+from app.domain.risk import sample_draw
+from app.risk.policy import load_policy
 
 HKT = timezone(timedelta(hours=8))
 RECENTLY = "recently"
@@ -71,3 +77,19 @@ def declaration_xml(
   </GoodsShipment>
 </Declaration>
 """.encode()
+
+
+def undrawn(lrn: str, declarant: str = "12345678", **fields: Any) -> tuple[str, bytes]:
+    """``lrn`` (or, should today's draw pick it, ``lrn`` with a suffix) and its declaration,
+    which the random compliance sample of the rules' own lane policy does not draw. For tests
+    against a served service, which keeps the policy's 1 %: the draw hashes the document,
+    which holds yesterday's movement date, so a fixed LRN is drawn for the red lane on about
+    one day in a hundred (and one of forty on four days in ten)."""
+    policy = load_policy(PROJECT_ROOT / "rules" / "risk" / "lanes.toml")
+    for attempt in range(1000):
+        candidate = lrn if attempt == 0 else f"{lrn}-{attempt}"
+        body = declaration_xml(lrn=candidate, declarant=declarant, **fields)
+        if sample_draw(policy.sample_seed, f"{declarant}/{candidate}",
+                       hashlib.sha256(body).hexdigest()) >= policy.sample_rate:
+            return candidate, body
+    raise AssertionError(f"the sample drew 1,000 LRNs in a row: is its rate ({policy.sample_rate}) 1?")

@@ -1,7 +1,6 @@
 """`csw serve` runs the real thing: gunicorn workers on a port, against a migrated SQLite."""
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -15,10 +14,7 @@ import pytest
 import requests
 from urllib3 import encode_multipart_formdata
 
-from app.config import PROJECT_ROOT
-from app.domain.risk import sample_draw
-from app.risk.policy import load_policy
-from tests.factories import declaration_xml
+from tests.factories import declaration_xml, undrawn
 from tests.served import DEMO_KEY, prepared_env, start, stop, worker_pids
 
 TOKEN = re.compile(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"')
@@ -50,21 +46,8 @@ def post(url: str, body: bytes) -> tuple[int, dict[str, object], Message]:
         return error.code, json.loads(error.read()), error.headers
 
 
-def unsampled(prefix: str, declarant: str = "12345678") -> bytes:
-    """A declaration the lane policy's random compliance sample does not draw: the served
-    service keeps the rules' own 1 %, and its draw hashes the document, which holds yesterday's
-    movement date, so a fixed LRN would be drawn for the red lane on about one day in a hundred."""
-    policy = load_policy(PROJECT_ROOT / "rules" / "risk" / "lanes.toml")
-    for n in range(1, 1001):
-        body = declaration_xml(lrn=f"{prefix}-{n}", declarant=declarant)
-        draw = sample_draw(policy.sample_seed, f"{declarant}/{prefix}-{n}", hashlib.sha256(body).hexdigest())
-        if draw >= policy.sample_rate:
-            return body
-    raise AssertionError(f"the sample drew 1,000 LRNs in a row: is its rate ({policy.sample_rate}) 1?")
-
-
 def test_served_intake_accepts_and_rejects(server: str) -> None:
-    status, body, headers = post(f"{server}/api/v1/declarations", unsampled("LRN-SERVED-1"))
+    status, body, headers = post(f"{server}/api/v1/declarations", undrawn("LRN-SERVED-1")[1])
     assert status == 202 and body["status"] == "released" and body["risk"]["lane"] == "green"  # type: ignore[index]
     assert headers["X-Conversation-ID"]
     status, body, _ = post(f"{server}/api/v1/declarations", declaration_xml(lrn="LRN-SERVED-2", hs_code="1"))
