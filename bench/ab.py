@@ -1,0 +1,99 @@
+"""Two full services that differ in one environment variable, measured in turns (A/B).
+
+Why: this host's speed moves by a quarter within minutes, more than most changes to the intake
+gain, so a change measured in one run and its baseline in another says little. Here both
+services are served at once (gunicorn, two workers each, as ``csw serve`` runs them), each on its
+own fresh database, and wrk posts the 5-item declaration to one and then the other, alternating
+which goes first, so both meet the same host. Each turn prints the rate, the p99 and the CPU a
+declaration (workers and the whole machine, from ``/proc``). It asserts nothing; the variable
+must be one the code reads (a trial switch, ``CSW_PIN_WORKERS`` or any other setting).
+
+    .venv/bin/python -m bench.ab CSW_PIN_WORKERS 0 1 --turns 4
+    .venv/bin/python -m bench.ab CSW_PIN_WORKERS 0 1 --backend postgresql \\
+        --postgres-url postgresql+psycopg://postgres@127.0.0.1:5432/benchpg \\
+        --postgres-url-b postgresql+psycopg://postgres@127.0.0.1:5432/benchpg_c
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import secrets
+import tempfile
+from pathlib import Path
+
+from bench.intake import (
+    Case,
+    CpuMark,
+    Load,
+    Server,
+    declaration_body,
+    gunicorn_server,
+    require_wrk,
+    seeded_service,
+    wait_for_workers,
+)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("variable", help="the environment variable the two services differ in")
+    parser.add_argument("a", help="its value for service A")
+    parser.add_argument("b", help="its value for service B")
+    parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--postgres-url", default=os.environ.get("CSW_BENCH_POSTGRES_URL", ""),
+                        help="service A's scratch PostgreSQL database (its schema public is dropped)")
+    parser.add_argument("--postgres-url-b", default=os.environ.get("CSW_BENCH_POSTGRES_URL_B", ""),
+                        help="service B's scratch PostgreSQL database (another one)")
+    parser.add_argument("--turns", type=int, default=4)
+    parser.add_argument("--duration", type=int, default=8, help="seconds of each turn")
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args(argv)
+    if args.backend == "postgresql" and not (args.postgres_url and args.postgres_url_b
+                                             and args.postgres_url != args.postgres_url_b):
+        parser.error("postgresql needs two different scratch databases: --postgres-url and --postgres-url-b")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    load = Load(require_wrk(), args.duration, args.warmup, 2)
+    values = {"A": args.a, "B": args.b}
+    urls = {"A": args.postgres_url, "B": args.postgres_url_b}
+    with tempfile.TemporaryDirectory(prefix="csw-ab-") as temp, contextlib.ExitStack() as stack:
+        work = Path(temp)
+        body, source = declaration_body(5)
+        body_file = work / "declaration-5.xml"
+        body_file.write_bytes(body)
+        case = Case("5", 5, body_file, source, args.connections)
+        servers: dict[str, Server] = {}
+        for name in ("A", "B"):
+            _url, env = seeded_service(work / name, args.backend, urls[name], f"{name}: {args.variable}={values[name]}")
+            env[args.variable] = values[name]
+            server = stack.enter_context(gunicorn_server("app.wsgi:app", args.workers, env, work / name / "g.log"))
+            wait_for_workers(server.pid, args.workers)
+            load.warm(server.base, case, name)
+            servers[name] = server
+        rates: dict[str, list[float]] = {"A": [], "B": []}
+        for turn in range(args.turns):
+            for name in ("A", "B") if turn % 2 == 0 else ("B", "A"):
+                server = servers[name]
+                mark = CpuMark.now(server.pid)
+                result = load.post_once(server.base, case, args.duration, f"T{secrets.token_hex(3)}")
+                cpu = mark.since(result.accepted)
+                rates[name].append(result.accepted_per_s)
+                print(f"turn {turn + 1} {name} ({args.variable}={values[name]}): {result.accepted_per_s:.1f}/s, "
+                      f"p99 {result.p99_ms:.1f} ms, {result.non_2xx} non-2xx"
+                      + (f"; {cpu.describe()}" if cpu else ""), flush=True)
+        wins = sum(b > a for a, b in zip(rates["A"], rates["B"], strict=True))
+        for name in ("A", "B"):
+            print(f"{name} ({args.variable}={values[name]}): {', '.join(f'{r:.0f}' for r in rates[name])}/s, "
+                  f"mean {sum(rates[name]) / len(rates[name]):.1f}/s", flush=True)
+        print(f"B answered more in {wins} of {args.turns} turns", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
