@@ -1,17 +1,21 @@
-"""Two full services that differ in one environment variable, measured in turns (A/B).
+"""Two full services that differ in their code or in their environment, measured in turns (A/B).
 
 Why: this host's speed moves by a quarter within minutes, more than most changes to the intake
 gain, so a change measured in one run and its baseline in another says little. Here both
 services are served at once (gunicorn, two workers each, as ``csw serve`` runs them), each on its
 own fresh database, and wrk posts the 5-item declaration to one and then the other, alternating
 which goes first, so both meet the same host. Each turn prints the rate, the p99 and the CPU a
-declaration (workers and the whole machine, from ``/proc``). It asserts nothing; the variable
-must be one the code reads (a trial switch, ``CSW_PIN_WORKERS`` or any other setting).
+declaration (workers and the whole machine, from ``/proc``). It asserts nothing.
 
-    .venv/bin/python -m bench.ab CSW_PIN_WORKERS 0 1 --turns 4
-    .venv/bin/python -m bench.ab CSW_PIN_WORKERS 0 1 --backend postgresql \\
+Service A runs the code of ``--tree-a`` (another checkout, say a ``git worktree`` of the
+baseline; by default this one), B the code of this checkout; ``--env-a``/``--env-b`` set
+environment variables of one of them (a setting, such as ``CSW_PIN_WORKERS=0``):
+
+    git worktree add /tmp/baseline HEAD~1
+    .venv/bin/python -m bench.ab --tree-a /tmp/baseline --backend postgresql \\
         --postgres-url postgresql+psycopg://postgres@127.0.0.1:5432/benchpg \\
         --postgres-url-b postgresql+psycopg://postgres@127.0.0.1:5432/benchpg_c
+    .venv/bin/python -m bench.ab --env-a CSW_PIN_WORKERS=0 --turns 6
 """
 from __future__ import annotations
 
@@ -22,6 +26,7 @@ import secrets
 import tempfile
 from pathlib import Path
 
+from app.config import PROJECT_ROOT
 from bench.intake import (
     Case,
     CpuMark,
@@ -37,9 +42,12 @@ from bench.intake import (
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("variable", help="the environment variable the two services differ in")
-    parser.add_argument("a", help="its value for service A")
-    parser.add_argument("b", help="its value for service B")
+    parser.add_argument("--tree-a", type=Path, default=PROJECT_ROOT,
+                        help="the checkout whose code service A runs (default: this one)")
+    parser.add_argument("--env-a", action="append", default=[], metavar="NAME=VALUE",
+                        help="an environment variable of service A (repeatable)")
+    parser.add_argument("--env-b", action="append", default=[], metavar="NAME=VALUE",
+                        help="an environment variable of service B (repeatable)")
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--postgres-url", default=os.environ.get("CSW_BENCH_POSTGRES_URL", ""),
                         help="service A's scratch PostgreSQL database (its schema public is dropped)")
@@ -54,13 +62,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.backend == "postgresql" and not (args.postgres_url and args.postgres_url_b
                                              and args.postgres_url != args.postgres_url_b):
         parser.error("postgresql needs two different scratch databases: --postgres-url and --postgres-url-b")
+    if not all("=" in setting for setting in args.env_a + args.env_b):
+        parser.error("--env-a and --env-b take NAME=VALUE")
     return args
+
+
+def _described(tree: Path, settings: list[str]) -> str:
+    code = "this checkout" if tree.resolve() == PROJECT_ROOT.resolve() else str(tree)
+    return ", ".join([code, *settings])
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     load = Load(require_wrk(), args.duration, args.warmup, 2)
-    values = {"A": args.a, "B": args.b}
+    trees = {"A": args.tree_a, "B": PROJECT_ROOT}
+    settings = {"A": list(args.env_a), "B": list(args.env_b)}
+    labels = {name: _described(trees[name], settings[name]) for name in ("A", "B")}
     urls = {"A": args.postgres_url, "B": args.postgres_url_b}
     with tempfile.TemporaryDirectory(prefix="csw-ab-") as temp, contextlib.ExitStack() as stack:
         work = Path(temp)
@@ -70,9 +87,10 @@ def main(argv: list[str] | None = None) -> int:
         case = Case("5", 5, body_file, source, args.connections)
         servers: dict[str, Server] = {}
         for name in ("A", "B"):
-            _url, env = seeded_service(work / name, args.backend, urls[name], f"{name}: {args.variable}={values[name]}")
-            env[args.variable] = values[name]
-            server = stack.enter_context(gunicorn_server("app.wsgi:app", args.workers, env, work / name / "g.log"))
+            _url, env = seeded_service(work / name, args.backend, urls[name], f"{name}: {labels[name]}")
+            env.update(setting.split("=", 1) for setting in settings[name])
+            server = stack.enter_context(gunicorn_server("app.wsgi:app", args.workers, env, work / name / "g.log",
+                                                         trees[name]))
             wait_for_workers(server.pid, args.workers)
             load.warm(server.base, case, name)
             servers[name] = server
@@ -84,12 +102,12 @@ def main(argv: list[str] | None = None) -> int:
                 result = load.post_once(server.base, case, args.duration, f"T{secrets.token_hex(3)}")
                 cpu = mark.since(result.accepted)
                 rates[name].append(result.accepted_per_s)
-                print(f"turn {turn + 1} {name} ({args.variable}={values[name]}): {result.accepted_per_s:.1f}/s, "
+                print(f"turn {turn + 1} {name} ({labels[name]}): {result.accepted_per_s:.1f}/s, "
                       f"p99 {result.p99_ms:.1f} ms, {result.non_2xx} non-2xx"
                       + (f"; {cpu.describe()}" if cpu else ""), flush=True)
         wins = sum(b > a for a, b in zip(rates["A"], rates["B"], strict=True))
         for name in ("A", "B"):
-            print(f"{name} ({args.variable}={values[name]}): {', '.join(f'{r:.0f}' for r in rates[name])}/s, "
+            print(f"{name} ({labels[name]}): {', '.join(f'{r:.0f}' for r in rates[name])}/s, "
                   f"mean {sum(rates[name]) / len(rates[name]):.1f}/s", flush=True)
         print(f"B answered more in {wins} of {args.turns} turns", flush=True)
     return 0

@@ -479,15 +479,17 @@ class Server:
 
 
 @contextmanager
-def gunicorn_server(app_spec: str, workers: int, env: dict[str, str], log_path: Path) -> Iterator[Server]:
-    """Serve ``app_spec`` on a free port; yields its URL and master pid; always stops the server."""
+def gunicorn_server(app_spec: str, workers: int, env: dict[str, str], log_path: Path,
+                    root: Path = PROJECT_ROOT) -> Iterator[Server]:
+    """Serve ``app_spec`` on a free port; yields its URL and master pid; always stops the server.
+    ``root``: the checkout whose code is served (another one: ``bench.ab --tree-a``)."""
     port = free_port()
     Path(env["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
     args = [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
             "--worker-class", SERVE_WORKER, "--threads", str(SERVE_THREADS), "--log-level", "warning",
-            "--timeout", "30", "--graceful-timeout", "5", "--chdir", str(PROJECT_ROOT), app_spec]
+            "--timeout", "30", "--graceful-timeout", "5", "--chdir", str(root), app_spec]
     with log_path.open("wb") as log:
-        process = subprocess.Popen(args, cwd=PROJECT_ROOT, env=env, stdout=log,
+        process = subprocess.Popen(args, cwd=root, env=env, stdout=log,
                                    stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:

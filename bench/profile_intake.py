@@ -105,8 +105,10 @@ def time_stages(app: Flask, spent: dict[str, float]) -> None:
     hooks[:] = [_timed(hook, "limiter and API key", spent) if "_check_request_limit" in getattr(hook, "__name__", "")
                 else hook for hook in hooks]
     runtime = app.extensions["csw"]
+    score_many = runtime.lodging.score_many
     runtime.lodging = replace(runtime.lodging, assess=_timed(runtime.lodging.assess, "  AEO, rules, charges", spent),
-                              score=_timed(runtime.lodging.score, "  risk score", spent))
+                              score=_timed(runtime.lodging.score, "  risk score", spent),
+                              score_many=score_many and _timed(score_many, "  risk score", spent))
     api._request = _timed(api._request, "read the document (parse, schema, map)", spent)
     pipeline.lodge = _timed(pipeline.lodge, "pipeline.lodge (rules, risk, storage, handlers)", spent)
     pipeline._store_group = _timed(pipeline._store_group, "  a group's storage (with --threads; all of it)", spent)

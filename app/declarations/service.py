@@ -318,8 +318,8 @@ class Planned:
 def plan(submission: Submission) -> Planned:
     """Check the document may be lodged by its caller (a ``Rejection`` if not) and decide what
     follows lodging: whether an officer must look, and otherwise whether the green lane
-    releases it at once. Nothing is read or written: a single post plans in its own thread,
-    before it waits for storage (``submit_many`` plans whatever is not planned yet)."""
+    releases it at once. Nothing is read or written, so a refusal here is one declaration's
+    alone (``submit_many`` plans whatever is not planned yet)."""
     caller, conversation_id = submission.caller, submission.conversation_id
     assert caller.party_id is not None
     received, assessed, risk, now = submission.received, submission.assessed, submission.risk, submission.at

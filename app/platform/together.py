@@ -9,10 +9,11 @@ group: one executemany per table and one commit for all of them. Nobody waits fo
 fill: a request arriving while nothing is being stored stores at once (a group of one), so a
 quiet server answers as fast as before, and a busy one shares its statements and commits.
 
-A leader may first have to wait for something no group can share (``store``'s ``wait``: the
-SQLite write gate, which another worker holds while it stores its own group). It takes its
-group only once that wait is over, so the posts that queued meanwhile are stored with it
-rather than in the next group, which would wait for the gate once more.
+The leader does its group's work, not only its storage (``app.declarations.pipeline``: the
+rules and risk of each new declaration, then one storage and one commit). Anything no group
+can share (the SQLite write gate, which another worker may hold) is waited for inside that work,
+once the group is taken: a leader holding the gate while it ran the group's rules would keep
+the other worker's group from storage for as long.
 
 Nothing is answered before the commit that holds it: the leader sets every result of its group
 only after its store function returned, and that function commits. Should it fail, every
@@ -33,12 +34,11 @@ StoreGroup = Callable[[Sequence[T]], Sequence["R | BaseException"]]
 
 
 class _Ticket(Generic[T, R]):
-    __slots__ = ("item", "store", "ready", "wait", "leads", "result", "failure")
+    __slots__ = ("item", "store", "ready", "leads", "result", "failure")
 
-    def __init__(self, item: T, store: StoreGroup[T, R], wait: Callable[[], object] | None) -> None:
+    def __init__(self, item: T, store: StoreGroup[T, R]) -> None:
         self.item = item
         self.store = store
-        self.wait = wait
         self.ready = threading.Event()
         self.leads = False
         self.result: R | None = None
@@ -72,13 +72,10 @@ class Together(Generic[T, R]):
         with self._lock:
             return len(self._queue)
 
-    def store(self, item: T, store: StoreGroup[T, R], wait: Callable[[], object] | None = None) -> R:
+    def store(self, item: T, store: StoreGroup[T, R]) -> R:
         """Store ``item`` with the others waiting, and return its answer (or raise its
-        exception). ``store`` is this thread's way to store a group, used if it leads.
-        ``wait``: what the leader waits for before it takes its group (the write gate, which
-        another process may hold): the posts that queue meanwhile are stored in its group
-        rather than the next. Should it fail, only the leader's own post fails with it."""
-        ticket: _Ticket[T, R] = _Ticket(item, store, wait)
+        exception). ``store`` is this thread's way to store a group, used if it leads."""
+        ticket: _Ticket[T, R] = _Ticket(item, store)
         with self._lock:
             self._queue.append(ticket)
             leads = not self._leading
@@ -92,14 +89,6 @@ class Together(Generic[T, R]):
 
     def _lead(self, ticket: _Ticket[T, R]) -> None:
         try:
-            if ticket.wait is not None:
-                try:
-                    ticket.wait()
-                except BaseException as failure:  # noqa: BLE001 (the leader's own answer; the lead goes on)
-                    with self._lock:
-                        self._queue.remove(ticket)
-                    ticket.answer(failure)
-                    return
             with self._lock:
                 group, self._queue = self._queue[:self.largest], self._queue[self.largest:]
             assert group[0] is ticket  # the leader is always first: it queued first or was handed the lead

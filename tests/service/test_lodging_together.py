@@ -35,7 +35,7 @@ class Gathering(Together[T, R]):
         self.gathered = False
         self.leading = threading.Event()
 
-    def store(self, item: T, store: StoreGroup[T, R], wait: Callable[[], object] | None = None) -> R:
+    def store(self, item: T, store: StoreGroup[T, R]) -> R:
         if not self.gathered:
             self.gathered = True
             self.leading.set()
@@ -46,7 +46,7 @@ class Gathering(Together[T, R]):
                 while self.waiting < self.size and time.monotonic() < deadline:
                     time.sleep(0.002)
                 return inner(group)
-        return super().store(item, store, wait)
+        return super().store(item, store)
 
 
 def _together(world: World, monkeypatch: pytest.MonkeyPatch, size: int) -> None:
@@ -153,6 +153,46 @@ def test_a_declaration_a_handler_refuses_in_a_group_is_refused_alone(
         journeys = session.scalars(select(Journey.declaration_id)).all()
         assert len(session.scalars(select(models.Declaration.id)).all()) == 3
     assert journeys == [answers[3].receipt.id]  # type: ignore[union-attr]
+
+
+def test_a_post_the_rules_refuse_in_a_group_is_refused_alone_and_the_others_are_stored_together(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The group's leader runs every post's rules: a reject finding is that post's answer, with
+    every finding listed, and the rest of the group is stored by one commit."""
+    every_score(world, "red")
+    _together(world, monkeypatch, 3)
+    commits = _groups()
+    answers = _post_at_once(world, [
+        (declaration_xml(lrn="RULED-0"), world.trader, "c0"),
+        (declaration_xml(lrn="RULED-1"), world.trader, "c1"),
+        (declaration_xml(lrn="RULED-2", hs_code="00000000"), world.trader, "c2"),  # no such commodity code
+        (declaration_xml(lrn="RULED-3"), world.trader, "c3")])
+    refused = answers[2]
+    assert isinstance(refused, Rejection) and refused.code == "RULES_REJECTED"
+    assert any(problem.severity == "reject" and "Commodity" in (problem.path or "") for problem in refused.problems)
+    assert [o.receipt.lrn for o in answers if isinstance(o, declarations.Outcome)] == ["RULED-0", "RULED-1", "RULED-3"]
+    assert commits() == 2  # the first alone, the two the rules let through together
+    with world.session() as session:
+        assert sorted(session.scalars(select(models.Declaration.lrn))) == ["RULED-0", "RULED-1", "RULED-3"]
+
+
+def test_a_group_whose_every_post_is_refused_stores_nothing_and_hands_the_lead_on(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    every_score(world, "red")
+    _together(world, monkeypatch, 2)
+    commits = _groups()
+    answers = _post_at_once(world, [
+        (declaration_xml(lrn="REFUSED-0"), world.trader, "c0"),
+        (declaration_xml(lrn="REFUSED-1", hs_code="00000000"), world.trader, "c1"),
+        (declaration_xml(lrn="REFUSED-2"), world.carrier, "c2")])  # the trader's declaration, sent by the carrier
+    assert isinstance(answers[0], declarations.Outcome)
+    assert [answer.code for answer in answers[1:] if isinstance(answer, Rejection)] == [
+        "RULES_REJECTED", "DECLARANT_MISMATCH"]
+    assert commits() == 1
+    later = world.lodge(declaration_xml(lrn="REFUSED-3"))  # the lead was handed on
+    with world.session() as session:
+        assert sorted(session.scalars(select(models.Declaration.lrn))) == ["REFUSED-0", "REFUSED-3"]
+    assert later.receipt.lrn == "REFUSED-3"
 
 
 def test_a_group_that_cannot_be_stored_fails_every_post_of_it_and_stores_nothing(
