@@ -140,9 +140,9 @@ def _lodge_group(uow: UnitOfWork, tools: LodgingTools, group: Sequence[Arrival])
 
     Why the leader and not each post's own thread: a worker runs one thread at a time, so the
     work is the same, but done for a group in a row it runs on warm caches and the model and
-    its GIL hand-offs are paid once a group. Measured in turns on PostgreSQL (``bench.ab``),
-    the workers' CPU a declaration fell by about a tenth and the p99 with it (bench/RESULTS.md,
-    fourteenth session)."""
+    its GIL hand-offs are paid once a group. Measured in turns against storing-only groups
+    (``bench.ab``; bench/RESULTS.md, fourteenth session), the workers' CPU a declaration was
+    2-13 % lower on PostgreSQL and 0-21 % on SQLite, and the p99 lower with it."""
     answers: list[Lodged | BaseException | None] = [None] * len(group)
     checked: list[tuple[int, Arrival, Assessed]] = []
     try:
