@@ -155,9 +155,7 @@ def _lodge_group(uow: UnitOfWork, tools: LodgingTools, group: Sequence[Arrival])
                     answers[index] = rejection
                     continue
                 checked.append((index, arrival, assessed))
-            documents = [(arrival.received, assessed) for _, arrival, assessed in checked]
-            risks = (tools.score_many(uow.session, documents) if tools.score_many is not None
-                     else [tools.score(uow.session, received, assessed, None) for received, assessed in documents])
+            risks = _new_risks(uow, tools, [(arrival.received, assessed) for _, arrival, assessed in checked])
         uow.end_reads()
         planned: list[tuple[int, service.Planned]] = []
         for (index, arrival, assessed), risk in zip(checked, risks, strict=True):
@@ -257,6 +255,15 @@ def lodge_batch(uow: UnitOfWork, tools: LodgingTools, requests: Sequence[Request
         return answers
 
 
+def _new_risks(uow: UnitOfWork, tools: LodgingTools, documents: Sequence[tuple[ReceivedDeclaration, Assessed]]
+               ) -> list[RiskResult | None]:
+    """The risk of new declarations (a batch's, or a group of posts'): all at once with
+    ``score_many`` (their items through the model together), else one by one."""
+    if tools.score_many is not None:
+        return tools.score_many(uow.session, documents)
+    return [tools.score(uow.session, received, assessed, None) for received, assessed in documents]
+
+
 def _scored(uow: UnitOfWork, tools: LodgingTools, requests: Sequence[Request | Rejection],
             checked: Sequence[service.Submission | Request | Rejection]
             ) -> list[service.Submission | Request | Rejection]:
@@ -264,10 +271,7 @@ def _scored(uow: UnitOfWork, tools: LodgingTools, requests: Sequence[Request | R
     ``score_many``; an amendment with its declaration's reference (its transit alerts count)."""
     passed = [item for request, item in zip(requests, checked, strict=True)
               if isinstance(item, service.Submission) and isinstance(request, Request) and request.new]
-    if tools.score_many is not None:
-        risks = iter(tools.score_many(uow.session, [(item.received, item.assessed) for item in passed]))
-    else:
-        risks = iter([tools.score(uow.session, item.received, item.assessed, None) for item in passed])
+    risks = iter(_new_risks(uow, tools, [(item.received, item.assessed) for item in passed]))
     scored: list[service.Submission | Request | Rejection] = []
     for request, item in zip(requests, checked, strict=True):
         if not isinstance(item, service.Submission) or not isinstance(request, Request):
