@@ -58,13 +58,22 @@ class LodgingTools:
 
 @dataclass(frozen=True, slots=True)
 class Arrival:
-    """A single post's new declaration, read by intake, waiting for its group (``Together``):
+    """A single post's new declaration waiting for its group (``Together``): its document as
+    received by intake, or its body and how to read it (the leader reads it with the group's);
     when it was received, by whom, in which conversation."""
 
-    received: ReceivedDeclaration
+    received: ReceivedDeclaration | None
     at: datetime
     caller: Caller
     conversation_id: str
+    body: bytes = b""
+    read: Receive | None = None
+
+    def document(self) -> ReceivedDeclaration:
+        if self.received is not None:
+            return self.received
+        assert self.read is not None
+        return self.read(self.body)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,23 +108,35 @@ class Request:
         return self.received is not None and self.reference is None
 
 
+class NotNew(Exception):
+    """A document a group read asks for more than a new declaration (an amendment, a
+    cancellation, or a WCO document whose paths its refusals must name): its post lodges it
+    on its own, as ``request`` asks."""
+
+    def __init__(self, request: Request) -> None:
+        super().__init__("not a new declaration")
+        self.request = request
+
+
 def lodge(uow: UnitOfWork, tools: LodgingTools, body: bytes, store: Store, reference: str | None = None,
-          received: ReceivedDeclaration | None = None) -> Lodged:
+          received: ReceivedDeclaration | None = None, read: Receive | None = None) -> Lodged:
     """Run the pipeline on ``body`` and store the result with ``store`` (submit or amend) under
     the write gate; the caller commits the unit of work. A new declaration is lodged with the
     new declarations of the process's concurrent posts (``LodgingTools.together``: its
-    group's leader runs their rules and risk and stores them, ``_lodge_group``), committed by
-    the group before this returns (the caller's commit then has nothing left to do). A reject
-    finding, or any step's refusal, raises a ``Rejection`` with nothing stored.
-    ``reference``: the declaration being amended (its transit alerts count towards the risk);
-    ``received``: ``body`` already received (the API reads a document first to learn what it
-    asks for)."""
-    if received is None:
-        received = tools.receive(body)
+    group's leader reads their documents, runs their rules and risk and stores them,
+    ``_lodge_group``), committed by the group before this returns (the caller's commit then has
+    nothing left to do). A reject finding, or any step's refusal, raises a ``Rejection`` with
+    nothing stored. ``reference``: the declaration being amended (its transit alerts count
+    towards the risk); ``received``: ``body`` already received (the API reads a v2 or WCO
+    document first to learn what it asks for); ``read``: how to read ``body``
+    (``tools.receive`` by default; the API's raises ``NotNew`` for a document that asks for
+    more than a new declaration, which its post then lodges as it asks)."""
     now = utcnow()
     if isinstance(store, NewDeclaration) and tools.together is not None:
-        arrival = Arrival(received, now, store.caller, store.conversation_id)
+        arrival = Arrival(received, now, store.caller, store.conversation_id, body, read or tools.receive)
         return tools.together.store(arrival, partial(_lodge_group, uow, tools))
+    if received is None:
+        received = (read or tools.receive)(body)
     with reading():  # SQLite: the reads begin a deferred transaction, not the write lock outside the gate
         assessed = tools.assess(uow.session, received.declaration, now)
         refuse_if_rejected(assessed)
@@ -132,36 +153,44 @@ def lodge(uow: UnitOfWork, tools: LodgingTools, body: bytes, store: Store, refer
 
 def _lodge_group(uow: UnitOfWork, tools: LodgingTools, group: Sequence[Arrival]) -> list[Lodged | BaseException]:
     """Lodge the new declarations of concurrent posts (``Together``; the leading post's unit of
-    work): the rules for each, the risk of all at once (their items through the model
-    together), then one storage and one commit (``_store_group``). Each post is accepted or
-    refused on its own: a reject finding, or a document its caller may not lodge, is that
-    post's answer alone. Whatever fails otherwise fails every post of the group, as a failed
-    commit does. Outside the write gate until the group is stored.
+    work): the read of each document not yet read and its rules, the risk of all at once
+    (their items through the model together), then one storage and one commit
+    (``_store_group``). Each post is accepted or refused on its own: a document intake refuses
+    (or that asks for more than a new declaration, ``NotNew``; or whose read fails otherwise),
+    a reject finding, or a document its caller may not lodge, is that post's answer alone.
+    Whatever fails otherwise fails every post of the group, as a failed commit does. Outside
+    the write gate until the group is stored.
 
     Why the leader and not each post's own thread: a worker runs one thread at a time, so the
     work is the same, but done for a group in a row it runs on warm caches and the model and
     its GIL hand-offs are paid once a group. Measured in turns against storing-only groups
     (``bench.ab``; bench/RESULTS.md, fourteenth session), the workers' CPU a declaration was
-    2-13 % lower on PostgreSQL and 0-21 % on SQLite, and the p99 lower with it."""
+    2-13 % lower on PostgreSQL and 0-21 % on SQLite, and the p99 lower with it; reading the
+    documents here too (fifteenth session) took the rate up by a further 5-6 % on SQLite."""
     answers: list[Lodged | BaseException | None] = [None] * len(group)
-    checked: list[tuple[int, Arrival, Assessed]] = []
+    checked: list[tuple[int, Arrival, ReceivedDeclaration, Assessed]] = []
     try:
         with reading():  # as in ``lodge``: the reads take no write lock outside the gate
             for index, arrival in enumerate(group):
                 try:
-                    assessed = tools.assess(uow.session, arrival.received.declaration, arrival.at)
+                    received = arrival.document()
+                except Exception as refused:  # noqa: BLE001 - a document is its own post's answer
+                    answers[index] = refused
+                    continue
+                try:
+                    assessed = tools.assess(uow.session, received.declaration, arrival.at)
                     refuse_if_rejected(assessed)
                 except Rejection as rejection:
                     answers[index] = rejection
                     continue
-                checked.append((index, arrival, assessed))
-            risks = _new_risks(uow, tools, [(arrival.received, assessed) for _, arrival, assessed in checked])
+                checked.append((index, arrival, received, assessed))
+            risks = _new_risks(uow, tools, [(received, assessed) for _, _, received, assessed in checked])
         uow.end_reads()
         planned: list[tuple[int, service.Planned]] = []
-        for (index, arrival, assessed), risk in zip(checked, risks, strict=True):
+        for (index, arrival, received, assessed), risk in zip(checked, risks, strict=True):
             try:
                 planned.append((index, service.plan(service.Submission(
-                    arrival.received, assessed, risk, arrival.at, arrival.caller, arrival.conversation_id))))
+                    received, assessed, risk, arrival.at, arrival.caller, arrival.conversation_id))))
             except Rejection as rejection:
                 answers[index] = rejection
     except BaseException:

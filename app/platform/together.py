@@ -10,7 +10,7 @@ fill: a request arriving while nothing is being stored stores at once (a group o
 quiet server answers as fast as before, and a busy one shares its statements and commits.
 
 The leader does its group's work, not only its storage (``app.declarations.pipeline``: the
-rules and risk of each new declaration, then one storage and one commit). Anything no group
+read of each new declaration's document, its rules and risk, then one storage and one commit). Anything no group
 can share (the SQLite write gate, which another worker may hold) is waited for inside that work,
 once the group is taken: a leader holding the gate while it ran the group's rules would keep
 the other worker's group from storage for as long.

@@ -81,11 +81,11 @@ def _answer_as_requested(body: bytes) -> bool:
 
 
 def _lodge(store: pipeline.Store, caller: Caller, reference: str | None = None, body: bytes | None = None,
-           received: ReceivedDeclaration | None = None) -> Response:
+           received: ReceivedDeclaration | None = None, read: pipeline.Receive | None = None) -> Response:
     uow = unit_of_work()
     with reusing_reads(uow.session):  # one read of the party's callbacks for lodged and released
         lodged = pipeline.lodge(uow, services().lodging, body if body is not None else xml_body(), store, reference,
-                                received)
+                                received, read)
         uow.commit()
     outcome = lodged.outcome
     if outcome.receipt.awaiting_duty:  # a deferment account may have secured the duty: the goods went
@@ -176,8 +176,13 @@ def submit_declaration() -> Response:
     WCO) an amendment (FunctionCode 13, the declaration in ID) or (WCO) a cancellation (TypeCode INV)."""
     caller = authenticated_caller()
     body = xml_body()
-    _answer_as_requested(body)
-    asked = _request(body)
+    if _answer_as_requested(body):
+        asked = _request(body)
+    else:
+        try:  # most likely a new v1 declaration: read by its group's leader with the others (pipeline.lodge)
+            return _lodge(pipeline.submission(caller, g.conversation_id), caller, None, body, read=_new_only)
+        except pipeline.NotNew as not_new:
+            asked = not_new.request
     try:
         if asked.received is None:
             assert asked.reference is not None
@@ -208,6 +213,15 @@ def _request(body: bytes) -> pipeline.Request:
                                  path=f"{particulars.path_root}/Declaration/ID",
                                  rule=PROFILE_RULE, severity="reject")])
     return pipeline.Request(received)
+
+
+def _new_only(body: bytes) -> ReceivedDeclaration:
+    """``body`` read as a new declaration, whose refusals name paths as they are; anything else
+    (an amendment, a cancellation, a WCO document) raises ``pipeline.NotNew`` with what it asks."""
+    asked = _request(body)
+    if asked.received is None or not asked.new or asked.path_root:
+        raise pipeline.NotNew(asked)
+    return asked.received
 
 
 def _in_document_paths(rejection: Rejection, root: str) -> Rejection:

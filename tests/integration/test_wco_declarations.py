@@ -146,3 +146,25 @@ def test_a_v2_amendment_naming_its_declaration_in_id_is_taken_at_the_declaration
     without_id = sample(V2).replace(b"<FunctionCode>9</FunctionCode>", b"<FunctionCode>13</FunctionCode>", 1)
     refused = client.post(API, data=without_id, headers=auth(accept="application/json"))
     assert refused.status_code == 422 and refused.get_json()["code"] == "WRONG_FUNCTION_CODE"
+
+
+def test_a_wco_document_whose_namespace_comes_late_is_still_read_as_one(client: FlaskClient) -> None:
+    """The API sends a document that looks like v1 by its first bytes to be read by its group's
+    leader; one that proves to be a WCO document is handed back and lodged as one, its amendment
+    an amendment and its refusals named by their paths in the document."""
+    def late(body: bytes) -> bytes:
+        declaration, rest = body.split(b"?>", 1)
+        return declaration + b"?>\n<!--" + b" padding" * 400 + b" -->" + rest
+
+    someone_else = sample(DMS).replace(b"<Declarant>\n      <ID>12345678</ID>", b"<Declarant>\n      <ID>99887766</ID>")
+    answer = client.post(API, data=late(someone_else), headers=auth(accept="application/json")).get_json()
+    assert answer["code"] == "DECLARANT_MISMATCH"
+    assert answer["errors"][0]["path"] == "/MetaData/Declaration/Declarant/ID"
+    amendment = sample(DMS).replace(b"<FunctionCode>9</FunctionCode>", b"<FunctionCode>13</FunctionCode>", 1)
+    answer = client.post(API, data=late(amendment), headers=auth(accept="application/json")).get_json()
+    assert answer["code"] == "RULES_REJECTED"
+    assert answer["errors"][0]["path"] == "/MetaData/Declaration/ID"
+    lodged = client.post(API, data=late(sample(DMS)), headers=auth(accept="application/json"))
+    assert lodged.status_code == 202, lodged.get_json()
+    status = client.get(lodged.headers["Location"], headers=auth(accept="application/json")).get_json()
+    assert status["particulars"]["profile"] == "dec-dms"

@@ -17,6 +17,7 @@ from app.declarations import pipeline
 from app.declarations import service as declarations
 from app.declarations.metrics import GROUP_SIZE
 from app.domain.actors import Caller
+from app.domain.declaration import ReceivedDeclaration
 from app.domain.problems import Rejection
 from app.platform.clock import utcnow
 from app.platform.together import R, StoreGroup, T, Together
@@ -174,6 +175,71 @@ def test_a_post_the_rules_refuse_in_a_group_is_refused_alone_and_the_others_are_
     assert commits() == 2  # the first alone, the two the rules let through together
     with world.session() as session:
         assert sorted(session.scalars(select(models.Declaration.lrn))) == ["RULED-0", "RULED-1", "RULED-3"]
+
+
+def test_documents_the_group_reads_are_refused_each_alone_and_the_others_stored_together(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The group's leader reads the documents of its posts: one intake refuses (not well formed,
+    not schema-valid) is that post's answer, with its line, and the rest of the group is stored
+    by one commit."""
+    every_score(world, "red")
+    _together(world, monkeypatch, 3)
+    commits = _groups()
+    answers = _post_at_once(world, [
+        (declaration_xml(lrn="READ-0"), world.trader, "c0"),
+        (declaration_xml(lrn="READ-1")[:-40], world.trader, "c1"),  # cut short
+        (declaration_xml(lrn="READ-2").replace(b"<TypeCode>IM</TypeCode>", b"<TypeCode>ZZ</TypeCode>", 1),
+         world.trader, "c2"),
+        (declaration_xml(lrn="READ-3"), world.trader, "c3")])
+    malformed, invalid = answers[1], answers[2]
+    assert isinstance(malformed, Rejection) and malformed.code == "XML_MALFORMED"
+    assert malformed.problems and malformed.problems[0].line is not None
+    assert isinstance(invalid, Rejection) and invalid.code == "SCHEMA_INVALID"
+    assert [o.receipt.lrn for o in answers if isinstance(o, declarations.Outcome)] == ["READ-0", "READ-3"]
+    assert commits() == 2
+    with world.session() as session:
+        assert sorted(session.scalars(select(models.Declaration.lrn))) == ["READ-0", "READ-3"]
+
+
+def test_a_document_its_read_hands_back_is_that_posts_answer_alone(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A read may find that a document asks for more than a new declaration (``NotNew``: the API's
+    for an amendment or a cancellation): its post gets it back to lodge on its own, untouched by
+    the group, and the others are stored."""
+    every_score(world, "red")
+    _together(world, monkeypatch, 2)
+    receive = world.runtime.lodging.receive
+    asked = pipeline.Request(None, "CSWX", "a reason")
+
+    def read(body: bytes) -> ReceivedDeclaration:
+        if b"HANDED-1" in body:
+            raise pipeline.NotNew(asked)
+        return receive(body)
+
+    answers: list[pipeline.Lodged | Exception | None] = [None] * 3
+
+    def lodge(index: int) -> None:
+        try:
+            with world.uow() as uow:
+                answers[index] = pipeline.lodge(uow, world.runtime.lodging, declaration_xml(lrn=f"HANDED-{index}"),
+                                                pipeline.submission(world.trader, f"c{index}"), read=read)
+                uow.commit()
+        except Exception as failure:  # noqa: BLE001 (the test reads each post's answer)
+            answers[index] = failure
+
+    threads = [threading.Thread(target=lodge, args=(n,)) for n in range(3)]
+    threads[0].start()
+    together = world.runtime.lodging.together
+    assert isinstance(together, Gathering) and together.leading.wait(30)
+    for thread in threads[1:]:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    handed = answers[1]
+    assert isinstance(handed, pipeline.NotNew) and handed.request is asked
+    assert all(isinstance(answers[n], pipeline.Lodged) for n in (0, 2))
+    with world.session() as session:
+        assert sorted(session.scalars(select(models.Declaration.lrn))) == ["HANDED-0", "HANDED-2"]
 
 
 def test_a_group_whose_every_post_is_refused_stores_nothing_and_hands_the_lead_on(
