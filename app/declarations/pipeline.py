@@ -70,6 +70,7 @@ class Arrival:
     read: Receive | None = None
 
     def document(self) -> ReceivedDeclaration:
+        """The document as intake received it, read now if it was not (on the leader's thread)."""
         if self.received is not None:
             return self.received
         assert self.read is not None

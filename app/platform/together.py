@@ -10,10 +10,10 @@ fill: a request arriving while nothing is being stored stores at once (a group o
 quiet server answers as fast as before, and a busy one shares its statements and commits.
 
 The leader does its group's work, not only its storage (``app.declarations.pipeline``: the
-read of each new declaration's document, its rules and risk, then one storage and one commit). Anything no group
-can share (the SQLite write gate, which another worker may hold) is waited for inside that work,
-once the group is taken: a leader holding the gate while it ran the group's rules would keep
-the other worker's group from storage for as long.
+read of each new declaration's document, its rules and risk, then one storage and one commit).
+Anything no group can share (the SQLite write gate, which another worker may hold) is waited for
+inside that work, once the group is taken: a leader holding the gate while it ran the group's
+rules would keep the other worker's group from storage for as long.
 
 Nothing is answered before the commit that holds it: the leader sets every result of its group
 only after its store function returned, and that function commits. Should it fail, every

@@ -217,7 +217,9 @@ def _request(body: bytes) -> pipeline.Request:
 
 def _new_only(body: bytes) -> ReceivedDeclaration:
     """``body`` read as a new declaration, whose refusals name paths as they are; anything else
-    (an amendment, a cancellation, a WCO document) raises ``pipeline.NotNew`` with what it asks."""
+    (an amendment, a cancellation, a WCO document) raises ``pipeline.NotNew`` with what it asks.
+    It runs on the thread of the group's leader, which may be another post's: it reads nothing
+    of the request."""
     asked = _request(body)
     if asked.received is None or not asked.new or asked.path_root:
         raise pipeline.NotNew(asked)
