@@ -66,15 +66,12 @@ class Arrival:
     at: datetime
     caller: Caller
     conversation_id: str
-    body: bytes = b""
-    read: Receive | None = None
+    body: bytes
+    read: Receive
 
     def document(self) -> ReceivedDeclaration:
         """The document as intake received it, read now if it was not (on the leader's thread)."""
-        if self.received is not None:
-            return self.received
-        assert self.read is not None
-        return self.read(self.body)
+        return self.received if self.received is not None else self.read(self.body)
 
 
 @dataclass(frozen=True, slots=True)

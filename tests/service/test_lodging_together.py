@@ -54,9 +54,11 @@ def _together(world: World, monkeypatch: pytest.MonkeyPatch, size: int) -> None:
     monkeypatch.setattr(world.runtime, "lodging", replace(world.runtime.lodging, together=Gathering(size)))
 
 
-def _post_at_once(world: World, posts: list[tuple[bytes, Caller, str]]) -> list[declarations.Outcome | Exception]:
-    """Lodge each body as its own request would, on its own thread and unit of work; the first
-    leads alone and the rest queue behind it, then are stored together."""
+def _post_at_once(world: World, posts: list[tuple[bytes, Caller, str]], read: pipeline.Receive | None = None
+                  ) -> list[declarations.Outcome | Exception]:
+    """Lodge each body as its own request would, on its own thread and unit of work (read with
+    ``read``, intake's by default); the first leads alone and the rest queue behind it, then are
+    stored together."""
     answers: list[declarations.Outcome | Exception | None] = [None] * len(posts)
 
     def lodge(index: int) -> None:
@@ -64,7 +66,7 @@ def _post_at_once(world: World, posts: list[tuple[bytes, Caller, str]]) -> list[
         try:
             with world.uow() as uow:
                 answers[index] = pipeline.lodge(uow, world.runtime.lodging, body,
-                                                pipeline.submission(caller, conversation)).outcome
+                                                pipeline.submission(caller, conversation), read=read).outcome
                 uow.commit()
         except Exception as failure:  # noqa: BLE001 (the test reads each post's answer)
             answers[index] = failure
@@ -216,28 +218,11 @@ def test_a_document_its_read_hands_back_is_that_posts_answer_alone(
             raise pipeline.NotNew(asked)
         return receive(body)
 
-    answers: list[pipeline.Lodged | Exception | None] = [None] * 3
-
-    def lodge(index: int) -> None:
-        try:
-            with world.uow() as uow:
-                answers[index] = pipeline.lodge(uow, world.runtime.lodging, declaration_xml(lrn=f"HANDED-{index}"),
-                                                pipeline.submission(world.trader, f"c{index}"), read=read)
-                uow.commit()
-        except Exception as failure:  # noqa: BLE001 (the test reads each post's answer)
-            answers[index] = failure
-
-    threads = [threading.Thread(target=lodge, args=(n,)) for n in range(3)]
-    threads[0].start()
-    together = world.runtime.lodging.together
-    assert isinstance(together, Gathering) and together.leading.wait(30)
-    for thread in threads[1:]:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    answers = _post_at_once(world, [(declaration_xml(lrn=f"HANDED-{n}"), world.trader, f"c{n}") for n in range(3)],
+                            read)
     handed = answers[1]
     assert isinstance(handed, pipeline.NotNew) and handed.request is asked
-    assert all(isinstance(answers[n], pipeline.Lodged) for n in (0, 2))
+    assert all(isinstance(answers[n], declarations.Outcome) for n in (0, 2))
     with world.session() as session:
         assert sorted(session.scalars(select(models.Declaration.lrn))) == ["HANDED-0", "HANDED-2"]
 
