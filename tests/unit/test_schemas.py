@@ -185,6 +185,26 @@ def test_goods_item_element_names_are_unique_before_its_documents() -> None:
     assert len(below) == len(set(below)), sorted(below)
 
 
+def test_party_element_names_are_unique_below_a_party() -> None:
+    """The v1 mapper reads a party's fields by element name in one pass over its subtree
+    (``Address/Line`` as ``Line``); that is only right while no name repeats below a party."""
+    import xmlschema
+
+    schema = xmlschema.XMLSchema(str(SCHEMAS / "declaration" / "v1" / "declaration.xsd"))
+
+    def names(content_type: object) -> list[str]:
+        found = []
+        for element in content_type.content.iter_elements():  # type: ignore[attr-defined]
+            found.append(element.local_name)
+            if element.type.has_complex_content():
+                found += names(element.type)
+        return found
+
+    below = names(schema.types["PartyType"])
+    assert {"ID", "Name", "AEOCertificateID", "Line", "CityName", "CountryCode"} <= set(below)
+    assert len(below) == len(set(below)), sorted(below)
+
+
 # --- issue 19: the cost of refusing a hostile document is bounded ---------------------------
 
 def _attribute_flood(count: int) -> bytes:
