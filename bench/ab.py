@@ -16,6 +16,10 @@ environment variables of one of them (a setting, such as ``CSW_PIN_WORKERS=0``):
         --postgres-url postgresql+psycopg://postgres@127.0.0.1:5432/benchpg \\
         --postgres-url-b postgresql+psycopg://postgres@127.0.0.1:5432/benchpg_c
     .venv/bin/python -m bench.ab --env-a CSW_PIN_WORKERS=0 --turns 6
+
+``--large-connections N`` mixes the traffic: while each turn posts the 5-item declaration, N
+more connections post the 999-item one to the same service, and the turn prints the large
+posts' rate and latency too (what a large declaration costs the small ones around it).
 """
 from __future__ import annotations
 
@@ -24,6 +28,8 @@ import contextlib
 import os
 import secrets
 import tempfile
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from app.config import PROJECT_ROOT
@@ -32,6 +38,7 @@ from bench.intake import (
     CpuMark,
     Load,
     Server,
+    WrkResult,
     declaration_body,
     gunicorn_server,
     require_wrk,
@@ -58,6 +65,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--large-connections", type=int, default=0,
+                        help="connections posting the 999-item declaration during each turn (mixed traffic)")
     args = parser.parse_args(argv)
     if args.backend == "postgresql" and not (args.postgres_url and args.postgres_url_b
                                              and args.postgres_url != args.postgres_url_b):
@@ -85,6 +94,11 @@ def main(argv: list[str] | None = None) -> int:
         body_file = work / "declaration-5.xml"
         body_file.write_bytes(body)
         case = Case("5", 5, body_file, source, args.connections)
+        large: Case | None = None
+        if args.large_connections:
+            large_body, large_source = declaration_body(999)
+            (work / "declaration-999.xml").write_bytes(large_body)
+            large = Case("999", 999, work / "declaration-999.xml", large_source, args.large_connections)
         servers: dict[str, Server] = {}
         for name in ("A", "B"):
             _url, env = seeded_service(work / name, args.backend, urls[name], f"{name}: {labels[name]}")
@@ -99,11 +113,14 @@ def main(argv: list[str] | None = None) -> int:
             for name in ("A", "B") if turn % 2 == 0 else ("B", "A"):
                 server = servers[name]
                 mark = CpuMark.now(server.pid)
-                result = load.post_once(server.base, case, args.duration, f"T{secrets.token_hex(3)}")
-                cpu = mark.since(result.accepted)
+                with _alongside(load, server, large, args.duration) as large_result:
+                    result = load.post_once(server.base, case, args.duration, f"T{secrets.token_hex(3)}")
+                cpu = mark.since(result.accepted + sum(r.accepted for r in large_result))
                 rates[name].append(result.accepted_per_s)
                 print(f"turn {turn + 1} {name} ({labels[name]}): {result.accepted_per_s:.1f}/s, "
-                      f"p99 {result.p99_ms:.1f} ms, {result.non_2xx} non-2xx"
+                      f"p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms, {result.non_2xx} non-2xx"
+                      + "".join(f"; 999 items {r.accepted_per_s:.1f}/s, p50 {r.p50_ms:.1f} ms, "
+                                f"p99 {r.p99_ms:.1f} ms, {r.non_2xx} non-2xx" for r in large_result)
                       + (f"; {cpu.describe()}" if cpu else ""), flush=True)
         wins = sum(b > a for a, b in zip(rates["A"], rates["B"], strict=True))
         for name in ("A", "B"):
@@ -111,6 +128,23 @@ def main(argv: list[str] | None = None) -> int:
                   f"mean {sum(rates[name]) / len(rates[name]):.1f}/s", flush=True)
         print(f"B answered more in {wins} of {args.turns} turns", flush=True)
     return 0
+
+
+@contextlib.contextmanager
+def _alongside(load: Load, server: Server, large: Case | None, seconds: int) -> Iterator[list[WrkResult]]:
+    """While the block runs, ``large`` posted to ``server`` for ``seconds`` by a second wrk
+    (nothing without it); the list holds its result once the block is done."""
+    done: list[WrkResult] = []
+    if large is None:
+        yield done
+        return
+    thread = threading.Thread(target=lambda: done.append(
+        load.post_once(server.base, large, seconds, f"L{secrets.token_hex(3)}")), daemon=True)
+    thread.start()
+    try:
+        yield done
+    finally:
+        thread.join()
 
 
 if __name__ == "__main__":
