@@ -378,7 +378,7 @@ def build(settings: Settings, *, install_handlers: bool = True) -> Runtime:
                              assess=_assessor(reference.rule_set, caches.aeo_standings),
                              score=_scorer(reference.risk, caches),
                              score_many=_batch_scorer(reference.risk, caches),
-                             together=Together()),
+                             together=Together(), alone_above=settings.lodge_alone_above_bytes),
         cargo=_cargo_tools(reference, caches, reference.risk),
         manifests=_manifest_tools(reference, caches, reference.risk),
     )

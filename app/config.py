@@ -90,6 +90,8 @@ class Settings:
     risk_history_mapping: str = "customs-declarations"
     risk_history_cache_seconds: int = 300
     risk_threshold_cache_seconds: int = 600
+    # lodging: a new declaration's document longer than this is lodged on its own, not in a group
+    lodge_alone_above_bytes: int = 64 * 1024
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:
@@ -139,6 +141,7 @@ class Settings:
             "risk_history_mapping": os.environ.get("CSW_RISK_HISTORY_MAPPING", "customs-declarations"),
             "risk_history_cache_seconds": _whole("CSW_RISK_HISTORY_CACHE_SECONDS", 300),
             "risk_threshold_cache_seconds": _whole("CSW_RISK_THRESHOLD_CACHE_SECONDS", 600),
+            "lodge_alone_above_bytes": _whole("CSW_LODGE_ALONE_ABOVE_BYTES", 64 * 1024),
         }
         if os.environ.get("CSW_SCHEMA_DIR"):
             values["schema_dir"] = Path(os.environ["CSW_SCHEMA_DIR"])

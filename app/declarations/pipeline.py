@@ -47,13 +47,15 @@ class LodgingTools:
     (None when no risk engine is configured); ``score_many``: ``score`` for the new
     declarations of a batch at once (their items through the model together); ``together``:
     the process's group commit, assessing, scoring and storing the new declarations of
-    concurrent single posts together (None: each on its own)."""
+    concurrent single posts together (None: each on its own); ``alone_above``: a document
+    longer than this many bytes is lodged on its own, not in a group (``lodge``)."""
 
     receive: Receive
     assess: Assess
     score: Score
     score_many: ScoreMany | None = None
     together: Together[Arrival, Lodged] | None = None
+    alone_above: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,9 +130,15 @@ def lodge(uow: UnitOfWork, tools: LodgingTools, body: bytes, store: Store, refer
     towards the risk); ``received``: ``body`` already received (the API reads a v2 or WCO
     document first to learn what it asks for); ``read``: how to read ``body``
     (``tools.receive`` by default; the API's raises ``NotNew`` for a document that asks for
-    more than a new declaration, which its post then lodges as it asks)."""
+    more than a new declaration, which its post then lodges as it asks).
+
+    A document longer than ``tools.alone_above`` bytes (a declaration of some hundred goods
+    items) is lodged on its own: in a group, every post would wait for its read, rules and
+    risk (a 999-item declaration's some 65 ms), and with one such post among 16 connections of
+    5-item ones the small posts' p99 rose from about 55 to 170-210 ms (bench/RESULTS.md,
+    sixteenth session)."""
     now = utcnow()
-    if isinstance(store, NewDeclaration) and tools.together is not None:
+    if isinstance(store, NewDeclaration) and tools.together is not None and len(body) <= tools.alone_above:
         arrival = Arrival(received, now, store.caller, store.conversation_id, body, read or tools.receive)
         return tools.together.store(arrival, partial(_lodge_group, uow, tools))
     if received is None:

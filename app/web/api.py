@@ -179,7 +179,7 @@ def submit_declaration() -> Response:
     if _answer_as_requested(body):
         asked = _request(body)
     else:
-        try:  # most likely a new v1 declaration: read by its group's leader with the others (pipeline.lodge)
+        try:  # most likely a new v1 declaration: read by its group's leader, unless long (pipeline.lodge)
             return _lodge(pipeline.submission(caller, g.conversation_id), caller, None, body, read=_new_only)
         except pipeline.NotNew as not_new:
             asked = not_new.request
@@ -218,8 +218,8 @@ def _request(body: bytes) -> pipeline.Request:
 def _new_only(body: bytes) -> ReceivedDeclaration:
     """``body`` read as a new declaration, whose refusals name paths as they are; anything else
     (an amendment, a cancellation, a WCO document) raises ``pipeline.NotNew`` with what it asks.
-    It runs on the thread of the group's leader, which may be another post's: it reads nothing
-    of the request."""
+    It runs on the thread of the group's leader, which may be another post's (or, for a long
+    document lodged on its own, on this post's): it reads nothing of the request."""
     asked = _request(body)
     if asked.received is None or not asked.new or asked.path_root:
         raise pipeline.NotNew(asked)

@@ -2,6 +2,8 @@
 documents, posted to the one declarations endpoint as a logistics system would."""
 from __future__ import annotations
 
+import pytest
+
 from flask import Flask
 from flask.testing import FlaskClient
 from lxml import etree
@@ -148,13 +150,15 @@ def test_a_v2_amendment_naming_its_declaration_in_id_is_taken_at_the_declaration
     assert refused.status_code == 422 and refused.get_json()["code"] == "WRONG_FUNCTION_CODE"
 
 
-def test_a_wco_document_whose_namespace_comes_late_is_still_read_as_one(client: FlaskClient) -> None:
+@pytest.mark.parametrize("padding", [400, 10_000], ids=["read-by-the-group", "long-so-read-on-its-own"])
+def test_a_wco_document_whose_namespace_comes_late_is_still_read_as_one(client: FlaskClient, padding: int) -> None:
     """The API sends a document that looks like v1 by its first bytes to be read by its group's
-    leader; one that proves to be a WCO document is handed back and lodged as one, its amendment
-    an amendment and its refusals named by their paths in the document."""
+    leader (or, past 64 KiB, by its own post); one that proves to be a WCO document is handed
+    back and lodged as one, its amendment an amendment and its refusals named by their paths in
+    the document."""
     def late(body: bytes) -> bytes:
         declaration, rest = body.split(b"?>", 1)
-        return declaration + b"?>\n<!--" + b" padding" * 400 + b" -->" + rest
+        return declaration + b"?>\n<!--" + b" padding" * padding + b" -->" + rest
 
     someone_else = sample(DMS).replace(b"<Declarant>\n      <ID>12345678</ID>", b"<Declarant>\n      <ID>99887766</ID>")
     answer = client.post(API, data=late(someone_else), headers=auth(accept="application/json")).get_json()

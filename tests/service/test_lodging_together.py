@@ -269,6 +269,34 @@ def test_a_group_that_cannot_be_stored_fails_every_post_of_it_and_stores_nothing
     assert later.receipt.lrn == "LATER-1"
 
 
+def test_a_long_document_is_lodged_on_its_own_while_a_group_gathers(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A declaration longer than ``alone_above`` (some hundred goods items) is not put in a
+    group, where the posts around it would wait for its read, rules and risk: it is stored by
+    its own commit while a group is still gathering, with every row a declaration has."""
+    small, long = declaration_xml(lrn="SMALL-1"), declaration_xml(lrn="LONG-1", items=40)
+    gathering = Gathering[pipeline.Arrival, pipeline.Lodged](1)
+    monkeypatch.setattr(world.runtime, "lodging", replace(world.runtime.lodging, together=gathering,
+                                                          alone_above=len(small) + 1024))
+    assert len(long) > world.runtime.lodging.alone_above
+    commits = _groups()
+    answers: dict[str, declarations.Outcome] = {}
+    leader = threading.Thread(target=lambda: answers.update({"SMALL-1": world.lodge(small)}))
+    leader.start()
+    assert gathering.leading.wait(30)  # the leader waits until a post queues behind it
+    stored = world.lodge(long)
+    assert leader.is_alive() and gathering.waiting == 0  # stored without joining the gathering group
+    assert stored.receipt.lrn == "LONG-1" and commits() == 0
+    follower = threading.Thread(target=lambda: answers.update({"SMALL-2": world.lodge(
+        declaration_xml(lrn="SMALL-2"))}))
+    follower.start()
+    for thread in (leader, follower):
+        thread.join(30)
+    assert sorted(answers) == ["SMALL-1", "SMALL-2"] and commits() == 2  # the leader alone, then SMALL-2
+    rows = _stored_rows(world, stored.receipt.id)
+    assert rows["goods_items"] == 40 and rows["declaration_events"] and rows["risk_assessments"] == 1
+
+
 def test_a_post_alone_is_stored_at_once_as_before(world: World) -> None:
     commits = _groups()
     assert isinstance(world.runtime.lodging.together, Together)
