@@ -55,7 +55,7 @@ class LodgingTools:
     score: Score
     score_many: ScoreMany | None = None
     together: Together[Arrival, Lodged] | None = None
-    alone_above: int = 0
+    alone_above: int = 64 * 1024  # bootstrap passes CSW_LODGE_ALONE_ABOVE_BYTES
 
 
 @dataclass(frozen=True, slots=True)
