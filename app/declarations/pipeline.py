@@ -135,7 +135,7 @@ def lodge(uow: UnitOfWork, tools: LodgingTools, body: bytes, store: Store, refer
     A document longer than ``tools.alone_above`` bytes (a declaration of some hundred goods
     items) is lodged on its own: in a group, every post would wait for its read, rules and
     risk (a 999-item declaration's some 65 ms), and with one such post among 16 connections of
-    5-item ones the small posts' p99 rose from about 55 to 170-210 ms (bench/RESULTS.md,
+    5-item ones the small posts' p99 rose from 40-60 ms to 160-210 ms (bench/RESULTS.md,
     sixteenth session)."""
     now = utcnow()
     if isinstance(store, NewDeclaration) and tools.together is not None and len(body) <= tools.alone_above:
