@@ -5,6 +5,7 @@ import json
 import os
 import re
 import socket
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -121,12 +122,37 @@ def _connections_held(pids: set[int], port: int) -> dict[int, int]:
     return held
 
 
+def _every_worker_accepting(master: int, host: str, port: int, deadline_s: float = 60) -> None:
+    """Wait until each worker has answered a connection of its own. ``csw serve`` answers once
+    one worker has loaded the application; on a slow host the other may still be loading it,
+    and would take no connection however they were shared."""
+    workers, seen, opened = worker_pids(master), set[int](), []
+    deadline = time.monotonic() + deadline_s
+    try:
+        while seen != workers and time.monotonic() < deadline:
+            connection = socket.create_connection((host, port), timeout=5)
+            opened.append(connection)
+            connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert connection.recv(4096).startswith(b"HTTP/1.1 200")
+            seen |= set(_connections_held(workers, port))
+            if len(opened) >= 32:
+                for each in opened:
+                    each.close()
+                opened.clear()
+                time.sleep(0.2)
+    finally:
+        for each in opened:
+            each.close()
+    assert seen == workers, f"workers {sorted(workers - seen)} took no connection within {deadline_s:g} s"
+
+
 def test_connections_opened_together_are_shared_by_the_workers(served: tuple[int, str]) -> None:
     """A client that opens its keep-alive connections at once (a logistics system's pool) has
     them spread over the workers: had the first worker to wake taken them all, one core would
     serve everything while the other idled."""
     master, base = served
     host, port = base.removeprefix("http://").split(":")
+    _every_worker_accepting(master, host, int(port))
     connections = [socket.create_connection((host, int(port)), timeout=5) for _ in range(16)]
     try:
         for connection in connections:
