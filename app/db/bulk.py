@@ -171,7 +171,7 @@ def _sqlite_many(connection: Connection, table: Table, rows: Sequence[dict[str, 
             if returning:
                 found.extend(cursor.fetchall())
     except driver_connection.Error as error:  # the sqlite3 module's errors, on its connection
-        raise _translated(connection, driver_connection, statement, error) from error
+        raise driver_error(connection, driver_connection, statement, error) from error
     finally:
         cursor.close()
     if results:
@@ -614,7 +614,7 @@ def _send_held(connection: Connection, *, commit: bool) -> None:
             if commit:
                 driver_connection.commit()
     except psycopg.Error as error:
-        raise _translated(connection, driver_connection, ";\n".join(text for text, _ in statements), error) from error
+        raise driver_error(connection, driver_connection, ";\n".join(text for text, _ in statements), error) from error
 
 
 class _ByteaArray(list[bytes | None]):
@@ -651,7 +651,7 @@ _NUMBERED: dict[str, str] = {}
 _NUMBERED_MAX = 512
 
 
-def _translated(connection: Connection, driver_connection: Any, statement: str,
+def driver_error(connection: Connection, driver_connection: Any, statement: str,
                 error: Exception) -> StatementError:
     """A driver error as SQLAlchemy's (a lost connection as ``OperationalError``, with the
     connection invalidated)."""
@@ -676,4 +676,4 @@ def _driver(connection: Connection, statement: sql.Composable) -> Iterator[psyco
     try:
         yield driver_connection
     except psycopg.Error as error:
-        raise _translated(connection, driver_connection, statement.as_string(driver_connection), error) from error
+        raise driver_error(connection, driver_connection, statement.as_string(driver_connection), error) from error

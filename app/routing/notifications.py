@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from app import documents
 from app.db import models
+from app.db import lean
 from app.db.bulk import READS_NOTHING_HELD
 from app.db.session import rowcount
 from app.db.routing_models import LifecycleNotification, NotificationCursor, OutboxMessage, Subscriber
@@ -149,14 +150,14 @@ def notify(session: Session, subject: Subject, kind: NotificationKind, at: datet
         payload = payload_of({**values, "id": notification_id})
         bodies: dict[str, tuple[bytes, str]] = {}
         rows = []
-        for callback in callbacks:
-            if callback.format not in bodies:
-                bodies[callback.format] = render(payload, callback.format)
-            body, content_type = bodies[callback.format]
+        for callback_id, callback_format in callbacks:
+            if callback_format not in bodies:
+                bodies[callback_format] = render(payload, callback_format)
+            body, content_type = bodies[callback_format]
             rows.append({
-                "subscriber_id": callback.id, "message_type": MESSAGE_TYPE,
+                "subscriber_id": callback_id, "message_type": MESSAGE_TYPE,
                 "subject": f"declaration:{subject.declaration_id}",
-                "idempotency_key": f"{values['event_id']}-{callback.id}",
+                "idempotency_key": f"{values['event_id']}-{callback_id}",
                 "routing_key": routing_key(MESSAGE_TYPE, None), "content_type": content_type, "body": body,
                 "status": "pending", "attempts": 0, "next_attempt_at": at, "created_at": at,
             })
@@ -164,13 +165,14 @@ def notify(session: Session, subject: Subject, kind: NotificationKind, at: datet
     return int(notification_id)
 
 
-def _callbacks(connection: Connection, reused: dict[object, Any] | None, party_id: int) -> Sequence[Any]:
-    """The live callbacks of the party's clients (read once per batch when storing one)."""
+def _callbacks(connection: Connection, reused: dict[object, Any] | None, party_id: int) -> Sequence[tuple[int, str]]:
+    """The id and format of each live callback of the party's clients (read once per batch or
+    group when storing one)."""
     key = ("callbacks", party_id)
     if reused is not None and key in reused:
-        found: Sequence[Any] = reused[key]
+        found: Sequence[tuple[int, str]] = reused[key]
         return found
-    rows = connection.execute(_CALLBACKS, {"party_id": party_id}).all()
+    rows = lean.rows(connection, _CALLBACKS, {"party_id": party_id})
     if reused is not None:
         reused[key] = rows
     return rows

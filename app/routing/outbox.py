@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
-from app.db import models
+from app.db import lean, models
 from app.db.bulk import READS_NOTHING_HELD
 from app.db.routing_models import OutboxMessage, Subscriber
 from app.domain.routing import (
@@ -100,8 +100,8 @@ def subscribers_for(session: Session, addressees: Addressees) -> list[Recipient]
     key = ("subscribers", *(tuple(v) if isinstance(v, list) else v for v in parameters.values()))
     if reused is not None and key in reused:
         return list(reused[key])
-    rows = session.connection().execute(_ADDRESSED, parameters)
-    recipients = [Recipient(id=row.id, format=row.format) for row in rows]
+    recipients = [Recipient(id=subscriber_id, format=fmt)
+                  for subscriber_id, fmt in lean.rows(session.connection(), _ADDRESSED, parameters)]
     if reused is not None:
         reused[key] = recipients
     return recipients
