@@ -3,8 +3,8 @@
 Why: a group of single declarations reads the declarant's callbacks and the release notice's
 subscribers, once each. Through SQLAlchemy's execution (the statement's cache key, the expanding
 ``IN`` parameters written into the text anew on every call, an execution context and a result
-object) the two reads took about 200 µs of CPU a group, and 3 µs each on the driver's cursor
-(bench/RESULTS.md, seventeenth session). SQLite's write gate holder sets the pace of every
+object) the two reads took about 200 µs of CPU a group; the first took 2.6 µs on the driver's
+cursor (bench/RESULTS.md, seventeenth session). SQLite's write gate holder sets the pace of every
 worker, as for ``bulk._sqlite_many``, whose way this follows: the statement is compiled by
 SQLAlchemy once for each dialect and each length of its list parameters, each value goes
 through its bind processor and each column through its result processor as SQLAlchemy would
