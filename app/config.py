@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+#: A new declaration's document longer than this is lodged on its own, not in a group commit.
+LODGE_ALONE_ABOVE_BYTES = 64 * 1024
 
 
 def _int(name: str, default: int) -> int:
@@ -90,8 +92,7 @@ class Settings:
     risk_history_mapping: str = "customs-declarations"
     risk_history_cache_seconds: int = 300
     risk_threshold_cache_seconds: int = 600
-    # lodging: a new declaration's document longer than this is lodged on its own, not in a group
-    lodge_alone_above_bytes: int = 64 * 1024
+    lodge_alone_above_bytes: int = LODGE_ALONE_ABOVE_BYTES
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:
@@ -141,7 +142,7 @@ class Settings:
             "risk_history_mapping": os.environ.get("CSW_RISK_HISTORY_MAPPING", "customs-declarations"),
             "risk_history_cache_seconds": _whole("CSW_RISK_HISTORY_CACHE_SECONDS", 300),
             "risk_threshold_cache_seconds": _whole("CSW_RISK_THRESHOLD_CACHE_SECONDS", 600),
-            "lodge_alone_above_bytes": _whole("CSW_LODGE_ALONE_ABOVE_BYTES", 64 * 1024),
+            "lodge_alone_above_bytes": _whole("CSW_LODGE_ALONE_ABOVE_BYTES", LODGE_ALONE_ABOVE_BYTES),
         }
         if os.environ.get("CSW_SCHEMA_DIR"):
             values["schema_dir"] = Path(os.environ["CSW_SCHEMA_DIR"])

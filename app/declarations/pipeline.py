@@ -17,6 +17,7 @@ from functools import partial
 
 from sqlalchemy.orm import Session
 
+from app.config import LODGE_ALONE_ABOVE_BYTES
 from app.declarations import service
 from app.declarations.metrics import GROUP_SIZE
 from app.domain.actors import Caller
@@ -55,7 +56,7 @@ class LodgingTools:
     score: Score
     score_many: ScoreMany | None = None
     together: Together[Arrival, Lodged] | None = None
-    alone_above: int = 64 * 1024  # bootstrap passes CSW_LODGE_ALONE_ABOVE_BYTES
+    alone_above: int = LODGE_ALONE_ABOVE_BYTES  # bootstrap passes CSW_LODGE_ALONE_ABOVE_BYTES
 
 
 @dataclass(frozen=True, slots=True)
