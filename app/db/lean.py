@@ -6,7 +6,7 @@ subscribers, once each. Through SQLAlchemy's execution (the statement's cache ke
 object) the two reads took about 200 µs of CPU a group; the first took 2.6 µs on the driver's
 cursor (bench/RESULTS.md, seventeenth session). SQLite's write gate holder sets the pace of every
 worker, as for ``bulk._sqlite_many``, whose way this follows: the statement is compiled by
-SQLAlchemy once for each dialect and each length of its list parameters, each value goes
+SQLAlchemy once for each length of its list parameters, each value goes
 through its bind processor and each column through its result processor as SQLAlchemy would
 apply them, listeners of ``before_cursor_execute`` still see the statement, and a driver error
 comes out as SQLAlchemy's. Elsewhere (PostgreSQL, whose group holds its inserts back until a
@@ -37,7 +37,7 @@ class _Plan:
     results: tuple[Callable[[Any], Any] | None, ...]  # by column; empty where none has one
 
 
-_PLANS: dict[tuple[Select[Any], str, tuple[tuple[str, int], ...]], _Plan] = {}
+_PLANS: dict[tuple[Select[Any], tuple[tuple[str, int], ...]], _Plan] = {}
 _PLANS_LOCK = threading.Lock()
 #: Distinct shapes kept (statements x lengths of their lists); past it a shape is compiled anew.
 _MAX_PLANS = 256
@@ -52,7 +52,7 @@ def rows(connection: Connection, statement: Select[Any], parameters: Mapping[str
     if connection.dialect.name != "sqlite" or not connection.in_transaction():
         return [tuple(row) for row in connection.execute(statement, dict(parameters))]
     shape = tuple((name, len(value)) for name, value in parameters.items() if isinstance(value, (list, tuple)))
-    key = (statement, connection.dialect.name, shape)
+    key = (statement, shape)
     plan = _PLANS.get(key)
     if plan is None:
         plan = _plan(connection.dialect, statement, parameters)
@@ -92,8 +92,7 @@ def _plan(dialect: Dialect, statement: Select[Any], parameters: Mapping[str, Any
     comes from (SQLAlchemy's own expansion of the list parameters says which element)."""
     compiled = statement.compile(dialect=dialect)
     state = compiled.construct_expanded_state(dict(parameters))
-    if state.positiontup is None:
-        raise ValueError(f"{dialect.name}: lean reads need a positional paramstyle")
+    assert state.positiontup is not None, "SQLite's placeholders are positional"
     element_of = {expanded: (name, index) for name, names in state.parameter_expansion.items()
                   for index, expanded in enumerate(names)}
     sources: list[_Source] = []
