@@ -1,5 +1,6 @@
 """Schema registry: namespaces as versions, fast validation, precise explanations."""
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -159,26 +160,31 @@ def test_a_large_invalid_document_is_explained_quickly_with_precise_paths(intake
     assert problems[1].rule == "xsd:pattern" and "'123'" in problems[1].message and "{urn:" not in problems[1].message
 
 
+def _v1_type(name: str) -> Any:
+    import xmlschema
+
+    return xmlschema.XMLSchema(str(SCHEMAS / "declaration" / "v1" / "declaration.xsd")).types[name]
+
+
+def _names_below(content_type: Any, skip: str = "") -> list[str]:
+    """The local names of every element below ``content_type``, depth first, leaving out
+    elements named ``skip`` and what is below them."""
+    found = []
+    for element in content_type.content.iter_elements():
+        if element.local_name == skip:
+            continue
+        found.append(element.local_name)
+        if element.type.has_complex_content():
+            found += _names_below(element.type, skip)
+    return found
+
+
 def test_goods_item_element_names_are_unique_before_its_documents() -> None:
     """The v1 mapper reads a goods item's fields by element name in one pass that stops at the
     first AdditionalDocument (``app/intake/mapping._Fields``); that is only right while no name
     repeats below a goods item outside its documents."""
-    import xmlschema
-
-    schema = xmlschema.XMLSchema(str(SCHEMAS / "declaration" / "v1" / "declaration.xsd"))
-    item_type = schema.types["GovernmentAgencyGoodsItemType"]
-
-    def names(content_type: object) -> list[str]:
-        found = []
-        for element in content_type.content.iter_elements():  # type: ignore[attr-defined]
-            if element.local_name == "AdditionalDocument":
-                continue
-            found.append(element.local_name)
-            if element.type.has_complex_content():
-                found += names(element.type)
-        return found
-
-    below = names(item_type)
+    item_type = _v1_type("GovernmentAgencyGoodsItemType")
+    below = _names_below(item_type, skip="AdditionalDocument")
     children = [element.local_name for element in item_type.content.iter_elements()]
     assert children[-1] == "AdditionalDocument"  # the pass stops there: nothing of the item may follow
     assert {"ID", "TypeCode", "Description", "QuantityQuantity"} <= set(below)
@@ -188,19 +194,7 @@ def test_goods_item_element_names_are_unique_before_its_documents() -> None:
 def test_party_element_names_are_unique_below_a_party() -> None:
     """The v1 mapper reads a party's fields by element name in one pass over its subtree
     (``Address/Line`` as ``Line``); that is only right while no name repeats below a party."""
-    import xmlschema
-
-    schema = xmlschema.XMLSchema(str(SCHEMAS / "declaration" / "v1" / "declaration.xsd"))
-
-    def names(content_type: object) -> list[str]:
-        found = []
-        for element in content_type.content.iter_elements():  # type: ignore[attr-defined]
-            found.append(element.local_name)
-            if element.type.has_complex_content():
-                found += names(element.type)
-        return found
-
-    below = names(schema.types["PartyType"])
+    below = _names_below(_v1_type("PartyType"))
     assert {"ID", "Name", "AEOCertificateID", "Line", "CityName", "CountryCode"} <= set(below)
     assert len(below) == len(set(below)), sorted(below)
 
